@@ -1,0 +1,4 @@
+//! The svcard control core: event intake, the resource manager's books, the show model,
+//! the command grammar, renderers, and the show server with its client.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]

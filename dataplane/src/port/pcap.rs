@@ -1,0 +1,1 @@
+//! pcap backend (being written).

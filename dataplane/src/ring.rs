@@ -1,0 +1,152 @@
+//! The bounded SPSC rings between a worker and the control core, and what travels on them.
+//!
+//! Three rings per worker: events (worker → control: session born, changed, closed),
+//! commands (control → worker: queries, clears) and replies (worker → control: query
+//! answers, in bounded slices). A producer never waits: a full ring is counted and the item
+//! dropped, except query replies, which the worker simply resumes on a later loop.
+
+use crate::query::SessionFilter;
+use crate::session::SessionView;
+use crossbeam_queue::ArrayQueue;
+use std::sync::Arc;
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Idle timeout.
+    Idle,
+    /// The absolute session lifetime ran out.
+    Lifetime,
+    /// TCP closed (both FINs acknowledged, or RST).
+    TcpClose,
+    /// Cleared by an operator command.
+    Cleared,
+}
+
+/// What happened to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A session was created.
+    Created,
+    /// Its state changed (TCP established, action changed).
+    Changed,
+    /// It ended; the view carries its final counters.
+    Closed(CloseReason),
+}
+
+/// A session event from a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// What happened.
+    pub kind: EventKind,
+    /// The session at that moment.
+    pub view: SessionView,
+}
+
+/// What a query asks of the selected sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    /// Send each selected session, at most `limit`.
+    Records {
+        /// Most sessions to send.
+        limit: u64,
+    },
+    /// Count selected sessions by state.
+    Count,
+    /// Mark selected sessions for deletion; the worker removes them between bursts.
+    Clear,
+}
+
+/// A command from the control core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Start a query (replaces any query in progress with a newer one only after it ends).
+    Query {
+        /// Query number, echoed in replies.
+        id: u32,
+        /// Which sessions.
+        filter: SessionFilter,
+        /// What to do with them.
+        kind: QueryKind,
+    },
+    /// Abandon a query in progress (the client went away).
+    Cancel {
+        /// Query number.
+        id: u32,
+    },
+}
+
+/// Counts of the sessions a query selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueryCounts {
+    /// Sessions selected.
+    pub matched: u64,
+    /// Valid (established or forwarding) sessions.
+    pub valid: u64,
+    /// Pending sessions (TCP handshake not complete).
+    pub pending: u64,
+    /// Invalidated sessions (closing, marked for deletion).
+    pub invalidated: u64,
+    /// Sessions in other states.
+    pub other: u64,
+    /// Sessions marked for deletion by a clear.
+    pub cleared: u64,
+}
+
+/// The body of a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyBody {
+    /// One selected session.
+    Session(SessionView),
+    /// The query is complete; counts of what it selected.
+    Done(QueryCounts),
+}
+
+/// A reply to a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    /// The query number.
+    pub query: u32,
+    /// What it carries.
+    pub body: ReplyBody,
+}
+
+/// Ring sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingSizes {
+    /// Event ring entries.
+    pub events: usize,
+    /// Command ring entries.
+    pub commands: usize,
+    /// Reply ring entries.
+    pub replies: usize,
+}
+
+impl Default for RingSizes {
+    fn default() -> Self {
+        Self { events: 65_536, commands: 64, replies: 4096 }
+    }
+}
+
+/// The rings of one worker, shared by the worker and the control core.
+#[derive(Debug)]
+pub struct WorkerRings {
+    /// worker → control.
+    pub events: ArrayQueue<Event>,
+    /// control → worker.
+    pub commands: ArrayQueue<Command>,
+    /// worker → control.
+    pub replies: ArrayQueue<Reply>,
+}
+
+impl WorkerRings {
+    /// Rings of the given sizes.
+    #[must_use]
+    pub fn new(sizes: RingSizes) -> Arc<Self> {
+        Arc::new(Self {
+            events: ArrayQueue::new(sizes.events.max(1)),
+            commands: ArrayQueue::new(sizes.commands.max(1)),
+            replies: ArrayQueue::new(sizes.replies.max(1)),
+        })
+    }
+}

@@ -1,0 +1,191 @@
+//! The per-core session shard: the table ([`table`]), the TCP tracker ([`tcp`]) and the
+//! timer wheel ([`timer`]). One shard per worker, capacity fixed at start, no allocation
+//! after construction.
+//!
+//! This file holds the types other crates see: what a session is doing ([`Action`]), its
+//! TCP state, and [`SessionView`], the owned snapshot of one session that leaves the worker
+//! for the control core (show commands, events).
+
+pub mod table;
+pub mod tcp;
+pub mod timer;
+
+use crate::flow::{Direction, Endpoint, FlowKey};
+
+pub use table::{Session, SessionTable, TableError};
+pub use tcp::TcpState;
+pub use timer::TimerWheel;
+
+/// What a session does with its packets (the "State" column of `show services sessions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Action {
+    /// Forward without looking further.
+    #[default]
+    Forward = 0,
+    /// Drop silently.
+    Drop = 1,
+    /// Drop and answer with TCP RST / ICMP unreachable.
+    Reject = 2,
+    /// Hand to the control core for inspection (ALG).
+    Watch = 3,
+    /// Pass untouched, no accounting beyond counters (limit reached with bypass policy).
+    Bypass = 4,
+}
+
+impl Action {
+    /// The Junos word for the state.
+    #[must_use]
+    pub fn junos_name(self) -> &'static str {
+        match self {
+            Action::Forward => "Forward",
+            Action::Drop => "Drop",
+            Action::Reject => "Reject",
+            Action::Watch => "Watch",
+            Action::Bypass => "Bypass",
+        }
+    }
+    /// From the stored byte; unknown values read as Drop (the safe choice).
+    #[must_use]
+    pub fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Action::Forward,
+            2 => Action::Reject,
+            3 => Action::Watch,
+            4 => Action::Bypass,
+            _ => Action::Drop,
+        }
+    }
+}
+
+/// The Junos session flags of `show services sessions` ("Flags: 0x…").
+pub mod flags {
+    /// Found an existing session.
+    pub const EXISTING: u8 = 0x1;
+    /// Reached session or flow limit.
+    pub const LIMIT: u8 = 0x2;
+    /// No memory available for new sessions.
+    pub const NO_MEMORY: u8 = 0x3;
+    /// No free session ID available.
+    pub const NO_ID: u8 = 0x4;
+}
+
+/// Session-level bits kept beside the Junos flag byte.
+pub mod bits {
+    /// The session is offloaded (fast path / NIC).
+    pub const OFFLOAD: u8 = 0x01;
+    /// Only one direction has been seen (asymmetric / unidirectional).
+    pub const ASYMMETRIC: u8 = 0x02;
+    /// The initiator is endpoint `b` of the canonical key.
+    pub const INITIATOR_B: u8 = 0x04;
+    /// Marked for deletion by a clear command; removed between bursts.
+    pub const CLEARING: u8 = 0x08;
+    /// Created while over the session limit with the bypass policy.
+    pub const BYPASSED: u8 = 0x10;
+}
+
+/// Per-direction figures of a session, seen from the initiator ("In") or responder ("Out").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowView {
+    /// Sender of this direction.
+    pub src: Option<Endpoint>,
+    /// Receiver of this direction.
+    pub dst: Option<Endpoint>,
+    /// Port (interface index in the config's port list) the direction arrived on;
+    /// `u8::MAX` if not seen yet.
+    pub ingress_port: u8,
+    /// Packets.
+    pub packets: u64,
+    /// Bytes (whole frames as received).
+    pub bytes: u64,
+    /// Sequence number of this side's FIN (TCP), 0 if none.
+    pub fin_seq: u32,
+    /// FIN state of this side: 0 none, 1 FIN sent, 2 FIN acknowledged.
+    pub fin_state: u8,
+}
+
+/// An owned snapshot of one session, as a worker reports it to the control core.
+/// Plain data: no references into the shard, `Copy`, fixed size (moves over rings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionView {
+    /// Session ID: worker bits | slot (see [`session_id`]).
+    pub id: u32,
+    /// The owning worker.
+    pub worker: u16,
+    /// The canonical key.
+    pub key: FlowKey,
+    /// Which endpoint of the key initiated the session.
+    pub initiator: Option<Direction>,
+    /// Initiator's flow ("In") then responder's flow ("Out").
+    pub flows: [FlowView; 2],
+    /// Service set index in the configuration.
+    pub service_set: u16,
+    /// Rule index within the service set (the policy "p1/4" is name/index).
+    pub rule: u16,
+    /// Application index in the catalogue, `u16::MAX` for none.
+    pub application: u16,
+    /// What the session does.
+    pub action: Action,
+    /// Junos flag byte ([`flags`]).
+    pub junos_flags: u8,
+    /// [`bits`].
+    pub bits: u8,
+    /// TCP tracker state.
+    pub tcp: TcpState,
+    /// Configured idle timeout, seconds ("Maximum timeout").
+    pub timeout_s: u32,
+    /// Seconds left before expiry unless traffic comes ("Current timeout").
+    pub remaining_s: u32,
+    /// Start, seconds since svcard started.
+    pub start_s: u32,
+    /// Seconds since start.
+    pub duration_s: u32,
+}
+
+impl SessionView {
+    /// The initiator's direction in the canonical key (A→B when unknown).
+    #[must_use]
+    pub fn initiator_dir(&self) -> Direction {
+        self.initiator.unwrap_or(Direction::AtoB)
+    }
+    /// Total packets, both directions.
+    #[must_use]
+    pub fn packets(&self) -> u64 {
+        self.flows[0].packets + self.flows[1].packets
+    }
+}
+
+/// How many bits of a session ID name the slot. Junos: 33554433 = 1 << 25 | 1.
+pub const SLOT_BITS: u32 = 25;
+
+/// A session ID from the worker index and the slot: `(worker + 1) << 25 | (slot + 1)`, so
+/// worker 0's first session is 33554433 as on a Junos card.
+#[inline]
+#[must_use]
+pub fn session_id(worker: u16, slot: u32) -> u32 {
+    ((u32::from(worker) + 1) << SLOT_BITS) | (slot + 1)
+}
+
+/// The (worker, slot) an ID names, if it is well formed.
+#[inline]
+#[must_use]
+pub fn split_session_id(id: u32) -> Option<(u16, u32)> {
+    let w = id >> SLOT_BITS;
+    let s = id & ((1 << SLOT_BITS) - 1);
+    if w == 0 || s == 0 {
+        return None;
+    }
+    Some(((w - 1) as u16, s - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn ids_look_like_junos() {
+        assert_eq!(session_id(0, 0), 33_554_433);
+        assert_eq!(session_id(1, 2), 67_108_867);
+        assert_eq!(split_session_id(67_108_867), Some((1, 2)));
+        assert_eq!(split_session_id(5), None);
+    }
+}

@@ -1,0 +1,4 @@
+//! Timer wheel (placeholder while it is written).
+/// The wheel.
+#[derive(Debug)]
+pub struct TimerWheel;

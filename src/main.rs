@@ -1,0 +1,3 @@
+//! svcard: the service-card dataplane.
+#![forbid(unsafe_code)]
+fn main() {}
