@@ -1,0 +1,818 @@
+use super::*;
+use std::net::IpAddr;
+
+fn text(lines: &[&str]) -> String {
+    lines.join("\n") + "\n"
+}
+
+fn parse(lines: &[&str]) -> Config {
+    match Config::from_toml_str(&text(lines), Path::new("t.toml")) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Parses `lines`, expects an error on `line` about `field` whose message contains `msg`.
+#[track_caller]
+fn fails(lines: &[&str], line: usize, field: &str, msg: &str) -> ConfigError {
+    let e = Config::from_toml_str(&text(lines), Path::new("t.toml"))
+        .expect_err("config should not validate");
+    assert_eq!((e.line, e.field.as_str()), (line, field), "{e}");
+    assert!(e.message.contains(msg), "{e}");
+    e
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const PORTS: &[&str] = &[
+    "[[port]]",                    // 1
+    "name = \"ge-0/0/0.0\"",       // 2
+    "pcap-rx = \"in.pcap\"",       // 3
+    "peer = \"ge-0/0/1.0\"",       // 4
+    "[[port]]",                    // 5
+    "name = \"ge-0/0/1.0\"",       // 6
+    "pcap-tx = \"/tmp/out.pcap\"", // 7
+    "peer = \"ge-0/0/0.0\"",       // 8
+];
+
+fn with_ports(rest: &[&str]) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = PORTS.to_vec();
+    for l in rest {
+        v.push(Box::leak(l.to_string().into_boxed_str()));
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// Defaults, the example, structure.
+
+#[test]
+fn empty_config_has_the_defaults() {
+    let c = parse(&[]);
+    assert_eq!(c.card, Card::default());
+    assert_eq!(c.workers.count, 1);
+    assert_eq!(c.workers.burst, 32);
+    assert_eq!(c.dpdk.mbufs, 8191);
+    assert_eq!(c.dpdk.eal_args[0], "--no-huge");
+    assert_eq!(c.timeouts, Timeouts::default());
+    assert_eq!(c.limits.max_sessions, 1_048_576);
+    assert_eq!(c.limits.max_sessions_per_worker, None);
+    assert_eq!(c.max_sessions_per_worker(), 1_048_576);
+    assert_eq!(c.limits.at_limit, LimitPolicy::Drop);
+    assert!(c.ports.is_empty() && c.service_sets.is_empty());
+    assert_eq!(c.member_interface(3), "mams-5/0/3");
+    for k in AlgKind::ALL {
+        assert!(c.algs[k].enabled);
+    }
+    let ftp = c.application_index("junos-ftp").unwrap();
+    assert_eq!(c.alg_enabled(ftp), Some(AlgKind::Ftp));
+    assert_eq!(c.lookup_application(6, 21), ftp);
+    assert_eq!(c.lookup_application(6, 9), NONE);
+}
+
+fn example_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/svcard.toml")
+}
+
+#[test]
+fn the_shipped_example_parses_and_classifies_the_sample() {
+    let path = example_path();
+    let c = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let dir = path.parent().unwrap();
+    assert_eq!(c.ports.len(), 2);
+    assert_eq!(c.ports[0].name, "ge-0/0/0.0");
+    assert_eq!(
+        c.ports[0].pcap_rx.as_deref(),
+        Some(&*dir.join("sample.pcap"))
+    );
+    assert_eq!(
+        c.ports[1].pcap_tx.as_deref(),
+        Some(&*dir.join("out-ge-0-0-1.pcap"))
+    );
+    assert_eq!((c.ports[0].peer, c.ports[1].peer), (1, 0));
+    assert_eq!(c.service_sets.len(), 1);
+    let ss = &c.service_sets[0];
+    assert_eq!(ss.ports, vec![0, 1]);
+    assert_eq!(ss.rules[0].index, 1);
+
+    let v = |proto, s: &str, sp, d: &str, dp| c.classify(0, proto, ip(s), sp, ip(d), dp);
+    let app = |n: &str| c.application_index(n).unwrap();
+    // Web: accepted by p3, application junos-http (redefined: 300 s).
+    let w = v(6, "10.0.0.5", 40000, "192.0.2.10", 80);
+    assert_eq!(
+        (w.service_set, w.rule, w.action),
+        (0, 2, RuleAction::Accept)
+    );
+    assert_eq!(w.application, app("junos-http"));
+    assert_eq!(
+        c.idle_timeout(0, w.application, TimeoutClass::TcpEstablished),
+        300
+    );
+    // FTP control: p4, junos-ftp, ALG on.
+    let f = v(6, "10.0.0.5", 40001, "192.0.2.21", 21);
+    assert_eq!((f.rule, f.action), (3, RuleAction::Accept));
+    assert_eq!(c.alg_enabled(f.application), Some(AlgKind::Ftp));
+    // DNS.
+    let d = v(17, "10.0.0.5", 5353, "192.0.2.53", 53);
+    assert_eq!((d.rule, d.action), (3, RuleAction::Accept));
+    assert_eq!(d.application, app("junos-dns-udp"));
+    assert_eq!(c.idle_timeout(0, d.application, TimeoutClass::Udp), 30);
+    // UDP 9999: discarded by p1.
+    let x = v(17, "10.0.0.5", 1234, "198.51.100.9", 9999);
+    assert_eq!((x.rule, x.action), (0, RuleAction::Discard));
+    // Telnet to 198.51.100.7: rejected by p2.
+    let t = v(6, "10.0.0.5", 1234, "198.51.100.7", 23);
+    assert_eq!((t.rule, t.action), (1, RuleAction::Reject));
+    // Ping.
+    let p = v(1, "10.0.0.1", 0, "192.0.2.1", 0);
+    assert_eq!((p.rule, p.action), (4, RuleAction::Accept));
+    assert_eq!(c.alg_enabled(p.application), Some(AlgKind::Icmp));
+    // IPv6 UDP.
+    let s = v(17, "2001:db8:1::5", 1000, "2001:db8:2::9", 4000);
+    assert_eq!((s.rule, s.action), (5, RuleAction::Accept));
+    // Anything else: default discard. The reply direction arrives on port 1.
+    let o = c.classify(1, 6, ip("192.0.2.10"), 80, ip("10.0.0.5"), 40000);
+    assert_eq!((o.rule, o.action), (NONE, RuleAction::Discard));
+    // SIP switched off.
+    assert_eq!(c.alg_enabled(app("junos-sip")), None);
+    assert_eq!(c.algs[AlgKind::Ftp].timeout, Some(120));
+    // ftp-alt turns on the FTP ALG on 2121.
+    let a = v(6, "10.0.0.5", 40002, "192.0.2.21", 2121);
+    assert_eq!(a.application, app("ftp-alt"));
+    assert_eq!(c.alg_enabled(a.application), Some(AlgKind::Ftp));
+}
+
+#[test]
+fn relative_pcap_paths_resolve_against_the_config_directory() {
+    let c = Config::from_toml_str(&text(PORTS), Path::new("/etc/svcard/x.toml")).unwrap();
+    assert_eq!(
+        c.ports[0].pcap_rx.as_deref(),
+        Some(Path::new("/etc/svcard/in.pcap"))
+    );
+    assert_eq!(
+        c.ports[1].pcap_tx.as_deref(),
+        Some(Path::new("/tmp/out.pcap"))
+    );
+    let c = Config::from_toml_str(&text(PORTS), Path::new("x.toml")).unwrap();
+    assert_eq!(c.ports[0].pcap_rx.as_deref(), Some(Path::new("in.pcap")));
+}
+
+#[test]
+fn card_workers_dpdk_and_limits() {
+    let c = parse(&[
+        "[card]",
+        "fpc = 5",
+        "pic-base = 1",
+        "bundle = \"ams1\"",
+        "member-prefix = \"ms-5/1/\"",
+        "hostname = \"mx1\"",
+        "[workers]",
+        "count = 3",
+        "cores = [2, 3, 4]",
+        "control-core = 1",
+        "burst = 64",
+        "[dpdk]",
+        "eal-args = [\"--no-huge\"]",
+        "mbufs = 16383",
+        "[limits]",
+        "max-sessions = 1000",
+        "setup-rate = 5000",
+        "at-limit = \"bypass\"",
+    ]);
+    assert_eq!((c.card.fpc, c.pic(2)), (5, 3));
+    assert_eq!(c.member_interface(1), "ms-5/1/1");
+    assert_eq!(c.card.hostname, "mx1");
+    assert_eq!(c.workers.cores, vec![2, 3, 4]);
+    assert_eq!(c.workers.control_core, Some(1));
+    assert_eq!(c.dpdk.eal_args, vec!["--no-huge".to_string()]);
+    assert_eq!(c.limits.max_sessions_per_worker, None);
+    assert_eq!(c.max_sessions_per_worker(), 334);
+    assert_eq!(c.limits.setup_rate, Some(5000));
+    assert_eq!(c.limits.at_limit, LimitPolicy::Bypass);
+}
+
+// ---------------------------------------------------------------------------------------
+// Classification.
+
+#[test]
+fn rules_in_order_then_default_action_and_ports_outside_service_sets() {
+    let c = parse(&with_ports(&[
+        "[[port]]",
+        "name = \"xe-1/0/0\"",
+        "dpdk = \"net_null0\"",
+        "peer = \"xe-1/0/1\"",
+        "[[port]]",
+        "name = \"xe-1/0/1\"",
+        "dpdk = \"net_null1\"",
+        "peer = \"xe-1/0/0\"",
+        "[[service-set]]",
+        "name = \"ss1\"",
+        "ports = \"ge-0/0/0.0\"",
+        "default-action = \"reject\"",
+        "[[service-set.rule]]",
+        "name = \"a\"",
+        "source-port = \"1000-2000\"",
+        "action = \"discard\"",
+        "[[service-set.rule]]",
+        "name = \"b\"",
+        "protocol = 6",
+        "action = \"accept\"",
+    ]));
+    let any = ip("1.2.3.4");
+    let v = c.classify(0, 6, any, 1500, any, 21);
+    assert_eq!(
+        (v.service_set, v.rule, v.action),
+        (0, 0, RuleAction::Discard)
+    );
+    assert_eq!(v.application, c.application_index("junos-ftp").unwrap());
+    let v = c.classify(0, 6, any, 999, any, 21);
+    assert_eq!((v.rule, v.action), (1, RuleAction::Accept));
+    let v = c.classify(0, 17, any, 999, any, 53);
+    assert_eq!((v.rule, v.action), (NONE, RuleAction::Reject));
+    assert_eq!(v.application, c.application_index("junos-dns-udp").unwrap());
+    // Port 1 is in no service set.
+    let v = c.classify(1, 17, any, 999, any, 69);
+    assert_eq!(
+        (v.service_set, v.rule, v.action),
+        (NONE, NONE, RuleAction::Accept)
+    );
+    assert_eq!(v.application, c.application_index("junos-tftp").unwrap());
+    assert_eq!(c.port_service_set(1), NONE);
+    assert_eq!(c.port_index("xe-1/0/1"), Some(3));
+    assert_eq!(c.service_set_index("ss1"), Some(0));
+    assert_eq!(c.service_set_index("nope"), None);
+    // An unknown port index behaves as a port in no service set.
+    assert_eq!(c.classify(99, 6, any, 1, any, 2).service_set, NONE);
+}
+
+#[test]
+fn prefixes_and_applications_condition_rules() {
+    let c = parse(&with_ports(&[
+        "[[service-set]]",
+        "name = \"ss1\"",
+        "ports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]",
+        "[[service-set.rule]]",
+        "name = \"v4\"",
+        "source = [\"10.0.0.0/8\", \"172.16.0.0/12\"]",
+        "destination = \"192.0.2.0/24\"",
+        "application = [\"junos-http\", \"junos-ftp\"]",
+        "action = \"accept\"",
+        "[[service-set.rule]]",
+        "name = \"v6\"",
+        "destination = [\"2001:db8::/32\"]",
+        "action = \"reject\"",
+    ]));
+    let v = c.classify(1, 6, ip("172.20.0.1"), 5, ip("192.0.2.9"), 21);
+    assert_eq!((v.rule, v.action), (0, RuleAction::Accept));
+    assert_eq!(v.application, c.application_index("junos-ftp").unwrap());
+    // Not one of the rule's applications.
+    let v = c.classify(1, 6, ip("172.20.0.1"), 5, ip("192.0.2.9"), 22);
+    assert_eq!((v.rule, v.action), (NONE, RuleAction::Discard));
+    assert_eq!(v.application, c.application_index("junos-ssh").unwrap());
+    // Source outside.
+    let v = c.classify(0, 6, ip("11.0.0.1"), 5, ip("192.0.2.9"), 80);
+    assert_eq!(v.rule, NONE);
+    // IPv6 never matches IPv4 prefixes.
+    let v = c.classify(0, 17, ip("2001:db8::1"), 5, ip("2001:db8::2"), 80);
+    assert_eq!((v.rule, v.action), (1, RuleAction::Reject));
+}
+
+#[test]
+fn catalogue_lookup_prefers_narrow_ranges_and_own_entries() {
+    let c = parse(&[
+        "[[application]]",
+        "name = \"wide\"",
+        "protocol = \"tcp\"",
+        "destination-port = \"1-30000\"",
+        "[[application]]",
+        "name = \"web2\"",
+        "protocol = \"tcp\"",
+        "destination-port = 80",
+        "[[application]]",
+        "name = \"gre-mine\"",
+        "protocol = \"gre\"",
+        "[[application]]",
+        "name = \"junos-tftp\"",
+        "protocol = \"udp\"",
+        "destination-port = 6969",
+        "alg = \"tftp\"",
+        "inactivity-timeout = 7",
+    ]);
+    let idx = |n| c.application_index(n).unwrap();
+    assert_eq!(c.lookup_application(6, 21), idx("junos-ftp"));
+    assert_eq!(c.lookup_application(6, 80), idx("web2"));
+    assert_eq!(c.lookup_application(6, 81), idx("wide"));
+    assert_eq!(c.lookup_application(6, 30001), NONE);
+    assert_eq!(c.lookup_application(47, 0), idx("gre-mine"));
+    assert_eq!(c.lookup_application(1, 0), idx("junos-icmp-all"));
+    // A redefined built-in keeps its index and drops its old port.
+    assert_eq!(idx("junos-tftp"), 1);
+    assert_eq!(c.lookup_application(17, 69), NONE);
+    assert_eq!(c.lookup_application(17, 6969), idx("junos-tftp"));
+    assert!(!c.applications[1].builtin);
+    assert_eq!(c.idle_timeout(NONE, 1, TimeoutClass::Udp), 7);
+}
+
+#[test]
+fn alg_switches_and_port_overrides() {
+    let c = parse(&[
+        "[alg.ftp]",
+        "ports = [2121, \"21\"]",
+        "max-conversations = 10",
+        "[alg.sip]",
+        "enabled = false",
+        "[alg.rpc-portmap]",
+        "max-pinholes-per-conversation = 4",
+    ]);
+    let ftp = c.application_index("junos-ftp").unwrap();
+    let sip = c.application_index("junos-sip").unwrap();
+    assert_eq!(c.lookup_application(6, 2121), ftp);
+    assert_eq!(c.lookup_application(6, 21), ftp);
+    assert!(c.application_matches(ftp, 6, 2121));
+    assert!(!c.application_matches(ftp, 17, 2121));
+    assert_eq!(c.lookup_application(17, 5060), sip);
+    assert_eq!(c.alg_enabled(sip), None);
+    assert_eq!(c.alg_enabled(ftp), Some(AlgKind::Ftp));
+    assert_eq!(c.alg_enabled(NONE), None);
+    assert_eq!(
+        c.alg_enabled(c.application_index("junos-http").unwrap()),
+        None
+    );
+    assert_eq!(c.algs[AlgKind::Ftp].max_conversations, Some(10));
+    assert_eq!(
+        c.algs[AlgKind::RpcPortmap].max_pinholes_per_conversation,
+        Some(4)
+    );
+    // Override replaces: 21 only because it is listed.
+    let c = parse(&["[alg.ftp]", "ports = [2121]"]);
+    assert_eq!(c.lookup_application(6, 21), NONE);
+}
+
+#[test]
+fn idle_timeout_precedence() {
+    let c = parse(&with_ports(&[
+        "[timeouts]",
+        "udp = 100",
+        "tcp-established = 1000",
+        "lifetime = 3600",
+        "[[application]]",
+        "name = \"slow\"",
+        "protocol = \"udp\"",
+        "destination-port = 7000",
+        "inactivity-timeout = 9",
+        "[[service-set]]",
+        "name = \"ss1\"",
+        "[service-set.timeouts]",
+        "udp = 50",
+        "tcp-syn = 5",
+        "lifetime = 0",
+    ]));
+    let slow = c.application_index("slow").unwrap();
+    let http = c.application_index("junos-http").unwrap();
+    assert_eq!(c.idle_timeout(0, slow, TimeoutClass::Udp), 9);
+    assert_eq!(c.idle_timeout(0, http, TimeoutClass::Udp), 50);
+    assert_eq!(c.idle_timeout(NONE, NONE, TimeoutClass::Udp), 100);
+    assert_eq!(c.idle_timeout(0, NONE, TimeoutClass::TcpSyn), 5);
+    assert_eq!(c.idle_timeout(0, NONE, TimeoutClass::TcpEstablished), 1000);
+    assert_eq!(c.idle_timeout(0, NONE, TimeoutClass::TcpClosing), 2);
+    assert_eq!(c.idle_timeout(0, NONE, TimeoutClass::Icmp), 60);
+    // The application's timeout does not stretch the handshake.
+    assert_eq!(c.idle_timeout(0, slow, TimeoutClass::TcpSyn), 5);
+    assert_eq!((c.lifetime(0), c.lifetime(NONE)), (0, 3600));
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors: each names file, line and field.
+
+#[test]
+fn error_display_names_file_line_and_field() {
+    let e = fails(
+        &with_ports(&[
+            "[[service-set]]",                        // 9
+            "name = \"ss1\"",                         // 10
+            "[[service-set.rule]]",                   // 11
+            "name = \"p1\"",                          // 12
+            "destination-port = [\"21\", \"70000\"]", // 13
+            "action = \"accept\"",                    // 14
+        ]),
+        13,
+        "service-set[0].rule[0].destination-port",
+        "'70000' is not a port (0-65535)",
+    );
+    assert_eq!(
+        e.to_string(),
+        "t.toml:13: service-set[0].rule[0].destination-port: '70000' is not a port (0-65535)"
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",
+            "name = \"ss1\"",
+            "[[service-set.rule]]",
+            "name = \"p1\"",
+            "source-port = 65536",
+            "action = \"accept\"",
+        ]),
+        13,
+        "service-set[0].rule[0].source-port",
+        "'65536' is not a port",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",
+            "name = \"ss1\"",
+            "[[service-set.rule]]",
+            "name = \"p1\"",
+            "destination-port = \"90-80\"",
+            "action = \"accept\"",
+        ]),
+        13,
+        "service-set[0].rule[0].destination-port",
+        "'90-80' is not a port range",
+    );
+}
+
+#[test]
+fn syntax_errors_give_the_line_toml_reports() {
+    let e = fails(
+        &["[card]", "fpc = 0", "", "[workers]", "count = = 2"],
+        5,
+        "",
+        "",
+    );
+    assert!(e.to_string().starts_with("t.toml:5: "), "{e}");
+    fails(&["[card]", "fpc = 0", "fpc = 1"], 3, "", "duplicate key");
+}
+
+#[test]
+fn unknown_fields_are_errors_at_the_key() {
+    fails(&["", "[cards]", "fpc = 0"], 2, "cards", "unknown field");
+    fails(
+        &["[card]", "fpc = 0", "fcp = 1"],
+        3,
+        "card.fcp",
+        "expected one of",
+    );
+    let e = fails(
+        &with_ports(&[
+            "[[service-set]]",        // 9
+            "name = \"ss1\"",         // 10
+            "[[service-set.rule]]",   // 11
+            "name = \"p1\"",          // 12
+            "action = \"accept\"",    // 13
+            "destination-ports = 80", // 14
+            "zzz = 1",                // 15
+        ]),
+        14,
+        "service-set[0].rule[0].destination-ports",
+        "unknown field",
+    );
+    assert!(e.message.contains("destination-port"), "{e}");
+    fails(
+        &["[[port]]", "name = \"ge-0/0/0.0\"", "device = \"x\""],
+        3,
+        "port[0].device",
+        "unknown field",
+    );
+    fails(
+        &["[alg.sipp]", "enabled = false"],
+        1,
+        "alg.sipp",
+        "unknown field",
+    );
+    fails(
+        &["[alg.sip]", "enable = false"],
+        2,
+        "alg.sip.enable",
+        "unknown field",
+    );
+}
+
+#[test]
+fn missing_required_fields_name_the_table_line() {
+    fails(
+        &["[card]", "", "[[port]]", "pcap-rx = \"a\"", "peer = \"x\""],
+        3,
+        "port[0].name",
+        "missing required field",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",      // 9
+            "name = \"ss1\"",       // 10
+            "[[service-set.rule]]", // 11
+            "name = \"p1\"",        // 12
+        ]),
+        11,
+        "service-set[0].rule[0].action",
+        "missing required field",
+    );
+    fails(
+        &["[[application]]", "name = \"x\""],
+        1,
+        "application[0].protocol",
+        "missing required field",
+    );
+}
+
+#[test]
+fn bad_values() {
+    let rule = |l: &'static str| {
+        with_ports(&[
+            "[[service-set]]",      // 9
+            "name = \"ss1\"",       // 10
+            "[[service-set.rule]]", // 11
+            "name = \"p1\"",        // 12
+            "action = \"accept\"",  // 13
+            l,                      // 14
+        ])
+    };
+    fails(
+        &rule("source = [\"10.0.0.0/8\", \"10.0.0.0/33\"]"),
+        14,
+        "service-set[0].rule[0].source",
+        "'10.0.0.0/33' is not a prefix: invalid prefix length '33'",
+    );
+    fails(
+        &rule("destination = \"10.0.0/8\""),
+        14,
+        "service-set[0].rule[0].destination",
+        "is not a prefix: invalid address",
+    );
+    fails(
+        &rule("protocol = \"tcpp\""),
+        14,
+        "service-set[0].rule[0].protocol",
+        "'tcpp' is not an IP protocol",
+    );
+    fails(
+        &rule("protocol = 256"),
+        14,
+        "service-set[0].rule[0].protocol",
+        "'256' is not an IP protocol",
+    );
+    fails(
+        &rule("application = [\"junos-http\", \"junos-ftpp\"]"),
+        14,
+        "service-set[0].rule[0].application",
+        "unknown application 'junos-ftpp'",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",
+            "name = \"ss1\"",
+            "[[service-set.rule]]",
+            "name = \"p1\"",
+            "action = \"permit\"",
+        ]),
+        13,
+        "service-set[0].rule[0].action",
+        "'permit' is not an action (accept, discard or reject)",
+    );
+    fails(
+        &with_ports(&["[[service-set]]", "name = \"ss1\"", "default-action = 1"]),
+        11,
+        "service-set[0].default-action",
+        "expected a string, found integer",
+    );
+    fails(
+        &["[workers]", "count = \"2\""],
+        2,
+        "workers.count",
+        "expected an integer",
+    );
+    fails(
+        &["[workers]", "count = 0"],
+        2,
+        "workers.count",
+        "'0' is out of range (1-1024)",
+    );
+    fails(
+        &["[workers]", "count = 2", "cores = [1]"],
+        3,
+        "workers.cores",
+        "1 cores for 2 workers",
+    );
+    fails(&["[card]", "fpc = 300"], 2, "card.fpc", "out of range");
+    fails(
+        &["[limits]", "at-limit = \"open\""],
+        2,
+        "limits.at-limit",
+        "drop or bypass",
+    );
+    fails(
+        &["[timeouts]", "", "udp = 0"],
+        3,
+        "timeouts.udp",
+        "out of range",
+    );
+    fails(
+        &["[alg.ftp]", "enabled = 1"],
+        2,
+        "alg.ftp.enabled",
+        "expected true or false",
+    );
+    fails(
+        &["[alg.rpc]", "ports = [111]"],
+        2,
+        "alg.rpc.ports",
+        "no application with ports uses the rpc ALG",
+    );
+    fails(
+        &[
+            "[[application]]",
+            "name = \"a\"",
+            "protocol = \"tcp\"",
+            "alg = \"ftpp\"",
+        ],
+        4,
+        "application[0].alg",
+        "unknown ALG 'ftpp'",
+    );
+    fails(
+        &[
+            "[[application]]",
+            "name = \"a\"",
+            "protocol = \"icmp\"",
+            "destination-port = 5",
+        ],
+        4,
+        "application[0].destination-port",
+        "has no ports",
+    );
+    fails(
+        &[
+            "[[application]]",
+            "name = \"a\"",
+            "protocol = \"tcp\"",
+            "[[application]]",
+            "name = \"a\"",
+            "protocol = \"udp\"",
+        ],
+        5,
+        "application[1].name",
+        "duplicate application 'a' (first defined on line 2)",
+    );
+    fails(
+        &["[port]", "name = \"x\""],
+        1,
+        "port",
+        "expected an array of tables",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",
+            "name = \"ss1\"",
+            "max-sessions = 2000000",
+        ]),
+        11,
+        "service-set[0].max-sessions",
+        "out of range (1-1048576)",
+    );
+}
+
+#[test]
+fn port_errors() {
+    // Bad interface name.
+    fails(
+        &[
+            "[[port]]",
+            "name = \"eth0/1\"",
+            "pcap-rx = \"a\"",
+            "peer = \"x\"",
+        ],
+        2,
+        "port[0].name",
+        "'eth0/1' is not an interface name like ge-0/0/0.0",
+    );
+    // Duplicate name.
+    let mut dup = PORTS.to_vec();
+    dup[5] = "name = \"ge-0/0/0.0\"";
+    fails(
+        &dup,
+        6,
+        "port[1].name",
+        "duplicate port name 'ge-0/0/0.0' (first defined on line 2)",
+    );
+    // No device.
+    fails(
+        &["", "[[port]]", "name = \"ge-0/0/0.0\"", "peer = \"x\""],
+        2,
+        "port[0]",
+        "has no device",
+    );
+    // Unknown peer.
+    let mut unk = PORTS.to_vec();
+    unk[7] = "peer = \"ge-0/0/9.0\"";
+    fails(&unk, 8, "port[1].peer", "unknown port 'ge-0/0/9.0'");
+    // Self peer.
+    let mut own = PORTS.to_vec();
+    own[3] = "peer = \"ge-0/0/0.0\"";
+    fails(&own, 4, "port[0].peer", "cannot peer itself");
+    // Asymmetric: 0 → 1, 1 → 2, 2 → 1.
+    let asym = text(&[
+        "[[port]]",              // 1
+        "name = \"ge-0/0/0.0\"", // 2
+        "dpdk = \"net_null0\"",  // 3
+        "peer = \"ge-0/0/1.0\"", // 4
+        "[[port]]",              // 5
+        "name = \"ge-0/0/1.0\"", // 6
+        "dpdk = \"net_null1\"",  // 7
+        "peer = \"ge-0/0/2.0\"", // 8
+        "[[port]]",              // 9
+        "name = \"ge-0/0/2.0\"", // 10
+        "dpdk = \"net_null2\"",  // 11
+        "peer = \"ge-0/0/1.0\"", // 12
+    ]);
+    let e = Config::from_toml_str(&asym, Path::new("t.toml")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "t.toml:4: port[0].peer: 'ge-0/0/0.0' peers 'ge-0/0/1.0' but 'ge-0/0/1.0' peers \
+         'ge-0/0/2.0' (pairing must be symmetric)"
+    );
+}
+
+#[test]
+fn service_set_errors() {
+    fails(
+        &with_ports(&[
+            "[[service-set]]",                          // 9
+            "name = \"ss1\"",                           // 10
+            "ports = [\"ge-0/0/0.0\", \"ge-0/0/7.0\"]", // 11
+        ]),
+        11,
+        "service-set[0].ports",
+        "unknown port 'ge-0/0/7.0'",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",          // 9
+            "name = \"ss1\"",           // 10
+            "ports = [\"ge-0/0/0.0\"]", // 11
+            "[[service-set]]",          // 12
+            "name = \"ss2\"",           // 13
+            "ports = [\"ge-0/0/1.0\",", // 14
+            "  \"ge-0/0/0.0\"]",        // 15
+        ]),
+        15,
+        "service-set[1].ports",
+        "port 'ge-0/0/0.0' is already in service set 'ss1'",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",
+            "name = \"ss1\"",
+            "ports = [\"ge-0/0/0.0\", \"ge-0/0/0.0\"]",
+        ]),
+        11,
+        "service-set[0].ports",
+        "listed twice",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]", // 9
+            "name = \"ss1\"",  // 10
+            "[[service-set]]", // 11
+            "name = \"ss1\"",  // 12
+        ]),
+        12,
+        "service-set[1].name",
+        "duplicate service set 'ss1' (first defined on line 10)",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",
+            "name = \"ss1\"",
+            "[[service-set.rule]]",
+            "name = \"p1\"",
+            "action = \"accept\"",
+            "[[service-set.rule]]",
+            "name = \"p1\"",
+            "action = \"accept\"",
+        ]),
+        15,
+        "service-set[0].rule[1].name",
+        "duplicate rule 'p1'",
+    );
+    fails(
+        &with_ports(&["[[service-set]]", "name = \"ss 1\""]),
+        10,
+        "service-set[0].name",
+        "without spaces",
+    );
+}
+
+#[test]
+fn load_reports_unreadable_files() {
+    let e = Config::load(Path::new("/nonexistent/svcard.toml")).unwrap_err();
+    assert_eq!(e.line, 0);
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/svcard.toml: cannot read:"),
+        "{e}"
+    );
+}
