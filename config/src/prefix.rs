@@ -76,7 +76,6 @@ impl Prefix {
     }
 }
 
-
 fn slot(a: IpAddr) -> [u8; 16] {
     match a {
         IpAddr::V4(v4) => {

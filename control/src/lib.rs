@@ -2,3 +2,8 @@
 //! the command grammar, renderers, and the show server with its client.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod central;
+pub mod exec;
+pub mod server;
+pub mod show;

@@ -123,7 +123,14 @@ impl FlowKey {
             IpAddr::V4(_) => Family::V4,
             IpAddr::V6(_) => Family::V6,
         };
-        Self::from_packet(fam, proto, addr_slot(src.addr), src.port, addr_slot(dst.addr), dst.port)
+        Self::from_packet(
+            fam,
+            proto,
+            addr_slot(src.addr),
+            src.port,
+            addr_slot(dst.addr),
+            dst.port,
+        )
     }
 
     /// Address family.
@@ -141,8 +148,14 @@ impl FlowKey {
     #[must_use]
     pub fn src(&self, dir: Direction) -> Endpoint {
         match dir {
-            Direction::AtoB => Endpoint { addr: self.ip(&self.addr_a), port: self.port_a },
-            Direction::BtoA => Endpoint { addr: self.ip(&self.addr_b), port: self.port_b },
+            Direction::AtoB => Endpoint {
+                addr: self.ip(&self.addr_a),
+                port: self.port_a,
+            },
+            Direction::BtoA => Endpoint {
+                addr: self.ip(&self.addr_b),
+                port: self.port_b,
+            },
         }
     }
 
@@ -282,7 +295,10 @@ mod tests {
 
     fn ep(s: &str) -> Endpoint {
         let (a, p) = s.rsplit_once(':').unwrap();
-        Endpoint { addr: a.parse().unwrap(), port: p.parse().unwrap() }
+        Endpoint {
+            addr: a.parse().unwrap(),
+            port: p.parse().unwrap(),
+        }
     }
 
     #[test]

@@ -7,9 +7,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod flow;
+pub mod pcapfile;
 pub mod port;
 pub mod query;
 pub mod ring;
 pub mod session;
+pub mod stats;
 pub mod wire;
+pub mod worker;

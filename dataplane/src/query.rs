@@ -2,8 +2,8 @@
 //! where the sessions live so only matching sessions leave the worker.
 
 use crate::flow::Endpoint;
-pub use svcard_config::Prefix;
 use crate::session::SessionView;
+pub use svcard_config::Prefix;
 
 /// Which sessions a query selects. Every field that is set must match; source and
 /// destination are those of the initiator's direction, as Junos reads them.
@@ -50,7 +50,10 @@ impl SessionFilter {
         if self.source_prefix.is_some_and(|p| !p.contains(src.addr)) {
             return false;
         }
-        if self.destination_prefix.is_some_and(|p| !p.contains(dst.addr)) {
+        if self
+            .destination_prefix
+            .is_some_and(|p| !p.contains(dst.addr))
+        {
             return false;
         }
         if self.source_port.is_some_and(|p| p != src.port) {

@@ -8,6 +8,7 @@
 use crate::query::SessionFilter;
 use crate::session::SessionView;
 use crossbeam_queue::ArrayQueue;
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 
 /// Why a session ended.
@@ -60,7 +61,7 @@ pub enum QueryKind {
 /// A command from the control core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
-    /// Start a query (replaces any query in progress with a newer one only after it ends).
+    /// Start a query. A worker runs one query at a time; later ones wait in the ring.
     Query {
         /// Query number, echoed in replies.
         id: u32,
@@ -68,11 +69,6 @@ pub enum Command {
         filter: SessionFilter,
         /// What to do with them.
         kind: QueryKind,
-    },
-    /// Abandon a query in progress (the client went away).
-    Cancel {
-        /// Query number.
-        id: u32,
     },
 }
 
@@ -124,7 +120,11 @@ pub struct RingSizes {
 
 impl Default for RingSizes {
     fn default() -> Self {
-        Self { events: 65_536, commands: 64, replies: 4096 }
+        Self {
+            events: 65_536,
+            commands: 64,
+            replies: 4096,
+        }
     }
 }
 
@@ -137,6 +137,9 @@ pub struct WorkerRings {
     pub commands: ArrayQueue<Command>,
     /// worker → control.
     pub replies: ArrayQueue<Reply>,
+    /// The number of a query the control core abandoned (its client went away); the
+    /// worker drops that query when it sees it.
+    pub cancelled: AtomicU32,
 }
 
 impl WorkerRings {
@@ -147,6 +150,7 @@ impl WorkerRings {
             events: ArrayQueue::new(sizes.events.max(1)),
             commands: ArrayQueue::new(sizes.commands.max(1)),
             replies: ArrayQueue::new(sizes.replies.max(1)),
+            cancelled: AtomicU32::new(0),
         })
     }
 }

@@ -5,9 +5,9 @@
 //! [`PortIo`], so the same code runs on DPDK ports (feature `dpdk`) and on the pure-Rust
 //! pcap backend ([`pcap`]).
 
-pub mod pcap;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
+pub mod pcap;
 
 /// Most packets a worker handles in one burst.
 pub const BURST: usize = 32;
@@ -34,7 +34,10 @@ pub struct Burst<P> {
 
 impl<P> Default for Burst<P> {
     fn default() -> Self {
-        Self { items: [const { None }; BURST], len: 0 }
+        Self {
+            items: [const { None }; BURST],
+            len: 0,
+        }
     }
 }
 

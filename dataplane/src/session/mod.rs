@@ -155,6 +155,43 @@ impl SessionView {
     }
 }
 
+/// Validity class of a session, for the summary counts ("Valid sessions", "Pending
+/// sessions", "Invalidated sessions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// Valid: forwarding (non-TCP, or TCP established).
+    Valid,
+    /// TCP handshake not complete.
+    Pending,
+    /// Closing, or marked for deletion.
+    Invalidated,
+}
+
+/// The validity of a session from its protocol, TCP state and [`bits`].
+#[inline]
+#[must_use]
+pub fn validity(proto: u8, tcp: TcpState, session_bits: u8) -> Validity {
+    if session_bits & bits::CLEARING != 0 {
+        return Validity::Invalidated;
+    }
+    if proto == 6 {
+        return match tcp.phase() {
+            tcp::TcpPhase::SynSent | tcp::TcpPhase::SynReceived => Validity::Pending,
+            tcp::TcpPhase::Established => Validity::Valid,
+            tcp::TcpPhase::Closing | tcp::TcpPhase::Closed => Validity::Invalidated,
+        };
+    }
+    Validity::Valid
+}
+
+impl SessionView {
+    /// The session's validity class.
+    #[must_use]
+    pub fn validity(&self) -> Validity {
+        validity(self.key.proto, self.tcp, self.bits)
+    }
+}
+
 /// How many bits of a session ID name the slot. Junos: 33554433 = 1 << 25 | 1.
 pub const SLOT_BITS: u32 = 25;
 

@@ -1,10 +1,1260 @@
-//! The session table (placeholder while it is written).
-/// A session.
-#[derive(Debug)]
-pub struct Session;
-/// The table.
-#[derive(Debug)]
-pub struct SessionTable;
+//! The session table of one worker: sessions in one boxed slice indexed by slot, a
+//! bucketized hash index over them, and the idle-timeout wheel, all sized at construction.
+//!
+//! # Layout
+//!
+//! * **Sessions**: `capacity` × [`Session`] (112 bytes, `repr(C)`). The key and the fields
+//!   every packet updates (`last_seen_ms`, `packets`, `bytes`) fill the first 80 bytes, which
+//!   span exactly two cache lines wherever the session starts. Free slots are chained through
+//!   the timer `next` link; a free slot's timer `prev` holds a sentinel, which is the live bit.
+//! * **Index**: 64-byte buckets of 8 entries (`[u16; 8]` tags from the top of the hash,
+//!   `[u32; 8]` slots, an occupancy mask and an overflow counter). The home bucket is the
+//!   multiply-shift range reduction of the low 32 bits of the hash over a bucket count that
+//!   need not be a power of two; the table is sized for at most 80 % load. A full bucket
+//!   sends the entry to the next one (linear probing by bucket) and counts it in the
+//!   overflow counter of every bucket it passes, so lookups stop at the first bucket whose
+//!   counter is zero and removals need no tombstones.
+//! * **Wheel**: a [`TimerWheel`] of 4096 × 100 ms whose links are the sessions' timer
+//!   fields. A session is scheduled once at creation; packets only store `last_seen_ms`;
+//!   when its slot fires, [`SessionTable::expire`] re-checks and expires or reschedules it.
+//!
+//! At 1 Mi sessions that is 112 + 10 bytes per session (+ 16 KiB of wheel).
+//!
+//! # Hash
+//!
+//! Every `hash` passed in must be the table's hash of the key: [`FlowKey::hash`] for a table
+//! made by [`SessionTable::new`], the given function for [`SessionTable::with_hasher`] (the
+//! table recomputes it to remove a session).
+
+use super::bits;
+use super::timer::{Fired, Links, TimerWheel, DEFAULT_SLOTS, DEFAULT_TICK_MS, NIL};
+use super::{session_id, Action, FlowView, SessionView, TcpState, SLOT_BITS};
+use crate::flow::{Direction, FlowKey};
+
+/// `prev` link of a free slot (the wheel uses [`NIL`] for "not scheduled" and ids or
+/// `0x8000_0000 | list` otherwise, never this value).
+const FREE: u32 = u32::MAX - 1;
+
+/// Largest capacity of one table (slots must fit the session ID's slot bits).
+pub const MAX_CAPACITY: u32 = (1 << SLOT_BITS) - 1;
+
+/// Longest idle timeout honoured, seconds (about 12 days; longer ones are clamped so that
+/// wrapping millisecond arithmetic stays unambiguous).
+pub const MAX_TIMEOUT_S: u32 = (1 << 30) / 1000;
+
+/// Entries per bucket.
+const WAYS: usize = 8;
+
 /// Table errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// No free slot.
+    #[error("session table full")]
+    Full,
+}
+
+/// One session: the canonical key, counters per canonical direction, the timer links, and
+/// what the worker decided about it. 112 bytes, `repr(C)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Session {
+    /// The canonical key.
+    pub key: FlowKey,
+    /// Last packet, milliseconds (wrapping).
+    pub last_seen_ms: u32,
+    /// Current idle timeout, seconds (change it with [`SessionTable::set_timeout`]).
+    timeout_s: u32,
+    /// Packets per canonical direction (index [`Direction::index`]).
+    pub packets: [u64; 2],
+    /// Bytes (whole frames) per canonical direction.
+    pub bytes: [u64; 2],
+    /// Wheel `next` link; the free-list link when the slot is free.
+    timer_next: u32,
+    /// Wheel `prev` link; [`FREE`] when the slot is free.
+    timer_prev: u32,
+    /// Creation, seconds since start.
+    pub start_s: u32,
+    /// TCP FIN sequence numbers `[initiator, responder]` (0 until seen).
+    pub fin_seq: [u32; 2],
+    /// Service set index.
+    pub service_set: u16,
+    /// Rule index within the service set.
+    pub rule: u16,
+    /// Application index, `u16::MAX` for none.
+    pub application: u16,
+    /// [`Action`] as `u8`.
+    pub action: u8,
+    /// Junos flag byte ([`super::flags`]).
+    pub junos_flags: u8,
+    /// [`bits`].
+    pub bits: u8,
+    /// TCP tracker.
+    pub tcp: TcpState,
+    /// Ingress port per canonical direction, `u8::MAX` when not seen.
+    pub ingress: [u8; 2],
+}
+
+const _: () = assert!(core::mem::size_of::<Session>() == 112);
+const _: () = assert!(core::mem::offset_of!(Session, bytes) + 16 == 80);
+
+impl Session {
+    /// A free slot linked to `next`.
+    fn free(next: u32) -> Self {
+        Session {
+            key: FlowKey::default(),
+            last_seen_ms: 0,
+            timeout_s: 0,
+            packets: [0; 2],
+            bytes: [0; 2],
+            timer_next: next,
+            timer_prev: FREE,
+            start_s: 0,
+            fin_seq: [0; 2],
+            service_set: 0,
+            rule: 0,
+            application: u16::MAX,
+            action: Action::Forward as u8,
+            junos_flags: 0,
+            bits: 0,
+            tcp: TcpState::from_bits(0),
+            ingress: [u8::MAX; 2],
+        }
+    }
+
+    /// The slot holds a session.
+    #[inline]
+    #[must_use]
+    pub fn is_live(&self) -> bool {
+        self.timer_prev != FREE
+    }
+
+    /// Current idle timeout, seconds.
+    #[inline]
+    #[must_use]
+    pub fn timeout_s(&self) -> u32 {
+        self.timeout_s
+    }
+
+    /// The initiator's direction in the canonical key ([`bits::INITIATOR_B`]).
+    #[inline]
+    #[must_use]
+    pub fn initiator(&self) -> Direction {
+        if self.bits & bits::INITIATOR_B != 0 {
+            Direction::BtoA
+        } else {
+            Direction::AtoB
+        }
+    }
+
+    /// Record which direction initiated the session.
+    #[inline]
+    pub fn set_initiator(&mut self, dir: Direction) {
+        match dir {
+            Direction::AtoB => self.bits &= !bits::INITIATOR_B,
+            Direction::BtoA => self.bits |= bits::INITIATOR_B,
+        }
+    }
+
+    /// The action as the enum.
+    #[inline]
+    #[must_use]
+    pub fn action(&self) -> Action {
+        Action::from_u8(self.action)
+    }
+
+    /// Milliseconds since the last packet (0 if `last_seen_ms` is ahead of `now_ms`).
+    #[inline]
+    #[must_use]
+    pub fn idle_ms(&self, now_ms: u32) -> u32 {
+        let d = now_ms.wrapping_sub(self.last_seen_ms);
+        if d >= 0x8000_0000 {
+            0
+        } else {
+            d
+        }
+    }
+
+    /// The owned snapshot the worker reports: `flows[0]` is the initiator's direction.
+    #[must_use]
+    pub fn view(&self, worker: u16, slot: u32, now_ms: u32, now_s: u32) -> SessionView {
+        let ini = self.initiator();
+        let flow = |dir: Direction, side: usize| {
+            let d = dir.index() & 1;
+            FlowView {
+                src: Some(self.key.src(dir)),
+                dst: Some(self.key.dst(dir)),
+                ingress_port: self.ingress[d],
+                packets: self.packets[d],
+                bytes: self.bytes[d],
+                fin_seq: self.fin_seq[side & 1],
+                fin_state: self.tcp.fin_state(side == 0),
+            }
+        };
+        let idle_s = self.idle_ms(now_ms) / 1000;
+        let dur = now_s.wrapping_sub(self.start_s);
+        SessionView {
+            id: session_id(worker, slot),
+            worker,
+            key: self.key,
+            initiator: Some(ini),
+            flows: [flow(ini, 0), flow(ini.reverse(), 1)],
+            service_set: self.service_set,
+            rule: self.rule,
+            application: self.application,
+            action: self.action(),
+            junos_flags: self.junos_flags,
+            bits: self.bits,
+            tcp: self.tcp,
+            timeout_s: self.timeout_s,
+            remaining_s: self.timeout_s.saturating_sub(idle_s),
+            start_s: self.start_s,
+            duration_s: if dur >= 0x8000_0000 { 0 } else { dur },
+        }
+    }
+}
+
+/// Idle timeout in milliseconds (clamped, see [`MAX_TIMEOUT_S`]).
+#[inline]
+fn timeout_ms(timeout_s: u32) -> u32 {
+    timeout_s.min(MAX_TIMEOUT_S) * 1000
+}
+
+/// Pull the cache line holding `*p` towards the core without waiting for it.
+///
+/// `core::arch::x86_64::_mm_prefetch` is a `#[target_feature(enable = "sse")]` function:
+/// even with SSE in the build configuration, calling it from a function without that
+/// attribute needs `unsafe`, which this crate denies. So this is a demand load whose value
+/// goes to [`core::hint::black_box`]: it is not optimised away, nothing depends on it, and
+/// an out-of-order core keeps going while the miss is outstanding, so a pass of these
+/// over a burst overlaps the misses as prefetches would (with less run-ahead: the load
+/// must retire). Swapping in `_mm_prefetch` is a change to this function alone.
+#[inline(always)]
+fn touch_line<T: Copy>(v: &T) {
+    core::hint::black_box(*v);
+}
+
+/// The tag of a hash: its top 16 bits.
+#[inline]
+fn tag_of(hash: u64) -> u16 {
+    (hash >> 48) as u16
+}
+
+/// The home bucket of a hash among `n`: multiply-shift range reduction of the low 32 bits.
+#[inline]
+fn home_of(hash: u64, n: usize) -> usize {
+    ((u64::from(hash as u32) * n as u64) >> 32) as usize
+}
+
+/// Key equality over the five words, without branches.
+#[inline]
+fn key_eq(a: &FlowKey, b: &[u64; 5]) -> bool {
+    let w = a.words();
+    ((w[0] ^ b[0]) | (w[1] ^ b[1]) | (w[2] ^ b[2]) | (w[3] ^ b[3]) | (w[4] ^ b[4])) == 0
+}
+
+/// One cache line of the index.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Bucket {
+    /// Tags of the entries.
+    tags: [u16; WAYS],
+    /// Session slots of the entries.
+    slots: [u32; WAYS],
+    /// Entries whose home bucket lies before this one and that were placed after it.
+    overflow: u32,
+    /// Occupied entries, one bit each.
+    occ: u8,
+}
+
+const _: () = assert!(core::mem::size_of::<Bucket>() == 64);
+
+impl Bucket {
+    const EMPTY: Bucket = Bucket {
+        tags: [0; WAYS],
+        slots: [0; WAYS],
+        overflow: 0,
+        occ: 0,
+    };
+
+    /// Occupied entries whose tag is `tag`, one bit each.
+    #[inline]
+    fn matches(&self, tag: u16) -> u32 {
+        let mut m = 0u32;
+        for i in 0..WAYS {
+            m |= u32::from(self.tags[i] == tag) << i;
+        }
+        m & u32::from(self.occ)
+    }
+}
+
+/// The bucketized index.
 #[derive(Debug)]
-pub enum TableError {}
+struct Index {
+    buckets: Box<[Bucket]>,
+}
+
+impl Index {
+    fn new(capacity: u32) -> Self {
+        // At most 80 % load (capacity * 10 / 64 buckets), and always one free entry.
+        let cap = u64::from(capacity);
+        let n = (cap * 10)
+            .div_ceil(64)
+            .max((cap + 1).div_ceil(WAYS as u64))
+            .max(1) as usize;
+        Index {
+            buckets: vec![Bucket::EMPTY; n].into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        home_of(hash, self.buckets.len())
+    }
+
+    #[inline]
+    fn step(&self, i: usize) -> usize {
+        if i + 1 >= self.buckets.len() {
+            0
+        } else {
+            i + 1
+        }
+    }
+
+    /// Add `slot` under `hash`. False (nothing changed) only if every bucket is full, which
+    /// the sizing rules out.
+    fn insert(&mut self, hash: u64, slot: u32) -> bool {
+        let n = self.buckets.len();
+        let home = self.home(hash);
+        let mut i = home;
+        for probe in 0..n {
+            let Some(b) = self.buckets.get_mut(i) else {
+                return false;
+            };
+            if b.occ != 0xFF {
+                let w = (!b.occ).trailing_zeros() as usize & (WAYS - 1);
+                b.tags[w] = tag_of(hash);
+                b.slots[w] = slot;
+                b.occ |= 1 << w;
+                // Count the entry in every bucket it passed.
+                let mut j = home;
+                for _ in 0..probe {
+                    if let Some(p) = self.buckets.get_mut(j) {
+                        p.overflow += 1;
+                    }
+                    j = self.step(j);
+                }
+                return true;
+            }
+            i = self.step(i);
+        }
+        false
+    }
+
+    /// Drop the entry of `slot` under `hash`. False if it is not there.
+    fn remove(&mut self, hash: u64, slot: u32) -> bool {
+        let n = self.buckets.len();
+        let tag = tag_of(hash);
+        let home = self.home(hash);
+        let mut i = home;
+        for probe in 0..n {
+            let Some(b) = self.buckets.get_mut(i) else {
+                return false;
+            };
+            let mut m = b.matches(tag);
+            while m != 0 {
+                let w = m.trailing_zeros() as usize & (WAYS - 1);
+                if b.slots[w] == slot {
+                    b.occ &= !(1 << w);
+                    let mut j = home;
+                    for _ in 0..probe {
+                        if let Some(p) = self.buckets.get_mut(j) {
+                            p.overflow = p.overflow.saturating_sub(1);
+                        }
+                        j = self.step(j);
+                    }
+                    return true;
+                }
+                m &= m - 1;
+            }
+            if b.overflow == 0 {
+                return false;
+            }
+            i = self.step(i);
+        }
+        false
+    }
+
+    fn memory_bytes(&self) -> usize {
+        core::mem::size_of_val::<[Bucket]>(&self.buckets)
+    }
+}
+
+/// The wheel's view of the sessions' timer fields.
+struct SessLinks<'a>(&'a mut [Session]);
+
+impl Links for SessLinks<'_> {
+    #[inline]
+    fn next(&self, id: u32) -> u32 {
+        self.0.get(id as usize).map_or(NIL, |s| s.timer_next)
+    }
+    #[inline]
+    fn prev(&self, id: u32) -> u32 {
+        self.0.get(id as usize).map_or(NIL, |s| s.timer_prev)
+    }
+    #[inline]
+    fn set_next(&mut self, id: u32, v: u32) {
+        if let Some(s) = self.0.get_mut(id as usize) {
+            s.timer_next = v;
+        }
+    }
+    #[inline]
+    fn set_prev(&mut self, id: u32, v: u32) {
+        if let Some(s) = self.0.get_mut(id as usize) {
+            s.timer_prev = v;
+        }
+    }
+}
+
+/// Put `slot` on the free list (the caller has unlinked it from the index and the wheel).
+#[inline]
+fn release(sessions: &mut [Session], free_head: &mut u32, len: &mut u32, slot: u32) {
+    if let Some(s) = sessions.get_mut(slot as usize) {
+        s.timer_next = *free_head;
+        s.timer_prev = FREE;
+        *free_head = slot;
+        *len = len.saturating_sub(1);
+    }
+}
+
+/// The session table of one worker. Fixed capacity; no allocation after [`new`](Self::new).
+pub struct SessionTable {
+    sessions: Box<[Session]>,
+    index: Index,
+    wheel: TimerWheel,
+    /// First free slot, [`NIL`] when full.
+    free_head: u32,
+    len: u32,
+    /// One past the highest slot ever used (walks stop there).
+    high_water: u32,
+    worker: u16,
+    hasher: fn(&FlowKey) -> u64,
+    /// Session lifetime of the latest `expire` call (0: none), so new sessions are
+    /// scheduled no later than their lifetime ends.
+    lifetime_s: u32,
+    /// What `get`/`get_mut` hand out for a slot out of range (never live).
+    scratch: Session,
+}
+
+impl core::fmt::Debug for SessionTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SessionTable")
+            .field("worker", &self.worker)
+            .field("capacity", &self.capacity())
+            .field("len", &self.len)
+            .field("buckets", &self.index.buckets.len())
+            .field("wheel", &self.wheel)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionTable {
+    /// A table for `worker` holding up to `capacity` sessions (clamped to
+    /// [`MAX_CAPACITY`]), hashing with [`FlowKey::hash`], its wheel starting at `now_ms`.
+    #[must_use]
+    pub fn new(worker: u16, capacity: u32, now_ms: u32) -> Self {
+        Self::with_hasher(worker, capacity, now_ms, FlowKey::hash)
+    }
+
+    /// Like [`new`](Self::new) with another hash function (a keyed hash, or a poor one in
+    /// tests). Every `hash` passed to the table must then come from `hasher`.
+    #[must_use]
+    pub fn with_hasher(
+        worker: u16,
+        capacity: u32,
+        now_ms: u32,
+        hasher: fn(&FlowKey) -> u64,
+    ) -> Self {
+        let capacity = capacity.min(MAX_CAPACITY);
+        let sessions: Box<[Session]> = (0..capacity)
+            .map(|i| Session::free(if i + 1 < capacity { i + 1 } else { NIL }))
+            .collect();
+        SessionTable {
+            sessions,
+            index: Index::new(capacity),
+            wheel: TimerWheel::new(DEFAULT_SLOTS, DEFAULT_TICK_MS, now_ms),
+            free_head: if capacity > 0 { 0 } else { NIL },
+            len: 0,
+            high_water: 0,
+            worker,
+            hasher,
+            lifetime_s: 0,
+            scratch: Session::free(NIL),
+        }
+    }
+
+    /// The owning worker.
+    #[must_use]
+    pub fn worker(&self) -> u16 {
+        self.worker
+    }
+
+    /// The session ID of a slot.
+    #[must_use]
+    pub fn id(&self, slot: u32) -> u32 {
+        session_id(self.worker, slot)
+    }
+
+    /// Most sessions the table holds.
+    #[inline]
+    #[must_use]
+    pub fn capacity(&self) -> u32 {
+        self.sessions.len() as u32
+    }
+
+    /// Live sessions.
+    #[inline]
+    #[must_use]
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// No live session.
+    #[inline]
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Everything the table allocated: sessions, buckets, wheel, and the table itself.
+    #[must_use]
+    pub fn memory_bytes(&self) -> usize {
+        core::mem::size_of_val::<[Session]>(&self.sessions)
+            + self.index.memory_bytes()
+            + self.wheel.memory_bytes()
+            + core::mem::size_of::<Self>()
+    }
+
+    /// Hash of a key as this table computes it.
+    #[inline]
+    #[must_use]
+    pub fn hash(&self, key: &FlowKey) -> u64 {
+        (self.hasher)(key)
+    }
+
+    /// Prefetch the home bucket of `hash` (first pass over a burst).
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        if let Some(b) = self.index.buckets.get(self.index.home(hash)) {
+            touch_line(&b.occ);
+        }
+    }
+
+    /// Prefetch the two cache lines of a session that lookups and [`touch`](Self::touch)
+    /// read (its first 80 bytes).
+    #[inline]
+    pub fn prefetch_session(&self, slot: u32) {
+        if let Some(s) = self.sessions.get(slot as usize) {
+            // Bytes 0 and 64 of the session: the two lines of its first 80 bytes.
+            touch_line(&s.key.addr_a[0]);
+            touch_line(&s.bytes[0]);
+        }
+    }
+
+    /// The slot of `key`, if it has a session. `hash` is the table's hash of `key`.
+    #[inline]
+    #[must_use]
+    pub fn find(&self, key: &FlowKey, hash: u64) -> Option<u32> {
+        let buckets = &*self.index.buckets;
+        let n = buckets.len();
+        let tag = tag_of(hash);
+        let kw = key.words();
+        let mut i = home_of(hash, n);
+        for _ in 0..n {
+            let b = buckets.get(i)?;
+            let mut m = b.matches(tag);
+            while m != 0 {
+                let slot = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
+                if let Some(s) = self.sessions.get(slot as usize) {
+                    if key_eq(&s.key, &kw) {
+                        return Some(slot);
+                    }
+                }
+                m &= m - 1;
+            }
+            if b.overflow == 0 {
+                return None;
+            }
+            i = if i + 1 >= n { 0 } else { i + 1 };
+        }
+        None
+    }
+
+    /// Look up a burst: prefetch every home bucket, then every candidate session (tag
+    /// matches in the home bucket), then resolve. Handles `min` of the three lengths.
+    pub fn find_burst(&self, keys: &[FlowKey], hashes: &[u64], out: &mut [Option<u32>]) {
+        let n = keys.len().min(hashes.len()).min(out.len());
+        let (keys, hashes, out) = (&keys[..n], &hashes[..n], &mut out[..n]);
+        for &h in hashes {
+            self.prefetch_bucket(h);
+        }
+        let buckets = &*self.index.buckets;
+        for &h in hashes {
+            if let Some(b) = buckets.get(home_of(h, buckets.len())) {
+                let mut m = b.matches(tag_of(h));
+                while m != 0 {
+                    self.prefetch_session(b.slots[m.trailing_zeros() as usize & (WAYS - 1)]);
+                    m &= m - 1;
+                }
+            }
+        }
+        for ((k, &h), o) in keys.iter().zip(hashes).zip(out.iter_mut()) {
+            *o = self.find(k, h);
+        }
+    }
+
+    /// Create a session for `key` (which must be absent: the caller's `find` said `None`).
+    /// Counters start at zero, ingress ports unseen, `last_seen_ms = now_ms`,
+    /// `start_s = now_s`, and its timer is scheduled at `now_ms + timeout_s` seconds (or at
+    /// the end of its lifetime if that is sooner: the lifetime of the latest
+    /// [`expire`](Self::expire) call or [`set_lifetime`](Self::set_lifetime)). The other fields are neutral (Forward, no application, no bits): the caller sets them.
+    pub fn insert(
+        &mut self,
+        key: &FlowKey,
+        hash: u64,
+        now_ms: u32,
+        now_s: u32,
+        timeout_s: u32,
+    ) -> Result<u32, TableError> {
+        debug_assert_eq!(
+            hash,
+            (self.hasher)(key),
+            "hash is not the table's hash of the key"
+        );
+        debug_assert!(self.find(key, hash).is_none(), "key already present");
+        let slot = self.free_head;
+        let Some(s) = self.sessions.get_mut(slot as usize) else {
+            return Err(TableError::Full);
+        };
+        let next_free = s.timer_next;
+        if !self.index.insert(hash, slot) {
+            return Err(TableError::Full);
+        }
+        self.free_head = next_free;
+        *s = Session::free(NIL);
+        s.key = *key;
+        s.last_seen_ms = now_ms;
+        s.timeout_s = timeout_s;
+        s.start_s = now_s;
+        s.timer_prev = NIL; // live, not scheduled yet
+        self.len += 1;
+        self.high_water = self.high_water.max(slot + 1);
+        let mut first = timeout_ms(timeout_s);
+        if self.lifetime_s != 0 {
+            first = first.min(timeout_ms(self.lifetime_s));
+        }
+        let deadline = now_ms.wrapping_add(first);
+        self.wheel
+            .schedule(&mut SessLinks(&mut self.sessions), slot, deadline);
+        Ok(slot)
+    }
+
+    /// Set the session lifetime new sessions are scheduled for (also taken from every
+    /// [`expire`](Self::expire) call; 0 for none). Sessions already scheduled keep their
+    /// timers until their next check.
+    pub fn set_lifetime(&mut self, lifetime_s: u32) {
+        self.lifetime_s = lifetime_s;
+    }
+
+    /// The session in `slot` (live or not). A slot out of range gives a free dummy (and
+    /// fails a debug assertion) rather than panicking.
+    #[inline]
+    #[must_use]
+    pub fn get(&self, slot: u32) -> &Session {
+        debug_assert!(slot < self.capacity(), "slot {slot} out of range");
+        self.sessions.get(slot as usize).unwrap_or(&self.scratch)
+    }
+
+    /// The session in `slot`, mutable. A slot out of range gives a scratch session (and
+    /// fails a debug assertion) rather than panicking. The timer links are not reachable
+    /// from here; change the timeout with [`set_timeout`](Self::set_timeout).
+    #[inline]
+    pub fn get_mut(&mut self, slot: u32) -> &mut Session {
+        debug_assert!(slot < self.capacity(), "slot {slot} out of range");
+        match self.sessions.get_mut(slot as usize) {
+            Some(s) => s,
+            None => {
+                self.scratch = Session::free(NIL);
+                &mut self.scratch
+            }
+        }
+    }
+
+    /// The session in `slot` if it is live.
+    #[inline]
+    #[must_use]
+    pub fn try_get(&self, slot: u32) -> Option<&Session> {
+        self.sessions.get(slot as usize).filter(|s| s.is_live())
+    }
+
+    /// The session in `slot`, mutable, if it is live.
+    #[inline]
+    pub fn try_get_mut(&mut self, slot: u32) -> Option<&mut Session> {
+        self.sessions.get_mut(slot as usize).filter(|s| s.is_live())
+    }
+
+    /// The per-packet update: `last_seen_ms`, packets and bytes of direction `dir`. No timer
+    /// work.
+    #[inline]
+    pub fn touch(&mut self, slot: u32, dir: Direction, frame_len: u32, now_ms: u32) {
+        if let Some(s) = self.sessions.get_mut(slot as usize) {
+            let d = dir.index() & 1;
+            s.last_seen_ms = now_ms;
+            s.packets[d] = s.packets[d].wrapping_add(1);
+            s.bytes[d] = s.bytes[d].wrapping_add(u64::from(frame_len));
+        }
+    }
+
+    /// Change a session's idle timeout. A longer one needs no timer work (the expiry check
+    /// reads the new value); a shorter one reschedules the timer at `last_seen + timeout` so
+    /// the session is not expired late.
+    pub fn set_timeout(&mut self, slot: u32, timeout_s: u32) {
+        let Some(s) = self.sessions.get_mut(slot as usize) else {
+            return;
+        };
+        if !s.is_live() {
+            return;
+        }
+        let old = s.timeout_s;
+        s.timeout_s = timeout_s;
+        if timeout_ms(timeout_s) < timeout_ms(old) {
+            let deadline = s.last_seen_ms.wrapping_add(timeout_ms(timeout_s));
+            let mut l = SessLinks(&mut self.sessions);
+            self.wheel.cancel(&mut l, slot);
+            self.wheel.schedule(&mut l, slot, deadline);
+        }
+    }
+
+    /// Remove the session in `slot`: unlink it from the index and the wheel and free the
+    /// slot. A slot that is not live is left alone.
+    pub fn remove(&mut self, slot: u32) {
+        let Some(s) = self.sessions.get(slot as usize) else {
+            return;
+        };
+        if !s.is_live() {
+            return;
+        }
+        let hash = (self.hasher)(&s.key);
+        let found = self.index.remove(hash, slot);
+        debug_assert!(found, "live slot {slot} missing from the index");
+        self.wheel.cancel(&mut SessLinks(&mut self.sessions), slot);
+        release(&mut self.sessions, &mut self.free_head, &mut self.len, slot);
+    }
+
+    /// The slot holds a session.
+    #[inline]
+    #[must_use]
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.sessions
+            .get(slot as usize)
+            .is_some_and(Session::is_live)
+    }
+
+    /// The first live slot at or after `from_slot`, for walks in slices:
+    /// `let mut c = 0; while let Some(s) = t.next_live(c) { …; c = s + 1 }`. Scans up to the
+    /// highest slot ever used; see [`next_live_in`](Self::next_live_in) for a bounded scan.
+    #[must_use]
+    pub fn next_live(&self, from_slot: u32) -> Option<u32> {
+        self.next_live_in(from_slot, self.high_water)
+    }
+
+    /// The first live slot in `from_slot..end_slot` (scans at most `end_slot - from_slot`
+    /// slots).
+    #[must_use]
+    pub fn next_live_in(&self, from_slot: u32, end_slot: u32) -> Option<u32> {
+        let end = end_slot.min(self.high_water) as usize;
+        let from = (from_slot as usize).min(end);
+        self.sessions[from..end]
+            .iter()
+            .position(Session::is_live)
+            .map(|i| (from + i) as u32)
+    }
+
+    /// Expire idle sessions: advance the wheel to `now_ms` and check each session it offers
+    /// (at most `budget`). A session expires when it has been idle for its timeout, or when
+    /// `lifetime_s != 0` and it is `lifetime_s` old; `on_expire(slot, &session)` is called
+    /// before it is removed. Otherwise it is rescheduled at its next possible expiry.
+    /// Returns the number expired.
+    pub fn expire(
+        &mut self,
+        now_ms: u32,
+        now_s: u32,
+        lifetime_s: u32,
+        budget: usize,
+        mut on_expire: impl FnMut(u32, &Session),
+    ) -> usize {
+        self.lifetime_s = lifetime_s;
+        let SessionTable {
+            sessions,
+            index,
+            wheel,
+            free_head,
+            len,
+            hasher,
+            ..
+        } = self;
+        let hasher = *hasher;
+        let mut expired = 0usize;
+        let mut links = SessLinks(sessions);
+        wheel.advance(&mut links, now_ms, budget, |l, slot| {
+            let Some(s) = l.0.get(slot as usize) else {
+                return Fired::Expire;
+            };
+            // The next offered entry is usually the next in this list: warm it up.
+            if let Some(n) = l.0.get(s.timer_next as usize) {
+                touch_line(&n.key.addr_a[0]);
+            }
+            let tmo = timeout_ms(s.timeout_s);
+            let idle = s.idle_ms(now_ms);
+            let age = now_s.wrapping_sub(s.start_s);
+            let age = if age >= 0x8000_0000 { 0 } else { age };
+            let over_life = lifetime_s != 0 && age >= lifetime_s;
+            if idle >= tmo || over_life {
+                on_expire(slot, s);
+                let hash = hasher(&s.key);
+                let found = index.remove(hash, slot);
+                debug_assert!(found, "expiring slot {slot} missing from the index");
+                release(l.0, free_head, len, slot);
+                expired += 1;
+                Fired::Expire
+            } else {
+                let mut deadline = now_ms.wrapping_add(tmo - idle);
+                if lifetime_s != 0 {
+                    let left = (lifetime_s - age).min(MAX_TIMEOUT_S) * 1000;
+                    if left < tmo - idle {
+                        deadline = now_ms.wrapping_add(left);
+                    }
+                }
+                Fired::Reschedule(deadline)
+            }
+        });
+        expired
+    }
+
+    /// Sessions scheduled in the wheel (equals [`len`](Self::len) between calls).
+    #[must_use]
+    pub fn timers(&self) -> usize {
+        self.wheel.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{Endpoint, Family};
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn key(i: u32) -> (FlowKey, Direction) {
+        let mut src = [0u8; 16];
+        src[..4].copy_from_slice(&(0x0a00_0000 | i).to_be_bytes());
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[192, 0, 2, (i % 251) as u8]);
+        FlowKey::from_packet(Family::V4, 17, src, 1024 + (i % 50_000) as u16, dst, 53)
+    }
+
+    fn bad_hash(k: &FlowKey) -> u64 {
+        // Three home buckets, eight tags: long chains and tag collisions.
+        let h = k.hash();
+        ((h % 8) << 48) | (h % 3)
+    }
+
+    /// Everything the table promises about its internal structure.
+    fn check(t: &SessionTable) {
+        let n = t.index.buckets.len();
+        let mut expect_over = vec![0u32; n];
+        let mut seen = vec![false; t.sessions.len()];
+        for (bi, b) in t.index.buckets.iter().enumerate() {
+            for w in 0..WAYS {
+                if b.occ & (1 << w) == 0 {
+                    continue;
+                }
+                let slot = b.slots[w] as usize;
+                assert!(t.sessions[slot].is_live(), "index names free slot {slot}");
+                assert!(!seen[slot], "slot {slot} indexed twice");
+                seen[slot] = true;
+                let h = t.hash(&t.sessions[slot].key);
+                assert_eq!(b.tags[w], tag_of(h));
+                let mut j = home_of(h, n);
+                while j != bi {
+                    expect_over[j] += 1;
+                    j = (j + 1) % n;
+                }
+            }
+        }
+        for (bi, b) in t.index.buckets.iter().enumerate() {
+            assert_eq!(b.overflow, expect_over[bi], "overflow of bucket {bi}");
+        }
+        let live = t.sessions.iter().filter(|s| s.is_live()).count();
+        assert_eq!(live, t.len() as usize);
+        assert_eq!(seen.iter().filter(|&&x| x).count(), live);
+        assert_eq!(t.wheel.len(), live);
+        let mut free = 0;
+        let mut f = t.free_head;
+        while f != NIL {
+            assert!(!t.sessions[f as usize].is_live());
+            free += 1;
+            f = t.sessions[f as usize].timer_next;
+            assert!(free <= t.sessions.len());
+        }
+        assert_eq!(free + live, t.sessions.len());
+    }
+
+    #[test]
+    fn session_is_112_bytes() {
+        assert_eq!(core::mem::size_of::<Session>(), 112);
+        assert_eq!(core::mem::offset_of!(Session, last_seen_ms), 40);
+        assert_eq!(core::mem::offset_of!(Session, packets), 48);
+    }
+
+    #[test]
+    fn session_table_find_from_either_direction() {
+        let mut t = SessionTable::new(1, 100, 0);
+        let ep = |s: &str| {
+            let (a, p) = s.rsplit_once(':').unwrap();
+            Endpoint {
+                addr: a.parse().unwrap(),
+                port: p.parse().unwrap(),
+            }
+        };
+        let (k, d) = FlowKey::from_endpoints(6, ep("10.0.0.9:40000"), ep("10.0.0.1:80"));
+        let (k2, d2) = FlowKey::from_endpoints(6, ep("10.0.0.1:80"), ep("10.0.0.9:40000"));
+        assert_eq!(d, Direction::BtoA);
+        assert_eq!(t.find(&k, k.hash()), None);
+        let slot = t.insert(&k, k.hash(), 1000, 1, 30).unwrap();
+        t.get_mut(slot).set_initiator(d);
+        assert_eq!(t.find(&k2, k2.hash()), Some(slot));
+        t.touch(slot, d, 60, 1000);
+        t.touch(slot, d2, 1500, 1200);
+        t.touch(slot, d2, 1500, 1300);
+        let v = t.get(slot).view(1, slot, 5300, 5);
+        assert_eq!(v.id, session_id(1, slot));
+        assert_eq!(v.initiator, Some(Direction::BtoA));
+        assert_eq!(v.flows[0].src, Some(ep("10.0.0.9:40000")));
+        assert_eq!(v.flows[0].dst, Some(ep("10.0.0.1:80")));
+        assert_eq!((v.flows[0].packets, v.flows[0].bytes), (1, 60));
+        assert_eq!((v.flows[1].packets, v.flows[1].bytes), (2, 3000));
+        assert_eq!(v.flows[0].ingress_port, u8::MAX);
+        assert_eq!((v.timeout_s, v.remaining_s, v.duration_s), (30, 26, 4));
+        check(&t);
+    }
+
+    #[test]
+    fn session_table_full_then_remove_and_reinsert() {
+        let mut t = SessionTable::new(0, 16, 0);
+        let mut slots = Vec::new();
+        for i in 0..16 {
+            let (k, _) = key(i);
+            slots.push(t.insert(&k, k.hash(), 0, 0, 60).unwrap());
+        }
+        let (k, _) = key(99);
+        assert_eq!(t.insert(&k, k.hash(), 0, 0, 60), Err(TableError::Full));
+        check(&t);
+        for i in 0..16 {
+            let (k, _) = key(i);
+            assert_eq!(t.find(&k, k.hash()), Some(slots[i as usize]));
+        }
+        t.remove(slots[3]);
+        t.remove(slots[3]); // twice: no-op
+        assert!(!t.is_live(slots[3]));
+        assert_eq!(t.try_get(slots[3]), None);
+        let (k3, _) = key(3);
+        assert_eq!(t.find(&k3, k3.hash()), None);
+        let s = t.insert(&k, k.hash(), 0, 0, 60).unwrap();
+        assert_eq!(s, slots[3]);
+        assert_eq!(t.find(&k, k.hash()), Some(s));
+        assert_eq!(t.get(s).packets, [0, 0]);
+        assert_eq!(t.get(s).ingress, [u8::MAX; 2]);
+        check(&t);
+        // Out of range never panics in release (debug asserts aside).
+        assert!(!t.is_live(1000));
+        assert_eq!(t.try_get(1000), None);
+        assert_eq!(
+            SessionTable::new(0, 0, 0).insert(&k, k.hash(), 0, 0, 1),
+            Err(TableError::Full)
+        );
+    }
+
+    #[test]
+    fn session_table_overflow_chains() {
+        let mut t = SessionTable::with_hasher(0, 64, 0, bad_hash);
+        let mut slots = HashMap::new();
+        for i in 0..64 {
+            let (k, _) = key(i);
+            let s = t.insert(&k, bad_hash(&k), 0, 0, 60).unwrap();
+            slots.insert(i, s);
+        }
+        assert!(t.index.buckets.iter().any(|b| b.overflow > 8));
+        check(&t);
+        for i in 0..64 {
+            let (k, _) = key(i);
+            assert_eq!(t.find(&k, bad_hash(&k)), Some(slots[&i]));
+        }
+        for i in (0..64).step_by(3) {
+            t.remove(slots[&i]);
+            check(&t);
+        }
+        for i in 0..64 {
+            let (k, _) = key(i);
+            let want = if i % 3 == 0 { None } else { Some(slots[&i]) };
+            assert_eq!(t.find(&k, bad_hash(&k)), want);
+        }
+        for i in 100..121 {
+            let (k, _) = key(i);
+            t.insert(&k, bad_hash(&k), 0, 0, 60).unwrap();
+        }
+        check(&t);
+        let mut out = [None; 4];
+        let ks: Vec<FlowKey> = [1, 3, 100, 500].iter().map(|&i| key(i).0).collect();
+        let hs: Vec<u64> = ks.iter().map(bad_hash).collect();
+        t.find_burst(&ks, &hs, &mut out);
+        assert_eq!(out[0], Some(slots[&1]));
+        assert_eq!(out[1], None);
+        assert!(out[2].is_some());
+        assert_eq!(out[3], None);
+    }
+
+    #[test]
+    fn session_table_expire_with_budgets() {
+        let start = u32::MAX - 20_000; // the clock wraps during the test
+        let mut t = SessionTable::new(0, 1000, start);
+        for i in 0..1000 {
+            let (k, _) = key(i);
+            let s = t.insert(&k, k.hash(), start, 0, 10).unwrap();
+            if i % 2 == 0 {
+                // Half of them see traffic 5 s later.
+                t.touch(s, Direction::AtoB, 64, start.wrapping_add(5000));
+            }
+        }
+        let mut got = Vec::new();
+        // Nothing before 10 s.
+        assert_eq!(
+            t.expire(start.wrapping_add(9_999), 9, 0, usize::MAX, |s, _| got
+                .push(s)),
+            0
+        );
+        // The idle half by 10 s + a tick, 100 per call.
+        let now = start.wrapping_add(10_100);
+        let mut calls = 0;
+        while t.len() > 500 {
+            let n = t.expire(now, 10, 0, 100, |s, sess| {
+                assert!(sess.is_live());
+                got.push(s);
+            });
+            assert!(n <= 100);
+            calls += 1;
+            assert!(calls < 20);
+        }
+        assert_eq!(got.len(), 500);
+        check(&t);
+        // The touched half was rescheduled: not before 15 s.
+        assert_eq!(
+            t.expire(start.wrapping_add(14_999), 14, 0, usize::MAX, |_, _| ()),
+            0
+        );
+        assert_eq!(
+            t.expire(start.wrapping_add(15_100), 15, 0, usize::MAX, |_, _| ()),
+            500
+        );
+        assert!(t.is_empty());
+        check(&t);
+    }
+
+    #[test]
+    fn session_table_lifetime_and_shorter_timeout() {
+        let mut t = SessionTable::new(0, 10, 0);
+        let (k, _) = key(1);
+        // The worker's first expire call tells the table the lifetime.
+        assert_eq!(t.expire(0, 0, 20, 64, |_, _| ()), 0);
+        let s = t.insert(&k, k.hash(), 0, 0, 300).unwrap();
+        // Kept alive by traffic, but the lifetime ends it.
+        for sec in 1..=20u32 {
+            t.touch(s, Direction::AtoB, 64, sec * 1000);
+            let n = t.expire(sec * 1000 + 100, sec, 20, 64, |_, _| ());
+            assert_eq!(n, usize::from(sec == 20), "at {sec}");
+        }
+        // A shorter timeout takes effect on time.
+        t.set_lifetime(0);
+        let s = t.insert(&k, k.hash(), 30_000, 30, 300).unwrap();
+        t.set_timeout(s, 2);
+        assert_eq!(t.get(s).timeout_s(), 2);
+        assert_eq!(t.expire(31_900, 31, 0, 64, |_, _| ()), 0);
+        assert_eq!(t.expire(32_100, 32, 0, 64, |_, _| ()), 1);
+        check(&t);
+    }
+
+    #[test]
+    fn session_table_memory_at_1m() {
+        let t = SessionTable::new(0, 1 << 20, 0);
+        let per = t.memory_bytes() as f64 / f64::from(t.capacity());
+        println!(
+            "SessionTable 1Mi: {} bytes = {:.2} bytes/session (Session {} B)",
+            t.memory_bytes(),
+            per,
+            core::mem::size_of::<Session>()
+        );
+        assert!(t.memory_bytes() / 1_048_576 <= 128);
+    }
+
+    #[test]
+    fn session_table_next_live_walks() {
+        let mut t = SessionTable::new(0, 50, 0);
+        for i in 0..20 {
+            let (k, _) = key(i);
+            t.insert(&k, k.hash(), 0, 0, 10).unwrap();
+        }
+        for s in (0..20).step_by(2) {
+            t.remove(s);
+        }
+        let mut c = 0;
+        let mut walked = Vec::new();
+        while let Some(s) = t.next_live(c) {
+            walked.push(s);
+            c = s + 1;
+        }
+        assert_eq!(walked, (1..20).step_by(2).collect::<Vec<_>>());
+        assert_eq!(t.next_live_in(2, 3), None);
+        assert_eq!(t.next_live_in(2, 4), Some(3));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u32, u32),
+        Find(u32),
+        Touch(u32),
+        Remove(u32),
+        Expire(u32, usize),
+        SetTimeout(u32, u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0u32..160, 1u32..8).prop_map(|(k, t)| Op::Insert(k, t)),
+            3 => (0u32..160).prop_map(Op::Find),
+            3 => (0u32..160).prop_map(Op::Touch),
+            2 => (0u32..160).prop_map(Op::Remove),
+            2 => (0u32..3000, prop_oneof![1usize..8, Just(usize::MAX)])
+                .prop_map(|(dt, b)| Op::Expire(dt, b)),
+            1 => (0u32..160, 1u32..8).prop_map(|(k, t)| Op::SetTimeout(k, t)),
+        ]
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    struct M {
+        slot: u32,
+        last_seen: u32,
+        timeout_s: u32,
+        packets: u64,
+    }
+
+    fn run_model(start: u32, bad: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
+        let hasher: fn(&FlowKey) -> u64 = if bad { bad_hash } else { FlowKey::hash };
+        let mut t = SessionTable::with_hasher(0, 64, start, hasher);
+        let mut m: HashMap<FlowKey, M> = HashMap::new();
+        let mut now = start;
+        let tick = DEFAULT_TICK_MS;
+        for op in ops {
+            match op {
+                Op::Insert(i, tmo) => {
+                    let (k, _) = key(i);
+                    let h = hasher(&k);
+                    let found = t.find(&k, h);
+                    prop_assert_eq!(found, m.get(&k).map(|e| e.slot));
+                    if found.is_none() {
+                        match t.insert(&k, h, now, 0, tmo) {
+                            Ok(slot) => {
+                                prop_assert!(m.len() < 64);
+                                prop_assert!(m.values().all(|e| e.slot != slot));
+                                m.insert(
+                                    k,
+                                    M {
+                                        slot,
+                                        last_seen: now,
+                                        timeout_s: tmo,
+                                        packets: 0,
+                                    },
+                                );
+                            }
+                            Err(TableError::Full) => prop_assert_eq!(m.len(), 64),
+                        }
+                    }
+                }
+                Op::Find(i) => {
+                    let (k, _) = key(i);
+                    prop_assert_eq!(t.find(&k, hasher(&k)), m.get(&k).map(|e| e.slot));
+                }
+                Op::Touch(i) => {
+                    let (k, d) = key(i);
+                    if let Some(e) = m.get_mut(&k) {
+                        now = now.wrapping_add(1);
+                        t.touch(e.slot, d, 100, now);
+                        e.last_seen = now;
+                        e.packets += 1;
+                    }
+                }
+                Op::Remove(i) => {
+                    let (k, _) = key(i);
+                    if let Some(e) = m.remove(&k) {
+                        t.remove(e.slot);
+                    }
+                }
+                Op::SetTimeout(i, tmo) => {
+                    let (k, _) = key(i);
+                    if let Some(e) = m.get_mut(&k) {
+                        t.set_timeout(e.slot, tmo);
+                        e.timeout_s = tmo;
+                    }
+                }
+                Op::Expire(dt, budget) => {
+                    now = now.wrapping_add(dt);
+                    let mut gone = Vec::new();
+                    let n = t.expire(now, 0, 0, budget, |slot, s| gone.push((slot, s.key)));
+                    prop_assert_eq!(n, gone.len());
+                    prop_assert!(n <= budget);
+                    for (slot, k) in gone {
+                        let e = m.remove(&k);
+                        prop_assert!(e.is_some(), "expired unknown session");
+                        let e = e.unwrap();
+                        prop_assert_eq!(e.slot, slot);
+                        // Never early.
+                        prop_assert!(now.wrapping_sub(e.last_seen) >= e.timeout_s * 1000);
+                    }
+                    if budget == usize::MAX {
+                        // Never later than timeout + a tick.
+                        for e in m.values() {
+                            prop_assert!(now.wrapping_sub(e.last_seen) < e.timeout_s * 1000 + tick);
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(t.len() as usize, m.len());
+            for (k, e) in &m {
+                prop_assert_eq!(t.find(k, hasher(k)), Some(e.slot));
+                prop_assert_eq!(t.get(e.slot).packets.iter().sum::<u64>(), e.packets);
+            }
+        }
+        check(&t);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn session_table_matches_hashmap_model(
+            start in prop_oneof![Just(0u32), Just(u32::MAX - 5000), any::<u32>()],
+            bad in any::<bool>(),
+            ops in proptest::collection::vec(op(), 1..400),
+        ) {
+            run_model(start, bad, ops)?;
+        }
+    }
+}

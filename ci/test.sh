@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# svcard's test command: installs what is missing, then runs every test twice: the default
+# build (pure-Rust pcap backend, no libdpdk needed) and the DPDK build (EAL on virtual
+# devices). This is the command the README names and .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ci/install-deps.sh
+export CARGO_TERM_COLOR=never
+echo "== tests without DPDK (pure-Rust backend)"
+cargo test --workspace --exclude dpdk-sys
+echo "== tests with DPDK (virtual devices)"
+cargo test --workspace --features dpdk

@@ -1,0 +1,353 @@
+//! The control core ("central point": it hands out CP session IDs). Its loop drains every worker's event ring into the books, and relays
+//! show/clear queries: it sends a query to one worker at a time, pulls that worker's reply
+//! slices only while the client's stream has room (so a slow client stalls its own query,
+//! never a worker), and cancels the query if the client goes away.
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use svcard_dataplane::query::SessionFilter;
+use svcard_dataplane::ring::{
+    CloseReason, Command, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
+};
+use svcard_dataplane::session::SessionView;
+use svcard_dataplane::stats::SharedStats;
+
+/// A worker as the control core sees it.
+#[derive(Debug, Clone)]
+pub struct WorkerHandle {
+    /// Its rings.
+    pub rings: Arc<WorkerRings>,
+    /// Its published counters.
+    pub stats: Arc<SharedStats>,
+}
+
+/// What the control core sends back for a query, in order: for each worker asked,
+/// `Begin`, its sessions, `End`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relay {
+    /// The worker's answer starts.
+    Begin(u16),
+    /// One session, with its CP session ID if the control core recorded it.
+    Session(SessionView, Option<u32>),
+    /// The worker's answer is complete.
+    End(u16, QueryCounts),
+}
+
+/// A query for the control core.
+#[derive(Debug)]
+pub struct Request {
+    /// Which sessions.
+    pub filter: SessionFilter,
+    /// What to do with them.
+    pub kind: QueryKind,
+    /// The workers to ask, in order.
+    pub workers: Vec<u16>,
+    /// Where the answer goes (bounded: the client's pace).
+    pub out: Sender<Relay>,
+}
+
+/// Per-worker books of the resource manager.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerBooks {
+    /// Sessions recorded (created events seen).
+    pub created: u64,
+    /// Sessions that ended, by reason: idle, lifetime, TCP close, cleared.
+    pub closed: [u64; 4],
+    /// State-change events seen.
+    pub changed: u64,
+    /// Sessions recorded and not yet closed.
+    pub live: u64,
+}
+
+/// The control core's books, readable by the show server.
+#[derive(Debug, Default)]
+pub struct Books {
+    /// Per worker.
+    pub workers: Vec<WorkerBooks>,
+    /// Events taken from the rings.
+    pub events: u64,
+}
+
+/// Handles the show server uses to talk to the control core.
+#[derive(Debug, Clone)]
+pub struct ControlHandle {
+    /// Submit queries here.
+    pub requests: Sender<Request>,
+    /// The books (snapshot under a short lock; the control core updates them in batches).
+    pub books: Arc<Mutex<Books>>,
+    /// The workers.
+    pub workers: Vec<WorkerHandle>,
+    /// Queries answered.
+    pub queries: Arc<AtomicU64>,
+}
+
+struct Active {
+    id: u32,
+    req: Request,
+    pos: usize,
+    sent_cmd: bool,
+    begun: bool,
+}
+
+/// The control core's state.
+#[derive(Debug)]
+pub struct ControlCore {
+    workers: Vec<WorkerHandle>,
+    requests: Receiver<Request>,
+    books: Arc<Mutex<Books>>,
+    local: Vec<WorkerBooks>,
+    events: u64,
+    cp_ids: HashMap<u32, u32>,
+    next_cp: u32,
+    next_query: u32,
+    queue: VecDeque<Request>,
+    active: Option<ActiveDbg>,
+    queries: Arc<AtomicU64>,
+}
+
+/// Debug-printable wrapper (the request holds a channel).
+struct ActiveDbg(Active);
+impl core::fmt::Debug for ActiveDbg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "query {} at worker #{}", self.0.id, self.0.pos)
+    }
+}
+
+/// First CP session ID handed out.
+pub const CP_ID_BASE: u32 = 1 << 28;
+
+impl ControlCore {
+    /// The control core for `workers`, and the handle the show server uses.
+    #[must_use]
+    pub fn new(workers: Vec<WorkerHandle>) -> (ControlCore, ControlHandle) {
+        let (tx, rx) = crossbeam_channel::bounded(64);
+        let books = Arc::new(Mutex::new(Books {
+            workers: vec![WorkerBooks::default(); workers.len()],
+            events: 0,
+        }));
+        let queries = Arc::new(AtomicU64::new(0));
+        let handle = ControlHandle {
+            requests: tx,
+            books: Arc::clone(&books),
+            workers: workers.clone(),
+            queries: Arc::clone(&queries),
+        };
+        let n = workers.len();
+        (
+            ControlCore {
+                workers,
+                requests: rx,
+                books,
+                local: vec![WorkerBooks::default(); n],
+                events: 0,
+                cp_ids: HashMap::new(),
+                next_cp: CP_ID_BASE,
+                next_query: 1,
+                queue: VecDeque::new(),
+                active: None,
+                queries,
+            },
+            handle,
+        )
+    }
+
+    /// The CP session ID recorded for a session.
+    #[must_use]
+    pub fn cp_id(&self, session: u32) -> Option<u32> {
+        self.cp_ids.get(&session).copied()
+    }
+
+    /// Runs until `stop` is set.
+    pub fn run(&mut self, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            if !self.poll() {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
+        self.publish();
+    }
+
+    /// One iteration. Returns true if it did anything.
+    pub fn poll(&mut self) -> bool {
+        let mut busy = self.drain_events(4096) > 0;
+        loop {
+            match self.requests.try_recv() {
+                Ok(r) => self.queue.push_back(r),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        busy |= self.drive_query();
+        self.publish();
+        busy
+    }
+
+    fn publish(&self) {
+        if let Ok(mut b) = self.books.lock() {
+            b.workers.clone_from(&self.local);
+            b.events = self.events;
+        }
+    }
+
+    /// Takes up to `budget` events from each worker's ring into the books.
+    pub fn drain_events(&mut self, budget: usize) -> usize {
+        let mut n = 0;
+        for (w, h) in self.workers.iter().enumerate() {
+            for _ in 0..budget {
+                let Some(ev) = h.rings.events.pop() else {
+                    break;
+                };
+                n += 1;
+                let b = &mut self.local[w];
+                match ev.kind {
+                    EventKind::Created => {
+                        b.created += 1;
+                        b.live += 1;
+                        self.cp_ids.insert(ev.view.id, self.next_cp);
+                        self.next_cp = self.next_cp.wrapping_add(1).max(CP_ID_BASE);
+                    }
+                    EventKind::Changed => b.changed += 1,
+                    EventKind::Closed(reason) => {
+                        let i = match reason {
+                            CloseReason::Idle => 0,
+                            CloseReason::Lifetime => 1,
+                            CloseReason::TcpClose => 2,
+                            CloseReason::Cleared => 3,
+                        };
+                        b.closed[i] += 1;
+                        b.live = b.live.saturating_sub(1);
+                        self.cp_ids.remove(&ev.view.id);
+                    }
+                }
+            }
+        }
+        self.events += n as u64;
+        n
+    }
+
+    fn drive_query(&mut self) -> bool {
+        if self.active.is_none() {
+            let Some(req) = self.queue.pop_front() else {
+                return false;
+            };
+            let id = self.next_query;
+            self.next_query = self.next_query.wrapping_add(1).max(1);
+            self.active = Some(ActiveDbg(Active {
+                id,
+                req,
+                pos: 0,
+                sent_cmd: false,
+                begun: false,
+            }));
+        }
+        let Some(ActiveDbg(a)) = self.active.as_mut() else {
+            return false;
+        };
+        let mut did = false;
+        loop {
+            let Some(&w) = a.req.workers.get(a.pos) else {
+                self.active = None;
+                self.queries.fetch_add(1, Ordering::Relaxed);
+                return true;
+            };
+            let Some(h) = self.workers.get(usize::from(w)) else {
+                a.pos += 1;
+                continue;
+            };
+            if !a.sent_cmd {
+                let cmd = Command::Query {
+                    id: a.id,
+                    filter: a.req.filter,
+                    kind: a.req.kind,
+                };
+                if h.rings.commands.push(cmd).is_err() {
+                    return did;
+                }
+                a.sent_cmd = true;
+                did = true;
+            }
+            if !a.begun {
+                match a.req.out.try_send(Relay::Begin(w)) {
+                    Ok(()) => a.begun = true,
+                    Err(TrySendError::Full(_)) => return did,
+                    Err(TrySendError::Disconnected(_)) => {
+                        return self.abandon(w);
+                    }
+                }
+            }
+            // Relay while the client has room.
+            loop {
+                if a.req.out.is_full() {
+                    return did;
+                }
+                let Some(reply) = h.rings.replies.pop() else {
+                    return did;
+                };
+                did = true;
+                if reply.query != a.id {
+                    // A reply of an abandoned query.
+                    continue;
+                }
+                let msg = match reply.body {
+                    ReplyBody::Session(v) => Relay::Session(v, self.cp_ids.get(&v.id).copied()),
+                    ReplyBody::Done(c) => Relay::End(w, c),
+                };
+                let done = matches!(msg, Relay::End(..));
+                if a.req.out.try_send(msg).is_err() {
+                    return self.abandon(w);
+                }
+                if done {
+                    a.pos += 1;
+                    a.sent_cmd = false;
+                    a.begun = false;
+                    break;
+                }
+            }
+        }
+    }
+
+    fn abandon(&mut self, w: u16) -> bool {
+        if let Some(ActiveDbg(a)) = self.active.take() {
+            if let Some(h) = self.workers.get(usize::from(w)) {
+                h.rings.cancelled.store(a.id, Ordering::Release);
+            }
+        }
+        true
+    }
+}
+
+/// Runs a query through the control core and calls `each` for every relay message, in
+/// order. Blocks the calling (server) thread only.
+///
+/// # Errors
+/// When the control core is gone.
+pub fn run_query(
+    handle: &ControlHandle,
+    filter: SessionFilter,
+    kind: QueryKind,
+    workers: Vec<u16>,
+    mut each: impl FnMut(Relay) -> bool,
+) -> Result<(), &'static str> {
+    let (tx, rx) = crossbeam_channel::bounded(1024);
+    handle
+        .requests
+        .send_timeout(
+            Request {
+                filter,
+                kind,
+                workers,
+                out: tx,
+            },
+            Duration::from_secs(5),
+        )
+        .map_err(|_| "control core not answering")?;
+    while let Ok(m) = rx.recv() {
+        if !each(m) {
+            // Dropping the receiver tells the control core to cancel.
+            return Ok(());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The show server: a Unix socket where each connection sends one command line and reads
+//! the answer until the server closes. Several clients at once (a thread each); the socket
+//! is owner and group only; a client that goes away only ends its own answer.
+
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Answers one command line, writing the output. Returns an error only when the client
+/// went away (the write failed).
+pub type Handler = dyn Fn(&str, &mut dyn Write) -> std::io::Result<()> + Send + Sync;
+
+/// A running show server.
+#[derive(Debug)]
+pub struct Server {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Longest command line accepted.
+pub const MAX_LINE: usize = 4096;
+
+impl Server {
+    /// Binds `path` (replacing a stale socket), sets mode 0660, and serves in the background.
+    ///
+    /// # Errors
+    /// When the socket cannot be bound or its mode set.
+    pub fn start(path: &Path, handler: Arc<Handler>) -> std::io::Result<Server> {
+        if path.exists() {
+            // A live server answers a connect; a stale socket file does not.
+            if UnixStream::connect(path).is_ok() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    format!("{}: another svcard is serving here", path.display()),
+                ));
+            }
+            std::fs::remove_file(path)?;
+        }
+        let listener = UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+        listener.set_nonblocking(true)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("show-server".into())
+            .spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let h = Arc::clone(&handler);
+                            let _ = std::thread::Builder::new()
+                                .name("show-client".into())
+                                .spawn(move || serve(stream, &*h));
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                }
+            })?;
+        Ok(Server {
+            path: path.to_path_buf(),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The socket path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn serve(stream: UnixStream, handler: &Handler) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half.take(MAX_LINE as u64 + 1));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut out = BufWriter::with_capacity(64 * 1024, stream);
+    if line.len() > MAX_LINE {
+        let _ = writeln!(out, "error: command line longer than {MAX_LINE} bytes");
+        return;
+    }
+    let cmd = line.trim_end_matches(['\r', '\n']);
+    let _ = handler(cmd, &mut out);
+    let _ = out.flush();
+}
+
+/// Sends one command to a server and copies the answer to `out` as it streams.
+///
+/// # Errors
+/// When the server cannot be reached or the connection fails.
+pub fn query(path: &Path, command: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut s = UnixStream::connect(path).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("{}: {e} (is `svcard run` serving here?)", path.display()),
+        )
+    })?;
+    s.write_all(command.as_bytes())?;
+    s.write_all(b"\n")?;
+    std::io::copy(&mut s, out)?;
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! `show` commands: the typed show model, the command grammar, the Junos text renderer
+//! and the output pipes.
+//!
+//! * [`model`]: one typed tree per reply, streamed per worker section and per session
+//!   ([`FlowSession`] is built from a [`SessionView`](svcard_dataplane::session::SessionView),
+//!   the configuration's [`Names`] and the control core's [`SessionExtra`]); each typed
+//!   value also builds the generic [`Elem`] tree XML and JSON renderers print.
+//! * [`text`]: the Junos text layouts ([`FlowSessionText`]).
+//! * [`command`]: the grammar ([`parse`], [`render_error`]).
+//! * [`pipe`]: `| count`, `| match`, … ([`Pipes`]).
+//! * [`names`]: the names of indices ([`Names`], [`StaticNames`]).
+
+pub mod command;
+pub mod model;
+pub mod names;
+pub mod pipe;
+pub mod text;
+
+pub use command::{
+    parse, render_error, CliError, CliErrorKind, Command, CommandLine, FlowSessionFilter,
+    ShowFlowSession, SummaryForm,
+};
+pub use model::{
+    Elem, FlowDirection, FlowInfo, FlowSession, Level, NamedIndex, ResourceInfo, Section,
+    SessState, SessionCounts, SessionExtra, SessionsSummary,
+};
+pub use names::{protocol_name, Names, StaticNames};
+pub use pipe::{DisplayFormat, Pipe, Pipes};
+pub use text::{FlowSessionText, IoFmt};

@@ -1,0 +1,746 @@
+//! The worker poll loop: one pinned core, run to completion, never blocks, never allocates
+//! after start, never logs.
+//!
+//! Per burst: receive, parse, look the whole burst up with prefetch, update or create
+//! sessions, act (Forward, Drop, Reject, Watch, Bypass), transmit, free what was not sent.
+//! Between bursts: advance the timer wheel (idle timeouts), work on the current query in a
+//! bounded slice, publish counters.
+
+use crate::clock::Clock;
+use crate::flow::{Direction, Family, FlowKey};
+use crate::port::{Burst, PacketBuf, PortIo, BURST};
+use crate::query::SessionFilter;
+use crate::ring::{
+    CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, Reply, ReplyBody, WorkerRings,
+};
+use crate::session::tcp::TcpPhase;
+use crate::session::{bits, Action, Session, SessionTable, TcpState, Validity};
+use crate::stats::{Counter, Gauge, LocalStats, SharedStats};
+use crate::wire::{self, Outcome, Parsed};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
+
+/// Sessions a query visits per loop iteration.
+const QUERY_SLICE: usize = 256;
+/// Sessions the timer wheel may expire per loop iteration.
+const EXPIRE_BUDGET: usize = 512;
+/// Loop iterations between counter publications (also published on every idle loop).
+const PUBLISH_EVERY: u64 = 1024;
+
+/// What a worker needs from outside.
+#[derive(Debug, Clone)]
+pub struct WorkerSetup {
+    /// Worker index (0-based; also the RX/TX queue index).
+    pub index: u16,
+    /// Worker count (for per-worker shares of card-wide limits).
+    pub workers: u16,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Rings to and from the control core.
+    pub rings: Arc<WorkerRings>,
+    /// Where counters are published.
+    pub stats: Arc<SharedStats>,
+    /// The shared clock.
+    pub clock: Clock,
+    /// Set to stop the loop.
+    pub stop: Arc<AtomicBool>,
+    /// Set by the worker when its RX sources are exhausted and everything it received has
+    /// been handled (pcap replay ended).
+    pub drained: Arc<AtomicBool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ActiveQuery {
+    id: u32,
+    filter: SessionFilter,
+    kind: QueryKind,
+    cursor: u32,
+    sent: u64,
+    counts: QueryCounts,
+    done: bool,
+}
+
+/// The validity of a session in the table.
+#[inline]
+#[must_use]
+pub fn validity(s: &Session) -> Validity {
+    crate::session::validity(s.key.proto, s.tcp, s.bits)
+}
+
+fn gauge_of(v: Validity) -> Gauge {
+    match v {
+        Validity::Valid => Gauge::Valid,
+        Validity::Pending => Gauge::Pending,
+        Validity::Invalidated => Gauge::Invalidated,
+    }
+}
+
+fn timeout_class(proto: u8, tcp: TcpState) -> TimeoutClass {
+    match proto {
+        6 => match tcp.phase() {
+            TcpPhase::SynSent | TcpPhase::SynReceived => TimeoutClass::TcpSyn,
+            TcpPhase::Established => TimeoutClass::TcpEstablished,
+            TcpPhase::Closing => TimeoutClass::TcpClosing,
+            TcpPhase::Closed => TimeoutClass::TcpClosed,
+        },
+        17 => TimeoutClass::Udp,
+        1 | 58 => TimeoutClass::Icmp,
+        _ => TimeoutClass::Other,
+    }
+}
+
+fn ip_of(family: u8, slot: &[u8; 16]) -> IpAddr {
+    if family == 6 {
+        IpAddr::V6(Ipv6Addr::from(*slot))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(slot[0], slot[1], slot[2], slot[3]))
+    }
+}
+
+/// One worker: its port queues, its session shard, its counters.
+#[derive(Debug)]
+pub struct Worker<P: PortIo> {
+    setup: WorkerSetup,
+    io: P,
+    table: SessionTable,
+    stats: LocalStats,
+    out: Vec<Burst<P::Pkt>>,
+    peers: Vec<u16>,
+    query: Option<ActiveQuery>,
+    ss_sessions: Vec<u32>,
+    ss_limits: Vec<u32>,
+    tokens: u64,
+    token_rate_per_ms: u64,
+    last_refill_ms: u32,
+    loops_since_publish: u64,
+    lifetime_s: u32,
+}
+
+impl<P: PortIo> Worker<P> {
+    /// A worker over `io` with a session table of `capacity` sessions.
+    #[must_use]
+    pub fn new(setup: WorkerSetup, io: P, capacity: u32) -> Self {
+        let (now_ms, _) = setup.clock.now();
+        let table = SessionTable::new(setup.index, capacity, now_ms);
+        let cfg = &setup.config;
+        let nports = io.port_count();
+        let peers = (0..nports)
+            .map(|p| cfg.ports.get(p).map_or(p as u16, |port| port.peer as u16))
+            .collect();
+        let workers = u32::from(setup.workers.max(1));
+        let ss_limits = cfg
+            .service_sets
+            .iter()
+            .map(|ss| ss.max_sessions.map_or(u32::MAX, |m| m.div_ceil(workers)))
+            .collect();
+        let rate = cfg
+            .limits
+            .setup_rate
+            .map_or(0, |r| u64::from(r.div_ceil(workers)));
+        let mut stats = LocalStats::default();
+        stats.set_gauge(Gauge::Capacity, u64::from(capacity));
+        stats.set_gauge(Gauge::TableBytes, table.memory_bytes() as u64);
+        Self {
+            out: (0..nports).map(|_| Burst::default()).collect(),
+            peers,
+            query: None,
+            ss_sessions: vec![0; cfg.service_sets.len()],
+            ss_limits,
+            // Token bucket in milli-sessions: rate/s == rate milli-sessions per ms.
+            tokens: rate * 1000,
+            token_rate_per_ms: rate,
+            last_refill_ms: now_ms,
+            loops_since_publish: 0,
+            lifetime_s: cfg.timeouts.lifetime,
+            stats,
+            table,
+            io,
+            setup,
+        }
+    }
+
+    /// The session table (for tests and tools).
+    #[must_use]
+    pub fn table(&self) -> &SessionTable {
+        &self.table
+    }
+
+    /// The worker's own counters.
+    #[must_use]
+    pub fn stats(&self) -> &LocalStats {
+        &self.stats
+    }
+
+    /// Runs until the stop flag is set.
+    pub fn run(&mut self) {
+        while !self.setup.stop.load(Ordering::Relaxed) {
+            if !self.poll() {
+                core::hint::spin_loop();
+            }
+        }
+        self.publish();
+    }
+
+    /// One loop iteration. Returns true when it received packets.
+    pub fn poll(&mut self) -> bool {
+        let (now_ms, now_s) = self.setup.clock.now();
+        self.stats.inc(Counter::Loops);
+        let mut received = 0usize;
+        let mut rx: Burst<P::Pkt> = Burst::default();
+        for port in 0..self.io.port_count() as u16 {
+            let n = self.io.rx_burst(port, &mut rx);
+            if n > 0 {
+                received += n;
+                self.process_burst(port, &mut rx, now_ms, now_s);
+            }
+        }
+        self.flush_out();
+        self.refill_tokens(now_ms);
+        self.expire(now_ms, now_s);
+        self.commands();
+        self.run_query(now_ms, now_s);
+        self.loops_since_publish += 1;
+        if received == 0 {
+            self.stats.inc(Counter::IdleLoops);
+            if self.io.rx_finished() && !self.setup.drained.load(Ordering::Relaxed) {
+                self.publish();
+                self.setup.drained.store(true, Ordering::Release);
+            }
+        }
+        if received == 0 || self.loops_since_publish >= PUBLISH_EVERY {
+            self.publish();
+        }
+        received > 0
+    }
+
+    fn publish(&mut self) {
+        self.loops_since_publish = 0;
+        self.stats
+            .set_gauge(Gauge::Sessions, u64::from(self.table.len()));
+        self.setup.stats.publish(&self.stats);
+    }
+
+    fn refill_tokens(&mut self, now_ms: u32) {
+        if self.token_rate_per_ms == 0 {
+            return;
+        }
+        let dt = u64::from(now_ms.wrapping_sub(self.last_refill_ms));
+        if dt > 0 {
+            self.last_refill_ms = now_ms;
+            // At most one second of burst.
+            self.tokens =
+                (self.tokens + dt * self.token_rate_per_ms).min(self.token_rate_per_ms * 1000);
+        }
+    }
+
+    fn flush_out(&mut self) {
+        for port in 0..self.out.len() {
+            let n = self.out[port].len();
+            if n == 0 {
+                continue;
+            }
+            let sent = self.io.tx_burst(port as u16, &mut self.out[port]);
+            self.stats.add(Counter::TxPackets, sent as u64);
+            self.stats.add(Counter::TxDropped, (n - sent) as u64);
+        }
+    }
+
+    fn emit(&mut self, kind: EventKind, slot: u32, now_ms: u32, now_s: u32) {
+        let view = self
+            .table
+            .get(slot)
+            .view(self.setup.index, slot, now_ms, now_s);
+        if self.setup.rings.events.push(Event { kind, view }).is_err() {
+            self.stats.inc(Counter::EventRingFull);
+        }
+    }
+
+    fn queue_out(&mut self, port: u16, pkt: P::Pkt) {
+        let p = usize::from(port);
+        if p >= self.out.len() {
+            self.stats.inc(Counter::TxDropped);
+            return;
+        }
+        if self.out[p].is_full() {
+            let n = self.out[p].len();
+            let sent = self.io.tx_burst(port, &mut self.out[p]);
+            self.stats.add(Counter::TxPackets, sent as u64);
+            self.stats.add(Counter::TxDropped, (n - sent) as u64);
+        }
+        if let Err(pkt) = self.out[p].push(pkt) {
+            drop(pkt);
+            self.stats.inc(Counter::TxDropped);
+        }
+    }
+
+    fn process_burst(&mut self, port: u16, rx: &mut Burst<P::Pkt>, now_ms: u32, now_s: u32) {
+        let n = rx.len();
+        let mut parsed = [Parsed::default(); BURST];
+        let mut keys = [FlowKey::default(); BURST];
+        let mut hashes = [0u64; BURST];
+        let mut dirs = [Direction::AtoB; BURST];
+        let mut idx = [0u8; BURST];
+        let mut found = [None; BURST];
+        let mut m = 0usize;
+        let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
+        for i in 0..n {
+            let Some(pkt) = rx.get(i) else { continue };
+            let data = pkt.data();
+            self.stats.add(Counter::RxBytes, data.len() as u64);
+            match wire::parse(data) {
+                Outcome::Ip(p) => {
+                    let fam = if p.family == 6 {
+                        Family::V6
+                    } else {
+                        Family::V4
+                    };
+                    let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
+                    let h = k.hash();
+                    self.table.prefetch_bucket(h);
+                    parsed[m] = p;
+                    keys[m] = k;
+                    hashes[m] = h;
+                    dirs[m] = d;
+                    idx[m] = i as u8;
+                    m += 1;
+                }
+                Outcome::NotIp { .. } => {
+                    self.stats.inc(Counter::NonIpPassed);
+                    if let Some(pkt) = rx.take(i) {
+                        self.queue_out(peer, pkt);
+                    }
+                }
+                Outcome::Drop(reason) => {
+                    self.stats.inc(Counter::Malformed);
+                    self.stats.drops[reason as usize] += 1;
+                    drop(rx.take(i));
+                }
+            }
+        }
+        self.stats.add(Counter::RxPackets, n as u64);
+        self.table
+            .find_burst(&keys[..m], &hashes[..m], &mut found[..m]);
+        for j in 0..m {
+            let Some(pkt) = rx.take(usize::from(idx[j])) else {
+                continue;
+            };
+            let p = &parsed[j];
+            let slot = match found[j] {
+                Some(s) => Some(s),
+                // An earlier packet of this burst may have created it.
+                None => self.table.find(&keys[j], hashes[j]),
+            };
+            match slot {
+                Some(slot) => self.on_existing(slot, port, peer, pkt, p, dirs[j], now_ms, now_s),
+                None => self.on_new(
+                    port, peer, pkt, p, &keys[j], hashes[j], dirs[j], now_ms, now_s,
+                ),
+            }
+        }
+        rx.drain().for_each(drop);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_existing(
+        &mut self,
+        slot: u32,
+        port: u16,
+        peer: u16,
+        pkt: P::Pkt,
+        p: &Parsed,
+        dir: Direction,
+        now_ms: u32,
+        now_s: u32,
+    ) {
+        let len = pkt.data().len() as u32;
+        self.table.touch(slot, dir, len, now_ms);
+        let s = self.table.get_mut(slot);
+        let d = dir.index();
+        if s.ingress[d] == u8::MAX {
+            s.ingress[d] = port as u8;
+        }
+        let from_initiator = dir == s.initiator();
+        if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
+            s.bits &= !bits::ASYMMETRIC;
+        }
+        let action = Action::from_u8(s.action);
+        if p.proto == 6 && p.fragment != 2 {
+            let before = validity(s);
+            let mut fin = s.fin_seq;
+            let changed = s.tcp.on_segment(
+                from_initiator,
+                p.tcp_flags,
+                p.tcp_seq,
+                p.tcp_ack,
+                p.payload_len,
+                &mut fin,
+            );
+            s.fin_seq = fin;
+            if changed.is_some() {
+                let after = validity(s);
+                let class = timeout_class(6, s.tcp);
+                let (ss, app) = (s.service_set, s.application);
+                let t = self.setup.config.idle_timeout(ss, app, class);
+                self.table.set_timeout(slot, t);
+                if before != after {
+                    self.stats.gauges[gauge_of(before) as usize] -= 1;
+                    self.stats.gauges[gauge_of(after) as usize] += 1;
+                }
+                self.emit(EventKind::Changed, slot, now_ms, now_s);
+            }
+        }
+        self.act(action, port, peer, pkt, p);
+    }
+
+    fn act(&mut self, action: Action, port: u16, peer: u16, pkt: P::Pkt, p: &Parsed) {
+        match action {
+            Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),
+            Action::Drop => {
+                self.stats.inc(Counter::PolicyDropped);
+                drop(pkt);
+            }
+            Action::Reject => {
+                self.stats.inc(Counter::Rejected);
+                self.reject(port, pkt, p);
+            }
+        }
+    }
+
+    fn reject(&mut self, port: u16, mut pkt: P::Pkt, p: &Parsed) {
+        let len = pkt.data().len();
+        let cap = pkt.capacity();
+        if !pkt.set_len(cap) {
+            self.stats.inc(Counter::RejectUnanswered);
+            return;
+        }
+        let (answer, counter) = if p.proto == 6 {
+            if p.tcp_flags & 0x04 != 0 {
+                // Never answer a RST.
+                (None, Counter::RstSent)
+            } else {
+                (
+                    wire::reply::tcp_rst_in_place(pkt.data_mut(), len, p),
+                    Counter::RstSent,
+                )
+            }
+        } else {
+            (
+                wire::reply::icmp_unreachable_in_place(pkt.data_mut(), len, p),
+                Counter::IcmpUnreachSent,
+            )
+        };
+        match answer {
+            Some(n) if pkt.set_len(n) => {
+                self.stats.inc(counter);
+                self.queue_out(port, pkt);
+            }
+            _ => self.stats.inc(Counter::RejectUnanswered),
+        }
+    }
+
+    fn fail_new(&mut self, policy: LimitPolicy, peer: u16, pkt: P::Pkt, counter: Counter) {
+        self.stats.gauges[Gauge::Failed as usize] += 1;
+        match policy {
+            LimitPolicy::Bypass => {
+                self.stats.inc(Counter::SessionLimitBypassed);
+                self.queue_out(peer, pkt);
+            }
+            LimitPolicy::Drop => {
+                self.stats.inc(counter);
+                drop(pkt);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_new(
+        &mut self,
+        port: u16,
+        peer: u16,
+        pkt: P::Pkt,
+        p: &Parsed,
+        key: &FlowKey,
+        hash: u64,
+        dir: Direction,
+        now_ms: u32,
+        now_s: u32,
+    ) {
+        if p.fragment == 2 {
+            // A non-first fragment carries no ports: without fragment tracking there is no
+            // session to tie it to.
+            self.stats.inc(Counter::FragmentsNoSession);
+            drop(pkt);
+            return;
+        }
+        let cfg = Arc::clone(&self.setup.config);
+        let v = cfg.classify(
+            usize::from(port),
+            p.proto,
+            ip_of(p.family, &p.src),
+            p.sport,
+            ip_of(p.family, &p.dst),
+            p.dport,
+        );
+        let policy = cfg.limits.at_limit;
+        let ss = usize::from(v.service_set);
+        if ss < self.ss_sessions.len() && self.ss_sessions[ss] >= self.ss_limits[ss] {
+            self.fail_new(policy, peer, pkt, Counter::SessionLimitDrops);
+            return;
+        }
+        if self.token_rate_per_ms != 0 {
+            if self.tokens < 1000 {
+                self.fail_new(LimitPolicy::Drop, peer, pkt, Counter::SetupRateDrops);
+                return;
+            }
+            self.tokens -= 1000;
+        }
+        let tcp = if p.proto == 6 {
+            TcpState::new_from_first(p.tcp_flags)
+        } else {
+            TcpState::default()
+        };
+        let class = timeout_class(p.proto, tcp);
+        let timeout = cfg.idle_timeout(v.service_set, v.application, class);
+        let slot = match self.table.insert(key, hash, now_ms, now_s, timeout) {
+            Ok(s) => s,
+            Err(_) => {
+                self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
+                return;
+            }
+        };
+        if ss < self.ss_sessions.len() {
+            self.ss_sessions[ss] += 1;
+        }
+        let action = match v.action {
+            RuleAction::Accept => {
+                if cfg.alg_enabled(v.application).is_some() {
+                    // ALG hand-off comes with the ALG work; until then Watch sessions are
+                    // forwarded by the worker like Forward ones.
+                    Action::Watch
+                } else {
+                    Action::Forward
+                }
+            }
+            RuleAction::Discard => Action::Drop,
+            RuleAction::Reject => Action::Reject,
+        };
+        let len = pkt.data().len() as u32;
+        {
+            let s = self.table.get_mut(slot);
+            s.service_set = v.service_set;
+            s.rule = v.rule;
+            s.application = v.application;
+            s.action = action as u8;
+            s.junos_flags = 0;
+            s.bits = bits::ASYMMETRIC
+                | if dir == Direction::BtoA {
+                    bits::INITIATOR_B
+                } else {
+                    0
+                };
+            s.tcp = tcp;
+            s.ingress[dir.index()] = port as u8;
+        }
+        self.table.touch(slot, dir, len, now_ms);
+        self.stats.inc(Counter::SessionsCreated);
+        let val = validity(self.table.get(slot));
+        self.stats.gauges[gauge_of(val) as usize] += 1;
+        if matches!(action, Action::Drop | Action::Reject) {
+            self.stats.gauges[Gauge::DropFlow as usize] += 1;
+        }
+        self.emit(EventKind::Created, slot, now_ms, now_s);
+        self.act(action, port, peer, pkt, p);
+    }
+
+    fn forget(&mut self, s: &Session) {
+        let ss = usize::from(s.service_set);
+        if ss < self.ss_sessions.len() {
+            self.ss_sessions[ss] = self.ss_sessions[ss].saturating_sub(1);
+        }
+        let g = gauge_of(validity(s)) as usize;
+        self.stats.gauges[g] = self.stats.gauges[g].saturating_sub(1);
+        if matches!(Action::from_u8(s.action), Action::Drop | Action::Reject) {
+            let d = Gauge::DropFlow as usize;
+            self.stats.gauges[d] = self.stats.gauges[d].saturating_sub(1);
+        }
+        self.stats.inc(Counter::SessionsClosed);
+    }
+
+    fn expire(&mut self, now_ms: u32, now_s: u32) {
+        let index = self.setup.index;
+        let rings = Arc::clone(&self.setup.rings);
+        let mut lost = 0u64;
+        let mut by_reason = [0u64; 3];
+        let lifetime = self.lifetime_s;
+        let ss_sessions = &mut self.ss_sessions;
+        let gauges = &mut self.stats.gauges;
+        self.table
+            .expire(now_ms, now_s, lifetime, EXPIRE_BUDGET, |slot, s| {
+                let reason = if lifetime != 0 && now_s.wrapping_sub(s.start_s) >= lifetime {
+                    by_reason[1] += 1;
+                    CloseReason::Lifetime
+                } else if s.key.proto == 6 && s.tcp.phase() == TcpPhase::Closed {
+                    by_reason[2] += 1;
+                    CloseReason::TcpClose
+                } else {
+                    by_reason[0] += 1;
+                    CloseReason::Idle
+                };
+                let ss = usize::from(s.service_set);
+                if ss < ss_sessions.len() {
+                    ss_sessions[ss] = ss_sessions[ss].saturating_sub(1);
+                }
+                let g = gauge_of(validity(s)) as usize;
+                gauges[g] = gauges[g].saturating_sub(1);
+                if matches!(Action::from_u8(s.action), Action::Drop | Action::Reject) {
+                    let d = Gauge::DropFlow as usize;
+                    gauges[d] = gauges[d].saturating_sub(1);
+                }
+                let view = s.view(index, slot, now_ms, now_s);
+                if rings
+                    .events
+                    .push(Event {
+                        kind: EventKind::Closed(reason),
+                        view,
+                    })
+                    .is_err()
+                {
+                    lost += 1;
+                }
+            });
+        let total: u64 = by_reason.iter().sum();
+        if total > 0 {
+            self.stats.add(Counter::SessionsIdleExpired, by_reason[0]);
+            self.stats
+                .add(Counter::SessionsLifetimeExpired, by_reason[1]);
+            self.stats.add(Counter::SessionsTcpClosed, by_reason[2]);
+            self.stats.add(Counter::SessionsClosed, total);
+            self.stats.add(Counter::EventRingFull, lost);
+        }
+    }
+
+    fn commands(&mut self) {
+        // Take a new command only when no query is running (one query at a time; others
+        // wait in the ring).
+        for _ in 0..4 {
+            if self.query.is_some() {
+                return;
+            }
+            let Some(cmd) = self.setup.rings.commands.pop() else {
+                return;
+            };
+            match cmd {
+                Command::Query { id, filter, kind } => {
+                    self.query = Some(ActiveQuery {
+                        id,
+                        filter,
+                        kind,
+                        cursor: 0,
+                        sent: 0,
+                        counts: QueryCounts::default(),
+                        done: false,
+                    });
+                }
+            }
+        }
+    }
+
+    fn run_query(&mut self, now_ms: u32, now_s: u32) {
+        let Some(mut q) = self.query else { return };
+        // The control core cancels a query whose client went away.
+        if self.setup.rings.cancelled.load(Ordering::Acquire) == q.id {
+            self.query = None;
+            return;
+        }
+        let mut visited = 0usize;
+        while !q.done && visited < QUERY_SLICE {
+            let Some(slot) = self.table.next_live(q.cursor) else {
+                q.done = true;
+                break;
+            };
+            visited += 1;
+            let view = self
+                .table
+                .get(slot)
+                .view(self.setup.index, slot, now_ms, now_s);
+            if !q.filter.matches(&view) {
+                q.cursor = slot + 1;
+                continue;
+            }
+            match q.kind {
+                QueryKind::Records { limit } => {
+                    if q.sent >= limit {
+                        q.done = true;
+                        break;
+                    }
+                    let r = Reply {
+                        query: q.id,
+                        body: ReplyBody::Session(view),
+                    };
+                    if self.setup.rings.replies.push(r).is_err() {
+                        self.stats.inc(Counter::ReplyRingFull);
+                        break;
+                    }
+                    q.sent += 1;
+                    count_into(&mut q.counts, self.table.get(slot));
+                }
+                QueryKind::Count => count_into(&mut q.counts, self.table.get(slot)),
+                QueryKind::Clear => {
+                    count_into(&mut q.counts, self.table.get(slot));
+                    q.counts.cleared += 1;
+                    self.table.get_mut(slot).bits |= bits::CLEARING;
+                    let s = *self.table.get(slot);
+                    self.forget_cleared(&s);
+                    let view = s.view(self.setup.index, slot, now_ms, now_s);
+                    if self
+                        .setup
+                        .rings
+                        .events
+                        .push(Event {
+                            kind: EventKind::Closed(CloseReason::Cleared),
+                            view,
+                        })
+                        .is_err()
+                    {
+                        self.stats.inc(Counter::EventRingFull);
+                    }
+                    self.table.remove(slot);
+                    self.stats.inc(Counter::SessionsCleared);
+                }
+            }
+            q.cursor = slot + 1;
+        }
+        if q.done {
+            let r = Reply {
+                query: q.id,
+                body: ReplyBody::Done(q.counts),
+            };
+            if self.setup.rings.replies.push(r).is_err() {
+                self.stats.inc(Counter::ReplyRingFull);
+                self.query = Some(q);
+                return;
+            }
+            self.query = None;
+            return;
+        }
+        self.query = Some(q);
+    }
+
+    fn forget_cleared(&mut self, s: &Session) {
+        // The session was counted under its validity before CLEARING was set.
+        let mut before = *s;
+        before.bits &= !bits::CLEARING;
+        self.forget(&before);
+    }
+}
+
+fn count_into(c: &mut QueryCounts, s: &Session) {
+    c.matched += 1;
+    match validity(s) {
+        Validity::Valid => c.valid += 1,
+        Validity::Pending => c.pending += 1,
+        Validity::Invalidated => c.invalidated += 1,
+    }
+}

@@ -1,0 +1,232 @@
+//! `svcard run`: starts the workers (one per RX queue), the control core and the show
+//! server, on the pcap backend or (feature `dpdk`) on DPDK ports.
+
+use anyhow::{bail, Context as _, Result};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use svcard_config::Config;
+use svcard_control::central::{ControlCore, WorkerHandle};
+use svcard_dataplane::clock::Clock;
+use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapPortSpec};
+use svcard_dataplane::port::PortIo;
+use svcard_dataplane::ring::{RingSizes, WorkerRings};
+use svcard_dataplane::stats::{Counter, Gauge, SharedStats};
+use svcard_dataplane::worker::{Worker, WorkerSetup};
+
+/// Which port backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// pcap files in and out, pure Rust (the default; works without libdpdk).
+    Pcap,
+    /// DPDK ports (build with `--features dpdk`).
+    Dpdk,
+}
+
+/// Arguments of `svcard run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The configuration file.
+    #[arg(long, short = 'f')]
+    pub config: PathBuf,
+    /// The port backend.
+    #[arg(long, value_enum, default_value_t = Backend::Pcap)]
+    pub backend: Backend,
+    /// Keep running after the captures are replayed, serving show commands, until SIGINT
+    /// or SIGTERM.
+    #[arg(long)]
+    pub hold: bool,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Replay captures as fast as the workers go instead of at the capture's pace.
+    #[arg(long)]
+    pub fast: bool,
+    /// Replay each capture this many times.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Override the configured worker count.
+    #[arg(long)]
+    pub workers: Option<u16>,
+    /// The show server's socket.
+    #[arg(long, default_value_os_t = crate::default_socket())]
+    pub socket: PathBuf,
+    /// EAL arguments for the DPDK backend, after `--` (they replace the configured ones).
+    #[arg(last = true)]
+    pub eal: Vec<String>,
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let mut config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(w) = args.workers {
+        anyhow::ensure!(w >= 1, "--workers must be at least 1");
+        config.workers.count = w;
+    }
+    let config = Arc::new(config);
+    match args.backend {
+        Backend::Pcap => {
+            let specs: Vec<PcapPortSpec> = config
+                .ports
+                .iter()
+                .map(|p| PcapPortSpec { rx: p.pcap_rx.clone(), tx: p.pcap_tx.clone() })
+                .collect();
+            let opts = PcapOptions { pace: !args.fast, repeat: args.repeat };
+            let backend = PcapBackend::open(&specs, config.workers.count, opts)?;
+            let PcapBackend { mut queues, sink } = backend;
+            queues.truncate(usize::from(config.workers.count));
+            let summary = run_engine(&config, &args, queues)?;
+            let written = sink.finish().context("writing output captures")?;
+            for (i, n) in written.iter().enumerate() {
+                if let Some(p) = config.ports.get(i).and_then(|p| p.pcap_tx.as_ref()) {
+                    println!("{}: wrote {n} frames to {}", config.ports[i].name, p.display());
+                }
+            }
+            print!("{summary}");
+            Ok(())
+        }
+        Backend::Dpdk => run_dpdk(&config, &args),
+    }
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn run_dpdk(_config: &Arc<Config>, _args: &RunArgs) -> Result<()> {
+    bail!("this svcard was built without DPDK: rebuild with `cargo build --release --features dpdk`")
+}
+
+#[cfg(feature = "dpdk")]
+fn run_dpdk(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
+    crate::run_dpdk::run(config, args)
+}
+
+/// Cores for the workers: the configured ones, else worker w on core w+1 when there are
+/// more cores than workers (core 0 left to the control core and the OS), else unpinned.
+fn worker_cores(config: &Config) -> Vec<Option<core_affinity::CoreId>> {
+    let n = usize::from(config.workers.count);
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    if !config.workers.cores.is_empty() {
+        return (0..n)
+            .map(|w| config.workers.cores.get(w).and_then(|c| ids.iter().find(|i| i.id == *c).copied()))
+            .collect();
+    }
+    if ids.len() > n {
+        return (0..n).map(|w| ids.get(w + 1).copied()).collect();
+    }
+    vec![None; n]
+}
+
+/// Runs workers over `queues` (one per worker), the control core and the show server until
+/// the replay ends (or --duration, or a signal with --hold). Returns the closing summary.
+pub fn run_engine<P: PortIo + 'static>(config: &Arc<Config>, args: &RunArgs, queues: Vec<P>) -> Result<String> {
+    let nworkers = queues.len();
+    let clock = Clock::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_control = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&signalled))?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&signalled))?;
+
+    let capacity = config.limits.max_sessions_per_worker.unwrap_or_else(|| {
+        config.limits.max_sessions.div_ceil(u32::from(config.workers.count.max(1)))
+    });
+    let cores = worker_cores(config);
+    let mut handles = Vec::new();
+    let mut threads = Vec::new();
+    let mut drained = Vec::new();
+    for (w, io) in queues.into_iter().enumerate() {
+        let rings = WorkerRings::new(RingSizes::default());
+        let stats = Arc::new(SharedStats::default());
+        let done = Arc::new(AtomicBool::new(false));
+        handles.push(WorkerHandle { rings: Arc::clone(&rings), stats: Arc::clone(&stats) });
+        drained.push(Arc::clone(&done));
+        let setup = WorkerSetup {
+            index: w as u16,
+            workers: nworkers as u16,
+            config: Arc::clone(config),
+            rings,
+            stats,
+            clock,
+            stop: Arc::clone(&stop),
+            drained: done,
+        };
+        let core = cores.get(w).copied().flatten();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("worker-{w}"))
+                .spawn(move || {
+                    if let Some(c) = core {
+                        core_affinity::set_for_current(c);
+                    }
+                    let mut worker = Worker::new(setup, io, capacity);
+                    worker.run();
+                })
+                .context("starting a worker thread")?,
+        );
+    }
+    let (mut control, handle) = ControlCore::new(handles.clone());
+    let sc = Arc::clone(&stop_control);
+    let control_thread = std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || control.run(&sc))
+        .context("starting the control core")?;
+    let ctx = Arc::new(svcard_control::exec::Context::new(Arc::clone(config), handle.clone(), clock));
+    let handler: Arc<svcard_control::server::Handler> =
+        Arc::new(move |line: &str, out: &mut dyn std::io::Write| svcard_control::exec::execute(&ctx, line, out));
+    let server = svcard_control::server::Server::start(&args.socket, handler)
+        .with_context(|| format!("show server on {}", args.socket.display()))?;
+    eprintln!(
+        "svcard: {nworkers} worker(s), {capacity} sessions each; show server on {}",
+        server.path().display()
+    );
+
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        if signalled.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Some(d) = args.duration {
+            if started.elapsed().as_secs_f64() >= d {
+                break;
+            }
+        }
+        if !args.hold && args.duration.is_none() && drained.iter().all(|d| d.load(Ordering::Acquire)) {
+            // Let the control core take the last events.
+            if handles.iter().all(|h| h.rings.events.is_empty()) {
+                break;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        if t.join().is_err() {
+            bail!("a worker thread panicked");
+        }
+    }
+    // The control core takes what the workers left in the rings, then stops.
+    std::thread::sleep(Duration::from_millis(50));
+    stop_control.store(true, Ordering::Relaxed);
+    let _ = control_thread.join();
+    drop(server);
+
+    let mut s = String::new();
+    for (w, h) in handles.iter().enumerate() {
+        let st = h.stats.snapshot();
+        s += &format!(
+            "worker {w}: rx {} tx {} sessions created {} closed {} live {} (valid {} pending {} invalidated {}), policy drops {}, rejects {}, malformed {}, non-IP passed {}\n",
+            st.get(Counter::RxPackets),
+            st.get(Counter::TxPackets),
+            st.get(Counter::SessionsCreated),
+            st.get(Counter::SessionsClosed),
+            st.gauge(Gauge::Sessions),
+            st.gauge(Gauge::Valid),
+            st.gauge(Gauge::Pending),
+            st.gauge(Gauge::Invalidated),
+            st.get(Counter::PolicyDropped),
+            st.get(Counter::Rejected),
+            st.get(Counter::Malformed),
+            st.get(Counter::NonIpPassed),
+        );
+    }
+    Ok(s)
+}
