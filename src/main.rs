@@ -14,11 +14,16 @@ use std::path::PathBuf;
 
 /// The default show-server socket (override with --socket or SVCARD_SOCKET).
 pub fn default_socket() -> PathBuf {
-    std::env::var_os("SVCARD_SOCKET").map_or_else(|| PathBuf::from("/tmp/svcard.sock"), PathBuf::from)
+    std::env::var_os("SVCARD_SOCKET")
+        .map_or_else(|| PathBuf::from("/tmp/svcard.sock"), PathBuf::from)
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "svcard", version, about = "Service-card dataplane: per-core session shards, ALGs, Junos show commands")]
+#[command(
+    name = "svcard",
+    version,
+    about = "Service-card dataplane: per-core session shards, ALGs, Junos show commands"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -121,8 +126,13 @@ fn gen(what: GenCmd) -> Result<()> {
             let mut c = Vec::new();
             let mut s = Vec::new();
             // One millisecond apart, so a paced replay keeps the order across the ports.
-            for (i, (from_client, data)) in svcard_perf::recipes::sample_mix().into_iter().enumerate() {
-                let r = Record { ts_ns: 1_700_000_000_000_000_000 + i as u64 * 1_000_000, data };
+            for (i, (from_client, data)) in
+                svcard_perf::recipes::sample_mix().into_iter().enumerate()
+            {
+                let r = Record {
+                    ts_ns: 1_700_000_000_000_000_000 + i as u64 * 1_000_000,
+                    data,
+                };
                 if from_client {
                     c.push(r);
                 } else {
@@ -131,7 +141,13 @@ fn gen(what: GenCmd) -> Result<()> {
             }
             svcard_perf::write_pcap(&client, &c).with_context(|| client.display().to_string())?;
             svcard_perf::write_pcap(&server, &s).with_context(|| server.display().to_string())?;
-            println!("wrote {} ({} frames) and {} ({} frames)", client.display(), c.len(), server.display(), s.len());
+            println!(
+                "wrote {} ({} frames) and {} ({} frames)",
+                client.display(),
+                c.len(),
+                server.display(),
+                s.len()
+            );
         }
         GenCmd::UdpFlows { flows, size, out } => {
             anyhow::ensure!((60..=1514).contains(&size), "--size must be 60 to 1514");

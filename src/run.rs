@@ -69,9 +69,15 @@ pub fn run(args: RunArgs) -> Result<()> {
             let specs: Vec<PcapPortSpec> = config
                 .ports
                 .iter()
-                .map(|p| PcapPortSpec { rx: p.pcap_rx.clone(), tx: p.pcap_tx.clone() })
+                .map(|p| PcapPortSpec {
+                    rx: p.pcap_rx.clone(),
+                    tx: p.pcap_tx.clone(),
+                })
                 .collect();
-            let opts = PcapOptions { pace: !args.fast, repeat: args.repeat };
+            let opts = PcapOptions {
+                pace: !args.fast,
+                repeat: args.repeat,
+            };
             let backend = PcapBackend::open(&specs, config.workers.count, opts)?;
             let PcapBackend { mut queues, sink } = backend;
             queues.truncate(usize::from(config.workers.count));
@@ -79,7 +85,11 @@ pub fn run(args: RunArgs) -> Result<()> {
             let written = sink.finish().context("writing output captures")?;
             for (i, n) in written.iter().enumerate() {
                 if let Some(p) = config.ports.get(i).and_then(|p| p.pcap_tx.as_ref()) {
-                    println!("{}: wrote {n} frames to {}", config.ports[i].name, p.display());
+                    println!(
+                        "{}: wrote {n} frames to {}",
+                        config.ports[i].name,
+                        p.display()
+                    );
                 }
             }
             print!("{summary}");
@@ -91,7 +101,9 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 #[cfg(not(feature = "dpdk"))]
 fn run_dpdk(_config: &Arc<Config>, _args: &RunArgs) -> Result<()> {
-    bail!("this svcard was built without DPDK: rebuild with `cargo build --release --features dpdk`")
+    bail!(
+        "this svcard was built without DPDK: rebuild with `cargo build --release --features dpdk`"
+    )
 }
 
 #[cfg(feature = "dpdk")]
@@ -106,7 +118,13 @@ fn worker_cores(config: &Config) -> Vec<Option<core_affinity::CoreId>> {
     let ids = core_affinity::get_core_ids().unwrap_or_default();
     if !config.workers.cores.is_empty() {
         return (0..n)
-            .map(|w| config.workers.cores.get(w).and_then(|c| ids.iter().find(|i| i.id == *c).copied()))
+            .map(|w| {
+                config
+                    .workers
+                    .cores
+                    .get(w)
+                    .and_then(|c| ids.iter().find(|i| i.id == *c).copied())
+            })
             .collect();
     }
     if ids.len() > n {
@@ -117,7 +135,11 @@ fn worker_cores(config: &Config) -> Vec<Option<core_affinity::CoreId>> {
 
 /// Runs workers over `queues` (one per worker), the control core and the show server until
 /// the replay ends (or --duration, or a signal with --hold). Returns the closing summary.
-pub fn run_engine<P: PortIo + 'static>(config: &Arc<Config>, args: &RunArgs, queues: Vec<P>) -> Result<String> {
+pub fn run_engine<P: PortIo + 'static>(
+    config: &Arc<Config>,
+    args: &RunArgs,
+    queues: Vec<P>,
+) -> Result<String> {
     let nworkers = queues.len();
     let clock = Clock::new();
     let stop = Arc::new(AtomicBool::new(false));
@@ -127,7 +149,10 @@ pub fn run_engine<P: PortIo + 'static>(config: &Arc<Config>, args: &RunArgs, que
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&signalled))?;
 
     let capacity = config.limits.max_sessions_per_worker.unwrap_or_else(|| {
-        config.limits.max_sessions.div_ceil(u32::from(config.workers.count.max(1)))
+        config
+            .limits
+            .max_sessions
+            .div_ceil(u32::from(config.workers.count.max(1)))
     });
     let cores = worker_cores(config);
     let mut handles = Vec::new();
@@ -137,7 +162,10 @@ pub fn run_engine<P: PortIo + 'static>(config: &Arc<Config>, args: &RunArgs, que
         let rings = WorkerRings::new(RingSizes::default());
         let stats = Arc::new(SharedStats::default());
         let done = Arc::new(AtomicBool::new(false));
-        handles.push(WorkerHandle { rings: Arc::clone(&rings), stats: Arc::clone(&stats) });
+        handles.push(WorkerHandle {
+            rings: Arc::clone(&rings),
+            stats: Arc::clone(&stats),
+        });
         drained.push(Arc::clone(&done));
         let setup = WorkerSetup {
             index: w as u16,
@@ -157,6 +185,12 @@ pub fn run_engine<P: PortIo + 'static>(config: &Arc<Config>, args: &RunArgs, que
                     if let Some(c) = core {
                         core_affinity::set_for_current(c);
                     }
+                    let mut io = io;
+                    if let Err(e) = io.thread_init() {
+                        eprintln!("svcard: worker {w}: {e}");
+                        setup.stop.store(true, Ordering::Relaxed);
+                        return;
+                    }
                     let mut worker = Worker::new(setup, io, capacity);
                     worker.run();
                 })
@@ -169,9 +203,15 @@ pub fn run_engine<P: PortIo + 'static>(config: &Arc<Config>, args: &RunArgs, que
         .name("control".into())
         .spawn(move || control.run(&sc))
         .context("starting the control core")?;
-    let ctx = Arc::new(svcard_control::exec::Context::new(Arc::clone(config), handle.clone(), clock));
+    let ctx = Arc::new(svcard_control::exec::Context::new(
+        Arc::clone(config),
+        handle.clone(),
+        clock,
+    ));
     let handler: Arc<svcard_control::server::Handler> =
-        Arc::new(move |line: &str, out: &mut dyn std::io::Write| svcard_control::exec::execute(&ctx, line, out));
+        Arc::new(move |line: &str, out: &mut dyn std::io::Write| {
+            svcard_control::exec::execute(&ctx, line, out)
+        });
     let server = svcard_control::server::Server::start(&args.socket, handler)
         .with_context(|| format!("show server on {}", args.socket.display()))?;
     eprintln!(
@@ -190,7 +230,10 @@ pub fn run_engine<P: PortIo + 'static>(config: &Arc<Config>, args: &RunArgs, que
                 break;
             }
         }
-        if !args.hold && args.duration.is_none() && drained.iter().all(|d| d.load(Ordering::Acquire)) {
+        if !args.hold
+            && args.duration.is_none()
+            && drained.iter().all(|d| d.load(Ordering::Acquire))
+        {
             // Let the control core take the last events.
             if handles.iter().all(|h| h.rings.events.is_empty()) {
                 break;

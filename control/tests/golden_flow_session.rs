@@ -82,7 +82,7 @@ fn view(
 fn seed_names() -> StaticNames {
     StaticNames::new(
         &["ge-7/1/0.0", "ge-7/1/1.0"],
-        &[("ss1", &["r0", "r1", "r2", "r3", "p1"])],
+        &[("ss1", &["r1", "r2", "r3", "p1"])],
         &["junos-ftp-data", "junos-ftp"],
     )
 }
@@ -95,7 +95,7 @@ fn seed_view(remaining: u32) -> SessionView {
         ep("60.0.0.2", 21),
         (0, 1),
         ((13, 586), (13, 803)),
-        4,
+        3,
         1,
         (1800, remaining),
     );
@@ -234,7 +234,7 @@ fn seed_session_model_and_elements() {
 // junos-cli.md samples.
 
 fn web_names() -> StaticNames {
-    let rules = ["r0", "r1", "r2", "r3", "r4", "r5", "DST-TO-WEB"];
+    let rules = ["r1", "r2", "r3", "r4", "r5", "DST-TO-WEB"];
     StaticNames::new(
         &["ge-0/0/0.0", "ge-0/0/1.0"],
         &[("ss", &rules)],
@@ -250,7 +250,7 @@ fn web_view() -> SessionView {
         ep("192.0.2.80", 80),
         (0, 1),
         ((6, 1055), (8, 7524)),
-        6,
+        5,
         u16::MAX,
         (300, 298),
     )
@@ -321,7 +321,7 @@ fn mixed(names: &StaticNames) -> Vec<(Section, Vec<FlowSession<'_>>)> {
         ep("10.0.0.2", 4660),
         (0, 1),
         ((3, 252), (3, 252)),
-        6,
+        5,
         u16::MAX,
         (60, 58),
     );
@@ -335,7 +335,7 @@ fn mixed(names: &StaticNames) -> Vec<(Section, Vec<FlowSession<'_>>)> {
         ep("2001:db8:0:1::53", 53),
         (1, u8::MAX),
         ((1, 90), (0, 0)),
-        6,
+        5,
         1,
         (60, 60),
     );

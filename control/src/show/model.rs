@@ -391,7 +391,8 @@ impl<'a> FlowSession<'a> {
                 name: names
                     .rule_name(v.service_set, v.rule)
                     .unwrap_or(UNKNOWN_NAME),
-                index: u32::from(v.rule),
+                // Junos numbers policies from 1; the view carries the rule's position.
+                index: u32::from(v.rule) + 1,
             },
             source_nat_pool: "Null",
             application,

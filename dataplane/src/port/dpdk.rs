@@ -1266,6 +1266,10 @@ impl Drop for DpdkQueues {
 impl PortIo for DpdkQueues {
     type Pkt = Mbuf;
 
+    fn thread_init(&mut self) -> Result<(), String> {
+        register_thread().map(|_| ()).map_err(|e| e.to_string())
+    }
+
     fn port_count(&self) -> usize {
         self.slots.len()
     }

@@ -127,6 +127,14 @@ pub trait PortIo: Send {
     /// counted by the caller from the return value. Returns how many were sent. Leaves the
     /// burst empty.
     fn tx_burst(&mut self, port: u16, pkts: &mut Burst<Self::Pkt>) -> usize;
+    /// Called once on the thread that will poll these queues, before the first burst
+    /// (DPDK registers the thread with the EAL here: an lcore id and a mempool cache).
+    ///
+    /// # Errors
+    /// Text saying why the thread cannot poll.
+    fn thread_init(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// True once every RX source is exhausted for good (a pcap replay that ended). Live
     /// devices always say false.
     fn rx_finished(&self) -> bool {

@@ -111,6 +111,25 @@ struct Feed {
     frames: Vec<(u64, Box<[u8]>)>,
     cursor: usize,
     rounds_left: u32,
+    /// Rounds already replayed (repeats continue the capture's timeline).
+    round: u64,
+    /// The capture's span, first to last frame, plus one gap.
+    span: u64,
+}
+
+impl Feed {
+    fn ts_at(&self, i: usize) -> u64 {
+        self.frames[i].0 + self.round * self.span
+    }
+    fn next_ts(&self) -> Option<u64> {
+        if self.cursor < self.frames.len() {
+            Some(self.ts_at(self.cursor))
+        } else if self.rounds_left > 1 && !self.frames.is_empty() {
+            Some(self.frames[0].0 + (self.round + 1) * self.span)
+        } else {
+            None
+        }
+    }
 }
 
 /// One worker's (or the control core's) queues on every pcap port.
@@ -140,40 +159,58 @@ impl PortIo for PcapQueues {
     }
 
     fn rx_burst(&mut self, port: u16, out: &mut Burst<PcapFrame>) -> usize {
-        let Some(feed) = self.feeds.get_mut(usize::from(port)) else {
+        let p = usize::from(port);
+        if p >= self.feeds.len() {
             return 0;
-        };
-        let mut n = 0;
+        }
+        // Capture order across ports: a frame is delivered only when no other port has an
+        // earlier frame still waiting, so a SYN-ACK arriving on the server side never
+        // overtakes the SYN on the client side.
+        let others_next = self
+            .feeds
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != p)
+            .filter_map(|(_, f)| f.next_ts())
+            .min()
+            .unwrap_or(u64::MAX);
         let elapsed = if self.pace {
             self.start.elapsed().as_nanos() as u64
         } else {
             0
         };
+        let feed = &mut self.feeds[p];
+        let mut n = 0;
         while !out.is_full() {
             if feed.cursor >= feed.frames.len() {
                 if feed.rounds_left > 1 && !feed.frames.is_empty() {
                     feed.rounds_left -= 1;
+                    feed.round += 1;
                     feed.cursor = 0;
                 } else {
                     break;
                 }
             }
-            let (ts, frame) = &feed.frames[feed.cursor];
+            let ts = feed.ts_at(feed.cursor);
+            if ts > others_next {
+                break;
+            }
             if self.pace && ts.saturating_sub(self.first_ts) > elapsed {
                 break;
             }
             let Some(mut buf) = self.pool.pop() else {
                 break;
             };
+            let frame = &feed.frames[feed.cursor].1;
             let len = frame.len().min(buf.len());
             buf[..len].copy_from_slice(&frame[..len]);
             feed.cursor += 1;
-            let p = PcapFrame {
+            let pkt = PcapFrame {
                 buf: Some(buf),
                 len,
                 pool: Arc::clone(&self.pool),
             };
-            if out.push(p).is_err() {
+            if out.push(pkt).is_err() {
                 break;
             }
             n += 1;
@@ -305,8 +342,27 @@ impl PcapBackend {
                     frames,
                     cursor: 0,
                     rounds_left: opts.repeat.max(1),
+                    round: 0,
+                    span: 0,
                 });
             }
+        }
+        // Repeats continue the timeline: the capture-wide span (first to last frame, plus one
+        // mean gap) is added per round, so the cross-port order holds in every round.
+        let (lo, hi, count) = per_worker
+            .iter()
+            .flatten()
+            .flat_map(|f| f.frames.iter())
+            .fold((u64::MAX, 0u64, 0u64), |(lo, hi, n), (ts, _)| {
+                (lo.min(*ts), hi.max(*ts), n + 1)
+            });
+        let span = if count == 0 {
+            0
+        } else {
+            hi - lo + (hi - lo) / count.max(1) + 1
+        };
+        for f in per_worker.iter_mut().flatten() {
+            f.span = span;
         }
         let mut writers = Vec::new();
         for spec in ports {

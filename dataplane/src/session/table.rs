@@ -276,15 +276,33 @@ impl Bucket {
         occ: 0,
     };
 
-    /// Occupied entries whose tag is `tag`, one bit each.
+    /// Occupied entries whose tag is `tag`, one bit each. SWAR over the tags as two `u64`
+    /// words (exact zero-lane test, then a multiply gathers the four lane bits): a dozen
+    /// scalar operations per word, no reliance on the auto-vectoriser.
     #[inline]
     fn matches(&self, tag: u16) -> u32 {
-        let mut m = 0u32;
-        for i in 0..WAYS {
-            m |= u32::from(self.tags[i] == tag) << i;
-        }
-        m & u32::from(self.occ)
+        let rep = u64::from(tag) * 0x0001_0001_0001_0001;
+        let t = &self.tags;
+        let lo = u64::from(t[0])
+            | (u64::from(t[1]) << 16)
+            | (u64::from(t[2]) << 32)
+            | (u64::from(t[3]) << 48);
+        let hi = u64::from(t[4])
+            | (u64::from(t[5]) << 16)
+            | (u64::from(t[6]) << 32)
+            | (u64::from(t[7]) << 48);
+        (lane_zeros(lo ^ rep) | (lane_zeros(hi ^ rep) << 4)) & u32::from(self.occ)
     }
+}
+
+/// The 16-bit lanes of `x` that are zero, as bits 0..4.
+#[inline]
+fn lane_zeros(x: u64) -> u32 {
+    const LOW15: u64 = 0x7FFF_7FFF_7FFF_7FFF;
+    // Top bit of each lane set iff the lane is zero (no carries between lanes).
+    let z = !(((x & LOW15).wrapping_add(LOW15)) | x | LOW15);
+    // Bits 15, 31, 47, 63 -> 48, 49, 50, 51.
+    ((z >> 15).wrapping_mul(0x0001_0002_0004_0008) >> 48) as u32
 }
 
 /// The bucketized index.
@@ -773,7 +791,8 @@ impl SessionTable {
     pub fn next_live_in(&self, from_slot: u32, end_slot: u32) -> Option<u32> {
         let end = end_slot.min(self.high_water) as usize;
         let from = (from_slot as usize).min(end);
-        self.sessions[from..end]
+        let window = self.sessions.get(from..end)?;
+        window
             .iter()
             .position(Session::is_live)
             .map(|i| (from + i) as u32)
@@ -907,6 +926,31 @@ mod tests {
             assert!(free <= t.sessions.len());
         }
         assert_eq!(free + live, t.sessions.len());
+    }
+
+    #[test]
+    fn bucket_match_mask_is_exact() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut b = Bucket::EMPTY;
+            for (i, t) in b.tags.iter_mut().enumerate() {
+                // Few distinct values, including 0 and 0xFFFF, so lanes collide often.
+                *t = [0u16, 1, 0x8000, 0xFFFF, 0x7FFF, 0x0100][((x >> (i * 3)) % 6) as usize];
+            }
+            b.occ = (x >> 32) as u8;
+            for tag in [0u16, 1, 0x8000, 0xFFFF, 0x7FFF, 0x0100, 2] {
+                let mut want = 0;
+                for (i, &t) in b.tags.iter().enumerate() {
+                    if t == tag && b.occ & (1 << i) != 0 {
+                        want |= 1 << i;
+                    }
+                }
+                assert_eq!(b.matches(tag), want, "{:?} {:#x} {tag:#x}", b.tags, b.occ);
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,101 @@
+//! `svcard run --backend dpdk`: EAL start, mempool, ports with one RX and one TX queue per
+//! worker (plus a TX queue for the control core where the device has one), then the same
+//! engine as the pcap backend.
+
+use crate::run::{run_engine, RunArgs};
+use anyhow::{bail, Context as _, Result};
+use std::sync::Arc;
+use svcard_config::Config;
+use svcard_dataplane::port::dpdk::{DpdkError, DpdkQueues, Eal, EthPort, Mempool, PortConfig};
+
+/// The EAL arguments: those after `--` on the command line, else the configured ones, plus a
+/// `--vdev` or `-a` for every port's device not already named.
+fn eal_args(config: &Config, args: &RunArgs) -> Vec<String> {
+    let mut v: Vec<String> = if args.eal.is_empty() {
+        config.dpdk.eal_args.clone()
+    } else {
+        args.eal.clone()
+    };
+    for p in &config.ports {
+        let Some(dev) = p.dpdk.as_deref() else {
+            continue;
+        };
+        let name = dev.split(',').next().unwrap_or(dev);
+        let named = v.iter().any(|a| a.contains(name));
+        if named {
+            continue;
+        }
+        if name.starts_with("net_") {
+            v.push(format!("--vdev={dev}"));
+        } else {
+            v.push("-a".into());
+            v.push(dev.to_string());
+        }
+    }
+    v
+}
+
+pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
+    let eal = Eal::init(&eal_args(config, args)).context("starting the DPDK EAL")?;
+    let workers = config.workers.count;
+    let pool = Mempool::new(
+        &eal,
+        "svcard_pool",
+        config.dpdk.mbufs,
+        config.dpdk.mbuf_cache,
+        Mempool::DEFAULT_DATA_ROOM,
+    )
+    .context("creating the mbuf pool (raise [dpdk] mbufs or -m)")?;
+    let mut ports = Vec::new();
+    for p in &config.ports {
+        let Some(dev) = p.dpdk.as_deref() else {
+            bail!("port {}: no `dpdk` device in the configuration", p.name);
+        };
+        let name = dev.split(',').next().unwrap_or(dev);
+        let Some(id) = EthPort::find_by_name(&eal, name) else {
+            bail!(
+                "port {}: DPDK has no device named '{name}' (did it probe? see the EAL log above)",
+                p.name
+            );
+        };
+        let mut pc = PortConfig::for_workers(workers);
+        pc.rx_desc = config.dpdk.rx_desc;
+        pc.tx_desc = config.dpdk.tx_desc;
+        let port = match EthPort::configure(id, &pc, &pool) {
+            Ok(port) => port,
+            Err(DpdkError::QueueCount { .. }) => {
+                // Devices such as net_pcap with one tx_pcap have no queue for the control
+                // core; the workers' queues are what forwarding needs.
+                pc.tx_queues = workers;
+                EthPort::configure(id, &pc, &pool)
+                    .with_context(|| format!("port {} ({name})", p.name))?
+            }
+            Err(e) => return Err(e).with_context(|| format!("port {} ({name})", p.name)),
+        };
+        ports.push(port);
+    }
+    let mut queues = Vec::new();
+    for w in 0..workers {
+        queues
+            .push(DpdkQueues::worker(&ports, w).with_context(|| format!("queues of worker {w}"))?);
+    }
+    let summary = run_engine(config, args, queues)?;
+    for p in &ports {
+        if let Ok(s) = p.stats() {
+            println!(
+                "{}: rx {} tx {} missed {} rx errors {} tx errors {}",
+                p.name().unwrap_or_default(),
+                s.ipackets,
+                s.opackets,
+                s.imissed,
+                s.ierrors,
+                s.oerrors
+            );
+        }
+    }
+    print!("{summary}");
+    drop(ports);
+    drop(pool);
+    drop(eal);
+    Ok(())
+}
