@@ -281,7 +281,10 @@ impl<P: PortIo> Worker<P> {
         let mut keys = [FlowKey::default(); BURST];
         let mut hashes = [0u64; BURST];
         let mut dirs = [Direction::AtoB; BURST];
-        let mut idx = [0u8; BURST];
+        // What each frame of the burst is: an index into the IP arrays, non-IP, or gone.
+        const NOT_IP: u8 = u8::MAX;
+        const GONE: u8 = u8::MAX - 1;
+        let mut kind = [GONE; BURST];
         let mut found = [None; BURST];
         let mut m = 0usize;
         let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
@@ -303,15 +306,10 @@ impl<P: PortIo> Worker<P> {
                     keys[m] = k;
                     hashes[m] = h;
                     dirs[m] = d;
-                    idx[m] = i as u8;
+                    kind[i] = m as u8;
                     m += 1;
                 }
-                Outcome::NotIp { .. } => {
-                    self.stats.inc(Counter::NonIpPassed);
-                    if let Some(pkt) = rx.take(i) {
-                        self.queue_out(peer, pkt);
-                    }
-                }
+                Outcome::NotIp { .. } => kind[i] = NOT_IP,
                 Outcome::Drop(reason) => {
                     self.stats.inc(Counter::Malformed);
                     self.stats.drops[reason as usize] += 1;
@@ -322,10 +320,18 @@ impl<P: PortIo> Worker<P> {
         self.stats.add(Counter::RxPackets, n as u64);
         self.table
             .find_burst(&keys[..m], &hashes[..m], &mut found[..m]);
-        for j in 0..m {
-            let Some(pkt) = rx.take(usize::from(idx[j])) else {
+        // Act in arrival order.
+        for (i, &k) in kind.iter().enumerate().take(n) {
+            if k == GONE {
                 continue;
-            };
+            }
+            let Some(pkt) = rx.take(i) else { continue };
+            if k == NOT_IP {
+                self.stats.inc(Counter::NonIpPassed);
+                self.queue_out(peer, pkt);
+                continue;
+            }
+            let j = usize::from(k);
             let p = &parsed[j];
             let slot = match found[j] {
                 Some(s) => Some(s),
@@ -431,6 +437,15 @@ impl<P: PortIo> Worker<P> {
                 Counter::IcmpUnreachSent,
             )
         };
+        // Pad to Ethernet's minimum frame (60 bytes without FCS), as a NIC would.
+        let answer = answer.map(|n| {
+            if n < 60 && pkt.set_len(60) {
+                pkt.data_mut()[n..].fill(0);
+                60
+            } else {
+                n
+            }
+        });
         match answer {
             Some(n) if pkt.set_len(n) => {
                 self.stats.inc(counter);

@@ -1,0 +1,223 @@
+//! Shared harness for end-to-end tests: start the real svcard binary on a configuration in
+//! a temporary directory, ask it show commands through `svcard cli`, end it by its PID.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use svcard_dataplane::pcapfile::{self, Record};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_svcard");
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "svcard-test-{tag}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos() ^ (std::ptr::addr_of!(tag) as usize as u128)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running svcard, ended (SIGTERM, then SIGKILL) on drop.
+pub struct Svcard {
+    pub child: Option<Child>,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Svcard {
+    /// Starts `svcard run --config CONFIG --socket SOCKET EXTRA…` and waits for its socket.
+    pub fn start(dir: &TempDir, config: &Path, extra: &[&str]) -> Svcard {
+        let socket = dir.path("svcard.sock");
+        let log = dir.path("svcard.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(BIN)
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .arg("--socket")
+            .arg(&socket)
+            .args(extra)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start svcard");
+        let s = Svcard {
+            child: Some(child),
+            socket,
+            log,
+        };
+        let t0 = Instant::now();
+        while !s.socket.exists() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "svcard did not open its socket: {}",
+                s.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `svcard cli -c CMD` against this instance.
+    pub fn cli(&self, cmd: &str) -> String {
+        let o = Command::new(BIN)
+            .arg("cli")
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("-c")
+            .arg(cmd)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "cli {cmd:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    /// Polls `cmd` until `pred` holds on its output (or fails after `secs`).
+    pub fn wait_for(&self, cmd: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let out = self.cli(cmd);
+            if pred(&out) {
+                return out;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "timed out waiting on {cmd:?}; last output:\n{out}\nlog:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM, wait for the exit, return the log.
+    pub fn stop(mut self) -> String {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let t0 = Instant::now();
+            loop {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                if t0.elapsed() > Duration::from_secs(15) {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.log_text()
+    }
+}
+
+impl Drop for Svcard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs `svcard run` to completion (replay ends, process exits) and returns its output.
+pub fn run_to_end(config: &Path, socket: &Path, extra: &[&str]) -> Output {
+    let o = Command::new(BIN)
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .arg("--socket")
+        .arg(socket)
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "svcard run failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let recs: Vec<Record> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Record {
+            ts_ns: 1_000_000_000 + i as u64 * 1_000_000,
+            data: f.clone(),
+        })
+        .collect();
+    svcard_perf::write_pcap(path, &recs).unwrap();
+}
+
+pub fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+    pcapfile::read_file(path)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.data)
+        .collect()
+}
+
+/// Session IDs listed in a `show security flow session` output, with their section's PIC.
+pub fn sessions_by_pic(out: &str) -> Vec<(u32, u32)> {
+    let mut pic = u32::MAX;
+    let mut v = Vec::new();
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("Flow Sessions on FPC") {
+            let p = rest
+                .split(" PIC")
+                .nth(1)
+                .unwrap_or("")
+                .trim_end_matches(':');
+            pic = p.parse().unwrap();
+        } else if let Some(rest) = line.strip_prefix("Session ID: ") {
+            let id: u32 = rest.split(',').next().unwrap().parse().unwrap();
+            v.push((pic, id));
+        }
+    }
+    v
+}
+
+/// The numbers after `label: ` in every line that has it.
+pub fn field_values(out: &str, label: &str) -> Vec<u64> {
+    out.lines()
+        .filter_map(|l| l.split_once(&format!("{label}: ")).map(|(_, r)| r))
+        .map(|r| {
+            r.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
