@@ -1,0 +1,160 @@
+//! End-to-end on DPDK virtual devices (feature `dpdk`): svcard's EAL reads `net_pcap`
+//! captures and writes what each port transmits with `net_pcap`.
+#![cfg(feature = "dpdk")]
+
+mod common;
+
+use common::*;
+use std::net::IpAddr;
+use std::process::Command;
+use svcard_dataplane::wire::{self, Outcome};
+use svcard_perf::frames::{build, L4};
+
+fn udp(src: &str, sport: u16, dst: &str, dport: u16, tag: u8) -> Vec<u8> {
+    let l4 = L4::Udp {
+        sport,
+        dport,
+        payload: vec![tag; 18],
+    };
+    build(
+        src.parse::<IpAddr>().unwrap(),
+        dst.parse().unwrap(),
+        &l4,
+        60,
+        true,
+    )
+}
+
+fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, seq: u32) -> Vec<u8> {
+    let l4 = L4::Tcp {
+        sport,
+        dport,
+        flags,
+        seq,
+        ack: 0,
+        payload: vec![],
+    };
+    build(
+        src.parse::<IpAddr>().unwrap(),
+        dst.parse().unwrap(),
+        &l4,
+        60,
+        true,
+    )
+}
+
+fn config(dir: &TempDir, extra: &str) -> std::path::PathBuf {
+    let d = dir.0.display();
+    let text = format!(
+        r#"
+[workers]
+count = 1
+[dpdk]
+eal-args = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--no-telemetry", "-l", "0", "--log-level=lib.eal:error", "--file-prefix", "svt{pid}"]
+mbufs = 4095
+mbuf-cache = 64
+[[port]]
+name = "ge-0/0/0.0"
+dpdk = "net_pcap0,rx_pcap={d}/in.pcap,tx_pcap={d}/out0.pcap"
+peer = "ge-0/0/1.0"
+[[port]]
+name = "ge-0/0/1.0"
+dpdk = "net_pcap1,tx_pcap={d}/out1.pcap"
+peer = "ge-0/0/0.0"
+[[service-set]]
+name = "ss1"
+ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
+default-action = "accept"
+[[service-set.rule]]
+name = "block"
+destination = ["198.51.100.0/24"]
+action = "discard"
+[[service-set.rule]]
+name = "refuse"
+destination-port = 23
+protocol = "tcp"
+action = "reject"
+{extra}
+"#,
+        pid = std::process::id()
+    );
+    let p = dir.path("svcard.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn net_pcap_in_net_pcap_out_with_policy_rst_and_expiry() {
+    let dir = TempDir::new("dpdk");
+    let mut input = Vec::new();
+    for i in 0..6u8 {
+        for f in 0..4u16 {
+            input.push(udp("10.9.0.1", 3000 + f, "192.0.2.9", 9000, i));
+        }
+        input.push(udp("10.9.0.2", 3100, "198.51.100.1", 9000, i));
+    }
+    input.push(tcp("10.9.0.3", 3200, "192.0.2.23", 23, 0x02, 41));
+    write_pcap(&dir.path("in.pcap"), &input);
+    let cfg = config(&dir, "[timeouts]\nudp = 1\ntcp-syn = 1\n");
+    let sv = Svcard::start(&dir, &cfg, &["--backend", "dpdk", "--hold"]);
+    // 4 permitted flows + the discarded one + the rejected SYN.
+    let sum = sv.wait_for("show security flow session summary", 20, |o| {
+        o.contains("Unicast-sessions: 6\n")
+    });
+    assert!(sum.contains("Sessions-in-drop-flow: 2\n"), "{sum}");
+    let list = sv.cli("show security flow session protocol udp destination-port 9000 destination-prefix 192.0.2.9");
+    assert_eq!(field_values(&list, "Total sessions"), vec![4], "{list}");
+    assert!(
+        list.contains("If: ge-0/0/0.0, Pkts: 6, Bytes: 360,"),
+        "{list}"
+    );
+    // Idle timeout 1 s: everything goes, the summary follows.
+    sv.wait_for("show security flow session summary", 20, |o| {
+        o.contains("Unicast-sessions: 0\n")
+    });
+    let log = sv.stop();
+    assert!(log.contains("closed 6"), "{log}");
+
+    let out1 = read_pcap(&dir.path("out1.pcap"));
+    let permitted: Vec<Vec<u8>> = input
+        .iter()
+        .filter(|f| matches!(wire::parse(f), Outcome::Ip(p) if p.dst[..4] == [192, 0, 2, 9]))
+        .cloned()
+        .collect();
+    assert_eq!(
+        out1, permitted,
+        "permitted flows byte-identical and in order"
+    );
+    let out0 = read_pcap(&dir.path("out0.pcap"));
+    assert_eq!(out0.len(), 1, "only the RST comes back");
+    let Outcome::Ip(r) = wire::parse(&out0[0]) else {
+        panic!("RST does not parse")
+    };
+    assert_eq!((r.proto, r.sport, r.dport, r.tcp_ack), (6, 23, 3200, 42));
+    assert_eq!(r.tcp_flags & 0x04, 0x04);
+    assert!(wire::checksum::verify_parsed(&out0[0], &r));
+}
+
+#[test]
+fn eal_failure_is_a_clear_error_and_a_nonzero_exit() {
+    let dir = TempDir::new("dpdk-bad");
+    write_pcap(
+        &dir.path("in.pcap"),
+        &[udp("10.9.0.1", 1, "192.0.2.9", 2, 0)],
+    );
+    let cfg = config(&dir, "");
+    let o = Command::new(BIN)
+        .args(["run", "--backend", "dpdk", "--config"])
+        .arg(&cfg)
+        .arg("--socket")
+        .arg(dir.path("s.sock"))
+        .args(["--", "--no-huge", "--no-shconf", "--bogus-eal-option"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("starting the DPDK EAL") && err.contains("rte_eal_init failed"),
+        "{err}"
+    );
+}
