@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// The show server's socket.
     #[arg(long, default_value_os_t = crate::default_socket())]
     pub socket: PathBuf,
+    /// Print forwarding rates every second (rx/tx packets per second, live sessions).
+    #[arg(long)]
+    pub rate: bool,
     /// EAL arguments for the DPDK backend, after `--` (they replace the configured ones).
     #[arg(last = true)]
     pub eal: Vec<String>,
@@ -220,8 +223,27 @@ pub fn run_engine<P: PortIo + 'static>(
     );
 
     let started = Instant::now();
+    let mut last_rate = (Instant::now(), 0u64, 0u64);
     loop {
         std::thread::sleep(Duration::from_millis(20));
+        if args.rate && last_rate.0.elapsed() >= Duration::from_secs(1) {
+            let (mut rx, mut tx, mut live, mut created) = (0u64, 0u64, 0u64, 0u64);
+            for h in &handles {
+                let st = h.stats.snapshot();
+                rx += st.get(Counter::RxPackets);
+                tx += st.get(Counter::TxPackets);
+                live += st.gauge(Gauge::Sessions);
+                created += st.get(Counter::SessionsCreated);
+            }
+            let dt = last_rate.0.elapsed().as_secs_f64();
+            println!(
+                "rate: t={:.1} rx_pps={:.0} tx_pps={:.0} sessions={live} created={created}",
+                started.elapsed().as_secs_f64(),
+                (rx - last_rate.1) as f64 / dt,
+                (tx - last_rate.2) as f64 / dt
+            );
+            last_rate = (Instant::now(), rx, tx);
+        }
         if signalled.load(Ordering::Relaxed) {
             break;
         }

@@ -84,6 +84,9 @@ pub struct Dpdk {
     pub mbufs: u32,
     /// Per-core mbuf cache (0-512).
     pub mbuf_cache: u32,
+    /// Bytes of each mbuf's data room, headroom included (DPDK's default is 2176;
+    /// 256 fits 64-byte frames and keeps large replay pools small).
+    pub mbuf_data_room: u16,
     /// RX descriptors per queue.
     pub rx_desc: u16,
     /// TX descriptors per queue.
@@ -99,6 +102,7 @@ impl Default for Dpdk {
                 .collect(),
             mbufs: 8191,
             mbuf_cache: 250,
+            mbuf_data_room: 2176,
             rx_desc: 1024,
             tx_desc: 1024,
         }

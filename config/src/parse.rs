@@ -479,7 +479,14 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let mut dpdk = Dpdk::default();
     if let Some(t) = root.table(
         "dpdk",
-        &["eal-args", "mbufs", "mbuf-cache", "rx-desc", "tx-desc"],
+        &[
+            "eal-args",
+            "mbufs",
+            "mbuf-cache",
+            "mbuf-data-room",
+            "rx-desc",
+            "tx-desc",
+        ],
     )? {
         if t.get("eal-args").is_some() {
             dpdk.eal_args = t
@@ -493,6 +500,9 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         }
         if let Some(n) = t.int("mbuf-cache", 0, 512)? {
             dpdk.mbuf_cache = n as u32;
+        }
+        if let Some(n) = t.int("mbuf-data-room", 256, 65535)? {
+            dpdk.mbuf_data_room = n as u16;
         }
         if let Some(n) = t.int("rx-desc", 1, 32768)? {
             dpdk.rx_desc = n as u16;

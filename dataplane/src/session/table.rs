@@ -227,10 +227,19 @@ fn timeout_ms(timeout_s: u32) -> u32 {
 /// goes to [`core::hint::black_box`]: it is not optimised away, nothing depends on it, and
 /// an out-of-order core keeps going while the miss is outstanding, so a pass of these
 /// over a burst overlaps the misses as prefetches would (with less run-ahead: the load
-/// must retire). Swapping in `_mm_prefetch` is a change to this function alone.
+/// must retire, so in practice it stalls on DRAM misses).
 #[inline(always)]
+#[cfg(not(feature = "dpdk"))]
 fn touch_line<T: Copy>(v: &T) {
     core::hint::black_box(*v);
+}
+
+/// With the `dpdk` feature (the line-rate build) a real, non-blocking prefetch from the
+/// DPDK module, the one module of this crate allowed `unsafe`.
+#[inline(always)]
+#[cfg(feature = "dpdk")]
+fn touch_line<T: Copy>(v: &T) {
+    crate::port::dpdk::prefetch(v);
 }
 
 /// The tag of a hash: its top 16 bits.
