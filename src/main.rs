@@ -4,6 +4,7 @@
 //! asks the show server; `svcard gen` writes traffic captures.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod run;
 #[cfg(feature = "dpdk")]
 mod run_dpdk;
@@ -42,6 +43,8 @@ enum Cmd {
         #[arg(long, default_value_os_t = default_socket())]
         socket: PathBuf,
     },
+    /// Benchmark svcard against dpdk-testpmd on the same capture and cores (DPDK build).
+    Bench(bench::BenchArgs),
     /// Write traffic captures.
     Gen {
         #[command(subcommand)]
@@ -80,6 +83,7 @@ fn main() {
         Cmd::Run(a) => run::run(a),
         Cmd::Cli { command, socket } => cli_cmd(command, &socket),
         Cmd::Gen { what } => gen(what),
+        Cmd::Bench(a) => bench::bench(a),
     };
     if let Err(e) = r {
         eprintln!("svcard: {e:#}");

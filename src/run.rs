@@ -278,7 +278,7 @@ pub fn run_engine<P: PortIo + 'static>(
     for (w, h) in handles.iter().enumerate() {
         let st = h.stats.snapshot();
         s += &format!(
-            "worker {w}: rx {} tx {} sessions created {} closed {} live {} (valid {} pending {} invalidated {}), policy drops {}, rejects {}, malformed {}, non-IP passed {}\n",
+            "worker {w}: rx {} tx {} sessions created {} closed {} live {} (valid {} pending {} invalidated {}), policy drops {}, rejects {}, malformed {}, non-IP passed {}, table {} bytes\n",
             st.get(Counter::RxPackets),
             st.get(Counter::TxPackets),
             st.get(Counter::SessionsCreated),
@@ -291,6 +291,7 @@ pub fn run_engine<P: PortIo + 'static>(
             st.get(Counter::Rejected),
             st.get(Counter::Malformed),
             st.get(Counter::NonIpPassed),
+            st.gauge(Gauge::TableBytes),
         );
     }
     Ok(s)

@@ -88,7 +88,11 @@ fn the_shipped_example_parses_and_classifies_the_sample() {
     assert_eq!(c.ports[0].name, "ge-0/0/0.0");
     assert_eq!(
         c.ports[0].pcap_rx.as_deref(),
-        Some(&*dir.join("sample.pcap"))
+        Some(&*dir.join("sample-client.pcap"))
+    );
+    assert_eq!(
+        c.ports[1].pcap_rx.as_deref(),
+        Some(&*dir.join("sample-server.pcap"))
     );
     assert_eq!(
         c.ports[1].pcap_tx.as_deref(),

@@ -96,7 +96,9 @@ impl FlowKey {
         dst: [u8; 16],
         dport: u16,
     ) -> (FlowKey, Direction) {
-        let src_first = (src, sport) <= (dst, dport);
+        // Byte-wise order of (address, port), as two 128-bit compares.
+        let (s, d) = (u128::from_be_bytes(src), u128::from_be_bytes(dst));
+        let src_first = s < d || (s == d && sport <= dport);
         let (a, pa, b, pb, dir) = if src_first {
             (src, sport, dst, dport, Direction::AtoB)
         } else {

@@ -1,8 +1,9 @@
-//! Traffic recipes (pcap writers for N flows, sample mixes) and, later, the benchmark
-//! runner. Captures are made on demand.
+//! Traffic recipes (pcap writers for N flows, sample mixes) and the benchmark runner
+//! (`svcard bench`, [`bench`]). Captures are made on demand.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod frames;
 pub mod recipes;
 

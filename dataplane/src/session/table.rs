@@ -242,6 +242,9 @@ fn touch_line<T: Copy>(v: &T) {
     crate::port::dpdk::prefetch(v);
 }
 
+/// Most keys [`SessionTable::find_burst`] resolves in one call (a worker burst).
+pub const BURST_MAX: usize = 64;
+
 /// The tag of a hash: its top 16 bits.
 #[inline]
 fn tag_of(hash: u64) -> u16 {
@@ -619,22 +622,37 @@ impl SessionTable {
     /// Look up a burst: prefetch every home bucket, then every candidate session (tag
     /// matches in the home bucket), then resolve. Handles `min` of the three lengths.
     pub fn find_burst(&self, keys: &[FlowKey], hashes: &[u64], out: &mut [Option<u32>]) {
-        let n = keys.len().min(hashes.len()).min(out.len());
+        let n = keys.len().min(hashes.len()).min(out.len()).min(BURST_MAX);
         let (keys, hashes, out) = (&keys[..n], &hashes[..n], &mut out[..n]);
-        for &h in hashes {
-            self.prefetch_bucket(h);
-        }
+        // Pass 1 (the caller's): buckets prefetched as the hashes were computed.
+        // Pass 2: read each home bucket, remember its first tag match and prefetch that
+        // session (and any other candidates).
         let buckets = &*self.index.buckets;
-        for &h in hashes {
+        let mut first = [u32::MAX; BURST_MAX];
+        for (i, &h) in hashes.iter().enumerate() {
             if let Some(b) = buckets.get(home_of(h, buckets.len())) {
                 let mut m = b.matches(tag_of(h));
+                if m != 0 {
+                    first[i] = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
+                }
                 while m != 0 {
                     self.prefetch_session(b.slots[m.trailing_zeros() as usize & (WAYS - 1)]);
                     m &= m - 1;
                 }
             }
         }
-        for ((k, &h), o) in keys.iter().zip(hashes).zip(out.iter_mut()) {
+        // Pass 3: the first candidate is almost always the session; compare its key, and
+        // walk the bucket chain only when it is not.
+        for (i, ((k, &h), o)) in keys.iter().zip(hashes).zip(out.iter_mut()).enumerate() {
+            let c = first[i];
+            if c != u32::MAX {
+                if let Some(s) = self.sessions.get(c as usize) {
+                    if key_eq(&s.key, &k.words()) {
+                        *o = Some(c);
+                        continue;
+                    }
+                }
+            }
             *o = self.find(k, h);
         }
     }

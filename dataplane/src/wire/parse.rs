@@ -205,7 +205,7 @@ fn is_vlan_tpid(t: u16) -> bool {
 /// Parses one frame: Ethernet II, up to two VLAN tags (0x8100 or 0x88a8), IPv4 or IPv6
 /// (with up to [`MAX_IPV6_EXTENSIONS`] extension headers, AH included) and the transport
 /// header. Never panics, never allocates, does not verify checksums.
-#[inline]
+#[inline(always)]
 pub fn parse(frame: &[u8]) -> Outcome {
     let frame = match frame.get(..MAX_FRAME) {
         Some(f) => f,

@@ -1,0 +1,83 @@
+//! `svcard bench`: svcard against `dpdk-testpmd` on the same capture, the same cores, in the
+//! same run (see `svcard_perf::bench`). Prints a table, optionally writes JSON; never
+//! asserts on time.
+
+use anyhow::{bail, ensure, Context as _, Result};
+use std::path::PathBuf;
+use svcard_perf::bench::{self, Mode, Options};
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    Mode::parse(s).ok_or_else(|| format!("'{s}': the baseline modes are io and 5tswap"))
+}
+
+/// Arguments of `svcard bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Distinct UDP flows (sessions) in the capture; several scales as a list
+    /// (`--flows 1000,65536,1000000`) or by repeating the option.
+    #[arg(long, value_delimiter = ',', default_value = "1000000")]
+    pub flows: Vec<u32>,
+    /// Frame size in bytes without FCS (60 = the 64-byte frame), 60 to 1514.
+    #[arg(long, default_value_t = 60)]
+    pub size: usize,
+    /// Seconds each phase (each testpmd mode, svcard) forwards.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// dpdk-testpmd forwarding modes to compare against: io, 5tswap, or a list.
+    #[arg(long, value_delimiter = ',', default_value = "5tswap", value_parser = parse_mode)]
+    pub baseline: Vec<Mode>,
+    /// One-second periods discarded at the start of each phase.
+    #[arg(long, default_value_t = bench::DEFAULT_WARMUP)]
+    pub warmup: usize,
+    /// Keep the captures, configurations and logs in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Also write the figures as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// The dpdk-testpmd program.
+    #[arg(long, default_value = "dpdk-testpmd")]
+    pub testpmd: PathBuf,
+}
+
+pub fn bench(a: BenchArgs) -> Result<()> {
+    if !cfg!(feature = "dpdk") {
+        bail!("{}", bench::NO_DPDK);
+    }
+    ensure!((60..=1514).contains(&a.size), "--size must be 60 to 1514");
+    ensure!(
+        a.flows.iter().all(|&n| (1..=1 << 24).contains(&n)),
+        "--flows must be 1 to 16777216"
+    );
+    ensure!(a.seconds >= 1, "--seconds must be at least 1");
+    ensure!(
+        !a.baseline.is_empty(),
+        "--baseline needs a mode (io, 5tswap)"
+    );
+    if a.seconds <= a.warmup as u64 {
+        eprintln!(
+            "svcard bench: --seconds {} leaves few periods after {} warm-up ones",
+            a.seconds, a.warmup
+        );
+    }
+    let opts = Options {
+        flows: a.flows,
+        size: a.size,
+        seconds: a.seconds,
+        baselines: a.baseline,
+        keep: a.keep,
+        svcard: std::env::current_exe().context("finding the svcard executable")?,
+        testpmd: a.testpmd,
+        warmup: a.warmup,
+    };
+    let mut reports = Vec::new();
+    let r = bench::run(&opts, &mut reports);
+    if !reports.is_empty() {
+        print!("{}", bench::render_table(&reports));
+        if let Some(j) = &a.json {
+            std::fs::write(j, bench::to_json(&reports)).with_context(|| j.display().to_string())?;
+            println!("wrote {}", j.display());
+        }
+    }
+    r
+}
