@@ -4,6 +4,8 @@
 
 use anyhow::{bail, ensure, Context as _, Result};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use svcard_perf::bench::{self, Mode, Options};
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -60,6 +62,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             a.seconds, a.warmup
         );
     }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&interrupted))?;
     let opts = Options {
         flows: a.flows,
         size: a.size,
@@ -69,6 +74,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         svcard: std::env::current_exe().context("finding the svcard executable")?,
         testpmd: a.testpmd,
         warmup: a.warmup,
+        interrupted,
     };
     let mut reports = Vec::new();
     let r = bench::run(&opts, &mut reports);

@@ -136,6 +136,19 @@ fn worker_cores(config: &Config) -> Vec<Option<core_affinity::CoreId>> {
     vec![None; n]
 }
 
+/// The control core: the configured one, else the first core no worker is pinned to.
+fn control_core(
+    config: &Config,
+    workers: &[Option<core_affinity::CoreId>],
+) -> Option<core_affinity::CoreId> {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    if let Some(c) = config.workers.control_core {
+        return ids.iter().find(|i| i.id == c).copied();
+    }
+    ids.into_iter()
+        .find(|i| !workers.iter().flatten().any(|w| w.id == i.id))
+}
+
 /// Runs workers over `queues` (one per worker), the control core and the show server until
 /// the replay ends (or --duration, or a signal with --hold). Returns the closing summary.
 pub fn run_engine<P: PortIo + 'static>(
@@ -158,6 +171,12 @@ pub fn run_engine<P: PortIo + 'static>(
             .div_ceil(u32::from(config.workers.count.max(1)))
     });
     let cores = worker_cores(config);
+    // Everything that is not a worker (control core, show server, this thread) runs on the
+    // control core, so the kernel never puts it on a worker's core. Threads started from here
+    // inherit this; workers then pin themselves.
+    if let Some(c) = control_core(config, &cores) {
+        core_affinity::set_for_current(c);
+    }
     let mut handles = Vec::new();
     let mut threads = Vec::new();
     let mut drained = Vec::new();

@@ -43,7 +43,7 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
         "svcard_pool",
         config.dpdk.mbufs,
         config.dpdk.mbuf_cache,
-        Mempool::DEFAULT_DATA_ROOM,
+        config.dpdk.mbuf_data_room,
     )
     .context("creating the mbuf pool (raise [dpdk] mbufs or -m)")?;
     let mut ports = Vec::new();

@@ -585,7 +585,7 @@ impl<P: PortIo> Worker<P> {
 
     fn expire(&mut self, now_ms: u32, now_s: u32) {
         let index = self.setup.index;
-        let rings = Arc::clone(&self.setup.rings);
+        let rings = &self.setup.rings;
         let mut lost = 0u64;
         let mut by_reason = [0u64; 3];
         let lifetime = self.lifetime_s;

@@ -16,14 +16,15 @@ use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, IsTerminal as _, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Per-second periods discarded at the start of each phase by default.
 pub const DEFAULT_WARMUP: usize = 3;
-/// The data room of DPDK's default mbuf pool (what `svcard run` used before it honoured
-/// `[dpdk] mbuf-data-room`); the fallback when a pool sized for small mbufs does not fit.
+/// The data room of DPDK's default mbuf pool (`Mempool::DEFAULT_DATA_ROOM`, what `svcard run`
+/// uses where it does not honour `[dpdk] mbuf-data-room`): the EAL memory is sized for it
+/// when svcard's pool does not fit in memory sized for small mbufs.
 pub const LARGE_DATA_ROOM: u32 = 2176;
 /// How long a process may take to start (EAL memory, loading the capture) before its first
 /// figure.
@@ -92,6 +93,28 @@ pub struct Options {
     pub testpmd: PathBuf,
     /// Per-second periods discarded at the start of each phase.
     pub warmup: usize,
+    /// Set (by a signal handler) to end the benchmark early: the processes it started are
+    /// ended and the work directory removed.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+impl Options {
+    fn check_interrupted(&self) -> Result<()> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            bail!("interrupted");
+        }
+        Ok(())
+    }
+}
+
+/// Finds `prog` (a path, or a name on PATH).
+fn find_program(prog: &Path) -> Option<PathBuf> {
+    if prog.components().count() > 1 {
+        return prog.is_file().then(|| prog.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
 }
 
 /// Median, minimum and maximum of per-second rates after the warm-up.
@@ -232,11 +255,25 @@ pub fn mbuf_data_room(size: usize) -> u32 {
     need.div_ceil(64).max(4) * 64
 }
 
-/// EAL memory (-m, MB) for a pool of `mbufs` mbufs of `data_room` bytes: about
-/// data room + 200 B per mbuf (header, mempool object) plus 512 MB headroom.
+/// Bytes an mbuf takes in a pool without hugepages: the object (mbuf header 128 B, data
+/// room, mempool header and trailer about 64 B) does not cross a 4 KiB page, so a page holds
+/// a whole number of them (one 2176-byte mbuf per page, nine 256-byte ones).
+#[must_use]
+pub fn mbuf_footprint(data_room: u32) -> u64 {
+    const PAGE: u64 = 4096;
+    let obj = u64::from(data_room) + 128 + 64;
+    if obj <= PAGE {
+        PAGE / (PAGE / obj)
+    } else {
+        obj.div_ceil(PAGE) * PAGE
+    }
+}
+
+/// EAL memory (-m, MB) for a pool of `mbufs` mbufs of `data_room` bytes plus 512 MB for
+/// the rest (rings, ports, the capture's ring with `infinite_rx`).
 #[must_use]
 pub fn eal_memory_mb(mbufs: u32, data_room: u32) -> u64 {
-    512 + (u64::from(mbufs) * u64::from(data_room + 200)).div_ceil(1 << 20)
+    512 + (u64::from(mbufs) * mbuf_footprint(data_room) * 21 / 20).div_ceil(1 << 20)
 }
 
 /// Reads testpmd's periodic NIC statistics, line by line.
@@ -638,6 +675,9 @@ fn rss_bytes(pid: u32) -> Option<u64> {
 /// # Errors
 /// A process that cannot be started, fails or prints no figures; I/O errors.
 pub fn run(opts: &Options, reports: &mut Vec<RunReport>) -> Result<()> {
+    if !opts.baselines.is_empty() && find_program(&opts.testpmd).is_none() {
+        bail!("{TESTPMD_MISSING}");
+    }
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mhz = cpu_mhz();
     let mut progress = Progress::new();
@@ -650,6 +690,7 @@ pub fn run(opts: &Options, reports: &mut Vec<RunReport>) -> Result<()> {
         progress.end();
         let mut baselines = Vec::new();
         for &mode in &opts.baselines {
+            opts.check_interrupted()?;
             baselines.push(run_testpmd(opts, &dir.path, &cap, n, mode, &mut progress)?);
         }
         let svcard = match run_svcard(
@@ -744,7 +785,8 @@ fn run_testpmd(
             }
             break;
         }
-        match rx.recv_timeout(left) {
+        opts.check_interrupted()?;
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(line) => {
                 if let Some(pps) = parser.line(&line) {
                     if first.is_none() {
@@ -764,6 +806,7 @@ fn run_testpmd(
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 progress.end();
                 let st = p.stop(EXIT_GRACE);
+                opts.check_interrupted()?;
                 bail!(
                     "dpdk-testpmd ended early ({}); its log ({}):\n{}",
                     st.map_or_else(|| "unknown status".into(), |s| s.to_string()),
@@ -861,7 +904,8 @@ fn run_svcard(
                 tail(&log, 15)
             );
         }
-        match rx.recv_timeout(left) {
+        opts.check_interrupted()?;
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(line) => {
                 if let Some(r) = parse_rate_line(&line) {
                     if samples.len() >= want {
@@ -901,6 +945,7 @@ fn run_svcard(
     }
     progress.end();
     let status = p.wait_for(EXIT_GRACE).or_else(|| p.stop(EXIT_GRACE));
+    opts.check_interrupted()?;
     if !status.is_some_and(|s| s.success()) {
         let t = tail(&log, 15);
         if t.contains("built without DPDK") {
@@ -1235,6 +1280,8 @@ mod tests {
         assert_eq!(r.periods, 1);
         assert_eq!(mbuf_data_room(60), 256);
         assert_eq!(mbuf_data_room(1514), 1664);
+        assert_eq!(mbuf_footprint(256), 455);
+        assert_eq!(mbuf_footprint(2176), 4096);
         assert!((gbps(14_880_952.0, 60) - 10.0).abs() < 0.001);
         assert_eq!(cycles_per_packet(Some(2000.0), 20e6), Some(100.0));
         let j = to_json(&[]);
