@@ -248,10 +248,7 @@ impl<P: PortIo> Worker<P> {
     }
 
     fn emit(&mut self, kind: EventKind, slot: u32, now_ms: u32, now_s: u32) {
-        let view = self
-            .table
-            .get(slot)
-            .view(self.setup.index, slot, now_ms, now_s);
+        let view = self.table.view(slot, now_ms, now_s);
         if self.setup.rings.events.push(Event { kind, view }).is_err() {
             self.stats.inc(Counter::EventRingFull);
         }
@@ -363,41 +360,61 @@ impl<P: PortIo> Worker<P> {
         let len = pkt.data().len() as u32;
         self.table.touch(slot, dir, len, now_ms);
         let s = self.table.get_mut(slot);
-        let d = dir.index();
-        if s.ingress[d] == u8::MAX {
-            s.ingress[d] = port as u8;
-        }
         let from_initiator = dir == s.initiator();
-        if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
-            s.bits &= !bits::ASYMMETRIC;
-        }
         let action = Action::from_u8(s.action);
+        if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
+            // The first packet of the reverse direction: record where it came in.
+            s.bits &= !bits::ASYMMETRIC;
+            self.table.info_mut(slot).ingress[dir.index()] = port as u8;
+        }
         if p.proto == 6 && p.fragment != 2 {
-            let before = validity(s);
-            let mut fin = s.fin_seq;
-            let changed = s.tcp.on_segment(
+            self.on_tcp(slot, from_initiator, p, now_ms, now_s);
+        }
+        self.act(action, port, peer, pkt, p);
+    }
+
+    /// TCP tracking for a segment of an existing session. The FIN sequences live in the cold
+    /// part of the session: they are read only when a FIN or SYN is in play.
+    fn on_tcp(&mut self, slot: u32, from_initiator: bool, p: &Parsed, now_ms: u32, now_s: u32) {
+        const FIN_OR_SYN: u8 = 0x01 | 0x02;
+        let Some((s, info)) = self.table.parts_mut(slot) else {
+            return;
+        };
+        let before = validity(s);
+        let closing = matches!(s.tcp.phase(), TcpPhase::Closing | TcpPhase::Closed);
+        let changed = if p.tcp_flags & FIN_OR_SYN != 0 || closing {
+            s.tcp.on_segment(
                 from_initiator,
                 p.tcp_flags,
                 p.tcp_seq,
                 p.tcp_ack,
                 p.payload_len,
-                &mut fin,
-            );
-            s.fin_seq = fin;
-            if changed.is_some() {
-                let after = validity(s);
-                let class = timeout_class(6, s.tcp);
-                let (ss, app) = (s.service_set, s.application);
-                let t = self.setup.config.idle_timeout(ss, app, class);
-                self.table.set_timeout(slot, t);
-                if before != after {
-                    self.stats.gauges[gauge_of(before) as usize] -= 1;
-                    self.stats.gauges[gauge_of(after) as usize] += 1;
-                }
-                self.emit(EventKind::Changed, slot, now_ms, now_s);
-            }
+                &mut info.fin_seq,
+            )
+        } else {
+            let mut unused = [0u32; 2];
+            s.tcp.on_segment(
+                from_initiator,
+                p.tcp_flags,
+                p.tcp_seq,
+                p.tcp_ack,
+                p.payload_len,
+                &mut unused,
+            )
+        };
+        if changed.is_none() {
+            return;
         }
-        self.act(action, port, peer, pkt, p);
+        let after = validity(s);
+        let class = timeout_class(6, s.tcp);
+        let (ss, app) = (info.service_set, info.application);
+        let t = self.setup.config.idle_timeout(ss, app, class);
+        self.table.set_timeout(slot, t);
+        if before != after {
+            self.stats.gauges[gauge_of(before) as usize] -= 1;
+            self.stats.gauges[gauge_of(after) as usize] += 1;
+        }
+        self.emit(EventKind::Changed, slot, now_ms, now_s);
     }
 
     fn act(&mut self, action: Action, port: u16, peer: u16, pkt: P::Pkt, p: &Parsed) {
@@ -542,11 +559,11 @@ impl<P: PortIo> Worker<P> {
             RuleAction::Reject => Action::Reject,
         };
         let len = pkt.data().len() as u32;
-        {
-            let s = self.table.get_mut(slot);
-            s.service_set = v.service_set;
-            s.rule = v.rule;
-            s.application = v.application;
+        if let Some((s, info)) = self.table.parts_mut(slot) {
+            info.service_set = v.service_set;
+            info.rule = v.rule;
+            info.application = v.application;
+            info.ingress[dir.index()] = port as u8;
             s.action = action as u8;
             s.junos_flags = 0;
             s.bits = bits::ASYMMETRIC
@@ -556,7 +573,6 @@ impl<P: PortIo> Worker<P> {
                     0
                 };
             s.tcp = tcp;
-            s.ingress[dir.index()] = port as u8;
         }
         self.table.touch(slot, dir, len, now_ms);
         self.stats.inc(Counter::SessionsCreated);
@@ -569,8 +585,8 @@ impl<P: PortIo> Worker<P> {
         self.act(action, port, peer, pkt, p);
     }
 
-    fn forget(&mut self, s: &Session) {
-        let ss = usize::from(s.service_set);
+    fn forget(&mut self, s: &Session, service_set: u16) {
+        let ss = usize::from(service_set);
         if ss < self.ss_sessions.len() {
             self.ss_sessions[ss] = self.ss_sessions[ss].saturating_sub(1);
         }
@@ -592,8 +608,8 @@ impl<P: PortIo> Worker<P> {
         let ss_sessions = &mut self.ss_sessions;
         let gauges = &mut self.stats.gauges;
         self.table
-            .expire(now_ms, now_s, lifetime, EXPIRE_BUDGET, |slot, s| {
-                let reason = if lifetime != 0 && now_s.wrapping_sub(s.start_s) >= lifetime {
+            .expire(now_ms, now_s, lifetime, EXPIRE_BUDGET, |slot, s, info| {
+                let reason = if lifetime != 0 && now_s.wrapping_sub(info.start_s) >= lifetime {
                     by_reason[1] += 1;
                     CloseReason::Lifetime
                 } else if s.key.proto == 6 && s.tcp.phase() == TcpPhase::Closed {
@@ -603,7 +619,7 @@ impl<P: PortIo> Worker<P> {
                     by_reason[0] += 1;
                     CloseReason::Idle
                 };
-                let ss = usize::from(s.service_set);
+                let ss = usize::from(info.service_set);
                 if ss < ss_sessions.len() {
                     ss_sessions[ss] = ss_sessions[ss].saturating_sub(1);
                 }
@@ -613,7 +629,7 @@ impl<P: PortIo> Worker<P> {
                     let d = Gauge::DropFlow as usize;
                     gauges[d] = gauges[d].saturating_sub(1);
                 }
-                let view = s.view(index, slot, now_ms, now_s);
+                let view = s.view(info, index, slot, now_ms, now_s);
                 if rings
                     .events
                     .push(Event {
@@ -676,10 +692,7 @@ impl<P: PortIo> Worker<P> {
                 break;
             };
             visited += 1;
-            let view = self
-                .table
-                .get(slot)
-                .view(self.setup.index, slot, now_ms, now_s);
+            let view = self.table.view(slot, now_ms, now_s);
             if !q.filter.matches(&view) {
                 q.cursor = slot + 1;
                 continue;
@@ -705,10 +718,10 @@ impl<P: PortIo> Worker<P> {
                 QueryKind::Clear => {
                     count_into(&mut q.counts, self.table.get(slot));
                     q.counts.cleared += 1;
-                    self.table.get_mut(slot).bits |= bits::CLEARING;
                     let s = *self.table.get(slot);
-                    self.forget_cleared(&s);
-                    let view = s.view(self.setup.index, slot, now_ms, now_s);
+                    self.forget(&s, self.table.info(slot).service_set);
+                    self.table.get_mut(slot).bits |= bits::CLEARING;
+                    let view = self.table.view(slot, now_ms, now_s);
                     if self
                         .setup
                         .rings
@@ -741,13 +754,6 @@ impl<P: PortIo> Worker<P> {
             return;
         }
         self.query = Some(q);
-    }
-
-    fn forget_cleared(&mut self, s: &Session) {
-        // The session was counted under its validity before CLEARING was set.
-        let mut before = *s;
-        before.bits &= !bits::CLEARING;
-        self.forget(&before);
     }
 }
 

@@ -12,7 +12,7 @@ pub mod timer;
 
 use crate::flow::{Direction, Endpoint, FlowKey};
 
-pub use table::{Session, SessionTable, TableError};
+pub use table::{Session, SessionInfo, SessionTable, TableError};
 pub use tcp::TcpState;
 pub use timer::TimerWheel;
 

@@ -3,10 +3,14 @@
 //!
 //! # Layout
 //!
-//! * **Sessions**: `capacity` × [`Session`] (112 bytes, `repr(C)`). The key and the fields
-//!   every packet updates (`last_seen_ms`, `packets`, `bytes`) fill the first 80 bytes, which
-//!   span exactly two cache lines wherever the session starts. Free slots are chained through
-//!   the timer `next` link; a free slot's timer `prev` holds a sentinel, which is the live bit.
+//! * **Sessions**: two arrays indexed by slot. [`Session`] is the hot part, 64 bytes aligned
+//!   to a cache line: the key and everything an established packet reads or writes
+//!   (`last_seen_ms`, the low 32 bits of the packet and byte counters, action, bits, TCP
+//!   state). [`SessionInfo`] is the cold part, 48 bytes: the counters' high words (carried
+//!   into only when a low word wraps), timeout, timer links, start time, FIN sequences,
+//!   service set, rule, application, ingress ports. So a packet of an established session
+//!   touches one session cache line. Free slots are chained through the timer `next` link;
+//!   a free slot's timer `prev` holds a sentinel, which is the live bit.
 //! * **Index**: 64-byte buckets of 8 entries (`[u16; 8]` tags from the top of the hash,
 //!   `[u32; 8]` slots, an occupancy mask and an overflow counter). The home bucket is the
 //!   multiply-shift range reduction of the low 32 bits of the hash over a bucket count that
@@ -18,7 +22,7 @@
 //!   fields. A session is scheduled once at creation; packets only store `last_seen_ms`;
 //!   when its slot fires, [`SessionTable::expire`] re-checks and expires or reschedules it.
 //!
-//! At 1 Mi sessions that is 112 + 10 bytes per session (+ 16 KiB of wheel).
+//! At 1 Mi sessions that is 64 + 48 + 10 bytes per session (+ 16 KiB of wheel).
 //!
 //! # Hash
 //!
@@ -53,21 +57,42 @@ pub enum TableError {
     Full,
 }
 
-/// One session: the canonical key, counters per canonical direction, the timer links, and
-/// what the worker decided about it. 112 bytes, `repr(C)`.
+/// The hot part of a session: the canonical key and everything a packet of an established
+/// session reads or writes. 64 bytes, aligned to a cache line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub struct Session {
     /// The canonical key.
     pub key: FlowKey,
     /// Last packet, milliseconds (wrapping).
     pub last_seen_ms: u32,
+    /// Low 32 bits of the packets per canonical direction (see [`SessionTable::packets`]).
+    packets_lo: [u32; 2],
+    /// Low 32 bits of the bytes per canonical direction (see [`SessionTable::bytes`]).
+    bytes_lo: [u32; 2],
+    /// [`Action`] as `u8`.
+    pub action: u8,
+    /// [`bits`].
+    pub bits: u8,
+    /// TCP tracker.
+    pub tcp: TcpState,
+    /// Junos flag byte ([`super::flags`]).
+    pub junos_flags: u8,
+}
+
+const _: () = assert!(core::mem::size_of::<Session>() == 64);
+
+/// The cold part of a session: what is read when a session is created, changes state,
+/// expires or is shown. 48 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct SessionInfo {
+    /// High 32 bits of the packets per canonical direction.
+    packets_hi: [u32; 2],
+    /// High 32 bits of the bytes per canonical direction.
+    bytes_hi: [u32; 2],
     /// Current idle timeout, seconds (change it with [`SessionTable::set_timeout`]).
     timeout_s: u32,
-    /// Packets per canonical direction (index [`Direction::index`]).
-    pub packets: [u64; 2],
-    /// Bytes (whole frames) per canonical direction.
-    pub bytes: [u64; 2],
     /// Wheel `next` link; the free-list link when the slot is free.
     timer_next: u32,
     /// Wheel `prev` link; [`FREE`] when the slot is free.
@@ -82,58 +107,31 @@ pub struct Session {
     pub rule: u16,
     /// Application index, `u16::MAX` for none.
     pub application: u16,
-    /// [`Action`] as `u8`.
-    pub action: u8,
-    /// Junos flag byte ([`super::flags`]).
-    pub junos_flags: u8,
-    /// [`bits`].
-    pub bits: u8,
-    /// TCP tracker.
-    pub tcp: TcpState,
     /// Ingress port per canonical direction, `u8::MAX` when not seen.
     pub ingress: [u8; 2],
 }
 
-const _: () = assert!(core::mem::size_of::<Session>() == 112);
-const _: () = assert!(core::mem::offset_of!(Session, bytes) + 16 == 80);
+const _: () = assert!(core::mem::size_of::<SessionInfo>() == 48);
 
 impl Session {
-    /// A free slot linked to `next`.
-    fn free(next: u32) -> Self {
-        Session {
-            key: FlowKey::default(),
-            last_seen_ms: 0,
-            timeout_s: 0,
-            packets: [0; 2],
-            bytes: [0; 2],
-            timer_next: next,
-            timer_prev: FREE,
-            start_s: 0,
-            fin_seq: [0; 2],
-            service_set: 0,
-            rule: 0,
-            application: u16::MAX,
-            action: Action::Forward as u8,
-            junos_flags: 0,
-            bits: 0,
-            tcp: TcpState::from_bits(0),
-            ingress: [u8::MAX; 2],
-        }
-    }
-
-    /// The slot holds a session.
-    #[inline]
-    #[must_use]
-    pub fn is_live(&self) -> bool {
-        self.timer_prev != FREE
-    }
-
-    /// Current idle timeout, seconds.
-    #[inline]
-    #[must_use]
-    pub fn timeout_s(&self) -> u32 {
-        self.timeout_s
-    }
+    const EMPTY: Session = Session {
+        key: FlowKey {
+            addr_a: [0; 16],
+            addr_b: [0; 16],
+            port_a: 0,
+            port_b: 0,
+            proto: 0,
+            family: 0,
+            pad: [0; 2],
+        },
+        last_seen_ms: 0,
+        packets_lo: [0; 2],
+        bytes_lo: [0; 2],
+        action: Action::Forward as u8,
+        bits: 0,
+        tcp: TcpState::from_bits(0),
+        junos_flags: 0,
+    };
 
     /// The initiator's direction in the canonical key ([`bits::INITIATOR_B`]).
     #[inline]
@@ -176,40 +174,85 @@ impl Session {
 
     /// The owned snapshot the worker reports: `flows[0]` is the initiator's direction.
     #[must_use]
-    pub fn view(&self, worker: u16, slot: u32, now_ms: u32, now_s: u32) -> SessionView {
+    pub fn view(
+        &self,
+        info: &SessionInfo,
+        worker: u16,
+        slot: u32,
+        now_ms: u32,
+        now_s: u32,
+    ) -> SessionView {
         let ini = self.initiator();
         let flow = |dir: Direction, side: usize| {
             let d = dir.index() & 1;
             FlowView {
                 src: Some(self.key.src(dir)),
                 dst: Some(self.key.dst(dir)),
-                ingress_port: self.ingress[d],
-                packets: self.packets[d],
-                bytes: self.bytes[d],
-                fin_seq: self.fin_seq[side & 1],
+                ingress_port: info.ingress[d],
+                packets: join(info.packets_hi[d], self.packets_lo[d]),
+                bytes: join(info.bytes_hi[d], self.bytes_lo[d]),
+                fin_seq: info.fin_seq[side & 1],
                 fin_state: self.tcp.fin_state(side == 0),
             }
         };
         let idle_s = self.idle_ms(now_ms) / 1000;
-        let dur = now_s.wrapping_sub(self.start_s);
+        let dur = now_s.wrapping_sub(info.start_s);
         SessionView {
             id: session_id(worker, slot),
             worker,
             key: self.key,
             initiator: Some(ini),
             flows: [flow(ini, 0), flow(ini.reverse(), 1)],
-            service_set: self.service_set,
-            rule: self.rule,
-            application: self.application,
+            service_set: info.service_set,
+            rule: info.rule,
+            application: info.application,
             action: self.action(),
             junos_flags: self.junos_flags,
             bits: self.bits,
             tcp: self.tcp,
-            timeout_s: self.timeout_s,
-            remaining_s: self.timeout_s.saturating_sub(idle_s),
-            start_s: self.start_s,
+            timeout_s: info.timeout_s,
+            remaining_s: info.timeout_s.saturating_sub(idle_s),
+            start_s: info.start_s,
             duration_s: if dur >= 0x8000_0000 { 0 } else { dur },
         }
+    }
+}
+
+#[inline]
+fn join(hi: u32, lo: u32) -> u64 {
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+impl SessionInfo {
+    /// A free slot linked to `next`.
+    const fn free(next: u32) -> Self {
+        SessionInfo {
+            packets_hi: [0; 2],
+            bytes_hi: [0; 2],
+            timeout_s: 0,
+            timer_next: next,
+            timer_prev: FREE,
+            start_s: 0,
+            fin_seq: [0; 2],
+            service_set: 0,
+            rule: 0,
+            application: u16::MAX,
+            ingress: [u8::MAX; 2],
+        }
+    }
+
+    /// The slot holds a session.
+    #[inline]
+    #[must_use]
+    pub fn is_live(&self) -> bool {
+        self.timer_prev != FREE
+    }
+
+    /// Current idle timeout, seconds.
+    #[inline]
+    #[must_use]
+    pub fn timeout_s(&self) -> u32 {
+        self.timeout_s
     }
 }
 
@@ -420,7 +463,7 @@ impl Index {
 }
 
 /// The wheel's view of the sessions' timer fields.
-struct SessLinks<'a>(&'a mut [Session]);
+struct SessLinks<'a>(&'a mut [SessionInfo]);
 
 impl Links for SessLinks<'_> {
     #[inline]
@@ -447,7 +490,7 @@ impl Links for SessLinks<'_> {
 
 /// Put `slot` on the free list (the caller has unlinked it from the index and the wheel).
 #[inline]
-fn release(sessions: &mut [Session], free_head: &mut u32, len: &mut u32, slot: u32) {
+fn release(sessions: &mut [SessionInfo], free_head: &mut u32, len: &mut u32, slot: u32) {
     if let Some(s) = sessions.get_mut(slot as usize) {
         s.timer_next = *free_head;
         s.timer_prev = FREE;
@@ -458,7 +501,10 @@ fn release(sessions: &mut [Session], free_head: &mut u32, len: &mut u32, slot: u
 
 /// The session table of one worker. Fixed capacity; no allocation after [`new`](Self::new).
 pub struct SessionTable {
+    /// Hot parts, one cache line each.
     sessions: Box<[Session]>,
+    /// Cold parts (timer links and the live bit live here).
+    info: Box<[SessionInfo]>,
     index: Index,
     wheel: TimerWheel,
     /// First free slot, [`NIL`] when full.
@@ -473,6 +519,7 @@ pub struct SessionTable {
     lifetime_s: u32,
     /// What `get`/`get_mut` hand out for a slot out of range (never live).
     scratch: Session,
+    scratch_info: SessionInfo,
 }
 
 impl core::fmt::Debug for SessionTable {
@@ -505,11 +552,13 @@ impl SessionTable {
         hasher: fn(&FlowKey) -> u64,
     ) -> Self {
         let capacity = capacity.min(MAX_CAPACITY);
-        let sessions: Box<[Session]> = (0..capacity)
-            .map(|i| Session::free(if i + 1 < capacity { i + 1 } else { NIL }))
+        let sessions: Box<[Session]> = vec![Session::EMPTY; capacity as usize].into_boxed_slice();
+        let info: Box<[SessionInfo]> = (0..capacity)
+            .map(|i| SessionInfo::free(if i + 1 < capacity { i + 1 } else { NIL }))
             .collect();
         SessionTable {
             sessions,
+            info,
             index: Index::new(capacity),
             wheel: TimerWheel::new(DEFAULT_SLOTS, DEFAULT_TICK_MS, now_ms),
             free_head: if capacity > 0 { 0 } else { NIL },
@@ -518,7 +567,8 @@ impl SessionTable {
             worker,
             hasher,
             lifetime_s: 0,
-            scratch: Session::free(NIL),
+            scratch: Session::EMPTY,
+            scratch_info: SessionInfo::free(NIL),
         }
     }
 
@@ -559,6 +609,7 @@ impl SessionTable {
     #[must_use]
     pub fn memory_bytes(&self) -> usize {
         core::mem::size_of_val::<[Session]>(&self.sessions)
+            + core::mem::size_of_val::<[SessionInfo]>(&self.info)
             + self.index.memory_bytes()
             + self.wheel.memory_bytes()
             + core::mem::size_of::<Self>()
@@ -579,14 +630,11 @@ impl SessionTable {
         }
     }
 
-    /// Prefetch the two cache lines of a session that lookups and [`touch`](Self::touch)
-    /// read (its first 80 bytes).
+    /// Prefetch the hot line of a session (what lookups and [`touch`](Self::touch) read).
     #[inline]
     pub fn prefetch_session(&self, slot: u32) {
         if let Some(s) = self.sessions.get(slot as usize) {
-            // Bytes 0 and 64 of the session: the two lines of its first 80 bytes.
             touch_line(&s.key.addr_a[0]);
-            touch_line(&s.bytes[0]);
         }
     }
 
@@ -677,20 +725,24 @@ impl SessionTable {
         );
         debug_assert!(self.find(key, hash).is_none(), "key already present");
         let slot = self.free_head;
-        let Some(s) = self.sessions.get_mut(slot as usize) else {
+        let (Some(s), Some(inf)) = (
+            self.sessions.get_mut(slot as usize),
+            self.info.get_mut(slot as usize),
+        ) else {
             return Err(TableError::Full);
         };
-        let next_free = s.timer_next;
+        let next_free = inf.timer_next;
         if !self.index.insert(hash, slot) {
             return Err(TableError::Full);
         }
         self.free_head = next_free;
-        *s = Session::free(NIL);
+        *s = Session::EMPTY;
         s.key = *key;
         s.last_seen_ms = now_ms;
-        s.timeout_s = timeout_s;
-        s.start_s = now_s;
-        s.timer_prev = NIL; // live, not scheduled yet
+        *inf = SessionInfo::free(NIL);
+        inf.timeout_s = timeout_s;
+        inf.start_s = now_s;
+        inf.timer_prev = NIL; // live, not scheduled yet
         self.len += 1;
         self.high_water = self.high_water.max(slot + 1);
         let mut first = timeout_ms(timeout_s);
@@ -699,7 +751,7 @@ impl SessionTable {
         }
         let deadline = now_ms.wrapping_add(first);
         self.wheel
-            .schedule(&mut SessLinks(&mut self.sessions), slot, deadline);
+            .schedule(&mut SessLinks(&mut self.info), slot, deadline);
         Ok(slot)
     }
 
@@ -728,7 +780,7 @@ impl SessionTable {
         match self.sessions.get_mut(slot as usize) {
             Some(s) => s,
             None => {
-                self.scratch = Session::free(NIL);
+                self.scratch = Session::EMPTY;
                 &mut self.scratch
             }
         }
@@ -738,13 +790,72 @@ impl SessionTable {
     #[inline]
     #[must_use]
     pub fn try_get(&self, slot: u32) -> Option<&Session> {
-        self.sessions.get(slot as usize).filter(|s| s.is_live())
+        self.sessions
+            .get(slot as usize)
+            .filter(|_| self.is_live(slot))
     }
 
     /// The session in `slot`, mutable, if it is live.
     #[inline]
     pub fn try_get_mut(&mut self, slot: u32) -> Option<&mut Session> {
-        self.sessions.get_mut(slot as usize).filter(|s| s.is_live())
+        let live = self.is_live(slot);
+        self.sessions.get_mut(slot as usize).filter(|_| live)
+    }
+
+    /// The cold part of the session in `slot` (live or not; a slot out of range gives a
+    /// free dummy and fails a debug assertion).
+    #[inline]
+    #[must_use]
+    pub fn info(&self, slot: u32) -> &SessionInfo {
+        debug_assert!(slot < self.capacity(), "slot {slot} out of range");
+        self.info.get(slot as usize).unwrap_or(&self.scratch_info)
+    }
+
+    /// The cold part of the session in `slot`, mutable. The timer links and timeout are not
+    /// reachable from here.
+    #[inline]
+    pub fn info_mut(&mut self, slot: u32) -> &mut SessionInfo {
+        debug_assert!(slot < self.capacity(), "slot {slot} out of range");
+        match self.info.get_mut(slot as usize) {
+            Some(s) => s,
+            None => {
+                self.scratch_info = SessionInfo::free(NIL);
+                &mut self.scratch_info
+            }
+        }
+    }
+
+    /// Both parts of the session in `slot`, mutable.
+    #[inline]
+    pub fn parts_mut(&mut self, slot: u32) -> Option<(&mut Session, &mut SessionInfo)> {
+        match (
+            self.sessions.get_mut(slot as usize),
+            self.info.get_mut(slot as usize),
+        ) {
+            (Some(s), Some(i)) => Some((s, i)),
+            _ => None,
+        }
+    }
+
+    /// The snapshot of the session in `slot`.
+    #[must_use]
+    pub fn view(&self, slot: u32, now_ms: u32, now_s: u32) -> SessionView {
+        self.get(slot)
+            .view(self.info(slot), self.worker, slot, now_ms, now_s)
+    }
+
+    /// Packets of direction `dir` (all 64 bits).
+    #[must_use]
+    pub fn packets(&self, slot: u32, dir: Direction) -> u64 {
+        let d = dir.index() & 1;
+        join(self.info(slot).packets_hi[d], self.get(slot).packets_lo[d])
+    }
+
+    /// Bytes of direction `dir` (all 64 bits).
+    #[must_use]
+    pub fn bytes(&self, slot: u32, dir: Direction) -> u64 {
+        let d = dir.index() & 1;
+        join(self.info(slot).bytes_hi[d], self.get(slot).bytes_lo[d])
     }
 
     /// The per-packet update: `last_seen_ms`, packets and bytes of direction `dir`. No timer
@@ -754,8 +865,17 @@ impl SessionTable {
         if let Some(s) = self.sessions.get_mut(slot as usize) {
             let d = dir.index() & 1;
             s.last_seen_ms = now_ms;
-            s.packets[d] = s.packets[d].wrapping_add(1);
-            s.bytes[d] = s.bytes[d].wrapping_add(u64::from(frame_len));
+            let (p, pc) = s.packets_lo[d].overflowing_add(1);
+            let (b, bc) = s.bytes_lo[d].overflowing_add(frame_len);
+            s.packets_lo[d] = p;
+            s.bytes_lo[d] = b;
+            if pc | bc {
+                // Rare: a low word wrapped; carry into the cold part.
+                if let Some(i) = self.info.get_mut(slot as usize) {
+                    i.packets_hi[d] = i.packets_hi[d].wrapping_add(u32::from(pc));
+                    i.bytes_hi[d] = i.bytes_hi[d].wrapping_add(u32::from(bc));
+                }
+            }
         }
     }
 
@@ -763,17 +883,20 @@ impl SessionTable {
     /// reads the new value); a shorter one reschedules the timer at `last_seen + timeout` so
     /// the session is not expired late.
     pub fn set_timeout(&mut self, slot: u32, timeout_s: u32) {
-        let Some(s) = self.sessions.get_mut(slot as usize) else {
+        let (Some(s), Some(inf)) = (
+            self.sessions.get(slot as usize),
+            self.info.get_mut(slot as usize),
+        ) else {
             return;
         };
-        if !s.is_live() {
+        if !inf.is_live() {
             return;
         }
-        let old = s.timeout_s;
-        s.timeout_s = timeout_s;
+        let old = inf.timeout_s;
+        inf.timeout_s = timeout_s;
         if timeout_ms(timeout_s) < timeout_ms(old) {
             let deadline = s.last_seen_ms.wrapping_add(timeout_ms(timeout_s));
-            let mut l = SessLinks(&mut self.sessions);
+            let mut l = SessLinks(&mut self.info);
             self.wheel.cancel(&mut l, slot);
             self.wheel.schedule(&mut l, slot, deadline);
         }
@@ -785,23 +908,23 @@ impl SessionTable {
         let Some(s) = self.sessions.get(slot as usize) else {
             return;
         };
-        if !s.is_live() {
+        if !self.is_live(slot) {
             return;
         }
         let hash = (self.hasher)(&s.key);
         let found = self.index.remove(hash, slot);
         debug_assert!(found, "live slot {slot} missing from the index");
-        self.wheel.cancel(&mut SessLinks(&mut self.sessions), slot);
-        release(&mut self.sessions, &mut self.free_head, &mut self.len, slot);
+        self.wheel.cancel(&mut SessLinks(&mut self.info), slot);
+        release(&mut self.info, &mut self.free_head, &mut self.len, slot);
     }
 
     /// The slot holds a session.
     #[inline]
     #[must_use]
     pub fn is_live(&self, slot: u32) -> bool {
-        self.sessions
+        self.info
             .get(slot as usize)
-            .is_some_and(Session::is_live)
+            .is_some_and(SessionInfo::is_live)
     }
 
     /// The first live slot at or after `from_slot`, for walks in slices:
@@ -818,10 +941,10 @@ impl SessionTable {
     pub fn next_live_in(&self, from_slot: u32, end_slot: u32) -> Option<u32> {
         let end = end_slot.min(self.high_water) as usize;
         let from = (from_slot as usize).min(end);
-        let window = self.sessions.get(from..end)?;
+        let window = self.info.get(from..end)?;
         window
             .iter()
-            .position(Session::is_live)
+            .position(SessionInfo::is_live)
             .map(|i| (from + i) as u32)
     }
 
@@ -836,11 +959,12 @@ impl SessionTable {
         now_s: u32,
         lifetime_s: u32,
         budget: usize,
-        mut on_expire: impl FnMut(u32, &Session),
+        mut on_expire: impl FnMut(u32, &Session, &SessionInfo),
     ) -> usize {
         self.lifetime_s = lifetime_s;
         let SessionTable {
             sessions,
+            info,
             index,
             wheel,
             free_head,
@@ -849,23 +973,24 @@ impl SessionTable {
             ..
         } = self;
         let hasher = *hasher;
+        let sessions = &**sessions;
         let mut expired = 0usize;
-        let mut links = SessLinks(sessions);
+        let mut links = SessLinks(info);
         wheel.advance(&mut links, now_ms, budget, |l, slot| {
-            let Some(s) = l.0.get(slot as usize) else {
+            let (Some(s), Some(inf)) = (sessions.get(slot as usize), l.0.get(slot as usize)) else {
                 return Fired::Expire;
             };
             // The next offered entry is usually the next in this list: warm it up.
-            if let Some(n) = l.0.get(s.timer_next as usize) {
+            if let Some(n) = sessions.get(inf.timer_next as usize) {
                 touch_line(&n.key.addr_a[0]);
             }
-            let tmo = timeout_ms(s.timeout_s);
+            let tmo = timeout_ms(inf.timeout_s);
             let idle = s.idle_ms(now_ms);
-            let age = now_s.wrapping_sub(s.start_s);
+            let age = now_s.wrapping_sub(inf.start_s);
             let age = if age >= 0x8000_0000 { 0 } else { age };
             let over_life = lifetime_s != 0 && age >= lifetime_s;
             if idle >= tmo || over_life {
-                on_expire(slot, s);
+                on_expire(slot, s, inf);
                 let hash = hasher(&s.key);
                 let found = index.remove(hash, slot);
                 debug_assert!(found, "expiring slot {slot} missing from the index");
@@ -925,7 +1050,7 @@ mod tests {
                     continue;
                 }
                 let slot = b.slots[w] as usize;
-                assert!(t.sessions[slot].is_live(), "index names free slot {slot}");
+                assert!(t.info[slot].is_live(), "index names free slot {slot}");
                 assert!(!seen[slot], "slot {slot} indexed twice");
                 seen[slot] = true;
                 let h = t.hash(&t.sessions[slot].key);
@@ -940,16 +1065,16 @@ mod tests {
         for (bi, b) in t.index.buckets.iter().enumerate() {
             assert_eq!(b.overflow, expect_over[bi], "overflow of bucket {bi}");
         }
-        let live = t.sessions.iter().filter(|s| s.is_live()).count();
+        let live = t.info.iter().filter(|s| s.is_live()).count();
         assert_eq!(live, t.len() as usize);
         assert_eq!(seen.iter().filter(|&&x| x).count(), live);
         assert_eq!(t.wheel.len(), live);
         let mut free = 0;
         let mut f = t.free_head;
         while f != NIL {
-            assert!(!t.sessions[f as usize].is_live());
+            assert!(!t.info[f as usize].is_live());
             free += 1;
-            f = t.sessions[f as usize].timer_next;
+            f = t.info[f as usize].timer_next;
             assert!(free <= t.sessions.len());
         }
         assert_eq!(free + live, t.sessions.len());
@@ -981,10 +1106,26 @@ mod tests {
     }
 
     #[test]
-    fn session_is_112_bytes() {
-        assert_eq!(core::mem::size_of::<Session>(), 112);
+    fn session_is_one_hot_line_and_48_cold_bytes() {
+        assert_eq!(core::mem::size_of::<Session>(), 64);
+        assert_eq!(core::mem::align_of::<Session>(), 64);
+        assert_eq!(core::mem::size_of::<SessionInfo>(), 48);
         assert_eq!(core::mem::offset_of!(Session, last_seen_ms), 40);
-        assert_eq!(core::mem::offset_of!(Session, packets), 48);
+    }
+
+    #[test]
+    fn counters_carry_into_the_cold_high_words() {
+        let mut t = SessionTable::new(0, 4, 0);
+        let (k, _) = key(1);
+        let slot = t.insert(&k, k.hash(), 0, 0, 60).unwrap();
+        for _ in 0..3 {
+            t.touch(slot, Direction::AtoB, u32::MAX / 2, 1);
+        }
+        assert_eq!(t.bytes(slot, Direction::AtoB), 3 * u64::from(u32::MAX / 2));
+        assert_eq!(t.packets(slot, Direction::AtoB), 3);
+        assert_eq!(t.bytes(slot, Direction::BtoA), 0);
+        let v = t.view(slot, 1, 0);
+        assert_eq!(v.flows[0].bytes, 3 * u64::from(u32::MAX / 2));
     }
 
     #[test]
@@ -1007,7 +1148,7 @@ mod tests {
         t.touch(slot, d, 60, 1000);
         t.touch(slot, d2, 1500, 1200);
         t.touch(slot, d2, 1500, 1300);
-        let v = t.get(slot).view(1, slot, 5300, 5);
+        let v = t.get(slot).view(t.info(slot), 1, slot, 5300, 5);
         assert_eq!(v.id, session_id(1, slot));
         assert_eq!(v.initiator, Some(Direction::BtoA));
         assert_eq!(v.flows[0].src, Some(ep("10.0.0.9:40000")));
@@ -1043,8 +1184,11 @@ mod tests {
         let s = t.insert(&k, k.hash(), 0, 0, 60).unwrap();
         assert_eq!(s, slots[3]);
         assert_eq!(t.find(&k, k.hash()), Some(s));
-        assert_eq!(t.get(s).packets, [0, 0]);
-        assert_eq!(t.get(s).ingress, [u8::MAX; 2]);
+        assert_eq!(
+            (t.packets(s, Direction::AtoB), t.packets(s, Direction::BtoA)),
+            (0, 0)
+        );
+        assert_eq!(t.info(s).ingress, [u8::MAX; 2]);
         check(&t);
         // Out of range never panics in release (debug asserts aside).
         assert!(!t.is_live(1000));
@@ -1109,7 +1253,7 @@ mod tests {
         let mut got = Vec::new();
         // Nothing before 10 s.
         assert_eq!(
-            t.expire(start.wrapping_add(9_999), 9, 0, usize::MAX, |s, _| got
+            t.expire(start.wrapping_add(9_999), 9, 0, usize::MAX, |s, _, _| got
                 .push(s)),
             0
         );
@@ -1117,8 +1261,8 @@ mod tests {
         let now = start.wrapping_add(10_100);
         let mut calls = 0;
         while t.len() > 500 {
-            let n = t.expire(now, 10, 0, 100, |s, sess| {
-                assert!(sess.is_live());
+            let n = t.expire(now, 10, 0, 100, |s, sess, info| {
+                assert!(info.is_live());
                 got.push(s);
             });
             assert!(n <= 100);
@@ -1129,11 +1273,11 @@ mod tests {
         check(&t);
         // The touched half was rescheduled: not before 15 s.
         assert_eq!(
-            t.expire(start.wrapping_add(14_999), 14, 0, usize::MAX, |_, _| ()),
+            t.expire(start.wrapping_add(14_999), 14, 0, usize::MAX, |_, _, _| ()),
             0
         );
         assert_eq!(
-            t.expire(start.wrapping_add(15_100), 15, 0, usize::MAX, |_, _| ()),
+            t.expire(start.wrapping_add(15_100), 15, 0, usize::MAX, |_, _, _| ()),
             500
         );
         assert!(t.is_empty());
@@ -1145,21 +1289,21 @@ mod tests {
         let mut t = SessionTable::new(0, 10, 0);
         let (k, _) = key(1);
         // The worker's first expire call tells the table the lifetime.
-        assert_eq!(t.expire(0, 0, 20, 64, |_, _| ()), 0);
+        assert_eq!(t.expire(0, 0, 20, 64, |_, _, _| ()), 0);
         let s = t.insert(&k, k.hash(), 0, 0, 300).unwrap();
         // Kept alive by traffic, but the lifetime ends it.
         for sec in 1..=20u32 {
             t.touch(s, Direction::AtoB, 64, sec * 1000);
-            let n = t.expire(sec * 1000 + 100, sec, 20, 64, |_, _| ());
+            let n = t.expire(sec * 1000 + 100, sec, 20, 64, |_, _, _| ());
             assert_eq!(n, usize::from(sec == 20), "at {sec}");
         }
         // A shorter timeout takes effect on time.
         t.set_lifetime(0);
         let s = t.insert(&k, k.hash(), 30_000, 30, 300).unwrap();
         t.set_timeout(s, 2);
-        assert_eq!(t.get(s).timeout_s(), 2);
-        assert_eq!(t.expire(31_900, 31, 0, 64, |_, _| ()), 0);
-        assert_eq!(t.expire(32_100, 32, 0, 64, |_, _| ()), 1);
+        assert_eq!(t.info(s).timeout_s(), 2);
+        assert_eq!(t.expire(31_900, 31, 0, 64, |_, _, _| ()), 0);
+        assert_eq!(t.expire(32_100, 32, 0, 64, |_, _, _| ()), 1);
         check(&t);
     }
 
@@ -1288,7 +1432,7 @@ mod tests {
                 Op::Expire(dt, budget) => {
                     now = now.wrapping_add(dt);
                     let mut gone = Vec::new();
-                    let n = t.expire(now, 0, 0, budget, |slot, s| gone.push((slot, s.key)));
+                    let n = t.expire(now, 0, 0, budget, |slot, s, _| gone.push((slot, s.key)));
                     prop_assert_eq!(n, gone.len());
                     prop_assert!(n <= budget);
                     for (slot, k) in gone {
@@ -1310,7 +1454,10 @@ mod tests {
             prop_assert_eq!(t.len() as usize, m.len());
             for (k, e) in &m {
                 prop_assert_eq!(t.find(k, hasher(k)), Some(e.slot));
-                prop_assert_eq!(t.get(e.slot).packets.iter().sum::<u64>(), e.packets);
+                prop_assert_eq!(
+                    t.packets(e.slot, Direction::AtoB) + t.packets(e.slot, Direction::BtoA),
+                    e.packets
+                );
             }
         }
         check(&t);

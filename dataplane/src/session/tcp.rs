@@ -239,7 +239,7 @@ impl TcpState {
     /// From a raw byte (every value is a valid state).
     #[inline]
     #[must_use]
-    pub fn from_bits(b: u8) -> Self {
+    pub const fn from_bits(b: u8) -> Self {
         TcpState(b)
     }
 }
