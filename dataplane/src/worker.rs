@@ -62,6 +62,50 @@ struct ActiveQuery {
     done: bool,
 }
 
+/// Bursts in flight in the pipeline (A: parsed, buckets prefetched; B: candidates
+/// found, sessions prefetched; then C resolves and acts).
+const PIPE: usize = 4;
+
+/// One received burst as it moves through the pipeline.
+#[derive(Debug)]
+struct Stage {
+    /// The port it arrived on.
+    port: u16,
+    /// Frames in the burst.
+    n: usize,
+    /// Per frame: index into the IP arrays, [`NOT_IP`] or [`GONE`].
+    kind: [u8; BURST],
+    /// IP frames.
+    m: usize,
+    parsed: [Parsed; BURST],
+    keys: [FlowKey; BURST],
+    hashes: [u64; BURST],
+    dirs: [Direction; BURST],
+    cand: [u32; BURST],
+    /// Stage B done (candidates found).
+    looked_up: bool,
+}
+
+const NOT_IP: u8 = u8::MAX;
+const GONE: u8 = u8::MAX - 1;
+
+impl Default for Stage {
+    fn default() -> Self {
+        Stage {
+            port: 0,
+            n: 0,
+            kind: [GONE; BURST],
+            m: 0,
+            parsed: [Parsed::default(); BURST],
+            keys: [FlowKey::default(); BURST],
+            hashes: [0; BURST],
+            dirs: [Direction::AtoB; BURST],
+            cand: [u32::MAX; BURST],
+            looked_up: false,
+        }
+    }
+}
+
 /// The validity of a session in the table.
 #[inline]
 #[must_use]
@@ -108,6 +152,11 @@ pub struct Worker<P: PortIo> {
     stats: LocalStats,
     out: Vec<Burst<P::Pkt>>,
     peers: Vec<u16>,
+    /// The pipeline: bursts in flight, oldest at `pipe_head`.
+    pipe: Box<[Stage; PIPE]>,
+    pipe_pkts: [Burst<P::Pkt>; PIPE],
+    pipe_head: usize,
+    pipe_len: usize,
     query: Option<ActiveQuery>,
     ss_sessions: Vec<u32>,
     ss_limits: Vec<u32>,
@@ -145,6 +194,10 @@ impl<P: PortIo> Worker<P> {
         Self {
             out: (0..nports).map(|_| Burst::default()).collect(),
             peers,
+            pipe: Box::new([const { None::<()> }; PIPE].map(|_| Stage::default())),
+            pipe_pkts: [const { None::<()> }; PIPE].map(|_| Burst::default()),
+            pipe_head: 0,
+            pipe_len: 0,
             query: None,
             ss_sessions: vec![0; cfg.service_sets.len()],
             ss_limits,
@@ -187,13 +240,20 @@ impl<P: PortIo> Worker<P> {
     pub fn poll(&mut self) -> bool {
         let (now_ms, now_s) = self.setup.clock.now();
         self.stats.inc(Counter::Loops);
+        // Advance what is in flight (oldest first, so bursts leave in arrival order), then
+        // take new bursts.
+        self.advance_pipeline(now_ms, now_s);
         let mut received = 0usize;
-        let mut rx: Burst<P::Pkt> = Burst::default();
         for port in 0..self.io.port_count() as u16 {
-            let n = self.io.rx_burst(port, &mut rx);
+            if self.pipe_len == PIPE {
+                self.drain_oldest(now_ms, now_s);
+            }
+            let slot = (self.pipe_head + self.pipe_len) % PIPE;
+            let n = self.io.rx_burst(port, &mut self.pipe_pkts[slot]);
             if n > 0 {
                 received += n;
-                self.process_burst(port, &mut rx, now_ms, now_s);
+                self.stage_a(slot, port);
+                self.pipe_len += 1;
             }
         }
         self.flush_out();
@@ -204,7 +264,10 @@ impl<P: PortIo> Worker<P> {
         self.loops_since_publish += 1;
         if received == 0 {
             self.stats.inc(Counter::IdleLoops);
-            if self.io.rx_finished() && !self.setup.drained.load(Ordering::Relaxed) {
+            if self.pipe_len == 0
+                && self.io.rx_finished()
+                && !self.setup.drained.load(Ordering::Relaxed)
+            {
                 self.publish();
                 self.setup.drained.store(true, Ordering::Release);
             }
@@ -272,23 +335,50 @@ impl<P: PortIo> Worker<P> {
         }
     }
 
-    fn process_burst(&mut self, port: u16, rx: &mut Burst<P::Pkt>, now_ms: u32, now_s: u32) {
+    /// Moves every burst in flight one stage on: those looked up are resolved and acted
+    /// on (C), the others are looked up (B).
+    fn advance_pipeline(&mut self, now_ms: u32, now_s: u32) {
+        let (head, n) = (self.pipe_head, self.pipe_len);
+        for k in 0..n {
+            let slot = (head + k) % PIPE;
+            if self.pipe[slot].looked_up {
+                // Always the oldest: bursts complete in order.
+                self.stage_c(slot, now_ms, now_s);
+                self.pipe_head = (self.pipe_head + 1) % PIPE;
+                self.pipe_len -= 1;
+            } else {
+                self.stage_b(slot);
+            }
+        }
+    }
+
+    /// Completes the oldest burst in flight at once (the pipeline is full).
+    fn drain_oldest(&mut self, now_ms: u32, now_s: u32) {
+        let slot = self.pipe_head;
+        if !self.pipe[slot].looked_up {
+            self.stage_b(slot);
+        }
+        self.stage_c(slot, now_ms, now_s);
+        self.pipe_head = (self.pipe_head + 1) % PIPE;
+        self.pipe_len -= 1;
+    }
+
+    /// Stage A: parse every frame once, build its key and hash, prefetch its bucket.
+    fn stage_a(&mut self, slot: usize, port: u16) {
+        let rx = &mut self.pipe_pkts[slot];
+        let st = &mut self.pipe[slot];
         let n = rx.len();
-        let mut parsed = [Parsed::default(); BURST];
-        let mut keys = [FlowKey::default(); BURST];
-        let mut hashes = [0u64; BURST];
-        let mut dirs = [Direction::AtoB; BURST];
-        // What each frame of the burst is: an index into the IP arrays, non-IP, or gone.
-        const NOT_IP: u8 = u8::MAX;
-        const GONE: u8 = u8::MAX - 1;
-        let mut kind = [GONE; BURST];
-        let mut found = [None; BURST];
+        st.port = port;
+        st.n = n;
+        st.looked_up = false;
         let mut m = 0usize;
-        let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
+        let mut bytes = 0u64;
+        let mut malformed = 0u64;
         for i in 0..n {
+            st.kind[i] = GONE;
             let Some(pkt) = rx.get(i) else { continue };
             let data = pkt.data();
-            self.stats.add(Counter::RxBytes, data.len() as u64);
+            bytes += data.len() as u64;
             match wire::parse(data) {
                 Outcome::Ip(p) => {
                     let fam = if p.family == 6 {
@@ -299,50 +389,65 @@ impl<P: PortIo> Worker<P> {
                     let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
                     let h = k.hash();
                     self.table.prefetch_bucket(h);
-                    parsed[m] = p;
-                    keys[m] = k;
-                    hashes[m] = h;
-                    dirs[m] = d;
-                    kind[i] = m as u8;
+                    st.parsed[m] = p;
+                    st.keys[m] = k;
+                    st.hashes[m] = h;
+                    st.dirs[m] = d;
+                    st.kind[i] = m as u8;
                     m += 1;
                 }
-                Outcome::NotIp { .. } => kind[i] = NOT_IP,
+                Outcome::NotIp { .. } => st.kind[i] = NOT_IP,
                 Outcome::Drop(reason) => {
-                    self.stats.inc(Counter::Malformed);
+                    malformed += 1;
                     self.stats.drops[reason as usize] += 1;
                     drop(rx.take(i));
                 }
             }
         }
+        st.m = m;
         self.stats.add(Counter::RxPackets, n as u64);
-        self.table
-            .find_burst(&keys[..m], &hashes[..m], &mut found[..m]);
-        // Act in arrival order.
-        for (i, &k) in kind.iter().enumerate().take(n) {
+        self.stats.add(Counter::RxBytes, bytes);
+        self.stats.add(Counter::Malformed, malformed);
+    }
+
+    /// Stage B: read the buckets, note each packet's candidate session, prefetch it.
+    fn stage_b(&mut self, slot: usize) {
+        let st = &mut self.pipe[slot];
+        let m = st.m;
+        self.table.candidates(&st.hashes[..m], &mut st.cand[..m]);
+        st.looked_up = true;
+    }
+
+    /// Stage C: resolve each packet's session (creating new ones) and act, in arrival
+    /// order.
+    fn stage_c(&mut self, slot: usize, now_ms: u32, now_s: u32) {
+        let port = self.pipe[slot].port;
+        let n = self.pipe[slot].n;
+        let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
+        for i in 0..n {
+            let k = self.pipe[slot].kind[i];
             if k == GONE {
                 continue;
             }
-            let Some(pkt) = rx.take(i) else { continue };
+            let Some(pkt) = self.pipe_pkts[slot].take(i) else {
+                continue;
+            };
             if k == NOT_IP {
                 self.stats.inc(Counter::NonIpPassed);
                 self.queue_out(peer, pkt);
                 continue;
             }
             let j = usize::from(k);
-            let p = &parsed[j];
-            let slot = match found[j] {
-                Some(s) => Some(s),
-                // An earlier packet of this burst may have created it.
-                None => self.table.find(&keys[j], hashes[j]),
-            };
-            match slot {
-                Some(slot) => self.on_existing(slot, port, peer, pkt, p, dirs[j], now_ms, now_s),
-                None => self.on_new(
-                    port, peer, pkt, p, &keys[j], hashes[j], dirs[j], now_ms, now_s,
-                ),
+            let st = &self.pipe[slot];
+            let (p, key, hash, dir) = (st.parsed[j], st.keys[j], st.hashes[j], st.dirs[j]);
+            // A miss is looked up again: an earlier packet may have created the session.
+            match self.table.resolve(&key, hash, st.cand[j]) {
+                Some(s) => self.on_existing(s, port, peer, pkt, &p, dir, now_ms, now_s),
+                None => self.on_new(port, peer, pkt, &p, &key, hash, dir, now_ms, now_s),
             }
         }
-        rx.drain().for_each(drop);
+        self.pipe_pkts[slot].drain().for_each(drop);
+        self.pipe[slot].n = 0;
     }
 
     #[allow(clippy::too_many_arguments)]

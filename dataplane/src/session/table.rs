@@ -256,6 +256,17 @@ impl SessionInfo {
     }
 }
 
+/// A table array of `n` elements made by `f`. In the DPDK build its memory is advised for
+/// huge pages before it is first written (random access over 100+ MB otherwise pays a
+/// TLB miss, in a VM a two-level page walk, on nearly every lookup).
+fn big_slice<T>(n: usize, mut f: impl FnMut(usize) -> T) -> Box<[T]> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    #[cfg(feature = "dpdk")]
+    crate::port::dpdk::advise_hugepages(v.spare_capacity_mut());
+    v.extend((0..n).map(&mut f));
+    v.into_boxed_slice()
+}
+
 /// Idle timeout in milliseconds (clamped, see [`MAX_TIMEOUT_S`]).
 #[inline]
 fn timeout_ms(timeout_s: u32) -> u32 {
@@ -375,7 +386,7 @@ impl Index {
             .max((cap + 1).div_ceil(WAYS as u64))
             .max(1) as usize;
         Index {
-            buckets: vec![Bucket::EMPTY; n].into_boxed_slice(),
+            buckets: big_slice(n, |_| Bucket::EMPTY),
         }
     }
 
@@ -552,10 +563,11 @@ impl SessionTable {
         hasher: fn(&FlowKey) -> u64,
     ) -> Self {
         let capacity = capacity.min(MAX_CAPACITY);
-        let sessions: Box<[Session]> = vec![Session::EMPTY; capacity as usize].into_boxed_slice();
-        let info: Box<[SessionInfo]> = (0..capacity)
-            .map(|i| SessionInfo::free(if i + 1 < capacity { i + 1 } else { NIL }))
-            .collect();
+        let sessions: Box<[Session]> = big_slice(capacity as usize, |_| Session::EMPTY);
+        let info: Box<[SessionInfo]> = big_slice(capacity as usize, |i| {
+            let i = i as u32;
+            SessionInfo::free(if i + 1 < capacity { i + 1 } else { NIL })
+        });
         SessionTable {
             sessions,
             info,
@@ -667,21 +679,18 @@ impl SessionTable {
         None
     }
 
-    /// Look up a burst: prefetch every home bucket, then every candidate session (tag
-    /// matches in the home bucket), then resolve. Handles `min` of the three lengths.
-    pub fn find_burst(&self, keys: &[FlowKey], hashes: &[u64], out: &mut [Option<u32>]) {
-        let n = keys.len().min(hashes.len()).min(out.len()).min(BURST_MAX);
-        let (keys, hashes, out) = (&keys[..n], &hashes[..n], &mut out[..n]);
-        // Pass 1 (the caller's): buckets prefetched as the hashes were computed.
-        // Pass 2: read each home bucket, remember its first tag match and prefetch that
-        // session (and any other candidates).
+    /// Lookup stage two, for pipelined callers: read the home bucket of each hash (the
+    /// caller prefetched it with [`prefetch_bucket`](Self::prefetch_bucket) earlier), write
+    /// its first tag match to `cand` (`u32::MAX` for none) and prefetch every candidate
+    /// session. Resolve later with [`resolve`](Self::resolve).
+    pub fn candidates(&self, hashes: &[u64], cand: &mut [u32]) {
         let buckets = &*self.index.buckets;
-        let mut first = [u32::MAX; BURST_MAX];
-        for (i, &h) in hashes.iter().enumerate() {
+        for (&h, c) in hashes.iter().zip(cand.iter_mut()) {
+            *c = u32::MAX;
             if let Some(b) = buckets.get(home_of(h, buckets.len())) {
                 let mut m = b.matches(tag_of(h));
                 if m != 0 {
-                    first[i] = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
+                    *c = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
                 }
                 while m != 0 {
                     self.prefetch_session(b.slots[m.trailing_zeros() as usize & (WAYS - 1)]);
@@ -689,19 +698,33 @@ impl SessionTable {
                 }
             }
         }
-        // Pass 3: the first candidate is almost always the session; compare its key, and
-        // walk the bucket chain only when it is not.
-        for (i, ((k, &h), o)) in keys.iter().zip(hashes).zip(out.iter_mut()).enumerate() {
-            let c = first[i];
-            if c != u32::MAX {
-                if let Some(s) = self.sessions.get(c as usize) {
-                    if key_eq(&s.key, &k.words()) {
-                        *o = Some(c);
-                        continue;
-                    }
-                }
+    }
+
+    /// Lookup stage three: the slot of `key`, checking the candidate from
+    /// [`candidates`](Self::candidates) first (almost always the answer) and walking the
+    /// bucket chain only when it is not. Sessions removed since stage two never match: a
+    /// freed slot's key is cleared.
+    #[inline]
+    #[must_use]
+    pub fn resolve(&self, key: &FlowKey, hash: u64, cand: u32) -> Option<u32> {
+        if let Some(s) = self.sessions.get(cand as usize) {
+            if key_eq(&s.key, &key.words()) {
+                return Some(cand);
             }
-            *o = self.find(k, h);
+        }
+        self.find(key, hash)
+    }
+
+    /// Look up a burst in one call: [`candidates`](Self::candidates) then
+    /// [`resolve`](Self::resolve) for each key. Prefetch the home buckets first (as the
+    /// hashes are computed) for speed. Handles `min` of the three lengths.
+    pub fn find_burst(&self, keys: &[FlowKey], hashes: &[u64], out: &mut [Option<u32>]) {
+        let n = keys.len().min(hashes.len()).min(out.len()).min(BURST_MAX);
+        let (keys, hashes, out) = (&keys[..n], &hashes[..n], &mut out[..n]);
+        let mut cand = [u32::MAX; BURST_MAX];
+        self.candidates(hashes, &mut cand[..n]);
+        for (i, ((k, &h), o)) in keys.iter().zip(hashes).zip(out.iter_mut()).enumerate() {
+            *o = self.resolve(k, h, cand[i]);
         }
     }
 
@@ -916,6 +939,9 @@ impl SessionTable {
         debug_assert!(found, "live slot {slot} missing from the index");
         self.wheel.cancel(&mut SessLinks(&mut self.info), slot);
         release(&mut self.info, &mut self.free_head, &mut self.len, slot);
+        if let Some(s) = self.sessions.get_mut(slot as usize) {
+            s.key = FlowKey::default();
+        }
     }
 
     /// The slot holds a session.
@@ -973,13 +999,14 @@ impl SessionTable {
             ..
         } = self;
         let hasher = *hasher;
-        let sessions = &**sessions;
+        let sessions = &mut **sessions;
         let mut expired = 0usize;
         let mut links = SessLinks(info);
         wheel.advance(&mut links, now_ms, budget, |l, slot| {
             let (Some(s), Some(inf)) = (sessions.get(slot as usize), l.0.get(slot as usize)) else {
                 return Fired::Expire;
             };
+            let s = *s;
             // The next offered entry is usually the next in this list: warm it up.
             if let Some(n) = sessions.get(inf.timer_next as usize) {
                 touch_line(&n.key.addr_a[0]);
@@ -990,11 +1017,14 @@ impl SessionTable {
             let age = if age >= 0x8000_0000 { 0 } else { age };
             let over_life = lifetime_s != 0 && age >= lifetime_s;
             if idle >= tmo || over_life {
-                on_expire(slot, s, inf);
+                on_expire(slot, &s, inf);
                 let hash = hasher(&s.key);
                 let found = index.remove(hash, slot);
                 debug_assert!(found, "expiring slot {slot} missing from the index");
                 release(l.0, free_head, len, slot);
+                if let Some(h) = sessions.get_mut(slot as usize) {
+                    h.key = FlowKey::default();
+                }
                 expired += 1;
                 Fired::Expire
             } else {
