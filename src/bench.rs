@@ -31,6 +31,10 @@ pub struct BenchArgs {
     /// One-second periods discarded at the start of each phase.
     #[arg(long, default_value_t = bench::DEFAULT_WARMUP)]
     pub warmup: usize,
+    /// Rounds per scale (testpmd then svcard, back to back); the ratio is the median of
+    /// the rounds' ratios, which holds on a host whose speed drifts.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Keep the captures, configurations and logs in this directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -74,6 +78,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         svcard: std::env::current_exe().context("finding the svcard executable")?,
         testpmd: a.testpmd,
         warmup: a.warmup,
+        rounds: a.rounds.max(1),
         interrupted,
     };
     let mut reports = Vec::new();
