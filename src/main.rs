@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod cli;
 mod run;
 #[cfg(feature = "dpdk")]
 mod run_dpdk;
@@ -81,7 +82,7 @@ fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Run(a) => run::run(a),
-        Cmd::Cli { command, socket } => cli_cmd(command, &socket),
+        Cmd::Cli { command, socket } => cli::cli(command, &socket),
         Cmd::Gen { what } => gen(what),
         Cmd::Bench(a) => bench::bench(a),
     };
@@ -89,38 +90,6 @@ fn main() {
         eprintln!("svcard: {e:#}");
         std::process::exit(1);
     }
-}
-
-fn cli_cmd(command: Option<String>, socket: &std::path::Path) -> Result<()> {
-    let stdout = std::io::stdout();
-    match command {
-        Some(c) => {
-            let mut out = stdout.lock();
-            svcard_control::server::query(socket, &c, &mut out)?;
-        }
-        None => {
-            use std::io::BufRead;
-            let stdin = std::io::stdin();
-            let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
-            loop {
-                eprint!("{user}@svcard> ");
-                let mut line = String::new();
-                if stdin.lock().read_line(&mut line)? == 0 {
-                    break;
-                }
-                let l = line.trim();
-                if l.is_empty() {
-                    continue;
-                }
-                if matches!(l, "quit" | "exit") {
-                    break;
-                }
-                let mut out = stdout.lock();
-                svcard_control::server::query(socket, l, &mut out)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 fn gen(what: GenCmd) -> Result<()> {

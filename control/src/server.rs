@@ -1,6 +1,9 @@
 //! The show server: a Unix socket where each connection sends one command line and reads
 //! the answer until the server closes. Several clients at once (a thread each); the socket
-//! is owner and group only; a client that goes away only ends its own answer.
+//! is owner and group only; a client that goes away only ends its own answer: the failed
+//! write cancels its query in the control core, and a client that stops reading for
+//! [`WRITE_STALL`] is dropped the same way. `| save FILE` writes FILE relative to the
+//! server's working directory.
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -21,6 +24,9 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// How long a client may leave its answer unread before the server drops it.
+pub const WRITE_STALL: Duration = Duration::from_secs(30);
 
 /// Longest command line accepted.
 pub const MAX_LINE: usize = 4096;
@@ -91,6 +97,9 @@ impl Drop for Server {
 fn serve(stream: UnixStream, handler: &Handler) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    // A client that stops reading for this long is treated as gone: its query is cancelled
+    // (the control core relays one query at a time, so a stalled reader must not hold it).
+    let _ = stream.set_write_timeout(Some(WRITE_STALL));
     let Ok(read_half) = stream.try_clone() else {
         return;
     };

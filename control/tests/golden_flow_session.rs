@@ -130,7 +130,9 @@ fn seed_session(names: &StaticNames, remaining: u32) -> FlowSession<'_> {
 
 /// FPC10 PIC1 with the seed's session, PIC2 and PIC3 empty.
 fn render_seed(line: &str, remaining: u32) -> String {
-    let Command::ShowFlowSession(cmd) = parse(line).unwrap().command;
+    let Command::ShowFlowSession(cmd) = parse(line).unwrap().command else {
+        panic!("{line}")
+    };
     assert!(cmd.resource_manager);
     let names = seed_names();
     let mut r = FlowSessionText::new(cmd.level, cmd.resource_manager);
@@ -263,7 +265,9 @@ fn brief_sample() {
         "show security flow session",
         "show security flow session brief",
     ] {
-        let Command::ShowFlowSession(cmd) = parse(line).unwrap().command;
+        let Command::ShowFlowSession(cmd) = parse(line).unwrap().command else {
+            panic!("{line}")
+        };
         let mut r = FlowSessionText::new(cmd.level, cmd.resource_manager);
         let mut out = String::new();
         r.begin_section(&mut out, Section { fpc: 0, pic: 1 })
@@ -292,7 +296,10 @@ fn sample_summary() -> SessionsSummary {
 #[test]
 fn summary_sample() {
     let Command::ShowFlowSession(cmd) =
-        parse("show security flow session summary").unwrap().command;
+        parse("show security flow session summary").unwrap().command
+    else {
+        panic!("not a flow-session command")
+    };
     assert_eq!(cmd.summary_form(), SummaryForm::Full);
     let mut r = FlowSessionText::new(cmd.level, false);
     let mut out = String::new();

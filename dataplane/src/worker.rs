@@ -77,7 +77,7 @@ struct Stage {
     kind: [u8; BURST],
     /// IP frames.
     m: usize,
-    parsed: [Parsed; BURST],
+    meta: [Meta; BURST],
     keys: [FlowKey; BURST],
     hashes: [u64; BURST],
     dirs: [Direction; BURST],
@@ -89,6 +89,33 @@ struct Stage {
 const NOT_IP: u8 = u8::MAX;
 const GONE: u8 = u8::MAX - 1;
 
+/// What an established session's packet needs of its parse (16 bytes instead of the whole
+/// [`Parsed`]); the rare paths that need more (a new session, a reject) parse the frame
+/// again, while it is still in cache.
+#[derive(Debug, Clone, Copy, Default)]
+struct Meta {
+    tcp_seq: u32,
+    tcp_ack: u32,
+    payload_len: u16,
+    proto: u8,
+    fragment: u8,
+    tcp_flags: u8,
+}
+
+impl Meta {
+    #[inline]
+    fn of(p: &Parsed) -> Meta {
+        Meta {
+            tcp_seq: p.tcp_seq,
+            tcp_ack: p.tcp_ack,
+            payload_len: p.payload_len,
+            proto: p.proto,
+            fragment: p.fragment,
+            tcp_flags: p.tcp_flags,
+        }
+    }
+}
+
 impl Default for Stage {
     fn default() -> Self {
         Stage {
@@ -96,7 +123,7 @@ impl Default for Stage {
             n: 0,
             kind: [GONE; BURST],
             m: 0,
-            parsed: [Parsed::default(); BURST],
+            meta: [Meta::default(); BURST],
             keys: [FlowKey::default(); BURST],
             hashes: [0; BURST],
             dirs: [Direction::AtoB; BURST],
@@ -389,7 +416,7 @@ impl<P: PortIo> Worker<P> {
                     let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
                     let h = k.hash();
                     self.table.prefetch_bucket(h);
-                    st.parsed[m] = p;
+                    st.meta[m] = Meta::of(&p);
                     st.keys[m] = k;
                     st.hashes[m] = h;
                     st.dirs[m] = d;
@@ -439,11 +466,16 @@ impl<P: PortIo> Worker<P> {
             }
             let j = usize::from(k);
             let st = &self.pipe[slot];
-            let (p, key, hash, dir) = (st.parsed[j], st.keys[j], st.hashes[j], st.dirs[j]);
+            let (meta, key, hash, dir) = (st.meta[j], st.keys[j], st.hashes[j], st.dirs[j]);
             // A miss is looked up again: an earlier packet may have created the session.
             match self.table.resolve(&key, hash, st.cand[j]) {
-                Some(s) => self.on_existing(s, port, peer, pkt, &p, dir, now_ms, now_s),
-                None => self.on_new(port, peer, pkt, &p, &key, hash, dir, now_ms, now_s),
+                Some(s) => self.on_existing(s, port, peer, pkt, &meta, dir, now_ms, now_s),
+                None => {
+                    // Stage A parsed this frame as IP; parse it whole again.
+                    if let Outcome::Ip(p) = wire::parse(pkt.data()) {
+                        self.on_new(port, peer, pkt, &p, &key, hash, dir, now_ms, now_s);
+                    }
+                }
             }
         }
         self.pipe_pkts[slot].drain().for_each(drop);
@@ -457,7 +489,7 @@ impl<P: PortIo> Worker<P> {
         port: u16,
         peer: u16,
         pkt: P::Pkt,
-        p: &Parsed,
+        p: &Meta,
         dir: Direction,
         now_ms: u32,
         now_s: u32,
@@ -475,12 +507,24 @@ impl<P: PortIo> Worker<P> {
         if p.proto == 6 && p.fragment != 2 {
             self.on_tcp(slot, from_initiator, p, now_ms, now_s);
         }
-        self.act(action, port, peer, pkt, p);
+        match action {
+            Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),
+            Action::Drop => {
+                self.stats.inc(Counter::PolicyDropped);
+                drop(pkt);
+            }
+            Action::Reject => {
+                self.stats.inc(Counter::Rejected);
+                if let Outcome::Ip(full) = wire::parse(pkt.data()) {
+                    self.reject(port, pkt, &full);
+                }
+            }
+        }
     }
 
     /// TCP tracking for a segment of an existing session. The FIN sequences live in the cold
     /// part of the session: they are read only when a FIN or SYN is in play.
-    fn on_tcp(&mut self, slot: u32, from_initiator: bool, p: &Parsed, now_ms: u32, now_s: u32) {
+    fn on_tcp(&mut self, slot: u32, from_initiator: bool, p: &Meta, now_ms: u32, now_s: u32) {
         const FIN_OR_SYN: u8 = 0x01 | 0x02;
         let Some((s, info)) = self.table.parts_mut(slot) else {
             return;

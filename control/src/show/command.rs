@@ -44,6 +44,87 @@ pub struct CommandLine {
 pub enum Command {
     /// `show security flow session …`.
     ShowFlowSession(ShowFlowSession),
+    /// `show services sessions …`.
+    ShowServicesSessions(ShowServicesSessions),
+    /// `show services alg conversations …`.
+    ShowAlgConversations(ShowAlgConversations),
+    /// `clear security flow session …`.
+    ClearFlowSession(ClearFlowSession),
+    /// `clear services sessions …`.
+    ClearServicesSessions(FlowSessionFilter),
+    /// `show version`.
+    ShowVersion,
+}
+
+/// The detail level of `show services sessions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ServicesLevel {
+    /// No level given (the brief layout).
+    #[default]
+    Default,
+    /// `brief`.
+    Brief,
+    /// `extensive`.
+    Extensive,
+    /// `terse`.
+    Terse,
+}
+
+impl ServicesLevel {
+    /// The keyword (`None` for the default level).
+    #[must_use]
+    pub fn keyword(self) -> Option<&'static str> {
+        match self {
+            ServicesLevel::Default => None,
+            ServicesLevel::Brief => Some("brief"),
+            ServicesLevel::Extensive => Some("extensive"),
+            ServicesLevel::Terse => Some("terse"),
+        }
+    }
+    /// The `junos:style` attribute of this level.
+    #[must_use]
+    pub fn style(self) -> &'static str {
+        self.keyword().unwrap_or("brief")
+    }
+}
+
+/// `show services sessions …`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShowServicesSessions {
+    /// Detail level.
+    pub level: ServicesLevel,
+    /// `count`: per interface and service set, the session counts by state.
+    pub count: bool,
+    /// `utilization`: per interface, sessions against capacity.
+    pub utilization: bool,
+    /// `limit N`: at most N sessions.
+    pub limit: Option<u64>,
+    /// Which sessions.
+    pub filter: FlowSessionFilter,
+}
+
+/// `show services alg conversations …`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShowAlgConversations {
+    /// `brief` (the default layout, marked in the request).
+    pub brief: bool,
+    /// `extensive`.
+    pub extensive: bool,
+    /// `application-protocol P`.
+    pub application_protocol: Option<&'static str>,
+    /// `interface I`.
+    pub interface: Option<String>,
+}
+
+/// `clear security flow session …`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClearFlowSession {
+    /// `all`: every session (no selector may be given with it).
+    pub all: bool,
+    /// `resource-manager`: only sessions the resource manager governs.
+    pub resource_manager: bool,
+    /// Which sessions.
+    pub filter: FlowSessionFilter,
 }
 
 /// `show security flow session …`.
@@ -98,6 +179,10 @@ pub struct FlowSessionFilter {
     pub application: Option<String>,
     /// `interface`.
     pub interface: Option<String>,
+    /// `service-set` (services views).
+    pub service_set: Option<String>,
+    /// `application-protocol` (services views): an ALG name, or `none`.
+    pub application_protocol: Option<&'static str>,
 }
 
 /// A name in a filter that the configuration does not know.
@@ -109,6 +194,9 @@ pub enum ResolveError {
     /// No such interface.
     #[error("error: interface '{0}' not found")]
     Interface(String),
+    /// No such service set.
+    #[error("error: service-set '{0}' not found")]
+    ServiceSet(String),
 }
 
 impl FlowSessionFilter {
@@ -270,6 +358,16 @@ pub enum Next {
 pub enum CommandId {
     /// `show security flow session`.
     ShowFlowSession,
+    /// `show services sessions`.
+    ShowServicesSessions,
+    /// `show services alg conversations`.
+    ShowAlgConversations,
+    /// `clear security flow session`.
+    ClearFlowSession,
+    /// `clear services sessions`.
+    ClearServicesSessions,
+    /// `show version`.
+    ShowVersion,
 }
 
 /// An option of a command.
@@ -284,6 +382,9 @@ pub struct OptSpec {
     /// Options of one nonzero group exclude each other (`brief | extensive | summary`).
     pub group: u8,
 }
+
+/// A keyword value and its help text.
+pub type Keyword = (&'static str, &'static str);
 
 /// The argument an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,20 +401,43 @@ pub enum Arg {
     SessionId,
     /// A name (application, interface).
     Name,
+    /// One of a list of keywords (unique prefixes accepted).
+    Keyword(&'static [Keyword]),
+    /// A number in a range.
+    Number(u64, u64),
 }
 
 /// The top of the command tree.
-pub static ROOT: &[Node] = &[Node {
-    word: "show",
-    help: "Show system information",
-    next: Next::Nodes(SHOW),
-}];
+pub static ROOT: &[Node] = &[
+    Node {
+        word: "clear",
+        help: "Clear information in the system",
+        next: Next::Nodes(CLEAR),
+    },
+    Node {
+        word: "show",
+        help: "Show system information",
+        next: Next::Nodes(SHOW),
+    },
+];
 
-static SHOW: &[Node] = &[Node {
-    word: "security",
-    help: "Show security information",
-    next: Next::Nodes(SHOW_SECURITY),
-}];
+static SHOW: &[Node] = &[
+    Node {
+        word: "security",
+        help: "Show security information",
+        next: Next::Nodes(SHOW_SECURITY),
+    },
+    Node {
+        word: "services",
+        help: "Show services information",
+        next: Next::Nodes(SHOW_SERVICES),
+    },
+    Node {
+        word: "version",
+        help: "Show software process revision levels",
+        next: Next::Command(CommandId::ShowVersion, &[]),
+    },
+];
 
 static SHOW_SECURITY: &[Node] = &[Node {
     word: "flow",
@@ -325,6 +449,59 @@ static SHOW_SECURITY_FLOW: &[Node] = &[Node {
     word: "session",
     help: "Show session information",
     next: Next::Command(CommandId::ShowFlowSession, FLOW_SESSION_OPTIONS),
+}];
+
+static SHOW_SERVICES: &[Node] = &[
+    Node {
+        word: "alg",
+        help: "Show ALG information",
+        next: Next::Nodes(SHOW_SERVICES_ALG),
+    },
+    Node {
+        word: "sessions",
+        help: "Show session table",
+        next: Next::Command(CommandId::ShowServicesSessions, SERVICES_SESSIONS_OPTIONS),
+    },
+];
+
+static SHOW_SERVICES_ALG: &[Node] = &[Node {
+    word: "conversations",
+    help: "Show ALG conversations",
+    next: Next::Command(CommandId::ShowAlgConversations, ALG_CONVERSATIONS_OPTIONS),
+}];
+
+static CLEAR: &[Node] = &[
+    Node {
+        word: "security",
+        help: "Clear security information",
+        next: Next::Nodes(CLEAR_SECURITY),
+    },
+    Node {
+        word: "services",
+        help: "Clear services information",
+        next: Next::Nodes(CLEAR_SERVICES),
+    },
+];
+
+static CLEAR_SECURITY: &[Node] = &[Node {
+    word: "flow",
+    help: "Clear flow information",
+    next: Next::Nodes(CLEAR_SECURITY_FLOW),
+}];
+
+static CLEAR_SECURITY_FLOW: &[Node] = &[Node {
+    word: "session",
+    help: "Clear session",
+    next: Next::Command(CommandId::ClearFlowSession, CLEAR_FLOW_SESSION_OPTIONS),
+}];
+
+static CLEAR_SERVICES: &[Node] = &[Node {
+    word: "sessions",
+    help: "Clear session table",
+    next: Next::Command(
+        CommandId::ClearServicesSessions,
+        CLEAR_SERVICES_SESSIONS_OPTIONS,
+    ),
 }];
 
 const fn opt(word: &'static str, help: &'static str, arg: Arg, group: u8) -> OptSpec {
@@ -374,6 +551,189 @@ static FLOW_SESSION_OPTIONS: &[OptSpec] = &[
         0,
     ),
     opt("summary", "Display output summary", Arg::Flag, 1),
+];
+
+static CLEAR_FLOW_SESSION_OPTIONS: &[OptSpec] = &[
+    opt("all", "Clear all sessions", Arg::Flag, 0),
+    opt("application", "Application name", Arg::Name, 0),
+    opt("destination-port", "Destination port", Arg::Port, 0),
+    opt(
+        "destination-prefix",
+        "Destination IP prefix or address",
+        Arg::Prefix,
+        0,
+    ),
+    opt(
+        "interface",
+        "Name of incoming or outgoing interface",
+        Arg::Name,
+        0,
+    ),
+    opt("protocol", "IP protocol number", Arg::Protocol, 0),
+    opt(
+        "resource-manager",
+        "Clear resource manager sessions",
+        Arg::Flag,
+        0,
+    ),
+    opt(
+        "session-identifier",
+        "Clear session with specified session identifier",
+        Arg::SessionId,
+        0,
+    ),
+    opt("source-port", "Source port", Arg::Port, 0),
+    opt(
+        "source-prefix",
+        "Source IP prefix or address",
+        Arg::Prefix,
+        0,
+    ),
+];
+
+/// The application protocols of `show services sessions application-protocol` (both seed
+/// pages), and `none` for sessions without an ALG.
+pub static SERVICES_APP_PROTOCOLS: &[Keyword] = &[
+    ("bootp", "Bootstrap protocol"),
+    ("dce-rpc", "DCE RPC"),
+    ("dce-rpc-portmap", "DCE RPC portmap"),
+    ("dns", "Domain Name Service"),
+    ("exec", "Exec"),
+    ("ftp", "File Transfer Protocol"),
+    ("h323", "H.323"),
+    ("icmp", "ICMP"),
+    ("icmpv6", "ICMPv6"),
+    ("iiop", "Internet Inter-ORB Protocol"),
+    ("ike-esp-nat", "IKE ALG"),
+    ("ip", "IP"),
+    ("login", "Login"),
+    ("netbios", "NetBIOS"),
+    ("netshow", "NetShow"),
+    ("none", "Sessions without an application protocol"),
+    ("pptp", "Point-to-Point Tunneling Protocol"),
+    ("realaudio", "RealAudio"),
+    ("rpc", "RPC"),
+    ("rpc-portmap", "RPC portmap"),
+    ("rsh", "Remote Shell"),
+    ("rtsp", "Real Time Streaming Protocol"),
+    ("shell", "Shell"),
+    ("sip", "Session Initiation Protocol"),
+    ("snmp", "SNMP"),
+    ("sql", "SQLNet"),
+    ("sqlnet", "SQL*Net"),
+    ("talk", "Talk Program"),
+    ("tcp", "Transmission Control Protocol"),
+    ("tftp", "Trivial File Transfer Protocol"),
+    ("traceroute", "Traceroute"),
+    ("udp", "User Datagram Protocol"),
+    ("winframe", "WinFrame"),
+];
+
+/// The application protocols of `show services alg conversations application-protocol`.
+pub static ALG_APP_PROTOCOLS: &[Keyword] = &[
+    (
+        "dce-rpc",
+        "Distributed Computing Environment-Remote Procedure Call protocols",
+    ),
+    ("dce-rpc-portmap", "DCE RPC portmap service"),
+    ("dns", "Domain Name System protocol"),
+    ("ftp", "File Transfer Protocol"),
+    ("h323", "H323 protocol"),
+    ("ike-esp-nat", "IKE ALG"),
+    ("pptp", "Point-to-Point Tunneling Protocol"),
+    ("rpc", "Remote Procedure Call protocol"),
+    (
+        "rpc-portmap",
+        "Remote Procedure Call protocol portmap service",
+    ),
+    ("rsh", "Remote Shell"),
+    ("rtsp", "Real-Time Streaming Protocol"),
+    ("sip", "Session Initiation Protocol"),
+    ("sql", "SQLNet"),
+    ("talk", "Talk Program"),
+];
+
+/// Most sessions `limit` takes.
+pub const LIMIT_MAX: u64 = u32::MAX as u64;
+
+static SERVICES_SESSIONS_OPTIONS: &[OptSpec] = &[
+    opt(
+        "application-protocol",
+        "Application protocol name",
+        Arg::Keyword(SERVICES_APP_PROTOCOLS),
+        0,
+    ),
+    opt("brief", "Display brief output", Arg::Flag, 1),
+    opt("count", "Display count of matching entries", Arg::Flag, 2),
+    opt("destination-port", "Destination port", Arg::Port, 0),
+    opt(
+        "destination-prefix",
+        "Destination IP prefix or address",
+        Arg::Prefix,
+        0,
+    ),
+    opt("extensive", "Display extensive output", Arg::Flag, 1),
+    opt("interface", "Name of services interface", Arg::Name, 0),
+    opt(
+        "limit",
+        "Maximum number of entries to display",
+        Arg::Number(1, LIMIT_MAX),
+        0,
+    ),
+    opt("protocol", "IP protocol type", Arg::Protocol, 0),
+    opt("service-set", "Name of service set", Arg::Name, 0),
+    opt("source-port", "Source port", Arg::Port, 0),
+    opt(
+        "source-prefix",
+        "Source IP prefix or address",
+        Arg::Prefix,
+        0,
+    ),
+    opt("terse", "Display terse output", Arg::Flag, 1),
+    opt(
+        "utilization",
+        "Display session utilization statistics",
+        Arg::Flag,
+        2,
+    ),
+];
+
+static CLEAR_SERVICES_SESSIONS_OPTIONS: &[OptSpec] = &[
+    opt(
+        "application-protocol",
+        "Application protocol name",
+        Arg::Keyword(SERVICES_APP_PROTOCOLS),
+        0,
+    ),
+    opt("destination-port", "Destination port", Arg::Port, 0),
+    opt(
+        "destination-prefix",
+        "Destination IP prefix or address",
+        Arg::Prefix,
+        0,
+    ),
+    opt("interface", "Name of services interface", Arg::Name, 0),
+    opt("protocol", "IP protocol type", Arg::Protocol, 0),
+    opt("service-set", "Name of service set", Arg::Name, 0),
+    opt("source-port", "Source port", Arg::Port, 0),
+    opt(
+        "source-prefix",
+        "Source IP prefix or address",
+        Arg::Prefix,
+        0,
+    ),
+];
+
+static ALG_CONVERSATIONS_OPTIONS: &[OptSpec] = &[
+    opt(
+        "application-protocol",
+        "Application protocol name",
+        Arg::Keyword(ALG_APP_PROTOCOLS),
+        0,
+    ),
+    opt("brief", "Display brief output", Arg::Flag, 1),
+    opt("extensive", "Display extensive output", Arg::Flag, 1),
+    opt("interface", "Name of services interface", Arg::Name, 0),
 ];
 
 static PIPES: &[OptSpec] = &[
@@ -612,6 +972,8 @@ enum Value {
     Port(u16),
     Id(u32),
     Name(String),
+    Keyword(&'static str),
+    Number(u64),
 }
 
 fn value(arg: Arg, tok: &Token) -> Result<Value, CliError> {
@@ -641,6 +1003,11 @@ fn value(arg: Arg, tok: &Token) -> Result<Value, CliError> {
             }
             Value::Name(s.to_string())
         }
+        Arg::Keyword(words) => {
+            let cands: Vec<Keyword> = words.to_vec();
+            Value::Keyword(words[resolve(tok, &cands)?].0)
+        }
+        Arg::Number(min, max) => Value::Number(number(tok, min, max)?),
     })
 }
 
@@ -649,20 +1016,21 @@ fn options(
     toks: &[Token],
     specs: &'static [OptSpec],
     line: &str,
-) -> Result<Vec<(&'static OptSpec, Value)>, CliError> {
-    let mut got: Vec<(&'static OptSpec, Value)> = Vec::new();
+) -> Result<Vec<(&'static OptSpec, Value, usize)>, CliError> {
+    let mut got: Vec<(&'static OptSpec, Value, usize)> = Vec::new();
     let mut i = 0;
     while i < toks.len() {
         let open: Vec<&'static OptSpec> = specs
             .iter()
             .filter(|s| {
                 !got.iter()
-                    .any(|(g, _)| g.word == s.word || (s.group != 0 && g.group == s.group))
+                    .any(|(g, _, _)| g.word == s.word || (s.group != 0 && g.group == s.group))
             })
             .collect();
         let cands: Vec<(&'static str, &'static str)> =
             open.iter().map(|s| (s.word, s.help)).collect();
         let spec = open[resolve(&toks[i], &cands)?];
+        let at = toks[i].start;
         i += 1;
         let v = if spec.arg == Arg::Flag {
             Value::Flag
@@ -676,37 +1044,113 @@ fn options(
             i += 1;
             value(spec.arg, t)?
         };
-        got.push((spec, v));
+        got.push((spec, v, at));
     }
     Ok(got)
 }
 
-fn build(id: CommandId, opts: Vec<(&'static OptSpec, Value)>) -> Command {
-    match id {
+/// Sets a selector of a filter from an option; false if the option is not a selector.
+fn selector(f: &mut FlowSessionFilter, word: &str, v: Value) -> bool {
+    match (word, v) {
+        (_, Value::Protocol(p)) => f.protocol = Some(p),
+        ("source-prefix", Value::Prefix(p)) => f.source_prefix = Some(p),
+        ("destination-prefix", Value::Prefix(p)) => f.destination_prefix = Some(p),
+        ("source-port", Value::Port(p)) => f.source_port = Some(p),
+        ("destination-port", Value::Port(p)) => f.destination_port = Some(p),
+        (_, Value::Id(n)) => f.session_id = Some(n),
+        ("application", Value::Name(n)) => f.application = Some(n),
+        ("interface", Value::Name(n)) => f.interface = Some(n),
+        ("service-set", Value::Name(n)) => f.service_set = Some(n),
+        ("application-protocol", Value::Keyword(k)) => f.application_protocol = Some(k),
+        _ => return false,
+    }
+    true
+}
+
+fn build(id: CommandId, opts: Vec<(&'static OptSpec, Value, usize)>) -> Result<Command, CliError> {
+    Ok(match id {
+        CommandId::ShowVersion => Command::ShowVersion,
         CommandId::ShowFlowSession => {
             let mut c = ShowFlowSession::default();
-            for (spec, v) in opts {
-                match (spec.word, v) {
-                    ("brief", _) => c.level = Level::Brief,
-                    ("extensive", _) => c.level = Level::Extensive,
-                    ("summary", _) => c.level = Level::Summary,
-                    ("resource-manager", _) => c.resource_manager = true,
-                    (_, Value::Protocol(p)) => c.filter.protocol = Some(p),
-                    ("source-prefix", Value::Prefix(p)) => c.filter.source_prefix = Some(p),
-                    ("destination-prefix", Value::Prefix(p)) => {
-                        c.filter.destination_prefix = Some(p)
+            for (spec, v, _) in opts {
+                match spec.word {
+                    "brief" => c.level = Level::Brief,
+                    "extensive" => c.level = Level::Extensive,
+                    "summary" => c.level = Level::Summary,
+                    "resource-manager" => c.resource_manager = true,
+                    w => {
+                        selector(&mut c.filter, w, v);
                     }
-                    ("source-port", Value::Port(p)) => c.filter.source_port = Some(p),
-                    ("destination-port", Value::Port(p)) => c.filter.destination_port = Some(p),
-                    (_, Value::Id(n)) => c.filter.session_id = Some(n),
-                    ("application", Value::Name(n)) => c.filter.application = Some(n),
-                    ("interface", Value::Name(n)) => c.filter.interface = Some(n),
-                    _ => {}
                 }
             }
             Command::ShowFlowSession(c)
         }
-    }
+        CommandId::ShowServicesSessions => {
+            let mut c = ShowServicesSessions::default();
+            for (spec, v, _) in opts {
+                match (spec.word, v) {
+                    ("brief", _) => c.level = ServicesLevel::Brief,
+                    ("extensive", _) => c.level = ServicesLevel::Extensive,
+                    ("terse", _) => c.level = ServicesLevel::Terse,
+                    ("count", _) => c.count = true,
+                    ("utilization", _) => c.utilization = true,
+                    ("limit", Value::Number(n)) => c.limit = Some(n),
+                    (w, v) => {
+                        selector(&mut c.filter, w, v);
+                    }
+                }
+            }
+            Command::ShowServicesSessions(c)
+        }
+        CommandId::ShowAlgConversations => {
+            let mut c = ShowAlgConversations::default();
+            for (spec, v, _) in opts {
+                match (spec.word, v) {
+                    ("brief", _) => c.brief = true,
+                    ("extensive", _) => c.extensive = true,
+                    ("application-protocol", Value::Keyword(k)) => {
+                        c.application_protocol = Some(k);
+                    }
+                    ("interface", Value::Name(n)) => c.interface = Some(n),
+                    _ => {}
+                }
+            }
+            Command::ShowAlgConversations(c)
+        }
+        CommandId::ClearFlowSession => {
+            let mut c = ClearFlowSession::default();
+            let mut all_at = None;
+            let mut first_selector = None;
+            for (spec, v, at) in opts {
+                match spec.word {
+                    "all" => {
+                        c.all = true;
+                        all_at = Some(at);
+                    }
+                    "resource-manager" => {
+                        c.resource_manager = true;
+                        first_selector.get_or_insert(at);
+                    }
+                    w => {
+                        selector(&mut c.filter, w, v);
+                        first_selector.get_or_insert(at);
+                    }
+                }
+            }
+            // `all` clears everything: a selector beside it would be ignored.
+            if let (Some(a), Some(f)) = (all_at, first_selector) {
+                return Err(syntax(a.max(f), "<command>"));
+            }
+            Command::ClearFlowSession(c)
+        }
+        CommandId::ClearServicesSessions => {
+            let mut f = FlowSessionFilter::default();
+            for (spec, v, _) in opts {
+                selector(&mut f, spec.word, v);
+            }
+            Command::ClearServicesSessions(f)
+        }
+    })
 }
 
 fn word_cands(specs: &[OptSpec]) -> Vec<(&'static str, &'static str)> {
@@ -800,7 +1244,7 @@ pub fn parse(line: &str) -> Result<CommandLine, CliError> {
             Next::Command(id, specs) => break (*id, *specs),
         }
     };
-    let command = build(id, options(&cmd[i..], specs, line)?);
+    let command = build(id, options(&cmd[i..], specs, line)?)?;
 
     // Pipes.
     let mut pipes = Vec::new();
@@ -816,6 +1260,226 @@ pub fn parse(line: &str) -> Result<CommandLine, CliError> {
     })
 }
 
+// ---------------------------------------------------------------------------------------
+// `?`: what may come next.
+
+/// One entry of a `?` listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpItem {
+    /// The word (`brief`), placeholder (`<source-port>`), `<[Enter]>` or `|`.
+    pub word: String,
+    /// Its help text.
+    pub help: &'static str,
+}
+
+impl HelpItem {
+    fn new(word: impl Into<String>, help: &'static str) -> Self {
+        Self {
+            word: word.into(),
+            help,
+        }
+    }
+    /// True for a word that can be typed as is (not a placeholder, `<[Enter]>` or `|`).
+    #[must_use]
+    pub fn is_word(&self) -> bool {
+        !self.word.starts_with('<') && self.word != "|"
+    }
+}
+
+/// What may come next at the end of a partial command line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Help {
+    /// The partial word being typed (empty after a space).
+    pub partial: String,
+    /// Byte offset of the partial word in the line.
+    pub partial_start: usize,
+    /// What may come next, filtered by the partial word.
+    pub items: Vec<HelpItem>,
+}
+
+impl Help {
+    /// The Junos listing: `Possible completions:` then `  word                 help`;
+    /// `error: unknown command` style message when nothing fits.
+    #[must_use]
+    pub fn render(&self) -> String {
+        if self.items.is_empty() {
+            return "No valid completions\n".to_string();
+        }
+        let mut s = String::from("Possible completions:\n");
+        for i in &self.items {
+            s.push_str(&format!("  {:<20} {}\n", i.word, i.help));
+        }
+        s
+    }
+}
+
+const ENTER: (&str, &str) = ("<[Enter]>", "Execute this command");
+const PIPE: (&str, &str) = ("|", "Pipe through a command");
+
+fn arg_items(spec: &OptSpec) -> Vec<HelpItem> {
+    match spec.arg {
+        Arg::Flag => Vec::new(),
+        Arg::Keyword(words) => words.iter().map(|(w, h)| HelpItem::new(*w, h)).collect(),
+        Arg::Protocol => {
+            let mut v = vec![HelpItem::new("<number>", "Numeric protocol value (0..255)")];
+            v.extend(
+                super::names::PROTOCOLS
+                    .iter()
+                    .map(|(n, _)| HelpItem::new(*n, "IP protocol")),
+            );
+            v
+        }
+        _ => vec![HelpItem::new(format!("<{}>", spec.word), spec.help)],
+    }
+}
+
+/// Lists what may come after `line` (the text before the cursor), as Junos does on `?`:
+/// the keywords, options, argument placeholders, `<[Enter]>` when the command is complete
+/// and `|`. A partial last word narrows the list to the words it begins.
+///
+/// # Errors
+/// An earlier word does not parse (the error the command would give).
+pub fn help(line: &str) -> Result<Help, CliError> {
+    let mut toks = tokenize(line)?;
+    let ends_open = line.is_empty()
+        || line.ends_with(char::is_whitespace)
+        || toks.last().is_some_and(|t| t.pipe || t.quoted);
+    let (partial, partial_start) = if ends_open {
+        (String::new(), line.len())
+    } else {
+        let t = toks.pop().unwrap_or(Token {
+            text: String::new(),
+            start: line.len(),
+            end: line.len(),
+            quoted: false,
+            pipe: false,
+        });
+        (t.text, t.start)
+    };
+    let mut items: Vec<HelpItem> = match toks.iter().rposition(|t| t.pipe) {
+        Some(bar) => pipe_help(&toks[bar + 1..])?,
+        None => command_help(&toks, line)?,
+    };
+    items.retain(|i| !i.is_word() || i.word.starts_with(partial.as_str()));
+    if !partial.is_empty() {
+        items.retain(HelpItem::is_word);
+    }
+    Ok(Help {
+        partial,
+        partial_start,
+        items,
+    })
+}
+
+fn command_help(toks: &[Token], line: &str) -> Result<Vec<HelpItem>, CliError> {
+    let mut nodes = ROOT;
+    let mut i = 0;
+    let specs = loop {
+        let Some(tok) = toks.get(i) else {
+            return Ok(nodes
+                .iter()
+                .map(|n| HelpItem::new(n.word, n.help))
+                .collect());
+        };
+        let cands: Vec<Keyword> = nodes.iter().map(|n| (n.word, n.help)).collect();
+        let node = &nodes[resolve(tok, &cands)?];
+        i += 1;
+        match &node.next {
+            Next::Nodes(n) => nodes = n,
+            Next::Command(_, specs) => break *specs,
+        }
+    };
+    // Options so far; an option at the end still waiting for its argument lists that.
+    let rest = &toks[i..];
+    let mut used: Vec<&'static OptSpec> = Vec::new();
+    let mut j = 0;
+    while j < rest.len() {
+        let open: Vec<&'static OptSpec> = specs
+            .iter()
+            .filter(|s| {
+                !used
+                    .iter()
+                    .any(|g| g.word == s.word || (s.group != 0 && g.group == s.group))
+            })
+            .collect();
+        let cands: Vec<Keyword> = open.iter().map(|s| (s.word, s.help)).collect();
+        let spec = open[resolve(&rest[j], &cands)?];
+        j += 1;
+        if spec.arg != Arg::Flag {
+            match rest.get(j) {
+                None => return Ok(arg_items(spec)),
+                Some(t) => {
+                    value(spec.arg, t)?;
+                    j += 1;
+                }
+            }
+        }
+        used.push(spec);
+    }
+    // The command must also build (e.g. `all` beside a selector).
+    let _ = line;
+    let mut items = vec![HelpItem::new(ENTER.0, ENTER.1)];
+    items.extend(
+        specs
+            .iter()
+            .filter(|s| {
+                !used
+                    .iter()
+                    .any(|g| g.word == s.word || (s.group != 0 && g.group == s.group))
+            })
+            .map(|s| HelpItem::new(s.word, s.help)),
+    );
+    items.push(HelpItem::new(PIPE.0, PIPE.1));
+    Ok(items)
+}
+
+fn pipe_help(toks: &[Token]) -> Result<Vec<HelpItem>, CliError> {
+    let Some(first) = toks.first() else {
+        return Ok(PIPES
+            .iter()
+            .map(|s| HelpItem::new(s.word, s.help))
+            .collect());
+    };
+    let spec = &PIPES[resolve(first, &word_cands(PIPES))?];
+    let done = || {
+        vec![
+            HelpItem::new(ENTER.0, ENTER.1),
+            HelpItem::new(PIPE.0, PIPE.1),
+        ]
+    };
+    Ok(match (spec.word, toks.len()) {
+        ("display", 1) => DISPLAY
+            .iter()
+            .map(|s| HelpItem::new(s.word, s.help))
+            .collect(),
+        ("display", 2) => {
+            let mut v = done();
+            if DISPLAY[resolve(&toks[1], &word_cands(DISPLAY))?].word == "xml" {
+                v.splice(
+                    1..1,
+                    DISPLAY_XML.iter().map(|s| HelpItem::new(s.word, s.help)),
+                );
+            }
+            v
+        }
+        ("match" | "except" | "find", 1) => vec![HelpItem::new("<pattern>", "Pattern to match")],
+        ("save", 1) => vec![HelpItem::new(
+            "<filename>",
+            "Name of file to save output to",
+        )],
+        ("trim", 1) => vec![HelpItem::new("<columns>", "Number of columns to trim")],
+        ("last", 1) => {
+            let mut v = vec![HelpItem::new(
+                "<lines>",
+                "Number of lines to show (1..100000)",
+            )];
+            v.extend(done());
+            v
+        }
+        _ => done(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -827,6 +1491,7 @@ mod tests {
             .command
         {
             Command::ShowFlowSession(s) => s,
+            other => panic!("{line}: {other:?}"),
         }
     }
 
@@ -1118,5 +1783,173 @@ mod tests {
             .resolve(&names)
             .unwrap()
             .is_all());
+    }
+
+    fn cmd(line: &str) -> Command {
+        parse(line)
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+            .command
+    }
+
+    #[test]
+    fn services_sessions_every_option() {
+        let Command::ShowServicesSessions(c) = cmd(
+            "show services sessions extensive application-protocol ftp destination-port 21 \
+             destination-prefix 20.0.0.0/8 interface mams-5/0/0 limit 10 protocol tcp \
+             service-set ss1 source-port 1024 source-prefix 10.1.1.2",
+        ) else {
+            panic!()
+        };
+        assert_eq!(c.level, ServicesLevel::Extensive);
+        assert_eq!(c.limit, Some(10));
+        assert_eq!(c.filter.application_protocol, Some("ftp"));
+        assert_eq!(c.filter.service_set.as_deref(), Some("ss1"));
+        assert_eq!(c.filter.interface.as_deref(), Some("mams-5/0/0"));
+        assert_eq!(c.filter.protocol, Some(6));
+        assert_eq!(c.filter.source_port, Some(1024));
+        assert_eq!(c.filter.destination_port, Some(21));
+        let Command::ShowServicesSessions(c) = cmd("sh ser sess count app none") else {
+            panic!()
+        };
+        assert!(c.count);
+        assert_eq!(c.filter.application_protocol, Some("none"));
+        let Command::ShowServicesSessions(c) = cmd("sh ser sess te util") else {
+            panic!()
+        };
+        assert!(c.utilization);
+        assert_eq!(c.level, ServicesLevel::Terse);
+        // count and utilization exclude each other; levels too.
+        assert!(parse("show services sessions count utilization").is_err());
+        assert!(parse("show services sessions brief terse").is_err());
+        assert_eq!(
+            err("show services sessions limit 0").to_string(),
+            "Value 0 is not within range (1..4294967295)"
+        );
+        assert!(matches!(
+            err("show services sessions application-protocol rp").kind,
+            CliErrorKind::Ambiguous { .. }
+        ));
+        assert_eq!(
+            err("show services sessions application-protocol xyz").column,
+            44
+        );
+    }
+
+    #[test]
+    fn alg_conversations_options() {
+        let Command::ShowAlgConversations(c) = cmd(
+            "show services alg conversations extensive application-protocol sip interface ms-1/1/0",
+        ) else {
+            panic!()
+        };
+        assert!(c.extensive);
+        assert_eq!(c.application_protocol, Some("sip"));
+        assert_eq!(c.interface.as_deref(), Some("ms-1/1/0"));
+        assert!(parse("show services alg conversations brief extensive").is_err());
+    }
+
+    #[test]
+    fn clear_commands_reject_display_modifiers_and_junk() {
+        let Command::ClearFlowSession(c) = cmd("clear security flow session all") else {
+            panic!()
+        };
+        assert!(c.all);
+        let Command::ClearFlowSession(c) =
+            cmd("clear security flow session protocol udp destination-port 53")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (c.filter.protocol, c.filter.destination_port),
+            (Some(17), Some(53))
+        );
+        let Command::ClearServicesSessions(f) =
+            cmd("clear services sessions service-set ss1 application-protocol ftp")
+        else {
+            panic!()
+        };
+        assert_eq!(f.service_set.as_deref(), Some("ss1"));
+        for bad in [
+            "clear security flow session summary",
+            "clear security flow session brief",
+            "clear security flow session extensive",
+            "clear security flow session protocol tcp ext",
+            "clear services sessions count",
+            "clear services sessions terse",
+            "clear services sessions brief",
+            "clear services sessions extensive",
+            "clear services sessions bogus",
+            "clear services sessions source-port 70000",
+            "clear services sessions source-port x",
+            "clear security flow session all protocol tcp",
+            "clear security flow session protocol tcp all",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} must be an error");
+        }
+        assert_eq!(err("clear security flow session summary").column, 29);
+    }
+
+    #[test]
+    fn question_mark_lists_what_comes_next() {
+        let h = help("").unwrap();
+        assert_eq!(
+            h.render(),
+            "Possible completions:\n  clear                Clear information in the system\n  show                 Show system information\n"
+        );
+        let h = help("show s").unwrap();
+        let words: Vec<&str> = h.items.iter().map(|i| i.word.as_str()).collect();
+        assert_eq!(words, ["security", "services"]);
+        assert_eq!(h.partial_start, 5);
+        let h = help("show security flow session ").unwrap();
+        assert_eq!(h.items[0].word, "<[Enter]>");
+        assert_eq!(h.items.last().unwrap().word, "|");
+        assert!(h.items.iter().any(|i| i.word == "summary"));
+        let h = help("show security flow session summary ").unwrap();
+        assert!(
+            !h.items.iter().any(|i| i.word == "brief"),
+            "a level excludes the others"
+        );
+        let h = help("show security flow session source-port ").unwrap();
+        assert_eq!(
+            h.render(),
+            "Possible completions:\n  <source-port>        Source port\n"
+        );
+        let h = help("show services sessions application-protocol rt").unwrap();
+        assert_eq!(h.items.len(), 1);
+        assert_eq!(h.items[0].word, "rtsp");
+        let h = help("show security flow session | ").unwrap();
+        assert!(h.items.iter().any(|i| i.word == "match"));
+        let h = help("show security flow session | display ").unwrap();
+        let words: Vec<&str> = h.items.iter().map(|i| i.word.as_str()).collect();
+        assert_eq!(words, ["json", "xml"]);
+        let h = help("show security flow session | display xml ").unwrap();
+        assert!(h.items.iter().any(|i| i.word == "rpc"));
+        assert!(help("show securty ").is_err());
+        assert_eq!(help("show zzz").unwrap().render(), "No valid completions\n");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parser_and_help_never_panic(line in "\\PC{0,80}") {
+            let _ = parse(&line);
+            let _ = help(&line);
+            if let Err(e) = parse(&line) {
+                let _ = render_error(11, &line, &e);
+            }
+        }
+
+        #[test]
+        fn grammar_words_never_panic(words in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "show", "clear", "security", "services", "flow", "session", "sessions", "alg",
+                "conversations", "brief", "extensive", "summary", "terse", "count", "all",
+                "protocol", "tcp", "256", "source-port", "65536", "|", "match", "\"", "display",
+                "xml", "json", "rpc", "last", "100001", "?", "limit", "0", "interface", "s",
+                "application-protocol", "none", "10.0.0.0/33", "2001:db8::/129", "é",
+            ]), 0..12)) {
+            let line = words.join(" ");
+            let _ = parse(&line);
+            let _ = help(&line);
+        }
     }
 }

@@ -9,16 +9,23 @@
 //! * [`command`]: the grammar ([`parse`], [`render_error`]).
 //! * [`pipe`]: `| count`, `| match`, … ([`Pipes`]).
 //! * [`names`]: the names of indices ([`Names`], [`StaticNames`]).
+//! * [`services`]: `show services sessions` / `clear services sessions` (MS-MPC, AMS).
+//! * [`alg`]: `show services alg conversations`.
+//! * [`tree`]: the streaming XML and JSON renderers (`| display xml`, `| display json`).
 
+pub mod alg;
 pub mod command;
 pub mod model;
 pub mod names;
 pub mod pipe;
+pub mod services;
 pub mod text;
+pub mod tree;
 
 pub use command::{
-    parse, render_error, CliError, CliErrorKind, Command, CommandLine, FlowSessionFilter,
-    ShowFlowSession, SummaryForm,
+    help, parse, render_error, ClearFlowSession, CliError, CliErrorKind, Command, CommandLine,
+    FlowSessionFilter, Help, HelpItem, ServicesLevel, ShowAlgConversations, ShowFlowSession,
+    ShowServicesSessions, SummaryForm,
 };
 pub use model::{
     Elem, FlowDirection, FlowInfo, FlowSession, Level, NamedIndex, ResourceInfo, Section,

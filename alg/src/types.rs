@@ -1,0 +1,651 @@
+//! The small types every ALG speaks: protocols, sides, the parent flow, expectations,
+//! actions and the bounded action buffer, configuration and counters.
+//!
+//! None of them depends on the dataplane: the control core converts its session key into a
+//! [`FlowCtx`] when it creates an ALG, and converts [`Action`]s back into pinholes, rewrites
+//! and session state changes.
+
+use core::net::{IpAddr, SocketAddr};
+use core::ops::Range;
+
+/// An IP protocol number (the IPv4 `protocol` / IPv6 `next header` byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Proto(pub u8);
+
+impl Proto {
+    /// ICMP (1).
+    pub const ICMP: Proto = Proto(1);
+    /// TCP (6).
+    pub const TCP: Proto = Proto(6);
+    /// UDP (17).
+    pub const UDP: Proto = Proto(17);
+    /// ICMPv6 (58).
+    pub const ICMPV6: Proto = Proto(58);
+
+    /// The ICMP flavour matching an address family: ICMPv6 for IPv6, ICMP otherwise.
+    #[must_use]
+    pub fn icmp_for(addr: IpAddr) -> Proto {
+        if addr.is_ipv6() {
+            Proto::ICMPV6
+        } else {
+            Proto::ICMP
+        }
+    }
+}
+
+/// Which end of the parent session sent a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The end that opened the parent session (the client: FTP commands, DNS queries).
+    Initiator,
+    /// The other end (the server: FTP replies, DNS answers).
+    Responder,
+}
+
+impl Side {
+    /// The array index of this side (Initiator 0, Responder 1), for per-direction state.
+    #[must_use]
+    pub fn index(self) -> usize {
+        match self {
+            Side::Initiator => 0,
+            Side::Responder => 1,
+        }
+    }
+
+    /// The other side.
+    #[must_use]
+    pub fn peer(self) -> Side {
+        match self {
+            Side::Initiator => Side::Responder,
+            Side::Responder => Side::Initiator,
+        }
+    }
+}
+
+/// A 5-tuple in the direction a packet travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FiveTuple {
+    /// IP protocol.
+    pub proto: Proto,
+    /// Source address.
+    pub src: IpAddr,
+    /// Source port (0 for protocols without ports).
+    pub src_port: u16,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port (0 for protocols without ports).
+    pub dst_port: u16,
+}
+
+impl FiveTuple {
+    /// The same flow seen from the other direction.
+    #[must_use]
+    pub fn reversed(self) -> FiveTuple {
+        FiveTuple {
+            proto: self.proto,
+            src: self.dst,
+            src_port: self.dst_port,
+            dst: self.src,
+            dst_port: self.src_port,
+        }
+    }
+}
+
+/// The parent (control) session an ALG instance watches, as the first packet created it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowCtx {
+    /// Transport protocol of the parent session (TCP or UDP).
+    pub proto: Proto,
+    /// The initiator's (client's) address and port.
+    pub initiator: SocketAddr,
+    /// The responder's (server's) address and port.
+    pub responder: SocketAddr,
+}
+
+impl FlowCtx {
+    /// A parent context from the initiator's and the responder's address and port.
+    #[must_use]
+    pub fn new(proto: Proto, initiator: SocketAddr, responder: SocketAddr) -> FlowCtx {
+        FlowCtx {
+            proto,
+            initiator,
+            responder,
+        }
+    }
+
+    /// The address of one side.
+    #[must_use]
+    pub fn addr(&self, side: Side) -> IpAddr {
+        match side {
+            Side::Initiator => self.initiator.ip(),
+            Side::Responder => self.responder.ip(),
+        }
+    }
+
+    /// True when the parent runs over TCP (the ALG then expects sequence numbers).
+    #[must_use]
+    pub fn is_tcp(&self) -> bool {
+        self.proto == Proto::TCP
+    }
+}
+
+/// The ALGs of this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlgKind {
+    /// FTP control connection (tcp 21).
+    Ftp,
+    /// TFTP request (udp 69).
+    Tftp,
+    /// DNS query/answer pairing (udp/tcp 53).
+    Dns,
+    /// Sun RPC portmapper / rpcbind (udp/tcp 111).
+    RpcPortmap,
+    /// rsh, `shell` (tcp 514).
+    Rsh,
+    /// rexec, `exec` (tcp 512).
+    Rexec,
+    /// rlogin, `login` (tcp 513): watched but opens nothing.
+    Rlogin,
+    /// talk / ntalk control messages (udp 517/518).
+    Talk,
+    /// traceroute probes (udp 33434+) and the ICMP answers they draw.
+    Traceroute,
+}
+
+impl AlgKind {
+    /// Every kind, in display order.
+    pub const ALL: [AlgKind; 9] = [
+        AlgKind::Ftp,
+        AlgKind::Tftp,
+        AlgKind::Dns,
+        AlgKind::RpcPortmap,
+        AlgKind::Rsh,
+        AlgKind::Rexec,
+        AlgKind::Rlogin,
+        AlgKind::Talk,
+        AlgKind::Traceroute,
+    ];
+
+    /// The `application-protocol` keyword of the Junos show commands.
+    #[must_use]
+    pub fn protocol_name(self) -> &'static str {
+        match self {
+            AlgKind::Ftp => "ftp",
+            AlgKind::Tftp => "tftp",
+            AlgKind::Dns => "dns",
+            AlgKind::RpcPortmap => "rpc-portmap",
+            AlgKind::Rsh => "rsh",
+            AlgKind::Rexec => "rexec",
+            AlgKind::Rlogin => "rlogin",
+            AlgKind::Talk => "talk",
+            AlgKind::Traceroute => "traceroute",
+        }
+    }
+
+    /// The name shown in "ALG : FTP ALG, State : active" and "Resource information".
+    #[must_use]
+    pub fn alg_name(self) -> &'static str {
+        match self {
+            AlgKind::Ftp => "FTP ALG",
+            AlgKind::Tftp => "TFTP ALG",
+            AlgKind::Dns => "DNS ALG",
+            AlgKind::RpcPortmap => "SUNRPC ALG",
+            AlgKind::Rsh => "RSH ALG",
+            AlgKind::Rexec => "REXEC ALG",
+            AlgKind::Rlogin => "RLOGIN ALG",
+            AlgKind::Talk => "TALK ALG",
+            AlgKind::Traceroute => "TRACEROUTE ALG",
+        }
+    }
+
+    /// The parent's transport protocols and default ports, as Junos predefines them.
+    #[must_use]
+    pub fn default_ports(self) -> PortList {
+        match self {
+            AlgKind::Ftp => PortList::from_slice(&[21]),
+            AlgKind::Tftp => PortList::from_slice(&[69]),
+            AlgKind::Dns => PortList::from_slice(&[53]),
+            AlgKind::RpcPortmap => PortList::from_slice(&[111]),
+            AlgKind::Rsh => PortList::from_slice(&[514]),
+            AlgKind::Rexec => PortList::from_slice(&[512]),
+            AlgKind::Rlogin => PortList::from_slice(&[513]),
+            AlgKind::Talk => PortList::from_slice(&[517, 518]),
+            AlgKind::Traceroute => PortList::range(crate::traceroute::BASE_PORT, 8),
+        }
+    }
+
+    /// The default pinhole (expectation) lifetime in milliseconds.
+    #[must_use]
+    pub fn default_timeout_ms(self) -> u64 {
+        match self {
+            AlgKind::Dns => 5_000,
+            AlgKind::Traceroute => 5_000,
+            AlgKind::Tftp => 10_000,
+            _ => 30_000,
+        }
+    }
+}
+
+impl core::fmt::Display for AlgKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.protocol_name())
+    }
+}
+
+/// What the child flow of an expectation is, so the control core can name it
+/// ("Application: junos-ftp-data") and attach a further ALG if one applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppHint {
+    /// An FTP data connection.
+    FtpData,
+    /// A TFTP transfer (the server's new port).
+    TftpData,
+    /// An RPC program's port learnt from the portmapper.
+    RpcProgram {
+        /// The RPC program number.
+        prog: u32,
+        /// The RPC program version.
+        vers: u32,
+    },
+    /// The rsh / rexec stderr connection back to the client.
+    RshStderr,
+    /// The talk conversation's TCP connection.
+    TalkData,
+    /// A talk daemon's response sent to a control address other than the request's source.
+    TalkControl,
+    /// An ICMP error answering a traceroute probe.
+    TracerouteIcmp,
+}
+
+impl AppHint {
+    /// The Junos-style application name of the child.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            AppHint::FtpData => "junos-ftp-data",
+            AppHint::TftpData => "junos-tftp-data",
+            AppHint::RpcProgram { .. } => "junos-sun-rpc",
+            AppHint::RshStderr => "junos-rsh-stderr",
+            AppHint::TalkData => "junos-talk-data",
+            AppHint::TalkControl => "junos-talk",
+            AppHint::TracerouteIcmp => "junos-traceroute",
+        }
+    }
+}
+
+/// A child flow the parent negotiated: the pinhole the control core installs on every
+/// worker. `None` fields are wildcards.
+///
+/// The direction is that of the child's *first* packet (the connection opener): `src` is
+/// who connects, `dst` is who is connected to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Expectation {
+    /// The child's IP protocol.
+    pub proto: Proto,
+    /// The child's source address; `None` = any host.
+    pub src: Option<IpAddr>,
+    /// The child's source port; `None` = any port.
+    pub src_port: Option<u16>,
+    /// The child's destination address (always known).
+    pub dst: IpAddr,
+    /// The child's destination port; `None` = any port (ICMP: always `None`).
+    pub dst_port: Option<u16>,
+    /// How long the pinhole waits for its first packet, in milliseconds.
+    pub timeout_ms: u64,
+    /// What the child is.
+    pub child_app: AppHint,
+    /// True when the pinhole is consumed by the first matching flow.
+    pub one_shot: bool,
+    /// For ICMP expectations: the flow (as the prober sent it) the ICMP error must quote.
+    /// `None` for transport expectations.
+    pub quoted: Option<FiveTuple>,
+}
+
+/// What an [`Action::Rewrite`] range holds, so a NAT can substitute its own address/port
+/// in the same notation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RewriteKind {
+    /// FTP `PORT` / `227` notation "h1,h2,h3,h4,p1,p2".
+    FtpCommaAddrPort,
+    /// FTP `EPRT` argument "|af|addr|port|" (the whole delimited argument).
+    FtpEprt,
+    /// FTP `229` port digits.
+    FtpEpsvPort,
+    /// A talk `osockaddr` (16 bytes: family, port, IPv4 address, zero).
+    TalkSockaddr,
+    /// An RPC GETPORT reply's port (a 4-byte big-endian word).
+    RpcPort,
+    /// An rpcbind universal address string "h1.h2.h3.h4.p1.p2".
+    RpcUaddr,
+    /// The rsh / rexec stderr port digits.
+    RshPort,
+}
+
+/// The parent session's new processing state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParentState {
+    /// Negotiation is over: stop handing packets to the control core, forward on the worker.
+    Forward,
+    /// Keep handing packets to the ALG (the initial state of an ALG-governed session).
+    Watch,
+}
+
+/// Why an ALG refused or could not parse a message. Tiny and `Copy` for the packet path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum ParseErrorKind {
+    /// The message does not follow the protocol's syntax.
+    #[error("malformed message")]
+    Malformed,
+    /// A port is 0 or beyond 65535.
+    #[error("bad port")]
+    BadPort,
+    /// An address does not parse, or is of a family the ALG cannot use.
+    #[error("bad address")]
+    BadAddress,
+    /// The negotiated address is not the sender's own (third-party transfer).
+    #[error("third-party address refused")]
+    ThirdPartyAddress,
+    /// A line or message exceeded the reassembly buffer without ending.
+    #[error("message too long")]
+    TooLong,
+    /// A reply that answers no outstanding request.
+    #[error("unsolicited reply")]
+    Unsolicited,
+    /// A DNS question used a compression pointer or a name was too long.
+    #[error("bad DNS name")]
+    BadName,
+    /// TCP data without a sequence number, or UDP data with one.
+    #[error("missing or unexpected sequence number")]
+    BadSequence,
+    /// The per-conversation pinhole cap (`max_pinholes`) was reached.
+    #[error("pinhole cap reached")]
+    PinholeCap,
+}
+
+/// What an ALG asks the control core to do. Pushed into [`Actions`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Install a pinhole for a child flow on every worker before forwarding this packet.
+    Expect(Expectation),
+    /// A byte range carries an address/port a NAT must rewrite (not applied yet: svcard has
+    /// no NAT; the range is reported so the NAT can be added without touching the ALG).
+    ///
+    /// For TCP parents `range` is in TCP **sequence space** of `side`'s stream: `start` is the
+    /// sequence number of the first byte, `end = start.wrapping_add(len)` (so `end < start`
+    /// when the range crosses the sequence wrap; use `end.wrapping_sub(start)` for the
+    /// length). The range may span segments. For UDP parents `range` is a byte offset range
+    /// into the current datagram's payload.
+    Rewrite {
+        /// The direction whose payload holds the range.
+        side: Side,
+        /// Sequence-space (TCP) or payload-offset (UDP) range, see above.
+        range: Range<u32>,
+        /// The notation of the bytes in the range.
+        kind: RewriteKind,
+        /// The address written there (`None` when only a port is written).
+        addr: Option<IpAddr>,
+        /// The port written there.
+        port: u16,
+    },
+    /// Change the parent's processing state.
+    ParentState(ParentState),
+    /// The parent's exchange is complete: close the parent session (e.g. a DNS answer seen).
+    Close,
+    /// A message was refused or could not be parsed; counted, nothing opened for it.
+    ParseError(ParseErrorKind),
+}
+
+/// How many actions one call may produce.
+pub const ACTIONS_CAP: usize = 8;
+
+/// A caller-supplied, fixed-capacity action buffer: no allocation per packet. Actions
+/// beyond [`ACTIONS_CAP`] are dropped and counted in [`Actions::overflow`].
+#[derive(Debug, Clone, Default)]
+pub struct Actions {
+    items: [Option<Action>; ACTIONS_CAP],
+    len: usize,
+    overflow: u32,
+}
+
+impl Actions {
+    /// An empty buffer.
+    #[must_use]
+    pub fn new() -> Actions {
+        Actions::default()
+    }
+
+    /// Appends an action; returns false (and counts the loss) when the buffer is full.
+    pub fn push(&mut self, action: Action) -> bool {
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(action);
+                self.len += 1;
+                true
+            }
+            None => {
+                self.overflow = self.overflow.saturating_add(1);
+                false
+            }
+        }
+    }
+
+    /// The number of actions held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no action is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many actions were dropped since the last [`Actions::clear`].
+    #[must_use]
+    pub fn overflow(&self) -> u32 {
+        self.overflow
+    }
+
+    /// The action at `i`, if any.
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<&Action> {
+        self.items.get(i).and_then(Option::as_ref)
+    }
+
+    /// The held actions in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Action> + '_ {
+        self.items.iter().take(self.len).filter_map(Option::as_ref)
+    }
+
+    /// The expectations among the held actions.
+    pub fn expectations(&self) -> impl Iterator<Item = &Expectation> + '_ {
+        self.iter().filter_map(|a| match a {
+            Action::Expect(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Empties the buffer and the overflow count, for reuse with the next packet.
+    pub fn clear(&mut self) {
+        for slot in &mut self.items {
+            *slot = None;
+        }
+        self.len = 0;
+        self.overflow = 0;
+    }
+}
+
+/// A short list of ports (an ALG's configured parent ports), fixed capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PortList {
+    ports: [u16; PortList::CAP],
+    len: u8,
+}
+
+impl PortList {
+    /// The most ports a list holds.
+    pub const CAP: usize = 8;
+
+    /// A list of the first [`PortList::CAP`] ports of `ports`.
+    #[must_use]
+    pub fn from_slice(ports: &[u16]) -> PortList {
+        let mut l = PortList::default();
+        for &p in ports.iter().take(Self::CAP) {
+            l.push(p);
+        }
+        l
+    }
+
+    /// `n` consecutive ports from `first` (at most [`PortList::CAP`], stopping at 65535).
+    #[must_use]
+    pub fn range(first: u16, n: u16) -> PortList {
+        let mut l = PortList::default();
+        for i in 0..n {
+            if let Some(p) = first.checked_add(i) {
+                l.push(p);
+            }
+        }
+        l
+    }
+
+    /// Appends a port; false when the list is full.
+    pub fn push(&mut self, port: u16) -> bool {
+        match self.ports.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = port;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The ports held.
+    #[must_use]
+    pub fn as_slice(&self) -> &[u16] {
+        self.ports.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// True when `port` is in the list.
+    #[must_use]
+    pub fn contains(&self, port: u16) -> bool {
+        self.as_slice().contains(&port)
+    }
+}
+
+/// Per-ALG configuration, given at construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AlgConfig {
+    /// False switches the ALG off: it inspects nothing and opens nothing.
+    pub enabled: bool,
+    /// The parent ports the ALG governs (the control core's dispatch uses them).
+    pub ports: PortList,
+    /// Pinhole lifetime in milliseconds (how long an expectation waits for its child).
+    pub timeout_ms: u64,
+    /// The most pinholes one conversation may have outstanding at once (0 = no cap).
+    pub max_pinholes: u32,
+    /// Accept third-party addresses (FTP PORT/EPRT/227, rpcbind universal addresses, talk
+    /// addresses) instead of refusing them.
+    pub loose_ftp: bool,
+}
+
+impl AlgConfig {
+    /// The defaults for one ALG: enabled, Junos ports, default timeout, 16 pinholes, strict.
+    #[must_use]
+    pub fn default_for(kind: AlgKind) -> AlgConfig {
+        AlgConfig {
+            enabled: true,
+            ports: kind.default_ports(),
+            timeout_ms: kind.default_timeout_ms(),
+            max_pinholes: 16,
+            loose_ftp: false,
+        }
+    }
+
+    /// Checks the values an operator may set.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the timeout is zero or no port is configured for an enabled ALG.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.timeout_ms == 0 {
+            return Err(ConfigError::ZeroTimeout);
+        }
+        if self.enabled && self.ports.as_slice().is_empty() {
+            return Err(ConfigError::NoPorts);
+        }
+        if self.ports.as_slice().contains(&0) {
+            return Err(ConfigError::PortZero);
+        }
+        Ok(())
+    }
+}
+
+/// An invalid [`AlgConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `timeout_ms` is zero.
+    #[error("ALG pinhole timeout must be greater than zero")]
+    ZeroTimeout,
+    /// An enabled ALG has no port.
+    #[error("an enabled ALG needs at least one port")]
+    NoPorts,
+    /// Port 0 is configured.
+    #[error("port 0 cannot be an ALG port")]
+    PortZero,
+}
+
+/// Declares [`AlgCounters`] and its name table once, so show, telemetry and logs agree.
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $field:ident => $name:literal, )*) => {
+        /// Per-ALG-instance counters: plain `u64`s owned by the control core's ALG instance
+        /// and read as snapshots. Sum them per [`AlgKind`] for `show services alg statistics`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct AlgCounters {
+            $( $(#[$doc])* pub $field: u64, )*
+        }
+
+        impl AlgCounters {
+            /// The counters' display names, in [`AlgCounters::values`] order.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// The counters' values, in [`AlgCounters::NAMES`] order.
+            #[must_use]
+            pub fn values(&self) -> [u64; AlgCounters::NAMES.len()] {
+                [$(self.$field),*]
+            }
+
+            /// Adds another instance's counters (for per-ALG totals).
+            pub fn add(&mut self, other: &AlgCounters) {
+                $( self.$field = self.$field.saturating_add(other.$field); )*
+            }
+        }
+    };
+}
+
+counters! {
+    /// Packets (payload-carrying calls to `on_data`) inspected.
+    packets => "Packets inspected",
+    /// Payload bytes inspected.
+    bytes => "Bytes inspected",
+    /// Pinholes (expectations) opened.
+    pinholes => "Pinholes opened",
+    /// Messages refused or unparsable (every `Action::ParseError`).
+    parse_errors => "Parse errors",
+    /// Reassembly buffer overflows (a line or message longer than the buffer).
+    overflow => "Buffer overflows",
+    /// Actions lost because the caller's action buffer was full.
+    action_overflow => "Actions dropped",
+    /// TCP segments beyond the next expected sequence number (held off, not parsed).
+    out_of_order => "Out-of-order segments",
+    /// TCP bytes already seen (retransmissions) skipped.
+    retransmitted_bytes => "Retransmitted bytes",
+    /// Third-party addresses refused.
+    third_party_refused => "Third-party addresses refused",
+    /// Expectations not opened because the conversation's pinhole cap was reached.
+    cap_refused => "Pinholes refused by cap",
+    /// Requests seen (FTP commands, DNS queries, RPC calls, talk messages, probes).
+    requests => "Requests",
+    /// Replies paired with a request.
+    replies => "Replies matched",
+}

@@ -1,0 +1,165 @@
+//! `svcard cli`: one command (`-c "…"`, for scripts) or an interactive shell with a
+//! `user@host> ` prompt, history (`~/.svcard_history`), tab completion from the command
+//! grammar and `?`, which lists what may come next without sending the line (as Junos
+//! does), then gives the line back for editing.
+
+use anyhow::Result;
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{
+    Cmd, ConditionalEventHandler, Editor, Event, EventContext, EventHandler, Helper, KeyEvent,
+    RepeatCount,
+};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use svcard_control::server::query;
+use svcard_control::show::help;
+
+/// Runs `svcard cli`.
+pub fn cli(command: Option<String>, socket: &Path) -> Result<()> {
+    match command {
+        Some(c) => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            query(socket, &c, &mut out)?;
+            out.flush()?;
+            Ok(())
+        }
+        None => interactive(socket),
+    }
+}
+
+/// Completion from the grammar.
+struct Grammar;
+
+impl Completer for Grammar {
+    type Candidate = Pair;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let Ok(h) = help(&line[..pos]) else {
+            return Ok((pos, Vec::new()));
+        };
+        let c = h
+            .items
+            .iter()
+            .filter(|i| i.is_word())
+            .map(|i| Pair {
+                display: i.word.clone(),
+                replacement: format!("{} ", i.word),
+            })
+            .collect();
+        Ok((h.partial_start, c))
+    }
+}
+
+impl Hinter for Grammar {
+    type Hint = String;
+}
+impl Highlighter for Grammar {}
+impl Validator for Grammar {}
+impl Helper for Grammar {}
+
+/// `?`: remembers the line and the cursor, and ends the edit; the shell prints the
+/// completions and edits the same line again.
+struct Question(Arc<Mutex<Option<(String, usize)>>>);
+
+impl ConditionalEventHandler for Question {
+    fn handle(
+        &self,
+        _evt: &Event,
+        _n: RepeatCount,
+        _positive: bool,
+        ctx: &EventContext<'_>,
+    ) -> Option<Cmd> {
+        let line = ctx.line();
+        // Inside a quoted pattern `?` is a character.
+        if line[..ctx.pos()].matches('"').count() % 2 == 1 {
+            return None;
+        }
+        if let Ok(mut q) = self.0.lock() {
+            *q = Some((line.to_string(), ctx.pos()));
+        }
+        Some(Cmd::AcceptLine)
+    }
+}
+
+fn hostname(socket: &Path) -> String {
+    let mut out = Vec::new();
+    if query(socket, "show version", &mut out).is_ok() {
+        if let Some(h) = String::from_utf8_lossy(&out)
+            .lines()
+            .find_map(|l| l.strip_prefix("Hostname: "))
+        {
+            return h.trim().to_string();
+        }
+    }
+    "svcard".to_string()
+}
+
+fn interactive(socket: &Path) -> Result<()> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+    let prompt = format!("{user}@{}> ", hostname(socket));
+    let mut rl: Editor<Grammar, rustyline::history::DefaultHistory> = Editor::new()?;
+    rl.set_helper(Some(Grammar));
+    let pending = Arc::new(Mutex::new(None));
+    rl.bind_sequence(
+        KeyEvent::from('?'),
+        EventHandler::Conditional(Box::new(Question(Arc::clone(&pending)))),
+    );
+    let history = std::env::var_os("HOME").map(|h| Path::new(&h).join(".svcard_history"));
+    if let Some(h) = &history {
+        let _ = rl.load_history(h);
+    }
+    let mut initial: Option<(String, String)> = None;
+    loop {
+        let read = match &initial {
+            Some((l, r)) => rl.readline_with_initial(&prompt, (l, r)),
+            None => rl.readline(&prompt),
+        };
+        initial = None;
+        let line = match read {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((l, pos)) = pending.lock().ok().and_then(|mut p| p.take()) {
+            let before = &l[..pos];
+            match help(before) {
+                Ok(h) => print!("{}", h.render()),
+                Err(e) => print!(
+                    "{}",
+                    svcard_control::show::render_error(prompt.chars().count(), before, &e)
+                ),
+            }
+            initial = Some((before.to_string(), l[pos..].to_string()));
+            continue;
+        }
+        let l = line.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let _ = rl.add_history_entry(l);
+        if matches!(l, "quit" | "exit") {
+            break;
+        }
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        if let Err(e) = query(socket, l, &mut out) {
+            eprintln!("svcard: {e}");
+        }
+        out.flush()?;
+    }
+    if let Some(h) = &history {
+        let _ = rl.save_history(h);
+    }
+    Ok(())
+}
