@@ -60,7 +60,17 @@ pub struct RunArgs {
     pub eal: Vec<String>,
 }
 
+/// The cores this process may use, read once before anything pins a thread (the DPDK EAL
+/// pins the main thread to its main lcore, after which the calling thread's affinity no
+/// longer says which cores exist).
+static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
+
+fn cores() -> &'static [core_affinity::CoreId] {
+    CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default())
+}
+
 pub fn run(args: RunArgs) -> Result<()> {
+    let _ = cores();
     let mut config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(w) = args.workers {
         anyhow::ensure!(w >= 1, "--workers must be at least 1");
@@ -118,7 +128,7 @@ fn run_dpdk(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
 /// more cores than workers (core 0 left to the control core and the OS), else unpinned.
 fn worker_cores(config: &Config) -> Vec<Option<core_affinity::CoreId>> {
     let n = usize::from(config.workers.count);
-    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let ids = cores();
     if !config.workers.cores.is_empty() {
         return (0..n)
             .map(|w| {
@@ -141,11 +151,12 @@ fn control_core(
     config: &Config,
     workers: &[Option<core_affinity::CoreId>],
 ) -> Option<core_affinity::CoreId> {
-    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let ids = cores();
     if let Some(c) = config.workers.control_core {
         return ids.iter().find(|i| i.id == c).copied();
     }
-    ids.into_iter()
+    ids.iter()
+        .copied()
         .find(|i| !workers.iter().flatten().any(|w| w.id == i.id))
 }
 
