@@ -949,3 +949,91 @@ mod json {
         Ok(v)
     }
 }
+
+/// Initiator source ports of the sessions in a `show security flow session` answer.
+fn flow_session_ports(out: &str) -> BTreeSet<u16> {
+    out.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("In: "))
+        .map(|r| {
+            let src = r.split(" --> ").next().unwrap_or("");
+            src.rsplit('/').next().unwrap_or("").parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn security_flow_session_filters_select_exactly() {
+    let dir = TempDir::new("sfs");
+    let sv = start(&dir);
+    let all = sv.cli("show security flow session");
+    assert_eq!(
+        flow_session_ports(&all),
+        set(&[7000, 7100, 7200, 7300, 7400]),
+        "{all}"
+    );
+    let cases: &[(&str, &[u16])] = &[
+        ("protocol udp", &[7000, 7200]),
+        ("protocol 6", &[7100, 7300]),
+        ("protocol icmp", &[7400]),
+        ("source-prefix 10.2.0.4/32", &[7300]),
+        ("source-prefix 10.2.0.0/30", &[7000, 7100, 7200]),
+        ("destination-prefix 198.51.100.0/24", &[7200]),
+        ("source-port 7100", &[7100]),
+        ("destination-port 21", &[7300]),
+        ("application junos-ftp", &[7300]),
+        ("application junos-dns-udp", &[7000]),
+        ("interface ge-0/0/1.0", &[7000]),
+        ("interface ge-0/0/0.0", &[7000, 7100, 7200, 7300, 7400]),
+        // The DNS, FTP and ICMP applications carry ALGs: their sessions are watched.
+        ("resource-manager", &[7000, 7300, 7400]),
+        ("extensive protocol tcp destination-port 80", &[7100]),
+        ("brief source-port 7200", &[7200]),
+    ];
+    for (f, want) in cases {
+        let out = sv.cli(&format!("show security flow session {f}"));
+        assert_eq!(flow_session_ports(&out), set(want), "{f}:\n{out}");
+        let total: u64 = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("Total sessions: "))
+            .map(|n| n.parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(total, want.len() as u64, "{f}:\n{out}");
+    }
+    let id = all
+        .lines()
+        .find_map(|l| l.strip_prefix("Session ID: "))
+        .and_then(|r| r.split(',').next())
+        .unwrap()
+        .to_string();
+    let one = sv.cli(&format!(
+        "show security flow session session-identifier {id}"
+    ));
+    assert_eq!(flow_session_ports(&one).len(), 1, "{one}");
+    let sum = sv.cli("show security flow session resource-manager summary");
+    assert!(sum.contains("Valid sessions: "), "{sum}");
+    sv.stop();
+}
+
+#[test]
+fn sessions_without_a_matching_rule_show_the_default_policy() {
+    let dir = TempDir::new("defpol");
+    let sv = start(&dir);
+    let all = sv.cli("show security flow session");
+    assert!(!all.contains("/65536"), "{all}");
+    for l in all.lines().filter(|l| l.starts_with("Session ID: ")) {
+        let policy = l
+            .split("Policy name: ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        let (name, index) = policy.rsplit_once('/').unwrap();
+        let index: u32 = index.parse().unwrap();
+        assert!(
+            (name == "default-policy" && index == 0) || (name != "N/A" && index >= 1),
+            "{l}"
+        );
+    }
+    sv.stop();
+}

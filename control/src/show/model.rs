@@ -285,6 +285,10 @@ pub struct SessionExtra<'a> {
     pub state: Option<SessState>,
 }
 
+/// The policy name of a session no rule matched (the service set's default action, or a
+/// port in no service set).
+pub const DEFAULT_POLICY: &str = "default-policy";
+
 /// The placeholder printed where an index names nothing.
 pub const UNKNOWN_NAME: &str = "N/A";
 
@@ -387,12 +391,20 @@ impl<'a> FlowSession<'a> {
             session_id: v.id,
             status: "Normal",
             flags: [u32::from(v.junos_flags), 0, u32::from(v.bits)],
-            policy: NamedIndex {
-                name: names
-                    .rule_name(v.service_set, v.rule)
-                    .unwrap_or(UNKNOWN_NAME),
-                // Junos numbers policies from 1; the view carries the rule's position.
-                index: u32::from(v.rule) + 1,
+            policy: if v.rule == u16::MAX {
+                // No rule matched: the service set's default action decided.
+                NamedIndex {
+                    name: DEFAULT_POLICY,
+                    index: 0,
+                }
+            } else {
+                NamedIndex {
+                    name: names
+                        .rule_name(v.service_set, v.rule)
+                        .unwrap_or(UNKNOWN_NAME),
+                    // Junos numbers policies from 1; the view carries the rule's position.
+                    index: u32::from(v.rule) + 1,
+                }
             },
             source_nat_pool: "Null",
             application,

@@ -1289,11 +1289,10 @@ impl PortIo for DpdkQueues {
         let mut raw = [ptr::null_mut::<sys::rte_mbuf>(); BURST];
         // room <= BURST = 32 fits u16.
         let want = room as u16;
-        // SAFETY: this handle holds RX queue `queue` of the port exclusively (claimed), the
-        // port is alive (slot holds it); raw has room for `want` pointers. A stopped port
-        // answers through DPDK's dummy burst function (0 packets).
-        let n =
-            unsafe { sys::svcard_rte_eth_rx_burst(slot.port.id, queue, raw.as_mut_ptr(), want) };
+        let (port_id, rx) = (slot.port.id, raw.as_mut_ptr());
+        // SAFETY: this handle owns RX queue `queue` of the live port (claimed; slot holds the
+        // port); raw has room for `want` pointers; a stopped port answers 0 packets.
+        let n = unsafe { sys::svcard_rte_eth_rx_burst(port_id, queue, rx, want) };
         let n = usize::from(n).min(room);
         for &m in &raw[..n] {
             // SAFETY: rte_eth_rx_burst handed over ownership of these n live mbufs, from the
