@@ -1037,3 +1037,82 @@ fn sessions_without_a_matching_rule_show_the_default_policy() {
     }
     sv.stop();
 }
+
+#[test]
+fn a_client_that_stops_reading_does_not_hold_up_the_others() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let dir = TempDir::new("slow");
+    let n = 5000u16;
+    let client: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            udp(
+                &format!("10.5.{}.{}", i / 250, i % 250 + 1),
+                20_000 + i,
+                "192.0.2.50",
+                9000,
+            )
+        })
+        .collect();
+    write_pcap(&dir.path("c.pcap"), &client);
+    let text = r#"
+[workers]
+count = 1
+[[port]]
+name = "ge-0/0/0.0"
+pcap-rx = "c.pcap"
+peer = "ge-0/0/1.0"
+[[port]]
+name = "ge-0/0/1.0"
+pcap-tx = "out1.pcap"
+peer = "ge-0/0/0.0"
+[[service-set]]
+name = "ss1"
+ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
+default-action = "accept"
+"#;
+    std::fs::write(dir.path("svcard.toml"), text).unwrap();
+    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold", "--fast"]);
+    sv.wait_for("show security flow session summary", 15, |o| {
+        o.contains(&format!("Unicast-sessions: {n}\n"))
+    });
+    // The slow client: asks for every session at length, reads a little, then stops.
+    let mut slow = UnixStream::connect(&sv.socket).unwrap();
+    slow.write_all(b"show security flow session extensive\n")
+        .unwrap();
+    let mut first = vec![0u8; 4096];
+    slow.read_exact(&mut first).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Another client is answered while the first one sits on its output.
+    let t0 = std::time::Instant::now();
+    let out = sv.cli("show security flow session protocol udp | match \"Session ID\" | count");
+    assert_eq!(out, format!("Count: {n} lines\n"));
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(10),
+        "the other client waited {:?}",
+        t0.elapsed()
+    );
+    // The slow client then gets everything, each session exactly once.
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest).unwrap();
+    first.extend_from_slice(&rest);
+    let text = String::from_utf8(first).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Session ID: "))
+        .map(|r| r.split(',').next().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(
+        ids.len(),
+        usize::from(n),
+        "sessions in the slow client's answer"
+    );
+    assert_eq!(unique.len(), usize::from(n), "a session was sent twice");
+    assert!(
+        text.trim_end().ends_with(&format!("Total sessions: {n}")),
+        "{}",
+        &text[text.len().saturating_sub(300)..]
+    );
+    sv.stop();
+}

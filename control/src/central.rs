@@ -7,12 +7,12 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::{
     CloseReason, Command, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
 };
-use svcard_dataplane::session::SessionView;
+use svcard_dataplane::session::{split_session_id, SessionView};
 use svcard_dataplane::stats::SharedStats;
 
 /// A worker as the control core sees it.
@@ -258,7 +258,33 @@ struct Active {
     pos: usize,
     sent_cmd: bool,
     begun: bool,
+    /// Slot the worker starts from (after the last session relayed, when resumed).
+    start: u32,
+    /// Sessions relayed from the current worker so far (a resumed `Records` query asks
+    /// for the rest of its limit).
+    relayed: u64,
+    /// Since when the client's stream has been full.
+    stalled_since: Option<Instant>,
 }
+
+impl Active {
+    fn new(req: Request) -> Active {
+        Active {
+            id: 0,
+            req,
+            pos: 0,
+            sent_cmd: false,
+            begun: false,
+            start: 0,
+            relayed: 0,
+            stalled_since: None,
+        }
+    }
+}
+
+/// How long a client may leave its stream full while other requests wait before its query
+/// is set aside (it resumes, where it stopped, after them).
+pub const PREEMPT_AFTER: Duration = Duration::from_millis(50);
 
 /// The control core's state.
 #[derive(Debug)]
@@ -271,13 +297,25 @@ pub struct ControlCore {
     cp_ids: HashMap<u32, u32>,
     next_cp: u32,
     next_query: u32,
-    queue: VecDeque<Request>,
+    queue: VecDeque<Active>,
     active: Option<ActiveDbg>,
     queries: Arc<AtomicU64>,
+    /// Queries set aside because their client stopped reading while others waited.
+    set_aside: u64,
 }
 
 /// Debug-printable wrapper (the request holds a channel).
 struct ActiveDbg(Active);
+impl core::fmt::Debug for Active {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "query {} at worker #{} from slot {}",
+            self.id, self.pos, self.start
+        )
+    }
+}
+
 impl core::fmt::Debug for ActiveDbg {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "query {} at worker #{}", self.0.id, self.0.pos)
@@ -317,6 +355,7 @@ impl ControlCore {
                 next_query: 1,
                 queue: VecDeque::new(),
                 active: None,
+                set_aside: 0,
                 queries,
             },
             handle,
@@ -344,7 +383,7 @@ impl ControlCore {
         let mut busy = self.drain_events(4096) > 0;
         loop {
             match self.requests.try_recv() {
-                Ok(r) => self.queue.push_back(r),
+                Ok(r) => self.queue.push_back(Active::new(r)),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
@@ -398,18 +437,15 @@ impl ControlCore {
 
     fn drive_query(&mut self) -> bool {
         if self.active.is_none() {
-            let Some(req) = self.queue.pop_front() else {
+            let Some(mut a) = self.queue.pop_front() else {
                 return false;
             };
-            let id = self.next_query;
+            // A new number for every (re)start: replies of a set-aside run are dropped.
+            a.id = self.next_query;
+            a.sent_cmd = false;
+            a.stalled_since = None;
             self.next_query = self.next_query.wrapping_add(1).max(1);
-            self.active = Some(ActiveDbg(Active {
-                id,
-                req,
-                pos: 0,
-                sent_cmd: false,
-                begun: false,
-            }));
+            self.active = Some(ActiveDbg(a));
         }
         let Some(ActiveDbg(a)) = self.active.as_mut() else {
             return false;
@@ -426,10 +462,17 @@ impl ControlCore {
                 continue;
             };
             if !a.sent_cmd {
+                let kind = match a.req.kind {
+                    QueryKind::Records { limit } => QueryKind::Records {
+                        limit: limit.saturating_sub(a.relayed),
+                    },
+                    k => k,
+                };
                 let cmd = Command::Query {
                     id: a.id,
                     filter: a.req.filter,
-                    kind: a.req.kind,
+                    kind,
+                    start: a.start,
                 };
                 if h.rings.commands.push(cmd).is_err() {
                     return did;
@@ -449,8 +492,13 @@ impl ControlCore {
             // Relay while the client has room.
             loop {
                 if a.req.out.is_full() {
+                    let since = *a.stalled_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= PREEMPT_AFTER && !self.queue.is_empty() {
+                        return self.set_aside(w);
+                    }
                     return did;
                 }
+                a.stalled_since = None;
                 let Some(reply) = h.rings.replies.pop() else {
                     return did;
                 };
@@ -460,7 +508,13 @@ impl ControlCore {
                     continue;
                 }
                 let msg = match reply.body {
-                    ReplyBody::Session(v) => Relay::Session(v, self.cp_ids.get(&v.id).copied()),
+                    ReplyBody::Session(v) => {
+                        if let Some((_, slot)) = split_session_id(v.id) {
+                            a.start = slot + 1;
+                        }
+                        a.relayed += 1;
+                        Relay::Session(v, self.cp_ids.get(&v.id).copied())
+                    }
                     ReplyBody::Done(c) => Relay::End(w, c),
                 };
                 let done = matches!(msg, Relay::End(..));
@@ -471,10 +525,25 @@ impl ControlCore {
                     a.pos += 1;
                     a.sent_cmd = false;
                     a.begun = false;
+                    a.start = 0;
+                    a.relayed = 0;
                     break;
                 }
             }
         }
+    }
+
+    /// The client of the active query stopped reading while others wait: cancel its run on
+    /// the worker and queue it behind them, to resume after the last session it was sent.
+    fn set_aside(&mut self, w: u16) -> bool {
+        if let Some(ActiveDbg(a)) = self.active.take() {
+            if let Some(h) = self.workers.get(usize::from(w)) {
+                h.rings.cancelled.store(a.id, Ordering::Release);
+            }
+            self.set_aside += 1;
+            self.queue.push_back(a);
+        }
+        true
     }
 
     fn abandon(&mut self, w: u16) -> bool {

@@ -69,6 +69,9 @@ pub enum Command {
         filter: SessionFilter,
         /// What to do with them.
         kind: QueryKind,
+        /// First slot to visit (0 for a new query; a resumed query continues after the
+        /// last session it delivered).
+        start: u32,
     },
 }
 

@@ -812,12 +812,17 @@ impl<P: PortIo> Worker<P> {
                 return;
             };
             match cmd {
-                Command::Query { id, filter, kind } => {
+                Command::Query {
+                    id,
+                    filter,
+                    kind,
+                    start,
+                } => {
                     self.query = Some(ActiveQuery {
                         id,
                         filter,
                         kind,
-                        cursor: 0,
+                        cursor: start,
                         sent: 0,
                         counts: QueryCounts::default(),
                         done: false,
