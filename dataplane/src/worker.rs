@@ -655,16 +655,31 @@ impl<P: PortIo> Worker<P> {
             drop(pkt);
             return;
         }
-        let cfg = Arc::clone(&self.setup.config);
-        let v = cfg.classify(
-            usize::from(port),
-            p.proto,
-            ip_of(p.family, &p.src),
-            p.sport,
-            ip_of(p.family, &p.dst),
-            p.dport,
-        );
-        let policy = cfg.limits.at_limit;
+        // Everything the configuration decides, under a plain borrow (no reference count
+        // traffic per new session).
+        let tcp = if p.proto == 6 {
+            TcpState::new_from_first(p.tcp_flags)
+        } else {
+            TcpState::default()
+        };
+        let (v, policy, timeout, watched) = {
+            let cfg: &Config = &self.setup.config;
+            let v = cfg.classify(
+                usize::from(port),
+                p.proto,
+                ip_of(p.family, &p.src),
+                p.sport,
+                ip_of(p.family, &p.dst),
+                p.dport,
+            );
+            let class = timeout_class(p.proto, tcp);
+            (
+                v,
+                cfg.limits.at_limit,
+                cfg.idle_timeout(v.service_set, v.application, class),
+                cfg.alg_enabled(v.application).is_some(),
+            )
+        };
         let ss = usize::from(v.service_set);
         if ss < self.ss_sessions.len() && self.ss_sessions[ss] >= self.ss_limits[ss] {
             self.fail_new(policy, peer, pkt, Counter::SessionLimitDrops);
@@ -677,13 +692,6 @@ impl<P: PortIo> Worker<P> {
             }
             self.tokens -= 1000;
         }
-        let tcp = if p.proto == 6 {
-            TcpState::new_from_first(p.tcp_flags)
-        } else {
-            TcpState::default()
-        };
-        let class = timeout_class(p.proto, tcp);
-        let timeout = cfg.idle_timeout(v.service_set, v.application, class);
         let slot = match self.table.insert(key, hash, now_ms, now_s, timeout) {
             Ok(s) => s,
             Err(_) => {
@@ -696,7 +704,7 @@ impl<P: PortIo> Worker<P> {
         }
         let action = match v.action {
             RuleAction::Accept => {
-                if cfg.alg_enabled(v.application).is_some() {
+                if watched {
                     // ALG hand-off comes with the ALG work; until then Watch sessions are
                     // forwarded by the worker like Forward ones.
                     Action::Watch
