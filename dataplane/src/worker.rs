@@ -507,19 +507,7 @@ impl<P: PortIo> Worker<P> {
         if p.proto == 6 && p.fragment != 2 {
             self.on_tcp(slot, from_initiator, p, now_ms, now_s);
         }
-        match action {
-            Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),
-            Action::Drop => {
-                self.stats.inc(Counter::PolicyDropped);
-                drop(pkt);
-            }
-            Action::Reject => {
-                self.stats.inc(Counter::Rejected);
-                if let Outcome::Ip(full) = wire::parse(pkt.data()) {
-                    self.reject(port, pkt, &full);
-                }
-            }
-        }
+        self.act(action, port, peer, pkt);
     }
 
     /// TCP tracking for a segment of an existing session. The FIN sequences live in the cold
@@ -566,7 +554,9 @@ impl<P: PortIo> Worker<P> {
         self.emit(EventKind::Changed, slot, now_ms, now_s);
     }
 
-    fn act(&mut self, action: Action, port: u16, peer: u16, pkt: P::Pkt, p: &Parsed) {
+    /// Carries out a session's action on one packet. A reject needs the whole parse: the
+    /// frame is parsed again (rare, and still in cache).
+    fn act(&mut self, action: Action, port: u16, peer: u16, pkt: P::Pkt) {
         match action {
             Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),
             Action::Drop => {
@@ -575,7 +565,9 @@ impl<P: PortIo> Worker<P> {
             }
             Action::Reject => {
                 self.stats.inc(Counter::Rejected);
-                self.reject(port, pkt, p);
+                if let Outcome::Ip(full) = wire::parse(pkt.data()) {
+                    self.reject(port, pkt, &full);
+                }
             }
         }
     }
@@ -739,20 +731,16 @@ impl<P: PortIo> Worker<P> {
             self.stats.gauges[Gauge::DropFlow as usize] += 1;
         }
         self.emit(EventKind::Created, slot, now_ms, now_s);
-        self.act(action, port, peer, pkt, p);
+        self.act(action, port, peer, pkt);
     }
 
     fn forget(&mut self, s: &Session, service_set: u16) {
-        let ss = usize::from(service_set);
-        if ss < self.ss_sessions.len() {
-            self.ss_sessions[ss] = self.ss_sessions[ss].saturating_sub(1);
-        }
-        let g = gauge_of(validity(s)) as usize;
-        self.stats.gauges[g] = self.stats.gauges[g].saturating_sub(1);
-        if matches!(Action::from_u8(s.action), Action::Drop | Action::Reject) {
-            let d = Gauge::DropFlow as usize;
-            self.stats.gauges[d] = self.stats.gauges[d].saturating_sub(1);
-        }
+        unbook(
+            &mut self.ss_sessions,
+            &mut self.stats.gauges,
+            s,
+            service_set,
+        );
         self.stats.inc(Counter::SessionsClosed);
     }
 
@@ -776,16 +764,7 @@ impl<P: PortIo> Worker<P> {
                     by_reason[0] += 1;
                     CloseReason::Idle
                 };
-                let ss = usize::from(info.service_set);
-                if ss < ss_sessions.len() {
-                    ss_sessions[ss] = ss_sessions[ss].saturating_sub(1);
-                }
-                let g = gauge_of(validity(s)) as usize;
-                gauges[g] = gauges[g].saturating_sub(1);
-                if matches!(Action::from_u8(s.action), Action::Drop | Action::Reject) {
-                    let d = Gauge::DropFlow as usize;
-                    gauges[d] = gauges[d].saturating_sub(1);
-                }
+                unbook(ss_sessions, gauges, s, info.service_set);
                 let view = s.view(info, index, slot, now_ms, now_s);
                 if rings
                     .events
@@ -916,6 +895,26 @@ impl<P: PortIo> Worker<P> {
             return;
         }
         self.query = Some(q);
+    }
+}
+
+/// Takes a session that is going away off the books: its service set's count, its
+/// validity gauge and the drop-flow gauge. (A free function so the expiry callback, which
+/// borrows the table, can call it.)
+fn unbook(
+    ss_sessions: &mut [u32],
+    gauges: &mut [u64; Gauge::COUNT],
+    s: &Session,
+    service_set: u16,
+) {
+    if let Some(n) = ss_sessions.get_mut(usize::from(service_set)) {
+        *n = n.saturating_sub(1);
+    }
+    let g = gauge_of(validity(s)) as usize;
+    gauges[g] = gauges[g].saturating_sub(1);
+    if matches!(Action::from_u8(s.action), Action::Drop | Action::Reject) {
+        let d = Gauge::DropFlow as usize;
+        gauges[d] = gauges[d].saturating_sub(1);
     }
 }
 

@@ -1358,7 +1358,7 @@ pub fn help(line: &str) -> Result<Help, CliError> {
     };
     let mut items: Vec<HelpItem> = match toks.iter().rposition(|t| t.pipe) {
         Some(bar) => pipe_help(&toks[bar + 1..])?,
-        None => command_help(&toks, line)?,
+        None => command_help(&toks)?,
     };
     items.retain(|i| !i.is_word() || i.word.starts_with(partial.as_str()));
     if !partial.is_empty() {
@@ -1371,7 +1371,7 @@ pub fn help(line: &str) -> Result<Help, CliError> {
     })
 }
 
-fn command_help(toks: &[Token], line: &str) -> Result<Vec<HelpItem>, CliError> {
+fn command_help(toks: &[Token]) -> Result<Vec<HelpItem>, CliError> {
     let mut nodes = ROOT;
     let mut i = 0;
     let specs = loop {
@@ -1416,8 +1416,6 @@ fn command_help(toks: &[Token], line: &str) -> Result<Vec<HelpItem>, CliError> {
         }
         used.push(spec);
     }
-    // The command must also build (e.g. `all` beside a selector).
-    let _ = line;
     let mut items = vec![HelpItem::new(ENTER.0, ENTER.1)];
     items.extend(
         specs

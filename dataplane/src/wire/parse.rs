@@ -476,6 +476,39 @@ fn set_payload(p: &mut Parsed, ip: &[u8], l4: usize, hl: usize) {
     p.payload_len = ip.len().saturating_sub(l4 + hl) as u16;
 }
 
+/// The ICMP / ICMPv6 header at `l4`: type, code, and for echo request/reply the identifier
+/// in both port slots (so both directions key alike). Shared by the full and the quoted
+/// (ICMP error) parse.
+#[inline(always)]
+fn read_icmp(ip: &[u8], l4: usize, p: &mut Parsed) -> Result<(), DropReason> {
+    let Some(m) = chunk::<8>(ip, l4) else {
+        return Err(DropReason::TruncatedIcmp);
+    };
+    p.icmp_type = m[0];
+    p.icmp_code = m[1];
+    let echo = if p.family == 4 {
+        icmp::is_echo_v4(m[0])
+    } else {
+        icmp::is_echo_v6(m[0])
+    };
+    if echo {
+        p.sport = be16(m[4], m[5]);
+        p.dport = p.sport;
+    }
+    Ok(())
+}
+
+/// The ESP SPI at `l4`, split over the two port slots.
+#[inline(always)]
+fn read_esp(ip: &[u8], l4: usize, p: &mut Parsed) -> Result<(), DropReason> {
+    let Some(e) = chunk::<8>(ip, l4) else {
+        return Err(DropReason::TruncatedEsp);
+    };
+    p.sport = be16(e[0], e[1]);
+    p.dport = be16(e[2], e[3]);
+    Ok(())
+}
+
 /// The transport header at `l4` of the IP packet `ip` (which ends where the IP header says).
 #[inline(always)]
 fn parse_l4(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropReason> {
@@ -519,20 +552,7 @@ fn parse_l4(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropReason> {
             }
         }
         ip_proto::ICMP | ip_proto::ICMPV6 if (p.proto == ip_proto::ICMP) == (p.family == 4) => {
-            let Some(m) = chunk::<8>(ip, l4) else {
-                return Err(DropReason::TruncatedIcmp);
-            };
-            p.icmp_type = m[0];
-            p.icmp_code = m[1];
-            let echo = if p.family == 4 {
-                icmp::is_echo_v4(m[0])
-            } else {
-                icmp::is_echo_v6(m[0])
-            };
-            if echo {
-                p.sport = be16(m[4], m[5]);
-                p.dport = p.sport;
-            }
+            read_icmp(ip, l4, &mut p)?;
             set_payload(&mut p, ip, l4, 8);
         }
         ip_proto::SCTP => {
@@ -554,11 +574,7 @@ fn parse_l4(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropReason> {
             set_payload(&mut p, ip, l4, hl);
         }
         ip_proto::ESP => {
-            let Some(e) = chunk::<8>(ip, l4) else {
-                return Err(DropReason::TruncatedEsp);
-            };
-            p.sport = be16(e[0], e[1]);
-            p.dport = be16(e[2], e[3]);
+            read_esp(ip, l4, &mut p)?;
             set_payload(&mut p, ip, l4, 8);
         }
         ip_proto::AH => {
@@ -621,28 +637,11 @@ fn parse_l4_quoted(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropRe
             }
         }
         ip_proto::ICMP | ip_proto::ICMPV6 if (p.proto == ip_proto::ICMP) == (p.family == 4) => {
-            let Some(m) = chunk::<8>(ip, l4) else {
-                return Err(DropReason::TruncatedIcmp);
-            };
-            p.icmp_type = m[0];
-            p.icmp_code = m[1];
-            let echo = if p.family == 4 {
-                icmp::is_echo_v4(m[0])
-            } else {
-                icmp::is_echo_v6(m[0])
-            };
-            if echo {
-                p.sport = be16(m[4], m[5]);
-                p.dport = p.sport;
-            }
+            read_icmp(ip, l4, &mut p)?;
             8
         }
         ip_proto::ESP => {
-            let Some(e) = chunk::<8>(ip, l4) else {
-                return Err(DropReason::TruncatedEsp);
-            };
-            p.sport = be16(e[0], e[1]);
-            p.dport = be16(e[2], e[3]);
+            read_esp(ip, l4, &mut p)?;
             8
         }
         ip_proto::AH => {
