@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use svcard_config::Config;
 use svcard_control::central::{ControlCore, WorkerHandle};
+use svcard_control::gateway::{self, Gateway};
 use svcard_dataplane::clock::Clock;
+use svcard_dataplane::handoff::LinkSizes;
 use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapPortSpec};
 use svcard_dataplane::port::PortIo;
 use svcard_dataplane::ring::{RingSizes, WorkerRings};
@@ -93,8 +95,12 @@ pub fn run(args: RunArgs) -> Result<()> {
             };
             let backend = PcapBackend::open(&specs, config.workers.count, opts)?;
             let PcapBackend { mut queues, sink } = backend;
+            // The last set of queues is the control core's (it transmits ALG packets).
+            let control_io = (queues.len() > usize::from(config.workers.count))
+                .then(|| queues.pop())
+                .flatten();
             queues.truncate(usize::from(config.workers.count));
-            let summary = run_engine(&config, &args, queues)?;
+            let summary = run_engine(&config, &args, queues, control_io)?;
             let written = sink.finish().context("writing output captures")?;
             for (i, n) in written.iter().enumerate() {
                 if let Some(p) = config.ports.get(i).and_then(|p| p.pcap_tx.as_ref()) {
@@ -160,12 +166,14 @@ fn control_core(
         .find(|i| !workers.iter().flatten().any(|w| w.id == i.id))
 }
 
-/// Runs workers over `queues` (one per worker), the control core and the show server until
-/// the replay ends (or --duration, or a signal with --hold). Returns the closing summary.
+/// Runs workers over `queues` (one per worker), the control core (transmitting ALG packets
+/// on `control_io` when the ports have queues for it) and the show server until the replay
+/// ends (or --duration, or a signal with --hold). Returns the closing summary.
 pub fn run_engine<P: PortIo + 'static>(
     config: &Arc<Config>,
     args: &RunArgs,
     queues: Vec<P>,
+    control_io: Option<P>,
 ) -> Result<String> {
     let nworkers = queues.len();
     let clock = Clock::new();
@@ -191,6 +199,7 @@ pub fn run_engine<P: PortIo + 'static>(
     let mut handles = Vec::new();
     let mut threads = Vec::new();
     let mut drained = Vec::new();
+    let links = gateway::links::<P::Pkt>(nworkers, LinkSizes::default());
     for (w, io) in queues.into_iter().enumerate() {
         let rings = WorkerRings::new(RingSizes::default());
         let stats = Arc::new(SharedStats::default());
@@ -211,6 +220,7 @@ pub fn run_engine<P: PortIo + 'static>(
             drained: done,
         };
         let core = cores.get(w).copied().flatten();
+        let link = Arc::clone(&links[w]);
         threads.push(
             std::thread::Builder::new()
                 .name(format!("worker-{w}"))
@@ -224,13 +234,20 @@ pub fn run_engine<P: PortIo + 'static>(
                         setup.stop.store(true, Ordering::Relaxed);
                         return;
                     }
-                    let mut worker = Worker::new(setup, io, capacity);
+                    let mut worker = Worker::new(setup, io, capacity).with_alg_link(link);
                     worker.run();
                 })
                 .context("starting a worker thread")?,
         );
     }
     let (mut control, handle) = ControlCore::new(handles.clone());
+    control.attach(Box::new(Gateway::new(
+        Arc::clone(config),
+        clock,
+        links.clone(),
+        control_io,
+        &handle,
+    )));
     let sc = Arc::clone(&stop_control);
     let control_thread = std::thread::Builder::new()
         .name("control".into())
@@ -253,6 +270,7 @@ pub fn run_engine<P: PortIo + 'static>(
     );
 
     let started = Instant::now();
+    let mut quiet = false;
     let mut last_rate = (Instant::now(), 0u64, 0u64);
     loop {
         std::thread::sleep(Duration::from_millis(20));
@@ -286,10 +304,17 @@ pub fn run_engine<P: PortIo + 'static>(
             && args.duration.is_none()
             && drained.iter().all(|d| d.load(Ordering::Acquire))
         {
-            // Let the control core take the last events.
-            if handles.iter().all(|h| h.rings.events.is_empty()) {
+            // Let the control core take the last events and send the last ALG packets
+            // (seen idle twice, 20 ms apart: a packet may be between ring and queue).
+            let idle = handles.iter().all(|h| h.rings.events.is_empty())
+                && links
+                    .iter()
+                    .all(|l| l.handoff.is_empty() && l.returns.is_empty())
+                && handle.alg_backlog.load(Ordering::Acquire) == 0;
+            if idle && quiet {
                 break;
             }
+            quiet = idle;
         }
     }
     stop.store(true, Ordering::Relaxed);

@@ -79,7 +79,16 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
         queues
             .push(DpdkQueues::worker(&ports, w).with_context(|| format!("queues of worker {w}"))?);
     }
-    let summary = run_engine(config, args, queues)?;
+    // The control core's TX queues, where every port has one (else ALG packets leave
+    // through the worker that handed them off).
+    let control_io = match DpdkQueues::control(&ports) {
+        Ok(q) => Some(q),
+        Err(e) => {
+            eprintln!("svcard: no TX queue for the control core ({e}); ALG packets leave through the workers");
+            None
+        }
+    };
+    let summary = run_engine(config, args, queues, control_io)?;
     for p in &ports {
         if let Ok(s) = p.stats() {
             println!(

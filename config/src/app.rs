@@ -40,7 +40,7 @@ impl PortRange {
     /// Number of ports in the range.
     #[must_use]
     pub const fn width(&self) -> u32 {
-        self.hi as u32 - self.lo as u32 + 1
+        (self.hi as u32 + 1).saturating_sub(self.lo as u32)
     }
 }
 
@@ -352,6 +352,13 @@ const BUILTIN: &[(&str, u8, u16, u16, Option<AlgKind>)] = &[
     ("junos-radius", UDP, 1812, 1812, None),
     ("junos-bootps", UDP, 67, 67, None),
     ("junos-gre", 47, 0, u16::MAX, None),
+    // Child flows the ALGs open. Ports 1..0 (none): never chosen by port, only named by
+    // the ALG that opened them (FTP data keeps its well-known port 20).
+    ("junos-ftp-data", TCP, 20, 20, None),
+    ("junos-tftp-data", UDP, 1, 0, None),
+    ("junos-sun-rpc", UDP, 1, 0, None),
+    ("junos-rsh-stderr", TCP, 1, 0, None),
+    ("junos-talk-data", TCP, 1, 0, None),
 ];
 
 /// The built-in Junos application catalogue, in catalogue order.

@@ -343,6 +343,9 @@ pub struct AlgSettings {
     pub max_pinholes_per_conversation: Option<u32>,
     /// Maximum conversations of this ALG on the card (unlimited when `None`).
     pub max_conversations: Option<u32>,
+    /// FTP only: accept a PORT/EPRT address other than the client's own (third-party
+    /// transfers; refused by default).
+    pub loose: bool,
 }
 
 impl Default for AlgSettings {
@@ -353,6 +356,7 @@ impl Default for AlgSettings {
             timeout: None,
             max_pinholes_per_conversation: None,
             max_conversations: None,
+            loose: false,
         }
     }
 }
@@ -734,7 +738,8 @@ fn build_lookup(apps: &[Application], app_ports: &[Vec<PortRange>]) -> AppLookup
     // Entries in ascending priority; later writes win.
     let mut entries: Vec<(u8, PortRange, usize)> = Vec::new();
     for (i, a) in apps.iter().enumerate() {
-        for r in &app_ports[i] {
+        // An empty range (lo > hi: an ALG's child application) is never chosen by port.
+        for r in app_ports[i].iter().filter(|r| r.lo <= r.hi) {
             entries.push((a.protocol, *r, i));
         }
     }

@@ -675,6 +675,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
                     "timeout",
                     "max-pinholes-per-conversation",
                     "max-conversations",
+                    "loose",
                 ],
             )?
             else {
@@ -683,6 +684,17 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             let mut s = AlgSettings::default();
             if let Some(b) = t.boolean("enabled")? {
                 s.enabled = b;
+            }
+            if let Some(b) = t.boolean("loose")? {
+                if kind != AlgKind::Ftp {
+                    return Err(t.err(
+                        &t.get("loose").map(|v| v.span()).unwrap_or_default(),
+                        "loose",
+                        "only the ftp ALG has a loose mode (third-party PORT addresses)"
+                            .to_string(),
+                    ));
+                }
+                s.loose = b;
             }
             for v in t.items("ports") {
                 let r = port_range(&src, v, &t.field("ports"))?;

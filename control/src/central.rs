@@ -3,14 +3,14 @@
 //! slices only while the client's stream has room (so a slow client stalls its own query,
 //! never a worker), and cancels the query if the client goes away.
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::{
-    CloseReason, Command, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
+    CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
 };
 use svcard_dataplane::session::{split_session_id, SessionView};
 use svcard_dataplane::stats::SharedStats;
@@ -54,8 +54,8 @@ pub struct Request {
 pub struct WorkerBooks {
     /// Sessions recorded (created events seen).
     pub created: u64,
-    /// Sessions that ended, by reason: idle, lifetime, TCP close, cleared.
-    pub closed: [u64; 4],
+    /// Sessions that ended, by reason: idle, lifetime, TCP close, cleared, closed by an ALG.
+    pub closed: [u64; 5],
     /// State-change events seen.
     pub changed: u64,
     /// Sessions recorded and not yet closed.
@@ -250,6 +250,11 @@ pub struct ControlHandle {
     pub queries: Arc<AtomicU64>,
     /// The resource manager's ALG conversations.
     pub conversations: Arc<Mutex<Conversations>>,
+    /// Per-ALG statistics (`show services alg statistics`), published by the gateway.
+    pub alg_statistics: Arc<Mutex<crate::gateway::rm::AlgStatistics>>,
+    /// Packets the gateway holds (handed off, not yet sent): the run loop waits for it to
+    /// empty before stopping the workers.
+    pub alg_backlog: Arc<AtomicU64>,
 }
 
 struct Active {
@@ -302,6 +307,14 @@ pub struct ControlCore {
     queries: Arc<AtomicU64>,
     /// Queries set aside because their client stopped reading while others waited.
     set_aside: u64,
+    /// The ALG gateway, when attached.
+    attachment: Option<Box<dyn Attachment>>,
+}
+
+impl core::fmt::Debug for dyn Attachment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Attachment")
+    }
 }
 
 /// Debug-printable wrapper (the request holds a channel).
@@ -320,6 +333,15 @@ impl core::fmt::Debug for ActiveDbg {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "query {} at worker #{}", self.0.id, self.0.pos)
     }
+}
+
+/// Work that runs on the control core beside the books and the queries (the ALG gateway):
+/// it sees every event after the books took it, and gets a turn every iteration.
+pub trait Attachment: Send {
+    /// A worker's event.
+    fn on_event(&mut self, worker: u16, ev: &Event);
+    /// One turn of its own work; true if it did anything.
+    fn poll(&mut self) -> bool;
 }
 
 /// First CP session ID handed out.
@@ -341,6 +363,8 @@ impl ControlCore {
             workers: workers.clone(),
             queries: Arc::clone(&queries),
             conversations: Arc::new(Mutex::new(Conversations::default())),
+            alg_statistics: Arc::default(),
+            alg_backlog: Arc::default(),
         };
         let n = workers.len();
         (
@@ -356,10 +380,16 @@ impl ControlCore {
                 queue: VecDeque::new(),
                 active: None,
                 set_aside: 0,
+                attachment: None,
                 queries,
             },
             handle,
         )
+    }
+
+    /// Attaches work that runs beside the books (the ALG gateway).
+    pub fn attach(&mut self, a: Box<dyn Attachment>) {
+        self.attachment = Some(a);
     }
 
     /// The CP session ID recorded for a session.
@@ -381,11 +411,11 @@ impl ControlCore {
     /// One iteration. Returns true if it did anything.
     pub fn poll(&mut self) -> bool {
         let mut busy = self.drain_events(4096) > 0;
-        loop {
-            match self.requests.try_recv() {
-                Ok(r) => self.queue.push_back(Active::new(r)),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
+        if let Some(a) = self.attachment.as_mut() {
+            busy |= a.poll();
+        }
+        while let Ok(r) = self.requests.try_recv() {
+            self.queue.push_back(Active::new(r));
         }
         busy |= self.drive_query();
         self.publish();
@@ -417,17 +447,22 @@ impl ControlCore {
                         self.next_cp = self.next_cp.wrapping_add(1).max(CP_ID_BASE);
                     }
                     EventKind::Changed => b.changed += 1,
+                    EventKind::Matched(_) => {}
                     EventKind::Closed(reason) => {
                         let i = match reason {
                             CloseReason::Idle => 0,
                             CloseReason::Lifetime => 1,
                             CloseReason::TcpClose => 2,
                             CloseReason::Cleared => 3,
+                            CloseReason::Alg => 4,
                         };
                         b.closed[i] += 1;
                         b.live = b.live.saturating_sub(1);
                         self.cp_ids.remove(&ev.view.id);
                     }
+                }
+                if let Some(a) = self.attachment.as_mut() {
+                    a.on_event(w as u16, &ev);
                 }
             }
         }

@@ -235,6 +235,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Result<(), Failure> {
         Command::ShowFlowSession(s) => show_flow_session(ctx, s, out),
         Command::ShowServicesSessions(s) => show_services_sessions(ctx, s, out),
         Command::ShowAlgConversations(s) => show_alg_conversations(ctx, s, out),
+        Command::ShowAlgStatistics(p) => show_alg_statistics(ctx, *p, out),
         Command::ClearFlowSession(s) => clear_flow_session(ctx, s, out),
         Command::ClearServicesSessions(f) => clear_services_sessions(ctx, f, out),
         Command::ShowVersion => show_version(ctx, out),
@@ -337,6 +338,13 @@ pub fn request(cmd: &Command) -> Elem {
             }
             if s.brief {
                 e.push(Elem::new("brief"));
+            }
+            e
+        }
+        Command::ShowAlgStatistics(p) => {
+            let mut e = Elem::new("get-service-alg-statistics-information");
+            if let Some(a) = p {
+                e.push(Elem::leaf("application-protocol", a));
             }
             e
         }
@@ -821,6 +829,69 @@ fn services_utilization(ctx: &Context, sel: &Selection, out: &mut Out<'_>) -> Re
         match out {
             Out::Text(w) => utilization_line(*w, &row)?,
             Out::Tree(t) => t.elem(&row.to_elem())?,
+        }
+    }
+    if let Out::Tree(t) = out {
+        t.close()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// show services alg statistics
+
+fn show_alg_statistics(
+    ctx: &Context,
+    protocol: Option<&'static str>,
+    out: &mut Out<'_>,
+) -> Result<(), Failure> {
+    use crate::show::alg_stats::{self, AlgBlock};
+    let st = ctx
+        .control
+        .alg_statistics
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    if let Out::Tree(t) = out {
+        t.open(&Elem::new("service-alg-statistics-information"))?;
+    }
+    let mut first = true;
+    for k in svcard_config::AlgKind::ALL {
+        let Some(e) = crate::gateway::engine_kind(k) else {
+            continue;
+        };
+        if protocol.is_some_and(|p| p != k.junos_name()) {
+            continue;
+        }
+        let b = AlgBlock {
+            name: k.display_name(),
+            protocol: k.junos_name(),
+            enabled: ctx.config.algs[k].enabled,
+            row: &st.rows[e as usize],
+        };
+        match out {
+            Out::Text(w) => {
+                if !first {
+                    writeln!(w)?;
+                }
+                alg_stats::text(*w, &b)?;
+            }
+            Out::Tree(t) => t.elem(&alg_stats::elem(&b))?,
+        }
+        first = false;
+    }
+    if protocol.is_none() {
+        match out {
+            Out::Text(w) => {
+                writeln!(w)?;
+                alg_stats::gateway_text(*w, &st)?;
+            }
+            Out::Tree(t) => t.elem(&alg_stats::gateway_elem(&st))?,
+        }
+    }
+    if first && protocol.is_some() {
+        if let Out::Text(w) = out {
+            writeln!(w, "svcard runs no ALG for this application protocol")?;
         }
     }
     if let Out::Tree(t) = out {

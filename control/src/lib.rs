@@ -5,5 +5,6 @@
 
 pub mod central;
 pub mod exec;
+pub mod gateway;
 pub mod server;
 pub mod show;

@@ -247,8 +247,7 @@ pub fn toeplitz(key: &[u8; 40], input: &[u8]) -> u32 {
     let mut result: u32 = 0;
     // The 32-bit window of the key starting at bit 0.
     let mut window: u32 = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
-    let mut next_key_byte = 4;
-    for &byte in input {
+    for (next_key_byte, &byte) in (4usize..).zip(input) {
         for bit in (0..8).rev() {
             if byte & (1 << bit) != 0 {
                 result ^= window;
@@ -260,7 +259,6 @@ pub fn toeplitz(key: &[u8; 40], input: &[u8]) -> u32 {
             };
             window = (window << 1) | u32::from(incoming);
         }
-        next_key_byte += 1;
     }
     result
 }

@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod flow;
+pub mod handoff;
 pub mod pcapfile;
 pub mod port;
 pub mod query;

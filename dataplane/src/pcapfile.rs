@@ -149,7 +149,7 @@ fn parse_pcapng(bytes: &[u8]) -> Result<Vec<Record>, PcapError> {
         let mut c = Cursor { b: bytes, pos, be };
         let btype = c.u32()?;
         let blen = c.u32()? as usize;
-        if blen < 12 || blen % 4 != 0 || pos + blen > bytes.len() {
+        if blen < 12 || !blen.is_multiple_of(4) || pos + blen > bytes.len() {
             return Err(PcapError::Malformed(pos as u64, "bad block length"));
         }
         let body = &bytes[pos + 8..pos + blen - 4];

@@ -22,6 +22,8 @@ pub enum CloseReason {
     TcpClose,
     /// Cleared by an operator command.
     Cleared,
+    /// Closed by its ALG (a DNS query answered).
+    Alg,
 }
 
 /// What happened to a session.
@@ -33,6 +35,8 @@ pub enum EventKind {
     Changed,
     /// It ended; the view carries its final counters.
     Closed(CloseReason),
+    /// It was opened through the ALG pinhole of this ID (follows its `Created`).
+    Matched(u32),
 }
 
 /// A session event from a worker.

@@ -76,6 +76,20 @@ counters! {
         EventRingFull => "event-ring-full",
         /// Query replies deferred because the reply ring was full.
         ReplyRingFull => "reply-ring-full",
+        /// Packets of Watch sessions handed to the control core (ALG).
+        HandedOff => "alg-handed-off",
+        /// Packets of Watch sessions lost because the hand-off ring was full.
+        HandoffRingFull => "alg-handoff-ring-full",
+        /// Packets the control core gave back for this worker to transmit.
+        ReturnedSent => "alg-returned",
+        /// New sessions opened through an ALG pinhole.
+        PinholeMatches => "pinhole-matches",
+        /// Sessions an ALG closed (a DNS answer seen).
+        SessionsAlgClosed => "sessions-alg-closed",
+        /// ICMP errors passed because the session they quote exists (counted there).
+        IcmpErrorsRelated => "icmp-errors-related",
+        /// ICMP errors dropped: no session for the packet they quote.
+        IcmpErrorsNoSession => "icmp-errors-without-session",
         /// Worker loop iterations.
         Loops => "loops",
         /// Loop iterations that received nothing.

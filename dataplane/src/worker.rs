@@ -8,19 +8,21 @@
 
 use crate::clock::Clock;
 use crate::flow::{Direction, Family, FlowKey};
+use crate::handoff::{bump, AlgCommand, AlgLink, Handoff};
 use crate::port::{Burst, PacketBuf, PortIo, BURST};
 use crate::query::SessionFilter;
 use crate::ring::{
     CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, Reply, ReplyBody, WorkerRings,
 };
+use crate::session::pinhole::{PinholeSpec, PinholeTable};
 use crate::session::tcp::TcpPhase;
-use crate::session::{bits, Action, Session, SessionTable, TcpState, Validity};
+use crate::session::{bits, split_session_id, Action, Session, SessionTable, TcpState, Validity};
 use crate::stats::{Counter, Gauge, LocalStats, SharedStats};
 use crate::wire::{self, Outcome, Parsed};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
+use svcard_config::{AlgKind, Config, LimitPolicy, RuleAction, TimeoutClass};
 
 /// Sessions a query visits per loop iteration.
 const QUERY_SLICE: usize = 256;
@@ -28,6 +30,8 @@ const QUERY_SLICE: usize = 256;
 const EXPIRE_BUDGET: usize = 512;
 /// Loop iterations between counter publications (also published on every idle loop).
 const PUBLISH_EVERY: u64 = 1024;
+/// ALG commands (pinholes, closes) applied per loop iteration.
+const ALG_COMMAND_BUDGET: usize = 256;
 
 /// What a worker needs from outside.
 #[derive(Debug, Clone)]
@@ -192,6 +196,23 @@ pub struct Worker<P: PortIo> {
     last_refill_ms: u32,
     loops_since_publish: u64,
     lifetime_s: u32,
+    /// The link to the control core's ALGs (none: Watch sessions are forwarded here).
+    alg: Option<Arc<AlgLink<P::Pkt>>>,
+    /// Pinholes the control core installed.
+    pinholes: PinholeTable,
+    /// ICMP errors are tied to the session they quote (the ICMP ALG is on).
+    icmp_alg: bool,
+}
+
+/// How a new session is admitted: by the policy, or through a pinhole.
+#[derive(Debug, Clone, Copy)]
+struct Admission {
+    service_set: u16,
+    rule: u16,
+    application: u16,
+    action: Action,
+    timeout: u32,
+    pinhole: Option<u32>,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -234,11 +255,23 @@ impl<P: PortIo> Worker<P> {
             last_refill_ms: now_ms,
             loops_since_publish: 0,
             lifetime_s: cfg.timeouts.lifetime,
+            alg: None,
+            pinholes: PinholeTable::new(1),
+            icmp_alg: cfg.algs[AlgKind::Icmp].enabled,
             stats,
             table,
             io,
             setup,
         }
+    }
+
+    /// Connects the worker to the control core's ALGs: packets of sessions whose ALG the
+    /// link watches go to the control core, and pinholes come back.
+    #[must_use]
+    pub fn with_alg_link(mut self, link: Arc<AlgLink<P::Pkt>>) -> Self {
+        self.pinholes = PinholeTable::new(link.pinhole_capacity);
+        self.alg = Some(link);
+        self
     }
 
     /// The session table (for tests and tools).
@@ -287,6 +320,7 @@ impl<P: PortIo> Worker<P> {
         self.refill_tokens(now_ms);
         self.expire(now_ms, now_s);
         self.commands();
+        self.alg_work(now_ms, now_s);
         self.run_query(now_ms, now_s);
         self.loops_since_publish += 1;
         if received == 0 {
@@ -507,6 +541,10 @@ impl<P: PortIo> Worker<P> {
         if p.proto == 6 && p.fragment != 2 {
             self.on_tcp(slot, from_initiator, p, now_ms, now_s);
         }
+        if action == Action::Watch && self.alg.is_some() {
+            self.hand_off(slot, port, peer, from_initiator, pkt);
+            return;
+        }
         self.act(action, port, peer, pkt);
     }
 
@@ -647,32 +685,25 @@ impl<P: PortIo> Worker<P> {
             drop(pkt);
             return;
         }
-        // Everything the configuration decides, under a plain borrow (no reference count
-        // traffic per new session).
+        if self.icmp_alg && p.is_icmp_error() {
+            self.on_icmp_error(peer, pkt, p, now_ms);
+            return;
+        }
         let tcp = if p.proto == 6 {
             TcpState::new_from_first(p.tcp_flags)
         } else {
             TcpState::default()
         };
-        let (v, policy, timeout, watched) = {
-            let cfg: &Config = &self.setup.config;
-            let v = cfg.classify(
-                usize::from(port),
-                p.proto,
-                ip_of(p.family, &p.src),
-                p.sport,
-                ip_of(p.family, &p.dst),
-                p.dport,
-            );
-            let class = timeout_class(p.proto, tcp);
-            (
-                v,
-                cfg.limits.at_limit,
-                cfg.idle_timeout(v.service_set, v.application, class),
-                cfg.alg_enabled(v.application).is_some(),
-            )
+        let class = timeout_class(p.proto, tcp);
+        let adm = match self
+            .pinholes
+            .take_match(p.proto, &p.src, p.sport, &p.dst, p.dport, now_ms)
+        {
+            Some(ph) => self.admit_child(&ph, class),
+            None => self.admit(port, p, class),
         };
-        let ss = usize::from(v.service_set);
+        let policy = self.setup.config.limits.at_limit;
+        let ss = usize::from(adm.service_set);
         if ss < self.ss_sessions.len() && self.ss_sessions[ss] >= self.ss_limits[ss] {
             self.fail_new(policy, peer, pkt, Counter::SessionLimitDrops);
             return;
@@ -684,7 +715,7 @@ impl<P: PortIo> Worker<P> {
             }
             self.tokens -= 1000;
         }
-        let slot = match self.table.insert(key, hash, now_ms, now_s, timeout) {
+        let slot = match self.table.insert(key, hash, now_ms, now_s, adm.timeout) {
             Ok(s) => s,
             Err(_) => {
                 self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
@@ -694,26 +725,13 @@ impl<P: PortIo> Worker<P> {
         if ss < self.ss_sessions.len() {
             self.ss_sessions[ss] += 1;
         }
-        let action = match v.action {
-            RuleAction::Accept => {
-                if watched {
-                    // ALG hand-off comes with the ALG work; until then Watch sessions are
-                    // forwarded by the worker like Forward ones.
-                    Action::Watch
-                } else {
-                    Action::Forward
-                }
-            }
-            RuleAction::Discard => Action::Drop,
-            RuleAction::Reject => Action::Reject,
-        };
         let len = pkt.data().len() as u32;
         if let Some((s, info)) = self.table.parts_mut(slot) {
-            info.service_set = v.service_set;
-            info.rule = v.rule;
-            info.application = v.application;
+            info.service_set = adm.service_set;
+            info.rule = adm.rule;
+            info.application = adm.application;
             info.ingress[dir.index()] = port as u8;
-            s.action = action as u8;
+            s.action = adm.action as u8;
             s.junos_flags = 0;
             s.bits = bits::ASYMMETRIC
                 | if dir == Direction::BtoA {
@@ -727,11 +745,215 @@ impl<P: PortIo> Worker<P> {
         self.stats.inc(Counter::SessionsCreated);
         let val = validity(self.table.get(slot));
         self.stats.gauges[gauge_of(val) as usize] += 1;
-        if matches!(action, Action::Drop | Action::Reject) {
+        if matches!(adm.action, Action::Drop | Action::Reject) {
             self.stats.gauges[Gauge::DropFlow as usize] += 1;
         }
         self.emit(EventKind::Created, slot, now_ms, now_s);
-        self.act(action, port, peer, pkt);
+        if let Some(id) = adm.pinhole {
+            self.stats.inc(Counter::PinholeMatches);
+            self.emit(EventKind::Matched(id), slot, now_ms, now_s);
+        }
+        if adm.action == Action::Watch && self.alg.is_some() {
+            self.hand_off(slot, port, peer, true, pkt);
+            return;
+        }
+        self.act(adm.action, port, peer, pkt);
+    }
+
+    /// What the policy says of a new flow's first packet. Everything the configuration
+    /// decides, under a plain borrow (no reference count traffic per new session).
+    fn admit(&self, port: u16, p: &Parsed, class: TimeoutClass) -> Admission {
+        let cfg: &Config = &self.setup.config;
+        let v = cfg.classify(
+            usize::from(port),
+            p.proto,
+            ip_of(p.family, &p.src),
+            p.sport,
+            ip_of(p.family, &p.dst),
+            p.dport,
+        );
+        let action = match v.action {
+            RuleAction::Accept => match cfg.alg_enabled(v.application) {
+                // Without a link to the control core (tests, tools) a Watch session is
+                // forwarded here; with one, only the ALGs the control core runs watch.
+                Some(k) if self.alg.as_ref().is_none_or(|l| l.watches(k)) => Action::Watch,
+                _ => Action::Forward,
+            },
+            RuleAction::Discard => Action::Drop,
+            RuleAction::Reject => Action::Reject,
+        };
+        Admission {
+            service_set: v.service_set,
+            rule: v.rule,
+            application: v.application,
+            action,
+            timeout: cfg.idle_timeout(v.service_set, v.application, class),
+            pinhole: None,
+        }
+    }
+
+    /// A child flow that matched a pinhole: permitted by its parent's policy.
+    fn admit_child(&self, ph: &PinholeSpec, class: TimeoutClass) -> Admission {
+        Admission {
+            service_set: ph.service_set,
+            rule: ph.rule,
+            application: ph.application,
+            action: ph.action,
+            timeout: self
+                .setup
+                .config
+                .idle_timeout(ph.service_set, ph.application, class),
+            pinhole: Some(ph.id),
+        }
+    }
+
+    /// An ICMP error with no session of its own (the ICMP ALG is on): it belongs to the
+    /// session of the packet it quotes, is counted there and passed, or is dropped when
+    /// there is no such session.
+    fn on_icmp_error(&mut self, peer: u16, pkt: P::Pkt, p: &Parsed, now_ms: u32) {
+        let quoted = wire::parse_icmp_error_inner(pkt.data(), p).and_then(|q| {
+            let fam = if q.family == 6 {
+                Family::V6
+            } else {
+                Family::V4
+            };
+            let (k, d) = FlowKey::from_packet(fam, q.proto, q.src, q.sport, q.dst, q.dport);
+            let h = self.table.hash(&k);
+            self.table.find(&k, h).map(|slot| (slot, d))
+        });
+        let Some((slot, quoted_dir)) = quoted else {
+            self.stats.inc(Counter::IcmpErrorsNoSession);
+            drop(pkt);
+            return;
+        };
+        // The error travels against the packet it quotes.
+        let len = pkt.data().len() as u32;
+        self.table.touch(slot, quoted_dir.reverse(), len, now_ms);
+        self.stats.inc(Counter::IcmpErrorsRelated);
+        match Action::from_u8(self.table.get(slot).action) {
+            Action::Drop | Action::Reject => {
+                self.stats.inc(Counter::PolicyDropped);
+                drop(pkt);
+            }
+            _ => self.queue_out(peer, pkt),
+        }
+    }
+
+    /// Moves a Watch session's packet to the control core; a full ring loses it (counted
+    /// per ALG).
+    fn hand_off(&mut self, slot: u32, port: u16, peer: u16, from_initiator: bool, pkt: P::Pkt) {
+        let Some(link) = self.alg.as_ref() else {
+            self.queue_out(peer, pkt);
+            return;
+        };
+        let info = self.table.info(slot);
+        let Some(alg) = self.setup.config.alg_enabled(info.application) else {
+            self.queue_out(peer, pkt);
+            return;
+        };
+        let h = Handoff {
+            pkt,
+            port,
+            egress: peer,
+            session: self.table.id(slot),
+            key: self.table.get(slot).key,
+            from_initiator,
+            alg,
+            application: info.application,
+            service_set: info.service_set,
+            rule: info.rule,
+        };
+        match link.handoff.push(h) {
+            Ok(()) => {
+                bump(&link.handed_off[alg as usize], 1);
+                self.stats.inc(Counter::HandedOff);
+            }
+            Err(h) => {
+                bump(&link.handoff_drops[alg as usize], 1);
+                self.stats.inc(Counter::HandoffRingFull);
+                drop(h);
+            }
+        }
+    }
+
+    /// Between bursts: apply the control core's ALG commands (then publish the last one
+    /// applied) and transmit what it gave back.
+    fn alg_work(&mut self, now_ms: u32, now_s: u32) {
+        let Some(link) = self.alg.as_ref() else {
+            return;
+        };
+        if link.commands.is_empty() && link.returns.is_empty() {
+            return;
+        }
+        let mut last = None;
+        for _ in 0..ALG_COMMAND_BUDGET {
+            let Some(cmd) = self.alg.as_ref().and_then(|l| l.commands.pop()) else {
+                break;
+            };
+            last = Some(cmd.seq());
+            match cmd {
+                AlgCommand::AddPinhole { spec, .. } => {
+                    if !self.pinholes.insert(spec) {
+                        if let Some(l) = &self.alg {
+                            bump(&l.pinhole_table_full, 1);
+                        }
+                    }
+                }
+                AlgCommand::RemovePinhole { id, .. } => {
+                    self.pinholes.remove(id);
+                }
+                AlgCommand::SetAction {
+                    session, action, ..
+                } => {
+                    if let Some((w, slot)) = split_session_id(session) {
+                        if w == self.setup.index && self.table.is_live(slot) {
+                            self.table.get_mut(slot).action = action as u8;
+                            self.emit(EventKind::Changed, slot, now_ms, now_s);
+                        }
+                    }
+                }
+                AlgCommand::CloseSession { session, .. } => {
+                    self.close_session(session, now_ms, now_s);
+                }
+            }
+        }
+        for _ in 0..BURST {
+            let Some(r) = self.alg.as_ref().and_then(|l| l.returns.pop()) else {
+                break;
+            };
+            self.stats.inc(Counter::ReturnedSent);
+            self.queue_out(r.port, r.pkt);
+        }
+        if let (Some(seq), Some(l)) = (last, &self.alg) {
+            l.applied.store(seq, Ordering::Release);
+        }
+    }
+
+    /// Removes a session an ALG is done with (its close event says so).
+    fn close_session(&mut self, id: u32, now_ms: u32, now_s: u32) {
+        let Some((w, slot)) = split_session_id(id) else {
+            return;
+        };
+        if w != self.setup.index || !self.table.is_live(slot) {
+            return;
+        }
+        let s = *self.table.get(slot);
+        self.forget(&s, self.table.info(slot).service_set);
+        let view = self.table.view(slot, now_ms, now_s);
+        if self
+            .setup
+            .rings
+            .events
+            .push(Event {
+                kind: EventKind::Closed(CloseReason::Alg),
+                view,
+            })
+            .is_err()
+        {
+            self.stats.inc(Counter::EventRingFull);
+        }
+        self.table.remove(slot);
+        self.stats.inc(Counter::SessionsAlgClosed);
     }
 
     fn forget(&mut self, s: &Session, service_set: u16) {

@@ -48,6 +48,8 @@ pub enum Command {
     ShowServicesSessions(ShowServicesSessions),
     /// `show services alg conversations …`.
     ShowAlgConversations(ShowAlgConversations),
+    /// `show services alg statistics [application-protocol P]`.
+    ShowAlgStatistics(Option<&'static str>),
     /// `clear security flow session …`.
     ClearFlowSession(ClearFlowSession),
     /// `clear services sessions …`.
@@ -362,6 +364,8 @@ pub enum CommandId {
     ShowServicesSessions,
     /// `show services alg conversations`.
     ShowAlgConversations,
+    /// `show services alg statistics`.
+    ShowAlgStatistics,
     /// `clear security flow session`.
     ClearFlowSession,
     /// `clear services sessions`.
@@ -464,11 +468,18 @@ static SHOW_SERVICES: &[Node] = &[
     },
 ];
 
-static SHOW_SERVICES_ALG: &[Node] = &[Node {
-    word: "conversations",
-    help: "Show ALG conversations",
-    next: Next::Command(CommandId::ShowAlgConversations, ALG_CONVERSATIONS_OPTIONS),
-}];
+static SHOW_SERVICES_ALG: &[Node] = &[
+    Node {
+        word: "conversations",
+        help: "Show ALG conversations",
+        next: Next::Command(CommandId::ShowAlgConversations, ALG_CONVERSATIONS_OPTIONS),
+    },
+    Node {
+        word: "statistics",
+        help: "Show ALG statistics",
+        next: Next::Command(CommandId::ShowAlgStatistics, ALG_STATISTICS_OPTIONS),
+    },
+];
 
 static CLEAR: &[Node] = &[
     Node {
@@ -637,9 +648,12 @@ pub static ALG_APP_PROTOCOLS: &[Keyword] = &[
     ),
     ("dce-rpc-portmap", "DCE RPC portmap service"),
     ("dns", "Domain Name System protocol"),
+    ("exec", "Remote Execution (rexec)"),
     ("ftp", "File Transfer Protocol"),
     ("h323", "H323 protocol"),
+    ("icmp", "Internet Control Message Protocol"),
     ("ike-esp-nat", "IKE ALG"),
+    ("login", "Remote Login (rlogin)"),
     ("pptp", "Point-to-Point Tunneling Protocol"),
     ("rpc", "Remote Procedure Call protocol"),
     (
@@ -651,6 +665,8 @@ pub static ALG_APP_PROTOCOLS: &[Keyword] = &[
     ("sip", "Session Initiation Protocol"),
     ("sql", "SQLNet"),
     ("talk", "Talk Program"),
+    ("tftp", "Trivial File Transfer Protocol"),
+    ("traceroute", "Traceroute"),
 ];
 
 /// Most sessions `limit` takes.
@@ -735,6 +751,13 @@ static ALG_CONVERSATIONS_OPTIONS: &[OptSpec] = &[
     opt("extensive", "Display extensive output", Arg::Flag, 1),
     opt("interface", "Name of services interface", Arg::Name, 0),
 ];
+
+static ALG_STATISTICS_OPTIONS: &[OptSpec] = &[opt(
+    "application-protocol",
+    "Application protocol name",
+    Arg::Keyword(ALG_APP_PROTOCOLS),
+    0,
+)];
 
 static PIPES: &[OptSpec] = &[
     opt("count", "Count occurrences", Arg::Flag, 0),
@@ -1116,6 +1139,15 @@ fn build(id: CommandId, opts: Vec<(&'static OptSpec, Value, usize)>) -> Result<C
                 }
             }
             Command::ShowAlgConversations(c)
+        }
+        CommandId::ShowAlgStatistics => {
+            let mut app = None;
+            for (spec, v, _) in opts {
+                if let ("application-protocol", Value::Keyword(k)) = (spec.word, v) {
+                    app = Some(k);
+                }
+            }
+            Command::ShowAlgStatistics(app)
         }
         CommandId::ClearFlowSession => {
             let mut c = ClearFlowSession::default();

@@ -14,6 +14,7 @@
 //! * [`tree`]: the streaming XML and JSON renderers (`| display xml`, `| display json`).
 
 pub mod alg;
+pub mod alg_stats;
 pub mod command;
 pub mod model;
 pub mod names;

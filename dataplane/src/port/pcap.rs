@@ -138,7 +138,10 @@ pub struct PcapQueues {
     tx: Vec<Arc<ArrayQueue<PcapFrame>>>,
     pool: Pool,
     pace: bool,
-    start: Instant,
+    /// When the replay began: the first time any worker asked for a frame (shared, so the
+    /// workers keep the capture's timeline together; not at open, so start-up time does
+    /// not make every early frame overdue).
+    start: Arc<std::sync::OnceLock<Instant>>,
     first_ts: u64,
     sent: Arc<AtomicU64>,
 }
@@ -175,7 +178,7 @@ impl PortIo for PcapQueues {
             .min()
             .unwrap_or(u64::MAX);
         let elapsed = if self.pace {
-            self.start.elapsed().as_nanos() as u64
+            self.start.get_or_init(Instant::now).elapsed().as_nanos() as u64
         } else {
             0
         };
@@ -384,7 +387,7 @@ impl PcapBackend {
             };
             writers.push(w);
         }
-        let start = Instant::now();
+        let start = Arc::new(std::sync::OnceLock::new());
         let mut queues = Vec::new();
         let mut rings: Vec<Vec<Arc<ArrayQueue<PcapFrame>>>> = Vec::new();
         let sent = Arc::new(AtomicU64::new(0));
@@ -403,7 +406,7 @@ impl PcapBackend {
                 tx,
                 pool,
                 pace: opts.pace,
-                start,
+                start: Arc::clone(&start),
                 first_ts: if first_ts == u64::MAX { 0 } else { first_ts },
                 sent: Arc::clone(&sent),
             });

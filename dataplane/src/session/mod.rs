@@ -6,6 +6,7 @@
 //! TCP state, and [`SessionView`], the owned snapshot of one session that leaves the worker
 //! for the control core (show commands, events).
 
+pub mod pinhole;
 pub mod table;
 pub mod tcp;
 pub mod timer;

@@ -1291,7 +1291,7 @@ mod tests {
         let now = start.wrapping_add(10_100);
         let mut calls = 0;
         while t.len() > 500 {
-            let n = t.expire(now, 10, 0, 100, |s, sess, info| {
+            let n = t.expire(now, 10, 0, 100, |s, _sess, info| {
                 assert!(info.is_live());
                 got.push(s);
             });

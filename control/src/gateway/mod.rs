@@ -1,0 +1,538 @@
+//! The ALG gateway: the part of the control core that runs the application-layer gateways.
+//!
+//! Per iteration it takes the packets workers handed off (the mbufs themselves, from each
+//! worker's [`AlgLink`]), runs the session's ALG on each, broadcasts every pinhole the ALG
+//! asked for to *every* worker, and transmits the packet on the control core's own TX queue
+//! only once each worker has applied that pinhole (a packet waits in a bounded queue until
+//! then; nothing waits for a worker). Devices without a TX queue for the control core get
+//! the packet back through the worker that handed it off.
+//!
+//! The books of what the ALGs opened are kept by the resource manager ([`rm`]); `show
+//! services alg conversations` and `show services alg statistics` read what it publishes.
+//!
+//! Room: this module owns everything between the hand-off ring and the TX queue. The
+//! ALGs themselves (parsing, what to expect) live in the `svcard-alg` crate; the worker's
+//! side (hand-off, pinhole lookup) in `svcard_dataplane::worker`.
+
+pub mod rm;
+
+use crate::central::{Attachment, ControlHandle, Conversations};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use rm::{AlgStatistics, ResourceManager};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use svcard_alg::{
+    Action as AlgAction, Actions, Alg as _, AlgConfig, FlowCtx, PortList, Proto, Side,
+};
+use svcard_config::{AlgKind, Config};
+use svcard_dataplane::clock::Clock;
+use svcard_dataplane::handoff::{AlgCommand, AlgLink, Handoff, LinkSizes, Returned};
+use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
+use svcard_dataplane::ring::{Event, EventKind};
+use svcard_dataplane::session::pinhole::PinholeSpec;
+use svcard_dataplane::session::{split_session_id, Action};
+use svcard_dataplane::wire::{self, Outcome, Parsed};
+
+/// Hand-offs taken from one worker per iteration.
+const HANDOFF_BUDGET: usize = 256;
+/// Packets held while workers install their pinholes.
+const PENDING_CAP: usize = 8192;
+/// How often pinhole and ALG timers are looked at, milliseconds.
+const TIMER_TICK_MS: u32 = 50;
+/// How often the published books are refreshed when they changed, milliseconds.
+const PUBLISH_MS: u32 = 20;
+
+/// The ALG engine behind a configured ALG, where svcard has one.
+#[must_use]
+pub fn engine_kind(k: AlgKind) -> Option<svcard_alg::AlgKind> {
+    use svcard_alg::AlgKind as E;
+    Some(match k {
+        AlgKind::Ftp => E::Ftp,
+        AlgKind::Tftp => E::Tftp,
+        AlgKind::Dns => E::Dns,
+        AlgKind::RpcPortmap => E::RpcPortmap,
+        AlgKind::Rsh => E::Rsh,
+        AlgKind::Rexec => E::Rexec,
+        AlgKind::Rlogin => E::Rlogin,
+        AlgKind::Talk => E::Talk,
+        AlgKind::Traceroute => E::Traceroute,
+        _ => return None,
+    })
+}
+
+/// Which configured ALGs the control core runs: the mask workers hand off by.
+#[must_use]
+pub fn watch_mask() -> [bool; AlgKind::ALL.len()] {
+    core::array::from_fn(|i| engine_kind(AlgKind::ALL[i]).is_some())
+}
+
+/// The links for `workers` workers.
+#[must_use]
+pub fn links<T>(workers: usize, sizes: LinkSizes) -> Vec<Arc<AlgLink<T>>> {
+    (0..workers)
+        .map(|_| Arc::new(AlgLink::new(sizes, watch_mask())))
+        .collect()
+}
+
+/// The engine configuration of ALG `k` from the operator's `[alg.NAME]` table.
+#[must_use]
+pub fn alg_config(config: &Config, k: AlgKind, e: svcard_alg::AlgKind) -> AlgConfig {
+    let s = &config.algs[k];
+    let mut c = AlgConfig::default_for(e);
+    c.enabled = s.enabled;
+    if !s.ports.is_empty() {
+        c.ports = PortList::from_slice(&s.ports);
+    }
+    if let Some(t) = s.timeout {
+        c.timeout_ms = u64::from(t) * 1000;
+    }
+    if let Some(m) = s.max_pinholes_per_conversation {
+        c.max_pinholes = m;
+    }
+    c.loose_ftp = s.loose;
+    c
+}
+
+struct Pending<T> {
+    /// The last ALG command sequence number this packet waits for.
+    need: u64,
+    worker: u16,
+    port: u16,
+    pkt: T,
+}
+
+/// The gateway: hand-off intake, ALG dispatch, pinhole broadcast, transmit.
+pub struct Gateway<P: PortIo> {
+    clock: Clock,
+    links: Vec<Arc<AlgLink<P::Pkt>>>,
+    /// The control core's TX queues (none: packets go back through their worker).
+    tx: Option<P>,
+    out: Vec<Burst<P::Pkt>>,
+    /// Last command sequence number given out, and per worker the last one pushed.
+    seq: u64,
+    pushed: Vec<u64>,
+    pending: VecDeque<Pending<P::Pkt>>,
+    rm: ResourceManager,
+    actions: Actions,
+    last_tick_ms: u32,
+    last_publish_ms: u32,
+    book: Arc<Mutex<Conversations>>,
+    statistics: Arc<Mutex<AlgStatistics>>,
+    backlog: Arc<AtomicU64>,
+    /// The TX queues were set up on the control core's thread.
+    started: bool,
+}
+
+impl<P: PortIo> core::fmt::Debug for Gateway<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("workers", &self.links.len())
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: PortIo> Gateway<P> {
+    /// A gateway over the workers' `links`, transmitting on `tx` (the control core's
+    /// queues, when the ports have them), publishing into the books of `handle`.
+    #[must_use]
+    pub fn new(
+        config: Arc<Config>,
+        clock: Clock,
+        links: Vec<Arc<AlgLink<P::Pkt>>>,
+        tx: Option<P>,
+        handle: &ControlHandle,
+    ) -> Gateway<P> {
+        let nports = config
+            .ports
+            .len()
+            .max(tx.as_ref().map_or(0, PortIo::port_count));
+        let now = clock.now_ms();
+        let n = links.len();
+        Gateway {
+            rm: ResourceManager::new(config),
+            clock,
+            links,
+            tx,
+            out: (0..nports).map(|_| Burst::default()).collect(),
+            seq: 0,
+            pushed: vec![0; n],
+            pending: VecDeque::with_capacity(PENDING_CAP),
+            actions: Actions::new(),
+            last_tick_ms: now,
+            last_publish_ms: now,
+            book: Arc::clone(&handle.conversations),
+            statistics: Arc::clone(&handle.alg_statistics),
+            backlog: Arc::clone(&handle.alg_backlog),
+            started: false,
+        }
+    }
+
+    /// Sends a command to every worker; returns its sequence number.
+    fn broadcast(&mut self, make: impl Fn(u64) -> AlgCommand) -> u64 {
+        self.seq += 1;
+        let seq = self.seq;
+        for (w, l) in self.links.iter().enumerate() {
+            if l.commands.push(make(seq)).is_ok() {
+                self.pushed[w] = seq;
+            } else {
+                self.rm.stats.command_ring_full += 1;
+            }
+        }
+        seq
+    }
+
+    /// Sends a command to one worker.
+    fn unicast(&mut self, w: u16, make: impl Fn(u64) -> AlgCommand) {
+        self.seq += 1;
+        let seq = self.seq;
+        if let Some(l) = self.links.get(usize::from(w)) {
+            if l.commands.push(make(seq)).is_ok() {
+                self.pushed[usize::from(w)] = seq;
+            } else {
+                self.rm.stats.command_ring_full += 1;
+            }
+        }
+    }
+
+    /// True once every worker applied the commands up to `need` that it was sent.
+    fn applied(&self, need: u64) -> bool {
+        self.links.iter().enumerate().all(|(w, l)| {
+            let want = need.min(self.pushed[w]);
+            l.applied.load(Ordering::Acquire) >= want
+        })
+    }
+
+    fn transmit(&mut self, worker: u16, port: u16, pkt: P::Pkt) {
+        if self.tx.is_none() {
+            // No TX queue of our own: the worker that handed the packet off sends it.
+            let Some(l) = self.links.get(usize::from(worker)) else {
+                return;
+            };
+            if l.returns.push(Returned { port, pkt }).is_err() {
+                self.rm.stats.tx_dropped += 1;
+            }
+            return;
+        }
+        let p = usize::from(port);
+        if p >= self.out.len() {
+            self.rm.stats.tx_dropped += 1;
+            return;
+        }
+        if self.out[p].is_full() {
+            self.flush_port(p);
+        }
+        if self.out[p].push(pkt).is_err() {
+            self.rm.stats.tx_dropped += 1;
+        }
+    }
+
+    fn flush_port(&mut self, p: usize) {
+        let Some(tx) = self.tx.as_mut() else { return };
+        let n = self.out[p].len();
+        if n == 0 {
+            return;
+        }
+        let sent = tx.tx_burst(p as u16, &mut self.out[p]);
+        self.rm.stats.tx_packets += sent as u64;
+        self.rm.stats.tx_dropped += (n - sent) as u64;
+    }
+
+    fn flush(&mut self) {
+        for p in 0..self.out.len() {
+            self.flush_port(p);
+        }
+    }
+
+    /// Runs the session's ALG on one handed-off packet, then sends it (at once, or once
+    /// every worker holds the pinholes it opened).
+    fn on_handoff(&mut self, worker: u16, h: Handoff<P::Pkt>, now_ms: u32) {
+        let Handoff {
+            pkt,
+            egress,
+            session,
+            key,
+            from_initiator,
+            alg,
+            service_set,
+            rule,
+            ..
+        } = h;
+        let Outcome::Ip(p) = wire::parse(pkt.data()) else {
+            self.transmit(worker, egress, pkt);
+            return;
+        };
+        let Some(engine) = engine_kind(alg) else {
+            self.transmit(worker, egress, pkt);
+            return;
+        };
+        let side = if from_initiator {
+            Side::Initiator
+        } else {
+            Side::Responder
+        };
+        let Some(conv) = self.rm.conversation(
+            worker,
+            session,
+            &key,
+            alg,
+            engine,
+            || flow_ctx(&p, from_initiator),
+            (service_set, rule),
+            now_ms,
+        ) else {
+            // Over the ALG's conversation cap: the session passes uninspected.
+            self.transmit(worker, egress, pkt);
+            return;
+        };
+        let now = u64::from(now_ms);
+        self.actions.clear();
+        let tcp = p.proto == 6;
+        if tcp && p.tcp_flags & 0x02 != 0 {
+            conv.alg.sync_seq(side, p.tcp_seq.wrapping_add(1));
+        }
+        let start = usize::from(p.payload_offset);
+        let end = start + usize::from(p.payload_len);
+        let payload = pkt.data().get(start..end).unwrap_or(&[]);
+        let seq = tcp.then_some(p.tcp_seq);
+        if tcp && payload.is_empty() {
+            // Nothing for an ALG in a bare TCP segment.
+        } else if let (svcard_alg::AnyAlg::Traceroute(t), Side::Initiator) = (&mut conv.alg, side) {
+            t.on_probe(now, Some(p.ttl), &mut self.actions);
+        } else {
+            conv.alg.on_data(now, side, seq, payload, &mut self.actions);
+        }
+        let need = self.apply_actions(worker, session, now_ms);
+        if need == 0 || self.applied(need) {
+            self.transmit(worker, egress, pkt);
+        } else if self.pending.len() < PENDING_CAP {
+            self.pending.push_back(Pending {
+                need,
+                worker,
+                port: egress,
+                pkt,
+            });
+        } else {
+            self.rm.stats.pending_full += 1;
+        }
+    }
+
+    /// Carries out what the ALG of `session` asked for; returns the sequence number of the
+    /// last pinhole broadcast (0: none).
+    fn apply_actions(&mut self, worker: u16, session: u32, now_ms: u32) -> u64 {
+        let mut need = 0;
+        let actions = core::mem::take(&mut self.actions);
+        for a in actions.iter() {
+            match a {
+                AlgAction::Expect(e) => {
+                    let Some(spec) = self.rm.open_pinhole(session, e, now_ms) else {
+                        continue;
+                    };
+                    need = self.broadcast(|seq| AlgCommand::AddPinhole { seq, spec });
+                }
+                AlgAction::Close => {
+                    self.rm.parent_done(session);
+                    if let Some((w, _)) = split_session_id(session) {
+                        self.unicast(w, |seq| AlgCommand::CloseSession { seq, session });
+                    }
+                }
+                AlgAction::ParentState(svcard_alg::ParentState::Forward) => {
+                    // Negotiation over (or the ALG is off): the worker forwards the rest.
+                    self.unicast(worker, |seq| AlgCommand::SetAction {
+                        seq,
+                        session,
+                        action: Action::Forward,
+                    });
+                }
+                AlgAction::ParentState(svcard_alg::ParentState::Watch)
+                | AlgAction::Rewrite { .. } => {}
+                AlgAction::ParseError(_) => {}
+            }
+        }
+        self.actions = actions;
+        need
+    }
+
+    /// Pinholes that lapsed leave every worker; ALG clocks advance.
+    fn tick(&mut self, now_ms: u32) {
+        let mut lapsed = Vec::new();
+        self.rm.expire(now_ms, &mut lapsed);
+        for id in lapsed {
+            self.broadcast(|seq| AlgCommand::RemovePinhole { seq, id });
+        }
+        let mut expects = Vec::new();
+        self.rm.alg_timers(now_ms, &mut expects);
+        for (session, e) in expects {
+            if let Some(spec) = self.rm.open_pinhole(session, &e, now_ms) {
+                self.broadcast(|seq| AlgCommand::AddPinhole { seq, spec });
+            }
+        }
+    }
+
+    fn release_pending(&mut self) -> bool {
+        let mut did = false;
+        while let Some(front) = self.pending.front() {
+            if !self.applied(front.need) {
+                break;
+            }
+            if let Some(p) = self.pending.pop_front() {
+                self.transmit(p.worker, p.port, p.pkt);
+                did = true;
+            }
+        }
+        did
+    }
+
+    fn publish(&mut self) {
+        let mut st = self.rm.statistics();
+        for l in &self.links {
+            for (i, k) in AlgKind::ALL.iter().enumerate() {
+                if let Some(e) = engine_kind(*k) {
+                    let row = &mut st.rows[e as usize];
+                    row.handed_off += l.handed_off[i].load(Ordering::Relaxed);
+                    row.handoff_drops += l.handoff_drops[i].load(Ordering::Relaxed);
+                }
+            }
+            st.pinhole_table_full += l.pinhole_table_full.load(Ordering::Relaxed);
+        }
+        st.pending = self.pending.len() as u64;
+        let held: usize = self.links.iter().map(|l| l.handoff.len()).sum();
+        self.backlog
+            .store((held + self.pending.len()) as u64, Ordering::Release);
+        if let Ok(mut s) = self.statistics.lock() {
+            *s = st;
+        }
+        if self.rm.take_dirty() {
+            let book = self.rm.book();
+            if let Ok(mut b) = self.book.lock() {
+                *b = book;
+            }
+        }
+    }
+}
+
+impl<P: PortIo + 'static> Attachment for Gateway<P> {
+    fn on_event(&mut self, _worker: u16, ev: &Event) {
+        let now_ms = self.clock.now_ms();
+        match ev.kind {
+            EventKind::Matched(pinhole) => {
+                if let Some(id) = self.rm.child_matched(pinhole, &ev.view, now_ms) {
+                    // Used up: the other workers drop their copies.
+                    self.broadcast(|seq| AlgCommand::RemovePinhole { seq, id });
+                }
+            }
+            EventKind::Closed(_) => self.rm.session_closed(&ev.view),
+            EventKind::Created | EventKind::Changed => {}
+        }
+    }
+
+    fn poll(&mut self) -> bool {
+        if !self.started {
+            self.started = true;
+            if let Some(tx) = self.tx.as_mut() {
+                if let Err(e) = tx.thread_init() {
+                    // Without our own queues, packets go back through their workers.
+                    eprintln!("svcard: control core TX queues unusable ({e}); ALG packets leave through the workers");
+                    self.tx = None;
+                }
+            }
+        }
+        let now_ms = self.clock.now_ms();
+        let mut did = self.release_pending();
+        for w in 0..self.links.len() {
+            for _ in 0..HANDOFF_BUDGET {
+                let Some(h) = self.links[w].handoff.pop() else {
+                    break;
+                };
+                did = true;
+                self.on_handoff(w as u16, h, now_ms);
+            }
+        }
+        self.flush();
+        if now_ms.wrapping_sub(self.last_tick_ms) >= TIMER_TICK_MS {
+            self.last_tick_ms = now_ms;
+            self.tick(now_ms);
+        }
+        if did || now_ms.wrapping_sub(self.last_publish_ms) >= PUBLISH_MS {
+            self.last_publish_ms = now_ms;
+            self.publish();
+        }
+        did
+    }
+}
+
+/// An address as the dataplane stores it (IPv4 in the first 4 bytes of 16).
+#[must_use]
+pub fn slot_of(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v) => {
+            let mut s = [0u8; 16];
+            s[..4].copy_from_slice(&v.octets());
+            s
+        }
+        IpAddr::V6(v) => v.octets(),
+    }
+}
+
+fn ip_of(family: u8, slot: &[u8; 16]) -> IpAddr {
+    if family == 6 {
+        IpAddr::V6(Ipv6Addr::from(*slot))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(slot[0], slot[1], slot[2], slot[3]))
+    }
+}
+
+/// The parent's endpoints as the ALG sees them, from one of its packets.
+fn flow_ctx(p: &Parsed, from_initiator: bool) -> FlowCtx {
+    let src = SocketAddr::new(ip_of(p.family, &p.src), p.sport);
+    let dst = SocketAddr::new(ip_of(p.family, &p.dst), p.dport);
+    let (i, r) = if from_initiator {
+        (src, dst)
+    } else {
+        (dst, src)
+    };
+    FlowCtx::new(Proto(p.proto), i, r)
+}
+
+/// A pinhole for the workers from an ALG's expectation.
+#[must_use]
+pub fn pinhole_spec(
+    config: &Config,
+    id: u32,
+    parent: u32,
+    e: &svcard_alg::Expectation,
+    (service_set, rule): (u16, u16),
+    now_ms: u32,
+) -> PinholeSpec {
+    let application = config
+        .application_index(e.child_app.name())
+        .unwrap_or(u16::MAX);
+    let watched = config
+        .alg_enabled(application)
+        .and_then(engine_kind)
+        .is_some();
+    let timeout = u32::try_from(e.timeout_ms)
+        .unwrap_or(u32::MAX / 2)
+        .min(u32::MAX / 2);
+    PinholeSpec {
+        id,
+        parent,
+        proto: e.proto.0,
+        family: if e.dst.is_ipv6() { 6 } else { 4 },
+        src: e.src.map(slot_of),
+        src_port: e.src_port,
+        dst: slot_of(e.dst),
+        dst_port: e.dst_port,
+        expires_ms: now_ms.wrapping_add(timeout),
+        one_shot: e.one_shot,
+        action: if watched {
+            Action::Watch
+        } else {
+            Action::Forward
+        },
+        application,
+        service_set,
+        rule,
+    }
+}

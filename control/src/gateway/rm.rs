@@ -1,0 +1,466 @@
+//! The resource manager: the books of what the ALGs opened.
+//!
+//! A *conversation* is a parent (control) session with its resource group (the group ID);
+//! its *resources* are the pinholes the ALG opened, each with an ID, a state and a timeout,
+//! and the child sessions that matched it. Caps: conversations per ALG (`[alg.NAME]
+//! max-conversations`) and pinholes per conversation (`max-pinholes-per-conversation`).
+//! Pinholes nobody used lapse; a conversation ends when its parent is gone and nothing of
+//! it remains. Everything is counted per ALG for `show services alg statistics`.
+//!
+//! The manager keeps its own maps; [`ResourceManager::book`] renders them into the
+//! [`Conversations`] book the show server reads.
+
+use super::{alg_config, pinhole_spec};
+use crate::central::{ConvFlow, ConvResource, ConvSession, ConvState, Conversation, Conversations};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use svcard_alg::{Actions, Alg as _, AlgCounters, AnyAlg, Expectation, FlowCtx};
+use svcard_config::{AlgKind, Config};
+use svcard_dataplane::flow::{Endpoint, FlowKey};
+use svcard_dataplane::session::pinhole::PinholeSpec;
+use svcard_dataplane::session::SessionView;
+
+/// Number of ALG engines (rows of the statistics).
+pub const ENGINES: usize = svcard_alg::AlgKind::ALL.len();
+
+/// One ALG's line of `show services alg statistics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlgRow {
+    /// The ALG instances' own counters (live and ended conversations).
+    pub counters: AlgCounters,
+    /// Packets workers handed to the control core.
+    pub handed_off: u64,
+    /// Packets lost because a hand-off ring was full.
+    pub handoff_drops: u64,
+    /// Conversations now.
+    pub conversations_active: u64,
+    /// Conversations ever.
+    pub conversations_total: u64,
+    /// Conversations refused by the ALG's cap (their sessions pass uninspected).
+    pub conversations_refused: u64,
+    /// Pinholes waiting for their child now.
+    pub pinholes_active: u64,
+    /// Pinholes opened.
+    pub pinholes_opened: u64,
+    /// Pinholes a child flow matched.
+    pub pinholes_matched: u64,
+    /// Pinholes that lapsed unused.
+    pub pinholes_expired: u64,
+    /// Pinholes refused by the per-conversation cap.
+    pub pinholes_refused: u64,
+    /// Parent sessions the ALG closed (a DNS query answered).
+    pub sessions_closed: u64,
+}
+
+/// The gateway's own counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GatewayStats {
+    /// ALG commands lost because a worker's command ring was full.
+    pub command_ring_full: u64,
+    /// Packets the control core transmitted.
+    pub tx_packets: u64,
+    /// Packets the control core could not transmit.
+    pub tx_dropped: u64,
+    /// Packets dropped because too many waited for pinhole installation.
+    pub pending_full: u64,
+}
+
+/// What `show services alg statistics` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlgStatistics {
+    /// Per ALG engine, in [`svcard_alg::AlgKind::ALL`] order.
+    pub rows: [AlgRow; ENGINES],
+    /// Gateway counters.
+    pub gateway: GatewayStats,
+    /// Packets waiting for pinholes to be installed, now.
+    pub pending: u64,
+    /// Pinholes a worker could not hold (its pinhole table was full).
+    pub pinhole_table_full: u64,
+}
+
+/// A resource (pinhole) and the children it opened.
+#[derive(Debug)]
+struct Resource {
+    id: u32,
+    pinhole_live: bool,
+    children: Vec<ConvSession>,
+}
+
+/// A conversation the manager keeps.
+#[derive(Debug)]
+pub struct Conv {
+    group: u32,
+    worker: u16,
+    kind: AlgKind,
+    engine: svcard_alg::AlgKind,
+    parent_id: u32,
+    key: FlowKey,
+    parent_alive: bool,
+    parent: ConvSession,
+    policy: (u16, u16),
+    resources: Vec<Resource>,
+    /// The ALG instance.
+    pub alg: AnyAlg,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PinholeRec {
+    group: u32,
+    expires_ms: u32,
+    one_shot: bool,
+}
+
+/// The resource manager.
+#[derive(Debug)]
+pub struct ResourceManager {
+    config: Arc<Config>,
+    convs: BTreeMap<u32, Conv>,
+    by_parent: HashMap<u32, u32>,
+    pinholes: HashMap<u32, PinholeRec>,
+    children: HashMap<u32, (u32, u32)>,
+    next_group: u32,
+    next_resource: u32,
+    retired: [AlgCounters; ENGINES],
+    rows: [AlgRow; ENGINES],
+    /// Gateway counters, kept here with the rest.
+    pub stats: GatewayStats,
+    dirty: bool,
+}
+
+fn lapsed(expires_ms: u32, now_ms: u32) -> bool {
+    (now_ms.wrapping_sub(expires_ms) as i32) > 0
+}
+
+fn conv_session(v: &SessionView) -> ConvSession {
+    let flow = |i: usize| {
+        let f = &v.flows[i];
+        Some(ConvFlow {
+            src: f.src?,
+            dst: f.dst?,
+        })
+    };
+    let fallback = ConvFlow {
+        src: Endpoint {
+            addr: core::net::IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+            port: 0,
+        },
+        dst: Endpoint {
+            addr: core::net::IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+            port: 0,
+        },
+    };
+    ConvSession {
+        id: v.id,
+        protocol: v.key.proto,
+        forward: flow(0).unwrap_or(fallback),
+        reverse: flow(1),
+    }
+}
+
+impl ResourceManager {
+    /// An empty manager.
+    #[must_use]
+    pub fn new(config: Arc<Config>) -> ResourceManager {
+        ResourceManager {
+            config,
+            convs: BTreeMap::new(),
+            by_parent: HashMap::new(),
+            pinholes: HashMap::new(),
+            children: HashMap::new(),
+            next_group: 1,
+            next_resource: 1,
+            retired: [AlgCounters::default(); ENGINES],
+            rows: [AlgRow::default(); ENGINES],
+            stats: GatewayStats::default(),
+            dirty: false,
+        }
+    }
+
+    /// The conversation of parent `session` (created on its first packet), or `None` when
+    /// the ALG's conversation cap refuses a new one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conversation(
+        &mut self,
+        worker: u16,
+        session: u32,
+        key: &FlowKey,
+        kind: AlgKind,
+        engine: svcard_alg::AlgKind,
+        ctx: impl FnOnce() -> FlowCtx,
+        policy: (u16, u16),
+        _now_ms: u32,
+    ) -> Option<&mut Conv> {
+        if let Some(&g) = self.by_parent.get(&session) {
+            let same = self.convs.get(&g).is_some_and(|c| c.key == *key);
+            if same {
+                return self.convs.get_mut(&g);
+            }
+            // The session ID was reused: the old parent is gone.
+            self.parent_closed(g);
+        }
+        let e = engine as usize;
+        if let Some(cap) = self.config.algs[kind].max_conversations {
+            if self.rows[e].conversations_active >= u64::from(cap) {
+                self.rows[e].conversations_refused += 1;
+                return None;
+            }
+        }
+        let ctx = ctx();
+        let group = self.next_group;
+        self.next_group = self.next_group.wrapping_add(1).max(1);
+        let forward = ConvFlow {
+            src: Endpoint {
+                addr: ctx.initiator.ip(),
+                port: ctx.initiator.port(),
+            },
+            dst: Endpoint {
+                addr: ctx.responder.ip(),
+                port: ctx.responder.port(),
+            },
+        };
+        let conv = Conv {
+            group,
+            worker,
+            kind,
+            engine,
+            parent_id: session,
+            key: *key,
+            parent_alive: true,
+            parent: ConvSession {
+                id: session,
+                protocol: key.proto,
+                forward,
+                reverse: Some(ConvFlow {
+                    src: forward.dst,
+                    dst: forward.src,
+                }),
+            },
+            policy,
+            resources: Vec::new(),
+            alg: AnyAlg::new(engine, alg_config(&self.config, kind, engine), ctx),
+        };
+        self.rows[e].conversations_active += 1;
+        self.rows[e].conversations_total += 1;
+        self.by_parent.insert(session, group);
+        self.dirty = true;
+        Some(self.convs.entry(group).or_insert(conv))
+    }
+
+    /// Opens a pinhole for the conversation of parent `session`; `None` when the
+    /// conversation is gone or at its pinhole cap.
+    pub fn open_pinhole(
+        &mut self,
+        session: u32,
+        e: &Expectation,
+        now_ms: u32,
+    ) -> Option<PinholeSpec> {
+        let g = *self.by_parent.get(&session)?;
+        self.open_in(g, e, now_ms)
+    }
+
+    fn open_in(&mut self, g: u32, e: &Expectation, now_ms: u32) -> Option<PinholeSpec> {
+        let conv = self.convs.get_mut(&g)?;
+        let row = &mut self.rows[conv.engine as usize];
+        let live = conv.resources.iter().filter(|r| r.pinhole_live).count() as u32;
+        let cap = self.config.algs[conv.kind]
+            .max_pinholes_per_conversation
+            .unwrap_or(u32::MAX);
+        if live >= cap {
+            row.pinholes_refused += 1;
+            return None;
+        }
+        let id = self.next_resource;
+        self.next_resource = self.next_resource.wrapping_add(1).max(1);
+        let spec = pinhole_spec(&self.config, id, conv.parent_id, e, conv.policy, now_ms);
+        conv.resources.push(Resource {
+            id,
+            pinhole_live: true,
+            children: Vec::new(),
+        });
+        row.pinholes_opened += 1;
+        row.pinholes_active += 1;
+        self.pinholes.insert(
+            id,
+            PinholeRec {
+                group: g,
+                expires_ms: spec.expires_ms,
+                one_shot: spec.one_shot,
+            },
+        );
+        self.dirty = true;
+        Some(spec)
+    }
+
+    /// A worker opened child session `view` through pinhole `pinhole`. Returns the pinhole
+    /// when it is used up (the other workers must drop it).
+    pub fn child_matched(&mut self, pinhole: u32, view: &SessionView, now_ms: u32) -> Option<u32> {
+        let rec = *self.pinholes.get(&pinhole)?;
+        let conv = self.convs.get_mut(&rec.group)?;
+        let row = &mut self.rows[conv.engine as usize];
+        row.pinholes_matched += 1;
+        if let Some(r) = conv.resources.iter_mut().find(|r| r.id == pinhole) {
+            r.children.push(conv_session(view));
+            if rec.one_shot {
+                r.pinhole_live = false;
+            }
+        }
+        self.children.insert(view.id, (rec.group, pinhole));
+        self.dirty = true;
+        if rec.one_shot {
+            self.pinholes.remove(&pinhole);
+            row.pinholes_active = row.pinholes_active.saturating_sub(1);
+            conv.alg.pinhole_resolved(u64::from(now_ms));
+            return Some(pinhole);
+        }
+        None
+    }
+
+    /// The ALG closed its parent (the close event follows from the worker).
+    pub fn parent_done(&mut self, session: u32) {
+        if let Some(c) = self.by_parent.get(&session).and_then(|g| self.convs.get(g)) {
+            self.rows[c.engine as usize].sessions_closed += 1;
+        }
+    }
+
+    /// A session ended: a child leaves its resource, a parent leaves its conversation.
+    pub fn session_closed(&mut self, v: &SessionView) {
+        if let Some((g, r)) = self.children.remove(&v.id) {
+            if let Some(c) = self.convs.get_mut(&g) {
+                if let Some(res) = c.resources.iter_mut().find(|x| x.id == r) {
+                    res.children.retain(|s| s.id != v.id);
+                }
+            }
+            self.dirty = true;
+            self.maybe_end(g);
+        }
+        if let Some(&g) = self.by_parent.get(&v.id) {
+            if self.convs.get(&g).is_some_and(|c| c.key == v.key) {
+                self.parent_closed(g);
+            }
+        }
+    }
+
+    fn parent_closed(&mut self, g: u32) {
+        if let Some(c) = self.convs.get_mut(&g) {
+            c.parent_alive = false;
+            self.by_parent.remove(&c.parent_id);
+            self.dirty = true;
+        }
+        self.maybe_end(g);
+    }
+
+    /// Ends a conversation whose parent is gone and that holds nothing any more; drops
+    /// resources with neither pinhole nor children.
+    fn maybe_end(&mut self, g: u32) {
+        let Some(c) = self.convs.get_mut(&g) else {
+            return;
+        };
+        c.resources
+            .retain(|r| r.pinhole_live || !r.children.is_empty());
+        if c.parent_alive || !c.resources.is_empty() {
+            return;
+        }
+        if let Some(c) = self.convs.remove(&g) {
+            let e = c.engine as usize;
+            self.retired[e].add(c.alg.counters());
+            self.rows[e].conversations_active = self.rows[e].conversations_active.saturating_sub(1);
+            self.dirty = true;
+        }
+    }
+
+    /// Pinholes whose time ran out: forgotten here, their IDs pushed to `out` (the workers
+    /// must drop them too).
+    pub fn expire(&mut self, now_ms: u32, out: &mut Vec<u32>) {
+        let gone: Vec<(u32, PinholeRec)> = self
+            .pinholes
+            .iter()
+            .filter(|(_, r)| lapsed(r.expires_ms, now_ms))
+            .map(|(&id, &r)| (id, r))
+            .collect();
+        for (id, rec) in gone {
+            self.pinholes.remove(&id);
+            out.push(id);
+            if let Some(c) = self.convs.get_mut(&rec.group) {
+                let row = &mut self.rows[c.engine as usize];
+                row.pinholes_expired += 1;
+                row.pinholes_active = row.pinholes_active.saturating_sub(1);
+                if let Some(r) = c.resources.iter_mut().find(|r| r.id == id) {
+                    r.pinhole_live = false;
+                }
+                c.alg.pinhole_resolved(u64::from(now_ms));
+            }
+            self.dirty = true;
+            self.maybe_end(rec.group);
+        }
+    }
+
+    /// Advances the clocks of ALGs that asked for it; expectations they produce are pushed
+    /// to `out` with their parent session.
+    pub fn alg_timers(&mut self, now_ms: u32, out: &mut Vec<(u32, Expectation)>) {
+        let now = u64::from(now_ms);
+        let mut actions = Actions::new();
+        for c in self.convs.values_mut() {
+            if c.alg.poll_timeout().is_some_and(|t| t <= now) {
+                actions.clear();
+                c.alg.on_timeout(now, &mut actions);
+                if c.parent_alive {
+                    out.extend(actions.expectations().map(|e| (c.parent_id, *e)));
+                }
+            }
+        }
+    }
+
+    /// True (once) when the books changed since the last call.
+    pub fn take_dirty(&mut self) -> bool {
+        core::mem::replace(&mut self.dirty, false)
+    }
+
+    /// The statistics now.
+    #[must_use]
+    pub fn statistics(&self) -> AlgStatistics {
+        let mut rows = self.rows;
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.counters = self.retired[i];
+        }
+        for c in self.convs.values() {
+            rows[c.engine as usize].counters.add(c.alg.counters());
+        }
+        AlgStatistics {
+            rows,
+            gateway: self.stats,
+            pending: 0,
+            pinhole_table_full: 0,
+        }
+    }
+
+    /// The conversation book as the show commands read it.
+    #[must_use]
+    pub fn book(&self) -> Conversations {
+        let mut book = Conversations::default();
+        for c in self.convs.values() {
+            let conv = Conversation {
+                group_id: c.group,
+                state: ConvState::Active,
+                parent_status: None,
+                parent: c.parent_alive.then_some(c.parent),
+                resources: c
+                    .resources
+                    .iter()
+                    .map(|r| ConvResource {
+                        id: r.id,
+                        state: ConvState::Active,
+                        sessions: r.children.clone(),
+                    })
+                    .collect(),
+            };
+            book.insert(c.worker, c.kind, conv);
+        }
+        book
+    }
+
+    /// Live conversations.
+    #[must_use]
+    pub fn conversations(&self) -> usize {
+        self.convs.len()
+    }
+}
