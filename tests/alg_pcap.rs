@@ -46,51 +46,91 @@ const ACK: u8 = 0x10;
 const PSH_ACK: u8 = 0x18;
 const SYN_ACK: u8 = 0x12;
 
-/// An FTP control connection that negotiates a passive data connection to port 5001 (PASV),
-/// then the data connection itself. Client frames, server frames, each with its time.
-fn ftp_passive() -> (Vec<Record>, Vec<Record>) {
-    let (ci, si) = (1000u32, 5000u32);
-    let banner = b"220 svcard test\r\n";
-    let pasv = b"PASV\r\n";
-    let reply = b"227 Entering Passive Mode (192,0,2,21,19,137).\r\n";
-    let mut c = Vec::new();
-    let mut s = Vec::new();
-    let mut t = 1_000_000_000u64;
-    let mut at = |v: &mut Vec<Record>, data: Vec<u8>| {
-        // 100 ms apart: time for the control core to install the pinhole even on a
-        // loaded machine (the replay follows the capture's clock).
-        t += 100_000_000;
-        v.push(Record { ts_ns: t, data });
-    };
-    at(&mut c, tcp(C, 40000, S, 21, SYN, ci, 0, &[]));
-    at(&mut s, tcp(S, 21, C, 40000, SYN_ACK, si, ci + 1, &[]));
-    at(&mut c, tcp(C, 40000, S, 21, ACK, ci + 1, si + 1, &[]));
-    at(
-        &mut s,
-        tcp(S, 21, C, 40000, PSH_ACK, si + 1, ci + 1, banner),
-    );
-    let s2 = si + 1 + banner.len() as u32;
-    at(&mut c, tcp(C, 40000, S, 21, PSH_ACK, ci + 1, s2, pasv));
-    let c2 = ci + 1 + pasv.len() as u32;
-    at(&mut s, tcp(S, 21, C, 40000, PSH_ACK, s2, c2, reply));
-    // The data connection the reply named.
-    at(&mut c, tcp(C, 40001, S, 5001, SYN, 7000, 0, &[]));
-    at(&mut s, tcp(S, 5001, C, 40001, SYN_ACK, 9000, 7001, &[]));
-    at(&mut c, tcp(C, 40001, S, 5001, ACK, 7001, 9001, &[]));
-    at(
-        &mut s,
-        tcp(S, 5001, C, 40001, PSH_ACK, 9001, 7001, b"file contents\n"),
-    );
-    // A connection to another port the reply did not name: blocked either way.
-    at(&mut c, tcp(C, 40002, S, 5002, SYN, 7100, 0, &[]));
-    (c, s)
+/// Frames of one capture, per side, on one clock.
+#[derive(Default)]
+struct Capture {
+    c: Vec<Record>,
+    s: Vec<Record>,
+    t: u64,
 }
 
-fn config(dir: &TempDir, alg: &str) -> std::path::PathBuf {
+impl Capture {
+    fn new() -> Capture {
+        Capture {
+            t: 1_000_000_000,
+            ..Capture::default()
+        }
+    }
+    /// 100 ms after the previous frame: time for the control core to install a pinhole
+    /// even on a loaded machine (the replay follows the capture's clock).
+    fn client(&mut self, f: Vec<u8>) {
+        self.t += 100_000_000;
+        self.c.push(Record {
+            ts_ns: self.t,
+            data: f,
+        });
+    }
+    fn server(&mut self, f: Vec<u8>) {
+        self.t += 100_000_000;
+        self.s.push(Record {
+            ts_ns: self.t,
+            data: f,
+        });
+    }
+    fn pause(&mut self, ms: u64) {
+        self.t += ms * 1_000_000;
+    }
+
+    /// An FTP control connection from client port `ctrl` that negotiates a passive data
+    /// connection to server port `pasv` (PASV / 227).
+    fn ftp_control(&mut self, ctrl: u16, pasv: u16) {
+        let (ci, si) = (1000u32, 5000u32);
+        let banner = b"220 svcard test\r\n";
+        let cmd = b"PASV\r\n";
+        let reply = format!(
+            "227 Entering Passive Mode (192,0,2,21,{},{}).\r\n",
+            pasv >> 8,
+            pasv & 0xff
+        );
+        self.client(tcp(C, ctrl, S, 21, SYN, ci, 0, &[]));
+        self.server(tcp(S, 21, C, ctrl, SYN_ACK, si, ci + 1, &[]));
+        self.client(tcp(C, ctrl, S, 21, ACK, ci + 1, si + 1, &[]));
+        self.server(tcp(S, 21, C, ctrl, PSH_ACK, si + 1, ci + 1, banner));
+        let s2 = si + 1 + banner.len() as u32;
+        self.client(tcp(C, ctrl, S, 21, PSH_ACK, ci + 1, s2, cmd));
+        let c2 = ci + 1 + cmd.len() as u32;
+        self.server(tcp(S, 21, C, ctrl, PSH_ACK, s2, c2, reply.as_bytes()));
+    }
+
+    /// A data connection from client port `from` to server port `to`.
+    fn data(&mut self, from: u16, to: u16) {
+        self.client(tcp(C, from, S, to, SYN, 7000, 0, &[]));
+        self.server(tcp(S, to, C, from, SYN_ACK, 9000, 7001, &[]));
+        self.client(tcp(C, from, S, to, ACK, 7001, 9001, &[]));
+        self.server(tcp(S, to, C, from, PSH_ACK, 9001, 7001, b"file contents\n"));
+    }
+
+    fn write(&self, dir: &TempDir) {
+        svcard_perf::write_pcap(&dir.path("client.pcap"), &self.c).unwrap();
+        svcard_perf::write_pcap(&dir.path("server.pcap"), &self.s).unwrap();
+    }
+}
+
+/// The control connection (client port 40000) negotiates port 5001; the data connection
+/// follows; then a connection to a port nobody negotiated (5002, SYN only).
+fn ftp_passive() -> Capture {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    cap.data(40001, 5001);
+    cap.client(tcp(C, 40002, S, 5002, SYN, 7100, 0, &[]));
+    cap
+}
+
+fn config(dir: &TempDir, workers: u16, alg: &str) -> std::path::PathBuf {
     let text = format!(
         r#"
 [workers]
-count = 1
+count = {workers}
 [[port]]
 name = "ge-0/0/0.0"
 pcap-rx = "client.pcap"
@@ -127,18 +167,16 @@ fn ports_of(frames: &[Vec<u8>]) -> Vec<(u16, u16)> {
         .collect()
 }
 
-fn setup(tag: &str, alg: &str) -> TempDir {
+fn setup(tag: &str, cap: &Capture, workers: u16, alg: &str) -> TempDir {
     let dir = TempDir::new(tag);
-    let (c, s) = ftp_passive();
-    svcard_perf::write_pcap(&dir.path("client.pcap"), &c).unwrap();
-    svcard_perf::write_pcap(&dir.path("server.pcap"), &s).unwrap();
-    config(&dir, alg);
+    cap.write(&dir);
+    config(&dir, workers, alg);
     dir
 }
 
 #[test]
 fn ftp_alg_opens_the_negotiated_data_connection_and_nothing_else() {
-    let dir = setup("alg-ftp", "");
+    let dir = setup("alg-ftp", &ftp_passive(), 1, "");
     let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
     // The replay takes about a quarter of a second; the conversation shows once it ran.
     // The last frame of the capture opens a session to port 5002.
@@ -232,11 +270,122 @@ fn ftp_alg_opens_the_negotiated_data_connection_and_nothing_else() {
 
 #[test]
 fn with_the_ftp_alg_off_the_data_connection_is_blocked() {
-    let dir = setup("alg-ftp-off", "[alg.ftp]\nenabled = false\n");
+    let dir = setup(
+        "alg-ftp-off",
+        &ftp_passive(),
+        1,
+        "[alg.ftp]\nenabled = false\n",
+    );
     let o = run_to_end(&dir.path("svcard.toml"), &dir.path("s.sock"), &[]);
     let log = String::from_utf8_lossy(&o.stdout);
     let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
     let to_client = ports_of(&read_pcap(&dir.path("out0.pcap")));
     assert_eq!(to_server, vec![(40000, 21); 3], "{log}");
     assert_eq!(to_client, vec![(21, 40000); 3], "{log}");
+}
+
+/// Which of two workers RSS gives a client → server frame between these ports.
+fn worker_of(from: u16, to: u16) -> u16 {
+    svcard_dataplane::port::pcap::rss_worker(&tcp(C, from, S, to, SYN, 1, 0, &[]), 2)
+}
+
+#[test]
+fn the_pinhole_is_on_every_worker_before_the_reply_leaves() {
+    // Pick a data connection that RSS puts on the other worker than its control
+    // connection: its first packet must find the pinhole there.
+    let ctrl_worker = worker_of(40000, 21);
+    let from = (41000..42000)
+        .find(|&p| worker_of(p, 5001) != ctrl_worker)
+        .unwrap();
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    cap.data(from, 5001);
+    let dir = setup("alg-2w", &cap, 2, "");
+    let o = run_to_end(&dir.path("svcard.toml"), &dir.path("s.sock"), &[]);
+    let log = String::from_utf8_lossy(&o.stdout);
+    let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
+    let to_client = ports_of(&read_pcap(&dir.path("out0.pcap")));
+    assert_eq!(
+        to_server.iter().filter(|p| **p == (from, 5001)).count(),
+        2,
+        "the data connection on worker {} passed: {to_server:?}\n{log}",
+        1 - ctrl_worker
+    );
+    assert_eq!(
+        to_client.iter().filter(|p| **p == (5001, from)).count(),
+        2,
+        "{to_client:?}\n{log}"
+    );
+    // Both workers created sessions: the control connection on one, the data on the other.
+    for w in 0..2 {
+        assert!(
+            log.contains(&format!("worker {w}: ")) && !log.contains(&format!("worker {w}: rx 0 ")),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn an_unused_pinhole_lapses_after_the_alg_timeout() {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    // The data connection comes 2.5 s later than the 1 s pinhole allows.
+    cap.pause(2500);
+    cap.data(40001, 5001);
+    let dir = setup("alg-lapse", &cap, 1, "[alg.ftp]\ntimeout = 1\n");
+    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    sv.wait_for("show security flow session", 20, |o| {
+        o.contains("/5001;tcp")
+    });
+    let stats = sv.cli("show services alg statistics application-protocol ftp");
+    let conv = sv.cli("show services alg conversations extensive");
+    let log = sv.stop();
+    let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
+    assert!(
+        !to_server.contains(&(40001, 5001)),
+        "the lapsed pinhole let the data through: {to_server:?}\n{log}"
+    );
+    let line = |label: &str| {
+        stats
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .and_then(|l| l.split_whitespace().last())
+            .map(str::to_string)
+    };
+    assert_eq!(line("Pinholes expired").as_deref(), Some("1"), "{stats}");
+    assert_eq!(line("Pinholes matched").as_deref(), Some("0"), "{stats}");
+    // The conversation stays (its parent lives) with no resource left.
+    assert!(conv.contains("Number of resources: 0"), "{conv}");
+}
+
+#[test]
+fn the_conversation_cap_leaves_a_second_control_connection_uninspected() {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    cap.data(40001, 5001);
+    cap.ftp_control(40010, 5011);
+    cap.data(40011, 5011);
+    let dir = setup("alg-cap", &cap, 1, "[alg.ftp]\nmax-conversations = 1\n");
+    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    sv.wait_for("show security flow session", 20, |o| {
+        o.contains("/5011;tcp")
+    });
+    let stats = sv.cli("show services alg statistics application-protocol ftp");
+    let log = sv.stop();
+    let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
+    assert!(to_server.contains(&(40001, 5001)), "{to_server:?}\n{log}");
+    assert!(
+        to_server.contains(&(40010, 21)),
+        "the control connection passes: {to_server:?}"
+    );
+    assert!(
+        !to_server.contains(&(40011, 5011)),
+        "over the cap nothing is opened: {to_server:?}\n{log}"
+    );
+    assert!(
+        stats.lines().any(
+            |l| l.trim_start().starts_with("Conversations refused by cap") && l.ends_with(" 1")
+        ),
+        "{stats}"
+    );
 }

@@ -282,7 +282,13 @@ impl<P: PortIo> Gateway<P> {
             (service_set, rule),
             now_ms,
         ) else {
-            // Over the ALG's conversation cap: the session passes uninspected.
+            // Over the ALG's conversation cap: the session passes uninspected, forwarded by
+            // its worker from now on.
+            self.unicast(worker, |seq| AlgCommand::SetAction {
+                seq,
+                session,
+                action: Action::Forward,
+            });
             self.transmit(worker, egress, pkt);
             return;
         };

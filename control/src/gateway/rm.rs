@@ -12,7 +12,7 @@
 
 use super::{alg_config, pinhole_spec};
 use crate::central::{ConvFlow, ConvResource, ConvSession, ConvState, Conversation, Conversations};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use svcard_alg::{Actions, Alg as _, AlgCounters, AnyAlg, Expectation, FlowCtx};
 use svcard_config::{AlgKind, Config};
@@ -118,6 +118,8 @@ pub struct ResourceManager {
     by_parent: HashMap<u32, u32>,
     pinholes: HashMap<u32, PinholeRec>,
     children: HashMap<u32, (u32, u32)>,
+    /// Sessions the conversation cap refused (counted once; the worker forwards them).
+    refused: HashSet<u32>,
     next_group: u32,
     next_resource: u32,
     retired: [AlgCounters; ENGINES],
@@ -167,6 +169,7 @@ impl ResourceManager {
             by_parent: HashMap::new(),
             pinholes: HashMap::new(),
             children: HashMap::new(),
+            refused: HashSet::new(),
             next_group: 1,
             next_resource: 1,
             retired: [AlgCounters::default(); ENGINES],
@@ -201,7 +204,9 @@ impl ResourceManager {
         let e = engine as usize;
         if let Some(cap) = self.config.algs[kind].max_conversations {
             if self.rows[e].conversations_active >= u64::from(cap) {
-                self.rows[e].conversations_refused += 1;
+                if self.refused.insert(session) {
+                    self.rows[e].conversations_refused += 1;
+                }
                 return None;
             }
         }
@@ -324,6 +329,7 @@ impl ResourceManager {
 
     /// A session ended: a child leaves its resource, a parent leaves its conversation.
     pub fn session_closed(&mut self, v: &SessionView) {
+        self.refused.remove(&v.id);
         if let Some((g, r)) = self.children.remove(&v.id) {
             if let Some(c) = self.convs.get_mut(&g) {
                 if let Some(res) = c.resources.iter_mut().find(|x| x.id == r) {

@@ -1,0 +1,216 @@
+//! The worker's side of the ALG link, driven directly: Watch packets go onto the hand-off
+//! ring and a full ring is counted per ALG (the worker never waits); pinholes the control
+//! core sends open exactly the child flow they describe, with a `Matched` event.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use svcard_config::{AlgKind, Config};
+use svcard_dataplane::clock::Clock;
+use svcard_dataplane::handoff::{AlgCommand, AlgLink, LinkSizes};
+use svcard_dataplane::pcapfile::Writer;
+use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapPortSpec};
+use svcard_dataplane::ring::{EventKind, RingSizes, WorkerRings};
+use svcard_dataplane::session::pinhole::PinholeSpec;
+use svcard_dataplane::session::Action;
+use svcard_dataplane::stats::{Counter, SharedStats};
+use svcard_dataplane::worker::{Worker, WorkerSetup};
+
+/// An Ethernet + IPv4 + UDP frame (checksums zero: the parser does not verify them).
+fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
+    let payload = [0x42u8; 18];
+    let mut f = vec![0u8; 14 + 20 + 8 + payload.len()];
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&((20 + 8 + payload.len()) as u16).to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&src);
+    ip[16..20].copy_from_slice(&dst);
+    let u = &mut f[34..42];
+    u[0..2].copy_from_slice(&sport.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    f[42..].copy_from_slice(&payload);
+    f
+}
+
+struct Rig {
+    dir: std::path::PathBuf,
+    worker: Worker<svcard_dataplane::port::pcap::PcapQueues>,
+    link: Arc<AlgLink<svcard_dataplane::port::pcap::PcapFrame>>,
+    rings: Arc<WorkerRings>,
+    stats: Arc<SharedStats>,
+    _sink: svcard_dataplane::port::pcap::PcapSink,
+}
+
+fn rig(tag: &str, frames: &[Vec<u8>], sizes: LinkSizes) -> Rig {
+    let dir = std::env::temp_dir().join(format!("svcard-handoff-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.pcap");
+    let mut w = Writer::new(std::fs::File::create(&input).unwrap()).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write(1_000_000_000 + i as u64 * 1000, f).unwrap();
+    }
+    w.finish().unwrap();
+    let text = format!(
+        r#"
+[[port]]
+name = "ge-0/0/0.0"
+pcap-rx = "{}"
+peer = "ge-0/0/1.0"
+[[port]]
+name = "ge-0/0/1.0"
+pcap-tx = "{}"
+peer = "ge-0/0/0.0"
+"#,
+        input.display(),
+        dir.join("out.pcap").display()
+    );
+    let config = Arc::new(Config::from_toml_str(&text, &dir.join("t.toml")).unwrap());
+    let specs: Vec<PcapPortSpec> = config
+        .ports
+        .iter()
+        .map(|p| PcapPortSpec {
+            rx: p.pcap_rx.clone(),
+            tx: p.pcap_tx.clone(),
+        })
+        .collect();
+    let PcapBackend { mut queues, sink } = PcapBackend::open(
+        &specs,
+        1,
+        PcapOptions {
+            pace: false,
+            repeat: 1,
+        },
+    )
+    .unwrap();
+    let rings = WorkerRings::new(RingSizes::default());
+    let stats = Arc::new(SharedStats::default());
+    let setup = WorkerSetup {
+        index: 0,
+        workers: 1,
+        config,
+        rings: Arc::clone(&rings),
+        stats: Arc::clone(&stats),
+        clock: Clock::new(),
+        stop: Arc::new(AtomicBool::new(false)),
+        drained: Arc::new(AtomicBool::new(false)),
+    };
+    let mut watch = [false; AlgKind::ALL.len()];
+    watch[AlgKind::Dns as usize] = true;
+    let link = Arc::new(AlgLink::new(sizes, watch));
+    let worker = Worker::new(setup, queues.remove(0), 1024).with_alg_link(Arc::clone(&link));
+    Rig {
+        dir,
+        worker,
+        link,
+        rings,
+        stats,
+        _sink: sink,
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Polls until the replay is over and the pipeline empty (a few iterations after the last
+/// frame), within a bound.
+fn poll_until_drained(r: &mut Rig) {
+    for _ in 0..100_000 {
+        if !r.worker.poll() && r.worker.stats().get(Counter::IdleLoops) > 100 {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_full_handoff_ring_is_counted_per_alg_and_never_waited_on() {
+    // Ten DNS queries of one session (UDP 53: the DNS ALG watches it).
+    let frames: Vec<Vec<u8>> = (0..10)
+        .map(|_| udp([10, 0, 0, 1], 5555, [192, 0, 2, 53], 53))
+        .collect();
+    let mut r = rig(
+        "full",
+        &frames,
+        LinkSizes {
+            handoff: 3,
+            ..LinkSizes::default()
+        },
+    );
+    poll_until_drained(&mut r);
+    // Nobody consumes the ring: three wait there, seven were dropped and counted.
+    assert_eq!(r.link.handoff.len(), 3);
+    assert_eq!(
+        r.link.handoff_drops[AlgKind::Dns as usize].load(Ordering::Relaxed),
+        7
+    );
+    assert_eq!(
+        r.link.handed_off[AlgKind::Dns as usize].load(Ordering::Relaxed),
+        3
+    );
+    assert_eq!(r.worker.stats().get(Counter::HandoffRingFull), 7);
+    // The worker transmitted none of them itself.
+    assert_eq!(r.worker.stats().get(Counter::TxPackets), 0);
+    let h = r.link.handoff.pop().unwrap();
+    assert_eq!((h.alg, h.from_initiator, h.egress), (AlgKind::Dns, true, 1));
+    let _ = r.stats.snapshot();
+}
+
+#[test]
+fn a_pinhole_opens_exactly_its_child_flow_and_is_used_up() {
+    let mut dst = [0u8; 16];
+    dst[..4].copy_from_slice(&[192, 0, 2, 69]);
+    let mut src = [0u8; 16];
+    src[..4].copy_from_slice(&[10, 0, 0, 1]);
+    let frames = vec![
+        // The child: matches (any source port).
+        udp([10, 0, 0, 1], 40000, [192, 0, 2, 69], 6000),
+        // Same flow again: an existing session now.
+        udp([10, 0, 0, 1], 40000, [192, 0, 2, 69], 6000),
+        // Another source port to the same place: the pinhole was one-shot.
+        udp([10, 0, 0, 1], 40001, [192, 0, 2, 69], 6000),
+    ];
+    let mut r = rig("pinhole", &frames, LinkSizes::default());
+    let spec = PinholeSpec {
+        id: 77,
+        parent: 1,
+        proto: 17,
+        family: 4,
+        src: Some(src),
+        src_port: None,
+        dst,
+        dst_port: Some(6000),
+        expires_ms: 60_000,
+        one_shot: true,
+        action: Action::Forward,
+        application: u16::MAX,
+        service_set: u16::MAX,
+        rule: u16::MAX,
+    };
+    r.link
+        .commands
+        .push(AlgCommand::AddPinhole { seq: 5, spec })
+        .unwrap();
+    poll_until_drained(&mut r);
+    assert_eq!(r.link.applied.load(Ordering::Acquire), 5);
+    assert_eq!(r.worker.stats().get(Counter::PinholeMatches), 1);
+    let mut matched = Vec::new();
+    let mut created = 0;
+    while let Some(ev) = r.rings.events.pop() {
+        match ev.kind {
+            EventKind::Created => created += 1,
+            EventKind::Matched(id) => {
+                matched.push((id, ev.view.key.port_b.max(ev.view.key.port_a)))
+            }
+            _ => {}
+        }
+    }
+    // Two sessions (the child, and the second flow by policy), one of them through
+    // pinhole 77.
+    assert_eq!(created, 2);
+    assert_eq!(matched, vec![(77, 40000)]);
+}
