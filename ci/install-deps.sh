@@ -3,6 +3,10 @@
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 pkgs=(dpdk dpdk-dev libdpdk-dev libclang-dev libpcap-dev pkg-config clang iproute2 ethtool iputils-ping)
+# End-to-end tests (tests/alg_e2e.rs): real servers and clients in network namespaces.
+# (rsh-client: netkit rsh; rsh-redone's client drops the remote command's stderr.)
+pkgs+=(util-linux curl python3 python3-pyftpdlib tftpd-hpa tftp-hpa dnsmasq-base bind9-dnsutils
+  rpcbind rstatd rstat-client rsh-redone-server openbsd-inetd rsh-client traceroute)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,6 +16,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  # The tests start the servers themselves, inside their namespaces: keep the packages'
+  # daemons from starting on the host while they install.
+  rcd=/usr/sbin/policy-rc.d
+  made_rcd=""
+  if [ ! -e "$rcd" ]; then
+    trap '[ -z "$made_rcd" ] || $SUDO rm -f "$rcd"' EXIT
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$rcd" >/dev/null
+    made_rcd=1
+    $SUDO chmod 755 "$rcd"
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 pkg-config --modversion libdpdk >/dev/null

@@ -2,6 +2,8 @@
 //! a temporary directory, ask it show commands through `svcard cli`, end it by its PID.
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
