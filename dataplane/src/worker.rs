@@ -937,15 +937,25 @@ impl<P: PortIo> Worker<P> {
         if w != self.setup.index || !self.table.is_live(slot) {
             return;
         }
+        self.end_session(slot, CloseReason::Alg, now_ms, now_s);
+        self.stats.inc(Counter::SessionsAlgClosed);
+    }
+
+    /// Takes a live session out now (a clear, an ALG's close): off the books, a close
+    /// event with its final counters, out of the table.
+    fn end_session(&mut self, slot: u32, reason: CloseReason, now_ms: u32, now_s: u32) {
         let s = *self.table.get(slot);
         self.forget(&s, self.table.info(slot).service_set);
+        if reason == CloseReason::Cleared {
+            self.table.get_mut(slot).bits |= bits::CLEARING;
+        }
         let view = self.table.view(slot, now_ms, now_s);
         if self
             .setup
             .rings
             .events
             .push(Event {
-                kind: EventKind::Closed(CloseReason::Alg),
+                kind: EventKind::Closed(reason),
                 view,
             })
             .is_err()
@@ -953,7 +963,6 @@ impl<P: PortIo> Worker<P> {
             self.stats.inc(Counter::EventRingFull);
         }
         self.table.remove(slot);
-        self.stats.inc(Counter::SessionsAlgClosed);
     }
 
     fn forget(&mut self, s: &Session, service_set: u16) {
@@ -1081,23 +1090,7 @@ impl<P: PortIo> Worker<P> {
                 QueryKind::Clear => {
                     count_into(&mut q.counts, self.table.get(slot));
                     q.counts.cleared += 1;
-                    let s = *self.table.get(slot);
-                    self.forget(&s, self.table.info(slot).service_set);
-                    self.table.get_mut(slot).bits |= bits::CLEARING;
-                    let view = self.table.view(slot, now_ms, now_s);
-                    if self
-                        .setup
-                        .rings
-                        .events
-                        .push(Event {
-                            kind: EventKind::Closed(CloseReason::Cleared),
-                            view,
-                        })
-                        .is_err()
-                    {
-                        self.stats.inc(Counter::EventRingFull);
-                    }
-                    self.table.remove(slot);
+                    self.end_session(slot, CloseReason::Cleared, now_ms, now_s);
                     self.stats.inc(Counter::SessionsCleared);
                 }
             }
