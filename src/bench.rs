@@ -6,7 +6,12 @@ use anyhow::{bail, ensure, Context as _, Result};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use svcard_perf::bench::{self, Mode, Options};
+use svcard_perf::bench::{self, Mode, Options, Results};
+use svcard_perf::scenario::Scenario;
+
+fn parse_scenario(s: &str) -> Result<Scenario, String> {
+    Scenario::parse(s).ok_or_else(|| format!("'{s}': the scenarios are {}", Scenario::names()))
+}
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
     Mode::parse(s).ok_or_else(|| format!("'{s}': the baseline modes are io and 5tswap"))
@@ -44,6 +49,21 @@ pub struct BenchArgs {
     /// The dpdk-testpmd program.
     #[arg(long, default_value = "dpdk-testpmd")]
     pub testpmd: PathBuf,
+    /// Scenarios instead of the plain run over --flows (repeat the option or give a
+    /// list): sessions, imix, setup-udp, setup-tcp, show-under-load, alg-mix, zero-loss.
+    /// `all` runs every one.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub scenario: Vec<String>,
+    /// Session counts replacing the scenarios' own (sessions takes the list, the others
+    /// its first value), e.g. `--flows-override 1000,65536` for a short run.
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub flows_override: Vec<u32>,
+    /// Also write a plot (rate vs sessions, rate vs frame size) as SVG to this file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// The core `svcard cli` is pinned to (taskset) in show-under-load: the control core.
+    #[arg(long, default_value_t = 0)]
+    pub cli_core: u32,
 }
 
 pub fn bench(a: BenchArgs) -> Result<()> {
@@ -55,6 +75,21 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         a.flows.iter().all(|&n| (1..=1 << 24).contains(&n)),
         "--flows must be 1 to 16777216"
     );
+    ensure!(
+        a.flows_override
+            .iter()
+            .all(|&n| (1..=svcard_perf::recipes::MAX_V4_FLOWS).contains(&n)),
+        "--flows-override must be 1 to {}",
+        svcard_perf::recipes::MAX_V4_FLOWS
+    );
+    let mut scenarios = Vec::new();
+    for s in &a.scenario {
+        if s.trim() == "all" {
+            scenarios.extend(Scenario::ALL);
+        } else {
+            scenarios.push(parse_scenario(s).map_err(anyhow::Error::msg)?);
+        }
+    }
     ensure!(a.seconds >= 1, "--seconds must be at least 1");
     ensure!(
         !a.baseline.is_empty(),
@@ -80,14 +115,28 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         warmup: a.warmup,
         rounds: a.rounds.max(1),
         interrupted,
+        scenarios,
+        flows_override: a.flows_override,
+        cli_core: a.cli_core,
     };
-    let mut reports = Vec::new();
-    let r = bench::run(&opts, &mut reports);
-    if !reports.is_empty() {
-        print!("{}", bench::render_table(&reports));
+    let mut results = Results::default();
+    let r = bench::run(&opts, &mut results);
+    if !results.reports.is_empty() || !results.notes.is_empty() {
+        // Files first: the table may go to a pipe that closes early.
+        let mut wrote = Vec::new();
         if let Some(j) = &a.json {
-            std::fs::write(j, bench::to_json(&reports)).with_context(|| j.display().to_string())?;
-            println!("wrote {}", j.display());
+            std::fs::write(j, bench::results_json(&results))
+                .with_context(|| j.display().to_string())?;
+            wrote.push(j);
+        }
+        if let Some(f) = &a.svg {
+            std::fs::write(f, svcard_perf::svg::render(&results.reports))
+                .with_context(|| f.display().to_string())?;
+            wrote.push(f);
+        }
+        print!("{}", bench::render_report(&results));
+        for f in wrote {
+            println!("wrote {}", f.display());
         }
     }
     r

@@ -7,6 +7,12 @@
 //! per-second figures after the warm-up periods. svcard's session summary is asked at
 //! half time; its session-table size comes from its exit summary.
 //!
+//! With scenarios (`--scenario`, see [`crate::scenario`]) the same runner measures other
+//! captures and configurations: session scales, IMIX, connection setup (UDP and TCP
+//! churn), forwarding while show commands walk the table, an FTP (ALG) mix, and the
+//! zero-loss search where the source allows it. Every svcard phase also gives an HDR
+//! histogram of the time per packet of its one-second intervals ([`crate::hist`]).
+//!
 //! This is a program, not a test: it prints figures and never asserts on time. Every
 //! process it starts is ended by its PID (SIGINT, then SIGTERM, then SIGKILL), also when a
 //! phase fails.
@@ -19,6 +25,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
+
+use crate::hist::IntervalHistogram;
+use crate::recipes::{CaptureStats, FrameSize};
+use crate::scenario::Scenario;
 
 /// Per-second periods discarded at the start of each phase by default.
 pub const DEFAULT_WARMUP: usize = 3;
@@ -100,10 +110,17 @@ pub struct Options {
     /// Set (by a signal handler) to end the benchmark early: the processes it started are
     /// ended and the work directory removed.
     pub interrupted: Arc<AtomicBool>,
+    /// Scenarios to run, in order; empty: the plain benchmark over `flows` and `size`.
+    pub scenarios: Vec<Scenario>,
+    /// Session counts that replace the scenarios' own (each scenario takes the list, or its
+    /// first value where it runs one count).
+    pub flows_override: Vec<u32>,
+    /// Pin `svcard cli` (show-under-load) to this core with `taskset` (the control core).
+    pub cli_core: u32,
 }
 
 impl Options {
-    fn check_interrupted(&self) -> Result<()> {
+    pub(crate) fn check_interrupted(&self) -> Result<()> {
         if self.interrupted.load(Ordering::Relaxed) {
             bail!("interrupted");
         }
@@ -112,7 +129,7 @@ impl Options {
 }
 
 /// Finds `prog` (a path, or a name on PATH).
-fn find_program(prog: &Path) -> Option<PathBuf> {
+pub(crate) fn find_program(prog: &Path) -> Option<PathBuf> {
     if prog.components().count() > 1 {
         return prog.is_file().then(|| prog.to_path_buf());
     }
@@ -137,6 +154,11 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// The samples the figures are taken from (after the warm-up).
+    #[must_use]
+    pub fn kept(&self) -> &[f64] {
+        &self.samples[self.samples.len() - self.periods.min(self.samples.len())..]
+    }
     /// Figures over `samples` without the first `warmup` (at least one period is kept).
     #[must_use]
     pub fn of(samples: &[f64], warmup: usize) -> Self {
@@ -192,6 +214,83 @@ pub struct SvcardRun {
     pub eal_mb: u64,
     /// The exit summary lines.
     pub exit_summary: Vec<String>,
+    /// Every rate line, in order.
+    pub lines: Vec<RateLine>,
+    /// Index in `lines` of the first line measured while the show load ran.
+    pub load_from: Option<usize>,
+    /// The show walks run during the load.
+    pub walks: Vec<Walk>,
+    /// Frames received and not forwarded, from the exit summary.
+    pub drops: Option<Drops>,
+    /// The show-load command line.
+    pub load_command: String,
+    /// Whether it was pinned with taskset.
+    pub load_pinned: bool,
+}
+
+/// One `svcard cli` run of the show-under-load scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Walk {
+    /// Wall seconds the command took.
+    pub seconds: f64,
+    /// `Count: N lines` of its output, if it finished.
+    pub lines: Option<u64>,
+    /// Cut short at the end of the phase (still walking when the phase ended).
+    pub cut: bool,
+}
+
+/// Frames in and out of svcard over a whole run (exit summary): what was not forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Drops {
+    /// Frames the ports received (the workers' count where the summary has no port lines).
+    pub rx: u64,
+    /// Frames the ports transmitted, workers' and control core's queues together (the
+    /// workers' count where the summary has no port lines).
+    pub tx: u64,
+    /// Frames the ports missed (RX ring full) or counted as RX/TX errors.
+    pub port_losses: u64,
+    /// Frames dropped by policy (no rule accepted them) or as malformed.
+    pub policy_malformed: u64,
+}
+
+impl Drops {
+    /// Frames received but not transmitted, plus port losses.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.rx.saturating_sub(self.tx) + self.port_losses
+    }
+}
+
+/// Frames in and out, from svcard's exit summary (`worker N: rx A tx B …, policy drops P,
+/// rejects R, malformed M, …` and `<port>: rx X tx Y missed M rx errors E tx errors O`).
+#[must_use]
+pub fn parse_drops(lines: &[String]) -> Option<Drops> {
+    fn after(l: &str, key: &str) -> Option<u64> {
+        let i = l.find(key)?;
+        l[i + key.len()..].split([' ', ',']).next()?.parse().ok()
+    }
+    let mut d = Drops::default();
+    let (mut any, mut ports) = (false, (0u64, 0u64, false));
+    for l in lines {
+        if l.starts_with("worker ") {
+            d.rx += after(l, ": rx ")?;
+            d.tx += after(l, " tx ")?;
+            d.policy_malformed +=
+                after(l, "policy drops ").unwrap_or(0) + after(l, "malformed ").unwrap_or(0);
+            any = true;
+        } else if l.contains(" missed ") {
+            ports.0 += after(l, ": rx ").unwrap_or(0);
+            ports.1 += after(l, " tx ").unwrap_or(0);
+            ports.2 = true;
+            d.port_losses += after(l, " missed ").unwrap_or(0)
+                + after(l, " rx errors ").unwrap_or(0)
+                + after(l, " tx errors ").unwrap_or(0);
+        }
+    }
+    if ports.2 {
+        (d.rx, d.tx) = (ports.0, ports.1);
+    }
+    any.then_some(d)
 }
 
 impl SvcardRun {
@@ -228,6 +327,166 @@ pub struct RunReport {
     /// `baselines`). The `baselines` and `svcard` above are those of the median round of
     /// the first mode.
     pub round_ratios: Vec<Vec<f64>>,
+    /// The scenario (`flows` for the plain `svcard bench`).
+    pub scenario: String,
+    /// The case within the scenario (`64 B`, `IMIX`, `udp churn`, …).
+    pub case: String,
+    /// Frame sizes of the capture.
+    pub frame: FrameSize,
+    /// How they are shown.
+    pub frame_label: String,
+    /// What the capture holds.
+    pub capture_stats: CaptureStats,
+    /// svcard's per-second rates after warm-up, every round (the histogram's input).
+    pub svcard_intervals: Vec<f64>,
+    /// The same for each baseline mode.
+    pub baseline_intervals: Vec<Vec<f64>>,
+    /// Connection setup figures (setup scenarios).
+    pub setup: Option<SetupFigures>,
+    /// Show-under-load figures.
+    pub show_load: Option<ShowLoad>,
+    /// The zero-loss search.
+    pub zero_loss: Option<ZeroLoss>,
+}
+
+impl RunReport {
+    /// Mean capture bytes per frame (the size for a fixed-size capture).
+    #[must_use]
+    pub fn mean_frame(&self) -> f64 {
+        if self.capture_stats.frames > 0 {
+            self.capture_stats.mean_len()
+        } else {
+            self.size as f64
+        }
+    }
+    /// Wire Gbit/s of `pps` frames of this capture (FCS, preamble and gap included).
+    #[must_use]
+    pub fn gbps(&self, pps: f64) -> f64 {
+        gbps_mean(pps, self.mean_frame())
+    }
+    /// HDR histogram of svcard's ns per packet over one-second intervals.
+    #[must_use]
+    pub fn svcard_histogram(&self) -> IntervalHistogram {
+        IntervalHistogram::of(&self.svcard_intervals)
+    }
+}
+
+/// Connection setup figures of a churn capture, from the `created` and `sessions` counters
+/// of the rate lines.
+#[derive(Debug, Clone, Default)]
+pub struct SetupFigures {
+    /// New sessions per second (per-second differences of `created`).
+    pub new_per_s: Rate,
+    /// Sessions ending per second (new minus the change of live sessions).
+    pub closed_per_s: Rate,
+    /// Sessions created per received frame after warm-up (1 = every frame made a session).
+    pub new_per_frame: f64,
+    /// Largest live-session count seen.
+    pub peak_live: u64,
+    /// The idle timeout (s) that turns the table over.
+    pub timeout_s: u32,
+    /// Seconds the source takes to come round the capture (frames / median rx rate): a
+    /// flow is new again only if this is longer than the timeout.
+    pub loop_s: f64,
+    /// New sessions per frame if every flow of the capture were new each time round
+    /// (flows / frames: 1 for UDP churn, 1/8 for TCP exchanges).
+    pub expected_per_frame: f64,
+}
+
+impl SetupFigures {
+    /// The figures of `lines` (cumulative `created`, live `sessions`) after `warmup`.
+    #[must_use]
+    pub fn of(lines: &[RateLine], warmup: usize, timeout_s: u32) -> Self {
+        let mut new = Vec::new();
+        let mut closed = Vec::new();
+        let (mut made, mut rx) = (0.0, 0.0);
+        let mut prev = (0.0, 0u64, 0u64);
+        for (k, l) in lines.iter().enumerate() {
+            let dt = l.t - prev.0;
+            if dt > 0.0 {
+                let n = l.created.saturating_sub(prev.1) as f64 / dt;
+                let dl = (l.sessions as f64 - prev.2 as f64) / dt;
+                new.push(n);
+                closed.push((n - dl).max(0.0));
+                if k >= warmup.min(lines.len().saturating_sub(1)) {
+                    made += n * dt;
+                    rx += l.rx_pps * dt;
+                }
+            }
+            prev = (l.t, l.created, l.sessions);
+        }
+        Self {
+            new_per_s: Rate::of(&new, warmup),
+            closed_per_s: Rate::of(&closed, warmup),
+            new_per_frame: if rx > 0.0 { made / rx } else { 0.0 },
+            peak_live: lines.iter().map(|l| l.sessions).max().unwrap_or(0),
+            timeout_s,
+            loop_s: f64::NAN,
+            expected_per_frame: f64::NAN,
+        }
+    }
+}
+
+/// Forwarding while `show` walks the sessions, against forwarding without.
+#[derive(Debug, Clone, Default)]
+pub struct ShowLoad {
+    /// The show command line (with `taskset` when pinned).
+    pub command: String,
+    /// Whether the cli was pinned to the control core.
+    pub pinned: bool,
+    /// Rate before the walks started (after warm-up).
+    pub without: Rate,
+    /// Rate while the walks ran.
+    pub with: Rate,
+    /// The walks.
+    pub walks: Vec<Walk>,
+}
+
+impl ShowLoad {
+    /// Rate with the walks / rate without.
+    #[must_use]
+    pub fn ratio(&self) -> Option<f64> {
+        (self.without.median > 0.0 && self.with.periods > 0)
+            .then(|| self.with.median / self.without.median)
+    }
+}
+
+/// The RFC 2544 zero-loss search, or why it could not be made.
+#[derive(Debug, Clone, Default)]
+pub struct ZeroLoss {
+    /// Whether the source's offered rate could be controlled.
+    pub applicable: bool,
+    /// Why not, or how it was made.
+    pub reason: String,
+    /// The highest offered rate without loss (pps), when applicable.
+    pub rate_pps: Option<f64>,
+    /// What the unthrottled source delivered (rx) and svcard forwarded, and the frames lost
+    /// over the run.
+    pub pull_rx_pps: f64,
+    /// Forwarded packets per second at that rate.
+    pub pull_tx_pps: f64,
+    /// Frames lost over the unthrottled run (received and not forwarded, port losses).
+    pub pull_lost: Option<u64>,
+}
+
+/// Everything a benchmark measured: reports, and notes about cases not run.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// One report per case.
+    pub reports: Vec<RunReport>,
+    /// Cases skipped, and why.
+    pub notes: Vec<Note>,
+}
+
+/// A case the benchmark did not run.
+#[derive(Debug, Clone)]
+pub struct Note {
+    /// The scenario.
+    pub scenario: String,
+    /// The case.
+    pub case: String,
+    /// Why.
+    pub text: String,
 }
 
 /// Median, min and max of a non-empty list.
@@ -245,7 +504,13 @@ pub fn median_min_max(v: &[f64]) -> (f64, f64, f64) {
 /// inter-frame gap included.
 #[must_use]
 pub fn gbps(pps: f64, size: usize) -> f64 {
-    pps * (size + 4 + 20) as f64 * 8.0 / 1e9
+    gbps_mean(pps, size as f64)
+}
+
+/// [`gbps`] for frames of `mean` capture bytes on average.
+#[must_use]
+pub fn gbps_mean(pps: f64, mean: f64) -> f64 {
+    pps * (mean + 4.0 + 20.0) * 8.0 / 1e9
 }
 
 /// CPU cycles per packet of one core at `mhz`.
@@ -398,6 +663,33 @@ pub fn parse_table_bytes(lines: &[String]) -> Option<u64> {
     (!v.is_empty()).then(|| v.iter().sum())
 }
 
+/// How svcard is configured beyond the common benchmark setup.
+#[derive(Debug, Clone)]
+pub struct SvcardSetup {
+    /// `[timeouts]` entries (key, seconds).
+    pub timeouts: Vec<(&'static str, u32)>,
+    /// `[[service-set.rule]]` tables tried before the default accept (TOML).
+    pub rules: String,
+    /// `[limits] max-sessions`.
+    pub max_sessions: u32,
+    /// What the capture holds, for the configuration's first line.
+    pub what: String,
+}
+
+impl SvcardSetup {
+    /// Accept-all, UDP idle timeout an hour (nothing expires during a run), room for
+    /// `flows` sessions.
+    #[must_use]
+    pub fn established(flows: u32, what: String) -> Self {
+        Self {
+            timeouts: vec![("udp", 3600)],
+            rules: String::new(),
+            max_sessions: flows.max(1024),
+            what,
+        }
+    }
+}
+
 /// svcard's configuration for the benchmark: one worker, the capture on a `net_pcap`
 /// looping from memory, the sink on `net_null`, one accept-all service set.
 #[must_use]
@@ -408,11 +700,39 @@ pub fn svcard_config(
     prefix: &str,
     data_room: u32,
 ) -> String {
-    let mbufs = flows + SPARE_MBUFS;
-    let max_sessions = flows.max(1024);
+    svcard_config_for(
+        capture,
+        flows,
+        eal_mb,
+        prefix,
+        data_room,
+        &SvcardSetup::established(flows, format!("{flows} UDP flows")),
+    )
+}
+
+/// [`svcard_config`] for a capture of `frames` frames (all held in the pool by
+/// `infinite_rx`), set up as `setup` says.
+#[must_use]
+pub fn svcard_config_for(
+    capture: &Path,
+    frames: u32,
+    eal_mb: u64,
+    prefix: &str,
+    data_room: u32,
+    setup: &SvcardSetup,
+) -> String {
+    let mbufs = frames.saturating_add(SPARE_MBUFS);
     let cap = capture.display();
+    let what = &setup.what;
+    let max_sessions = setup.max_sessions;
+    let rules = &setup.rules;
+    let timeouts: String = setup
+        .timeouts
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
     format!(
-        r#"# svcard bench: {flows} UDP flows replayed from memory into a counting sink.
+        r#"# svcard bench: {what} replayed from memory into a counting sink.
 [workers]
 count = 1
 [dpdk]
@@ -432,9 +752,8 @@ peer = "ge-0/0/0.0"
 name = "bench"
 ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
 default-action = "accept"
-[timeouts]
-udp = 3600
-[limits]
+{rules}[timeouts]
+{timeouts}[limits]
 max-sessions = {max_sessions}
 "#
     )
@@ -444,12 +763,12 @@ max-sessions = {max_sessions}
 #[must_use]
 pub fn testpmd_args(
     capture: &Path,
-    flows: u32,
+    frames: u32,
     size: usize,
     mode: Mode,
     prefix: &str,
 ) -> Vec<String> {
-    let mbufs = flows + SPARE_MBUFS;
+    let mbufs = frames.saturating_add(SPARE_MBUFS);
     let room = mbuf_data_room(size);
     vec![
         "--no-huge".into(),
@@ -566,13 +885,13 @@ impl Drop for Proc {
 
 /// The work directory: removed on drop unless kept.
 #[derive(Debug)]
-struct WorkDir {
-    path: PathBuf,
-    keep: bool,
+pub(crate) struct WorkDir {
+    pub(crate) path: PathBuf,
+    pub(crate) keep: bool,
 }
 
 impl WorkDir {
-    fn new(keep: Option<&Path>) -> Result<Self> {
+    pub(crate) fn new(keep: Option<&Path>) -> Result<Self> {
         let (path, keep) = match keep {
             Some(p) => (p.to_path_buf(), true),
             None => {
@@ -601,19 +920,19 @@ impl Drop for WorkDir {
 
 /// Progress on stderr: one line rewritten in place on a terminal, else one line a second.
 #[derive(Debug)]
-struct Progress {
+pub(crate) struct Progress {
     tty: bool,
     open: bool,
 }
 
 impl Progress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             tty: std::io::stderr().is_terminal(),
             open: false,
         }
     }
-    fn show(&mut self, text: &str) {
+    pub(crate) fn show(&mut self, text: &str) {
         if self.tty {
             eprint!("\r\x1b[K{text}");
             self.open = true;
@@ -621,7 +940,7 @@ impl Progress {
             eprintln!("{text}");
         }
     }
-    fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         if self.open {
             eprintln!();
             self.open = false;
@@ -688,17 +1007,88 @@ fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Runs every scale; each finished scale is pushed to `reports` (so that a failure later
-/// still leaves the figures already taken).
+/// One thing to measure: a capture, how svcard is set up for it, what runs alongside.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The scenario (`flows` for the plain benchmark).
+    pub scenario: String,
+    /// The case within the scenario.
+    pub case: String,
+    /// Distinct flows (sessions) the capture makes.
+    pub flows: u32,
+    /// The capture.
+    pub capture: PathBuf,
+    /// What it holds.
+    pub stats: CaptureStats,
+    /// Its frame sizes.
+    pub frame: FrameSize,
+    /// How its frame sizes are shown (`64 B`, `IMIX`, `mixed, mean 108 B`).
+    pub frame_label: String,
+    /// svcard's set-up.
+    pub setup: SvcardSetup,
+    /// Whether the testpmd baselines run too.
+    pub baselines: bool,
+    /// Rounds (baselines then svcard, back to back).
+    pub rounds: usize,
+    /// Seconds each phase forwards (show-under-load: each half).
+    pub seconds: u64,
+    /// Show-under-load: this show command walks the sessions in a loop during the second
+    /// half of the svcard phase.
+    pub show_load: Option<String>,
+    /// Zero-loss scenario: report the search (or why it cannot be made).
+    pub zero_loss: bool,
+    /// Setup scenarios: the idle timeout (s) that turns the table over; the report gets
+    /// [`SetupFigures`].
+    pub churn_timeout: Option<u32>,
+}
+
+impl Case {
+    fn label(&self) -> String {
+        format!("[{} {}]", self.scenario, self.case)
+    }
+    fn slug(&self) -> String {
+        format!("{}-{}", self.scenario, self.case)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    }
+    fn frames(&self) -> u32 {
+        u32::try_from(self.stats.frames).unwrap_or(u32::MAX)
+    }
+}
+
+/// MB of memory svcard needs for `case`: its EAL memory (`-m`, the pool that holds the
+/// capture) plus about `table_bytes_per_session` per session.
+#[must_use]
+pub fn svcard_memory_mb(
+    frames: u32,
+    max_len: usize,
+    sessions: u32,
+    table_bytes_per_session: u64,
+) -> u64 {
+    eal_memory_mb(frames.saturating_add(SPARE_MBUFS), mbuf_data_room(max_len))
+        + (u64::from(sessions) * table_bytes_per_session).div_ceil(1 << 20)
+}
+
+/// MB of memory the kernel says is available (`MemAvailable`).
+#[must_use]
+pub fn mem_available() -> Option<u64> {
+    mem_available_mb()
+}
+
+/// Runs every scale (or the scenarios of `opts`); each finished case is pushed to
+/// `results` (so that a failure later still leaves the figures already taken).
 ///
 /// # Errors
 /// A process that cannot be started, fails or prints no figures; I/O errors.
-pub fn run(opts: &Options, reports: &mut Vec<RunReport>) -> Result<()> {
+pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
+    if !opts.scenarios.is_empty() {
+        return crate::scenario::run_all(opts, results);
+    }
     if !opts.baselines.is_empty() && find_program(&opts.testpmd).is_none() {
         bail!("{TESTPMD_MISSING}");
     }
     let dir = WorkDir::new(opts.keep.as_deref())?;
-    let mhz = cpu_mhz();
     let mut progress = Progress::new();
     for &n in &opts.flows {
         let cap = dir.path.join(format!("udp-{n}-{}.pcap", opts.size));
@@ -707,68 +1097,30 @@ pub fn run(opts: &Options, reports: &mut Vec<RunReport>) -> Result<()> {
         crate::write_pcap(&cap, &recs).with_context(|| cap.display().to_string())?;
         drop(recs);
         progress.end();
-        let mut rounds: Vec<(Vec<BaselineRun>, SvcardRun)> = Vec::new();
-        for round in 0..opts.rounds.max(1) {
-            if opts.rounds > 1 {
-                eprintln!(
-                    "svcard bench: {n} flows, round {} of {}",
-                    round + 1,
-                    opts.rounds
-                );
-            }
-            let mut baselines = Vec::new();
-            for &mode in &opts.baselines {
-                opts.check_interrupted()?;
-                baselines.push(run_testpmd(opts, &dir.path, &cap, n, mode, &mut progress)?);
-            }
-            let svcard = match run_svcard(
-                opts,
-                &dir.path,
-                &cap,
-                n,
-                mbuf_data_room(opts.size),
-                &mut progress,
-            ) {
-                Ok(r) => r,
-                Err(e) if format!("{e:#}").contains("creating the mbuf pool") => {
-                    eprintln!(
-                        "svcard bench: svcard could not create its mbuf pool in the EAL memory sized for {}-byte mbufs: \
-                         again with memory for {LARGE_DATA_ROOM}-byte mbufs",
-                        mbuf_data_room(opts.size)
-                    );
-                    run_svcard(opts, &dir.path, &cap, n, LARGE_DATA_ROOM, &mut progress)?
-                }
-                Err(e) => return Err(e),
-            };
-            rounds.push((baselines, svcard));
-        }
-        let ratio = |b: &BaselineRun, s: &SvcardRun| {
-            if b.rate.median > 0.0 {
-                s.rate.median / b.rate.median
-            } else {
-                f64::NAN
-            }
-        };
-        let round_ratios: Vec<Vec<f64>> = (0..opts.baselines.len())
-            .map(|i| rounds.iter().map(|(b, s)| ratio(&b[i], s)).collect())
-            .collect();
-        // Report the round whose first-mode ratio is the median.
-        let pick = round_ratios.first().map_or(0, |r| {
-            let (med, _, _) = median_min_max(r);
-            r.iter().position(|x| *x == med).unwrap_or(0)
-        });
-        let (baselines, svcard) = rounds.swap_remove(pick);
-        reports.push(RunReport {
+        let case = Case {
+            scenario: "flows".into(),
+            case: format!("{n} flows"),
             flows: n,
-            size: opts.size,
-            seconds: opts.seconds,
-            warmup: opts.warmup,
-            cpu_mhz: mhz,
             capture: cap.clone(),
-            baselines,
-            svcard,
-            round_ratios,
-        });
+            stats: CaptureStats {
+                frames: u64::from(n),
+                client_frames: u64::from(n),
+                bytes: u64::from(n) * opts.size as u64,
+                max_len: opts.size,
+            },
+            frame: FrameSize::Fixed(opts.size),
+            frame_label: FrameSize::Fixed(opts.size).label(),
+            setup: SvcardSetup::established(n, format!("{n} UDP flows")),
+            baselines: true,
+            rounds: opts.rounds,
+            seconds: opts.seconds,
+            show_load: None,
+            zero_loss: false,
+            churn_timeout: None,
+        };
+        results
+            .reports
+            .push(run_case(opts, &dir.path, &case, &mut progress)?);
         if !dir.keep {
             let _ = std::fs::remove_file(&cap);
         }
@@ -776,20 +1128,149 @@ pub fn run(opts: &Options, reports: &mut Vec<RunReport>) -> Result<()> {
     Ok(())
 }
 
+/// Runs one case: its rounds of baselines then svcard, and the figures of the median
+/// round.
+pub(crate) fn run_case(
+    opts: &Options,
+    dir: &Path,
+    case: &Case,
+    progress: &mut Progress,
+) -> Result<RunReport> {
+    let modes: &[Mode] = if case.baselines { &opts.baselines } else { &[] };
+    let nrounds = case.rounds.max(1);
+    let mut rounds: Vec<(Vec<BaselineRun>, SvcardRun)> = Vec::new();
+    for round in 0..nrounds {
+        if nrounds > 1 {
+            progress.end();
+            eprintln!(
+                "svcard bench: {}, round {} of {nrounds}",
+                case.label(),
+                round + 1
+            );
+        }
+        let mut baselines = Vec::new();
+        for &mode in modes {
+            opts.check_interrupted()?;
+            baselines.push(run_testpmd(opts, dir, case, mode, progress)?);
+        }
+        opts.check_interrupted()?;
+        let room = mbuf_data_room(case.stats.max_len);
+        let svcard = match run_svcard(opts, dir, case, room, progress) {
+            Ok(r) => r,
+            Err(e)
+                if format!("{e:#}").contains("creating the mbuf pool")
+                    && room < LARGE_DATA_ROOM =>
+            {
+                eprintln!(
+                    "svcard bench: svcard could not create its mbuf pool in the EAL memory sized for {room}-byte mbufs: \
+                     again with memory for {LARGE_DATA_ROOM}-byte mbufs"
+                );
+                run_svcard(opts, dir, case, LARGE_DATA_ROOM, progress)?
+            }
+            Err(e) => return Err(e),
+        };
+        rounds.push((baselines, svcard));
+    }
+    let ratio = |b: &BaselineRun, s: &SvcardRun| {
+        if b.rate.median > 0.0 {
+            s.rate.median / b.rate.median
+        } else {
+            f64::NAN
+        }
+    };
+    let round_ratios: Vec<Vec<f64>> = (0..modes.len())
+        .map(|i| rounds.iter().map(|(b, s)| ratio(&b[i], s)).collect())
+        .collect();
+    let svcard_intervals: Vec<f64> = rounds
+        .iter()
+        .flat_map(|(_, s)| s.rate.kept().to_vec())
+        .collect();
+    let baseline_intervals: Vec<Vec<f64>> = (0..modes.len())
+        .map(|i| {
+            rounds
+                .iter()
+                .flat_map(|(b, _)| b[i].rate.kept().to_vec())
+                .collect()
+        })
+        .collect();
+    // Report the round whose first-mode ratio is the median.
+    let pick = round_ratios.first().map_or(0, |r| {
+        let (med, _, _) = median_min_max(r);
+        r.iter().position(|x| *x == med).unwrap_or(0)
+    });
+    let (baselines, svcard) = rounds.swap_remove(pick);
+    let setup = case.churn_timeout.map(|t| {
+        let mut f = SetupFigures::of(&svcard.lines, opts.warmup, t);
+        let rx: Vec<f64> = svcard.lines.iter().map(|l| l.rx_pps).collect();
+        let r = Rate::of(&rx, opts.warmup).median;
+        if r > 0.0 {
+            f.loop_s = case.stats.frames as f64 / r;
+        }
+        if case.stats.frames > 0 {
+            f.expected_per_frame = f64::from(case.flows) / case.stats.frames as f64;
+        }
+        f
+    });
+    let show_load = case.show_load.as_ref().map(|_| {
+        let from = svcard.load_from.unwrap_or(svcard.lines.len());
+        let tx: Vec<f64> = svcard.lines.iter().map(|l| l.tx_pps).collect();
+        ShowLoad {
+            command: svcard.load_command.clone(),
+            pinned: svcard.load_pinned,
+            without: Rate::of(&tx[..from], opts.warmup),
+            with: Rate::of(&tx[from..], 0),
+            walks: svcard.walks.clone(),
+        }
+    });
+    let zero_loss = case.zero_loss.then(|| {
+        let rx: Vec<f64> = svcard.lines.iter().map(|l| l.rx_pps).collect();
+        ZeroLoss {
+            applicable: false,
+            reason: crate::scenario::ZERO_LOSS_NOT_APPLICABLE.into(),
+            rate_pps: None,
+            pull_rx_pps: Rate::of(&rx, opts.warmup).median,
+            pull_tx_pps: svcard.rate.median,
+            pull_lost: svcard.drops.map(|d| d.total()),
+        }
+    });
+    Ok(RunReport {
+        flows: case.flows,
+        size: case.frame.max_len(),
+        seconds: case.seconds,
+        warmup: opts.warmup,
+        cpu_mhz: cpu_mhz(),
+        capture: case.capture.clone(),
+        baselines,
+        svcard,
+        round_ratios,
+        scenario: case.scenario.clone(),
+        case: case.case.clone(),
+        frame: case.frame,
+        frame_label: case.frame_label.clone(),
+        capture_stats: case.stats,
+        svcard_intervals,
+        baseline_intervals,
+        setup,
+        show_load,
+        zero_loss,
+    })
+}
+
 fn run_testpmd(
     opts: &Options,
     dir: &Path,
-    cap: &Path,
-    n: u32,
+    case: &Case,
     mode: Mode,
     progress: &mut Progress,
 ) -> Result<BaselineRun> {
-    let label = format!("[testpmd {} {n} flows]", mode.name());
-    let args = testpmd_args(cap, n, opts.size, mode, &unique_prefix());
-    let mb = eal_memory_mb(n + SPARE_MBUFS, mbuf_data_room(opts.size));
+    let label = format!("[testpmd {} {} {}]", mode.name(), case.scenario, case.case);
+    let frames = case.frames();
+    let size = case.stats.max_len;
+    let args = testpmd_args(&case.capture, frames, size, mode, &unique_prefix());
+    let mb = eal_memory_mb(frames.saturating_add(SPARE_MBUFS), mbuf_data_room(size));
     check_memory(mb, "dpdk-testpmd")?;
     let command = command_line(&opts.testpmd, &args);
-    let log = dir.join(format!("testpmd-{}-{n}.log", mode.name()));
+    let log = dir.join(format!("testpmd-{}-{}.log", mode.name(), case.slug()));
     let errf = std::fs::File::create(&log).with_context(|| log.display().to_string())?;
     let child = Command::new(&opts.testpmd)
         .args(&args)
@@ -814,10 +1295,10 @@ fn run_testpmd(
     // the clock; then one sample a second until `seconds` of them.
     let mut first: Option<Instant> = None;
     let started = Instant::now();
-    let want = usize::try_from(opts.seconds).unwrap_or(usize::MAX);
+    let want = usize::try_from(case.seconds).unwrap_or(usize::MAX);
     while samples.len() < want {
         let deadline = first.map_or(started + STARTUP_TIMEOUT, |f| {
-            f + Duration::from_secs(opts.seconds + 5)
+            f + Duration::from_secs(case.seconds + 5)
         });
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -873,24 +1354,62 @@ fn run_testpmd(
     })
 }
 
+/// The `svcard cli` command line of the show load: `taskset -c CORE svcard cli …` when
+/// taskset exists (so the kernel keeps the cli off the worker's core), else without.
+fn show_load_command(opts: &Options, socket: &Path, show: &str) -> (PathBuf, Vec<String>, bool) {
+    let cli = vec![
+        "cli".to_string(),
+        "--socket".into(),
+        socket.display().to_string(),
+        "-c".into(),
+        show.to_string(),
+    ];
+    match find_program(Path::new("taskset")) {
+        Some(ts) => {
+            let mut a = vec![
+                "-c".to_string(),
+                opts.cli_core.to_string(),
+                opts.svcard.display().to_string(),
+            ];
+            a.extend(cli);
+            (ts, a, true)
+        }
+        None => (opts.svcard.clone(), cli, false),
+    }
+}
+
 fn run_svcard(
     opts: &Options,
     dir: &Path,
-    cap: &Path,
-    n: u32,
+    case: &Case,
     pool_room: u32,
     progress: &mut Progress,
 ) -> Result<SvcardRun> {
-    let label = format!("[svcard {n} flows]");
-    let mb = eal_memory_mb(n + SPARE_MBUFS, pool_room);
+    let label = format!("[svcard {} {}]", case.scenario, case.case);
+    let frames = case.frames();
+    let mb = eal_memory_mb(frames.saturating_add(SPARE_MBUFS), pool_room);
     check_memory(mb, "svcard")?;
-    let config = svcard_config(cap, n, mb, &unique_prefix(), mbuf_data_room(opts.size));
-    let cfg_path = dir.join(format!("svcard-{n}.toml"));
+    let config = svcard_config_for(
+        &case.capture,
+        frames,
+        mb,
+        &unique_prefix(),
+        mbuf_data_room(case.stats.max_len),
+        &case.setup,
+    );
+    let cfg_path = dir.join(format!("svcard-{}.toml", case.slug()));
     std::fs::write(&cfg_path, &config).with_context(|| cfg_path.display().to_string())?;
     let mut socket = dir.join("bench.sock");
     if socket.as_os_str().len() > 100 {
         socket = std::env::temp_dir().join(format!("svcard-bench-{}.sock", std::process::id()));
     }
+    // Show-under-load runs twice as long: the first half without the walks, the second
+    // half with them.
+    let seconds = if case.show_load.is_some() {
+        case.seconds * 2
+    } else {
+        case.seconds
+    };
     let args: Vec<String> = vec![
         "run".into(),
         "--backend".into(),
@@ -900,7 +1419,7 @@ fn run_svcard(
         // Half a second more than the periods wanted, so that the last rate line (at
         // t = seconds) is printed before svcard stops.
         "--duration".into(),
-        format!("{}.5", opts.seconds),
+        format!("{seconds}.5"),
         "--rate".into(),
         "--socket".into(),
         socket.display().to_string(),
@@ -912,7 +1431,7 @@ fn run_svcard(
         "-c".into(),
         "show security flow session summary".into(),
     ];
-    let log = dir.join(format!("svcard-{n}.log"));
+    let log = dir.join(format!("svcard-{}.log", case.slug()));
     let errf = std::fs::File::create(&log).with_context(|| log.display().to_string())?;
     let mut child = Command::new(&opts.svcard)
         .args(&args)
@@ -934,19 +1453,18 @@ fn run_svcard(
         eal_mb: mb,
         ..SvcardRun::default()
     };
-    let mut samples = Vec::new();
-    let mut last_sessions = 0;
+    let mut loader: Option<ShowLoader> = None;
     let mut asked = false;
-    let deadline = Instant::now() + STARTUP_TIMEOUT + Duration::from_secs(opts.seconds);
-    let half = opts.seconds as f64 / 2.0;
-    let want = usize::try_from(opts.seconds).unwrap_or(usize::MAX);
+    let deadline = Instant::now() + STARTUP_TIMEOUT + Duration::from_secs(seconds);
+    let half = case.seconds as f64 / 2.0;
+    let want = usize::try_from(seconds).unwrap_or(usize::MAX);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             progress.end();
             bail!(
                 "svcard did not finish in {} s; its log ({}):\n{}",
-                (STARTUP_TIMEOUT.as_secs() + opts.seconds),
+                (STARTUP_TIMEOUT.as_secs() + seconds),
                 log.display(),
                 tail(&log, 15)
             );
@@ -955,17 +1473,31 @@ fn run_svcard(
         match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(line) => {
                 if let Some(r) = parse_rate_line(&line) {
-                    if samples.len() >= want {
+                    if run.lines.len() >= want {
                         continue;
                     }
-                    samples.push(r.tx_pps);
-                    last_sessions = r.sessions;
-                    progress.show(&format!(
+                    let prev = run.lines.last().copied();
+                    run.lines.push(r);
+                    let mut text = format!(
                         "{label} t={:.0}s {:.2} Mpps, {} sessions",
                         r.t,
                         r.tx_pps / 1e6,
                         r.sessions
-                    ));
+                    );
+                    if case.churn_timeout.is_some() {
+                        let (t0, c0) = prev.map_or((0.0, 0), |p| (p.t, p.created));
+                        if r.t > t0 {
+                            let _ = write!(
+                                text,
+                                ", {:.0}k new/s",
+                                r.created.saturating_sub(c0) as f64 / (r.t - t0) / 1e3
+                            );
+                        }
+                    }
+                    if let Some(l) = &loader {
+                        let _ = write!(text, ", show walks done: {}", l.done());
+                    }
+                    progress.show(&text);
                     if !asked && r.t >= half {
                         asked = true;
                         run.rss_bytes = rss_bytes(p.pid());
@@ -982,6 +1514,24 @@ fn run_svcard(
                             }
                         }
                     }
+                    if run.lines.len() >= want {
+                        // The last period wanted: stop the walks before svcard stops (a
+                        // walk cut short by its exit would count as a short one).
+                        if let Some(l) = loader.take() {
+                            run.walks = l.finish();
+                        }
+                    } else if let Some(show) = &case.show_load {
+                        if loader.is_none()
+                            && run.load_from.is_none()
+                            && r.t >= case.seconds as f64 - 0.5
+                        {
+                            let (prog, a, pinned) = show_load_command(opts, &socket, show);
+                            run.load_command = command_line(&prog, &a);
+                            run.load_pinned = pinned;
+                            run.load_from = Some(run.lines.len());
+                            loader = Some(ShowLoader::start(prog, a)?);
+                        }
+                    }
                 } else if !line.trim().is_empty() {
                     run.exit_summary.push(line);
                 }
@@ -991,6 +1541,17 @@ fn run_svcard(
         }
     }
     progress.end();
+    if let Some(l) = loader.take() {
+        run.walks = l.finish();
+    }
+    // A walk that failed because svcard was stopping is not a walk.
+    while run
+        .walks
+        .last()
+        .is_some_and(|w| w.lines.is_none() && !w.cut)
+    {
+        run.walks.pop();
+    }
     let status = p.wait_for(EXIT_GRACE).or_else(|| p.stop(EXIT_GRACE));
     opts.check_interrupted()?;
     if !status.is_some_and(|s| s.success()) {
@@ -1004,7 +1565,7 @@ fn run_svcard(
             log.display()
         );
     }
-    if samples.is_empty() {
+    if run.lines.is_empty() {
         bail!(
             "svcard printed no rate lines; its log ({}):\n{}",
             log.display(),
@@ -1012,11 +1573,140 @@ fn run_svcard(
         );
     }
     if run.sessions == 0 {
-        run.sessions = last_sessions;
+        run.sessions = run.lines.last().map_or(0, |l| l.sessions);
     }
-    run.rate = Rate::of(&samples, opts.warmup);
+    let until = run.load_from.unwrap_or(run.lines.len());
+    let tx: Vec<f64> = run.lines[..until].iter().map(|l| l.tx_pps).collect();
+    run.rate = Rate::of(&tx, opts.warmup);
     run.table_bytes = parse_table_bytes(&run.exit_summary);
+    run.drops = parse_drops(&run.exit_summary);
     Ok(run)
+}
+
+/// `N` of `Count: N lines`.
+#[must_use]
+pub fn parse_count(text: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("Count: ")?
+            .strip_suffix(" lines")?
+            .parse()
+            .ok()
+    })
+}
+
+/// Runs a show command in a loop on a thread until told to stop.
+#[derive(Debug)]
+struct ShowLoader {
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU32>,
+    thread: Option<std::thread::JoinHandle<Vec<Walk>>>,
+}
+
+impl ShowLoader {
+    fn start(prog: PathBuf, args: Vec<String>) -> Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicU32::new(0));
+        let (st, dn) = (Arc::clone(&stop), Arc::clone(&done));
+        let thread = std::thread::Builder::new()
+            .name("bench-show-load".into())
+            .spawn(move || {
+                let mut walks = Vec::new();
+                while !st.load(Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    match run_until_stopped(&prog, &args, &st) {
+                        Ok(Some(text)) => {
+                            walks.push(Walk {
+                                seconds: t0.elapsed().as_secs_f64(),
+                                lines: parse_count(&text),
+                                cut: false,
+                            });
+                            dn.fetch_add(1, Ordering::Relaxed);
+                        }
+                        // Stopped in the middle of a walk: recorded as cut.
+                        Ok(None) => {
+                            walks.push(Walk {
+                                seconds: t0.elapsed().as_secs_f64(),
+                                lines: None,
+                                cut: true,
+                            });
+                            break;
+                        }
+                        Err(_) => {
+                            walks.push(Walk {
+                                seconds: t0.elapsed().as_secs_f64(),
+                                lines: None,
+                                cut: false,
+                            });
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                }
+                walks
+            })
+            .context("starting the show-load thread")?;
+        Ok(Self {
+            stop,
+            done,
+            thread: Some(thread),
+        })
+    }
+    fn done(&self) -> u32 {
+        self.done.load(Ordering::Relaxed)
+    }
+    fn finish(mut self) -> Vec<Walk> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ShowLoader {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs `prog args` to its end and returns its output (`None` when `stop` was set first:
+/// the process is then ended by its PID).
+fn run_until_stopped(prog: &Path, args: &[String], stop: &AtomicBool) -> Result<Option<String>> {
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| prog.display().to_string())?;
+    let out = child.stdout.take().context("cli stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(out).read_to_string(&mut s);
+        s
+    });
+    let mut p = Proc {
+        child,
+        name: "svcard cli".into(),
+    };
+    loop {
+        if let Ok(Some(st)) = p.child.try_wait() {
+            let text = reader.join().unwrap_or_default();
+            if !st.success() {
+                bail!("svcard cli failed ({st})");
+            }
+            return Ok(Some(text));
+        }
+        if stop.load(Ordering::Relaxed) {
+            p.stop(Duration::from_secs(2));
+            let _ = reader.join();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Runs `svcard cli …` (ended by its PID if it hangs) and returns its output.
@@ -1060,10 +1750,12 @@ fn opt(v: Option<f64>, prec: usize) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.prec$}"))
 }
 
-/// The terminal table: one row per scale and baseline mode.
+/// The terminal table: one row per case and baseline mode (a scenario column when
+/// scenarios ran).
 #[must_use]
 pub fn render_table(reports: &[RunReport]) -> String {
-    let head = [
+    let with_scenario = reports.iter().any(|r| r.scenario != "flows");
+    let mut head = vec![
         "flows",
         "frame",
         "baseline",
@@ -1075,14 +1767,19 @@ pub fn render_table(reports: &[RunReport]) -> String {
         "svcard Gbps",
         "svcard cyc/pkt",
         "testpmd cyc/pkt",
+        "drops",
     ];
+    if with_scenario {
+        head.insert(0, "scenario");
+    }
+    let left = if with_scenario { [0usize, 3] } else { [2, 2] };
     let mut rows: Vec<Vec<String>> = Vec::new();
     for r in reports {
         let s = &r.svcard;
         let common = |base: &str, tp: String, ratio: String, tcyc: String| {
-            vec![
+            let mut v = vec![
                 r.flows.to_string(),
-                format!("{} B", r.size + 4),
+                r.frame_label.clone(),
                 base.to_string(),
                 tp,
                 format!(
@@ -1094,10 +1791,16 @@ pub fn render_table(reports: &[RunReport]) -> String {
                 ratio,
                 s.sessions.to_string(),
                 opt(s.bytes_per_session(), 1),
-                format!("{:.2}", gbps(s.rate.median, r.size)),
+                format!("{:.2}", r.gbps(s.rate.median)),
                 opt(cycles_per_packet(r.cpu_mhz, s.rate.median), 0),
                 tcyc,
-            ]
+                s.drops
+                    .map_or_else(|| "-".into(), |d| d.total().to_string()),
+            ];
+            if with_scenario {
+                v.insert(0, r.scenario.clone());
+            }
+            v
         };
         if r.baselines.is_empty() {
             rows.push(common("-", "-".into(), "-".into(), "-".into()));
@@ -1137,7 +1840,7 @@ pub fn render_table(reports: &[RunReport]) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                if i == 2 {
+                if left.contains(&i) {
                     format!("{c:<0$}", w[i])
                 } else {
                     format!("{c:>0$}", w[i])
@@ -1156,12 +1859,148 @@ pub fn render_table(reports: &[RunReport]) -> String {
             out,
             "Mpps: median (min-max) of {} one-second periods after {} warm-up, in the median round; \
              ratio: median (min-max) over {} rounds of testpmd then svcard back to back; 1 forwarding core; CPU {} MHz; \
-             Gbps on the wire (frame + preamble + IFG); B/session = session-table bytes / live sessions",
+             Gbps on the wire (frame + preamble + IFG); B/session = session-table bytes / live sessions; \
+             drops = frames svcard received and did not forward, plus port losses, over the whole run",
             r.svcard.rate.periods,
             r.warmup,
             r.round_ratios.first().map_or(1, Vec::len),
             opt(r.cpu_mhz, 0)
         );
+    }
+    out
+}
+
+fn hist_line(out: &mut String, who: &str, pps: &[f64], mhz: Option<f64>) {
+    let Some(q) = IntervalHistogram::of(pps).summary() else {
+        return;
+    };
+    let cyc = |ns: f64| {
+        mhz.map_or_else(String::new, |m| {
+            format!(" ({:.0} cyc)", crate::hist::Summary::cycles(ns, m))
+        })
+    };
+    let _ = writeln!(
+        out,
+        "    {who:<16} n={:<3} min {:.1}{}  p50 {:.1}{}  p90 {:.1}{}  p99 {:.1}{}  max {:.1}{} ns/pkt",
+        q.count,
+        q.min,
+        cyc(q.min),
+        q.p50,
+        cyc(q.p50),
+        q.p90,
+        cyc(q.p90),
+        q.p99,
+        cyc(q.p99),
+        q.max,
+        cyc(q.max)
+    );
+}
+
+/// The table, then the scenarios' own figures (setup rates, show under load, zero loss),
+/// the per-interval histograms and the notes of skipped cases.
+#[must_use]
+pub fn render_report(results: &Results) -> String {
+    let reports = &results.reports;
+    let mut out = if reports.is_empty() {
+        String::new()
+    } else {
+        render_table(reports)
+    };
+    for r in reports {
+        let name = format!("{} {}", r.scenario, r.case);
+        if let Some(s) = &r.setup {
+            let _ = writeln!(
+                out,
+                "{name}: {:.0} new sessions/s (min {:.0}, max {:.0}), {:.0} sessions/s ending, \
+                 {:.3} new sessions per received frame, peak {} live (idle timeout {} s, the \
+                 source comes round the capture every {:.2} s)",
+                s.new_per_s.median,
+                s.new_per_s.min,
+                s.new_per_s.max,
+                s.closed_per_s.median,
+                s.new_per_frame,
+                s.peak_live,
+                s.timeout_s,
+                s.loop_s
+            );
+            if s.new_per_frame < 0.9 * s.expected_per_frame {
+                let _ = writeln!(
+                    out,
+                    "  WARNING: {:.3} new sessions per frame where every flow new would give {:.3}: the \
+                     source comes back to flows before their {} s idle timeout (plus the timer's \
+                     granularity) has ended their sessions, so those frames hit live sessions; give more \
+                     flows (--flows-override) for a setup-rate figure",
+                    s.new_per_frame,
+                    s.expected_per_frame,
+                    s.timeout_s
+                );
+            }
+        }
+        if let Some(l) = &r.show_load {
+            let done: Vec<f64> = l
+                .walks
+                .iter()
+                .filter(|w| w.lines.is_some())
+                .map(|w| w.seconds)
+                .collect();
+            let (med, _, _) = median_min_max(&done);
+            let _ = writeln!(
+                out,
+                "{name}: {} Mpps without the show walks, {} Mpps with them ({} periods), ratio {}; \
+                 {} walks finished (median {med:.2} s, {} lines each), {} failed, {}; cli{} `{}`",
+                mpps(l.without.median),
+                mpps(l.with.median),
+                l.with.periods,
+                opt(l.ratio(), 3),
+                done.len(),
+                l.walks
+                    .iter()
+                    .find_map(|w| w.lines)
+                    .map_or_else(|| "-".into(), |n| n.to_string()),
+                l.walks
+                    .iter()
+                    .filter(|w| w.lines.is_none() && !w.cut)
+                    .count(),
+                l.walks.iter().find(|w| w.cut).map_or_else(
+                    || "none cut".to_string(),
+                    |w| format!("one cut at the end after {:.1} s", w.seconds)
+                ),
+                if l.pinned { " pinned" } else { " NOT pinned (no taskset)" },
+                l.command
+            );
+        }
+        if let Some(z) = &r.zero_loss {
+            let _ = writeln!(
+                out,
+                "{name}: zero-loss rate {}; unthrottled source: rx {} Mpps, forwarded {} Mpps, {} frames lost",
+                z.rate_pps
+                    .map_or_else(|| "n/a".into(), |p| format!("{} Mpps", mpps(p))),
+                mpps(z.pull_rx_pps),
+                mpps(z.pull_tx_pps),
+                z.pull_lost.map_or_else(|| "?".into(), |n| n.to_string())
+            );
+            if !z.applicable {
+                let _ = writeln!(out, "  {}", z.reason);
+            }
+        }
+    }
+    if !reports.is_empty() {
+        let _ = writeln!(out, "HDR histogram: {}", crate::hist::WHAT);
+        for r in reports {
+            let _ = writeln!(out, "  {} {}:", r.scenario, r.case);
+            hist_line(&mut out, "svcard", &r.svcard_intervals, r.cpu_mhz);
+            for (b, v) in r.baselines.iter().zip(&r.baseline_intervals) {
+                hist_line(
+                    &mut out,
+                    &format!("testpmd {}", b.mode.name()),
+                    v,
+                    r.cpu_mhz,
+                );
+            }
+        }
+    }
+    for n in &results.notes {
+        let _ = writeln!(out, "{} {}: {}", n.scenario, n.case, n.text);
     }
     out
 }
@@ -1202,7 +2041,7 @@ fn json_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "null".into(), json_num)
 }
 
-fn json_rate(r: &Rate, size: usize, mhz: Option<f64>) -> String {
+fn json_rate(r: &Rate, mean_frame: f64, mhz: Option<f64>) -> String {
     let samples: Vec<String> = r.samples.iter().map(|&s| json_num(s)).collect();
     format!(
         "\"pps\": {{\"median\": {}, \"min\": {}, \"max\": {}, \"periods\": {}}}, \"samples_pps\": [{}], \
@@ -1213,26 +2052,146 @@ fn json_rate(r: &Rate, size: usize, mhz: Option<f64>) -> String {
         r.periods,
         samples.join(", "),
         json_num(r.median / 1e6),
-        json_num(gbps(r.median, size)),
+        json_num(gbps_mean(r.median, mean_frame)),
         json_opt(cycles_per_packet(mhz, r.median))
     )
+}
+
+fn json_rate_short(r: &Rate) -> String {
+    format!(
+        "{{\"median\": {}, \"min\": {}, \"max\": {}, \"periods\": {}, \"samples\": [{}]}}",
+        json_num(r.median),
+        json_num(r.min),
+        json_num(r.max),
+        r.periods,
+        r.samples
+            .iter()
+            .map(|&s| json_num(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The HDR histogram of per-interval ns per packet, as JSON (`null` when empty).
+fn json_hist(pps: &[f64], mhz: Option<f64>) -> String {
+    let Some(q) = IntervalHistogram::of(pps).summary() else {
+        return "null".into();
+    };
+    let cyc = |ns: f64| json_opt(mhz.map(|m| crate::hist::Summary::cycles(ns, m)));
+    let buckets: Vec<String> = q
+        .buckets
+        .iter()
+        .map(|(ns, n)| format!("[{}, {n}]", json_num(*ns)))
+        .collect();
+    format!(
+        "{{\"of\": {}, \"unit\": \"ns per packet\", \"intervals\": {}, \"min\": {}, \"p50\": {}, \"p90\": {}, \
+         \"p99\": {}, \"max\": {}, \"mean\": {}, \"cycles\": {{\"min\": {}, \"p50\": {}, \"p90\": {}, \"p99\": {}, \"max\": {}}}, \
+         \"buckets_ns_count\": [{}]}}",
+        json_str(crate::hist::WHAT),
+        q.count,
+        json_num(q.min),
+        json_num(q.p50),
+        json_num(q.p90),
+        json_num(q.p99),
+        json_num(q.max),
+        json_num(q.mean),
+        cyc(q.min),
+        cyc(q.p50),
+        cyc(q.p90),
+        cyc(q.p99),
+        cyc(q.max),
+        buckets.join(", ")
+    )
+}
+
+fn json_extras(r: &RunReport) -> String {
+    let mut out = String::new();
+    if let Some(s) = &r.setup {
+        let _ = write!(
+            out,
+            ",\n    \"setup\": {{\"new_sessions_per_s\": {}, \"ending_sessions_per_s\": {}, \"new_sessions_per_frame\": {}, \
+             \"peak_live_sessions\": {}, \"idle_timeout_s\": {}, \"capture_loop_s\": {}, \"expected_new_sessions_per_frame\": {}, \"from\": \"per-second differences of the created counter of svcard's rate lines; ending = new - change of live sessions\"}}",
+            json_rate_short(&s.new_per_s),
+            json_rate_short(&s.closed_per_s),
+            json_num(s.new_per_frame),
+            s.peak_live,
+            s.timeout_s,
+            json_num(s.loop_s),
+            json_num(s.expected_per_frame)
+        );
+    }
+    if let Some(l) = &r.show_load {
+        let walks: Vec<String> = l
+            .walks
+            .iter()
+            .map(|w| {
+                format!(
+                    "{{\"seconds\": {}, \"lines\": {}, \"cut_at_end\": {}}}",
+                    json_num(w.seconds),
+                    w.lines.map_or_else(|| "null".into(), |n| n.to_string()),
+                    w.cut
+                )
+            })
+            .collect();
+        let _ = write!(
+            out,
+            ",\n    \"show_under_load\": {{\"command\": {}, \"pinned\": {}, \"without_pps\": {}, \"with_pps\": {}, \
+             \"ratio\": {}, \"walks\": [{}]}}",
+            json_str(&l.command),
+            l.pinned,
+            json_rate_short(&l.without),
+            json_rate_short(&l.with),
+            json_opt(l.ratio()),
+            walks.join(", ")
+        );
+    }
+    if let Some(z) = &r.zero_loss {
+        let _ = write!(
+            out,
+            ",\n    \"zero_loss\": {{\"applicable\": {}, \"rate_pps\": {}, \"reason\": {}, \"unthrottled_rx_pps\": {}, \
+             \"unthrottled_tx_pps\": {}, \"unthrottled_lost_frames\": {}}}",
+            z.applicable,
+            json_opt(z.rate_pps),
+            json_str(&z.reason),
+            json_num(z.pull_rx_pps),
+            json_num(z.pull_tx_pps),
+            z.pull_lost.map_or_else(|| "null".into(), |n| n.to_string())
+        );
+    }
+    out
 }
 
 /// The reports as JSON: an array of run objects (one per scale), with the command lines.
 #[must_use]
 pub fn to_json(reports: &[RunReport]) -> String {
-    let mut out = String::from("[\n");
-    for (i, r) in reports.iter().enumerate() {
+    json_array(reports, &[])
+}
+
+/// [`to_json`] of every report, then one `{"scenario", "case", "skipped"}` object per note.
+#[must_use]
+pub fn results_json(results: &Results) -> String {
+    json_array(&results.reports, &results.notes)
+}
+
+fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
+    let mut items: Vec<String> = Vec::new();
+    for r in reports {
         let s = &r.svcard;
+        let mean = r.mean_frame();
         let baselines: Vec<String> = r
             .baselines
             .iter()
-            .map(|b| {
+            .enumerate()
+            .map(|(bi, b)| {
                 format!(
-                    "      {{\"tool\": \"dpdk-testpmd\", \"mode\": {}, \"command\": {}, {}}}",
+                    "      {{\"tool\": \"dpdk-testpmd\", \"mode\": {}, \"command\": {}, {}, \"histogram\": {}}}",
                     json_str(b.mode.name()),
                     json_str(&b.command),
-                    json_rate(&b.rate, r.size, r.cpu_mhz)
+                    json_rate(&b.rate, mean, r.cpu_mhz),
+                    json_hist(
+                        r.baseline_intervals.get(bi).map_or(&[][..], Vec::as_slice),
+                        r.cpu_mhz
+                    )
                 )
             })
             .collect();
@@ -1258,42 +2217,297 @@ pub fn to_json(reports: &[RunReport]) -> String {
             })
             .collect();
         let summary: Vec<String> = s.exit_summary.iter().map(|l| json_str(l)).collect();
-        let _ = write!(
-            out,
-            "  {{\n    \"flows\": {}, \"capture_frame_bytes\": {}, \"frame_bytes\": {}, \"seconds\": {}, \
+        let lines: Vec<String> = s
+            .lines
+            .iter()
+            .map(|l| {
+                format!(
+                    "[{}, {}, {}, {}, {}]",
+                    json_num(l.t),
+                    json_num(l.rx_pps),
+                    json_num(l.tx_pps),
+                    l.sessions,
+                    l.created
+                )
+            })
+            .collect();
+        let drops = s.drops.map_or_else(
+            || "null".into(),
+            |d| {
+                format!(
+                    "{{\"total\": {}, \"rx\": {}, \"tx\": {}, \"port_losses\": {}, \"policy_or_malformed\": {}}}",
+                    d.total(),
+                    d.rx,
+                    d.tx,
+                    d.port_losses,
+                    d.policy_malformed
+                )
+            },
+        );
+        let (cap_bytes, frame_bytes) = match r.frame {
+            FrameSize::Fixed(n) => (n.to_string(), (n + 4).to_string()),
+            FrameSize::Imix => ("\"imix\"".into(), "\"imix\"".into()),
+        };
+        items.push(format!(
+            "  {{\n    \"scenario\": {}, \"case\": {}, \"flows\": {}, \"capture_frame_bytes\": {cap_bytes}, \"frame_bytes\": {frame_bytes}, \
+             \"frame\": {}, \"capture_frames\": {}, \"mean_capture_frame_bytes\": {}, \"seconds\": {}, \
              \"warmup_periods\": {}, \"cpu_mhz\": {}, \"forwarding_cores\": 1,\n    \"baselines\": [\n{}\n    ],\n    \
              \"svcard\": {{\"command\": {}, \"eal_memory_mb\": {}, {}, \"live_sessions\": {}, \"maximum_sessions\": {}, \
-             \"summary_command\": {}, \"table_bytes\": {}, \"bytes_per_session\": {}, \"rss_bytes\": {}, \
-             \"exit_summary\": [{}], \"config\": {}}},\n    \"ratio_svcard_to\": {{{}}}\n  }}{}\n",
+             \"summary_command\": {}, \"table_bytes\": {}, \"bytes_per_session\": {}, \"rss_bytes\": {}, \"drops\": {drops}, \
+             \"histogram\": {}, \"rate_lines_fields\": [\"t\", \"rx_pps\", \"tx_pps\", \"sessions\", \"created\"], \
+             \"rate_lines\": [{}], \"exit_summary\": [{}], \"config\": {}}},\n    \"ratio_svcard_to\": {{{}}}{}\n  }}",
+            json_str(&r.scenario),
+            json_str(&r.case),
             r.flows,
-            r.size,
-            r.size + 4,
+            json_str(&r.frame_label),
+            r.capture_stats.frames,
+            json_num(mean),
             r.seconds,
             r.warmup,
             json_opt(r.cpu_mhz),
             baselines.join(",\n"),
             json_str(&s.command),
             s.eal_mb,
-            json_rate(&s.rate, r.size, r.cpu_mhz),
+            json_rate(&s.rate, mean, r.cpu_mhz),
             s.sessions,
             s.max_sessions.map_or_else(|| "null".into(), |m| m.to_string()),
             json_str(&s.summary_command),
             s.table_bytes.map_or_else(|| "null".into(), |m| m.to_string()),
             json_opt(s.bytes_per_session()),
             s.rss_bytes.map_or_else(|| "null".into(), |m| m.to_string()),
+            json_hist(&r.svcard_intervals, r.cpu_mhz),
+            lines.join(", "),
             summary.join(", "),
             json_str(&s.config),
             ratios.join(", "),
-            if i + 1 < reports.len() { "," } else { "" }
-        );
+            json_extras(r)
+        ));
     }
-    out.push_str("]\n");
-    out
+    for n in notes {
+        items.push(format!(
+            "  {{\"scenario\": {}, \"case\": {}, \"skipped\": {}}}",
+            json_str(&n.scenario),
+            json_str(&n.case),
+            json_str(&n.text)
+        ));
+    }
+    if items.is_empty() {
+        return "[\n]\n".into();
+    }
+    format!("[\n{}\n]\n", items.join(",\n"))
+}
+
+/// A report with the given rates, for tests of the renderers.
+#[cfg(test)]
+pub(crate) fn fake_report(
+    scenario: &str,
+    flows: u32,
+    frame: FrameSize,
+    svcard_pps: &[f64],
+    testpmd_pps: &[f64],
+) -> RunReport {
+    let mean = match frame {
+        FrameSize::Fixed(n) => n as f64,
+        FrameSize::Imix => crate::recipes::IMIX_MEAN_WIRE_BYTES - 4.0,
+    };
+    let lines: Vec<RateLine> = svcard_pps
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| RateLine {
+            t: i as f64 + 1.0,
+            rx_pps: p,
+            tx_pps: p,
+            sessions: u64::from(flows),
+            created: u64::from(flows) * (i as u64 + 1),
+        })
+        .collect();
+    RunReport {
+        flows,
+        size: frame.max_len(),
+        seconds: svcard_pps.len() as u64,
+        warmup: 1,
+        cpu_mhz: Some(2000.0),
+        capture: PathBuf::from("x.pcap"),
+        baselines: vec![BaselineRun {
+            mode: Mode::FiveTupleSwap,
+            command: "dpdk-testpmd …".into(),
+            rate: Rate::of(testpmd_pps, 1),
+        }],
+        svcard: SvcardRun {
+            rate: Rate::of(svcard_pps, 1),
+            sessions: u64::from(flows),
+            lines,
+            drops: Some(Drops {
+                rx: 100,
+                tx: 90,
+                port_losses: 1,
+                policy_malformed: 0,
+            }),
+            ..SvcardRun::default()
+        },
+        round_ratios: vec![vec![0.5]],
+        scenario: scenario.into(),
+        case: format!("{flows} sessions"),
+        frame,
+        frame_label: frame.label(),
+        capture_stats: CaptureStats {
+            frames: 1000,
+            client_frames: 500,
+            bytes: (1000.0 * mean) as u64,
+            max_len: frame.max_len(),
+        },
+        svcard_intervals: Rate::of(svcard_pps, 1).kept().to_vec(),
+        baseline_intervals: vec![Rate::of(testpmd_pps, 1).kept().to_vec()],
+        setup: None,
+        show_load: None,
+        zero_loss: None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drops_and_counts() {
+        let lines: Vec<String> = [
+            "net_pcap0: rx 9382880 tx 0 missed 3 rx errors 1 tx errors 0",
+            "net_null0: rx 0 tx 9329162 missed 0 rx errors 0 tx errors 2",
+            "worker 0: rx 9382880 tx 9329162 sessions created 1000 closed 0 live 1000 (valid 1000 pending 0 invalidated 0), policy drops 7, rejects 0, malformed 5, non-IP passed 0, table 141576 bytes",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        let d = parse_drops(&lines).unwrap();
+        assert_eq!(
+            (d.rx, d.tx, d.port_losses, d.policy_malformed),
+            (9_382_880, 9_329_162, 6, 12)
+        );
+        assert_eq!(d.total(), 53_718 + 6);
+        assert!(parse_drops(&lines[..2]).is_none());
+        // Without port lines, the workers' counters.
+        let d = parse_drops(&lines[2..]).unwrap();
+        assert_eq!((d.rx, d.tx, d.total()), (9_382_880, 9_329_162, 53_718));
+        assert_eq!(parse_count("Count: 1234 lines\n"), Some(1234));
+        assert_eq!(parse_count("error: no\n"), None);
+    }
+
+    #[test]
+    fn setup_figures_from_rate_lines() {
+        // 1000 new sessions a second; live sessions level at 1000 (a 1 s timeout): from
+        // t=2 on, 1000 end each second.
+        let l = |t: f64, sessions: u64, created: u64| RateLine {
+            t,
+            rx_pps: 2000.0,
+            tx_pps: 2000.0,
+            sessions,
+            created,
+        };
+        let lines = [
+            l(1.0, 1000, 1000),
+            l(2.0, 1000, 2000),
+            l(3.0, 1000, 3000),
+            l(4.0, 1000, 4000),
+        ];
+        let f = SetupFigures::of(&lines, 1, 1);
+        assert_eq!(f.new_per_s.median, 1000.0);
+        assert_eq!(f.new_per_s.periods, 3);
+        assert_eq!(f.closed_per_s.median, 1000.0);
+        assert!((f.new_per_frame - 0.5).abs() < 1e-9);
+        assert_eq!((f.peak_live, f.timeout_s), (1000, 1));
+    }
+
+    #[test]
+    fn json_and_table_of_scenarios() {
+        let mut r = fake_report(
+            "setup-udp",
+            4096,
+            FrameSize::Fixed(60),
+            &[1e6, 2e6, 2e6],
+            &[],
+        );
+        r.baselines.clear();
+        r.baseline_intervals.clear();
+        r.round_ratios.clear();
+        r.setup = Some(SetupFigures::of(&r.svcard.lines, 1, 1));
+        let mut z = fake_report("zero-loss", 65_536, FrameSize::Fixed(60), &[3e6, 3e6], &[]);
+        z.zero_loss = Some(ZeroLoss {
+            applicable: false,
+            reason: crate::scenario::ZERO_LOSS_NOT_APPLICABLE.into(),
+            rate_pps: None,
+            pull_rx_pps: 3e6,
+            pull_tx_pps: 3e6,
+            pull_lost: Some(0),
+        });
+        let mut s = fake_report(
+            "show-under-load",
+            1 << 20,
+            FrameSize::Fixed(60),
+            &[4e6; 4],
+            &[],
+        );
+        s.show_load = Some(ShowLoad {
+            command: "taskset -c 0 svcard cli".into(),
+            pinned: true,
+            without: Rate::of(&[4e6, 4e6], 0),
+            with: Rate::of(&[3e6, 3e6], 0),
+            walks: vec![
+                Walk {
+                    seconds: 1.5,
+                    lines: Some(42),
+                    cut: false,
+                },
+                Walk {
+                    seconds: 0.5,
+                    lines: None,
+                    cut: true,
+                },
+            ],
+        });
+        let imix = fake_report("imix", 65_536, FrameSize::Imix, &[1e6, 1e6], &[2e6, 2e6]);
+        let results = Results {
+            reports: vec![r, z, s, imix],
+            notes: vec![Note {
+                scenario: "sessions".into(),
+                case: "4194304 sessions".into(),
+                text: "skipped: no memory".into(),
+            }],
+        };
+        let j: serde_json::Value = serde_json::from_str(&results_json(&results)).unwrap();
+        let a = j.as_array().unwrap();
+        assert_eq!(a.len(), 5);
+        assert_eq!(a[0]["scenario"], "setup-udp");
+        assert_eq!(a[0]["setup"]["new_sessions_per_s"]["median"], 4096.0);
+        assert_eq!(a[0]["setup"]["ending_sessions_per_s"]["median"], 4096.0);
+        assert_eq!(a[0]["svcard"]["drops"]["total"], 11);
+        assert_eq!(a[0]["svcard"]["rate_lines"][2][4], 3 * 4096);
+        assert_eq!(a[1]["zero_loss"]["applicable"], false);
+        assert!(a[1]["zero_loss"]["rate_pps"].is_null());
+        assert_eq!(a[2]["show_under_load"]["ratio"], 0.75);
+        assert_eq!(a[3]["frame"], "IMIX");
+        assert_eq!(a[3]["capture_frame_bytes"], "imix");
+        // 1 Mpps of IMIX frames: (353.8 + 20) × 8 bit.
+        let g = a[3]["svcard"]["gbps"].as_f64().unwrap();
+        assert!((g - 2.991).abs() < 0.01, "{g}");
+        let h = &a[3]["svcard"]["histogram"];
+        assert_eq!(h["intervals"], 1);
+        let near =
+            |v: &serde_json::Value, want: f64| (v.as_f64().unwrap() - want).abs() < want * 1e-3;
+        assert!(near(&h["p50"], 1000.0), "{h}");
+        assert!(near(&h["cycles"]["p50"], 2000.0));
+        assert!(near(&a[3]["baselines"][0]["histogram"]["p50"], 500.0));
+        assert_eq!(a[4]["skipped"], "skipped: no memory");
+        let t = render_report(&results);
+        assert!(t.starts_with("scenario"), "{t}");
+        assert!(t.contains("new sessions/s"));
+        assert!(t.contains("zero-loss rate n/a"));
+        assert!(t.contains("ratio 0.750"));
+        assert!(t.contains("1 walks finished (median 1.50 s, 42 lines each), 0 failed, one cut"));
+        assert!(t.contains("p50 1000.2 (2000 cyc)"), "{t}");
+        assert!(t.contains("4194304 sessions: skipped: no memory"));
+        // The plain benchmark's JSON keeps its shape.
+        assert_eq!(to_json(&[]), "[\n]\n");
+    }
 
     #[test]
     fn testpmd_blocks() {

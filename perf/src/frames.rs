@@ -200,3 +200,20 @@ pub fn arp_request(sender: [u8; 4], target: [u8; 4]) -> Vec<u8> {
     f.resize(60, 0);
     f
 }
+
+/// The 802.1Q TPID.
+pub const TPID_8021Q: u16 = 0x8100;
+
+/// Inserts an 802.1Q tag (VLAN `vid`, priority 0) after the MAC addresses of `frame`; the
+/// frame grows by 4 bytes.
+///
+/// # Panics
+/// If `frame` is shorter than the two MAC addresses or `vid` is not 1 to 4094.
+pub fn tag_vlan(frame: &mut Vec<u8>, vid: u16) {
+    assert!(frame.len() >= 12, "frame too short for a VLAN tag");
+    assert!((1..=4094).contains(&vid), "VLAN id must be 1 to 4094");
+    let mut tag = [0u8; 4];
+    tag[0..2].copy_from_slice(&TPID_8021Q.to_be_bytes());
+    tag[2..4].copy_from_slice(&(vid & 0x0fff).to_be_bytes());
+    frame.splice(12..12, tag);
+}

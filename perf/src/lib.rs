@@ -5,7 +5,10 @@
 
 pub mod bench;
 pub mod frames;
+pub mod hist;
 pub mod recipes;
+pub mod scenario;
+pub mod svg;
 
 use std::path::Path;
 use svcard_dataplane::pcapfile::{Record, Writer};
