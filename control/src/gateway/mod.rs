@@ -117,6 +117,7 @@ pub struct Gateway<P: PortIo> {
     actions: Actions,
     last_tick_ms: u32,
     last_publish_ms: u32,
+    last_book_ms: u32,
     book: Arc<Mutex<Conversations>>,
     statistics: Arc<Mutex<AlgStatistics>>,
     backlog: Arc<AtomicU64>,
@@ -162,6 +163,7 @@ impl<P: PortIo> Gateway<P> {
             actions: Actions::new(),
             last_tick_ms: now,
             last_publish_ms: now,
+            last_book_ms: now,
             book: Arc::clone(&handle.conversations),
             statistics: Arc::clone(&handle.alg_statistics),
             backlog: Arc::clone(&handle.alg_backlog),
@@ -390,7 +392,7 @@ impl<P: PortIo> Gateway<P> {
         did
     }
 
-    fn publish(&mut self) {
+    fn publish(&mut self, now_ms: u32) {
         let mut st = self.rm.statistics();
         for l in &self.links {
             for (i, k) in AlgKind::ALL.iter().enumerate() {
@@ -403,18 +405,32 @@ impl<P: PortIo> Gateway<P> {
             st.pinhole_table_full += l.pinhole_table_full.load(Ordering::Relaxed);
         }
         st.pending = self.pending.len() as u64;
-        let held: usize = self.links.iter().map(|l| l.handoff.len()).sum();
-        self.backlog
-            .store((held + self.pending.len()) as u64, Ordering::Release);
         if let Ok(mut s) = self.statistics.lock() {
             *s = st;
         }
-        if self.rm.take_dirty() {
+        // The book is rebuilt from the manager's maps: O(conversations). Keep it fresh
+        // while it is small; under a flood of conversations refresh it once a second so
+        // the rebuild neither eats the control core nor sweeps the caches the workers use.
+        let period = if self.rm.conversations() < 1024 {
+            PUBLISH_MS
+        } else {
+            1000
+        };
+        if now_ms.wrapping_sub(self.last_book_ms) >= period && self.rm.take_dirty() {
+            self.last_book_ms = now_ms;
             let book = self.rm.book();
             if let Ok(mut b) = self.book.lock() {
                 *b = book;
             }
         }
+    }
+
+    /// What the run loop waits on before it stops the workers: packets handed off and not
+    /// yet sent.
+    fn publish_backlog(&self) {
+        let held: usize = self.links.iter().map(|l| l.handoff.len()).sum();
+        self.backlog
+            .store((held + self.pending.len()) as u64, Ordering::Release);
     }
 }
 
@@ -460,9 +476,10 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
             self.last_tick_ms = now_ms;
             self.tick(now_ms);
         }
-        if did || now_ms.wrapping_sub(self.last_publish_ms) >= PUBLISH_MS {
+        self.publish_backlog();
+        if now_ms.wrapping_sub(self.last_publish_ms) >= PUBLISH_MS {
             self.last_publish_ms = now_ms;
-            self.publish();
+            self.publish(now_ms);
         }
         did
     }
