@@ -282,7 +282,6 @@ impl<P: PortIo> Gateway<P> {
             engine,
             || flow_ctx(&p, from_initiator),
             (service_set, rule),
-            now_ms,
         ) else {
             // Over the ALG's conversation cap: the session passes uninspected, forwarded by
             // its worker from now on.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use svcard_alg::{Actions, Alg as _, AlgCounters, AnyAlg, Expectation, FlowCtx};
 use svcard_config::{AlgKind, Config};
 use svcard_dataplane::flow::{Endpoint, FlowKey};
-use svcard_dataplane::session::pinhole::PinholeSpec;
+use svcard_dataplane::session::pinhole::{lapsed, PinholeSpec};
 use svcard_dataplane::session::SessionView;
 
 /// Number of ALG engines (rows of the statistics).
@@ -129,10 +129,6 @@ pub struct ResourceManager {
     dirty: bool,
 }
 
-fn lapsed(expires_ms: u32, now_ms: u32) -> bool {
-    (now_ms.wrapping_sub(expires_ms) as i32) > 0
-}
-
 fn conv_session(v: &SessionView) -> ConvSession {
     let flow = |i: usize| {
         let f = &v.flows[i];
@@ -191,7 +187,6 @@ impl ResourceManager {
         engine: svcard_alg::AlgKind,
         ctx: impl FnOnce() -> FlowCtx,
         policy: (u16, u16),
-        _now_ms: u32,
     ) -> Option<&mut Conv> {
         if let Some(&g) = self.by_parent.get(&session) {
             let same = self.convs.get(&g).is_some_and(|c| c.key == *key);

@@ -240,8 +240,9 @@ impl PinholeTable {
     }
 }
 
-/// True when `expires_ms` is in the past (wrapping clock).
-fn lapsed(expires_ms: u32, now_ms: u32) -> bool {
+/// True when `expires_ms` is in the past (wrapping millisecond clock).
+#[must_use]
+pub fn lapsed(expires_ms: u32, now_ms: u32) -> bool {
     (now_ms.wrapping_sub(expires_ms) as i32) > 0
 }
 
