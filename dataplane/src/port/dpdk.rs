@@ -1354,20 +1354,119 @@ pub fn prefetch<T>(v: &T) {
     let _ = v;
 }
 
-/// Asks the kernel to back the memory of `spare` with transparent huge pages
-/// (`madvise(MADV_HUGEPAGE)` on the 2 MiB-aligned part), before it is first written. Large
-/// tables touched at random (the session table) then cost one TLB entry per 2 MiB instead
-/// of per 4 KiB. Best effort: a kernel that says no changes nothing.
-pub fn advise_hugepages<T>(spare: &mut [core::mem::MaybeUninit<T>]) {
-    const HUGE: usize = 2 << 20;
-    let start = spare.as_mut_ptr() as usize;
-    let end = start + core::mem::size_of_val(spare);
-    let a = start.next_multiple_of(HUGE);
-    let b = end - end % HUGE;
-    if b <= a {
-        return;
+/// The 16-bit lanes of `words` (lane `i` in word `i / 4`, bits `16 * (i % 4)`) equal to
+/// `v`, one bit per lane: the session index's tag match in five SSE2 instructions instead of
+/// two dozen scalar ones. Lives here because SSE2 intrinsics are `unsafe` to call outside
+/// a `#[target_feature]` function, and this is the module of the crate allowed `unsafe`.
+#[inline(always)]
+#[cfg(target_arch = "x86_64")]
+#[must_use]
+pub fn lanes_equal(words: [u64; 2], v: u16) -> u32 {
+    use core::arch::x86_64::{
+        _mm_cmpeq_epi16, _mm_movemask_epi8, _mm_packs_epi16, _mm_set1_epi16, _mm_set_epi64x,
+        _mm_setzero_si128,
+    };
+    // SSE2 is part of the x86_64 baseline (every x86_64 CPU has it); these are register-only
+    // operations on values, no memory is touched.
+    // SAFETY: as just said.
+    let t = unsafe { _mm_set_epi64x(words[1] as i64, words[0] as i64) };
+    // SAFETY: as above.
+    let want = unsafe { _mm_set1_epi16(v as i16) };
+    // SAFETY: as above.
+    let eq = unsafe { _mm_cmpeq_epi16(t, want) };
+    // SAFETY: as above.
+    let zero = unsafe { _mm_setzero_si128() };
+    // SAFETY: as above.
+    let packed = unsafe { _mm_packs_epi16(eq, zero) };
+    // SAFETY: as above.
+    (unsafe { _mm_movemask_epi8(packed) }) as u32
+}
+
+/// A fixed-size table array whose memory starts and ends on 2 MiB boundaries and is advised
+/// for transparent huge pages (`madvise(MADV_HUGEPAGE)`) before it is first written. Large
+/// tables touched at random (the session table and its index) then cost one TLB entry per
+/// 2 MiB instead of per 4 KiB; a VM pays a two-level page walk for every miss. Aligning the
+/// allocation matters: a 4 MiB array at an arbitrary address holds at most one whole huge
+/// page. Best effort: a kernel that says no changes nothing but the TLB cost.
+pub struct HugeSlice<T: Copy> {
+    ptr: NonNull<T>,
+    len: usize,
+    layout: std::alloc::Layout,
+}
+
+// SAFETY: a HugeSlice owns its elements exclusively, like a Box<[T]>.
+unsafe impl<T: Copy + Send> Send for HugeSlice<T> {}
+// SAFETY: shared access only hands out &T, like a Box<[T]>.
+unsafe impl<T: Copy + Sync> Sync for HugeSlice<T> {}
+
+impl<T: Copy> HugeSlice<T> {
+    /// `n` elements, element `i` made by `f(i)`.
+    ///
+    /// # Panics
+    /// When the allocation fails or its size overflows (the capacity is fixed at start).
+    pub fn new(n: usize, mut f: impl FnMut(usize) -> T) -> Self {
+        const HUGE: usize = 2 << 20;
+        let bytes = core::mem::size_of::<T>()
+            .checked_mul(n)
+            .and_then(|b| b.checked_next_multiple_of(HUGE))
+            .expect("table size overflows");
+        let align = HUGE.max(core::mem::align_of::<T>());
+        if bytes == 0 {
+            return HugeSlice {
+                ptr: NonNull::dangling(),
+                len: n,
+                layout: std::alloc::Layout::new::<()>(),
+            };
+        }
+        let layout = std::alloc::Layout::from_size_align(bytes, align).expect("table layout");
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { std::alloc::alloc(layout) };
+        let Some(ptr) = NonNull::new(raw.cast::<T>()) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: [raw, raw + bytes) is this allocation, 2 MiB aligned, not yet written;
+        // MADV_HUGEPAGE changes only how the kernel backs it, never its contents.
+        let _ = unsafe { libc::madvise(raw.cast::<libc::c_void>(), bytes, libc::MADV_HUGEPAGE) };
+        for i in 0..n {
+            let v = f(i);
+            // SAFETY: i < n and n elements fit in the allocation, so the offset stays inside it.
+            let at = unsafe { ptr.as_ptr().add(i) };
+            // SAFETY: `at` is in the allocation, aligned for T, and not yet initialised.
+            unsafe { at.write(v) };
+        }
+        HugeSlice { ptr, len: n, layout }
     }
-    // SAFETY: [a, b) lies inside `spare`, memory this process owns and nobody reads yet;
-    // MADV_HUGEPAGE changes only how the kernel backs it, never its contents or validity.
-    let _ = unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_HUGEPAGE) };
+}
+
+impl<T: Copy> core::ops::Deref for HugeSlice<T> {
+    type Target = [T];
+    #[inline(always)]
+    fn deref(&self) -> &[T] {
+        // SAFETY: ptr holds len initialised elements (dangling and aligned when len is 0
+        // or T is zero-sized), owned by self for its lifetime.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T: Copy> core::ops::DerefMut for HugeSlice<T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in deref, and &mut self makes the access exclusive.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T: Copy> Drop for HugeSlice<T> {
+    fn drop(&mut self) {
+        if self.layout.size() != 0 {
+            // SAFETY: allocated in new() with this layout; T: Copy needs no drop.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr().cast::<u8>(), self.layout) };
+        }
+    }
+}
+
+impl<T: Copy + fmt::Debug> fmt::Debug for HugeSlice<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HugeSlice({} elements)", self.len)
+    }
 }
