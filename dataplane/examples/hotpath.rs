@@ -115,7 +115,9 @@ fn main() {
         eprintln!("usage: hotpath CAPTURE [PACKETS] [CAPACITY]");
         std::process::exit(2);
     };
-    let packets: u64 = args.get(2).map_or(10_000_000, |s| s.parse().expect("PACKETS"));
+    let packets: u64 = args
+        .get(2)
+        .map_or(10_000_000, |s| s.parse().expect("PACKETS"));
     let frames: Vec<Vec<u8>> = svcard_dataplane::pcapfile::read_file(capture.as_ref())
         .unwrap_or_else(|e| {
             eprintln!("hotpath: {capture}: {e}");
@@ -150,7 +152,9 @@ tcp-established = 3600
 max-sessions = {capacity}
 "#
     );
-    let config = Arc::new(Config::from_toml_str(&text, "hotpath.toml".as_ref()).unwrap_or_else(|e| panic!("{e}")));
+    let config = Arc::new(
+        Config::from_toml_str(&text, "hotpath.toml".as_ref()).unwrap_or_else(|e| panic!("{e}")),
+    );
     let io = LoopIo {
         frames,
         next: 0,

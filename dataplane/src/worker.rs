@@ -505,8 +505,11 @@ impl<P: PortIo> Worker<P> {
     /// Stage C: resolve each packet's session (creating new ones) and act, in arrival
     /// order.
     fn stage_c(&mut self, slot: usize, now_ms: u32, now_s: u32) {
+        // Indices masked or clamped to the arrays' sizes: no bounds check per packet.
+        const _: () = assert!(PIPE.is_power_of_two() && BURST.is_power_of_two());
+        let slot = slot & (PIPE - 1);
         let port = self.pipe[slot].port;
-        let n = self.pipe[slot].n;
+        let n = self.pipe[slot].n.min(BURST);
         let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
         for i in 0..n {
             let k = self.pipe[slot].kind[i];
@@ -521,7 +524,7 @@ impl<P: PortIo> Worker<P> {
                 self.queue_out(peer, pkt);
                 continue;
             }
-            let j = usize::from(k);
+            let j = usize::from(k) & (BURST - 1);
             let st = &self.pipe[slot];
             // A miss is looked up again: an earlier packet may have created the session.
             // The key is read in place (a copy of its 40 bytes costs as much as the compare).
@@ -557,8 +560,7 @@ impl<P: PortIo> Worker<P> {
         now_s: u32,
     ) {
         let len = pkt.data().len() as u32;
-        self.table.touch(slot, dir, len, now_ms);
-        let s = self.table.get_mut(slot);
+        let s = self.table.touch(slot, dir, len, now_ms);
         let from_initiator = dir == s.initiator();
         let action = Action::from_u8(s.action);
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
@@ -770,7 +772,7 @@ impl<P: PortIo> Worker<P> {
                 };
             s.tcp = tcp;
         }
-        self.table.touch(slot, dir, len, now_ms);
+        let _ = self.table.touch(slot, dir, len, now_ms);
         self.stats.inc(Counter::SessionsCreated);
         let val = validity(self.table.get(slot));
         self.stats.gauges[gauge_of(val) as usize] += 1;
@@ -857,7 +859,7 @@ impl<P: PortIo> Worker<P> {
         };
         // The error travels against the packet it quotes.
         let len = pkt.data().len() as u32;
-        self.table.touch(slot, quoted_dir.reverse(), len, now_ms);
+        let _ = self.table.touch(slot, quoted_dir.reverse(), len, now_ms);
         self.stats.inc(Counter::IcmpErrorsRelated);
         match Action::from_u8(self.table.get(slot).action) {
             Action::Drop | Action::Reject => {

@@ -1434,7 +1434,11 @@ impl<T: Copy> HugeSlice<T> {
             // SAFETY: `at` is in the allocation, aligned for T, and not yet initialised.
             unsafe { at.write(v) };
         }
-        HugeSlice { ptr, len: n, layout }
+        HugeSlice {
+            ptr,
+            len: n,
+            layout,
+        }
     }
 }
 

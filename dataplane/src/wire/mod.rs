@@ -38,7 +38,9 @@ pub use icmp::IcmpPacket;
 pub use ipsec::{AhHeader, EspPacket};
 pub use ipv4::Ipv4Packet;
 pub use ipv6::{Ipv6ExtHeader, Ipv6FragmentHeader, Ipv6Packet};
-pub use parse::{parse, parse_fast_v4, parse_icmp_error_inner, DropReason, FastV4, Outcome, Parsed};
+pub use parse::{
+    parse, parse_fast_v4, parse_icmp_error_inner, DropReason, FastV4, Outcome, Parsed,
+};
 pub use reply::{icmp_unreachable_in_place, tcp_rst_in_place};
 pub use sctp::SctpPacket;
 pub use tcp::TcpPacket;

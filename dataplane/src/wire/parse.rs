@@ -793,8 +793,22 @@ mod tests {
         assert_eq!(&p.src[..4], &f.src.to_be_bytes());
         assert_eq!(&p.dst[..4], &f.dst.to_be_bytes());
         assert_eq!(
-            (p.sport, p.dport, p.payload_len, p.tcp_seq, p.tcp_ack, p.tcp_flags),
-            (f.sport, f.dport, f.payload_len, f.tcp_seq, f.tcp_ack, f.tcp_flags),
+            (
+                p.sport,
+                p.dport,
+                p.payload_len,
+                p.tcp_seq,
+                p.tcp_ack,
+                p.tcp_flags
+            ),
+            (
+                f.sport,
+                f.dport,
+                f.payload_len,
+                f.tcp_seq,
+                f.tcp_ack,
+                f.tcp_flags
+            ),
             "{frame:02x?}"
         );
     }
@@ -828,7 +842,10 @@ mod tests {
         );
         // TCP (a SYN with TCP options) is taken; IP options (IHL 6) and ICMP are not.
         assert!(parse_fast_v4(&TCP_SYN_V4).is_some_and(|f| f.tcp_flags == 0x02));
-        assert!(parse_fast_v4(&TCP_PSH_ACK_V4_OPTIONS).is_none(), "IP options");
+        assert!(
+            parse_fast_v4(&TCP_PSH_ACK_V4_OPTIONS).is_none(),
+            "IP options"
+        );
         assert!(parse_fast_v4(&ICMP_ECHO_V4).is_none(), "ICMP");
         assert!(parse_fast_v4(&UDP_DNS_VLAN100_V4).is_none(), "tagged");
         assert!(parse_fast_v4(&UDP_QINQ_V4_PADDED).is_none(), "tagged");
