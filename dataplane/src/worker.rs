@@ -110,6 +110,19 @@ struct Meta {
 }
 
 impl Meta {
+    /// From the hot path's parse (never a fragment).
+    #[inline(always)]
+    fn of_fast(f: &wire::FastV4) -> Meta {
+        Meta {
+            tcp_seq: f.tcp_seq,
+            tcp_ack: f.tcp_ack,
+            payload_len: f.payload_len,
+            proto: f.proto,
+            fragment: 0,
+            tcp_flags: f.tcp_flags,
+        }
+    }
+
     #[inline]
     fn of(p: &Parsed) -> Meta {
         Meta {
@@ -120,6 +133,33 @@ impl Meta {
             fragment: p.fragment,
             tcp_flags: p.tcp_flags,
         }
+    }
+}
+
+impl Stage {
+    /// Records frame `i` as IP packet `m` (then `m + 1`): its key, hash, direction and
+    /// meta, and prefetches its home bucket. Called from each parse path (not after a
+    /// merge of the two: carrying the 40-byte key across one cost 18 instructions a packet).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn push_ip(
+        &mut self,
+        table: &SessionTable,
+        i: usize,
+        m: &mut usize,
+        k: FlowKey,
+        d: Direction,
+        meta: Meta,
+    ) {
+        let h = k.hash();
+        table.prefetch_bucket(h);
+        let j = *m & (BURST - 1);
+        self.meta[j] = meta;
+        self.keys[j] = k;
+        self.hashes[j] = h;
+        self.dirs[j] = d;
+        self.kind[i & (BURST - 1)] = j as u8;
+        *m += 1;
     }
 }
 
@@ -448,21 +488,7 @@ impl<P: PortIo> Worker<P> {
             // through the full parser.
             if let Some(f) = wire::parse_fast_v4(data) {
                 let (k, d) = FlowKey::from_v4(f.proto, f.src, f.sport, f.dst, f.dport);
-                let h = k.hash();
-                self.table.prefetch_bucket(h);
-                st.meta[m] = Meta {
-                    tcp_seq: f.tcp_seq,
-                    tcp_ack: f.tcp_ack,
-                    payload_len: f.payload_len,
-                    proto: f.proto,
-                    fragment: 0,
-                    tcp_flags: f.tcp_flags,
-                };
-                st.keys[m] = k;
-                st.hashes[m] = h;
-                st.dirs[m] = d;
-                st.kind[i] = m as u8;
-                m += 1;
+                st.push_ip(&self.table, i, &mut m, k, d, Meta::of_fast(&f));
                 continue;
             }
             match wire::parse(data) {
@@ -473,14 +499,7 @@ impl<P: PortIo> Worker<P> {
                         Family::V4
                     };
                     let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
-                    let h = k.hash();
-                    self.table.prefetch_bucket(h);
-                    st.meta[m] = Meta::of(&p);
-                    st.keys[m] = k;
-                    st.hashes[m] = h;
-                    st.dirs[m] = d;
-                    st.kind[i] = m as u8;
-                    m += 1;
+                    st.push_ip(&self.table, i, &mut m, k, d, Meta::of(&p));
                 }
                 Outcome::NotIp { .. } => st.kind[i] = NOT_IP,
                 Outcome::Drop(reason) => {

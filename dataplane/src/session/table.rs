@@ -12,9 +12,10 @@
 //!   touches one session cache line. Free slots are chained through the timer `next` link;
 //!   a free slot's timer `prev` holds a sentinel, which is the live bit.
 //! * **Index**: 64-byte buckets of 8 entries (16-bit tags from the top of the hash, packed
-//!   four to a word, `[u32; 8]` slots, an occupancy mask and an overflow counter). The home bucket is the
-//!   multiply-shift range reduction of the low 32 bits of the hash over a bucket count that
-//!   need not be a power of two; the table is sized for at most 62.5 % load. A full bucket
+//!   four to a word, `[u32; 8]` slots, an occupancy mask and an overflow counter). The home
+//!   bucket is the multiply-shift range reduction of the low 32 bits of the hash over a
+//!   bucket count that need not be a power of two; the table is sized for at most 62.5 %
+//!   load. A full bucket
 //!   sends the entry to the next one (linear probing by bucket) and counts it in the
 //!   overflow counter of every bucket it passes, so lookups stop at the first bucket whose
 //!   counter is zero and removals need no tombstones.
@@ -353,9 +354,9 @@ impl Bucket {
         occ: 0,
     };
 
-    /// Occupied entries whose tag is `tag`, one bit each. SWAR over the tags as two `u64`
-    /// words (exact zero-lane test, then a multiply gathers the four lane bits): a dozen
-    /// scalar operations per word, no reliance on the auto-vectoriser.
+    /// Occupied entries whose tag is `tag`, one bit each: in the DPDK build on x86_64 five
+    /// SSE2 instructions ([`crate::port::dpdk::lanes_equal`]); elsewhere SWAR over the two
+    /// tag words (exact zero-lane test, then a multiply gathers the four lane bits).
     #[inline]
     fn matches(&self, tag: u16) -> u32 {
         #[cfg(all(feature = "dpdk", target_arch = "x86_64"))]
@@ -713,13 +714,14 @@ impl SessionTable {
         let buckets = &*self.index.buckets;
         for (&h, c) in hashes.iter().zip(cand.iter_mut()) {
             *c = u32::MAX;
-            if let Some(b) = buckets.get(home_of(h, buckets.len())) {
+            let home = home_of(h, buckets.len());
+            if let Some(b) = buckets.get(home) {
                 let mut m = b.matches(tag_of(h));
                 if m != 0 {
                     *c = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
                 } else if b.overflow != 0 {
                     // Perhaps displaced to the next bucket: stage three's `find` reads it.
-                    if let Some(next) = buckets.get(self.index.step(home_of(h, buckets.len()))) {
+                    if let Some(next) = buckets.get(self.index.step(home)) {
                         touch_line(&next.occ);
                     }
                 }
