@@ -816,35 +816,81 @@ fn ftp(n: u8, mode: Mode, vdev: Option<Vdev>) {
     rig.wait_listening(&mut srv, "tcp", 21, 2);
     // All six transfers at once: a blocked one costs its timeout only once. A transfer that
     // must get through has 20 s (CI hosts are loaded, the svcard under test is a debug
-    // build and the server is one Python process for all six); one that must be blocked
-    // gives up after 6 s.
-    let limit = if mode == Mode::AlgOff { "6" } else { "20" };
-    let runs: Vec<_> = FTP_MODES
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let file = rig.dir.path(&format!("got{i}"));
-            let url = if m.v6 {
-                format!("ftp://[{s6}]/data.bin")
-            } else {
-                format!("ftp://{s4}/data.bin")
-            };
-            let f = file.display().to_string();
-            let mut argv = vec!["curl", "-sS", "-v", "--connect-timeout", "3", "-m", limit];
-            argv.extend(m.args);
-            argv.extend(["-o", &f, &url]);
-            (m, file, rig.spawn_client(&argv))
-        })
-        .collect();
-    let runs: Vec<(&FtpMode, Vec<u8>, Out)> = runs
-        .into_iter()
-        .map(|(m, file, p)| {
-            let o = p.finish(Duration::from_secs(25));
-            (m, std::fs::read(&file).unwrap_or_default(), o)
-        })
-        .collect();
+    // build and the server is one Python process for all six), and so has its control
+    // connection: curl counts the FTP login as part of connecting, and a 3 s bound on it
+    // is a latency test nobody asked for. One that must be blocked gives up after 6 s.
+    let must_pass = mode != Mode::AlgOff;
+    let limit = if must_pass { "20" } else { "6" };
+    let connect = if must_pass { limit } else { "3" };
+    // Transfers by index into FTP_MODES (a const: no pointer identity), each into its own
+    // file.
+    let transfer = |which: &[usize]| -> Vec<(usize, Vec<u8>, Out)> {
+        let runs: Vec<_> = which
+            .iter()
+            .map(|&i| {
+                let m = &FTP_MODES[i];
+                let file = rig.dir.path(&format!("got{i}"));
+                let _ = std::fs::remove_file(&file);
+                let url = if m.v6 {
+                    format!("ftp://[{s6}]/data.bin")
+                } else {
+                    format!("ftp://{s4}/data.bin")
+                };
+                let f = file.display().to_string();
+                let mut argv = vec![
+                    "curl",
+                    "-sS",
+                    "-v",
+                    "--connect-timeout",
+                    connect,
+                    "-m",
+                    limit,
+                ];
+                argv.extend(m.args);
+                argv.extend(["-o", &f, &url]);
+                (i, file, rig.spawn_client(&argv))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|(i, file, p)| {
+                let o = p.finish(Duration::from_secs(25));
+                (i, std::fs::read(&file).unwrap_or_default(), o)
+            })
+            .collect()
+    };
+    let all: Vec<usize> = (0..FTP_MODES.len()).collect();
+    let mut runs = transfer(&all);
+    if must_pass {
+        // A transfer that must get through and timed out (curl's exit 28) runs once more,
+        // alone: six at once on a loaded two-core host can starve one of them. The first
+        // attempt is reported on stderr with the server's log, so a stall that is svcard's
+        // stays visible; a second failure fails the test.
+        let timed_out: Vec<usize> = runs
+            .iter()
+            .filter(|(_, got, o)| {
+                compare(&body, got).is_some() && o.status.and_then(|s| s.code()) == Some(28)
+            })
+            .map(|r| r.0)
+            .collect();
+        if !timed_out.is_empty() {
+            for (i, _, o) in runs.iter().filter(|r| timed_out.contains(&r.0)) {
+                eprintln!(
+                    "{test}: {} timed out with the six at once; once more alone. First attempt: {}",
+                    FTP_MODES[*i].name(),
+                    o.report()
+                );
+            }
+            eprintln!("{test}: FTP server log:\n{}", tail(&srv.log_text(), 60));
+            for r in transfer(&timed_out) {
+                if let Some(slot) = runs.iter_mut().find(|x| x.0 == r.0) {
+                    *slot = r;
+                }
+            }
+        }
+    }
     let mut failures = Vec::new();
-    for (m, got, o) in &runs {
+    for (i, got, o) in &runs {
+        let m = &FTP_MODES[*i];
         let (c, s) = if m.v6 {
             (rig.client_ip6(), rig.server_ip6())
         } else {
@@ -917,6 +963,9 @@ fn ftp(n: u8, mode: Mode, vdev: Option<Vdev>) {
         {
             failures.push(format!("FTP ALG conversations with the ALG off:\n{conv}"));
         }
+    }
+    if !failures.is_empty() {
+        failures.push(format!("FTP server log:\n{}", tail(&srv.log_text(), 60)));
     }
     conclude(&test, &failures);
 }
