@@ -216,10 +216,19 @@ impl FlowKey {
                 u64::from_le_bytes(self.addr_b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
             i += 1;
         }
-        w[4] = u64::from(self.port_a)
-            | (u64::from(self.port_b) << 16)
-            | (u64::from(self.proto) << 32)
-            | (u64::from(self.family) << 40);
+        // Bytes 32-39 as one little-endian word (`pad` is zero): the ports, protocol and
+        // family at bits 0, 16, 32 and 40, in one load on a little-endian host.
+        let (pa, pb) = (self.port_a.to_le_bytes(), self.port_b.to_le_bytes());
+        w[4] = u64::from_le_bytes([
+            pa[0],
+            pa[1],
+            pb[0],
+            pb[1],
+            self.proto,
+            self.family,
+            self.pad[0],
+            self.pad[1],
+        ]);
         w
     }
 
@@ -230,19 +239,99 @@ impl FlowKey {
     #[inline]
     #[must_use]
     pub fn hash(&self) -> u64 {
-        const S0: u64 = 0xa076_1d64_78bd_642f;
-        const S1: u64 = 0xe703_7ed1_a0b4_28db;
-        const S2: u64 = 0x8ebc_6af0_9c88_c6e3;
-        #[inline(always)]
-        fn mum(a: u64, b: u64) -> u64 {
-            let r = u128::from(a) * u128::from(b);
-            (r as u64) ^ ((r >> 64) as u64)
-        }
         let w = self.words();
-        let x = w[0] ^ w[1].rotate_left(29);
-        let y = w[2] ^ w[3].rotate_left(29);
-        let h = mum(x ^ S0, y ^ S1);
-        mum(h ^ w[4], S2)
+        hash_folded(
+            w[0] ^ w[1].rotate_left(29),
+            w[2] ^ w[3].rotate_left(29),
+            w[4],
+        )
+    }
+}
+
+/// The mix of [`FlowKey::hash`], from the key's five words folded into three.
+#[inline(always)]
+fn hash_folded(x: u64, y: u64, z: u64) -> u64 {
+    const S0: u64 = 0xa076_1d64_78bd_642f;
+    const S1: u64 = 0xe703_7ed1_a0b4_28db;
+    const S2: u64 = 0x8ebc_6af0_9c88_c6e3;
+    #[inline(always)]
+    fn mum(a: u64, b: u64) -> u64 {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64) ^ ((r >> 64) as u64)
+    }
+    mum(mum(x ^ S0, y ^ S1) ^ z, S2)
+}
+
+/// An IPv4 [`FlowKey`] as the three of its [`words`](FlowKey::words) that can be other
+/// than zero (0: `addr_a`, 2: `addr_b`, 4: ports, protocol and family): what the worker's
+/// hot path builds, stores and compares for a plain IPv4 UDP/TCP frame instead of the
+/// 40-byte key. Words 1 and 3 of an IPv4 key are zero, and word 4 carries the family, so
+/// these three words equal to a session key's words 0, 2 and 4 mean the whole keys are
+/// equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct V4Words(pub [u64; 3]);
+
+impl V4Words {
+    /// The words of `FlowKey::from_v4(proto, src, sport, dst, dport)`, and its direction,
+    /// without building the key.
+    #[inline(always)]
+    #[must_use]
+    pub fn of(proto: u8, src: u32, sport: u16, dst: u32, dport: u16) -> (V4Words, Direction) {
+        let (s, d) = (
+            (u64::from(src) << 16) | u64::from(sport),
+            (u64::from(dst) << 16) | u64::from(dport),
+        );
+        let (a, pa, b, pb, dir) = if s <= d {
+            (src, sport, dst, dport, Direction::AtoB)
+        } else {
+            (dst, dport, src, sport, Direction::BtoA)
+        };
+        // An address slot holds the address big-endian in its first 4 bytes and the
+        // words read it little-endian: the word is the number byte-swapped.
+        let w4 = u64::from(pa)
+            | (u64::from(pb) << 16)
+            | (u64::from(proto) << 32)
+            | ((Family::V4 as u64) << 40);
+        (
+            V4Words([u64::from(a.swap_bytes()), u64::from(b.swap_bytes()), w4]),
+            dir,
+        )
+    }
+
+    /// [`FlowKey::hash`] of the key these words stand for.
+    #[inline(always)]
+    #[must_use]
+    pub fn hash(&self) -> u64 {
+        hash_folded(self.0[0], self.0[1], self.0[2])
+    }
+
+    /// Whether `key` is the key these words stand for. `key` is a key of the table: an IPv4
+    /// key has zero words 1 and 3 (every constructor makes it so), so they are not read.
+    #[inline(always)]
+    #[must_use]
+    pub fn matches(&self, key: &FlowKey) -> bool {
+        let w = key.words();
+        ((w[0] ^ self.0[0]) | (w[2] ^ self.0[1]) | (w[4] ^ self.0[2])) == 0
+    }
+
+    /// The whole key (for the rare paths: a miss, a new session).
+    #[must_use]
+    pub fn key(&self) -> FlowKey {
+        let slot = |w: u64| {
+            let mut s = [0u8; 16];
+            s[..8].copy_from_slice(&w.to_le_bytes());
+            s
+        };
+        let z = self.0[2];
+        FlowKey {
+            addr_a: slot(self.0[0]),
+            addr_b: slot(self.0[1]),
+            port_a: z as u16,
+            port_b: (z >> 16) as u16,
+            proto: (z >> 32) as u8,
+            family: (z >> 40) as u8,
+            pad: [0; 2],
+        }
     }
 }
 
@@ -350,6 +439,43 @@ mod tests {
                 FlowKey::from_v4(proto, src, sport, dst, dport),
                 FlowKey::from_packet(Family::V4, proto, slot(src), sport, slot(dst), dport)
             );
+        }
+
+        /// The hot path's three words stand for `from_v4`'s key: the same direction, the
+        /// same hash, `matches` that key and no other IPv4 key nor any IPv6 key (one with
+        /// the same first bytes included), and expand back to it.
+        #[test]
+        fn v4_words_are_the_v4_key(
+            proto: u8, src: u32, sport: u16, dport: u16, same_addr: bool, dst: u32,
+            field: u8, flip: u8,
+        ) {
+            let dst = if same_addr { src } else { dst };
+            let (k, d) = FlowKey::from_v4(proto, src, sport, dst, dport);
+            let (w, dw) = V4Words::of(proto, src, sport, dst, dport);
+            proptest::prop_assert_eq!(d, dw);
+            proptest::prop_assert_eq!(w.key(), k);
+            proptest::prop_assert_eq!(w.hash(), k.hash());
+            proptest::prop_assert!(w.matches(&k));
+            let mut other = k;
+            let bit = flip.max(1);
+            match field % 8 {
+                0 => other.addr_a[usize::from(flip % 4)] ^= bit,
+                1 => other.addr_b[usize::from(flip % 4)] ^= bit,
+                2 => other.port_a ^= u16::from(bit),
+                3 => other.port_b ^= u16::from(bit),
+                4 => other.proto ^= bit,
+                5 => other.family = Family::V6 as u8,
+                // Bytes 8-15 of an IPv4 key are zero: only an IPv6 key has others.
+                6 => {
+                    other.addr_a[4 + usize::from(flip % 12)] ^= bit;
+                    other.family = Family::V6 as u8;
+                }
+                _ => {
+                    other.addr_b[4 + usize::from(flip % 12)] ^= bit;
+                    other.family = Family::V6 as u8;
+                }
+            }
+            proptest::prop_assert!(!w.matches(&other));
         }
     }
 

@@ -34,7 +34,7 @@
 use super::bits;
 use super::timer::{Fired, Links, TimerWheel, DEFAULT_SLOTS, DEFAULT_TICK_MS, NIL};
 use super::{session_id, Action, FlowView, SessionView, TcpState, SLOT_BITS};
-use crate::flow::{Direction, FlowKey};
+use crate::flow::{Direction, FlowKey, V4Words};
 
 /// `prev` link of a free slot (the wheel uses [`NIL`] for "not scheduled" and ids or
 /// `0x8000_0000 | list` otherwise, never this value).
@@ -746,6 +746,19 @@ impl SessionTable {
             }
         }
         self.find(key, hash)
+    }
+
+    /// [`resolve`](Self::resolve) for an IPv4 key given as its three words (the hot path's
+    /// form): the candidate compared on three words, the chain walked with the whole key.
+    #[inline(always)]
+    #[must_use]
+    pub fn resolve_v4(&self, w: &V4Words, hash: u64, cand: u32) -> Option<u32> {
+        if let Some(s) = self.sessions.get(cand as usize) {
+            if w.matches(&s.key) {
+                return Some(cand);
+            }
+        }
+        self.find(&w.key(), hash)
     }
 
     /// Look up a burst in one call: [`candidates`](Self::candidates) then
