@@ -463,18 +463,17 @@ impl<P: PortIo> Worker<P> {
 
     #[inline(always)]
     fn queue_out(&mut self, port: u16, pkt: P::Pkt) {
-        let p = usize::from(port);
-        if p >= self.out.len() {
+        let Some(out) = self.out.get_mut(usize::from(port)) else {
             self.stats.inc(Counter::TxDropped);
             return;
-        }
-        if self.out[p].is_full() {
-            let n = self.out[p].len();
-            let sent = self.io.tx_burst(port, &mut self.out[p]);
+        };
+        if out.is_full() {
+            let n = out.len();
+            let sent = self.io.tx_burst(port, out);
             self.stats.add(Counter::TxPackets, sent as u64);
             self.stats.add(Counter::TxDropped, (n - sent) as u64);
         }
-        if let Err(pkt) = self.out[p].push(pkt) {
+        if let Err(pkt) = out.push(pkt) {
             drop(pkt);
             self.stats.inc(Counter::TxDropped);
         }
@@ -596,8 +595,8 @@ impl<P: PortIo> Worker<P> {
             };
             match found {
                 Some(s) => {
-                    let (meta, dir) = (st.meta[j], st.dirs[j]);
-                    self.on_existing(s, port, peer, pkt, &meta, dir, now_ms, now_s);
+                    let dir = st.dirs[j];
+                    self.on_existing(s, port, peer, pkt, (slot, j), dir, now_ms, now_s);
                 }
                 None => {
                     let key = if k & FAST != 0 {
@@ -613,10 +612,13 @@ impl<P: PortIo> Worker<P> {
                 }
             }
         }
-        self.pipe_pkts[slot].drain().for_each(drop);
+        // Every frame was taken above (or dropped in stage A).
+        self.pipe_pkts[slot].reset();
         self.pipe[slot].n = 0;
     }
 
+    /// A packet of an established session; `at` is where its [`Meta`] lies (pipeline slot,
+    /// IP index): only a TCP segment reads more of it than the protocol.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn on_existing(
@@ -625,11 +627,15 @@ impl<P: PortIo> Worker<P> {
         port: u16,
         peer: u16,
         pkt: P::Pkt,
-        p: &Meta,
+        at: (usize, usize),
         dir: Direction,
         now_ms: u32,
         now_s: u32,
     ) {
+        let (proto, fragment) = {
+            let m = &self.pipe[at.0 & (PIPE - 1)].meta[at.1 & (BURST - 1)];
+            (m.proto, m.fragment)
+        };
         let len = pkt.data().len() as u32;
         let s = self.table.touch(slot, dir, len, now_ms);
         let from_initiator = dir == s.initiator();
@@ -639,8 +645,9 @@ impl<P: PortIo> Worker<P> {
             s.bits &= !bits::ASYMMETRIC;
             self.table.info_mut(slot).ingress[dir.index()] = port as u8;
         }
-        if p.proto == 6 && p.fragment != 2 {
-            self.on_tcp(slot, from_initiator, p, now_ms, now_s);
+        if proto == 6 && fragment != 2 {
+            let meta = self.pipe[at.0 & (PIPE - 1)].meta[at.1 & (BURST - 1)];
+            self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
         }
         if action == Action::Watch && self.alg.is_some() {
             self.hand_off(slot, port, peer, from_initiator, pkt);

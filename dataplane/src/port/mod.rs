@@ -63,12 +63,21 @@ impl<P> Burst<P> {
     /// Appends a packet; gives it back when the burst is full.
     #[inline]
     pub fn push(&mut self, p: P) -> Result<(), P> {
-        if self.len == BURST {
+        let Some(slot) = self.items.get_mut(self.len) else {
             return Err(p);
-        }
-        self.items[self.len] = Some(p);
+        };
+        // Drops whatever a `reset` left there.
+        *slot = Some(p);
         self.len += 1;
         Ok(())
+    }
+    /// Empties the burst once its packets were taken one by one ([`take`](Self::take)):
+    /// the length goes to zero without a walk over the slots. A packet still in a slot
+    /// stays owned there and is dropped when that slot is pushed to again or the burst
+    /// is dropped, so nothing leaks.
+    #[inline]
+    pub fn reset(&mut self) {
+        self.len = 0;
     }
     /// Takes every packet out, in order, leaving the burst empty.
     #[inline]
