@@ -1287,7 +1287,7 @@ impl PortIo for DpdkQueues {
             return 0;
         }
         let mut raw = [ptr::null_mut::<sys::rte_mbuf>(); BURST];
-        // room <= BURST = 32 fits u16.
+        // room <= BURST = 64 fits u16.
         let want = room as u16;
         let (port_id, rx) = (slot.port.id, raw.as_mut_ptr());
         // SAFETY: this handle owns RX queue `queue` of the live port (claimed; slot holds the
@@ -1328,7 +1328,7 @@ impl PortIo for DpdkQueues {
             None => 0,
         };
         if sent < n {
-            // n - sent <= 32 fits c_uint.
+            // n - sent <= BURST = 64 fits c_uint.
             let rest = (n - sent) as c_uint;
             // SAFETY: raw[sent..n] are live mbufs TX did not take, owned here, freed once.
             unsafe { sys::rte_pktmbuf_free_bulk(raw[sent..].as_mut_ptr(), rest) };

@@ -9,8 +9,11 @@
 pub mod dpdk;
 pub mod pcap;
 
-/// Most packets a worker handles in one burst.
-pub const BURST: usize = 32;
+/// Most packets a worker handles in one burst. 64 rather than DPDK's customary 32: the
+/// per-burst work (RX and TX calls, the pipeline's bookkeeping, the PMD's bulk mbuf
+/// allocation) is spread over twice the packets; measured +2.4% at 64k sessions, two
+/// builds run side by side (one per core, cores swapped between rounds).
+pub const BURST: usize = 64;
 
 /// A received frame the worker owns until it transmits or drops it (drop frees it).
 pub trait PacketBuf: Send {
