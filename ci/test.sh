@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/install-deps.sh
 export CARGO_TERM_COLOR=never
+if cargo fmt --version >/dev/null 2>&1; then
+  echo "== format (cargo fmt --check)"
+  cargo fmt --all -- --check
+else
+  echo "== format not checked: rustfmt is not installed (rustup component add rustfmt)"
+fi
 echo "== tests without DPDK (pure-Rust backend)"
 cargo test --workspace --exclude dpdk-sys
 echo "== tests with DPDK (virtual devices)"
