@@ -379,6 +379,18 @@ impl<P: PortIo> Worker<P> {
                 core::hint::spin_loop();
             }
         }
+        self.finish();
+    }
+
+    /// At stop: the bursts still in the pipeline are resolved, acted on and sent (not
+    /// dropped: up to two bursts were lost at every stop before), then the counters are
+    /// published.
+    pub fn finish(&mut self) {
+        let (now_ms, now_s) = self.setup.clock.now();
+        while self.pipe_len > 0 {
+            self.drain_oldest(now_ms, now_s);
+        }
+        self.flush_out();
         self.publish();
     }
 

@@ -1,6 +1,7 @@
 //! The worker's side of the ALG link, driven directly: Watch packets go onto the hand-off
 //! ring and a full ring is counted per ALG (the worker never waits); pinholes the control
-//! core sends open exactly the child flow they describe, with a `Matched` event.
+//! core sends open exactly the child flow they describe, with a `Matched` event. On the same
+//! rig: a stop sends the bursts still in the worker's pipeline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -213,4 +214,24 @@ fn a_pinhole_opens_exactly_its_child_flow_and_is_used_up() {
     // pinhole 77.
     assert_eq!(created, 2);
     assert_eq!(matched, vec![(77, 40000)]);
+}
+
+#[test]
+fn a_stop_sends_the_bursts_still_in_the_pipeline() {
+    // Five frames of a plain UDP flow (no ALG): forwarded.
+    let frames: Vec<Vec<u8>> = (0..5)
+        .map(|_| udp([10, 0, 0, 1], 5555, [192, 0, 2, 9], 9999))
+        .collect();
+    let mut r = rig("stop", &frames, LinkSizes::default());
+    // Poll until the burst is received: it is then parsed (stage A) and still in flight.
+    for _ in 0..100_000 {
+        if r.worker.poll() {
+            break;
+        }
+    }
+    assert_eq!(r.worker.stats().get(Counter::RxPackets), 5);
+    assert_eq!(r.worker.stats().get(Counter::TxPackets), 0);
+    r.worker.finish();
+    assert_eq!(r.worker.stats().get(Counter::TxPackets), 5);
+    assert_eq!(r.worker.table().len(), 1);
 }
