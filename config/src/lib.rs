@@ -51,6 +51,10 @@ impl Default for Card {
     }
 }
 
+/// The largest receive burst a worker takes (`[workers] burst`): the size of its burst
+/// arrays, fixed when svcard is built.
+pub const MAX_BURST: u16 = 64;
+
 /// Worker threads (`[workers]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workers {
@@ -60,7 +64,8 @@ pub struct Workers {
     pub cores: Vec<usize>,
     /// Core of the control thread, if pinned.
     pub control_core: Option<usize>,
-    /// Receive burst size (1-1024).
+    /// Frames a worker receives per burst (1-[`MAX_BURST`]): smaller bursts shorten the
+    /// time a frame waits in the worker, larger ones spread the per-burst work.
     pub burst: u16,
 }
 
@@ -70,7 +75,7 @@ impl Default for Workers {
             count: 1,
             cores: Vec::new(),
             control_core: None,
-            burst: 32,
+            burst: MAX_BURST,
         }
     }
 }

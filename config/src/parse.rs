@@ -458,7 +458,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         if let Some(n) = t.int("control-core", 0, 4095)? {
             workers.control_core = Some(n as usize);
         }
-        if let Some(n) = t.int("burst", 1, 1024)? {
+        if let Some(n) = t.int("burst", 1, i64::from(crate::MAX_BURST))? {
             workers.burst = n as u16;
         }
         if u32::from(card.pic_base) + u32::from(workers.count) > 256 {

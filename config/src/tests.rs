@@ -53,7 +53,7 @@ fn empty_config_has_the_defaults() {
     let c = parse(&[]);
     assert_eq!(c.card, Card::default());
     assert_eq!(c.workers.count, 1);
-    assert_eq!(c.workers.burst, 32);
+    assert_eq!(c.workers.burst, 64);
     assert_eq!(c.dpdk.mbufs, 8191);
     assert_eq!(c.dpdk.eal_args[0], "--no-huge");
     assert_eq!(c.timeouts, Timeouts::default());
@@ -600,6 +600,12 @@ fn bad_values() {
         3,
         "workers.cores",
         "1 cores for 2 workers",
+    );
+    fails(
+        &["[workers]", "burst = 65"],
+        2,
+        "workers.burst",
+        "'65' is out of range (1-64)",
     );
     fails(&["[card]", "fpc = 300"], 2, "card.fpc", "out of range");
     fails(

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use svcard_config::Config;
 use svcard_dataplane::clock::Clock;
-use svcard_dataplane::port::{Burst, PacketBuf, PortIo, BURST};
+use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
 use svcard_dataplane::ring::{RingSizes, WorkerRings};
 use svcard_dataplane::stats::{Counter, SharedStats};
 use svcard_dataplane::worker::{Worker, WorkerSetup};
@@ -75,8 +75,8 @@ impl PortIo for LoopIo {
         if port != 0 {
             return 0;
         }
-        let mut n = 0;
-        while n < BURST {
+        let (mut n, room) = (0, out.room());
+        while n < room {
             let f = &self.frames[self.next];
             self.next = if self.next + 1 == self.frames.len() {
                 0

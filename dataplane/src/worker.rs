@@ -329,7 +329,11 @@ impl<P: PortIo> Worker<P> {
             out: (0..nports).map(|_| Burst::default()).collect(),
             peers,
             pipe: Box::new([const { None::<()> }; PIPE].map(|_| Stage::default())),
-            pipe_pkts: [const { None::<()> }; PIPE].map(|_| Burst::default()),
+            pipe_pkts: [const { None::<()> }; PIPE].map(|_| {
+                let mut b = Burst::default();
+                b.set_limit(usize::from(cfg.workers.burst));
+                b
+            }),
             pipe_head: 0,
             pipe_len: 0,
             query: None,

@@ -1,7 +1,8 @@
 //! The worker's side of the ALG link, driven directly: Watch packets go onto the hand-off
 //! ring and a full ring is counted per ALG (the worker never waits); pinholes the control
 //! core sends open exactly the child flow they describe, with a `Matched` event. On the same
-//! rig: a stop sends the bursts still in the worker's pipeline.
+//! rig: a stop sends the bursts still in the worker's pipeline, and a receive burst is no
+//! larger than `[workers] burst`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,7 +46,8 @@ struct Rig {
     _sink: svcard_dataplane::port::pcap::PcapSink,
 }
 
-fn rig(tag: &str, frames: &[Vec<u8>], sizes: LinkSizes) -> Rig {
+/// A worker over `frames` (port 0 in, port 1 out); `extra` is appended to its config.
+fn rig_with(tag: &str, frames: &[Vec<u8>], sizes: LinkSizes, extra: &str) -> Rig {
     let dir = std::env::temp_dir().join(format!("svcard-handoff-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("in.pcap");
@@ -64,6 +66,7 @@ peer = "ge-0/0/1.0"
 name = "ge-0/0/1.0"
 pcap-tx = "{}"
 peer = "ge-0/0/0.0"
+{extra}
 "#,
         input.display(),
         dir.join("out.pcap").display()
@@ -110,6 +113,10 @@ peer = "ge-0/0/0.0"
         stats,
         _sink: sink,
     }
+}
+
+fn rig(tag: &str, frames: &[Vec<u8>], sizes: LinkSizes) -> Rig {
+    rig_with(tag, frames, sizes, "")
 }
 
 impl Drop for Rig {
@@ -234,4 +241,26 @@ fn a_stop_sends_the_bursts_still_in_the_pipeline() {
     r.worker.finish();
     assert_eq!(r.worker.stats().get(Counter::TxPackets), 5);
     assert_eq!(r.worker.table().len(), 1);
+}
+
+#[test]
+fn a_receive_burst_is_no_larger_than_the_configured_burst() {
+    let frames: Vec<Vec<u8>> = (0..10)
+        .map(|_| udp([10, 0, 0, 1], 5555, [192, 0, 2, 9], 9999))
+        .collect();
+    let mut r = rig_with(
+        "burst",
+        &frames,
+        LinkSizes::default(),
+        "[workers]\nburst = 4",
+    );
+    for _ in 0..100_000 {
+        if r.worker.poll() {
+            break;
+        }
+    }
+    assert_eq!(r.worker.stats().get(Counter::RxPackets), 4);
+    poll_until_drained(&mut r);
+    assert_eq!(r.worker.stats().get(Counter::RxPackets), 10);
+    assert_eq!(r.worker.stats().get(Counter::TxPackets), 10);
 }

@@ -1282,7 +1282,7 @@ impl PortIo for DpdkQueues {
         let Some(queue) = slot.rx else {
             return 0;
         };
-        let room = BURST - out.len();
+        let room = out.room();
         if room == 0 {
             return 0;
         }

@@ -33,6 +33,10 @@ pub trait PacketBuf: Send {
 pub struct Burst<P> {
     items: [Option<P>; BURST],
     len: usize,
+    /// Most packets a receive puts in it (1-[`BURST`]; receivers fill up to
+    /// [`room`](Self::room) or [`is_full`](Self::is_full)): a worker's receive bursts are
+    /// capped by `[workers] burst`.
+    limit: usize,
 }
 
 impl<P> Default for Burst<P> {
@@ -40,9 +44,12 @@ impl<P> Default for Burst<P> {
         Self {
             items: [const { None }; BURST],
             len: 0,
+            limit: BURST,
         }
     }
 }
+
+const _: () = assert!(BURST == svcard_config::MAX_BURST as usize);
 
 impl<P> Burst<P> {
     /// Number of packets held.
@@ -57,13 +64,26 @@ impl<P> Burst<P> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// True when no more packets fit.
+    /// True when it holds its limit ([`BURST`] unless [`set_limit`](Self::set_limit)).
     #[inline]
     #[must_use]
     pub fn is_full(&self) -> bool {
-        self.len == BURST
+        self.len >= self.limit
     }
-    /// Appends a packet; gives it back when the burst is full.
+    /// How many more packets a receive may put in it.
+    #[inline]
+    #[must_use]
+    pub fn room(&self) -> usize {
+        self.limit.saturating_sub(self.len)
+    }
+    /// Caps the packets it takes at `n`, clamped to 1-[`BURST`] (a receive burst of the
+    /// configured size).
+    pub fn set_limit(&mut self, n: usize) {
+        self.limit = n.clamp(1, BURST);
+    }
+    /// Appends a packet; gives it back when all [`BURST`] places are taken. (The limit is
+    /// for receivers, which fill up to [`room`](Self::room): checking it here cost 14
+    /// instructions a packet, this being called twice per packet.)
     #[inline]
     pub fn push(&mut self, p: P) -> Result<(), P> {
         let Some(slot) = self.items.get_mut(self.len) else {
@@ -151,5 +171,34 @@ pub trait PortIo: Send {
     /// devices always say false.
     fn rx_finished(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limited_burst_has_room_up_to_its_limit() {
+        let mut b: Burst<u32> = Burst::default();
+        assert_eq!(b.room(), BURST);
+        b.set_limit(4);
+        for i in 0..4 {
+            assert!(b.push(i).is_ok());
+        }
+        assert!(b.is_full());
+        assert_eq!(b.room(), 0);
+        assert_eq!(b.drain().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        // Pushing stops only at the array's end.
+        for i in 0..BURST {
+            assert!(b.push(i as u32).is_ok());
+        }
+        assert_eq!(b.push(9), Err(9));
+        assert_eq!(b.room(), 0);
+        b.reset();
+        b.set_limit(0);
+        assert_eq!(b.room(), 1);
+        b.set_limit(10_000);
+        assert_eq!(b.room(), BURST);
     }
 }
