@@ -37,6 +37,11 @@ fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
     f
 }
 
+/// `n` copies of `frame`.
+fn repeated(n: usize, frame: Vec<u8>) -> Vec<Vec<u8>> {
+    vec![frame; n]
+}
+
 struct Rig {
     dir: std::path::PathBuf,
     worker: Worker<svcard_dataplane::port::pcap::PcapQueues>,
@@ -135,12 +140,19 @@ fn poll_until_drained(r: &mut Rig) {
     }
 }
 
+/// Polls until a poll receives frames (within a bound).
+fn poll_until_received(r: &mut Rig) {
+    for _ in 0..100_000 {
+        if r.worker.poll() {
+            return;
+        }
+    }
+}
+
 #[test]
 fn a_full_handoff_ring_is_counted_per_alg_and_never_waited_on() {
     // Ten DNS queries of one session (UDP 53: the DNS ALG watches it).
-    let frames: Vec<Vec<u8>> = (0..10)
-        .map(|_| udp([10, 0, 0, 1], 5555, [192, 0, 2, 53], 53))
-        .collect();
+    let frames = repeated(10, udp([10, 0, 0, 1], 5555, [192, 0, 2, 53], 53));
     let mut r = rig(
         "full",
         &frames,
@@ -226,16 +238,10 @@ fn a_pinhole_opens_exactly_its_child_flow_and_is_used_up() {
 #[test]
 fn a_stop_sends_the_bursts_still_in_the_pipeline() {
     // Five frames of a plain UDP flow (no ALG): forwarded.
-    let frames: Vec<Vec<u8>> = (0..5)
-        .map(|_| udp([10, 0, 0, 1], 5555, [192, 0, 2, 9], 9999))
-        .collect();
+    let frames = repeated(5, udp([10, 0, 0, 1], 5555, [192, 0, 2, 9], 9999));
     let mut r = rig("stop", &frames, LinkSizes::default());
     // Poll until the burst is received: it is then parsed (stage A) and still in flight.
-    for _ in 0..100_000 {
-        if r.worker.poll() {
-            break;
-        }
-    }
+    poll_until_received(&mut r);
     assert_eq!(r.worker.stats().get(Counter::RxPackets), 5);
     assert_eq!(r.worker.stats().get(Counter::TxPackets), 0);
     r.worker.finish();
@@ -245,20 +251,14 @@ fn a_stop_sends_the_bursts_still_in_the_pipeline() {
 
 #[test]
 fn a_receive_burst_is_no_larger_than_the_configured_burst() {
-    let frames: Vec<Vec<u8>> = (0..10)
-        .map(|_| udp([10, 0, 0, 1], 5555, [192, 0, 2, 9], 9999))
-        .collect();
+    let frames = repeated(10, udp([10, 0, 0, 1], 5555, [192, 0, 2, 9], 9999));
     let mut r = rig_with(
         "burst",
         &frames,
         LinkSizes::default(),
         "[workers]\nburst = 4",
     );
-    for _ in 0..100_000 {
-        if r.worker.poll() {
-            break;
-        }
-    }
+    poll_until_received(&mut r);
     assert_eq!(r.worker.stats().get(Counter::RxPackets), 4);
     poll_until_drained(&mut r);
     assert_eq!(r.worker.stats().get(Counter::RxPackets), 10);
