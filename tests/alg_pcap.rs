@@ -6,40 +6,11 @@
 mod common;
 
 use common::*;
-use std::net::IpAddr;
 use svcard_dataplane::pcapfile::Record;
 use svcard_dataplane::wire::{self, Outcome};
-use svcard_perf::frames::{build, L4};
 
 const C: &str = "10.1.0.1";
 const S: &str = "192.0.2.21";
-
-#[allow(clippy::too_many_arguments)]
-fn tcp(
-    src: &str,
-    sport: u16,
-    dst: &str,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    data: &[u8],
-) -> Vec<u8> {
-    build(
-        src.parse::<IpAddr>().unwrap(),
-        dst.parse().unwrap(),
-        &L4::Tcp {
-            sport,
-            dport,
-            flags,
-            seq,
-            ack,
-            payload: data.to_vec(),
-        },
-        60,
-        true,
-    )
-}
 
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;

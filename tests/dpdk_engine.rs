@@ -5,43 +5,8 @@
 mod common;
 
 use common::*;
-use std::net::IpAddr;
 use std::process::Command;
 use svcard_dataplane::wire::{self, Outcome};
-use svcard_perf::frames::{build, L4};
-
-fn udp(src: &str, sport: u16, dst: &str, dport: u16, tag: u8) -> Vec<u8> {
-    let l4 = L4::Udp {
-        sport,
-        dport,
-        payload: vec![tag; 18],
-    };
-    build(
-        src.parse::<IpAddr>().unwrap(),
-        dst.parse().unwrap(),
-        &l4,
-        60,
-        true,
-    )
-}
-
-fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, seq: u32) -> Vec<u8> {
-    let l4 = L4::Tcp {
-        sport,
-        dport,
-        flags,
-        seq,
-        ack: 0,
-        payload: vec![],
-    };
-    build(
-        src.parse::<IpAddr>().unwrap(),
-        dst.parse().unwrap(),
-        &l4,
-        60,
-        true,
-    )
-}
 
 fn config(dir: &TempDir, extra: &str) -> std::path::PathBuf {
     let d = dir.0.display();
@@ -93,7 +58,7 @@ fn net_pcap_in_net_pcap_out_with_policy_rst_and_expiry() {
         }
         input.push(udp("10.9.0.2", 3100, "198.51.100.1", 9000, i));
     }
-    input.push(tcp("10.9.0.3", 3200, "192.0.2.23", 23, 0x02, 41));
+    input.push(tcp("10.9.0.3", 3200, "192.0.2.23", 23, 0x02, 41, 0, &[]));
     write_pcap(&dir.path("in.pcap"), &input);
     let cfg = config(&dir, "[timeouts]\nudp = 1\ntcp-syn = 1\n");
     let sv = Svcard::start(&dir, &cfg, &["--backend", "dpdk", "--hold"]);

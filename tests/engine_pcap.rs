@@ -4,42 +4,7 @@
 mod common;
 
 use common::*;
-use std::net::IpAddr;
 use svcard_dataplane::wire::{self, Outcome};
-use svcard_perf::frames::{build, L4};
-
-fn udp(src: &str, sport: u16, dst: &str, dport: u16, tag: u8) -> Vec<u8> {
-    let l4 = L4::Udp {
-        sport,
-        dport,
-        payload: vec![tag; 18],
-    };
-    build(
-        src.parse::<IpAddr>().unwrap(),
-        dst.parse().unwrap(),
-        &l4,
-        60,
-        true,
-    )
-}
-
-fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, seq: u32, ack: u32) -> Vec<u8> {
-    let l4 = L4::Tcp {
-        sport,
-        dport,
-        flags,
-        seq,
-        ack,
-        payload: vec![],
-    };
-    build(
-        src.parse::<IpAddr>().unwrap(),
-        dst.parse().unwrap(),
-        &l4,
-        60,
-        true,
-    )
-}
 
 const POLICY: &str = r#"
 [[service-set]]
@@ -110,9 +75,9 @@ fn permitted_flows_pass_byte_identical_and_in_order_discarded_do_not_rejected_ge
         input.push(udp("10.1.0.2", 4100, "198.51.100.5", 5000, i));
     }
     // A rejected TCP SYN.
-    input.push(tcp("10.1.0.3", 4200, "192.0.2.23", 23, 0x02, 1000, 0));
+    input.push(tcp("10.1.0.3", 4200, "192.0.2.23", 23, 0x02, 1000, 0, &[]));
     // A permitted TCP SYN.
-    input.push(tcp("10.1.0.4", 4300, "192.0.2.80", 80, 0x02, 5000, 0));
+    input.push(tcp("10.1.0.4", 4300, "192.0.2.80", 80, 0x02, 5000, 0, &[]));
     // ARP passes untouched; a truncated frame is dropped.
     input.push(svcard_perf::frames::arp_request(
         [10, 1, 0, 1],
@@ -173,7 +138,7 @@ fn show_commands_see_the_sessions_with_real_counters() {
         client.push(udp("10.2.0.1", 7000, "192.0.2.20", 53, i));
     }
     server.push(udp("192.0.2.20", 53, "10.2.0.1", 7000, 9));
-    client.push(tcp("10.2.0.2", 7100, "192.0.2.80", 80, 0x02, 1, 0));
+    client.push(tcp("10.2.0.2", 7100, "192.0.2.80", 80, 0x02, 1, 0, &[]));
     client.push(udp("10.2.0.3", 7200, "198.51.100.7", 9, 1));
     write_pcap(&dir.path("c.pcap"), &client);
     write_pcap(&dir.path("s.pcap"), &server);

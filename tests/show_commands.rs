@@ -13,29 +13,10 @@ mod common;
 
 use common::*;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use svcard_perf::frames::{build, L4};
 
 fn frame(src: &str, dst: &str, l4: &L4) -> Vec<u8> {
-    build(
-        src.parse::<IpAddr>().unwrap(),
-        dst.parse().unwrap(),
-        l4,
-        60,
-        true,
-    )
-}
-
-fn udp(src: &str, sport: u16, dst: &str, dport: u16) -> Vec<u8> {
-    frame(
-        src,
-        dst,
-        &L4::Udp {
-            sport,
-            dport,
-            payload: vec![1; 18],
-        },
-    )
+    build(ip(src), ip(dst), l4, 60, true)
 }
 
 fn syn(src: &str, sport: u16, dst: &str, dport: u16) -> Vec<u8> {
@@ -67,11 +48,11 @@ action = "discard"
 
 fn start(dir: &TempDir) -> Svcard {
     let client = vec![
-        udp("10.2.0.1", 7000, "192.0.2.20", 53),
-        udp("10.2.0.1", 7000, "192.0.2.20", 53),
-        udp("10.2.0.1", 7000, "192.0.2.20", 53),
+        udp("10.2.0.1", 7000, "192.0.2.20", 53, 1),
+        udp("10.2.0.1", 7000, "192.0.2.20", 53, 1),
+        udp("10.2.0.1", 7000, "192.0.2.20", 53, 1),
         syn("10.2.0.2", 7100, "192.0.2.80", 80),
-        udp("10.2.0.3", 7200, "198.51.100.7", 9),
+        udp("10.2.0.3", 7200, "198.51.100.7", 9, 1),
         syn("10.2.0.4", 7300, "192.0.2.21", 21),
         frame(
             "10.2.0.5",
@@ -83,7 +64,7 @@ fn start(dir: &TempDir) -> Svcard {
             },
         ),
     ];
-    let server = vec![udp("192.0.2.20", 53, "10.2.0.1", 7000)];
+    let server = vec![udp("192.0.2.20", 53, "10.2.0.1", 7000, 1)];
     write_pcap(&dir.path("c.pcap"), &client);
     write_pcap(&dir.path("s.pcap"), &server);
     let text = format!(
@@ -1053,6 +1034,7 @@ fn a_client_that_stops_reading_does_not_hold_up_the_others() {
                 20_000 + i,
                 "192.0.2.50",
                 9000,
+                1,
             )
         })
         .collect();

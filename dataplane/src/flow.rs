@@ -118,36 +118,6 @@ impl FlowKey {
         )
     }
 
-    /// [`from_packet`](Self::from_packet) for IPv4 addresses given as numbers (host
-    /// order): the same key and direction, without building and comparing 16-byte slots.
-    #[inline(always)]
-    #[must_use]
-    pub fn from_v4(proto: u8, src: u32, sport: u16, dst: u32, dport: u16) -> (FlowKey, Direction) {
-        // (address, port) as one number orders like the slots' byte-wise order.
-        let (s, d) = (
-            (u64::from(src) << 16) | u64::from(sport),
-            (u64::from(dst) << 16) | u64::from(dport),
-        );
-        let (a, pa, b, pb, dir) = if s <= d {
-            (src, sport, dst, dport, Direction::AtoB)
-        } else {
-            (dst, dport, src, sport, Direction::BtoA)
-        };
-        let slot = |x: u32| (u128::from(x) << 96).to_be_bytes();
-        (
-            FlowKey {
-                addr_a: slot(a),
-                addr_b: slot(b),
-                port_a: pa,
-                port_b: pb,
-                proto,
-                family: Family::V4 as u8,
-                pad: [0; 2],
-            },
-            dir,
-        )
-    }
-
     /// The key for a flow given as two socket endpoints (for tests, filters and tools).
     #[must_use]
     pub fn from_endpoints(proto: u8, src: Endpoint, dst: Endpoint) -> (FlowKey, Direction) {
@@ -272,8 +242,9 @@ fn hash_folded(x: u64, y: u64, z: u64) -> u64 {
 pub struct V4Words(pub [u64; 3]);
 
 impl V4Words {
-    /// The words of `FlowKey::from_v4(proto, src, sport, dst, dport)`, and its direction,
-    /// without building the key.
+    /// The words of the key [`FlowKey::from_packet`] makes of an IPv4 packet (addresses
+    /// given as numbers, host order), and its direction, without building the key:
+    /// `(address, port)` as one number orders like the slots' byte-wise order.
     #[inline(always)]
     #[must_use]
     pub fn of(proto: u8, src: u32, sport: u16, dst: u32, dport: u16) -> (V4Words, Direction) {
@@ -428,29 +399,19 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The IPv4 shortcut builds the very key and direction the general constructor does.
-        #[test]
-        fn from_v4_is_from_packet(
-            proto: u8, src: u32, sport: u16, dport: u16, same_addr: bool, dst: u32,
-        ) {
-            let dst = if same_addr { src } else { dst };
-            let slot = |x: u32| addr_slot(IpAddr::V4(Ipv4Addr::from(x)));
-            proptest::prop_assert_eq!(
-                FlowKey::from_v4(proto, src, sport, dst, dport),
-                FlowKey::from_packet(Family::V4, proto, slot(src), sport, slot(dst), dport)
-            );
-        }
-
-        /// The hot path's three words stand for `from_v4`'s key: the same direction, the
-        /// same hash, `matches` that key and no other IPv4 key nor any IPv6 key (one with
-        /// the same first bytes included), and expand back to it.
+        /// The hot path's three words stand for the key `from_packet` makes of the same
+        /// IPv4 packet: the same direction, the same hash, `matches` that key and no other
+        /// IPv4 key nor any IPv6 key (one with the same first bytes included), and expand
+        /// back to it.
         #[test]
         fn v4_words_are_the_v4_key(
             proto: u8, src: u32, sport: u16, dport: u16, same_addr: bool, dst: u32,
             field: u8, flip: u8,
         ) {
             let dst = if same_addr { src } else { dst };
-            let (k, d) = FlowKey::from_v4(proto, src, sport, dst, dport);
+            let slot = |x: u32| addr_slot(IpAddr::V4(Ipv4Addr::from(x)));
+            let (k, d) =
+                FlowKey::from_packet(Family::V4, proto, slot(src), sport, slot(dst), dport);
             let (w, dw) = V4Words::of(proto, src, sport, dst, dport);
             proptest::prop_assert_eq!(d, dw);
             proptest::prop_assert_eq!(w.key(), k);

@@ -186,6 +186,51 @@ pub fn build(src: IpAddr, dst: IpAddr, l4: &L4, min_len: usize, from_client: boo
     f
 }
 
+/// A TCP segment from `src` to `dst` as a frame of at least 60 bytes ([`build`] with
+/// [`L4::Tcp`]).
+#[allow(clippy::too_many_arguments)]
+#[must_use]
+pub fn tcp(
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    data: &[u8],
+    from_client: bool,
+) -> Vec<u8> {
+    let l4 = L4::Tcp {
+        sport,
+        dport,
+        flags,
+        seq,
+        ack,
+        payload: data.to_vec(),
+    };
+    build(src, dst, &l4, 60, from_client)
+}
+
+/// A UDP datagram from `src` to `dst` as a frame of at least 60 bytes ([`build`] with
+/// [`L4::Udp`]).
+#[must_use]
+pub fn udp(
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    data: &[u8],
+    from_client: bool,
+) -> Vec<u8> {
+    let l4 = L4::Udp {
+        sport,
+        dport,
+        payload: data.to_vec(),
+    };
+    build(src, dst, &l4, 60, from_client)
+}
+
 /// An ARP request frame (who-has `target` tell `sender`).
 #[must_use]
 pub fn arp_request(sender: [u8; 4], target: [u8; 4]) -> Vec<u8> {

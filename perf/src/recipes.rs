@@ -1,6 +1,6 @@
 //! Traffic recipes: captures made on demand (never committed beyond the small sample).
 
-use crate::frames::{arp_request, build, tag_vlan, L4};
+use crate::frames::{self, arp_request, build, tag_vlan, L4};
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -41,6 +41,12 @@ pub fn udp_flows(n: u32, frame_len: usize) -> Vec<Record> {
         .collect()
 }
 
+/// An address of the recipes' own plans (always valid text; the unspecified address
+/// otherwise).
+fn addr(s: &str) -> IpAddr {
+    s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn tcp(
     src: &str,
@@ -53,36 +59,21 @@ fn tcp(
     data: &[u8],
     fc: bool,
 ) -> Vec<u8> {
-    let l4 = L4::Tcp {
+    frames::tcp(
+        addr(src),
         sport,
+        addr(dst),
         dport,
         flags,
         seq,
         ack,
-        payload: data.to_vec(),
-    };
-    build(
-        src.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        dst.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        &l4,
-        60,
+        data,
         fc,
     )
 }
 
 fn udp(src: &str, sport: u16, dst: &str, dport: u16, data: &[u8], fc: bool) -> Vec<u8> {
-    let l4 = L4::Udp {
-        sport,
-        dport,
-        payload: data.to_vec(),
-    };
-    build(
-        src.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        dst.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        &l4,
-        60,
-        fc,
-    )
+    frames::udp(addr(src), sport, addr(dst), dport, data, fc)
 }
 
 /// A full TCP exchange (handshake, request, response, both FINs) between a client and a
@@ -215,12 +206,7 @@ pub fn sample_mix() -> Vec<(bool, Vec<u8>)> {
     ));
     // Ping.
     for seq in 1..=3u16 {
-        let src: IpAddr = "10.0.0.60"
-            .parse()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let dst: IpAddr = "192.0.2.1"
-            .parse()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let (src, dst) = (addr("10.0.0.60"), addr("192.0.2.1"));
         v.push((
             true,
             build(
@@ -251,36 +237,9 @@ pub fn sample_mix() -> Vec<(bool, Vec<u8>)> {
         ));
     }
     // IPv6 UDP.
-    let a6: IpAddr = IpAddr::V6("2001:db8:1::10".parse().unwrap_or(Ipv6Addr::UNSPECIFIED));
-    let b6: IpAddr = IpAddr::V6("2001:db8:2::20".parse().unwrap_or(Ipv6Addr::UNSPECIFIED));
-    v.push((
-        true,
-        build(
-            a6,
-            b6,
-            &L4::Udp {
-                sport: 33_000,
-                dport: 5004,
-                payload: vec![1; 100],
-            },
-            60,
-            true,
-        ),
-    ));
-    v.push((
-        false,
-        build(
-            b6,
-            a6,
-            &L4::Udp {
-                sport: 5004,
-                dport: 33_000,
-                payload: vec![2; 100],
-            },
-            60,
-            false,
-        ),
-    ));
+    let (a6, b6) = (addr("2001:db8:1::10"), addr("2001:db8:2::20"));
+    v.push((true, frames::udp(a6, 33_000, b6, 5004, &[1; 100], true)));
+    v.push((false, frames::udp(b6, 5004, a6, 33_000, &[2; 100], false)));
     // ARP, passed through untouched.
     v.push((true, arp_request([10, 0, 0, 1], [10, 0, 0, 254])));
     // A truncated IPv4 frame (dropped and counted as malformed).

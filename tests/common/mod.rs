@@ -11,6 +11,33 @@ use svcard_dataplane::pcapfile::{self, Record};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_svcard");
 
+/// A TCP segment frame from the client side, addresses as text
+/// ([`svcard_perf::frames::tcp`]).
+#[allow(clippy::too_many_arguments)]
+pub fn tcp(
+    src: &str,
+    sport: u16,
+    dst: &str,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    data: &[u8],
+) -> Vec<u8> {
+    svcard_perf::frames::tcp(ip(src), sport, ip(dst), dport, flags, seq, ack, data, true)
+}
+
+/// A UDP frame from the client side carrying 18 bytes of `tag`, addresses as text.
+pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, tag: u8) -> Vec<u8> {
+    svcard_perf::frames::udp(ip(src), sport, ip(dst), dport, &[tag; 18], true)
+}
+
+/// An address written in a test.
+pub fn ip(s: &str) -> std::net::IpAddr {
+    s.parse()
+        .unwrap_or_else(|e| panic!("test address {s:?}: {e}"))
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
