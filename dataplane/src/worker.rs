@@ -107,15 +107,15 @@ const GONE: u8 = u8::MAX - 1;
 const FAST: u8 = 0x40;
 const _: () = assert!(BURST <= FAST as usize && (FAST as usize) << 1 < GONE as usize);
 
-/// What an established session's packet needs of its parse (16 bytes instead of the whole
+/// What an established TCP session's segment needs of its parse (16 bytes instead of the whole
 /// [`Parsed`]); the rare paths that need more (a new session, a reject) parse the frame
-/// again, while it is still in cache.
+/// again, while it is still in cache. Only TCP segments read it (the session's key gives
+/// the protocol), so the hot path stores it for TCP frames only.
 #[derive(Debug, Clone, Copy, Default)]
 struct Meta {
     tcp_seq: u32,
     tcp_ack: u32,
     payload_len: u16,
-    proto: u8,
     fragment: u8,
     tcp_flags: u8,
 }
@@ -128,7 +128,6 @@ impl Meta {
             tcp_seq: f.tcp_seq,
             tcp_ack: f.tcp_ack,
             payload_len: f.payload_len,
-            proto: f.proto,
             fragment: 0,
             tcp_flags: f.tcp_flags,
         }
@@ -140,7 +139,6 @@ impl Meta {
             tcp_seq: p.tcp_seq,
             tcp_ack: p.tcp_ack,
             payload_len: p.payload_len,
-            proto: p.proto,
             fragment: p.fragment,
             tcp_flags: p.tcp_flags,
         }
@@ -163,12 +161,13 @@ impl Stage {
     ) {
         let j = *m & (BURST - 1);
         self.keys[j] = k;
-        self.push_tail(table, i, m, k.hash(), d, meta, 0);
+        self.meta[j] = meta;
+        self.push_tail(table, i, m, k.hash(), d, 0);
     }
 
-    /// [`push_ip`](Self::push_ip) for a plain IPv4 UDP/TCP frame, its key as three words.
+    /// [`push_ip`](Self::push_ip) for a plain IPv4 UDP/TCP frame, its key as three words;
+    /// its [`Meta`] is stored only for TCP (nothing else reads it).
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     fn push_v4(
         &mut self,
         table: &SessionTable,
@@ -176,15 +175,17 @@ impl Stage {
         m: &mut usize,
         w: V4Words,
         d: Direction,
-        meta: Meta,
+        f: &wire::FastV4,
     ) {
         let j = *m & (BURST - 1);
         self.v4[j] = w;
-        self.push_tail(table, i, m, w.hash(), d, meta, FAST);
+        if f.proto == 6 {
+            self.meta[j] = Meta::of_fast(f);
+        }
+        self.push_tail(table, i, m, w.hash(), d, FAST);
     }
 
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     fn push_tail(
         &mut self,
         table: &SessionTable,
@@ -192,12 +193,10 @@ impl Stage {
         m: &mut usize,
         h: u64,
         d: Direction,
-        meta: Meta,
         flag: u8,
     ) {
         table.prefetch_bucket(h);
         let j = *m & (BURST - 1);
-        self.meta[j] = meta;
         self.hashes[j] = h;
         self.dirs[j] = d;
         self.kind[i & (BURST - 1)] = j as u8 | flag;
@@ -546,7 +545,7 @@ impl<P: PortIo> Worker<P> {
             // through the full parser.
             if let Some(f) = wire::parse_fast_v4(data) {
                 let (w, d) = V4Words::of(f.proto, f.src, f.sport, f.dst, f.dport);
-                st.push_v4(&self.table, i, &mut m, w, d, Meta::of_fast(&f));
+                st.push_v4(&self.table, i, &mut m, w, d, &f);
                 continue;
             }
             match wire::parse(data) {
@@ -637,7 +636,7 @@ impl<P: PortIo> Worker<P> {
     }
 
     /// A packet of an established session; `at` is where its [`Meta`] lies (pipeline slot,
-    /// IP index): only a TCP segment reads more of it than the protocol.
+    /// IP index), read for TCP segments only.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn on_existing(
@@ -651,23 +650,30 @@ impl<P: PortIo> Worker<P> {
         now_ms: u32,
         now_s: u32,
     ) {
-        let (proto, fragment) = {
-            let m = &self.pipe[at.0 & (PIPE - 1)].meta[at.1 & (BURST - 1)];
-            (m.proto, m.fragment)
-        };
-        let len = pkt.data().len() as u32;
+        let len = pkt.frame_len() as u32;
         let s = self.table.touch(slot, dir, len, now_ms);
+        let tcp = s.key.proto == 6;
         let from_initiator = dir == s.initiator();
-        let action = Action::from_u8(s.action);
+        let action = s.action;
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
             // The first packet of the reverse direction: record where it came in.
             s.bits &= !bits::ASYMMETRIC;
             self.table.info_mut(slot).ingress[dir.index()] = port as u8;
         }
-        if proto == 6 && fragment != 2 {
+        if tcp {
+            // A TCP session's frames all stored their meta (the full parse's, or the hot
+            // path's, which is never a fragment).
             let meta = self.pipe[at.0 & (PIPE - 1)].meta[at.1 & (BURST - 1)];
-            self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
+            if meta.fragment != 2 {
+                self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
+            }
         }
+        if action == Action::Forward as u8 {
+            // The common case, without the general dispatch.
+            self.queue_out(peer, pkt);
+            return;
+        }
+        let action = Action::from_u8(action);
         if action == Action::Watch && self.alg.is_some() {
             self.hand_off(slot, port, peer, from_initiator, pkt);
             return;

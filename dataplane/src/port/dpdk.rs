@@ -685,6 +685,11 @@ impl Mbuf {
 
 impl PacketBuf for Mbuf {
     #[inline]
+    fn frame_len(&self) -> usize {
+        usize::from(self.hdr().data_len)
+    }
+
+    #[inline]
     fn data(&self) -> &[u8] {
         let len = usize::from(self.hdr().data_len);
         // SAFETY: mtod .. mtod + data_len lies inside the mbuf's buffer and is initialised

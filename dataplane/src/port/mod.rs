@@ -19,6 +19,12 @@ pub const BURST: usize = 64;
 pub trait PacketBuf: Send {
     /// The frame bytes.
     fn data(&self) -> &[u8];
+    /// The frame length (`data().len()`, which a buffer may know without building the
+    /// slice).
+    #[inline]
+    fn frame_len(&self) -> usize {
+        self.data().len()
+    }
     /// The frame bytes, writable.
     fn data_mut(&mut self) -> &mut [u8];
     /// Set the frame length (shrink, or grow within the buffer's tailroom).
