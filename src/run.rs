@@ -14,7 +14,7 @@ use svcard_dataplane::handoff::LinkSizes;
 use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapPortSpec};
 use svcard_dataplane::port::PortIo;
 use svcard_dataplane::ring::{RingSizes, WorkerRings};
-use svcard_dataplane::stats::{Counter, Gauge, SharedStats};
+use svcard_dataplane::stats::{Counter, Gauge, LoopTimes, SharedStats};
 use svcard_dataplane::worker::{Worker, WorkerSetup};
 
 /// Which port backend to use.
@@ -272,16 +272,19 @@ pub fn run_engine<P: PortIo + 'static>(
     let started = Instant::now();
     let mut quiet = false;
     let mut last_rate = (Instant::now(), 0u64, 0u64);
+    let mut last_loops = LoopTimes::default();
     loop {
         std::thread::sleep(Duration::from_millis(20));
         if args.rate && last_rate.0.elapsed() >= Duration::from_secs(1) {
             let (mut rx, mut tx, mut live, mut created) = (0u64, 0u64, 0u64, 0u64);
+            let mut loops = LoopTimes::default();
             for h in &handles {
                 let st = h.stats.snapshot();
                 rx += st.get(Counter::RxPackets);
                 tx += st.get(Counter::TxPackets);
                 live += st.gauge(Gauge::Sessions);
                 created += st.get(Counter::SessionsCreated);
+                loops.merge(&st.loops);
             }
             let dt = last_rate.0.elapsed().as_secs_f64();
             println!(
@@ -290,6 +293,13 @@ pub fn run_engine<P: PortIo + 'static>(
                 (rx - last_rate.1) as f64 / dt,
                 (tx - last_rate.2) as f64 / dt
             );
+            // How long the workers' busy loop iterations took in that second.
+            println!(
+                "loops: t={:.1} {}",
+                started.elapsed().as_secs_f64(),
+                loops.since(&last_loops).to_fields()
+            );
+            last_loops = loops;
             last_rate = (Instant::now(), rx, tx);
         }
         if signalled.load(Ordering::Relaxed) {

@@ -40,4 +40,15 @@ impl Clock {
         let e = self.start.elapsed();
         (e.as_millis() as u32, e.as_secs() as u32)
     }
+    /// (milliseconds wrapping, seconds, nanoseconds) since start, from one clock read.
+    #[inline]
+    #[must_use]
+    pub fn now_ns(&self) -> (u32, u32, u64) {
+        let e = self.start.elapsed();
+        (
+            e.as_millis() as u32,
+            e.as_secs() as u32,
+            e.as_nanos() as u64,
+        )
+    }
 }

@@ -127,6 +127,8 @@ pub struct SharedStats {
     counters: [AtomicU64; Counter::COUNT],
     drops: [AtomicU64; crate::wire::DropReason::COUNT],
     gauges: [AtomicU64; Gauge::COUNT],
+    burst_ns: [AtomicU64; LOOP_BUCKETS],
+    packet_ns: [AtomicU64; LOOP_BUCKETS],
 }
 
 impl Default for SharedStats {
@@ -135,7 +137,157 @@ impl Default for SharedStats {
             counters: [const { AtomicU64::new(0) }; Counter::COUNT],
             drops: [const { AtomicU64::new(0) }; crate::wire::DropReason::COUNT],
             gauges: [const { AtomicU64::new(0) }; Gauge::COUNT],
+            burst_ns: [const { AtomicU64::new(0) }; LOOP_BUCKETS],
+            packet_ns: [const { AtomicU64::new(0) }; LOOP_BUCKETS],
         }
+    }
+}
+
+/// Buckets of a [`LoopTimes`] histogram: log-linear, eight per power of two (each at most
+/// 12.5 % wide), exact below 8 ns, the last one open-ended (from about 4 s).
+pub const LOOP_BUCKETS: usize = 8 * 30;
+
+/// The [`LoopTimes`] bucket of a duration in ns.
+#[inline]
+#[must_use]
+pub fn loop_bucket(ns: u64) -> usize {
+    if ns < 8 {
+        return ns as usize;
+    }
+    // ns in [2^e, 2^(e+1)), e >= 3: eight sub-buckets of 2^(e-3) ns each.
+    let e = 63 - ns.leading_zeros() as usize;
+    let sub = ((ns >> (e - 3)) & 7) as usize;
+    (8 * (e - 2) + sub).min(LOOP_BUCKETS - 1)
+}
+
+/// The ns range `[low, high)` of a [`LoopTimes`] bucket (the last one's `high` is
+/// `u64::MAX`).
+#[must_use]
+pub fn loop_bucket_range(i: usize) -> (u64, u64) {
+    if i < 8 {
+        return (i as u64, i as u64 + 1);
+    }
+    if i >= LOOP_BUCKETS - 1 {
+        return (loop_bucket_range(LOOP_BUCKETS - 2).1, u64::MAX);
+    }
+    let (e, sub) = (i / 8 + 2, (i % 8) as u64);
+    let width = 1u64 << (e - 3);
+    let low = (1u64 << e) + sub * width;
+    (low, low + width)
+}
+
+/// How long the worker's busy loop iterations take: each iteration that received packets
+/// is timed from its start to the next one's (the clock the loop reads anyway, so no extra
+/// clock read), and counted once per burst in `burst_ns` and once per packet, at the
+/// iteration's time divided by its packets, in `packet_ns`. Buckets by [`loop_bucket`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopTimes {
+    /// Busy iterations by duration.
+    pub burst_ns: [u64; LOOP_BUCKETS],
+    /// Packets by their share of their iteration's duration.
+    pub packet_ns: [u64; LOOP_BUCKETS],
+}
+
+impl Default for LoopTimes {
+    fn default() -> Self {
+        Self {
+            burst_ns: [0; LOOP_BUCKETS],
+            packet_ns: [0; LOOP_BUCKETS],
+        }
+    }
+}
+
+impl LoopTimes {
+    /// Records one busy iteration of `ns` that received `packets` (at least 1).
+    #[inline]
+    pub fn record(&mut self, ns: u64, packets: u64) {
+        let packets = packets.max(1);
+        self.burst_ns[loop_bucket(ns)] += 1;
+        self.packet_ns[loop_bucket(ns / packets)] += packets;
+    }
+
+    /// Adds another histogram (several workers' together).
+    pub fn merge(&mut self, o: &LoopTimes) {
+        for (a, b) in self.burst_ns.iter_mut().zip(o.burst_ns.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.packet_ns.iter_mut().zip(o.packet_ns.iter()) {
+            *a += b;
+        }
+    }
+
+    /// What was recorded since `earlier` (a snapshot of the same, cumulative, histogram).
+    #[must_use]
+    pub fn since(&self, earlier: &LoopTimes) -> LoopTimes {
+        let mut d = LoopTimes::default();
+        for (i, v) in d.burst_ns.iter_mut().enumerate() {
+            *v = self.burst_ns[i].saturating_sub(earlier.burst_ns[i]);
+        }
+        for (i, v) in d.packet_ns.iter_mut().enumerate() {
+            *v = self.packet_ns[i].saturating_sub(earlier.packet_ns[i]);
+        }
+        d
+    }
+}
+
+impl LoopTimes {
+    /// The text form `svcard run --rate` prints each second (and `svcard bench` reads):
+    /// `bursts=N burst_ns=LOW:COUNT,... packet_ns=LOW:COUNT,...`, each bucket named by its
+    /// lowest ns, empty buckets left out (`-` when all are).
+    #[must_use]
+    pub fn to_fields(&self) -> String {
+        let list = |b: &[u64; LOOP_BUCKETS]| {
+            let v: Vec<String> = b
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(|(i, c)| format!("{}:{c}", loop_bucket_range(i).0))
+                .collect();
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(",")
+            }
+        };
+        format!(
+            "bursts={} burst_ns={} packet_ns={}",
+            self.burst_ns.iter().sum::<u64>(),
+            list(&self.burst_ns),
+            list(&self.packet_ns)
+        )
+    }
+
+    /// Reads [`to_fields`](Self::to_fields)' `burst_ns` and `packet_ns` from whitespace-
+    /// separated `key=value` fields (others are ignored). `None` if either is missing or
+    /// malformed.
+    #[must_use]
+    pub fn from_fields(text: &str) -> Option<LoopTimes> {
+        fn list(v: &str, into: &mut [u64; LOOP_BUCKETS]) -> Option<()> {
+            if v == "-" {
+                return Some(());
+            }
+            for item in v.split(',') {
+                let (low, count) = item.split_once(':')?;
+                into[loop_bucket(low.parse().ok()?)] += count.parse::<u64>().ok()?;
+            }
+            Some(())
+        }
+        let mut t = LoopTimes::default();
+        let (mut burst, mut packet) = (false, false);
+        for kv in text.split_whitespace() {
+            match kv.split_once('=') {
+                Some(("burst_ns", v)) => {
+                    list(v, &mut t.burst_ns)?;
+                    burst = true;
+                }
+                Some(("packet_ns", v)) => {
+                    list(v, &mut t.packet_ns)?;
+                    packet = true;
+                }
+                _ => {}
+            }
+        }
+        (burst && packet).then_some(t)
     }
 }
 
@@ -148,6 +300,8 @@ pub struct LocalStats {
     pub drops: [u64; crate::wire::DropReason::COUNT],
     /// Gauges by [`Gauge`].
     pub gauges: [u64; Gauge::COUNT],
+    /// Busy loop iterations by duration.
+    pub loops: LoopTimes,
 }
 
 impl Default for LocalStats {
@@ -156,6 +310,7 @@ impl Default for LocalStats {
             counters: [0; Counter::COUNT],
             drops: [0; crate::wire::DropReason::COUNT],
             gauges: [0; Gauge::COUNT],
+            loops: LoopTimes::default(),
         }
     }
 }
@@ -191,7 +346,20 @@ impl LocalStats {
 }
 
 impl SharedStats {
-    /// Publishes a snapshot (single writer: the owning worker).
+    /// Publishes a snapshot (single writer: the owning worker); the loop times only when
+    /// `loops` (they change only while packets arrive).
+    pub fn publish_with(&self, s: &LocalStats, loops: bool) {
+        self.publish(s);
+        if loops {
+            for (a, v) in self.burst_ns.iter().zip(s.loops.burst_ns.iter()) {
+                a.store(*v, Ordering::Relaxed);
+            }
+            for (a, v) in self.packet_ns.iter().zip(s.loops.packet_ns.iter()) {
+                a.store(*v, Ordering::Relaxed);
+            }
+        }
+    }
+    /// Publishes the counters, drop reasons and gauges (single writer: the owner).
     pub fn publish(&self, s: &LocalStats) {
         for (a, v) in self.counters.iter().zip(s.counters.iter()) {
             a.store(*v, Ordering::Relaxed);
@@ -216,6 +384,76 @@ impl SharedStats {
         for (v, a) in s.gauges.iter_mut().zip(self.gauges.iter()) {
             *v = a.load(Ordering::Relaxed);
         }
+        for (v, a) in s.loops.burst_ns.iter_mut().zip(self.burst_ns.iter()) {
+            *v = a.load(Ordering::Relaxed);
+        }
+        for (v, a) in s.loops.packet_ns.iter_mut().zip(self.packet_ns.iter()) {
+            *v = a.load(Ordering::Relaxed);
+        }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loop_bucket_holds_its_value_and_is_at_most_an_eighth_wide() {
+        let mut last = 0;
+        let mut v = 0u64;
+        while v < 1 << 34 {
+            let i = loop_bucket(v);
+            assert!(i >= last, "buckets grow with the value ({v})");
+            last = i;
+            let (lo, hi) = loop_bucket_range(i);
+            assert!(lo <= v && v < hi, "{v} in bucket {i} = [{lo}, {hi})");
+            if i < LOOP_BUCKETS - 1 {
+                assert!(
+                    (hi - lo) * 8 <= lo.max(8),
+                    "bucket {i} [{lo}, {hi}) too wide"
+                );
+            }
+            v = v + 1 + v / 13;
+        }
+        assert_eq!(loop_bucket(u64::MAX), LOOP_BUCKETS - 1);
+        // Consecutive buckets tile the line.
+        for i in 1..LOOP_BUCKETS {
+            assert_eq!(loop_bucket_range(i - 1).1, loop_bucket_range(i).0);
+        }
+    }
+
+    #[test]
+    fn loop_times_count_bursts_and_packets_and_survive_publishing() {
+        let mut l = LocalStats::default();
+        l.loops.record(6_400, 64);
+        l.loops.record(6_400, 64);
+        l.loops.record(50, 0);
+        let burst: u64 = l.loops.burst_ns.iter().sum();
+        let packets: u64 = l.loops.packet_ns.iter().sum();
+        assert_eq!((burst, packets), (3, 129));
+        assert_eq!(l.loops.burst_ns[loop_bucket(6_400)], 2);
+        assert_eq!(l.loops.packet_ns[loop_bucket(100)], 128);
+        let shared = SharedStats::default();
+        shared.publish_with(&l, false);
+        assert_eq!(shared.snapshot().loops, LoopTimes::default());
+        shared.publish_with(&l, true);
+        let snap = shared.snapshot();
+        assert_eq!(snap.loops, l.loops);
+        let text = l.loops.to_fields();
+        assert!(text.starts_with("bursts=3 burst_ns="), "{text}");
+        assert_eq!(
+            LoopTimes::from_fields(&format!("t=1.0 {text}")),
+            Some(l.loops.clone())
+        );
+        assert_eq!(
+            LoopTimes::default().to_fields(),
+            "bursts=0 burst_ns=- packet_ns=-"
+        );
+        assert!(LoopTimes::from_fields("burst_ns=12:x packet_ns=-").is_none());
+        assert!(LoopTimes::from_fields("burst_ns=-").is_none());
+        let mut twice = snap.loops.clone();
+        twice.merge(&l.loops);
+        assert_eq!(twice.since(&l.loops), l.loops);
     }
 }

@@ -280,6 +280,12 @@ pub struct Worker<P: PortIo> {
     token_rate_per_ms: u64,
     last_refill_ms: u32,
     loops_since_publish: u64,
+    /// Start of the current loop iteration, ns (for [`LocalStats::loops`]).
+    last_loop_ns: u64,
+    /// Packets the previous iteration received (0: it was idle, and is not timed).
+    last_received: u64,
+    /// Loop times recorded since the last publish.
+    loops_dirty: bool,
     lifetime_s: u32,
     /// The link to the control core's ALGs (none: Watch sessions are forwarded here).
     alg: Option<Arc<AlgLink<P::Pkt>>>,
@@ -343,6 +349,9 @@ impl<P: PortIo> Worker<P> {
             token_rate_per_ms: rate,
             last_refill_ms: now_ms,
             loops_since_publish: 0,
+            last_loop_ns: 0,
+            last_received: 0,
+            loops_dirty: false,
             lifetime_s: cfg.timeouts.lifetime,
             alg: None,
             pinholes: PinholeTable::new(1),
@@ -399,7 +408,14 @@ impl<P: PortIo> Worker<P> {
 
     /// One loop iteration. Returns true when it received packets.
     pub fn poll(&mut self) -> bool {
-        let (now_ms, now_s) = self.setup.clock.now();
+        let (now_ms, now_s, now_ns) = self.setup.clock.now_ns();
+        if self.last_received > 0 {
+            // The previous iteration received packets: it took until now.
+            let ns = now_ns.saturating_sub(self.last_loop_ns);
+            self.stats.loops.record(ns, self.last_received);
+            self.loops_dirty = true;
+        }
+        self.last_loop_ns = now_ns;
         self.stats.inc(Counter::Loops);
         // Advance what is in flight (oldest first, so bursts leave in arrival order), then
         // take new bursts.
@@ -437,6 +453,7 @@ impl<P: PortIo> Worker<P> {
         if received == 0 || self.loops_since_publish >= PUBLISH_EVERY {
             self.publish();
         }
+        self.last_received = received as u64;
         received > 0
     }
 
@@ -444,7 +461,9 @@ impl<P: PortIo> Worker<P> {
         self.loops_since_publish = 0;
         self.stats
             .set_gauge(Gauge::Sessions, u64::from(self.table.len()));
-        self.setup.stats.publish(&self.stats);
+        self.setup
+            .stats
+            .publish_with(&self.stats, core::mem::take(&mut self.loops_dirty));
     }
 
     fn refill_tokens(&mut self, now_ms: u32) {

@@ -264,3 +264,25 @@ fn a_receive_burst_is_no_larger_than_the_configured_burst() {
     assert_eq!(r.worker.stats().get(Counter::RxPackets), 10);
     assert_eq!(r.worker.stats().get(Counter::TxPackets), 10);
 }
+
+#[test]
+fn every_busy_loop_is_timed_per_burst_and_per_packet() {
+    // Ten frames in bursts of four: three busy iterations (4, 4, 2 frames).
+    let frames = repeated(10, udp([10, 0, 0, 1], 5555, [192, 0, 2, 9], 9999));
+    let mut r = rig_with(
+        "loops",
+        &frames,
+        LinkSizes::default(),
+        "[workers]\nburst = 4",
+    );
+    // Ends after idle iterations, the first of which timed the last busy one.
+    poll_until_drained(&mut r);
+    let local = &r.worker.stats().loops;
+    let bursts: u64 = local.burst_ns.iter().sum();
+    let packets: u64 = local.packet_ns.iter().sum();
+    assert_eq!((bursts, packets), (3, 10));
+    // Published for the control core (the last, idle, iteration published them).
+    assert_eq!(r.stats.snapshot().loops, *local);
+    // A busy iteration takes time: none lands in the zero-ns bucket.
+    assert_eq!(local.burst_ns[0], 0);
+}

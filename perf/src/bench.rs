@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use crate::hist::IntervalHistogram;
 use crate::recipes::{CaptureStats, FrameSize};
 use crate::scenario::Scenario;
+use svcard_dataplane::stats::LoopTimes;
 
 /// Per-second periods discarded at the start of each phase by default.
 pub const DEFAULT_WARMUP: usize = 3;
@@ -216,6 +217,11 @@ pub struct SvcardRun {
     pub exit_summary: Vec<String>,
     /// Every rate line, in order.
     pub lines: Vec<RateLine>,
+    /// The worker's loop times of each rate line's second (`loops:` lines, in order).
+    pub loops: Vec<LoopTimes>,
+    /// svcard's loop times over the measured periods (after warm-up, without the show
+    /// load).
+    pub loops_kept: LoopTimes,
     /// Index in `lines` of the first line measured while the show load ran.
     pub load_from: Option<usize>,
     /// The show walks run during the load.
@@ -339,6 +345,8 @@ pub struct RunReport {
     pub capture_stats: CaptureStats,
     /// svcard's per-second rates after warm-up, every round (the histogram's input).
     pub svcard_intervals: Vec<f64>,
+    /// svcard's busy loop times over the same periods, every round.
+    pub svcard_loops: LoopTimes,
     /// The same for each baseline mode.
     pub baseline_intervals: Vec<Vec<f64>>,
     /// Connection setup figures (setup scenarios).
@@ -1185,6 +1193,10 @@ pub(crate) fn run_case(
         .iter()
         .flat_map(|(_, s)| s.rate.kept().to_vec())
         .collect();
+    let mut svcard_loops = LoopTimes::default();
+    for (_, s) in &rounds {
+        svcard_loops.merge(&s.loops_kept);
+    }
     let baseline_intervals: Vec<Vec<f64>> = (0..modes.len())
         .map(|i| {
             rounds
@@ -1249,6 +1261,7 @@ pub(crate) fn run_case(
         frame_label: case.frame_label.clone(),
         capture_stats: case.stats,
         svcard_intervals,
+        svcard_loops,
         baseline_intervals,
         setup,
         show_load,
@@ -1472,6 +1485,14 @@ fn run_svcard(
         opts.check_interrupted()?;
         match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(line) => {
+                if let Some(rest) = line.trim().strip_prefix("loops:") {
+                    if run.loops.len() < run.lines.len() {
+                        if let Some(l) = LoopTimes::from_fields(rest) {
+                            run.loops.push(l);
+                        }
+                    }
+                    continue;
+                }
                 if let Some(r) = parse_rate_line(&line) {
                     if run.lines.len() >= want {
                         continue;
@@ -1578,6 +1599,15 @@ fn run_svcard(
     let until = run.load_from.unwrap_or(run.lines.len());
     let tx: Vec<f64> = run.lines[..until].iter().map(|l| l.tx_pps).collect();
     run.rate = Rate::of(&tx, opts.warmup);
+    // The same periods as the rate's (a `loops:` line follows each rate line).
+    let kept = run.rate.periods.min(until);
+    for l in run
+        .loops
+        .get(until - kept..until.min(run.loops.len()))
+        .unwrap_or(&[])
+    {
+        run.loops_kept.merge(l);
+    }
     run.table_bytes = parse_table_bytes(&run.exit_summary);
     run.drops = parse_drops(&run.exit_summary);
     Ok(run)
@@ -1871,7 +1901,23 @@ pub fn render_table(reports: &[RunReport]) -> String {
 }
 
 fn hist_line(out: &mut String, who: &str, pps: &[f64], mhz: Option<f64>) {
-    let Some(q) = IntervalHistogram::of(pps).summary() else {
+    summary_line(
+        out,
+        who,
+        IntervalHistogram::of(pps).summary(),
+        "ns/pkt",
+        mhz,
+    );
+}
+
+fn summary_line(
+    out: &mut String,
+    who: &str,
+    q: Option<crate::hist::Summary>,
+    unit: &str,
+    mhz: Option<f64>,
+) {
+    let Some(q) = q else {
         return;
     };
     let cyc = |ns: f64| {
@@ -1881,7 +1927,7 @@ fn hist_line(out: &mut String, who: &str, pps: &[f64], mhz: Option<f64>) {
     };
     let _ = writeln!(
         out,
-        "    {who:<16} n={:<3} min {:.1}{}  p50 {:.1}{}  p90 {:.1}{}  p99 {:.1}{}  max {:.1}{} ns/pkt",
+        "    {who:<16} n={:<3} min {:.1}{}  p50 {:.1}{}  p90 {:.1}{}  p99 {:.1}{}  max {:.1}{} {unit}",
         q.count,
         q.min,
         cyc(q.min),
@@ -1986,9 +2032,25 @@ pub fn render_report(results: &Results) -> String {
     }
     if !reports.is_empty() {
         let _ = writeln!(out, "HDR histogram: {}", crate::hist::WHAT);
+        let _ = writeln!(out, "  svcard burst / packet: {}", crate::hist::LOOP_WHAT);
         for r in reports {
             let _ = writeln!(out, "  {} {}:", r.scenario, r.case);
             hist_line(&mut out, "svcard", &r.svcard_intervals, r.cpu_mhz);
+            let loops = &r.svcard_loops;
+            summary_line(
+                &mut out,
+                "svcard burst",
+                IntervalHistogram::of_buckets(&loops.burst_ns).summary(),
+                "ns/burst",
+                r.cpu_mhz,
+            );
+            summary_line(
+                &mut out,
+                "svcard packet",
+                IntervalHistogram::of_buckets(&loops.packet_ns).summary(),
+                "ns/pkt",
+                r.cpu_mhz,
+            );
             for (b, v) in r.baselines.iter().zip(&r.baseline_intervals) {
                 hist_line(
                     &mut out,
@@ -2074,7 +2136,25 @@ fn json_rate_short(r: &Rate) -> String {
 
 /// The HDR histogram of per-interval ns per packet, as JSON (`null` when empty).
 fn json_hist(pps: &[f64], mhz: Option<f64>) -> String {
-    let Some(q) = IntervalHistogram::of(pps).summary() else {
+    json_summary(
+        IntervalHistogram::of(pps).summary(),
+        crate::hist::WHAT,
+        "ns per packet",
+        "intervals",
+        mhz,
+    )
+}
+
+/// A histogram summary as JSON (`null` when empty): `what` it holds, its `unit`, and what
+/// its `count` counts.
+fn json_summary(
+    q: Option<crate::hist::Summary>,
+    what: &str,
+    unit: &str,
+    count: &str,
+    mhz: Option<f64>,
+) -> String {
+    let Some(q) = q else {
         return "null".into();
     };
     let cyc = |ns: f64| json_opt(mhz.map(|m| crate::hist::Summary::cycles(ns, m)));
@@ -2084,10 +2164,12 @@ fn json_hist(pps: &[f64], mhz: Option<f64>) -> String {
         .map(|(ns, n)| format!("[{}, {n}]", json_num(*ns)))
         .collect();
     format!(
-        "{{\"of\": {}, \"unit\": \"ns per packet\", \"intervals\": {}, \"min\": {}, \"p50\": {}, \"p90\": {}, \
+        "{{\"of\": {}, \"unit\": {}, {}: {}, \"min\": {}, \"p50\": {}, \"p90\": {}, \
          \"p99\": {}, \"max\": {}, \"mean\": {}, \"cycles\": {{\"min\": {}, \"p50\": {}, \"p90\": {}, \"p99\": {}, \"max\": {}}}, \
          \"buckets_ns_count\": [{}]}}",
-        json_str(crate::hist::WHAT),
+        json_str(what),
+        json_str(unit),
+        json_str(count),
         q.count,
         json_num(q.min),
         json_num(q.p50),
@@ -2254,7 +2336,7 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
              \"warmup_periods\": {}, \"cpu_mhz\": {}, \"forwarding_cores\": 1,\n    \"baselines\": [\n{}\n    ],\n    \
              \"svcard\": {{\"command\": {}, \"eal_memory_mb\": {}, {}, \"live_sessions\": {}, \"maximum_sessions\": {}, \
              \"summary_command\": {}, \"table_bytes\": {}, \"bytes_per_session\": {}, \"rss_bytes\": {}, \"drops\": {drops}, \
-             \"histogram\": {}, \"rate_lines_fields\": [\"t\", \"rx_pps\", \"tx_pps\", \"sessions\", \"created\"], \
+             \"histogram\": {}, \"burst_histogram\": {}, \"packet_histogram\": {}, \"rate_lines_fields\": [\"t\", \"rx_pps\", \"tx_pps\", \"sessions\", \"created\"], \
              \"rate_lines\": [{}], \"exit_summary\": [{}], \"config\": {}}},\n    \"ratio_svcard_to\": {{{}}}{}\n  }}",
             json_str(&r.scenario),
             json_str(&r.case),
@@ -2276,6 +2358,20 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
             json_opt(s.bytes_per_session()),
             s.rss_bytes.map_or_else(|| "null".into(), |m| m.to_string()),
             json_hist(&r.svcard_intervals, r.cpu_mhz),
+            json_summary(
+                IntervalHistogram::of_buckets(&r.svcard_loops.burst_ns).summary(),
+                crate::hist::LOOP_WHAT,
+                "ns per burst",
+                "bursts",
+                r.cpu_mhz
+            ),
+            json_summary(
+                IntervalHistogram::of_buckets(&r.svcard_loops.packet_ns).summary(),
+                crate::hist::LOOP_WHAT,
+                "ns per packet",
+                "packets",
+                r.cpu_mhz
+            ),
             lines.join(", "),
             summary.join(", "),
             json_str(&s.config),
@@ -2357,6 +2453,10 @@ pub(crate) fn fake_report(
             max_len: frame.max_len(),
         },
         svcard_intervals: Rate::of(svcard_pps, 1).kept().to_vec(),
+        svcard_loops: LoopTimes::from_fields(
+            "burst_ns=6144:90,7168:9,1048576:1 packet_ns=96:5760,112:576,16384:64",
+        )
+        .unwrap_or_default(),
         baseline_intervals: vec![Rate::of(testpmd_pps, 1).kept().to_vec()],
         setup: None,
         show_load: None,
@@ -2496,6 +2596,20 @@ mod tests {
         assert!(near(&h["p50"], 1000.0), "{h}");
         assert!(near(&h["cycles"]["p50"], 2000.0));
         assert!(near(&a[3]["baselines"][0]["histogram"]["p50"], 500.0));
+        // The worker's own loop times: 100 bursts, 6400 packets, each counted at the
+        // middle of its bucket (6144-6656 ns, 96-104 ns).
+        let h = &a[3]["svcard"]["burst_histogram"];
+        assert_eq!(
+            (h["bursts"].as_u64(), h["unit"].as_str()),
+            (Some(100), Some("ns per burst"))
+        );
+        assert!(near(&h["p50"], 6400.0), "{h}");
+        assert!(near(&h["max"], 1_114_112.0), "{h}");
+        let h = &a[3]["svcard"]["packet_histogram"];
+        assert_eq!(h["packets"], 6400);
+        assert!(near(&h["p50"], 100.0), "{h}");
+        assert!(near(&h["cycles"]["p50"], 200.0), "{h}");
+        assert!(a[3]["baselines"][0].get("burst_histogram").is_none());
         assert_eq!(a[4]["skipped"], "skipped: no memory");
         let t = render_report(&results);
         assert!(t.starts_with("scenario"), "{t}");
@@ -2504,6 +2618,11 @@ mod tests {
         assert!(t.contains("ratio 0.750"));
         assert!(t.contains("1 walks finished (median 1.50 s, 42 lines each), 0 failed, one cut"));
         assert!(t.contains("p50 1000.2 (2000 cyc)"), "{t}");
+        assert!(
+            t.contains("svcard burst     n=100 min 6400.0 (12800 cyc)"),
+            "{t}"
+        );
+        assert!(t.contains("svcard packet    n=6400"), "{t}");
         assert!(t.contains("4194304 sessions: skipped: no memory"));
         // The plain benchmark's JSON keeps its shape.
         assert_eq!(to_json(&[]), "[\n]\n");

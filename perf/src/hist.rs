@@ -1,18 +1,27 @@
-//! HDR histograms of the time per packet, taken from outside the dataplane.
+//! HDR histograms of the time per packet and per burst.
 //!
-//! svcard's worker exports no per-packet or per-burst timings, so what the benchmark can
-//! histogram is the *mean* time per packet of each sampling interval: every one-second
-//! period of a phase (after the warm-up) gives one value, 1e9 / packets per second, in
-//! nanoseconds, and at the CPU's nominal frequency one value of cycles per packet. The
-//! spread shows how steady forwarding is from second to second; it is not a latency
-//! distribution.
+//! Two sources. From outside, for svcard and testpmd alike: the *mean* time per packet of
+//! each sampling interval: every one-second period of a phase (after the warm-up) gives
+//! one value, 1e9 / packets per second, in nanoseconds, and at the CPU's nominal frequency
+//! one value of cycles per packet; the spread shows how steady forwarding is from second
+//! to second. From inside, for svcard only: the worker times each busy loop iteration
+//! (one burst received, the pipeline advanced) and publishes a bucketed histogram
+//! ([`svcard_dataplane::stats::LoopTimes`]); `svcard run --rate` prints it each second,
+//! per burst and per packet, and [`IntervalHistogram::of_buckets`] takes it in.
 
 use hdrhistogram::Histogram;
 
-/// What a [`IntervalHistogram`] holds, for the reports.
+/// What a per-interval [`IntervalHistogram`] holds, for the reports.
 pub const WHAT: &str = "mean ns (and cycles at the nominal CPU MHz) per forwarded packet in each \
      one-second interval after warm-up, from the per-second packet rate (1e9 / pps); not a \
-     per-packet latency distribution: svcard's worker exports no per-burst timings";
+     per-packet latency distribution (testpmd gives no finer timing)";
+
+/// What the loop-time histograms ([`IntervalHistogram::of_buckets`]) hold.
+pub const LOOP_WHAT: &str = "svcard's busy loop iterations over the same periods, timed by the \
+     worker from one iteration's start to the next (the clock read it makes once per \
+     iteration): ns per burst (one receive burst and one pipeline step), and ns per packet \
+     (an iteration's time over its packets, counted once per packet); the worker's buckets \
+     are 12.5 % wide and each is counted at its middle";
 
 /// Picoseconds per nanosecond: values are recorded in picoseconds so that sub-nanosecond
 /// differences at tens of Mpps survive the integer histogram.
@@ -92,6 +101,29 @@ impl IntervalHistogram {
         }
         h
     }
+    /// A histogram of a worker's loop-time buckets
+    /// ([`svcard_dataplane::stats::LoopTimes`]): each bucket's count at its middle (the
+    /// open-ended last one at its low end).
+    #[must_use]
+    pub fn of_buckets(counts: &[u64; svcard_dataplane::stats::LOOP_BUCKETS]) -> Self {
+        let mut h = Self::new();
+        for (i, &n) in counts.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let (lo, hi) = svcard_dataplane::stats::loop_bucket_range(i);
+            let mid = if hi == u64::MAX {
+                lo
+            } else {
+                lo + (hi - lo) / 2
+            };
+            let ps = (mid as f64 * PS).max(1.0) as u64;
+            if h.h.record_n(ps, n).is_err() {
+                h.h.saturating_record_n(ps, n);
+            }
+        }
+        h
+    }
     /// Intervals recorded.
     #[must_use]
     pub fn len(&self) -> u64 {
@@ -147,6 +179,19 @@ mod tests {
         assert_eq!(q.buckets.iter().map(|b| b.1).sum::<u64>(), 10);
         assert_eq!(q.buckets.len(), 2);
         assert!((Summary::cycles(q.p50, 2000.0) - 200.0).abs() < 0.2);
+        // A worker's loop-time buckets, each counted at its middle.
+        let mut b = [0u64; svcard_dataplane::stats::LOOP_BUCKETS];
+        b[svcard_dataplane::stats::loop_bucket(6_200)] = 3; // 6144-6656 ns
+        b[svcard_dataplane::stats::loop_bucket(100)] = 1; // 96-104 ns
+        let q = IntervalHistogram::of_buckets(&b).summary().unwrap();
+        assert_eq!(q.count, 4);
+        assert!((q.min - 100.0).abs() < 0.1, "{q:?}");
+        assert!((q.p50 - 6400.0).abs() < 5.0, "{q:?}");
+        assert!(
+            IntervalHistogram::of_buckets(&[0; svcard_dataplane::stats::LOOP_BUCKETS])
+                .summary()
+                .is_none()
+        );
         // Idle intervals are not packets.
         let h = IntervalHistogram::of(&[0.0, f64::NAN]);
         assert!(h.is_empty() && h.summary().is_none());
