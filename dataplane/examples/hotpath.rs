@@ -2,7 +2,8 @@
 //! loop, between two in-memory ports, with no control core and no DPDK. It prints ns and
 //! (at the nominal clock) cycles per packet of the whole loop: receive (a 60..1514-byte copy
 //! into a recycled buffer, as `net_pcap infinite_rx` does), parse, session lookup, update
-//! and transmit.
+//! and transmit; then the worker's own timing of its bursts (median, tail, and how many
+//! took 16 µs or more: stalls of the host show there, as in `svcard bench`).
 //!
 //! Its point is a figure that does not move with the host: under cachegrind the instruction
 //! count per packet is exact and repeatable, so a change to the hot path can be judged on a
@@ -26,7 +27,7 @@ use svcard_config::Config;
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
 use svcard_dataplane::ring::{RingSizes, WorkerRings};
-use svcard_dataplane::stats::{Counter, SharedStats};
+use svcard_dataplane::stats::{loop_bucket_range, Counter, SharedStats, LOOP_BUCKETS};
 use svcard_dataplane::worker::{Worker, WorkerSetup};
 
 const ROOM: usize = 2048;
@@ -183,6 +184,7 @@ max-sessions = {capacity}
     }
     let rx0 = w.stats().get(Counter::RxPackets);
     let tx0 = w.stats().get(Counter::TxPackets);
+    let loops0 = w.stats().loops.clone();
     let t0 = Instant::now();
     while w.stats().get(Counter::RxPackets) - rx0 < packets {
         w.poll();
@@ -198,4 +200,33 @@ max-sessions = {capacity}
         rx as f64 / dt / 1e6,
         ns * 2.0
     );
+    // The worker's own timing of its busy iterations (one burst each), over the timed part.
+    let bursts = w.stats().loops.since(&loops0).burst_ns;
+    let q = |q: f64| quantile_ns(&bursts, q);
+    let slow: u64 = (0..LOOP_BUCKETS)
+        .filter(|&i| loop_bucket_range(i).0 >= 16_384)
+        .map(|i| bursts[i])
+        .sum();
+    println!(
+        "hotpath: per burst (bucket low ends) p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns; {slow} of {} bursts took 16 us or more",
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        q(1.0),
+        bursts.iter().sum::<u64>()
+    );
+}
+
+/// The low end of the bucket holding quantile `q` of `counts`.
+fn quantile_ns(counts: &[u64; LOOP_BUCKETS], q: f64) -> u64 {
+    let total: u64 = counts.iter().sum();
+    let want = ((total as f64 * q).ceil() as u64).max(1);
+    let mut seen = 0;
+    for (i, &c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= want {
+            return loop_bucket_range(i).0;
+        }
+    }
+    0
 }
