@@ -677,7 +677,7 @@ impl<P: PortIo> Worker<P> {
     ) {
         let len = pkt.frame_len() as u32;
         let s = self.table.touch(slot, dir, len, now_ms);
-        let tcp = s.key.proto == 6;
+        let (tcp, tracker) = (s.key.proto == 6, s.tcp);
         let from_initiator = dir == s.initiator();
         let action = s.action;
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
@@ -687,9 +687,10 @@ impl<P: PortIo> Worker<P> {
         }
         if tcp {
             // A TCP session's frames all stored their meta (the full parse's, or the hot
-            // path's, which is never a fragment).
+            // path's, which is never a fragment). A data or ACK segment of an established
+            // connection cannot change its tracker: skipped.
             let meta = self.pipe[at.0 & (PIPE - 1)].meta[at.1 & (BURST - 1)];
-            if meta.fragment != 2 {
+            if meta.fragment != 2 && !tracker.unchanged_by(meta.tcp_flags) {
                 self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
             }
         }

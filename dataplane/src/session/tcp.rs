@@ -171,6 +171,16 @@ impl TcpState {
         (new != old).then_some(new)
     }
 
+    /// True when a segment with `flags` cannot change this state: the connection is
+    /// established with no FIN or RST seen, and the segment carries no SYN, FIN or RST
+    /// ([`on_segment`](Self::on_segment) would then return `None` and change nothing). The
+    /// worker skips the tracker for these, the data and ACK segments of a live connection.
+    #[inline]
+    #[must_use]
+    pub fn unchanged_by(self, flags: u8) -> bool {
+        (flags & (SYN | FIN | RST) == 0) & (self.0 & (B_EST | B_FIN_I | B_FIN_R | B_RST) == B_EST)
+    }
+
     /// The coarse phase.
     #[inline]
     #[must_use]
@@ -250,6 +260,40 @@ mod tests {
 
     const I: bool = true;
     const R: bool = false;
+
+    #[test]
+    fn a_segment_said_to_change_nothing_changes_nothing() {
+        // Every state byte, every flag byte, both sides, sequence numbers around a FIN's.
+        let mut quiet = 0;
+        for bits in 0..=255u8 {
+            for flags in 0..=255u8 {
+                if !TcpState(bits).unchanged_by(flags) {
+                    continue;
+                }
+                quiet += 1;
+                for from_initiator in [false, true] {
+                    for (seq, ack) in [(0, 0), (100, 101), (u32::MAX, 0), (7, 1 << 31)] {
+                        let mut st = TcpState(bits);
+                        let mut fin = [100, 7];
+                        let got = st.on_segment(from_initiator, flags, seq, ack, 10, &mut fin);
+                        assert_eq!(got, None, "{bits:#x} {flags:#x}");
+                        assert_eq!(
+                            (st, fin),
+                            (TcpState(bits), [100, 7]),
+                            "{bits:#x} {flags:#x}"
+                        );
+                    }
+                }
+            }
+        }
+        // The established connection's plain segments are the quiet ones.
+        assert!(TcpState(B_SYN | B_SYNACK | B_EST).unchanged_by(ACK | flag::PSH));
+        assert!(TcpState(B_EST).unchanged_by(ACK));
+        assert!(!TcpState(B_EST).unchanged_by(ACK | FIN));
+        assert!(!TcpState(B_EST | B_FIN_I).unchanged_by(ACK));
+        assert!(!TcpState(B_SYN | B_SYNACK).unchanged_by(ACK));
+        assert!(quiet > 0);
+    }
 
     #[test]
     fn tcp_handshake_then_close() {
