@@ -433,8 +433,9 @@ impl ControlCore {
     pub fn drain_events(&mut self, budget: usize) -> usize {
         let mut n = 0;
         for (w, h) in self.workers.iter().enumerate() {
+            let mut ring = h.rings.events.consumer();
             for _ in 0..budget {
-                let Some(ev) = h.rings.events.pop() else {
+                let Ok(ev) = ring.pop() else {
                     break;
                 };
                 n += 1;

@@ -286,6 +286,9 @@ pub struct Worker<P: PortIo> {
     token_rate_per_ms: u64,
     last_refill_ms: u32,
     loops_since_publish: u64,
+    /// This worker's end of its event ring (taken from `setup.rings` at start; `None` only
+    /// if another worker took it, and then every event counts as lost).
+    events: Option<rtrb::Producer<Event>>,
     /// Start of the current loop iteration, ns (for [`LocalStats::loops`]).
     last_loop_ns: u64,
     /// Packets the previous iteration received (0: it was idle, and is not timed).
@@ -355,6 +358,7 @@ impl<P: PortIo> Worker<P> {
             token_rate_per_ms: rate,
             last_refill_ms: now_ms,
             loops_since_publish: 0,
+            events: setup.rings.events.take_producer(),
             last_loop_ns: 0,
             last_received: 0,
             loops_dirty: false,
@@ -499,7 +503,16 @@ impl<P: PortIo> Worker<P> {
 
     fn emit(&mut self, kind: EventKind, slot: u32, now_ms: u32, now_s: u32) {
         let view = self.table.view(slot, now_ms, now_s);
-        if self.setup.rings.events.push(Event { kind, view }).is_err() {
+        self.push_event(Event { kind, view });
+    }
+
+    /// Sends an event to the control core; a full ring loses it, counted.
+    fn push_event(&mut self, ev: Event) {
+        let lost = match self.events.as_mut() {
+            Some(p) => p.push(ev).is_err(),
+            None => true,
+        };
+        if lost {
             self.stats.inc(Counter::EventRingFull);
         }
     }
@@ -1110,18 +1123,10 @@ impl<P: PortIo> Worker<P> {
             self.table.get_mut(slot).bits |= bits::CLEARING;
         }
         let view = self.table.view(slot, now_ms, now_s);
-        if self
-            .setup
-            .rings
-            .events
-            .push(Event {
-                kind: EventKind::Closed(reason),
-                view,
-            })
-            .is_err()
-        {
-            self.stats.inc(Counter::EventRingFull);
-        }
+        self.push_event(Event {
+            kind: EventKind::Closed(reason),
+            view,
+        });
         self.table.remove(slot);
     }
 
@@ -1137,7 +1142,7 @@ impl<P: PortIo> Worker<P> {
 
     fn expire(&mut self, now_ms: u32, now_s: u32) {
         let index = self.setup.index;
-        let rings = &self.setup.rings;
+        let events = &mut self.events;
         let mut lost = 0u64;
         let mut by_reason = [0u64; 3];
         let lifetime = self.lifetime_s;
@@ -1157,16 +1162,15 @@ impl<P: PortIo> Worker<P> {
                 };
                 unbook(ss_sessions, gauges, s, info.service_set);
                 let view = s.view(info, index, slot, now_ms, now_s);
-                if rings
-                    .events
-                    .push(Event {
-                        kind: EventKind::Closed(reason),
-                        view,
-                    })
-                    .is_err()
-                {
-                    lost += 1;
-                }
+                let ev = Event {
+                    kind: EventKind::Closed(reason),
+                    view,
+                };
+                let full = match events.as_mut() {
+                    Some(p) => p.push(ev).is_err(),
+                    None => true,
+                };
+                lost += u64::from(full);
             });
         let total: u64 = by_reason.iter().sum();
         if total > 0 {
