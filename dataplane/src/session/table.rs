@@ -526,6 +526,53 @@ impl Links for SessLinks<'_> {
     }
 }
 
+/// The wheel's view during expiry: the timer links, and the sessions and index the expiry
+/// callback updates, so that the records of the entries offered next are prefetched
+/// ([`Links::upcoming`]). At millions of sessions each is a cold miss: the list's next link
+/// (cold part), the key (hot part) and the index bucket.
+struct ExpireLinks<'a> {
+    links: SessLinks<'a>,
+    sessions: &'a mut [Session],
+    index: &'a mut Index,
+    hasher: fn(&FlowKey) -> u64,
+}
+
+impl Links for ExpireLinks<'_> {
+    #[inline]
+    fn next(&self, id: u32) -> u32 {
+        self.links.next(id)
+    }
+    #[inline]
+    fn prev(&self, id: u32) -> u32 {
+        self.links.prev(id)
+    }
+    #[inline]
+    fn set_next(&mut self, id: u32, v: u32) {
+        self.links.set_next(id, v);
+    }
+    #[inline]
+    fn set_prev(&mut self, id: u32, v: u32) {
+        self.links.set_prev(id, v);
+    }
+    #[inline]
+    fn upcoming(&self, next: u32, after: u32) {
+        // Two ahead: its cold part (its own next link) and its key.
+        if let Some(i) = self.links.0.get(after as usize) {
+            touch_line(i);
+        }
+        if let Some(s) = self.sessions.get(after as usize) {
+            touch_line(&s.key.addr_a[0]);
+        }
+        // One ahead: its bucket, from its key (prefetched a step ago).
+        if let Some(s) = self.sessions.get(next as usize) {
+            let home = self.index.home((self.hasher)(&s.key));
+            if let Some(b) = self.index.buckets.get(home) {
+                touch_line(&b.occ);
+            }
+        }
+    }
+}
+
 /// Put `slot` on the free list (the caller has unlinked it from the index and the wheel).
 #[inline]
 fn release(sessions: &mut [SessionInfo], free_head: &mut u32, len: &mut u32, slot: u32) {
@@ -1054,19 +1101,20 @@ impl SessionTable {
             hasher,
             ..
         } = self;
-        let hasher = *hasher;
-        let sessions = &mut **sessions;
         let mut expired = 0usize;
-        let mut links = SessLinks(info);
+        let mut links = ExpireLinks {
+            links: SessLinks(info),
+            sessions,
+            index,
+            hasher: *hasher,
+        };
         wheel.advance(&mut links, now_ms, budget, |l, slot| {
-            let (Some(s), Some(inf)) = (sessions.get(slot as usize), l.0.get(slot as usize)) else {
+            let (Some(s), Some(inf)) =
+                (l.sessions.get(slot as usize), l.links.0.get(slot as usize))
+            else {
                 return Fired::Expire;
             };
             let s = *s;
-            // The next offered entry is usually the next in this list: warm it up.
-            if let Some(n) = sessions.get(inf.timer_next as usize) {
-                touch_line(&n.key.addr_a[0]);
-            }
             let tmo = timeout_ms(inf.timeout_s);
             let idle = s.idle_ms(now_ms);
             let age = now_s.wrapping_sub(inf.start_s);
@@ -1074,11 +1122,11 @@ impl SessionTable {
             let over_life = lifetime_s != 0 && age >= lifetime_s;
             if idle >= tmo || over_life {
                 on_expire(slot, &s, inf);
-                let hash = hasher(&s.key);
-                let found = index.remove(hash, slot);
+                let hash = (l.hasher)(&s.key);
+                let found = l.index.remove(hash, slot);
                 debug_assert!(found, "expiring slot {slot} missing from the index");
-                release(l.0, free_head, len, slot);
-                if let Some(h) = sessions.get_mut(slot as usize) {
+                release(l.links.0, free_head, len, slot);
+                if let Some(h) = l.sessions.get_mut(slot as usize) {
                     h.key = FlowKey::default();
                 }
                 expired += 1;

@@ -50,6 +50,14 @@ pub trait Links {
     fn set_next(&mut self, id: u32, v: u32);
     /// Set the `prev` link of entry `id`.
     fn set_prev(&mut self, id: u32, v: u32);
+    /// Told by [`TimerWheel::advance`], as it offers an entry, which entries of the same
+    /// list it will offer next: `next`, then `after` (either may be [`NIL`]). An owner
+    /// whose records are cold in memory prefetches them here: the list is a chain of
+    /// dependent loads. The default does nothing.
+    #[inline]
+    fn upcoming(&self, next: u32, after: u32) {
+        let _ = (next, after);
+    }
 }
 
 /// The owner's verdict on an offered entry.
@@ -266,6 +274,11 @@ impl TimerWheel {
                 }
                 let id = self.pop(links, pending);
                 done += 1;
+                let next = self.head(pending);
+                if next != NIL {
+                    // Its links were just written by `pop`: reading them costs nothing.
+                    links.upcoming(next, links.next(next));
+                }
                 match fired(links, id) {
                     Fired::Expire => self.count = self.count.saturating_sub(1),
                     Fired::Reschedule(d) => {
