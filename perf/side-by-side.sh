@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
-# Side-by-side A/B of two svcard builds: both run at the same time, one per core, on the
-# same capture, then swap cores; each pass prints both rates and their ratio, the end the
-# median ratio.
+# Side-by-side A/B of two svcard builds: both run at the same time on the same capture,
+# their workers sharing core 1 (the kernel interleaves them every few milliseconds) and
+# their control cores sharing core 0, so both see the same core, caches and host at the
+# same moments; each pass prints both rates and their ratio, the end the median ratio.
+# The two passes of a round swap the builds' EAL lcores (0 and 1).
 #
 #   perf/side-by-side.sh CONFIG BUILD_A BUILD_B [ROUNDS] [SECONDS]
 #
-# CONFIG is an established-traffic configuration that `svcard bench --keep DIR` wrote
-# (DIR/svcard-flows-N-flows.toml); each build gets a copy with its own single lcore, EAL
-# file prefix and show socket. Rates are the median of the per-second receive rates after
+# CONFIG is a configuration that `svcard bench --keep DIR` wrote (DIR/svcard-flows-N-flows.toml
+# for established traffic, DIR/svcard-setup-udp-….toml for the setup rate, or one of them
+# pointed at another capture); each build gets a copy with its own single lcore, EAL file
+# prefix and show socket. Rates are the median of the per-second receive rates after
 # 3 warm-up seconds.
 #
 # Why: on a shared host the rate of one build moves by +-20% from one run to the next (the
 # last-level cache and memory are shared with other tenants), so back-to-back runs cannot
-# show a 2% change. Two builds running at once see the same host at the same moment; the
-# ratio of their rates moved by less than 2% when both were the same build. The absolute
-# rates are lower than alone (the two share the cache and memory), which weighs memory
-# effects more than a solo run does: use it to compare builds, and `svcard bench` for the
-# figures against testpmd.
+# show a 2% change. Sharing one worker core, the same build against itself stayed within
+# 0.989-1.020 over 6 passes; one core each (worker and control core together) it spread
+# over 0.955-1.201, as each core sees its own interruptions. Each build gets about half a
+# core, so the absolute rates are about half a solo run's, and a build's caches are cold
+# again after each of the other's time slices, which weighs memory effects more than a
+# solo run does: use it to compare builds, and `svcard bench` for the figures against
+# testpmd.
 set -euo pipefail
 if [ $# -lt 3 ]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 cfg=$1 a=$2 b=$3 rounds=${4:-3} secs=${5:-10}
@@ -39,9 +44,14 @@ cleanup() {
 }
 trap cleanup EXIT
 for core in 0 1; do
+  # Both workers on core 1, both control cores on core 0 (see the header).
   sed -e "s/\"-l\", \"[0-9,-]*\"/\"-l\", \"$core\"/" \
     -e "s/\"--file-prefix\", \"[^\"]*\"/\"--file-prefix\", \"svab$$c$core\"/" \
+    -e "/^cores *=/d" -e "/^control-core *=/d" \
+    -e "s/^\[workers\]\$/[workers]\ncores = [1]\ncontrol-core = 0/" \
     "$cfg" >"$dir/core$core.toml"
+  grep -q "^cores = \[1\]" "$dir/core$core.toml" ||
+    { echo "side-by-side: $cfg has no [workers] section to pin" >&2; exit 2; }
   grep -q "\"-l\", \"$core\"" "$dir/core$core.toml" ||
     { echo "side-by-side: $cfg has no \"-l\" EAL argument to pin" >&2; exit 2; }
 done
@@ -68,7 +78,7 @@ for r in $(seq 1 "$rounds"); do
     fi
     ratio=$(awk -v x="$rb" -v y="$ra" 'BEGIN {printf "%.3f", x / y}')
     ratios+=("$ratio")
-    echo "round $r, A on core $swap: A $ra Mpps, B $rb Mpps, B/A $ratio"
+    echo "round $r, A with lcore $swap: A $ra Mpps, B $rb Mpps, B/A $ratio"
   done
 done
 printf '%s\n' "${ratios[@]}" | sort -n |
