@@ -37,6 +37,7 @@ fn eal_args(config: &Config, args: &RunArgs) -> Vec<String> {
 
 pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
     let eal = Eal::init(&eal_args(config, args)).context("starting the DPDK EAL")?;
+    let config = &with_eal_cores(config, &eal.lcore_cpus());
     let workers = config.workers.count;
     let pool = Mempool::new(
         &eal,
@@ -107,4 +108,68 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
     drop(pool);
     drop(eal);
     Ok(())
+}
+
+/// Where the workers and the control core run when `[workers] cores` does not say: on the
+/// EAL's lcores (`-l`), the main one for the control core and the next ones for the
+/// workers, as a DPDK application would. Without this, `-l 2-3` left the worker on core 1
+/// (the default: worker w on core w + 1). If the EAL has too few lcores for the workers,
+/// the configuration is left as it is, and a note says so.
+fn with_eal_cores(config: &Arc<Config>, cpus: &[usize]) -> Arc<Config> {
+    let n = usize::from(config.workers.count);
+    if !config.workers.cores.is_empty() || cpus.is_empty() {
+        return Arc::clone(config);
+    }
+    let Some(workers) = cpus.get(1..=n) else {
+        if cpus.len() > 1 {
+            eprintln!(
+                "svcard: the EAL has {} lcores for {n} workers and the control core; workers \
+                 are pinned as without DPDK ([workers] cores sets them)",
+                cpus.len()
+            );
+        }
+        return Arc::clone(config);
+    };
+    let mut c = (**config).clone();
+    c.workers.cores = workers.to_vec();
+    if c.workers.control_core.is_none() {
+        c.workers.control_core = cpus.first().copied();
+    }
+    Arc::new(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(workers: &str) -> Arc<Config> {
+        let text = format!(
+            "[workers]\n{workers}\n[[port]]\nname = \"ge-0/0/0.0\"\npcap-rx = \"in.pcap\"\n\
+             peer = \"ge-0/0/1.0\"\n[[port]]\nname = \"ge-0/0/1.0\"\npcap-tx = \"out.pcap\"\n\
+             peer = \"ge-0/0/0.0\"\n"
+        );
+        Arc::new(Config::from_toml_str(&text, "t.toml".as_ref()).unwrap())
+    }
+
+    #[test]
+    fn the_eal_lcores_place_the_control_core_and_the_workers() {
+        let workers = |c: &Config| (c.workers.cores.clone(), c.workers.control_core);
+        let one = config("count = 1");
+        assert_eq!(
+            workers(&with_eal_cores(&one, &[2, 3, 5])),
+            (vec![3], Some(2))
+        );
+        // Too few lcores, or none: unchanged.
+        assert_eq!(workers(&with_eal_cores(&one, &[2])), (vec![], None));
+        assert_eq!(workers(&with_eal_cores(&one, &[])), (vec![], None));
+        // Cores configured: unchanged.
+        let set = config("count = 1\ncores = [1]");
+        assert_eq!(workers(&with_eal_cores(&set, &[2, 3])), (vec![1], None));
+        // Two workers on three lcores; a configured control core stays.
+        let two = config("count = 2\ncontrol-core = 0");
+        assert_eq!(
+            workers(&with_eal_cores(&two, &[4, 5, 6])),
+            (vec![5, 6], Some(0))
+        );
+    }
 }

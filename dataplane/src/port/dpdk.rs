@@ -340,6 +340,27 @@ impl Eal {
         &self.app_args
     }
 
+    /// The CPU of each lcore the EAL arguments enabled (`-l`, `-c`, `--lcores`), in lcore
+    /// order; the first is the main lcore. Threads registered later are not counted.
+    #[must_use]
+    pub fn lcore_cpus(&self) -> Vec<usize> {
+        let mut cpus = Vec::new();
+        for lcore in 0..sys::RTE_MAX_LCORE {
+            // SAFETY: the EAL is initialised (self exists); both calls only read its lcore
+            // table and accept any id (out-of-range ids answer "not enabled" / -1).
+            let enabled = unsafe { sys::rte_lcore_is_enabled(lcore) } != 0;
+            if !enabled {
+                continue;
+            }
+            // SAFETY: as above.
+            let cpu = unsafe { sys::rte_lcore_to_cpu_id(lcore as c_int) };
+            if let Ok(cpu) = usize::try_from(cpu) {
+                cpus.push(cpu);
+            }
+        }
+        cpus
+    }
+
     /// The DPDK version svcard was built against.
     #[must_use]
     pub fn version(&self) -> &'static str {
