@@ -287,18 +287,14 @@ pub fn run_engine<P: PortIo + 'static>(
                 loops.merge(&st.loops);
             }
             let dt = last_rate.0.elapsed().as_secs_f64();
+            let t = started.elapsed().as_secs_f64();
             println!(
-                "rate: t={:.1} rx_pps={:.0} tx_pps={:.0} sessions={live} created={created}",
-                started.elapsed().as_secs_f64(),
+                "rate: t={t:.1} rx_pps={:.0} tx_pps={:.0} sessions={live} created={created}",
                 (rx - last_rate.1) as f64 / dt,
                 (tx - last_rate.2) as f64 / dt
             );
             // How long the workers' busy loop iterations took in that second.
-            println!(
-                "loops: t={:.1} {}",
-                started.elapsed().as_secs_f64(),
-                loops.since(&last_loops).to_fields()
-            );
+            println!("loops: t={t:.1} {}", loops.since(&last_loops).to_fields());
             last_loops = loops;
             last_rate = (Instant::now(), rx, tx);
         }

@@ -37,8 +37,8 @@ impl Clock {
     #[inline]
     #[must_use]
     pub fn now(&self) -> (u32, u32) {
-        let e = self.start.elapsed();
-        (e.as_millis() as u32, e.as_secs() as u32)
+        let (ms, s, _) = self.now_ns();
+        (ms, s)
     }
     /// (milliseconds wrapping, seconds, nanoseconds) since start, from one clock read.
     #[inline]

@@ -127,8 +127,8 @@ pub struct SharedStats {
     counters: [AtomicU64; Counter::COUNT],
     drops: [AtomicU64; crate::wire::DropReason::COUNT],
     gauges: [AtomicU64; Gauge::COUNT],
-    burst_ns: [AtomicU64; LOOP_BUCKETS],
-    packet_ns: [AtomicU64; LOOP_BUCKETS],
+    /// [`LoopTimes::burst_ns`], then [`LoopTimes::packet_ns`].
+    loops: [[AtomicU64; LOOP_BUCKETS]; 2],
 }
 
 impl Default for SharedStats {
@@ -137,8 +137,7 @@ impl Default for SharedStats {
             counters: [const { AtomicU64::new(0) }; Counter::COUNT],
             drops: [const { AtomicU64::new(0) }; crate::wire::DropReason::COUNT],
             gauges: [const { AtomicU64::new(0) }; Gauge::COUNT],
-            burst_ns: [const { AtomicU64::new(0) }; LOOP_BUCKETS],
-            packet_ns: [const { AtomicU64::new(0) }; LOOP_BUCKETS],
+            loops: [const { [const { AtomicU64::new(0) }; LOOP_BUCKETS] }; 2],
         }
     }
 }
@@ -206,31 +205,37 @@ impl LoopTimes {
         self.packet_ns[loop_bucket(ns / packets)] += packets;
     }
 
+    /// Both histograms, `burst_ns` then `packet_ns`, for element-wise work.
+    fn both(&self) -> [&[u64; LOOP_BUCKETS]; 2] {
+        [&self.burst_ns, &self.packet_ns]
+    }
+
+    /// [`both`](Self::both), mutable.
+    fn both_mut(&mut self) -> [&mut [u64; LOOP_BUCKETS]; 2] {
+        [&mut self.burst_ns, &mut self.packet_ns]
+    }
+
     /// Adds another histogram (several workers' together).
     pub fn merge(&mut self, o: &LoopTimes) {
-        for (a, b) in self.burst_ns.iter_mut().zip(o.burst_ns.iter()) {
-            *a += b;
-        }
-        for (a, b) in self.packet_ns.iter_mut().zip(o.packet_ns.iter()) {
-            *a += b;
+        for (mine, theirs) in self.both_mut().into_iter().zip(o.both()) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
         }
     }
 
     /// What was recorded since `earlier` (a snapshot of the same, cumulative, histogram).
     #[must_use]
     pub fn since(&self, earlier: &LoopTimes) -> LoopTimes {
-        let mut d = LoopTimes::default();
-        for (i, v) in d.burst_ns.iter_mut().enumerate() {
-            *v = self.burst_ns[i].saturating_sub(earlier.burst_ns[i]);
-        }
-        for (i, v) in d.packet_ns.iter_mut().enumerate() {
-            *v = self.packet_ns[i].saturating_sub(earlier.packet_ns[i]);
+        let mut d = self.clone();
+        for (mine, then) in d.both_mut().into_iter().zip(earlier.both()) {
+            for (a, b) in mine.iter_mut().zip(then) {
+                *a = a.saturating_sub(*b);
+            }
         }
         d
     }
-}
 
-impl LoopTimes {
     /// The text form `svcard run --rate` prints each second (and `svcard bench` reads):
     /// `bursts=N burst_ns=LOW:COUNT,... packet_ns=LOW:COUNT,...`, each bucket named by its
     /// lowest ns, empty buckets left out (`-` when all are).
@@ -351,11 +356,10 @@ impl SharedStats {
     pub fn publish_with(&self, s: &LocalStats, loops: bool) {
         self.publish(s);
         if loops {
-            for (a, v) in self.burst_ns.iter().zip(s.loops.burst_ns.iter()) {
-                a.store(*v, Ordering::Relaxed);
-            }
-            for (a, v) in self.packet_ns.iter().zip(s.loops.packet_ns.iter()) {
-                a.store(*v, Ordering::Relaxed);
+            for (shared, local) in self.loops.iter().zip(s.loops.both()) {
+                for (a, v) in shared.iter().zip(local) {
+                    a.store(*v, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -384,11 +388,10 @@ impl SharedStats {
         for (v, a) in s.gauges.iter_mut().zip(self.gauges.iter()) {
             *v = a.load(Ordering::Relaxed);
         }
-        for (v, a) in s.loops.burst_ns.iter_mut().zip(self.burst_ns.iter()) {
-            *v = a.load(Ordering::Relaxed);
-        }
-        for (v, a) in s.loops.packet_ns.iter_mut().zip(self.packet_ns.iter()) {
-            *v = a.load(Ordering::Relaxed);
+        for (local, shared) in s.loops.both_mut().into_iter().zip(self.loops.iter()) {
+            for (v, a) in local.iter_mut().zip(shared) {
+                *v = a.load(Ordering::Relaxed);
+            }
         }
         s
     }

@@ -228,6 +228,13 @@ impl Default for Stage {
     }
 }
 
+/// Puts `ev` on the worker's event ring; false if the ring is full (or the worker has no
+/// end of it).
+#[inline]
+fn send_event(ring: &mut Option<rtrb::Producer<Event>>, ev: Event) -> bool {
+    ring.as_mut().is_some_and(|p| p.push(ev).is_ok())
+}
+
 /// The validity of a session in the table.
 #[inline]
 #[must_use]
@@ -508,11 +515,7 @@ impl<P: PortIo> Worker<P> {
 
     /// Sends an event to the control core; a full ring loses it, counted.
     fn push_event(&mut self, ev: Event) {
-        let lost = match self.events.as_mut() {
-            Some(p) => p.push(ev).is_err(),
-            None => true,
-        };
-        if lost {
+        if !send_event(&mut self.events, ev) {
             self.stats.inc(Counter::EventRingFull);
         }
     }
@@ -1166,11 +1169,7 @@ impl<P: PortIo> Worker<P> {
                     kind: EventKind::Closed(reason),
                     view,
                 };
-                let full = match events.as_mut() {
-                    Some(p) => p.push(ev).is_err(),
-                    None => true,
-                };
-                lost += u64::from(full);
+                lost += u64::from(!send_event(events, ev));
             });
         let total: u64 = by_reason.iter().sum();
         if total > 0 {

@@ -1900,6 +1900,40 @@ pub fn render_table(reports: &[RunReport]) -> String {
     out
 }
 
+/// One of svcard's loop-time histograms, as the reports show it.
+struct LoopHist {
+    /// Name in the text report.
+    who: &'static str,
+    /// Unit in the text report.
+    short_unit: &'static str,
+    /// Unit in the JSON.
+    unit: &'static str,
+    /// What its count counts (the JSON key).
+    count: &'static str,
+    summary: Option<crate::hist::Summary>,
+}
+
+/// svcard's per-burst and per-packet histograms.
+fn loop_hists(l: &LoopTimes) -> [LoopHist; 2] {
+    let of = |b| IntervalHistogram::of_buckets(b).summary();
+    [
+        LoopHist {
+            who: "svcard burst",
+            short_unit: "ns/burst",
+            unit: "ns per burst",
+            count: "bursts",
+            summary: of(&l.burst_ns),
+        },
+        LoopHist {
+            who: "svcard packet",
+            short_unit: "ns/pkt",
+            unit: "ns per packet",
+            count: "packets",
+            summary: of(&l.packet_ns),
+        },
+    ]
+}
+
 fn hist_line(out: &mut String, who: &str, pps: &[f64], mhz: Option<f64>) {
     summary_line(
         out,
@@ -2036,21 +2070,9 @@ pub fn render_report(results: &Results) -> String {
         for r in reports {
             let _ = writeln!(out, "  {} {}:", r.scenario, r.case);
             hist_line(&mut out, "svcard", &r.svcard_intervals, r.cpu_mhz);
-            let loops = &r.svcard_loops;
-            summary_line(
-                &mut out,
-                "svcard burst",
-                IntervalHistogram::of_buckets(&loops.burst_ns).summary(),
-                "ns/burst",
-                r.cpu_mhz,
-            );
-            summary_line(
-                &mut out,
-                "svcard packet",
-                IntervalHistogram::of_buckets(&loops.packet_ns).summary(),
-                "ns/pkt",
-                r.cpu_mhz,
-            );
+            for h in loop_hists(&r.svcard_loops) {
+                summary_line(&mut out, h.who, h.summary, h.short_unit, r.cpu_mhz);
+            }
             for (b, v) in r.baselines.iter().zip(&r.baseline_intervals) {
                 hist_line(
                     &mut out,
@@ -2326,6 +2348,15 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
                 )
             },
         );
+        let loop_json = loop_hists(&r.svcard_loops).map(|h| {
+            json_summary(
+                h.summary,
+                crate::hist::LOOP_WHAT,
+                h.unit,
+                h.count,
+                r.cpu_mhz,
+            )
+        });
         let (cap_bytes, frame_bytes) = match r.frame {
             FrameSize::Fixed(n) => (n.to_string(), (n + 4).to_string()),
             FrameSize::Imix => ("\"imix\"".into(), "\"imix\"".into()),
@@ -2358,20 +2389,8 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
             json_opt(s.bytes_per_session()),
             s.rss_bytes.map_or_else(|| "null".into(), |m| m.to_string()),
             json_hist(&r.svcard_intervals, r.cpu_mhz),
-            json_summary(
-                IntervalHistogram::of_buckets(&r.svcard_loops.burst_ns).summary(),
-                crate::hist::LOOP_WHAT,
-                "ns per burst",
-                "bursts",
-                r.cpu_mhz
-            ),
-            json_summary(
-                IntervalHistogram::of_buckets(&r.svcard_loops.packet_ns).summary(),
-                crate::hist::LOOP_WHAT,
-                "ns per packet",
-                "packets",
-                r.cpu_mhz
-            ),
+            loop_json[0],
+            loop_json[1],
             lines.join(", "),
             summary.join(", "),
             json_str(&s.config),

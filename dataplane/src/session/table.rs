@@ -422,6 +422,14 @@ impl Index {
         home_of(hash, self.buckets.len())
     }
 
+    /// Prefetches the home bucket of `hash`.
+    #[inline]
+    fn prefetch(&self, hash: u64) {
+        if let Some(b) = self.buckets.get(self.home(hash)) {
+            touch_line(&b.occ);
+        }
+    }
+
     #[inline]
     fn step(&self, i: usize) -> usize {
         if i + 1 >= self.buckets.len() {
@@ -565,10 +573,7 @@ impl Links for ExpireLinks<'_> {
         }
         // One ahead: its bucket, from its key (prefetched a step ago).
         if let Some(s) = self.sessions.get(next as usize) {
-            let home = self.index.home((self.hasher)(&s.key));
-            if let Some(b) = self.index.buckets.get(home) {
-                touch_line(&b.occ);
-            }
+            self.index.prefetch((self.hasher)(&s.key));
         }
     }
 }
@@ -711,9 +716,7 @@ impl SessionTable {
     /// Prefetch the home bucket of `hash` (first pass over a burst).
     #[inline]
     pub fn prefetch_bucket(&self, hash: u64) {
-        if let Some(b) = self.index.buckets.get(self.index.home(hash)) {
-            touch_line(&b.occ);
-        }
+        self.index.prefetch(hash);
     }
 
     /// Prefetch the hot line of a session (what lookups and [`touch`](Self::touch) read).
