@@ -60,6 +60,15 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
             );
         };
         let mut pc = PortConfig::for_workers(workers);
+        if let Some(q) = EthPort::fixed_rx_queues(&eal, id).filter(|&q| q > workers) {
+            // Every queue of such a device gets flows: all are polled, shared out among
+            // the workers (worker w takes queues w, w + workers, ...).
+            eprintln!(
+                "svcard: port {} ({name}) receives on all its {q} RX queues: the {workers} worker(s) poll them all",
+                p.name
+            );
+            pc.rx_queues = q;
+        }
         pc.rx_desc = config.dpdk.rx_desc;
         pc.tx_desc = config.dpdk.tx_desc;
         let port = match EthPort::configure(id, &pc, &pool) {
@@ -77,8 +86,10 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
     }
     let mut queues = Vec::new();
     for w in 0..workers {
-        queues
-            .push(DpdkQueues::worker(&ports, w).with_context(|| format!("queues of worker {w}"))?);
+        queues.push(
+            DpdkQueues::worker_of(&ports, w, workers)
+                .with_context(|| format!("queues of worker {w}"))?,
+        );
     }
     // The control core's TX queues, where every port has one (else ALG packets leave
     // through the worker that handed them off).

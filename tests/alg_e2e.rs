@@ -625,6 +625,68 @@ fn conclude(test: &str, failures: &[String]) {
 // ---------------------------------------------------------------------------------------
 // The rig itself: ping and HTTP with everything accepted
 
+/// `net_af_packet` with two queue pairs and one worker: the PMD opens both sockets at probe
+/// time in one `PACKET_FANOUT_HASH` group, so the kernel spreads the flows over both, and
+/// the worker must poll both queues or lose the flows of the one it skips (it used to poll
+/// queue 0 only). Twelve fetches, each its own connection from its own source port, must all
+/// go through, and the session table must show each of them.
+#[test]
+fn rig_af_packet_two_queues_one_worker() {
+    need(&["curl", PYTHON]);
+    let mut rig = Rig::with_vdev(2, "afq2", Vdev::AfPacket(2));
+    let www = rig.dir.path("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let body = pattern(64 << 10, 2);
+    std::fs::write(www.join("d.bin"), &body).unwrap();
+    rig.start(&accept_all());
+    let s4 = rig.server_ip();
+    let mut http = rig.server(
+        "http",
+        &format!(
+            "cd {w}\nexec {PYTHON} -m http.server -b {s4} 8080",
+            w = www.display()
+        ),
+    );
+    rig.wait_listening(&mut http, "tcp", 8080, 1);
+    let mut failures = Vec::new();
+    let url = format!("http://{s4}:8080/d.bin");
+    for i in 0..12 {
+        let file = rig.dir.path(&format!("got-{i}"));
+        let o = rig.client(
+            &[
+                "curl",
+                "-sS",
+                "-m",
+                "5",
+                "-o",
+                &file.display().to_string(),
+                &url,
+            ],
+            Duration::from_secs(8),
+        );
+        let got = std::fs::read(&file).unwrap_or_default();
+        if let Some(d) = compare(&body, &got) {
+            failures.push(format!("fetch {i} of {url}: {d}: {}", o.report()));
+        }
+    }
+    let out = rig.show("show security flow session");
+    let http_sessions = parse_sessions(&out)
+        .iter()
+        .filter(|s| {
+            s.flow("In")
+                .is_some_and(|f| f.dst.port == 8080 && f.pkts >= 3)
+                && s.flow("Out").is_some_and(|f| f.pkts >= 3)
+        })
+        .count();
+    if http_sessions < 12 {
+        failures.push(format!(
+            "{http_sessions} HTTP sessions with packets both ways, expected 12:\n{}",
+            tail(&out, 40)
+        ));
+    }
+    conclude("rig_af_packet_two_queues_one_worker", &failures);
+}
+
 #[test]
 fn rig_accept_all_ping_and_http() {
     need(&["ping", "curl", PYTHON]);

@@ -225,6 +225,7 @@ fn pcap_replay_through_dpdk_vdevs() {
         output.display()
     ));
     args.push("--vdev=net_null0".to_string());
+    args.push("--vdev=net_null1".to_string());
     args.extend(s(&["--", "app-arg", "--app-flag"]));
     let eal = Eal::init(&args).expect("EAL init");
     assert!(dpdk::eal_running());
@@ -239,7 +240,7 @@ fn pcap_replay_through_dpdk_vdevs() {
     assert_eq!(dpdk::register_thread(), Ok(0));
 
     // The PMDs loaded from Debian's plugin directory and probed the vdevs.
-    assert_eq!(EthPort::port_count(&eal), 2);
+    assert_eq!(EthPort::port_count(&eal), 3);
     let pcap_id = EthPort::find_by_name(&eal, "net_pcap0").expect("net_pcap0 probed");
     let null_id = EthPort::find_by_name(&eal, "net_null0").expect("net_null0 probed");
     assert_eq!(EthPort::find_by_name(&eal, "net_nothing9"), None);
@@ -345,6 +346,55 @@ fn pcap_replay_through_dpdk_vdevs() {
     let ctl = DpdkQueues::control(&ports[1..]).expect("control queues on net_null0");
     drop(ctl);
 
+    // A port with more RX queues than workers (net_af_packet with more qpairs than workers
+    // receives on all of them): worker w of 2 takes RX queues w, w + 2, ...
+    let null1_id = EthPort::find_by_name(&eal, "net_null1").expect("net_null1 probed");
+    assert_eq!(
+        EthPort::fixed_rx_queues(&eal, null1_id),
+        None,
+        "net_null: as configured"
+    );
+    let mut three = PortConfig::for_workers(2);
+    three.rx_queues = 3;
+    let multi = vec![EthPort::configure(null1_id, &three, &pool).expect("configure net_null1")];
+    let w0 = DpdkQueues::worker_of(&multi, 0, 2).expect("worker 0 of 2");
+    let w1 = DpdkQueues::worker_of(&multi, 1, 2).expect("worker 1 of 2");
+    // Queue 2 is worker 0's.
+    assert!(matches!(
+        DpdkQueues::worker(&multi, 2),
+        Err(DpdkError::QueueInUse {
+            dir: "rx",
+            queue: 2,
+            ..
+        })
+    ));
+    // A fourth worker of four would have no queue: refused, as a worker past the queues was.
+    assert!(matches!(
+        DpdkQueues::worker_of(&multi, 3, 4),
+        Err(DpdkError::QueueOutOfRange {
+            dir: "rx",
+            queue: 3,
+            count: 3,
+            ..
+        })
+    ));
+    drop((w0, w1));
+    // Released: worker 0 of 1 now takes all three.
+    let mut all = DpdkQueues::worker_of(&multi, 0, 1).expect("worker 0 of 1");
+    assert!(matches!(
+        DpdkQueues::worker(&multi, 1),
+        Err(DpdkError::QueueInUse { dir: "rx", .. })
+    ));
+    // net_null receives on every queue; the worker's receives take the queues in turn.
+    let mut got = 0;
+    for _ in 0..6 {
+        let mut b: Burst<dpdk::Mbuf> = Burst::default();
+        got += all.rx_burst(0, &mut b);
+    }
+    assert!(got > 0, "net_null1 gave nothing");
+    drop(all);
+    drop(multi);
+
     let mut burst: Burst<dpdk::Mbuf> = Burst::default();
     let mut received = Vec::new();
     let mut sent = 0;
@@ -437,4 +487,14 @@ fn pcap_replay_through_dpdk_vdevs() {
     assert!(!dpdk::eal_running());
     assert_eq!(Eal::init(&args).unwrap_err(), DpdkError::EalFinished);
     drop(dir);
+}
+
+#[test]
+fn worker_rx_queues_share_out_a_ports_queues() {
+    assert_eq!(dpdk::worker_rx_queues(0, 1, 1), vec![0]);
+    assert_eq!(dpdk::worker_rx_queues(0, 1, 2), vec![0, 1]);
+    assert_eq!(dpdk::worker_rx_queues(0, 2, 5), vec![0, 2, 4]);
+    assert_eq!(dpdk::worker_rx_queues(1, 2, 5), vec![1, 3]);
+    assert_eq!(dpdk::worker_rx_queues(1, 2, 2), vec![1]);
+    assert_eq!(dpdk::worker_rx_queues(2, 4, 2), Vec::<u16>::new());
 }

@@ -17,10 +17,10 @@
 //! `net_af_packet,qpairs=1` (one RX and one TX queue: the worker's; svcard then sends the
 //! control core's ALG packets through the worker). `SVCARD_E2E_VDEV` picks another:
 //! `af_packet:Q` (`qpairs=Q`) or `pcap` (`net_pcap`, `rx_iface_in=` one RX queue and two
-//! `tx_iface=` TX queues, so the control core has its own TX queue). Do not use
-//! `af_packet:2` with one worker: the af_packet PMD opens all Q sockets at probe time in one
-//! `PACKET_FANOUT_HASH` group, and the flows that hash to the RX queue svcard does not poll
-//! are lost.
+//! `tx_iface=` TX queues, so the control core has its own TX queue). With `af_packet:2`
+//! and one worker, the worker polls both RX queues: the af_packet PMD opens all Q sockets at
+//! probe time in one `PACKET_FANOUT_HASH` group, so every queue gets flows
+//! (`rig_af_packet_two_queues_one_worker`).
 #![allow(dead_code)]
 
 use super::{Svcard, TempDir};

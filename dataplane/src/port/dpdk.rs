@@ -1154,6 +1154,25 @@ impl EthPort {
         (ret == 0).then_some(id)
     }
 
+    /// RX queues a device has whatever it is configured with, when every one of them
+    /// receives a share of the traffic: `net_af_packet` opens its `qpairs` sockets at probe
+    /// time in one `PACKET_FANOUT_HASH` group, so the kernel spreads the flows over all of
+    /// them and the flows of a queue nobody polls are lost. `None` for other devices, whose
+    /// queues are the ones configured (RSS spreads only over those).
+    #[must_use]
+    pub fn fixed_rx_queues(_eal: &Eal, port_id: u16) -> Option<u16> {
+        let mut info = sys::rte_eth_dev_info::default();
+        // SAFETY: the EAL runs (borrowed); info is a writable rte_eth_dev_info; an invalid
+        // port id gives an error, not a write.
+        let ret = unsafe { sys::rte_eth_dev_info_get(port_id, &mut info) };
+        if ret != 0 || info.driver_name.is_null() {
+            return None;
+        }
+        // SAFETY: on success driver_name points to the driver's static NUL-terminated name.
+        let driver = unsafe { CStr::from_ptr(info.driver_name) };
+        (driver.to_bytes() == b"net_af_packet").then_some(info.max_rx_queues)
+    }
+
     /// The device name of any port id (see [`EthPort::name`]).
     ///
     /// # Errors
@@ -1180,8 +1199,20 @@ fn port_name(port: u16) -> Result<String, DpdkError> {
 #[derive(Debug)]
 struct QueueSlot {
     port: Arc<PortInner>,
-    rx: Option<u16>,
+    /// The RX queues this handle polls on the port (none for the control core; one for a
+    /// worker, or more when the port has more RX queues than there are workers).
+    rx: Vec<u16>,
+    /// Which of `rx` the next receive polls (they take turns).
+    next_rx: usize,
     tx: u16,
+}
+
+/// The RX queues worker `index` of `workers` polls on a port with `queues` RX queues:
+/// `index`, `index + workers`, ... (one each when there are as many queues as workers).
+#[must_use]
+pub fn worker_rx_queues(index: u16, workers: u16, queues: u16) -> Vec<u16> {
+    let step = usize::from(workers.max(1));
+    (index..queues).step_by(step).collect()
 }
 
 /// One worker's (or the control core's) queues on every port: implements [`PortIo`].
@@ -1200,7 +1231,26 @@ impl DpdkQueues {
     /// # Errors
     /// [`DpdkError::QueueOutOfRange`] or [`DpdkError::QueueInUse`].
     pub fn worker(ports: &[EthPort], index: u16) -> Result<DpdkQueues, DpdkError> {
-        Self::claim(ports, |_| (Some(index), index))
+        Self::claim(ports, |_| (vec![index], index))
+    }
+
+    /// Worker `index` of `workers`: TX queue `index` of every port and, of a port's RX
+    /// queues, those [`worker_rx_queues`] gives it (queue `index` alone when the port has
+    /// one RX queue per worker; more when it has more, as `net_af_packet` with more
+    /// `qpairs` than workers, whose every queue receives its share of the flows and must
+    /// be polled).
+    ///
+    /// # Errors
+    /// [`DpdkError::QueueOutOfRange`] or [`DpdkError::QueueInUse`].
+    pub fn worker_of(ports: &[EthPort], index: u16, workers: u16) -> Result<DpdkQueues, DpdkError> {
+        Self::claim(ports, |p| {
+            let mut rx = worker_rx_queues(index, workers, p.rx_queues);
+            if rx.is_empty() {
+                // More workers than queues: claiming queue `index` reports it out of range.
+                rx.push(index);
+            }
+            (rx, index)
+        })
     }
 
     /// The control core: no RX queue, the last TX queue of every port.
@@ -1209,12 +1259,12 @@ impl DpdkQueues {
     /// [`DpdkError::QueueInUse`] when a worker holds that TX queue (the ports were configured
     /// without the control core's extra queue).
     pub fn control(ports: &[EthPort]) -> Result<DpdkQueues, DpdkError> {
-        Self::claim(ports, |p| (None, p.tx_queues - 1))
+        Self::claim(ports, |p| (Vec::new(), p.tx_queues - 1))
     }
 
     fn claim(
         ports: &[EthPort],
-        pick: impl Fn(&PortInner) -> (Option<u16>, u16),
+        pick: impl Fn(&PortInner) -> (Vec<u16>, u16),
     ) -> Result<DpdkQueues, DpdkError> {
         let mut q = DpdkQueues {
             slots: Vec::with_capacity(ports.len()),
@@ -1223,7 +1273,7 @@ impl DpdkQueues {
             let inner = &p.inner;
             let (rx, tx) = pick(inner);
             let mut st = lock(&inner.state);
-            if let Some(r) = rx {
+            for &r in &rx {
                 let Some(&claimed) = st.rx_claimed.get(usize::from(r)) else {
                     return Err(DpdkError::QueueOutOfRange {
                         port: inner.id,
@@ -1255,7 +1305,7 @@ impl DpdkQueues {
                     queue: tx,
                 });
             }
-            if let Some(r) = rx {
+            for &r in &rx {
                 st.rx_claimed[usize::from(r)] = true;
             }
             st.tx_claimed[usize::from(tx)] = true;
@@ -1264,6 +1314,7 @@ impl DpdkQueues {
             q.slots.push(QueueSlot {
                 port: Arc::clone(inner),
                 rx,
+                next_rx: 0,
                 tx,
             });
         }
@@ -1281,7 +1332,7 @@ impl Drop for DpdkQueues {
     fn drop(&mut self) {
         for s in &self.slots {
             let mut st = lock(&s.port.state);
-            if let Some(r) = s.rx {
+            for &r in &s.rx {
                 st.rx_claimed[usize::from(r)] = false;
             }
             st.tx_claimed[usize::from(s.tx)] = false;
@@ -1302,11 +1353,18 @@ impl PortIo for DpdkQueues {
 
     #[inline]
     fn rx_burst(&mut self, port: u16, out: &mut Burst<Mbuf>) -> usize {
-        let Some(slot) = self.slots.get(usize::from(port)) else {
+        let Some(slot) = self.slots.get_mut(usize::from(port)) else {
             return 0;
         };
-        let Some(queue) = slot.rx else {
-            return 0;
+        let queue = match slot.rx.len() {
+            0 => return 0,
+            1 => slot.rx[0],
+            n => {
+                // Several queues: each receive polls the next.
+                let q = slot.rx[slot.next_rx % n];
+                slot.next_rx = (slot.next_rx + 1) % n;
+                q
+            }
         };
         let room = out.room();
         if room == 0 {
