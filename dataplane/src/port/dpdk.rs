@@ -577,9 +577,18 @@ pub fn alloc(pool: &Mempool) -> Option<Mbuf> {
 ///
 /// [`PacketBuf::data`] is the first segment; svcard's pools and ports give single-segment
 /// mbufs (no scatter), and [`PacketBuf::set_len`] refuses to change a chained mbuf.
+#[repr(transparent)]
 pub struct Mbuf {
     raw: NonNull<sys::rte_mbuf>,
 }
+
+// `Option<Mbuf>` is a nullable `*mut rte_mbuf` (a `repr(transparent)` struct around a
+// `NonNull` has the null-pointer niche, as the standard library documents for `Option`):
+// the ports receive into and transmit from a burst's slots in place.
+const _: () = assert!(
+    core::mem::size_of::<Option<Mbuf>>() == core::mem::size_of::<*mut sys::rte_mbuf>()
+        && core::mem::align_of::<Option<Mbuf>>() == core::mem::align_of::<*mut sys::rte_mbuf>()
+);
 
 // SAFETY: an Mbuf is the only owner of its rte_mbuf (not Clone; from_raw requires exclusive
 // ownership), and freeing an mbuf into its MP/MC pool is safe from any thread.
@@ -1340,6 +1349,37 @@ impl Drop for DpdkQueues {
     }
 }
 
+impl DpdkQueues {
+    /// Transmits a burst with empty slots among its filled ones (a packet was taken out of
+    /// the middle): its packets are copied out in order first.
+    fn tx_compacted(&mut self, port: u16, pkts: &mut Burst<Mbuf>) -> usize {
+        let mut raw = [ptr::null_mut::<sys::rte_mbuf>(); BURST];
+        let mut n = 0usize;
+        for m in pkts.drain() {
+            raw[n] = m.into_raw();
+            n += 1;
+        }
+        let sent = match self.slots.get(usize::from(port)) {
+            Some(slot) if n > 0 => {
+                // SAFETY: this handle holds TX queue `slot.tx` exclusively; raw[..n] are live
+                // mbufs this function owns; TX takes ownership of the first `sent`.
+                let sent = unsafe {
+                    sys::svcard_rte_eth_tx_burst(slot.port.id, slot.tx, raw.as_mut_ptr(), n as u16)
+                };
+                usize::from(sent).min(n)
+            }
+            _ => 0,
+        };
+        if sent < n {
+            // n - sent <= BURST = 64 fits c_uint.
+            let rest = (n - sent) as c_uint;
+            // SAFETY: raw[sent..n] are live mbufs TX did not take, owned here, freed once.
+            unsafe { sys::rte_pktmbuf_free_bulk(raw[sent..].as_mut_ptr(), rest) };
+        }
+        sent
+    }
+}
+
 impl PortIo for DpdkQueues {
     type Pkt = Mbuf;
 
@@ -1366,57 +1406,61 @@ impl PortIo for DpdkQueues {
                 q
             }
         };
-        let room = out.room();
-        if room == 0 {
+        let spare = out.spare_mut();
+        let want = spare.len();
+        if want == 0 {
             return 0;
         }
-        let mut raw = [ptr::null_mut::<sys::rte_mbuf>(); BURST];
-        // room <= BURST = 64 fits u16.
-        let want = room as u16;
-        let (port_id, rx) = (slot.port.id, raw.as_mut_ptr());
+        let raw = spare.as_mut_ptr().cast::<*mut sys::rte_mbuf>();
         // SAFETY: this handle owns RX queue `queue` of the live port (claimed; slot holds the
-        // port); raw has room for `want` pointers; a stopped port answers 0 packets.
-        let n = unsafe { sys::svcard_rte_eth_rx_burst(port_id, queue, rx, want) };
-        let n = usize::from(n).min(room);
-        for &m in &raw[..n] {
-            // SAFETY: rte_eth_rx_burst handed over ownership of these n live mbufs, from the
-            // port's pool, which the port keeps alive.
-            if let Some(mbuf) = unsafe { Mbuf::from_raw(m) } {
-                // Cannot fail: n <= room. Were it to, the returned mbuf is dropped (freed).
-                let _ = out.push(mbuf);
-            }
+        // port); `raw` is `want` (<= BURST = 64, fits u16) writable slots of the burst, each
+        // an empty Option<Mbuf>, which has the layout of a null *mut rte_mbuf (asserted at
+        // Mbuf); a stopped port answers 0 packets.
+        let n = unsafe { sys::svcard_rte_eth_rx_burst(slot.port.id, queue, raw, want as u16) };
+        let n = usize::from(n).min(want);
+        if n < want {
+            // A vector PMD may have written pointers past the ones it returned (not handed
+            // over): those slots go back to empty.
+            // SAFETY: n < want, so raw + n is inside the burst's slots.
+            let rest = unsafe { raw.add(n) };
+            // SAFETY: rest[..want - n] are slots of the burst (in bounds); null is None.
+            unsafe { ptr::write_bytes(rest, 0, want - n) };
         }
+        // raw[..n] now hold the n received mbufs, owned by the burst's slots from here (each
+        // freed when its Option<Mbuf> is dropped).
+        out.filled(n);
         n
     }
 
     #[inline]
     fn tx_burst(&mut self, port: u16, pkts: &mut Burst<Mbuf>) -> usize {
-        let mut raw = [ptr::null_mut::<sys::rte_mbuf>(); BURST];
-        let mut n = 0usize;
-        for m in pkts.drain() {
-            raw[n] = m.into_raw();
-            n += 1;
-        }
+        let items = pkts.filled_mut();
+        let n = items.len();
         if n == 0 {
             return 0;
         }
+        if items.iter().fold(false, |any, s| any | s.is_none()) {
+            // A packet was taken out of the middle: DPDK must not see the empty slot.
+            return self.tx_compacted(port, pkts);
+        }
+        let raw = items.as_mut_ptr().cast::<*mut sys::rte_mbuf>();
         let sent = match self.slots.get(usize::from(port)) {
             Some(slot) => {
-                // SAFETY: this handle holds TX queue `slot.tx` exclusively; raw[..n] are live
-                // mbufs this function owns; TX takes ownership of the first `sent`.
-                let sent = unsafe {
-                    sys::svcard_rte_eth_tx_burst(slot.port.id, slot.tx, raw.as_mut_ptr(), n as u16)
-                };
+                // SAFETY: this handle holds TX queue `slot.tx` exclusively; raw[..n] are the
+                // burst's filled slots, all holding an mbuf (checked above), as
+                // *mut rte_mbuf (layout asserted at Mbuf); TX takes ownership of the first
+                // `sent`. n <= BURST = 64 fits u16.
+                let sent =
+                    unsafe { sys::svcard_rte_eth_tx_burst(slot.port.id, slot.tx, raw, n as u16) };
                 usize::from(sent).min(n)
             }
             None => 0,
         };
-        if sent < n {
-            // n - sent <= BURST = 64 fits c_uint.
-            let rest = (n - sent) as c_uint;
-            // SAFETY: raw[sent..n] are live mbufs TX did not take, owned here, freed once.
-            unsafe { sys::rte_pktmbuf_free_bulk(raw[sent..].as_mut_ptr(), rest) };
-        }
+        // SAFETY: raw[..sent] are slots of the burst whose mbufs DPDK now owns: emptied (null
+        // is None) without freeing them.
+        unsafe { ptr::write_bytes(raw, 0, sent) };
+        // Drops (frees) the ones TX did not take.
+        pkts.reset();
         sent
     }
 }

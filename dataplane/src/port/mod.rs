@@ -35,6 +35,11 @@ pub trait PacketBuf: Send {
 }
 
 /// A bounded array of packets for one burst; lives on the stack, never allocates.
+///
+/// Every slot past the filled ones (index `len()` and up) is empty: `push` fills the next
+/// one, `take` and `drain` empty slots, `reset` drops whatever is left. A receiver can
+/// therefore fill the spare slots in place ([`spare_mut`](Self::spare_mut)) and a
+/// transmitter hand the filled ones over in place ([`filled_mut`](Self::filled_mut)).
 #[derive(Debug)]
 pub struct Burst<P> {
     items: [Option<P>; BURST],
@@ -95,18 +100,47 @@ impl<P> Burst<P> {
         let Some(slot) = self.items.get_mut(self.len) else {
             return Err(p);
         };
-        // Drops whatever a `reset` left there.
         *slot = Some(p);
         self.len += 1;
         Ok(())
     }
-    /// Empties the burst once its packets were taken one by one ([`take`](Self::take)):
-    /// the length goes to zero without a walk over the slots. A packet still in a slot
-    /// stays owned there and is dropped when that slot is pushed to again or the burst
-    /// is dropped, so nothing leaks.
+    /// Empties the burst, dropping the packets still in it. Made for a burst whose packets
+    /// were taken one by one ([`take`](Self::take)): then one branch-free pass over the
+    /// slots (which the compiler vectorises) finds them all empty and nothing is dropped.
     #[inline]
     pub fn reset(&mut self) {
+        let n = self.len.min(BURST);
         self.len = 0;
+        let left = self.items[..n]
+            .iter()
+            .fold(false, |any, s| any | s.is_some());
+        if left {
+            for s in &mut self.items[..n] {
+                *s = None;
+            }
+        }
+    }
+    /// The empty slots after the filled ones, up to the limit, for a receiver that fills
+    /// them in place, from the first, and then counts what it filled with
+    /// [`filled`](Self::filled). They are empty (see the type).
+    #[inline]
+    pub fn spare_mut(&mut self) -> &mut [Option<P>] {
+        let end = self.limit.clamp(self.len, BURST);
+        &mut self.items[self.len..end]
+    }
+    /// Counts the first `n` spare slots as filled (after [`spare_mut`](Self::spare_mut)).
+    /// A slot counted but left empty is skipped like a taken one.
+    #[inline]
+    pub fn filled(&mut self, n: usize) {
+        self.len = (self.len + n).min(BURST);
+    }
+    /// The filled slots, for a transmitter that hands their packets over in place, empties
+    /// the slots it handed over, and then calls [`reset`](Self::reset) (which drops the
+    /// packets it did not take).
+    #[inline]
+    pub fn filled_mut(&mut self) -> &mut [Option<P>] {
+        let n = self.len.min(BURST);
+        &mut self.items[..n]
     }
     /// Takes every packet out, in order, leaving the burst empty.
     #[inline]
@@ -183,6 +217,37 @@ pub trait PortIo: Send {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_place_receive_and_reset_keep_spare_slots_empty() {
+        use std::rc::Rc;
+        let token = Rc::new(());
+        let mut b: Burst<Rc<()>> = Burst::default();
+        b.set_limit(8);
+        assert!(b.push(Rc::clone(&token)).is_ok());
+        // A receiver fills the spare slots in place, then counts them.
+        let spare = b.spare_mut();
+        assert_eq!(spare.len(), 7);
+        assert!(spare.iter().all(Option::is_none));
+        spare[0] = Some(Rc::clone(&token));
+        spare[1] = Some(Rc::clone(&token));
+        b.filled(2);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.filled_mut().len(), 3);
+        assert_eq!(Rc::strong_count(&token), 4);
+        // Taken one by one: reset drops nothing more.
+        drop(b.take(0));
+        assert_eq!(Rc::strong_count(&token), 3);
+        // Left in their slots: reset drops them, and the spare slots are empty again.
+        b.reset();
+        assert_eq!(Rc::strong_count(&token), 1);
+        assert!(b.is_empty());
+        assert!(b.spare_mut().iter().all(Option::is_none));
+        // Counting more than the spare slots stops at the array's end.
+        b.filled(BURST + 5);
+        assert_eq!(b.len(), BURST);
+        assert_eq!(b.get(0), None);
+    }
 
     #[test]
     fn a_limited_burst_has_room_up_to_its_limit() {
