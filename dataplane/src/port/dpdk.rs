@@ -588,6 +588,8 @@ pub struct Mbuf {
 const _: () = assert!(
     core::mem::size_of::<Option<Mbuf>>() == core::mem::size_of::<*mut sys::rte_mbuf>()
         && core::mem::align_of::<Option<Mbuf>>() == core::mem::align_of::<*mut sys::rte_mbuf>()
+        && core::mem::size_of::<Option<Mbuf>>() == core::mem::size_of::<usize>()
+        && core::mem::align_of::<Option<Mbuf>>() == core::mem::align_of::<usize>()
 );
 
 // SAFETY: an Mbuf is the only owner of its rte_mbuf (not Clone; from_raw requires exclusive
@@ -1411,6 +1413,20 @@ impl PortIo for DpdkQueues {
         if want == 0 {
             return 0;
         }
+        let left = {
+            // SAFETY: the spare slots are `want` Option<Mbuf>, each the size and alignment of
+            // a usize (asserted at Mbuf), zero when empty; read only, while `spare` is not
+            // otherwise used.
+            let words =
+                unsafe { core::slice::from_raw_parts(spare.as_ptr().cast::<usize>(), want) };
+            // One OR over the slots, which the compiler vectorises.
+            words.iter().fold(0, |a, &w| a | w) != 0
+        };
+        if left {
+            // Packets a reset left there: dropped before the slots are overwritten.
+            out.clear_spare();
+        }
+        let spare = out.spare_mut();
         let raw = spare.as_mut_ptr().cast::<*mut sys::rte_mbuf>();
         // SAFETY: this handle owns RX queue `queue` of the live port (claimed; slot holds the
         // port); `raw` is `want` (<= BURST = 64, fits u16) writable slots of the burst, each
@@ -1459,7 +1475,10 @@ impl PortIo for DpdkQueues {
         // SAFETY: raw[..sent] are slots of the burst whose mbufs DPDK now owns: emptied (null
         // is None) without freeing them.
         unsafe { ptr::write_bytes(raw, 0, sent) };
-        // Drops (frees) the ones TX did not take.
+        // Frees the ones TX did not take, now.
+        for s in &mut pkts.filled_mut()[sent..] {
+            *s = None;
+        }
         pkts.reset();
         sent
     }

@@ -36,10 +36,9 @@ pub trait PacketBuf: Send {
 
 /// A bounded array of packets for one burst; lives on the stack, never allocates.
 ///
-/// Every slot past the filled ones (index `len()` and up) is empty: `push` fills the next
-/// one, `take` and `drain` empty slots, `reset` drops whatever is left. A receiver can
-/// therefore fill the spare slots in place ([`spare_mut`](Self::spare_mut)) and a
-/// transmitter hand the filled ones over in place ([`filled_mut`](Self::filled_mut)).
+/// A receiver can fill the spare slots in place ([`spare_mut`](Self::spare_mut), after
+/// [`clear_spare`](Self::clear_spare) if a reset left packets there) and a transmitter hand
+/// the filled ones over in place ([`filled_mut`](Self::filled_mut)).
 #[derive(Debug)]
 pub struct Burst<P> {
     items: [Option<P>; BURST],
@@ -104,29 +103,30 @@ impl<P> Burst<P> {
         self.len += 1;
         Ok(())
     }
-    /// Empties the burst, dropping the packets still in it. Made for a burst whose packets
-    /// were taken one by one ([`take`](Self::take)): then one branch-free pass over the
-    /// slots (which the compiler vectorises) finds them all empty and nothing is dropped.
+    /// Empties the burst once its packets were taken one by one ([`take`](Self::take)):
+    /// the length goes to zero without a walk over the slots. A packet still in a slot
+    /// stays owned there and is dropped when that slot is pushed to or received into again,
+    /// or the burst is dropped, so nothing leaks.
     #[inline]
     pub fn reset(&mut self) {
-        let n = self.len.min(BURST);
         self.len = 0;
-        let left = self.items[..n]
-            .iter()
-            .fold(false, |any, s| any | s.is_some());
-        if left {
-            for s in &mut self.items[..n] {
-                *s = None;
-            }
-        }
     }
-    /// The empty slots after the filled ones, up to the limit, for a receiver that fills
-    /// them in place, from the first, and then counts what it filled with
-    /// [`filled`](Self::filled). They are empty (see the type).
+    /// The slots after the filled ones, up to the limit, for a receiver that fills them in
+    /// place, from the first, and then counts what it filled with
+    /// [`filled`](Self::filled). They are empty unless a [`reset`](Self::reset) left
+    /// packets there: a receiver that overwrites slots without dropping what they hold
+    /// checks, and calls [`clear_spare`](Self::clear_spare) when they are not.
     #[inline]
     pub fn spare_mut(&mut self) -> &mut [Option<P>] {
         let end = self.limit.clamp(self.len, BURST);
         &mut self.items[self.len..end]
+    }
+    /// Drops the packets a [`reset`](Self::reset) left in the spare slots.
+    #[cold]
+    pub fn clear_spare(&mut self) {
+        for s in self.spare_mut() {
+            *s = None;
+        }
     }
     /// Counts the first `n` spare slots as filled (after [`spare_mut`](Self::spare_mut)).
     /// A slot counted but left empty is skipped like a taken one.
@@ -135,8 +135,8 @@ impl<P> Burst<P> {
         self.len = (self.len + n).min(BURST);
     }
     /// The filled slots, for a transmitter that hands their packets over in place, empties
-    /// the slots it handed over, and then calls [`reset`](Self::reset) (which drops the
-    /// packets it did not take).
+    /// the slots it handed over, and then calls [`reset`](Self::reset) (the packets it did
+    /// not take stay owned by their slots until they are dropped or overwritten).
     #[inline]
     pub fn filled_mut(&mut self) -> &mut [Option<P>] {
         let n = self.len.min(BURST);
@@ -235,14 +235,16 @@ mod tests {
         assert_eq!(b.len(), 3);
         assert_eq!(b.filled_mut().len(), 3);
         assert_eq!(Rc::strong_count(&token), 4);
-        // Taken one by one: reset drops nothing more.
         drop(b.take(0));
         assert_eq!(Rc::strong_count(&token), 3);
-        // Left in their slots: reset drops them, and the spare slots are empty again.
+        // Left in their slots by a reset: owned there until cleared (or pushed over).
         b.reset();
-        assert_eq!(Rc::strong_count(&token), 1);
         assert!(b.is_empty());
+        assert_eq!(Rc::strong_count(&token), 3);
+        assert!(b.spare_mut().iter().any(Option::is_some));
+        b.clear_spare();
         assert!(b.spare_mut().iter().all(Option::is_none));
+        assert_eq!(Rc::strong_count(&token), 1);
         // Counting more than the spare slots stops at the array's end.
         b.filled(BURST + 5);
         assert_eq!(b.len(), BURST);

@@ -763,22 +763,31 @@ impl SessionTable {
     pub fn candidates(&self, hashes: &[u64], cand: &mut [u32]) {
         let buckets = &*self.index.buckets;
         for (&h, c) in hashes.iter().zip(cand.iter_mut()) {
-            *c = u32::MAX;
             let home = home_of(h, buckets.len());
-            if let Some(b) = buckets.get(home) {
-                let mut m = b.matches(tag_of(h));
-                if m != 0 {
-                    *c = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
-                } else if b.overflow != 0 {
+            let Some(b) = buckets.get(home) else {
+                *c = u32::MAX;
+                continue;
+            };
+            let mut m = b.matches(tag_of(h));
+            if m == 0 {
+                *c = u32::MAX;
+                if b.overflow != 0 {
                     // Perhaps displaced to the next bucket: stage three's `find` reads it.
                     if let Some(next) = buckets.get(self.index.step(home)) {
                         touch_line(&next.occ);
                     }
                 }
-                while m != 0 {
-                    self.prefetch_session(b.slots[m.trailing_zeros() as usize & (WAYS - 1)]);
-                    m &= m - 1;
-                }
+                continue;
+            }
+            // The first match is the candidate (almost always the only one); every match's
+            // session is prefetched.
+            let first = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
+            *c = first;
+            self.prefetch_session(first);
+            m &= m - 1;
+            while m != 0 {
+                self.prefetch_session(b.slots[m.trailing_zeros() as usize & (WAYS - 1)]);
+                m &= m - 1;
             }
         }
     }
