@@ -36,8 +36,9 @@ pub struct BenchArgs {
     /// One-second periods discarded at the start of each phase.
     #[arg(long, default_value_t = bench::DEFAULT_WARMUP)]
     pub warmup: usize,
-    /// Rounds per scale (testpmd then svcard, back to back); the ratio is the median of
-    /// the rounds' ratios, which holds on a host whose speed drifts.
+    /// Rounds per scale (testpmd, svcard, testpmd again, back to back; testpmd's rate is
+    /// taken over both its runs); the ratio is the median of the rounds' ratios, which
+    /// holds on a host whose speed drifts.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
     /// Keep the captures, configurations and logs in this directory.

@@ -104,9 +104,10 @@ pub struct Options {
     pub testpmd: PathBuf,
     /// Per-second periods discarded at the start of each phase.
     pub warmup: usize,
-    /// Rounds per scale: each runs the baselines then svcard, back to back, so a host
-    /// whose speed drifts over minutes is compared with itself; the ratio reported is the
-    /// median of the per-round ratios.
+    /// Rounds per scale: each runs the baselines, svcard, and the baselines again, back to
+    /// back, and takes each baseline's rate over both its runs, so a host whose speed
+    /// drifts is compared with itself; the ratio reported is the median of the per-round
+    /// ratios.
     pub rounds: usize,
     /// Set (by a signal handler) to end the benchmark early: the processes it started are
     /// ended and the work directory removed.
@@ -181,7 +182,7 @@ impl Rate {
     }
 }
 
-/// One testpmd run.
+/// One testpmd baseline of a round: its runs before and after svcard's.
 #[derive(Debug, Clone)]
 pub struct BaselineRun {
     /// The mode.
@@ -190,6 +191,27 @@ pub struct BaselineRun {
     pub command: String,
     /// The sink port's Tx-pps.
     pub rate: Rate,
+}
+
+impl BaselineRun {
+    /// The baseline of a round from its two runs, before and after svcard's: the rate over
+    /// the periods both kept (after their warm-ups), so a host that speeds up or slows down
+    /// during the round weighs on the baseline as on svcard.
+    #[must_use]
+    pub fn around(before: &BaselineRun, after: &BaselineRun) -> BaselineRun {
+        let samples: Vec<f64> = before
+            .rate
+            .kept()
+            .iter()
+            .chain(after.rate.kept())
+            .copied()
+            .collect();
+        BaselineRun {
+            mode: before.mode,
+            command: before.command.clone(),
+            rate: Rate::of(&samples, 0),
+        }
+    }
 }
 
 /// One svcard run.
@@ -1036,7 +1058,7 @@ pub struct Case {
     pub setup: SvcardSetup,
     /// Whether the testpmd baselines run too.
     pub baselines: bool,
-    /// Rounds (baselines then svcard, back to back).
+    /// Rounds (baselines, svcard, baselines again, back to back).
     pub rounds: usize,
     /// Seconds each phase forwards (show-under-load: each half).
     pub seconds: u64,
@@ -1177,6 +1199,12 @@ pub(crate) fn run_case(
             }
             Err(e) => return Err(e),
         };
+        // The baselines again: each is taken over its runs on both sides of svcard's.
+        for (b, &mode) in baselines.iter_mut().zip(modes) {
+            opts.check_interrupted()?;
+            let after = run_testpmd(opts, dir, case, mode, progress)?;
+            *b = BaselineRun::around(b, &after);
+        }
         rounds.push((baselines, svcard));
     }
     let ratio = |b: &BaselineRun, s: &SvcardRun| {
@@ -1888,7 +1916,7 @@ pub fn render_table(reports: &[RunReport]) -> String {
         let _ = writeln!(
             out,
             "Mpps: median (min-max) of {} one-second periods after {} warm-up, in the median round; \
-             ratio: median (min-max) over {} rounds of testpmd then svcard back to back; 1 forwarding core; CPU {} MHz; \
+             ratio: median (min-max) over {} rounds of testpmd, svcard, testpmd back to back (testpmd's rate over both its runs); 1 forwarding core; CPU {} MHz; \
              Gbps on the wire (frame + preamble + IFG); B/session = session-table bytes / live sessions; \
              drops = frames svcard received and did not forward, plus port losses, over the whole run",
             r.svcard.rate.periods,
@@ -2486,6 +2514,26 @@ pub(crate) fn fake_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rounds_baseline_spans_its_runs_before_and_after_svcard() {
+        let run = |samples: &[f64]| BaselineRun {
+            mode: Mode::FiveTupleSwap,
+            command: "dpdk-testpmd".into(),
+            rate: Rate::of(samples, 2),
+        };
+        // Warm-up periods (the first two of each run) are left out; the host slowed down
+        // between the runs: the round's baseline sits between them.
+        let b = BaselineRun::around(
+            &run(&[1.0, 2.0, 10.0, 11.0, 12.0]),
+            &run(&[1.0, 2.0, 6.0, 7.0, 8.0]),
+        );
+        assert_eq!(b.rate.periods, 6);
+        assert_eq!(b.rate.median, 9.0);
+        assert_eq!((b.rate.min, b.rate.max), (6.0, 12.0));
+        assert_eq!(b.rate.kept(), &[10.0, 11.0, 12.0, 6.0, 7.0, 8.0]);
+        assert_eq!(b.command, "dpdk-testpmd");
+    }
 
     #[test]
     fn drops_and_counts() {
