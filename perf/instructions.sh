@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Instructions per packet of a whole `svcard run` on DPDK virtual devices (the worker, the
+# control core, and DPDK's drivers and mempool), counted by valgrind's cachegrind, split into
+# DPDK's shared libraries, glibc's __tls_get_addr (their per-lcore variables) and svcard's own
+# code. Unlike `examples/hotpath` (the worker alone, no DPDK), it sees the ports' receive and
+# transmit code too.
+#
+#   perf/instructions.sh CONFIG [SVCARD] [SECONDS]
+#
+# CONFIG is a configuration `svcard bench --keep DIR` wrote (DIR/svcard-flows-1000-flows.toml:
+# 1k flows, so the count is not skewed by cache misses, which cachegrind does not time).
+# Under valgrind svcard's clock runs at its own pace: `--duration` does not give a fixed
+# number of packets (a run takes minutes), and start-up costs about 0.2 G instructions, so
+# compare builds on runs of tens of millions of packets.
+set -euo pipefail
+if [ $# -lt 1 ]; then
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+cfg=$1 bin=${2:-svcard} secs=${3:-1}
+command -v valgrind >/dev/null || { echo "instructions: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
+dir=$(mktemp -d /tmp/svcard-instr.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$dir/cg" \
+  "$bin" run -f "$cfg" --socket "$dir/sock" --backend dpdk --duration "$secs" >"$dir/log" 2>&1 || {
+  echo "instructions: svcard failed; its log:" >&2; tail -n 5 "$dir/log" >&2; exit 1; }
+packets=$(awk '/^worker [0-9]+: rx/ {n += $4} END {print n + 0}' "$dir/log")
+total=$(sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' "$dir/log" | tr -d ,)
+fn_ir() { cg_annotate "$dir/cg" 2>/dev/null | grep -F "$1" | head -n 1 | awk '{gsub(",", "", $1); print $1 + 0}'; }
+dpdk=$(fn_ir '???:???')
+tls=$(fn_ir '__tls_get_addr')
+[ "$packets" -gt 0 ] || { echo "instructions: no packets forwarded; the log:" >&2; tail -n 5 "$dir/log" >&2; exit 1; }
+awk -v p="$packets" -v t="$total" -v d="${dpdk:-0}" -v l="${tls:-0}" 'BEGIN {
+  printf "%d packets: %.1f instructions per packet: DPDK libraries %.1f, __tls_get_addr %.1f, svcard %.1f\n",
+    p, t / p, d / p, l / p, (t - d - l) / p }'
