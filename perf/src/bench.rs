@@ -1913,15 +1913,23 @@ pub fn render_table(reports: &[RunReport]) -> String {
         line(&mut out, &cells);
     }
     if let Some(r) = reports.first() {
+        let ratio = if reports.iter().any(|r| !r.baselines.is_empty()) {
+            format!(
+                "ratio: median (min-max) over {} rounds of testpmd, svcard, testpmd back to back \
+                 (testpmd's Mpps over the periods of both its runs)",
+                r.round_ratios.first().map_or(1, Vec::len)
+            )
+        } else {
+            "ratio: none (these scenarios run no baseline)".to_string()
+        };
         let _ = writeln!(
             out,
             "Mpps: median (min-max) of {} one-second periods after {} warm-up, in the median round; \
-             ratio: median (min-max) over {} rounds of testpmd, svcard, testpmd back to back (testpmd's rate over both its runs); 1 forwarding core; CPU {} MHz; \
+             {ratio}; 1 forwarding core; CPU {} MHz; \
              Gbps on the wire (frame + preamble + IFG); B/session = session-table bytes / live sessions; \
              drops = frames svcard received and did not forward, plus port losses, over the whole run",
             r.svcard.rate.periods,
             r.warmup,
-            r.round_ratios.first().map_or(1, Vec::len),
             opt(r.cpu_mhz, 0)
         );
     }
@@ -2514,6 +2522,31 @@ pub(crate) fn fake_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_footer_says_how_the_ratio_was_taken() {
+        let with = fake_report(
+            "flows",
+            65536,
+            FrameSize::Fixed(60),
+            &[1.0, 2.0],
+            &[2.0, 4.0],
+        );
+        let t = render_table(std::slice::from_ref(&with));
+        assert!(
+            t.contains("over 1 rounds of testpmd, svcard, testpmd back to back"),
+            "{t}"
+        );
+        let mut without = with;
+        without.baselines.clear();
+        without.round_ratios.clear();
+        let t = render_table(&[without]);
+        assert!(
+            t.contains("ratio: none (these scenarios run no baseline)"),
+            "{t}"
+        );
+        assert!(!t.contains("rounds of testpmd"), "{t}");
+    }
 
     #[test]
     fn a_rounds_baseline_spans_its_runs_before_and_after_svcard() {
