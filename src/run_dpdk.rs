@@ -60,15 +60,6 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
             );
         };
         let mut pc = PortConfig::for_workers(workers);
-        if let Some(q) = EthPort::fixed_rx_queues(&eal, id).filter(|&q| q > workers) {
-            // Every queue of such a device gets flows: all are polled, shared out among
-            // the workers (worker w takes queues w, w + workers, ...).
-            eprintln!(
-                "svcard: port {} ({name}) receives on all its {q} RX queues: the {workers} worker(s) poll them all",
-                p.name
-            );
-            pc.rx_queues = q;
-        }
         pc.rx_desc = config.dpdk.rx_desc;
         pc.tx_desc = config.dpdk.tx_desc;
         let port = match EthPort::configure(id, &pc, &pool) {
@@ -82,6 +73,15 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
             }
             Err(e) => return Err(e).with_context(|| format!("port {} ({name})", p.name)),
         };
+        if port.rx_queues() > workers {
+            // A device that receives on all its queues (net_af_packet) got them all: the
+            // workers share them out (worker w takes queues w, w + workers, ...).
+            eprintln!(
+                "svcard: port {} ({name}) receives on all its {} RX queues: the {workers} worker(s) poll them all",
+                p.name,
+                port.rx_queues()
+            );
+        }
         ports.push(port);
     }
     let mut queues = Vec::new();

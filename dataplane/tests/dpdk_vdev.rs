@@ -349,14 +349,10 @@ fn pcap_replay_through_dpdk_vdevs() {
     // A port with more RX queues than workers (net_af_packet with more qpairs than workers
     // receives on all of them): worker w of 2 takes RX queues w, w + 2, ...
     let null1_id = EthPort::find_by_name(&eal, "net_null1").expect("net_null1 probed");
-    assert_eq!(
-        EthPort::fixed_rx_queues(&eal, null1_id),
-        None,
-        "net_null: as configured"
-    );
     let mut three = PortConfig::for_workers(2);
     three.rx_queues = 3;
     let multi = vec![EthPort::configure(null1_id, &three, &pool).expect("configure net_null1")];
+    assert_eq!(multi[0].rx_queues(), 3, "net_null: the queues configured");
     let w0 = DpdkQueues::worker_of(&multi, 0, 2).expect("worker 0 of 2");
     let w1 = DpdkQueues::worker_of(&multi, 1, 2).expect("worker 1 of 2");
     // Queue 2 is worker 0's.

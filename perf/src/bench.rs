@@ -1181,7 +1181,7 @@ pub(crate) fn run_case(
         let mut baselines = Vec::new();
         for &mode in modes {
             opts.check_interrupted()?;
-            baselines.push(run_testpmd(opts, dir, case, mode, progress)?);
+            baselines.push(run_testpmd(opts, dir, case, mode, "", progress)?);
         }
         opts.check_interrupted()?;
         let room = mbuf_data_room(case.stats.max_len);
@@ -1202,7 +1202,7 @@ pub(crate) fn run_case(
         // The baselines again: each is taken over its runs on both sides of svcard's.
         for (b, &mode) in baselines.iter_mut().zip(modes) {
             opts.check_interrupted()?;
-            let after = run_testpmd(opts, dir, case, mode, progress)?;
+            let after = run_testpmd(opts, dir, case, mode, "-after", progress)?;
             *b = BaselineRun::around(b, &after);
         }
         rounds.push((baselines, svcard));
@@ -1302,6 +1302,8 @@ fn run_testpmd(
     dir: &Path,
     case: &Case,
     mode: Mode,
+    // Appended to the log's name: the run after svcard's keeps its own log.
+    log_suffix: &str,
     progress: &mut Progress,
 ) -> Result<BaselineRun> {
     let label = format!("[testpmd {} {} {}]", mode.name(), case.scenario, case.case);
@@ -1311,7 +1313,11 @@ fn run_testpmd(
     let mb = eal_memory_mb(frames.saturating_add(SPARE_MBUFS), mbuf_data_room(size));
     check_memory(mb, "dpdk-testpmd")?;
     let command = command_line(&opts.testpmd, &args);
-    let log = dir.join(format!("testpmd-{}-{}.log", mode.name(), case.slug()));
+    let log = dir.join(format!(
+        "testpmd-{}-{}{log_suffix}.log",
+        mode.name(),
+        case.slug()
+    ));
     let errf = std::fs::File::create(&log).with_context(|| log.display().to_string())?;
     let child = Command::new(&opts.testpmd)
         .args(&args)

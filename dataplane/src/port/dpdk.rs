@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use dpdk_sys as sys;
 
-use super::{Burst, PacketBuf, PortIo, PortStats, BURST};
+use super::{Burst, PacketBuf, PortIo, PortStats};
 use crate::flow::SYMMETRIC_RSS_KEY;
 
 /// Errors of the DPDK layer. `code` is always the negative errno (DPDK's own convention for
@@ -572,8 +572,8 @@ pub fn alloc(pool: &Mempool) -> Option<Mbuf> {
 // ---------------------------------------------------------------------------------------------
 // Mbuf
 
-/// One DPDK packet buffer, owned: not `Clone`, freed (`rte_pktmbuf_free`) on drop, handed
-/// to a TX queue with [`Mbuf::into_raw`].
+/// One DPDK packet buffer, owned: not `Clone`, freed (`rte_pktmbuf_free`) on drop. The
+/// ports receive into and transmit from a [`Burst`]'s slots in place, as raw pointers.
 ///
 /// [`PacketBuf::data`] is the first segment; svcard's pools and ports give single-segment
 /// mbufs (no scatter), and [`PacketBuf::set_len`] refuses to change a chained mbuf.
@@ -592,8 +592,8 @@ const _: () = assert!(
         && core::mem::align_of::<Option<Mbuf>>() == core::mem::align_of::<usize>()
 );
 
-// SAFETY: an Mbuf is the only owner of its rte_mbuf (not Clone; from_raw requires exclusive
-// ownership), and freeing an mbuf into its MP/MC pool is safe from any thread.
+// SAFETY: an Mbuf is the only owner of its rte_mbuf (not Clone; only the pool and the ports'
+// receive make one), and freeing an mbuf into its MP/MC pool is safe from any thread.
 unsafe impl Send for Mbuf {}
 
 impl fmt::Debug for Mbuf {
@@ -619,28 +619,6 @@ impl Drop for Mbuf {
 }
 
 impl Mbuf {
-    /// Takes ownership of a raw mbuf; `None` for a null pointer.
-    ///
-    /// # Safety
-    /// `raw` must be null or a live mbuf that nothing else owns or uses from now on (e.g. one
-    /// `rte_eth_rx_burst` returned, or one [`Mbuf::into_raw`] gave out and TX did not take),
-    /// from a pool that is still alive.
-    #[inline]
-    #[must_use]
-    pub unsafe fn from_raw(raw: *mut sys::rte_mbuf) -> Option<Mbuf> {
-        NonNull::new(raw).map(|raw| Mbuf { raw })
-    }
-
-    /// Gives up ownership (for TX, which frees what it sends); the caller must free the mbuf
-    /// or hand it to DPDK.
-    #[inline]
-    #[must_use]
-    pub fn into_raw(self) -> *mut sys::rte_mbuf {
-        let raw = self.raw.as_ptr();
-        std::mem::forget(self);
-        raw
-    }
-
     /// The raw mbuf, still owned by `self`.
     #[inline]
     #[must_use]
@@ -881,6 +859,24 @@ impl Drop for PortInner {
     }
 }
 
+/// RX queues a device receives on whatever it is configured with (0 for the usual device,
+/// whose queues are the ones configured, RSS spreading only over those): `net_af_packet`
+/// opens its `qpairs` sockets at probe time in one `PACKET_FANOUT_HASH` group, so the kernel
+/// spreads the flows over all of them, configured or not.
+fn receiving_rx_queues(info: &sys::rte_eth_dev_info) -> u16 {
+    if info.driver_name.is_null() {
+        return 0;
+    }
+    // SAFETY: a filled rte_eth_dev_info's driver_name points to the driver's static
+    // NUL-terminated name (checked non-null above).
+    let driver = unsafe { CStr::from_ptr(info.driver_name) };
+    if driver.to_bytes() == b"net_af_packet" {
+        info.max_rx_queues
+    } else {
+        0
+    }
+}
+
 /// A configured and started Ethernet port. Dropping it (after every [`DpdkQueues`] that uses
 /// it) stops and closes the port; for virtual devices closing releases the port id.
 #[derive(Debug)]
@@ -891,7 +887,11 @@ pub struct EthPort {
 impl EthPort {
     /// Configures port `port_id` with `cfg.rx_queues` RX queues filled from `pool` and
     /// `cfg.tx_queues` TX queues, starts it and turns promiscuous mode on (devices that have
-    /// no such mode are left as they are).
+    /// no such mode are left as they are). A device that receives on all its RX queues
+    /// whatever it is configured with (`net_af_packet`, which opens its `qpairs` sockets in one
+    /// kernel fanout group) gets
+    /// all of them set up, so that none of its traffic lands on a queue nobody polls:
+    /// [`rx_queues`](Self::rx_queues) says how many.
     ///
     /// With `cfg.rss`, more than one RX queue, and a device that reports RSS capabilities,
     /// RSS is enabled with the symmetric Toeplitz key [`SYMMETRIC_RSS_KEY`] (repeated to the
@@ -921,15 +921,15 @@ impl EthPort {
             return Err(DpdkError::PortInUse(port_id));
         }
         match Self::setup(port_id, cfg, pool) {
-            Ok(rss_hf) => Ok(EthPort {
+            Ok((rss_hf, rx_queues)) => Ok(EthPort {
                 inner: Arc::new(PortInner {
                     id: port_id,
-                    rx_queues: cfg.rx_queues,
+                    rx_queues,
                     tx_queues: cfg.tx_queues,
                     rss_hf,
                     state: Mutex::new(PortState {
                         started: true,
-                        rx_claimed: vec![false; usize::from(cfg.rx_queues)],
+                        rx_claimed: vec![false; usize::from(rx_queues)],
                         tx_claimed: vec![false; usize::from(cfg.tx_queues)],
                     }),
                     pool: pool.clone(),
@@ -942,8 +942,9 @@ impl EthPort {
         }
     }
 
-    /// Configures, sets up the queues, starts. Returns the RSS hash functions in use.
-    fn setup(port: u16, cfg: &PortConfig, pool: &Mempool) -> Result<u64, DpdkError> {
+    /// Configures, sets up the queues, starts. Returns the RSS hash functions in use and
+    /// the RX queues set up.
+    fn setup(port: u16, cfg: &PortConfig, pool: &Mempool) -> Result<(u64, u16), DpdkError> {
         let mut info = sys::rte_eth_dev_info::default();
         // SAFETY: port is valid; info is a writable rte_eth_dev_info.
         let ret = unsafe { sys::rte_eth_dev_info_get(port, &mut info) };
@@ -964,6 +965,7 @@ impl EthPort {
                 max: info.max_tx_queues,
             });
         }
+        let rx_queues = cfg.rx_queues.max(receiving_rx_queues(&info));
 
         let mut conf = sys::rte_eth_conf::default();
         let key_len = if info.hash_key_size == 0 {
@@ -979,7 +981,7 @@ impl EthPort {
             .take(key_len)
             .collect::<Vec<u8>>();
         let rss_hf = RSS_HF & info.flow_type_rss_offloads;
-        let use_rss = cfg.rss && cfg.rx_queues > 1 && rss_hf != 0;
+        let use_rss = cfg.rss && rx_queues > 1 && rss_hf != 0;
         if use_rss {
             conf.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_key = key.as_mut_ptr();
@@ -988,7 +990,7 @@ impl EthPort {
         }
         // SAFETY: port is valid and not started by anyone else (PORTS_IN_USE); conf and the
         // key it points to live across the call (DPDK copies the key).
-        let ret = unsafe { sys::rte_eth_dev_configure(port, cfg.rx_queues, cfg.tx_queues, &conf) };
+        let ret = unsafe { sys::rte_eth_dev_configure(port, rx_queues, cfg.tx_queues, &conf) };
         check_port("rte_eth_dev_configure", port, ret)?;
 
         let (mut rx_desc, mut tx_desc) = (cfg.rx_desc, cfg.tx_desc);
@@ -1001,7 +1003,7 @@ impl EthPort {
         let socket = unsafe { sys::rte_eth_dev_socket_id(port) };
         // DPDK takes the socket as unsigned; SOCKET_ID_ANY (-1) becomes UINT_MAX as in C.
         let socket = c_uint::try_from(socket).unwrap_or(c_uint::MAX);
-        for q in 0..cfg.rx_queues {
+        for q in 0..rx_queues {
             // SAFETY: port is configured with rx_queues queues and q < rx_queues; a null
             // rx_conf means the device defaults; the pool outlives the port (PortInner holds
             // it until after rte_eth_dev_close).
@@ -1022,7 +1024,7 @@ impl EthPort {
         // Virtual devices may not support promiscuous mode (-ENOTSUP): not an error here.
         // SAFETY: port is started.
         let _ = unsafe { sys::rte_eth_promiscuous_enable(port) };
-        Ok(if use_rss { rss_hf } else { 0 })
+        Ok((if use_rss { rss_hf } else { 0 }, rx_queues))
     }
 
     /// The DPDK port id.
@@ -1163,25 +1165,6 @@ impl EthPort {
         // SAFETY: the EAL runs (borrowed); name is NUL-terminated; id is a writable u16.
         let ret = unsafe { sys::rte_eth_dev_get_port_by_name(name.as_ptr(), &mut id) };
         (ret == 0).then_some(id)
-    }
-
-    /// RX queues a device has whatever it is configured with, when every one of them
-    /// receives a share of the traffic: `net_af_packet` opens its `qpairs` sockets at probe
-    /// time in one `PACKET_FANOUT_HASH` group, so the kernel spreads the flows over all of
-    /// them and the flows of a queue nobody polls are lost. `None` for other devices, whose
-    /// queues are the ones configured (RSS spreads only over those).
-    #[must_use]
-    pub fn fixed_rx_queues(_eal: &Eal, port_id: u16) -> Option<u16> {
-        let mut info = sys::rte_eth_dev_info::default();
-        // SAFETY: the EAL runs (borrowed); info is a writable rte_eth_dev_info; an invalid
-        // port id gives an error, not a write.
-        let ret = unsafe { sys::rte_eth_dev_info_get(port_id, &mut info) };
-        if ret != 0 || info.driver_name.is_null() {
-            return None;
-        }
-        // SAFETY: on success driver_name points to the driver's static NUL-terminated name.
-        let driver = unsafe { CStr::from_ptr(info.driver_name) };
-        (driver.to_bytes() == b"net_af_packet").then_some(info.max_rx_queues)
     }
 
     /// The device name of any port id (see [`EthPort::name`]).
@@ -1351,35 +1334,13 @@ impl Drop for DpdkQueues {
     }
 }
 
-impl DpdkQueues {
-    /// Transmits a burst with empty slots among its filled ones (a packet was taken out of
-    /// the middle): its packets are copied out in order first.
-    fn tx_compacted(&mut self, port: u16, pkts: &mut Burst<Mbuf>) -> usize {
-        let mut raw = [ptr::null_mut::<sys::rte_mbuf>(); BURST];
-        let mut n = 0usize;
-        for m in pkts.drain() {
-            raw[n] = m.into_raw();
-            n += 1;
-        }
-        let sent = match self.slots.get(usize::from(port)) {
-            Some(slot) if n > 0 => {
-                // SAFETY: this handle holds TX queue `slot.tx` exclusively; raw[..n] are live
-                // mbufs this function owns; TX takes ownership of the first `sent`.
-                let sent = unsafe {
-                    sys::svcard_rte_eth_tx_burst(slot.port.id, slot.tx, raw.as_mut_ptr(), n as u16)
-                };
-                usize::from(sent).min(n)
-            }
-            _ => 0,
-        };
-        if sent < n {
-            // n - sent <= BURST = 64 fits c_uint.
-            let rest = (n - sent) as c_uint;
-            // SAFETY: raw[sent..n] are live mbufs TX did not take, owned here, freed once.
-            unsafe { sys::rte_pktmbuf_free_bulk(raw[sent..].as_mut_ptr(), rest) };
-        }
-        sent
-    }
+/// A burst's slots as the words they are: 0 for an empty slot, the mbuf's address for a
+/// filled one (Option<Mbuf> has the size and alignment of a usize: asserted at Mbuf).
+#[inline]
+fn slot_words(slots: &[Option<Mbuf>]) -> &[usize] {
+    // SAFETY: same size and alignment, and a pointer or null is a valid usize; the shared
+    // borrow keeps the slots unchanged while the words are read.
+    unsafe { core::slice::from_raw_parts(slots.as_ptr().cast::<usize>(), slots.len()) }
 }
 
 impl PortIo for DpdkQueues {
@@ -1408,31 +1369,23 @@ impl PortIo for DpdkQueues {
                 q
             }
         };
+        // One OR over the spare slots (vectorised): packets a reset left there are dropped
+        // before the slots are overwritten.
+        if slot_words(out.spare_mut()).iter().fold(0, |a, &w| a | w) != 0 {
+            out.clear_spare();
+        }
         let spare = out.spare_mut();
         let want = spare.len();
         if want == 0 {
             return 0;
         }
-        let left = {
-            // SAFETY: the spare slots are `want` Option<Mbuf>, each the size and alignment of
-            // a usize (asserted at Mbuf), zero when empty; read only, while `spare` is not
-            // otherwise used.
-            let words =
-                unsafe { core::slice::from_raw_parts(spare.as_ptr().cast::<usize>(), want) };
-            // One OR over the slots, which the compiler vectorises.
-            words.iter().fold(0, |a, &w| a | w) != 0
-        };
-        if left {
-            // Packets a reset left there: dropped before the slots are overwritten.
-            out.clear_spare();
-        }
-        let spare = out.spare_mut();
         let raw = spare.as_mut_ptr().cast::<*mut sys::rte_mbuf>();
-        // SAFETY: this handle owns RX queue `queue` of the live port (claimed; slot holds the
-        // port); `raw` is `want` (<= BURST = 64, fits u16) writable slots of the burst, each
-        // an empty Option<Mbuf>, which has the layout of a null *mut rte_mbuf (asserted at
-        // Mbuf); a stopped port answers 0 packets.
-        let n = unsafe { sys::svcard_rte_eth_rx_burst(slot.port.id, queue, raw, want as u16) };
+        // want <= BURST = 64 fits u16. The slots are all empty (cleared above): null
+        // *mut rte_mbuf, the layout of Option<Mbuf> (asserted at Mbuf).
+        let (id, want16) = (slot.port.id, want as u16);
+        // SAFETY: this handle owns RX queue `queue` of the live port (claimed, slot holds
+        // it); raw[..want] are writable empty slots of the burst.
+        let n = unsafe { sys::svcard_rte_eth_rx_burst(id, queue, raw, want16) };
         let n = usize::from(n).min(want);
         if n < want {
             // A vector PMD may have written pointers past the ones it returned (not handed
@@ -1450,24 +1403,24 @@ impl PortIo for DpdkQueues {
 
     #[inline]
     fn tx_burst(&mut self, port: u16, pkts: &mut Burst<Mbuf>) -> usize {
+        if slot_words(pkts.filled_mut()).contains(&0) {
+            // A packet was taken out of the middle: DPDK must not see the empty slot.
+            pkts.compact();
+        }
         let items = pkts.filled_mut();
         let n = items.len();
         if n == 0 {
             return 0;
         }
-        if items.iter().fold(false, |any, s| any | s.is_none()) {
-            // A packet was taken out of the middle: DPDK must not see the empty slot.
-            return self.tx_compacted(port, pkts);
-        }
         let raw = items.as_mut_ptr().cast::<*mut sys::rte_mbuf>();
         let sent = match self.slots.get(usize::from(port)) {
             Some(slot) => {
-                // SAFETY: this handle holds TX queue `slot.tx` exclusively; raw[..n] are the
-                // burst's filled slots, all holding an mbuf (checked above), as
-                // *mut rte_mbuf (layout asserted at Mbuf); TX takes ownership of the first
-                // `sent`. n <= BURST = 64 fits u16.
-                let sent =
-                    unsafe { sys::svcard_rte_eth_tx_burst(slot.port.id, slot.tx, raw, n as u16) };
+                // n <= BURST = 64 fits u16. Every filled slot holds an mbuf (compacted above),
+                // as a *mut rte_mbuf (layout asserted at Mbuf).
+                let (id, q, n16) = (slot.port.id, slot.tx, n as u16);
+                // SAFETY: this handle holds TX queue `q` exclusively; raw[..n] are live mbufs
+                // the burst owns; TX takes ownership of the first `sent`.
+                let sent = unsafe { sys::svcard_rte_eth_tx_burst(id, q, raw, n16) };
                 usize::from(sent).min(n)
             }
             None => 0,

@@ -128,6 +128,19 @@ impl<P> Burst<P> {
             *s = None;
         }
     }
+    /// Moves the packets in the filled slots to the front, in order, closing the holes
+    /// [`take`](Self::take) left; the length becomes their number.
+    pub fn compact(&mut self) {
+        let n = self.len.min(BURST);
+        let mut k = 0;
+        for i in 0..n {
+            if self.items[i].is_some() {
+                self.items.swap(k, i);
+                k += 1;
+            }
+        }
+        self.len = k;
+    }
     /// Counts the first `n` spare slots as filled (after [`spare_mut`](Self::spare_mut)).
     /// A slot counted but left empty is skipped like a taken one.
     #[inline]
@@ -245,6 +258,22 @@ mod tests {
         b.clear_spare();
         assert!(b.spare_mut().iter().all(Option::is_none));
         assert_eq!(Rc::strong_count(&token), 1);
+        // Holes closed in order.
+        b.reset();
+        b.clear_spare();
+        for i in 0..4 {
+            assert!(b.push(Rc::new(())).is_ok());
+            assert_eq!(Rc::strong_count(b.get(i).unwrap()), 1);
+        }
+        let (third, fourth) = (Rc::clone(b.get(2).unwrap()), Rc::clone(b.get(3).unwrap()));
+        drop(b.take(0));
+        drop(b.take(1));
+        b.compact();
+        assert_eq!(b.len(), 2);
+        assert!(Rc::ptr_eq(b.get(0).unwrap(), &third) && Rc::ptr_eq(b.get(1).unwrap(), &fourth));
+        assert!(b.spare_mut().iter().all(Option::is_none));
+        b.reset();
+        b.clear_spare();
         // Counting more than the spare slots stops at the array's end.
         b.filled(BURST + 5);
         assert_eq!(b.len(), BURST);
