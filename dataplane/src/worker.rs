@@ -1,10 +1,11 @@
 //! The worker poll loop: one pinned core, run to completion, never blocks, never allocates
 //! after start, never logs.
 //!
-//! Per burst: receive, parse, look the whole burst up with prefetch, update or create
-//! sessions, act (Forward, Drop, Reject, Watch, Bypass), transmit, free what was not sent.
-//! Between bursts: advance the timer wheel (idle timeouts), work on the current query in a
-//! bounded slice, publish counters.
+//! Per burst, in the poll that receives it: parse, look the whole burst up with prefetch,
+//! update or create sessions, act (Forward, Drop, Reject, Watch, Bypass), transmit, free
+//! what was not sent. Between bursts: apply what the ALGs sent (before the receive, so a
+//! pinhole holds for the next packets), advance the timer wheel (idle timeouts), work on
+//! the current query in a bounded slice, publish counters.
 
 use crate::clock::Clock;
 use crate::flow::{Direction, Family, FlowKey, V4Words};
@@ -78,11 +79,10 @@ struct ActiveQuery {
     done: bool,
 }
 
-/// Bursts in flight in the pipeline (A: parsed, buckets prefetched; B: candidates
-/// found, sessions prefetched; then C resolves and acts).
-const PIPE: usize = 4;
-
-/// One received burst as it moves through the pipeline.
+/// One received burst as its three passes see it (A: parsed, home buckets prefetched; B:
+/// candidates found, sessions prefetched; C: resolved and acted on). A burst goes through
+/// all three in the poll that receives it; the prefetches of one pass have the next pass's
+/// work on the packets before them to land.
 #[derive(Debug)]
 struct Stage {
     /// The port it arrived on.
@@ -103,8 +103,6 @@ struct Stage {
     hashes: [u64; BURST],
     dirs: [Direction; BURST],
     cand: [u32; BURST],
-    /// Stage B done (candidates found).
-    looked_up: bool,
 }
 
 const NOT_IP: u8 = u8::MAX;
@@ -223,7 +221,6 @@ impl Default for Stage {
             hashes: [0; BURST],
             dirs: [Direction::AtoB; BURST],
             cand: [u32::MAX; BURST],
-            looked_up: false,
         }
     }
 }
@@ -281,11 +278,9 @@ pub struct Worker<P: PortIo> {
     stats: LocalStats,
     out: Vec<Burst<P::Pkt>>,
     peers: Vec<u16>,
-    /// The pipeline: bursts in flight, oldest at `pipe_head`.
-    pipe: Box<[Stage; PIPE]>,
-    pipe_pkts: [Burst<P::Pkt>; PIPE],
-    pipe_head: usize,
-    pipe_len: usize,
+    /// The burst being handled and what its passes found (empty between polls).
+    stage: Box<Stage>,
+    rx: Burst<P::Pkt>,
     query: Option<ActiveQuery>,
     ss_sessions: Vec<u32>,
     ss_limits: Vec<u32>,
@@ -349,14 +344,12 @@ impl<P: PortIo> Worker<P> {
         Self {
             out: (0..nports).map(|_| Burst::default()).collect(),
             peers,
-            pipe: Box::new([const { None::<()> }; PIPE].map(|_| Stage::default())),
-            pipe_pkts: [const { None::<()> }; PIPE].map(|_| {
+            stage: Box::default(),
+            rx: {
                 let mut b = Burst::default();
                 b.set_limit(usize::from(cfg.workers.burst));
                 b
-            }),
-            pipe_head: 0,
-            pipe_len: 0,
+            },
             query: None,
             ss_sessions: vec![0; cfg.service_sets.len()],
             ss_limits,
@@ -411,14 +404,10 @@ impl<P: PortIo> Worker<P> {
         self.finish();
     }
 
-    /// At stop: the bursts still in the pipeline are resolved, acted on and sent (not
-    /// dropped: up to two bursts were lost at every stop before), then the counters are
-    /// published.
+    /// At stop: what is queued for transmit is sent, then the counters are published (a
+    /// received burst is handled whole in the poll that received it: nothing else is in
+    /// flight).
     pub fn finish(&mut self) {
-        let (now_ms, now_s) = self.setup.clock.now();
-        while self.pipe_len > 0 {
-            self.drain_oldest(now_ms, now_s);
-        }
         self.flush_out();
         self.publish();
     }
@@ -434,35 +423,28 @@ impl<P: PortIo> Worker<P> {
         }
         self.last_loop_ns = now_ns;
         self.stats.inc(Counter::Loops);
-        // Advance what is in flight (oldest first, so bursts leave in arrival order), then
-        // take new bursts.
-        self.advance_pipeline(now_ms, now_s);
+        // What the ALGs sent (pinholes, actions, closes) applies to the packets received
+        // next.
+        self.alg_work(now_ms, now_s);
         let mut received = 0usize;
         for port in 0..self.io.port_count() as u16 {
-            if self.pipe_len == PIPE {
-                self.drain_oldest(now_ms, now_s);
-            }
-            let slot = (self.pipe_head + self.pipe_len) % PIPE;
-            let n = self.io.rx_burst(port, &mut self.pipe_pkts[slot]);
+            let n = self.io.rx_burst(port, &mut self.rx);
             if n > 0 {
                 received += n;
-                self.stage_a(slot, port);
-                self.pipe_len += 1;
+                self.stage_a(port);
+                self.stage_b();
+                self.stage_c(now_ms, now_s);
             }
         }
         self.flush_out();
         self.refill_tokens(now_ms);
         self.expire(now_ms, now_s);
         self.commands();
-        self.alg_work(now_ms, now_s);
         self.run_query(now_ms, now_s, received > 0);
         self.loops_since_publish += 1;
         if received == 0 {
             self.stats.inc(Counter::IdleLoops);
-            if self.pipe_len == 0
-                && self.io.rx_finished()
-                && !self.setup.drained.load(Ordering::Relaxed)
-            {
+            if self.io.rx_finished() && !self.setup.drained.load(Ordering::Relaxed) {
                 self.publish();
                 self.setup.drained.store(true, Ordering::Release);
             }
@@ -538,42 +520,13 @@ impl<P: PortIo> Worker<P> {
         }
     }
 
-    /// Moves every burst in flight one stage on: those looked up are resolved and acted
-    /// on (C), the others are looked up (B).
-    fn advance_pipeline(&mut self, now_ms: u32, now_s: u32) {
-        let (head, n) = (self.pipe_head, self.pipe_len);
-        for k in 0..n {
-            let slot = (head + k) % PIPE;
-            if self.pipe[slot].looked_up {
-                // Always the oldest: bursts complete in order.
-                self.stage_c(slot, now_ms, now_s);
-                self.pipe_head = (self.pipe_head + 1) % PIPE;
-                self.pipe_len -= 1;
-            } else {
-                self.stage_b(slot);
-            }
-        }
-    }
-
-    /// Completes the oldest burst in flight at once (the pipeline is full).
-    fn drain_oldest(&mut self, now_ms: u32, now_s: u32) {
-        let slot = self.pipe_head;
-        if !self.pipe[slot].looked_up {
-            self.stage_b(slot);
-        }
-        self.stage_c(slot, now_ms, now_s);
-        self.pipe_head = (self.pipe_head + 1) % PIPE;
-        self.pipe_len -= 1;
-    }
-
     /// Stage A: parse every frame once, build its key and hash, prefetch its bucket.
-    fn stage_a(&mut self, slot: usize, port: u16) {
-        let rx = &mut self.pipe_pkts[slot];
-        let st = &mut self.pipe[slot];
+    fn stage_a(&mut self, port: u16) {
+        let rx = &mut self.rx;
+        let st = &mut *self.stage;
         let n = rx.len();
         st.port = port;
         st.n = n;
-        st.looked_up = false;
         let mut m = 0usize;
         let mut bytes = 0u64;
         let mut malformed = 0u64;
@@ -614,28 +567,26 @@ impl<P: PortIo> Worker<P> {
     }
 
     /// Stage B: read the buckets, note each packet's candidate session, prefetch it.
-    fn stage_b(&mut self, slot: usize) {
-        let st = &mut self.pipe[slot];
+    fn stage_b(&mut self) {
+        let st = &mut *self.stage;
         let m = st.m;
         self.table.candidates(&st.hashes[..m], &mut st.cand[..m]);
-        st.looked_up = true;
     }
 
     /// Stage C: resolve each packet's session (creating new ones) and act, in arrival
     /// order.
-    fn stage_c(&mut self, slot: usize, now_ms: u32, now_s: u32) {
+    fn stage_c(&mut self, now_ms: u32, now_s: u32) {
         // Indices masked or clamped to the arrays' sizes: no bounds check per packet.
-        const _: () = assert!(PIPE.is_power_of_two() && BURST.is_power_of_two());
-        let slot = slot & (PIPE - 1);
-        let port = self.pipe[slot].port;
-        let n = self.pipe[slot].n.min(BURST);
+        const _: () = assert!(BURST.is_power_of_two());
+        let port = self.stage.port;
+        let n = self.stage.n.min(BURST);
         let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
         for i in 0..n {
-            let k = self.pipe[slot].kind[i];
+            let k = self.stage.kind[i];
             if k == GONE {
                 continue;
             }
-            let Some(pkt) = self.pipe_pkts[slot].take(i) else {
+            let Some(pkt) = self.rx.take(i) else {
                 continue;
             };
             if k == NOT_IP {
@@ -644,7 +595,7 @@ impl<P: PortIo> Worker<P> {
                 continue;
             }
             let j = usize::from(k) & (BURST - 1);
-            let st = &self.pipe[slot];
+            let st = &*self.stage;
             // A miss is looked up again: an earlier packet may have created the session.
             // The key is read in place (a copy of its 40 bytes costs as much as the compare).
             let found = if k & FAST != 0 {
@@ -655,7 +606,7 @@ impl<P: PortIo> Worker<P> {
             match found {
                 Some(s) => {
                     let dir = st.dirs[j];
-                    self.on_existing(s, port, peer, pkt, (slot, j), dir, now_ms, now_s);
+                    self.on_existing(s, port, peer, pkt, j, dir, now_ms, now_s);
                 }
                 None => {
                     let key = if k & FAST != 0 {
@@ -672,12 +623,12 @@ impl<P: PortIo> Worker<P> {
             }
         }
         // Every frame was taken above (or dropped in stage A).
-        self.pipe_pkts[slot].reset();
-        self.pipe[slot].n = 0;
+        self.rx.reset();
+        self.stage.n = 0;
     }
 
-    /// A packet of an established session; `at` is where its [`Meta`] lies (pipeline slot,
-    /// IP index), read for TCP segments only.
+    /// A packet of an established session; `at` is its IP index in the burst (where its
+    /// [`Meta`] lies, read for TCP segments only).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn on_existing(
@@ -686,7 +637,7 @@ impl<P: PortIo> Worker<P> {
         port: u16,
         peer: u16,
         pkt: P::Pkt,
-        at: (usize, usize),
+        at: usize,
         dir: Direction,
         now_ms: u32,
         now_s: u32,
@@ -705,7 +656,7 @@ impl<P: PortIo> Worker<P> {
             // A TCP session's frames all stored their meta (the full parse's, or the hot
             // path's, which is never a fragment). A data or ACK segment of an established
             // connection cannot change its tracker: skipped.
-            let meta = self.pipe[at.0 & (PIPE - 1)].meta[at.1 & (BURST - 1)];
+            let meta = self.stage.meta[at & (BURST - 1)];
             if meta.fragment != 2 && !tracker.unchanged_by(meta.tcp_flags) {
                 self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
             }

@@ -5,7 +5,7 @@
 //! one value, 1e9 / packets per second, in nanoseconds, and at the CPU's nominal frequency
 //! one value of cycles per packet; the spread shows how steady forwarding is from second
 //! to second. From inside, for svcard only: the worker times each busy loop iteration
-//! (one burst received, the pipeline advanced) and publishes a bucketed histogram
+//! (one burst received and handled) and publishes a bucketed histogram
 //! ([`svcard_dataplane::stats::LoopTimes`]); `svcard run --rate` prints it each second,
 //! per burst and per packet, and [`IntervalHistogram::of_buckets`] takes it in.
 
@@ -19,7 +19,7 @@ pub const WHAT: &str = "mean ns (and cycles at the nominal CPU MHz) per forwarde
 /// What the loop-time histograms ([`IntervalHistogram::of_buckets`]) hold.
 pub const LOOP_WHAT: &str = "svcard's busy loop iterations over the same periods, timed by the \
      worker from one iteration's start to the next (the clock read it makes once per \
-     iteration): ns per burst (one receive burst and one pipeline step), and ns per packet \
+     iteration): ns per burst (one receive burst, handled), and ns per packet \
      (an iteration's time over its packets, counted once per packet); the worker's buckets \
      are 12.5 % wide and each is counted at its middle";
 

@@ -408,7 +408,7 @@ impl Index {
         // At most 62.5 % load (capacity / 5 buckets of 8), and always one free entry. At
         // 80 % a full table had 7-9 % of its entries outside their home bucket, and each
         // lookup of one walked a chain (about 200 instructions and, at 1M sessions, a cache
-        // miss the pipeline had not prefetched); at 62.5 % about 2.5 %, for 2.8 more bytes
+        // miss the lookup passes had not prefetched); at 62.5 % about 2.5 %, for 2.8 more bytes
         // per session.
         let cap = u64::from(capacity);
         let n = cap.div_ceil(5).max((cap + 1).div_ceil(WAYS as u64)).max(1) as usize;
@@ -755,7 +755,7 @@ impl SessionTable {
         None
     }
 
-    /// Lookup stage two, for pipelined callers: read the home bucket of each hash (the
+    /// Lookup stage two, for callers that look a burst up in passes: read the home bucket of each hash (the
     /// caller prefetched it with [`prefetch_bucket`](Self::prefetch_bucket) earlier), write
     /// its first tag match to `cand` (`u32::MAX` for none) and prefetch every candidate
     /// session. Resolve later with [`resolve`](Self::resolve).
