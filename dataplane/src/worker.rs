@@ -281,6 +281,8 @@ pub struct Worker<P: PortIo> {
     /// The burst being handled and what its passes found (empty between polls).
     stage: Box<Stage>,
     rx: Burst<P::Pkt>,
+    /// Where stage C forwards in place.
+    back: InPlace,
     query: Option<ActiveQuery>,
     ss_sessions: Vec<u32>,
     ss_limits: Vec<u32>,
@@ -305,6 +307,21 @@ pub struct Worker<P: PortIo> {
     /// ICMP errors are tied to the session they quote (the ICMP ALG is on).
     icmp_alg: bool,
 }
+
+/// Stage C forwards in place: the packets of a burst that go to its peer port stay in (or
+/// go back to) their slots of the received burst, which is then transmitted as it is.
+#[derive(Debug, Clone, Copy)]
+struct InPlace {
+    /// The peer of the burst being handled ([`NO_PORT`] outside stage C).
+    port: u16,
+    /// The slot of the packet being handled.
+    slot: usize,
+    /// Packets in the burst's slots to send.
+    kept: usize,
+}
+
+/// No port ([`InPlace::port`] outside stage C).
+const NO_PORT: u16 = u16::MAX;
 
 /// How a new session is admitted: by the policy, or through a pinhole.
 #[derive(Debug, Clone, Copy)]
@@ -345,6 +362,11 @@ impl<P: PortIo> Worker<P> {
             out: (0..nports).map(|_| Burst::default()).collect(),
             peers,
             stage: Box::default(),
+            back: InPlace {
+                port: NO_PORT,
+                slot: 0,
+                kept: 0,
+            },
             rx: {
                 let mut b = Burst::default();
                 b.set_limit(usize::from(cfg.workers.burst));
@@ -480,14 +502,22 @@ impl<P: PortIo> Worker<P> {
 
     fn flush_out(&mut self) {
         for port in 0..self.out.len() {
-            let n = self.out[port].len();
-            if n == 0 {
-                continue;
-            }
-            let sent = self.io.tx_burst(port as u16, &mut self.out[port]);
-            self.stats.add(Counter::TxPackets, sent as u64);
-            self.stats.add(Counter::TxDropped, (n - sent) as u64);
+            self.send_queued(port as u16);
         }
+    }
+
+    /// Transmits what is queued for `port`, counted.
+    fn send_queued(&mut self, port: u16) {
+        let Some(out) = self.out.get_mut(usize::from(port)) else {
+            return;
+        };
+        let n = out.len();
+        if n == 0 {
+            return;
+        }
+        let sent = self.io.tx_burst(port, out);
+        self.stats.add(Counter::TxPackets, sent as u64);
+        self.stats.add(Counter::TxDropped, (n - sent) as u64);
     }
 
     fn emit(&mut self, kind: EventKind, slot: u32, now_ms: u32, now_s: u32) {
@@ -503,18 +533,26 @@ impl<P: PortIo> Worker<P> {
     }
 
     #[inline(always)]
-    fn queue_out(&mut self, port: u16, pkt: P::Pkt) {
-        let Some(out) = self.out.get_mut(usize::from(port)) else {
+    fn queue_out(&mut self, port: u16, mut pkt: P::Pkt) {
+        if port == self.back.port {
+            // A packet of the burst being handled, forwarded to the peer: back into its
+            // slot, so that it leaves in arrival order with those that stayed in theirs.
+            match self.rx.put_back(self.back.slot, pkt) {
+                Ok(()) => {
+                    self.back.kept += 1;
+                    return;
+                }
+                Err(p) => pkt = p,
+            }
+        }
+        let Some(out) = self.out.get(usize::from(port)) else {
             self.stats.inc(Counter::TxDropped);
             return;
         };
         if out.is_full() {
-            let n = out.len();
-            let sent = self.io.tx_burst(port, out);
-            self.stats.add(Counter::TxPackets, sent as u64);
-            self.stats.add(Counter::TxDropped, (n - sent) as u64);
+            self.send_queued(port);
         }
-        if let Err(pkt) = out.push(pkt) {
+        if let Err(pkt) = self.out[usize::from(port)].push(pkt) {
             drop(pkt);
             self.stats.inc(Counter::TxDropped);
         }
@@ -581,17 +619,17 @@ impl<P: PortIo> Worker<P> {
         let port = self.stage.port;
         let n = self.stage.n.min(BURST);
         let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
+        self.back.port = peer;
         for i in 0..n {
+            self.back.slot = i;
             let k = self.stage.kind[i];
             if k == GONE {
                 continue;
             }
-            let Some(pkt) = self.rx.take(i) else {
-                continue;
-            };
             if k == NOT_IP {
+                // Passed as it is: it stays in its slot, sent to the peer with the burst.
                 self.stats.inc(Counter::NonIpPassed);
-                self.queue_out(peer, pkt);
+                self.back.kept += 1;
                 continue;
             }
             let j = usize::from(k) & (BURST - 1);
@@ -606,9 +644,13 @@ impl<P: PortIo> Worker<P> {
             match found {
                 Some(s) => {
                     let dir = st.dirs[j];
-                    self.on_existing(s, port, peer, pkt, j, dir, now_ms, now_s);
+                    self.on_existing(i, s, port, peer, j, dir, now_ms, now_s);
                 }
                 None => {
+                    let Some(pkt) = self.rx.take(i) else {
+                        continue;
+                    };
+                    let st = &*self.stage;
                     let key = if k & FAST != 0 {
                         st.v4[j].key()
                     } else {
@@ -622,9 +664,26 @@ impl<P: PortIo> Worker<P> {
                 }
             }
         }
-        // Every frame was taken above (or dropped in stage A).
-        self.rx.reset();
         self.stage.n = 0;
+        self.send_in_place(peer);
+    }
+
+    /// Sends what stayed in the received burst to the peer, in arrival order, after what
+    /// was queued for the peer before the burst.
+    fn send_in_place(&mut self, peer: u16) {
+        let kept = core::mem::take(&mut self.back.kept);
+        self.back.port = NO_PORT;
+        self.send_queued(peer);
+        let sent = if kept > 0 {
+            self.io.tx_burst(peer, &mut self.rx)
+        } else {
+            0
+        };
+        // Whatever is left (nothing kept, or a port without TX) is freed.
+        self.rx.drain().for_each(drop);
+        self.stats.add(Counter::TxPackets, sent as u64);
+        self.stats
+            .add(Counter::TxDropped, kept.saturating_sub(sent) as u64);
     }
 
     /// A packet of an established session; `at` is its IP index in the burst (where its
@@ -633,16 +692,18 @@ impl<P: PortIo> Worker<P> {
     #[allow(clippy::too_many_arguments)]
     fn on_existing(
         &mut self,
+        i: usize,
         slot: u32,
         port: u16,
         peer: u16,
-        pkt: P::Pkt,
         at: usize,
         dir: Direction,
         now_ms: u32,
         now_s: u32,
     ) {
-        let len = pkt.frame_len() as u32;
+        let Some(len) = self.rx.get(i).map(|p| p.frame_len() as u32) else {
+            return;
+        };
         let s = self.table.touch(slot, dir, len, now_ms);
         let (tcp, tracker) = (s.key.proto == 6, s.tcp);
         let from_initiator = dir == s.initiator();
@@ -662,10 +723,14 @@ impl<P: PortIo> Worker<P> {
             }
         }
         if action == Action::Forward as u8 {
-            // The common case, without the general dispatch.
-            self.queue_out(peer, pkt);
+            // The common case, without the general dispatch: the packet stays in its slot,
+            // sent to the peer with the burst.
+            self.back.kept += 1;
             return;
         }
+        let Some(pkt) = self.rx.take(i) else {
+            return;
+        };
         let action = Action::from_u8(action);
         if action == Action::Watch && self.alg.is_some() {
             self.hand_off(slot, port, peer, from_initiator, pkt);

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use svcard_config::{AlgKind, Config};
 use svcard_dataplane::clock::Clock;
-use svcard_dataplane::handoff::{AlgCommand, AlgLink, LinkSizes};
-use svcard_dataplane::pcapfile::Writer;
+use svcard_dataplane::handoff::{AlgCommand, AlgLink, LinkSizes, Returned};
+use svcard_dataplane::pcapfile::{read_file, Writer};
 use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapPortSpec};
 use svcard_dataplane::ring::{EventKind, RingSizes, WorkerRings};
 use svcard_dataplane::session::pinhole::PinholeSpec;
@@ -48,7 +48,8 @@ struct Rig {
     link: Arc<AlgLink<svcard_dataplane::port::pcap::PcapFrame>>,
     rings: Arc<WorkerRings>,
     stats: Arc<SharedStats>,
-    _sink: svcard_dataplane::port::pcap::PcapSink,
+    /// Writes port 1's output (taken by a test that reads it).
+    sink: Option<svcard_dataplane::port::pcap::PcapSink>,
 }
 
 /// A worker over `frames` (port 0 in, port 1 out); `extra` is appended to its config.
@@ -116,7 +117,7 @@ peer = "ge-0/0/0.0"
         link,
         rings,
         stats,
-        _sink: sink,
+        sink: Some(sink),
     }
 }
 
@@ -247,6 +248,45 @@ fn a_burst_is_sent_in_the_poll_that_receives_it() {
     assert_eq!(r.worker.table().len(), 1);
     r.worker.finish();
     assert_eq!(r.worker.stats().get(Counter::TxPackets), 5);
+}
+
+#[test]
+fn a_burst_forwarded_in_place_leaves_after_what_was_queued_before_it() {
+    // Bursts of two: a DNS query (the DNS ALG watches it) and a plain UDP frame, then two
+    // more plain frames. The query goes to the control core, which sends it back out; the
+    // worker queues it before it receives the second burst, which it forwards in place.
+    let dns = udp([10, 0, 0, 1], 5555, [192, 0, 2, 53], 53);
+    let plain = |sport| udp([10, 0, 0, 2], sport, [192, 0, 2, 9], 9999);
+    let frames = vec![dns.clone(), plain(1), plain(2), plain(3)];
+    let mut r = rig_with(
+        "inplace",
+        &frames,
+        LinkSizes::default(),
+        "[workers]\nburst = 2",
+    );
+    poll_until_received(&mut r);
+    assert_eq!(r.worker.stats().get(Counter::TxPackets), 1);
+    let h = r.link.handoff.pop().expect("the DNS query was handed off");
+    r.link
+        .returns
+        .push(Returned {
+            port: h.egress,
+            pkt: h.pkt,
+        })
+        .unwrap();
+    poll_until_drained(&mut r);
+    assert_eq!(r.worker.stats().get(Counter::TxPackets), 4);
+    assert_eq!(r.worker.stats().get(Counter::ReturnedSent), 1);
+    let sink = r.sink.take().unwrap();
+    assert_eq!(sink.finish().unwrap(), vec![0, 4]);
+    let out = r.dir.join("out.pcap");
+    let written: Vec<Vec<u8>> = read_file(&out)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.data)
+        .collect();
+    // The returned query before the second burst, not after it.
+    assert_eq!(written, vec![plain(1), dns, plain(2), plain(3)]);
 }
 
 #[test]

@@ -103,6 +103,18 @@ impl<P> Burst<P> {
         self.len += 1;
         Ok(())
     }
+    /// Puts a packet back into filled slot `i`, emptied by [`take`](Self::take); gives it
+    /// back if `i` is not a filled slot or still holds a packet.
+    #[inline]
+    pub fn put_back(&mut self, i: usize, p: P) -> Result<(), P> {
+        match self.items[..self.len.min(BURST)].get_mut(i) {
+            Some(slot @ None) => {
+                *slot = Some(p);
+                Ok(())
+            }
+            _ => Err(p),
+        }
+    }
     /// Empties the burst once its packets were taken one by one ([`take`](Self::take)):
     /// the length goes to zero without a walk over the slots. A packet still in a slot
     /// stays owned there and is dropped when that slot is pushed to or received into again,
@@ -278,6 +290,21 @@ mod tests {
         b.filled(BURST + 5);
         assert_eq!(b.len(), BURST);
         assert_eq!(b.get(0), None);
+    }
+
+    #[test]
+    fn a_packet_goes_back_only_into_its_own_emptied_slot() {
+        let mut b: Burst<u32> = Burst::default();
+        for v in [10, 11, 12] {
+            b.push(v).unwrap();
+        }
+        assert_eq!(b.take(1), Some(11));
+        // Occupied, or not a filled slot: given back.
+        assert_eq!(b.put_back(0, 20), Err(20));
+        assert_eq!(b.put_back(3, 23), Err(23));
+        assert_eq!(b.put_back(1, 21), Ok(()));
+        assert_eq!(b.put_back(1, 31), Err(31));
+        assert_eq!(b.drain().collect::<Vec<_>>(), vec![10, 21, 12]);
     }
 
     #[test]
