@@ -314,7 +314,7 @@ pub struct Worker<P: PortIo> {
 struct InPlace {
     /// The peer of the burst being handled ([`NO_PORT`] outside stage C).
     port: u16,
-    /// The slot of the packet being handled.
+    /// The slot of the packet a slow path took out ([`Worker::take_for_slow_path`]).
     slot: usize,
     /// Packets in the burst's slots to send.
     kept: usize,
@@ -621,7 +621,6 @@ impl<P: PortIo> Worker<P> {
         let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
         self.back.port = peer;
         for i in 0..n {
-            self.back.slot = i;
             let k = self.stage.kind[i];
             if k == GONE {
                 continue;
@@ -647,7 +646,7 @@ impl<P: PortIo> Worker<P> {
                     self.on_existing(i, s, port, peer, j, dir, now_ms, now_s);
                 }
                 None => {
-                    let Some(pkt) = self.rx.take(i) else {
+                    let Some(pkt) = self.take_for_slow_path(i) else {
                         continue;
                     };
                     let st = &*self.stage;
@@ -666,6 +665,14 @@ impl<P: PortIo> Worker<P> {
         }
         self.stage.n = 0;
         self.send_in_place(peer);
+    }
+
+    /// Takes packet `i` of the burst out for a slow path; if that path forwards it to the
+    /// peer, [`queue_out`](Self::queue_out) puts it back into this slot.
+    #[inline]
+    fn take_for_slow_path(&mut self, i: usize) -> Option<P::Pkt> {
+        self.back.slot = i;
+        self.rx.take(i)
     }
 
     /// Sends what stayed in the received burst to the peer, in arrival order, after what
@@ -728,7 +735,7 @@ impl<P: PortIo> Worker<P> {
             self.back.kept += 1;
             return;
         }
-        let Some(pkt) = self.rx.take(i) else {
+        let Some(pkt) = self.take_for_slow_path(i) else {
             return;
         };
         let action = Action::from_u8(action);
