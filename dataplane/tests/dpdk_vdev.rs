@@ -239,7 +239,16 @@ fn pcap_replay_through_dpdk_vdevs() {
     );
     assert_eq!(dpdk::register_thread(), Ok(0));
 
-    // The PMDs loaded from Debian's plugin directory and probed the vdevs.
+    // The PMDs probed the vdevs: built into a static build, loaded from Debian's plugin
+    // directory by a shared one. A static build maps no DPDK shared object (not even a
+    // plugin the EAL might have loaded anyway); a shared one maps the EAL's.
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
+    let mapped = |lib: &str| maps.lines().any(|l| l.contains(lib));
+    match eal.link() {
+        "static" => assert!(!mapped("librte_"), "a static build mapped a DPDK library"),
+        "shared" => assert!(mapped("librte_eal.so") && mapped("librte_net_pcap.so")),
+        other => panic!("DPDK linked as {other:?}"),
+    }
     assert_eq!(EthPort::port_count(&eal), 3);
     let pcap_id = EthPort::find_by_name(&eal, "net_pcap0").expect("net_pcap0 probed");
     let null_id = EthPort::find_by_name(&eal, "net_null0").expect("net_null0 probed");

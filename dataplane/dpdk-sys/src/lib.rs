@@ -19,6 +19,11 @@ include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 /// The DPDK version this crate was built against (`pkg-config --modversion libdpdk`).
 pub const DPDK_VERSION: &str = env!("DPDK_VERSION");
 
+/// How DPDK is linked: `static` (its libraries and a fixed set of drivers are in the binary;
+/// the EAL loads no plugins) or `shared` (`SVCARD_DPDK_LINK=shared` at build time, or the
+/// archives were missing: the EAL loads the PMDs from its plugin directory).
+pub const DPDK_LINK: &str = env!("DPDK_LINK");
+
 /// `RTE_ETH_RSS_IPV4` (`RTE_BIT64(2)`).
 pub const RTE_ETH_RSS_IPV4: u64 = 1 << 2;
 /// `RTE_ETH_RSS_NONFRAG_IPV4_TCP` (`RTE_BIT64(4)`).

@@ -262,8 +262,9 @@ impl Eal {
     /// arguments: not passed to the EAL, returned by [`Eal::app_args`]. The calling thread
     /// becomes the main lcore (the EAL pins it to the first core of `-l`).
     ///
-    /// The PMDs of Debian's DPDK load by themselves from the EAL's plugin directory; `-d DIR`
-    /// loads more.
+    /// The PMDs are built in ([`link`](Self::link) `static`: the drivers `dpdk-sys` lists) or,
+    /// in a shared build, load by themselves from the EAL's plugin directory (`-d DIR` loads
+    /// more; a static build must not be given `-d`: a plugin would bring a second EAL).
     ///
     /// # Errors
     /// [`DpdkError::AlreadyInitialized`] / [`DpdkError::EalFinished`] when this process
@@ -365,6 +366,13 @@ impl Eal {
     #[must_use]
     pub fn version(&self) -> &'static str {
         sys::DPDK_VERSION
+    }
+
+    /// How DPDK is linked into svcard: `static` (a fixed set of drivers built in, no
+    /// plugins) or `shared` (the EAL loads every PMD from its plugin directory).
+    #[must_use]
+    pub fn link(&self) -> &'static str {
+        sys::DPDK_LINK
     }
 }
 
