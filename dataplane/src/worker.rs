@@ -645,26 +645,33 @@ impl<P: PortIo> Worker<P> {
                     let dir = st.dirs[j];
                     self.on_existing(i, s, port, peer, j, dir, now_ms, now_s);
                 }
-                None => {
-                    let Some(pkt) = self.take_for_slow_path(i) else {
-                        continue;
-                    };
-                    let st = &*self.stage;
-                    let key = if k & FAST != 0 {
-                        st.v4[j].key()
-                    } else {
-                        st.keys[j]
-                    };
-                    let (hash, dir) = (st.hashes[j], st.dirs[j]);
-                    // Stage A parsed this frame as IP; parse it whole again.
-                    if let Outcome::Ip(p) = wire::parse(pkt.data()) {
-                        self.on_new(port, peer, pkt, &p, &key, hash, dir, now_ms, now_s);
-                    }
-                }
+                None => self.no_session(i, k, port, peer, now_ms, now_s),
             }
         }
         self.stage.n = 0;
         self.send_in_place(peer);
+    }
+
+    /// Stage C for packet `i` (kind `k`) that has no session: parsed whole again (stage A
+    /// parsed it as IP), then [`on_new`](Self::on_new). Out of line, like every path but an
+    /// established session's forward, so that stage C's loop keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    fn no_session(&mut self, i: usize, k: u8, port: u16, peer: u16, now_ms: u32, now_s: u32) {
+        let Some(pkt) = self.take_for_slow_path(i) else {
+            return;
+        };
+        let j = usize::from(k) & (BURST - 1);
+        let st = &*self.stage;
+        let key = if k & FAST != 0 {
+            st.v4[j].key()
+        } else {
+            st.keys[j]
+        };
+        let (hash, dir) = (st.hashes[j], st.dirs[j]);
+        if let Outcome::Ip(p) = wire::parse(pkt.data()) {
+            self.on_new(port, peer, pkt, &p, &key, hash, dir, now_ms, now_s);
+        }
     }
 
     /// Takes packet `i` of the burst out for a slow path; if that path forwards it to the
@@ -735,6 +742,21 @@ impl<P: PortIo> Worker<P> {
             self.back.kept += 1;
             return;
         }
+        self.not_forward(i, slot, action, port, peer, from_initiator);
+    }
+
+    /// An established session's packet whose action is not a plain forward.
+    #[cold]
+    #[inline(never)]
+    fn not_forward(
+        &mut self,
+        i: usize,
+        slot: u32,
+        action: u8,
+        port: u16,
+        peer: u16,
+        from_initiator: bool,
+    ) {
         let Some(pkt) = self.take_for_slow_path(i) else {
             return;
         };
@@ -748,6 +770,7 @@ impl<P: PortIo> Worker<P> {
 
     /// TCP tracking for a segment of an existing session. The FIN sequences live in the cold
     /// part of the session: they are read only when a FIN or SYN is in play.
+    #[inline(never)]
     fn on_tcp(&mut self, slot: u32, from_initiator: bool, p: &Meta, now_ms: u32, now_s: u32) {
         const FIN_OR_SYN: u8 = 0x01 | 0x02;
         let Some((s, info)) = self.table.parts_mut(slot) else {
