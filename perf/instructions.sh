@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per packet of a whole `svcard run` on DPDK virtual devices (the worker, the
 # control core, and DPDK's drivers and mempool), counted by valgrind's cachegrind, split into
-# DPDK's shared libraries, glibc's __tls_get_addr (their per-lcore variables) and svcard's own
-# code. Unlike `examples/hotpath` (the worker alone, no DPDK), it sees the ports' receive and
+# DPDK (its libraries and drivers, linked in or shared), glibc's __tls_get_addr (the shared
+# libraries' per-lcore variables; none in the default, static build) and svcard's own code.
+# Unlike `examples/hotpath` (the worker alone, no DPDK), it sees the ports' receive and
 # transmit code too.
 #
 #   perf/instructions.sh CONFIG [SVCARD] [SECONDS]
@@ -15,7 +16,7 @@
 # same SECONDS.
 set -euo pipefail
 if [ $# -lt 1 ]; then
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 cfg=$1 bin=${2:-svcard} secs=${3:-1}
@@ -27,10 +28,14 @@ valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$dir/cg" \
   echo "instructions: svcard failed; its log:" >&2; tail -n 5 "$dir/log" >&2; exit 1; }
 packets=$(awk '/^worker [0-9]+: rx/ {n += $4} END {print n + 0}' "$dir/log")
 total=$(sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' "$dir/log" | tr -d ,)
-fn_ir() { cg_annotate "$dir/cg" 2>/dev/null | grep -F "$1" | head -n 1 | awk '{gsub(",", "", $1); print $1 + 0}'; }
-dpdk=$(fn_ir '???:???')
-tls=$(fn_ir '__tls_get_addr')
+# The per-function table of cg_annotate (up to the first blank line after its header).
+fns() { cg_annotate --threshold=0 "$dir/cg" 2>/dev/null |
+  awk '/file:function/ {on = 1; next} on && /^ *$/ {on = 0; done = 1} on && !done {gsub(",", "", $1); print}'; }
+# DPDK's code has no source lines: Debian's shared libraries show as one `???:???`, its
+# static archives (the default build) as `???:eth_pcap_rx_infinite` and the like.
+dpdk=$(fns | awk '$0 ~ /[?][?][?]:/ {s += $1} END {printf "%.0f\n", s}')
+tls=$(fns | awk '/__tls_get_addr/ {s += $1} END {printf "%.0f\n", s}')
 [ "$packets" -gt 0 ] || { echo "instructions: no packets forwarded; the log:" >&2; tail -n 5 "$dir/log" >&2; exit 1; }
 awk -v p="$packets" -v t="$total" -v d="${dpdk:-0}" -v l="${tls:-0}" 'BEGIN {
-  printf "%d packets: %.1f instructions per packet: DPDK libraries %.1f, __tls_get_addr %.1f, svcard %.1f\n",
+  printf "%d packets: %.1f instructions per packet: DPDK %.1f, __tls_get_addr %.1f, svcard %.1f\n",
     p, t / p, d / p, l / p, (t - d - l) / p }'
