@@ -9,7 +9,9 @@
 //!   instead of through `__tls_get_addr` (one call a packet in a PMD's transmit: about 11
 //!   instructions). A statically linked EAL loads no plugins: a device whose driver is not in
 //!   [`DRIVERS`] needs the shared build, `SVCARD_DPDK_LINK=shared` at build time, which links
-//!   `pkg-config --libs libdpdk` and lets the EAL load every PMD from its plugin directory;
+//!   `pkg-config --libs libdpdk` and lets the EAL load every PMD from its plugin directory.
+//!   Without the archives the default falls back to the shared build with a warning;
+//!   `SVCARD_DPDK_LINK=static` insists (the build fails);
 //! * `cargo:rustc-cfg=dpdk_22_11_or_later` when the DPDK version is 22.11 or newer, and the
 //!   version string as the `DPDK_VERSION` compile-time environment variable;
 //! * `cargo:version=...` and `cargo:include=...` for dependents (`DEP_DPDK_VERSION`,
@@ -156,9 +158,12 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SVCARD_DPDK_LINK");
     println!("cargo:rustc-check-cfg=cfg(dpdk_22_11_or_later)");
 
-    let want_static = match env::var("SVCARD_DPDK_LINK").as_deref() {
-        Ok("shared") => false,
-        Ok("static") | Err(_) => true,
+    // (want static, insist on it): the default falls back to the shared libraries when an
+    // archive is missing; an explicit `static` does not.
+    let (want_static, insist) = match env::var("SVCARD_DPDK_LINK").as_deref() {
+        Ok("shared") => (false, false),
+        Ok("static") => (true, true),
+        Err(_) => (true, false),
         Ok(other) => panic!("SVCARD_DPDK_LINK={other}: say `static` (the default) or `shared`"),
     };
     let lib = match pkg_config::Config::new()
@@ -177,6 +182,9 @@ fn main() {
     }
     println!("cargo:rustc-env=DPDK_VERSION={version}");
     let linked_static = want_static && link_static(&pkg_config_libdir());
+    if insist && !linked_static {
+        panic!("SVCARD_DPDK_LINK=static, but DPDK's static archives are missing (see the warning)");
+    }
     if !linked_static {
         for dir in &lib.link_paths {
             println!("cargo:rustc-link-search=native={}", dir.display());
