@@ -28,13 +28,15 @@ valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$dir/cg" \
   echo "instructions: svcard failed; its log:" >&2; tail -n 5 "$dir/log" >&2; exit 1; }
 packets=$(awk '/^worker [0-9]+: rx/ {n += $4} END {print n + 0}' "$dir/log")
 total=$(sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' "$dir/log" | tr -d ,)
-# The per-function table of cg_annotate (up to the first blank line after its header).
-fns() { cg_annotate --threshold=0 "$dir/cg" 2>/dev/null |
-  awk '/file:function/ {on = 1; next} on && /^ *$/ {on = 0; done = 1} on && !done {gsub(",", "", $1); print}'; }
-# DPDK's code has no source lines: Debian's shared libraries show as one `???:???`, its
-# static archives (the default build) as `???:eth_pcap_rx_infinite` and the like.
-dpdk=$(fns | awk '$0 ~ /[?][?][?]:/ {s += $1} END {printf "%.0f\n", s}')
-tls=$(fns | awk '/__tls_get_addr/ {s += $1} END {printf "%.0f\n", s}')
+# From cg_annotate's per-function table (up to the first blank line after its header), read
+# whole (no early exit under pipefail): DPDK's code has no source lines (Debian's shared
+# libraries show as one `???:???`, its static archives, the default build, as
+# `???:eth_pcap_rx_infinite` and the like), and __tls_get_addr by name.
+read -r dpdk tls < <(cg_annotate --threshold=0 "$dir/cg" 2>/dev/null | awk '
+  /file:function/ {on = 1; next}
+  on && /^ *$/ {on = 0; done = 1}
+  on && !done {gsub(",", "", $1); if ($0 ~ /[?][?][?]:/) d += $1; if ($0 ~ /__tls_get_addr/) t += $1}
+  END {printf "%.0f %.0f\n", d, t}')
 [ "$packets" -gt 0 ] || { echo "instructions: no packets forwarded; the log:" >&2; tail -n 5 "$dir/log" >&2; exit 1; }
 awk -v p="$packets" -v t="$total" -v d="${dpdk:-0}" -v l="${tls:-0}" 'BEGIN {
   printf "%d packets: %.1f instructions per packet: DPDK %.1f, __tls_get_addr %.1f, svcard %.1f\n",

@@ -54,7 +54,7 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
         };
         let name = dev.split(',').next().unwrap_or(dev);
         let Some(id) = EthPort::find_by_name(&eal, name) else {
-            let hint = if eal.link() == "static" {
+            let hint = if Eal::link() == "static" {
                 "; this build links DPDK statically, with the drivers the README lists: for \
                  another NIC build with SVCARD_DPDK_LINK=shared"
             } else {

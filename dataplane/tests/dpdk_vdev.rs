@@ -194,6 +194,16 @@ fn pcap_replay_through_dpdk_vdevs() {
             why: "\"bad\\0arg\" contains a NUL byte".into()
         }
     );
+    // A static build refuses to load a plugin (it would bring a second EAL).
+    if Eal::link() == "static" {
+        for a in [&["-d", "/tmp"][..], &["-d/tmp"], &["--driver-path=/tmp"]] {
+            let e = Eal::init(&s(a)).unwrap_err();
+            assert!(
+                matches!(&e, DpdkError::InvalidArgument { why, .. } if why.contains("PMD plugin")),
+                "{a:?}: {e}"
+            );
+        }
+    }
     // A bad option: rte_eal_init fails with EINVAL, and DPDK lets us try again.
     let bad = Eal::init(&s(&["--no-huge", "--no-pci", "--svcard-no-such-option"])).unwrap_err();
     assert_eq!(bad.code(), Some(-22), "{bad}");
@@ -244,7 +254,7 @@ fn pcap_replay_through_dpdk_vdevs() {
     // plugin the EAL might have loaded anyway); a shared one maps the EAL's.
     let maps = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
     let mapped = |lib: &str| maps.lines().any(|l| l.contains(lib));
-    match eal.link() {
+    match Eal::link() {
         "static" => assert!(!mapped("librte_"), "a static build mapped a DPDK library"),
         "shared" => assert!(mapped("librte_eal.so") && mapped("librte_net_pcap.so")),
         other => panic!("DPDK linked as {other:?}"),

@@ -264,12 +264,12 @@ impl Eal {
     ///
     /// The PMDs are built in ([`link`](Self::link) `static`: the drivers `dpdk-sys` lists) or,
     /// in a shared build, load by themselves from the EAL's plugin directory (`-d DIR` loads
-    /// more; a static build must not be given `-d`: a plugin would bring a second EAL).
+    /// more; a static build refuses `-d`: a plugin would bring a second EAL).
     ///
     /// # Errors
     /// [`DpdkError::AlreadyInitialized`] / [`DpdkError::EalFinished`] when this process
     /// already has (had) an EAL; [`DpdkError::InvalidArgument`] for an argument with a NUL
-    /// byte; [`DpdkError::Call`] when `rte_eal_init` fails (bad options, not enough memory:
+    /// byte, or `-d` in a static build; [`DpdkError::Call`] when `rte_eal_init` fails (bad options, not enough memory:
     /// after a failure caused by bad options DPDK allows another attempt);
     /// [`DpdkError::UnusedArguments`] when the EAL left positional arguments it did not take.
     pub fn init(args: &[String]) -> Result<Eal, DpdkError> {
@@ -286,6 +286,15 @@ impl Eal {
         let mut owned = Vec::with_capacity(eal_args.len() + 1);
         owned.push(CString::from(c"svcard"));
         for a in eal_args {
+            if Self::link() == "static" && loads_plugin(a) {
+                return Err(DpdkError::InvalidArgument {
+                    what: "EAL argument",
+                    why: format!(
+                        "{a:?} loads a PMD plugin, which would bring a second EAL into this \
+                         statically linked build (build with SVCARD_DPDK_LINK=shared for plugins)"
+                    ),
+                });
+            }
             owned.push(
                 CString::new(a.as_str()).map_err(|_| DpdkError::InvalidArgument {
                     what: "EAL argument",
@@ -371,9 +380,15 @@ impl Eal {
     /// How DPDK is linked into svcard: `static` (a fixed set of drivers built in, no
     /// plugins) or `shared` (the EAL loads every PMD from its plugin directory).
     #[must_use]
-    pub fn link(&self) -> &'static str {
+    pub fn link() -> &'static str {
         sys::DPDK_LINK
     }
+}
+
+/// Whether an EAL argument is `-d` / `--driver-path` (load a PMD plugin), in any of its
+/// spellings (`-d DIR`, `-dDIR`, `--driver-path=DIR`).
+fn loads_plugin(arg: &str) -> bool {
+    arg.starts_with("-d") || arg == "--driver-path" || arg.starts_with("--driver-path=")
 }
 
 /// True while an EAL runs in this process.
