@@ -45,15 +45,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The thread id of the thread named $2 in process $1 (waits up to 10 s for it).
+# The thread id of the thread named $2 in process $1 (waits up to 10 s for it, while the
+# process lives); $3 is the process's log, shown when there is no such thread.
 thread_of() {
   local tid
   for _ in $(seq 1 100); do
     tid=$(ps -L -o tid=,comm= -p "$1" 2>/dev/null | awk -v n="$2" '$2 == n {print $1; exit}')
     [ -n "$tid" ] && { echo "$tid"; return; }
+    kill -0 "$1" 2>/dev/null || break
     sleep 0.1
   done
-  echo "profile: no thread $2 in process $1" >&2
+  echo "profile: no thread $2 in process $1; the end of its log ($3):" >&2
+  tail -n 5 "$3" >&2
   return 1
 }
 
@@ -79,11 +82,11 @@ echo "svcard ($bin):"
   >"$dir/svcard.log" 2>&1 &
 pid=$!
 sleep "$warm"
-tid=$(thread_of "$pid" worker-0)
+tid=$(thread_of "$pid" worker-0 "$dir/svcard.log")
 perf record -q -e cpu-clock -t "$tid" -o "$dir/svcard.data" -- sleep "$secs" >/dev/null 2>&1
 wait "$pid" || true
 pid=
-pps=$(grep "rate:" "$dir/svcard.log" | tail -n +$((warm + 1)) | sed 's/.*rx_pps=\([0-9]*\).*/\1/' | median)
+pps=$({ grep "rate:" "$dir/svcard.log" || true; } | tail -n +$((warm + 1)) | sed 's/.*rx_pps=\([0-9]*\).*/\1/' | median)
 [ "$pps" != 0 ] || { echo "profile: svcard gave no rate; its log:" >&2; tail -5 "$dir/svcard.log" >&2; exit 1; }
 report "$dir/svcard.data" "$pps" sym
 
@@ -96,12 +99,12 @@ pid=$!
 sleep "$warm"
 # `timeout` is the parent: the forwarding lcore is a thread of its child.
 tp=$(pgrep -P "$pid" -x dpdk-testpmd || echo "$pid")
-tid=$(thread_of "$tp" rte-worker-1)
+tid=$(thread_of "$tp" rte-worker-1 "$dir/testpmd.log")
 perf record -q -e cpu-clock -t "$tid" -o "$dir/testpmd.data" -- sleep "$secs" >/dev/null 2>&1
 wait "$pid" || true
 pid=
 # Port 0's receive rate (port 1 is the sink: its Rx-pps lines are 0), after the warm-up.
-pps=$(grep -a "Rx-pps:" "$dir/testpmd.log" | awk '$2 > 0 {print $2}' | tail -n +$((warm + 1)) | median)
+pps=$({ grep -a "Rx-pps:" "$dir/testpmd.log" || true; } | awk '$2 > 0 {print $2}' | tail -n +$((warm + 1)) | median)
 [ "$pps" != 0 ] || { echo "profile: testpmd gave no rate; its log:" >&2; tail -5 "$dir/testpmd.log" >&2; exit 1; }
 # Debian's DPDK libraries are stripped: by library (net_pcap: the receive; testpmd: the
 # forwarding; net_null: the transmit and the frees).
