@@ -94,6 +94,9 @@ struct Stage {
     kind: [u8; BURST],
     /// IP frames.
     m: usize,
+    /// Plain IPv4 UDP/TCP frames (their keys in `v4`): when all `n` are, frame `i` is IP
+    /// packet `i` and stage C skips the `kind` indirection.
+    fast: usize,
     meta: [Meta; BURST],
     /// Keys of the frames the full parser read.
     keys: [FlowKey; BURST],
@@ -215,6 +218,7 @@ impl Default for Stage {
             n: 0,
             kind: [GONE; BURST],
             m: 0,
+            fast: 0,
             meta: [Meta::default(); BURST],
             keys: [FlowKey::default(); BURST],
             v4: [V4Words::default(); BURST],
@@ -566,6 +570,7 @@ impl<P: PortIo> Worker<P> {
         st.port = port;
         st.n = n;
         let mut m = 0usize;
+        let mut fast = 0usize;
         let mut bytes = 0u64;
         let mut malformed = 0u64;
         for i in 0..n {
@@ -578,6 +583,7 @@ impl<P: PortIo> Worker<P> {
             if let Some(f) = wire::parse_fast_v4(data) {
                 let (w, d) = V4Words::of(f.proto, f.src, f.sport, f.dst, f.dport);
                 st.push_v4(&self.table, i, &mut m, w, d, &f);
+                fast += 1;
                 continue;
             }
             match wire::parse(data) {
@@ -599,6 +605,7 @@ impl<P: PortIo> Worker<P> {
             }
         }
         st.m = m;
+        st.fast = fast;
         self.stats.add(Counter::RxPackets, n as u64);
         self.stats.add(Counter::RxBytes, bytes);
         self.stats.add(Counter::Malformed, malformed);
@@ -620,6 +627,22 @@ impl<P: PortIo> Worker<P> {
         let n = self.stage.n.min(BURST);
         let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
         self.back.port = peer;
+        if self.stage.fast == n {
+            // The common burst: every frame plain IPv4 UDP/TCP, frame i is IP packet i.
+            for i in 0..n {
+                let st = &*self.stage;
+                match self.table.resolve_v4(&st.v4[i], st.hashes[i], st.cand[i]) {
+                    Some(s) => {
+                        let dir = st.dirs[i];
+                        self.on_existing(i, s, port, peer, i, dir, now_ms, now_s);
+                    }
+                    None => self.no_session(i, i as u8 | FAST, port, peer, now_ms, now_s),
+                }
+            }
+            self.stage.n = 0;
+            self.send_in_place(peer);
+            return;
+        }
         for i in 0..n {
             let k = self.stage.kind[i];
             if k == GONE {
