@@ -6,7 +6,9 @@ use crate::run::{run_engine, RunArgs};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
 use svcard_config::Config;
-use svcard_dataplane::port::dpdk::{DpdkError, DpdkQueues, Eal, EthPort, Mempool, PortConfig};
+use svcard_dataplane::port::dpdk::{
+    DpdkError, DpdkLink, DpdkQueues, Eal, EthPort, Mempool, PortConfig,
+};
 
 /// The EAL arguments: those after `--` on the command line, else the configured ones, plus a
 /// `--vdev` or `-a` for every port's device not already named.
@@ -54,7 +56,7 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
         };
         let name = dev.split(',').next().unwrap_or(dev);
         let Some(id) = EthPort::find_by_name(&eal, name) else {
-            let hint = if Eal::link() == "static" {
+            let hint = if Eal::link() == DpdkLink::Static {
                 "; this build links DPDK statically, with the drivers the README lists: for \
                  another NIC build with SVCARD_DPDK_LINK=shared"
             } else {

@@ -101,32 +101,30 @@ fn link_static(libdir: &std::path::Path) -> bool {
     true
 }
 
-/// `pkg-config --variable=libdir libdpdk`: where the archives are (a system directory is
-/// not in `--libs`).
-fn pkg_config_libdir() -> PathBuf {
+/// The output of `pkg-config ARG libdpdk` (the `PKG_CONFIG` program if set); a failure
+/// says what to install.
+fn pkg_config(arg: &str) -> String {
     let exe = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".to_string());
     let out = Command::new(&exe)
-        .args(["--variable=libdir", "libdpdk"])
+        .args([arg, "libdpdk"])
         .output()
-        .unwrap_or_else(|e| {
-            panic!("{MISSING}; running `{exe} --variable=libdir libdpdk` failed: {e}")
-        });
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
-fn pkg_config_cflags() -> Vec<String> {
-    let exe = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".to_string());
-    let out = Command::new(&exe)
-        .args(["--cflags", "libdpdk"])
-        .output()
-        .unwrap_or_else(|e| panic!("{MISSING}; running `{exe} --cflags libdpdk` failed: {e}"));
+        .unwrap_or_else(|e| panic!("{MISSING}; running `{exe} {arg} libdpdk` failed: {e}"));
     if !out.status.success() {
         panic!(
-            "{MISSING}; `{exe} --cflags libdpdk` said: {}",
+            "{MISSING}; `{exe} {arg} libdpdk` said: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Where the archives are (a system directory is not in `--libs`).
+fn pkg_config_libdir() -> PathBuf {
+    PathBuf::from(pkg_config("--variable=libdir"))
+}
+
+fn pkg_config_cflags() -> Vec<String> {
+    pkg_config("--cflags")
         .split_whitespace()
         .map(str::to_string)
         .collect()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use svcard_dataplane::port::dpdk::{
-    self, DpdkError, DpdkQueues, Eal, EthPort, Mempool, PortConfig,
+    self, DpdkError, DpdkLink, DpdkQueues, Eal, EthPort, Mempool, PortConfig,
 };
 use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
 
@@ -195,7 +195,7 @@ fn pcap_replay_through_dpdk_vdevs() {
         }
     );
     // A static build refuses to load a plugin (it would bring a second EAL).
-    if Eal::link() == "static" {
+    if Eal::link() == DpdkLink::Static {
         for a in [&["-d", "/tmp"][..], &["-d/tmp"], &["--driver-path=/tmp"]] {
             let e = Eal::init(&s(a)).unwrap_err();
             assert!(
@@ -255,9 +255,8 @@ fn pcap_replay_through_dpdk_vdevs() {
     let maps = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
     let mapped = |lib: &str| maps.lines().any(|l| l.contains(lib));
     match Eal::link() {
-        "static" => assert!(!mapped("librte_"), "a static build mapped a DPDK library"),
-        "shared" => assert!(mapped("librte_eal.so") && mapped("librte_net_pcap.so")),
-        other => panic!("DPDK linked as {other:?}"),
+        DpdkLink::Static => assert!(!mapped("librte_"), "a static build mapped a DPDK library"),
+        DpdkLink::Shared => assert!(mapped("librte_eal.so") && mapped("librte_net_pcap.so")),
     }
     assert_eq!(EthPort::port_count(&eal), 3);
     let pcap_id = EthPort::find_by_name(&eal, "net_pcap0").expect("net_pcap0 probed");

@@ -262,7 +262,7 @@ impl Eal {
     /// arguments: not passed to the EAL, returned by [`Eal::app_args`]. The calling thread
     /// becomes the main lcore (the EAL pins it to the first core of `-l`).
     ///
-    /// The PMDs are built in ([`link`](Self::link) `static`: the drivers `dpdk-sys` lists) or,
+    /// The PMDs are built in ([`DpdkLink::Static`]: the drivers `dpdk-sys` lists) or,
     /// in a shared build, load by themselves from the EAL's plugin directory (`-d DIR` loads
     /// more; a static build refuses `-d`: a plugin would bring a second EAL).
     ///
@@ -286,7 +286,7 @@ impl Eal {
         let mut owned = Vec::with_capacity(eal_args.len() + 1);
         owned.push(CString::from(c"svcard"));
         for a in eal_args {
-            if Self::link() == "static" && loads_plugin(a) {
+            if Self::link() == DpdkLink::Static && loads_plugin(a) {
                 return Err(DpdkError::InvalidArgument {
                     what: "EAL argument",
                     why: format!(
@@ -377,12 +377,24 @@ impl Eal {
         sys::DPDK_VERSION
     }
 
-    /// How DPDK is linked into svcard: `static` (a fixed set of drivers built in, no
-    /// plugins) or `shared` (the EAL loads every PMD from its plugin directory).
+    /// How DPDK is linked into svcard.
     #[must_use]
-    pub fn link() -> &'static str {
-        sys::DPDK_LINK
+    pub fn link() -> DpdkLink {
+        if sys::DPDK_LINK == "static" {
+            DpdkLink::Static
+        } else {
+            DpdkLink::Shared
+        }
     }
+}
+
+/// How DPDK is linked into svcard (chosen at build time, see `dpdk-sys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpdkLink {
+    /// A fixed set of drivers built in; the EAL loads no plugins.
+    Static,
+    /// The EAL loads every PMD from its plugin directory (`SVCARD_DPDK_LINK=shared`).
+    Shared,
 }
 
 /// Whether an EAL argument is `-d` / `--driver-path` (load a PMD plugin), in any of its
