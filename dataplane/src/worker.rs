@@ -628,19 +628,12 @@ impl<P: PortIo> Worker<P> {
         let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
         self.back.port = peer;
         if self.stage.fast == n {
-            // The common burst: every frame plain IPv4 UDP/TCP, frame i is IP packet i.
+            // The common burst: every frame plain IPv4 UDP/TCP, so frame i is IP packet i
+            // and there is no kind to look at.
             for i in 0..n {
-                let st = &*self.stage;
-                match self.table.resolve_v4(&st.v4[i], st.hashes[i], st.cand[i]) {
-                    Some(s) => {
-                        let dir = st.dirs[i];
-                        self.on_existing(i, s, port, peer, i, dir, now_ms, now_s);
-                    }
-                    None => self.no_session(i, i as u8 | FAST, port, peer, now_ms, now_s),
-                }
+                self.resolve_and_act(i, i as u8 | FAST, port, peer, now_ms, now_s);
             }
-            self.stage.n = 0;
-            self.send_in_place(peer);
+            self.end_stage_c(peer);
             return;
         }
         for i in 0..n {
@@ -654,25 +647,37 @@ impl<P: PortIo> Worker<P> {
                 self.back.kept += 1;
                 continue;
             }
-            let j = usize::from(k) & (BURST - 1);
-            let st = &*self.stage;
-            // A miss is looked up again: an earlier packet may have created the session.
-            // The key is read in place (a copy of its 40 bytes costs as much as the compare).
-            let found = if k & FAST != 0 {
-                self.table.resolve_v4(&st.v4[j], st.hashes[j], st.cand[j])
-            } else {
-                self.table.resolve(&st.keys[j], st.hashes[j], st.cand[j])
-            };
-            match found {
-                Some(s) => {
-                    let dir = st.dirs[j];
-                    self.on_existing(i, s, port, peer, j, dir, now_ms, now_s);
-                }
-                None => self.no_session(i, k, port, peer, now_ms, now_s),
-            }
+            self.resolve_and_act(i, k, port, peer, now_ms, now_s);
         }
+        self.end_stage_c(peer);
+    }
+
+    /// The burst is handled: what stayed in its slots goes to the peer.
+    #[inline(always)]
+    fn end_stage_c(&mut self, peer: u16) {
         self.stage.n = 0;
         self.send_in_place(peer);
+    }
+
+    /// Stage C for IP packet `i` of kind `k`: its session found (a miss is looked up again:
+    /// an earlier packet may have created it) and the packet handled.
+    #[inline(always)]
+    fn resolve_and_act(&mut self, i: usize, k: u8, port: u16, peer: u16, now_ms: u32, now_s: u32) {
+        let j = usize::from(k) & (BURST - 1);
+        let st = &*self.stage;
+        // The key is read in place (a copy of its 40 bytes costs as much as the compare).
+        let found = if k & FAST != 0 {
+            self.table.resolve_v4(&st.v4[j], st.hashes[j], st.cand[j])
+        } else {
+            self.table.resolve(&st.keys[j], st.hashes[j], st.cand[j])
+        };
+        match found {
+            Some(s) => {
+                let dir = st.dirs[j];
+                self.on_existing(i, s, port, peer, j, dir, now_ms, now_s);
+            }
+            None => self.no_session(i, k, port, peer, now_ms, now_s),
+        }
     }
 
     /// Stage C for packet `i` (kind `k`) that has no session: parsed whole again (stage A
