@@ -36,28 +36,15 @@ if [ "$nproc_" -lt 2 ]; then
   echo "side-by-side: needs two cores, this machine has $nproc_" >&2
   exit 2
 fi
-dir=$(mktemp -d /tmp/svcard-ab.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+scratch_dir svcard-ab
+# Both workers on core 1, both control cores on core 0 (see the header).
 for core in 0 1; do
-  # Both workers on core 1, both control cores on core 0 (see the header).
-  sed -e "s/\"-l\", \"[0-9,-]*\"/\"-l\", \"$core\"/" \
-    -e "s/\"--file-prefix\", \"[^\"]*\"/\"--file-prefix\", \"svab$$c$core\"/" \
-    -e "/^cores *=/d" -e "/^control-core *=/d" \
-    -e "s/^\[workers\]\$/[workers]\ncores = [1]\ncontrol-core = 0/" \
-    "$cfg" >"$dir/core$core.toml"
-  grep -q "^cores = \[1\]" "$dir/core$core.toml" ||
-    { echo "side-by-side: $cfg has no [workers] section to pin" >&2; exit 2; }
-  grep -q "\"-l\", \"$core\"" "$dir/core$core.toml" ||
-    { echo "side-by-side: $cfg has no \"-l\" EAL argument to pin" >&2; exit 2; }
+  pinned_config "$cfg" "$dir/core$core.toml" "$core" "svab$$c$core" side-by-side || exit 2
 done
+# The median of a log's per-second receive rates after 3 warm-up seconds, in Mpps.
 median_rate() {
-  grep "rate:" "$1" | tail -n +4 | sed 's/.*rx_pps=\([0-9]*\).*/\1/' | sort -n |
-    awk '{v[NR]=$1} END {if (NR == 0) print 0; else printf "%.3f", v[int((NR+1)/2)]/1e6}'
+  svcard_rates "$1" 3 | median | awk '{if ($1 == 0) print 0; else printf "%.3f", $1 / 1e6}'
 }
 ratios=()
 for r in $(seq 1 "$rounds"); do
@@ -71,11 +58,7 @@ for r in $(seq 1 "$rounds"); do
     wait "${pids[@]}" || true
     pids=()
     ra=$(median_rate "$dir/a.log") rb=$(median_rate "$dir/b.log")
-    if [ "$ra" = 0 ] || [ "$rb" = 0 ]; then
-      echo "side-by-side: a run gave no rate; its log:" >&2
-      tail -n 5 "$dir/a.log" "$dir/b.log" >&2
-      exit 1
-    fi
+    need_rates side-by-side "$ra" "$rb" "$dir/a.log" "$dir/b.log"
     ratio=$(awk -v x="$rb" -v y="$ra" 'BEGIN {printf "%.3f", x / y}')
     ratios+=("$ratio")
     echo "round $r, A with lcore $swap: A $ra Mpps, B $rb Mpps, B/A $ratio"
