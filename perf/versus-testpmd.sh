@@ -61,6 +61,7 @@ for p in $(seq 1 "$passes"); do
     stid=$(thread_of "$sv" worker-0 "$dir/svcard.log")
     ttid=$(thread_of "$(testpmd_child "$tp_pid")" rte-worker-1 "$dir/testpmd.log")
     sample "$stid" "$dir/svcard.data" "$profiled" &
+    pids+=("$!")
     sample "$ttid" "$dir/testpmd.data" "$profiled"
   fi
   wait "${pids[@]}" || true
@@ -72,7 +73,6 @@ for p in $(seq 1 "$passes"); do
   ratios+=("$r")
   echo "pass $p: svcard $(awk -v x="$a" 'BEGIN {printf "%.3f", x / 1e6}') Mpps, testpmd $mode $(awk -v x="$b" 'BEGIN {printf "%.3f", x / 1e6}') Mpps, svcard/testpmd $r"
   if [ -n "$profiled" ]; then
-    wait
     for side in "svcard $a sym" "testpmd $b dso"; do
       set -- $side
       n=$(perf script -i "$dir/$1.data" -F tid 2>/dev/null | wc -l)
