@@ -65,6 +65,12 @@ pub struct BenchArgs {
     /// The core `svcard cli` is pinned to (taskset) in show-under-load: the control core.
     #[arg(long, default_value_t = 0)]
     pub cli_core: u32,
+    /// Passes over the flows in the capture of the plain run (1-8): the first in the order
+    /// their sessions are made, each later one in another order. With 1 every round meets
+    /// the sessions in the order they were made, so their lines are read in memory order,
+    /// which hardware prefetching hides; real traffic keeps no such order.
+    #[arg(long, default_value_t = 1)]
+    pub passes: u32,
 }
 
 pub fn bench(a: BenchArgs) -> Result<()> {
@@ -93,6 +99,14 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     }
     ensure!(a.seconds >= 1, "--seconds must be at least 1");
     ensure!(
+        (1..=svcard_perf::recipes::MAX_PASSES).contains(&a.passes),
+        "--passes must be 1 to {}",
+        svcard_perf::recipes::MAX_PASSES
+    );
+    if a.passes > 1 && !scenarios.is_empty() {
+        eprintln!("svcard bench: --passes applies to the plain run over --flows, not to scenarios");
+    }
+    ensure!(
         !a.baseline.is_empty(),
         "--baseline needs a mode (io, 5tswap)"
     );
@@ -119,6 +133,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         scenarios,
         flows_override: a.flows_override,
         cli_core: a.cli_core,
+        passes: a.passes,
     };
     let mut results = Results::default();
     let r = bench::run(&opts, &mut results);

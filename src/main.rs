@@ -64,7 +64,7 @@ enum GenCmd {
         #[arg(long, default_value = "examples/sample-server.pcap")]
         server: PathBuf,
     },
-    /// N distinct UDP flows, one frame each per round.
+    /// N distinct UDP flows, one frame each per pass.
     UdpFlows {
         /// How many flows.
         #[arg(long, default_value_t = 1000)]
@@ -72,6 +72,10 @@ enum GenCmd {
         /// Frame size in bytes (without FCS), 60 to 1514.
         #[arg(long, default_value_t = 60)]
         size: usize,
+        /// Passes over the flows (1-8): the first in flow order, each later one in an
+        /// order of its own (a replay then meets the sessions out of the order it made them).
+        #[arg(long, default_value_t = 1)]
+        passes: u32,
         /// Output capture.
         #[arg(long)]
         out: PathBuf,
@@ -222,11 +226,27 @@ fn gen(what: GenCmd) -> Result<()> {
                 s.len()
             );
         }
-        GenCmd::UdpFlows { flows, size, out } => {
+        GenCmd::UdpFlows {
+            flows,
+            size,
+            passes,
+            out,
+        } => {
+            use svcard_perf::recipes::MAX_PASSES;
             anyhow::ensure!((60..=1514).contains(&size), "--size must be 60 to 1514");
-            let recs = svcard_perf::recipes::udp_flows(flows, size);
+            anyhow::ensure!(
+                (1..=MAX_PASSES).contains(&passes),
+                "--passes must be 1 to {MAX_PASSES}"
+            );
+            let recs = svcard_perf::recipes::udp_flows_passes(flows, size, passes);
             svcard_perf::write_pcap(&out, &recs).with_context(|| out.display().to_string())?;
-            println!("wrote {} ({} flows of {} B)", out.display(), flows, size);
+            println!(
+                "wrote {} ({} flows of {} B, {} frames)",
+                out.display(),
+                flows,
+                size,
+                recs.len()
+            );
         }
         GenCmd::Flows {
             common,

@@ -254,3 +254,47 @@ fn sessions_expire_after_their_timeouts_and_the_summary_follows() {
     let log = sv.stop();
     assert!(log.contains("closed 20"), "{log}");
 }
+
+/// `svcard gen udp-flows --passes`: each later pass holds every flow once more, out of the
+/// first pass's order; a count out of range is refused with the option named.
+#[test]
+fn gen_udp_flows_passes_repeat_every_flow_out_of_order() {
+    let dir = TempDir::new("gen-passes");
+    let out = dir.0.join("f.pcap");
+    let run = |passes: &str| {
+        std::process::Command::new(BIN)
+            .args([
+                "gen",
+                "udp-flows",
+                "--flows",
+                "500",
+                "--passes",
+                passes,
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .expect("svcard runs")
+    };
+    let o = run("3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1500 frames"));
+    let recs = svcard_dataplane::pcapfile::read_file(&out).expect("a capture");
+    assert_eq!(recs.len(), 1500);
+    let first: Vec<&[u8]> = recs[..500].iter().map(|r| r.data.as_slice()).collect();
+    for pass in 1..3 {
+        let part: Vec<&[u8]> = recs[pass * 500..(pass + 1) * 500]
+            .iter()
+            .map(|r| r.data.as_slice())
+            .collect();
+        let mut sorted_part = part.clone();
+        sorted_part.sort();
+        let mut sorted_first = first.clone();
+        sorted_first.sort();
+        assert_eq!(sorted_part, sorted_first, "pass {pass}: the same flows");
+        assert_ne!(part, first, "pass {pass}: in another order");
+    }
+    let o = run("9");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--passes must be 1 to 8"));
+}

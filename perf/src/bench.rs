@@ -119,6 +119,10 @@ pub struct Options {
     pub flows_override: Vec<u32>,
     /// Pin `svcard cli` (show-under-load) to this core with `taskset` (the control core).
     pub cli_core: u32,
+    /// Passes over the flows in the plain run's capture (1 to
+    /// [`MAX_PASSES`](crate::recipes::MAX_PASSES)): the first in the order the sessions are
+    /// made, each later one in another order ([`udp_flows_passes`](crate::recipes::udp_flows_passes)).
+    pub passes: u32,
 }
 
 impl Options {
@@ -1121,21 +1125,34 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mut progress = Progress::new();
     for &n in &opts.flows {
-        let cap = dir.path.join(format!("udp-{n}-{}.pcap", opts.size));
-        progress.show(&format!("[capture {n} flows] writing {}", cap.display()));
-        let recs = crate::recipes::udp_flows(n, opts.size);
+        let passes = opts.passes.clamp(1, crate::recipes::MAX_PASSES);
+        let (cap, name) = if passes == 1 {
+            (
+                dir.path.join(format!("udp-{n}-{}.pcap", opts.size)),
+                format!("{n} flows"),
+            )
+        } else {
+            (
+                dir.path
+                    .join(format!("udp-{n}-{}-{passes}-passes.pcap", opts.size)),
+                format!("{n} flows, {passes} passes"),
+            )
+        };
+        progress.show(&format!("[capture {name}] writing {}", cap.display()));
+        let recs = crate::recipes::udp_flows_passes(n, opts.size, passes);
         crate::write_pcap(&cap, &recs).with_context(|| cap.display().to_string())?;
         drop(recs);
         progress.end();
+        let frames = u64::from(n) * u64::from(passes);
         let case = Case {
             scenario: "flows".into(),
-            case: format!("{n} flows"),
+            case: name,
             flows: n,
             capture: cap.clone(),
             stats: CaptureStats {
-                frames: u64::from(n),
-                client_frames: u64::from(n),
-                bytes: u64::from(n) * opts.size as u64,
+                frames,
+                client_frames: frames,
+                bytes: frames * opts.size as u64,
                 max_len: opts.size,
             },
             frame: FrameSize::Fixed(opts.size),

@@ -41,6 +41,56 @@ pub fn udp_flows(n: u32, frame_len: usize) -> Vec<Record> {
         .collect()
 }
 
+/// Most passes [`udp_flows_passes`] writes.
+pub const MAX_PASSES: u32 = 8;
+
+/// Multipliers of the later passes' orders: primes above any flow count ([`MAX_V4_FLOWS`]
+/// and `svcard bench`'s 2^24), so that `(j + 1) * P mod n` visits every flow once.
+const PASS_ORDER: [u64; MAX_PASSES as usize - 1] = [
+    2_654_435_761,
+    2_246_822_519,
+    3_266_489_917,
+    668_265_263,
+    374_761_393,
+    4_294_967_291,
+    2_147_483_647,
+];
+
+/// The flow frame `j` of pass `pass` of [`udp_flows_passes`] carries: pass 0 in flow order,
+/// each later pass in an order of its own.
+#[must_use]
+pub fn pass_order(pass: u32, j: u32, n: u32) -> u32 {
+    match pass.checked_sub(1).and_then(|k| PASS_ORDER.get(k as usize)) {
+        Some(&p) if n > 0 => ((u64::from(j) + 1) * p % u64::from(n)) as u32,
+        _ => j,
+    }
+}
+
+/// [`udp_flows`] written `passes` times (1 to [`MAX_PASSES`]): the first pass in flow
+/// order, each later one in an order of its own ([`pass_order`]).
+///
+/// Why: a replay repeats its capture, and the flows' sessions are made during the first
+/// pass, in that pass's order. With one pass every later round meets the sessions in the
+/// order they were made, so a table that hands out slots in creation order reads its
+/// sessions in memory order, which hardware prefetching hides; traffic seldom keeps
+/// that order. With `passes` passes, only one frame in `passes` comes in creation order.
+#[must_use]
+pub fn udp_flows_passes(n: u32, frame_len: usize, passes: u32) -> Vec<Record> {
+    let base = udp_flows(n, frame_len);
+    let passes = passes.clamp(1, MAX_PASSES);
+    let mut out = Vec::with_capacity(base.len() * passes as usize);
+    for pass in 0..passes {
+        for j in 0..n {
+            let k = out.len() as u64;
+            out.push(Record {
+                ts_ns: k * 1000,
+                data: base[pass_order(pass, j, n) as usize].data.clone(),
+            });
+        }
+    }
+    out
+}
+
 /// An address of the recipes' own plans (always valid text; the unspecified address
 /// otherwise).
 fn addr(s: &str) -> IpAddr {
@@ -1012,6 +1062,49 @@ mod tests {
         assert_eq!(r[7].ts_ns, 7000);
         let r = udp_flows(10, 1514);
         assert!(r.iter().all(|x| x.data.len() == 1514));
+    }
+
+    #[test]
+    fn later_passes_hold_every_flow_once_in_another_order() {
+        for n in [1u32, 2, 7, 1000, 65_536] {
+            let r = udp_flows_passes(n, 60, 4);
+            assert_eq!(r.len(), 4 * n as usize);
+            let base = udp_flows(n, 60);
+            // Pass 0 is the one-pass capture itself.
+            for (a, b) in r[..n as usize].iter().zip(&base) {
+                assert_eq!(a.data, b.data);
+            }
+            for pass in 1..4 {
+                let part = &r[(pass * n) as usize..((pass + 1) * n) as usize];
+                let mut seen: HashSet<&[u8]> = HashSet::new();
+                for f in part {
+                    assert!(seen.insert(&f.data), "n {n} pass {pass}: a flow twice");
+                }
+                assert_eq!(seen.len(), n as usize);
+                if n >= 1000 {
+                    // Not the creation order, nor close to it.
+                    let in_place = part
+                        .iter()
+                        .zip(&base)
+                        .filter(|(a, b)| a.data == b.data)
+                        .count();
+                    assert!(
+                        in_place < n as usize / 20,
+                        "pass {pass}: {in_place} in place"
+                    );
+                }
+            }
+            // Time keeps going forward across the passes.
+            assert!(r.windows(2).all(|w| w[0].ts_ns < w[1].ts_ns));
+        }
+        // One pass (and anything out of range, clamped) is the plain capture.
+        assert_eq!(udp_flows_passes(100, 60, 1).len(), 100);
+        assert_eq!(udp_flows_passes(100, 60, 0).len(), 100);
+        assert_eq!(udp_flows_passes(10, 60, 99).len(), 10 * MAX_PASSES as usize);
+        // The orders of different passes differ.
+        let a: Vec<u32> = (0..1000).map(|j| pass_order(1, j, 1000)).collect();
+        let b: Vec<u32> = (0..1000).map(|j| pass_order(2, j, 1000)).collect();
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -451,6 +451,7 @@ mod tests {
             scenarios: vec![],
             flows_override: vec![],
             cli_core: 0,
+            passes: 1,
         };
         let mut r = Results::default();
         let p = pending(&opts, Scenario::Imix, &[1000], &mut r);
