@@ -103,6 +103,12 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         "--passes must be 1 to {}",
         svcard_perf::recipes::MAX_PASSES
     );
+    ensure!(
+        a.flows
+            .iter()
+            .all(|&n| u64::from(n) * u64::from(a.passes) <= 1 << 24),
+        "--flows × --passes must be at most 16777216 frames"
+    );
     if a.passes > 1 && !scenarios.is_empty() {
         eprintln!("svcard bench: --passes applies to the plain run over --flows, not to scenarios");
     }

@@ -238,6 +238,10 @@ fn gen(what: GenCmd) -> Result<()> {
                 (1..=MAX_PASSES).contains(&passes),
                 "--passes must be 1 to {MAX_PASSES}"
             );
+            anyhow::ensure!(
+                u64::from(flows) * u64::from(passes) <= 1 << 24,
+                "--flows × --passes must be at most 16777216 frames"
+            );
             let recs = svcard_perf::recipes::udp_flows_passes(flows, size, passes);
             svcard_perf::write_pcap(&out, &recs).with_context(|| out.display().to_string())?;
             println!(

@@ -297,4 +297,19 @@ fn gen_udp_flows_passes_repeat_every_flow_out_of_order() {
     let o = run("9");
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--passes must be 1 to 8"));
+    let o = std::process::Command::new(BIN)
+        .args([
+            "gen",
+            "udp-flows",
+            "--flows",
+            "4194305",
+            "--passes",
+            "4",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("svcard runs");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at most 16777216 frames"));
 }
