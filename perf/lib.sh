@@ -61,9 +61,10 @@ thread_of() {
   return 1
 }
 
-# testpmd's own process under the `timeout` $1 (the forwarding lcore is one of its threads).
-testpmd_child() {
-  pgrep -P "$1" -x dpdk-testpmd || echo "$1"
+# The process to look for threads in: the child of $1 when it has one (testpmd under the
+# `timeout` that ends it), else $1 itself (svcard).
+child_or_self() {
+  pgrep -P "$1" | head -n 1 | grep . || echo "$1"
 }
 
 # The shares of samples in the perf.data $1 by $3 (sym: function; dso: library), each also
@@ -103,12 +104,12 @@ scratch_dir() {
   trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
 }
 
-# Ends the calling script (named $1) with status 1 when rate $2 or $3 is 0, showing the ends
-# of the two runs' logs $4 and $5.
-need_rates() {
-  if [ "$2" = 0 ] || [ "$3" = 0 ]; then
-    echo "$1: a run gave no rate; the end of their logs:" >&2
-    tail -n 5 "$4" "$5" >&2
+# Ends the calling script (named $1) with status 1 when the rate $2 is 0, showing the end
+# of the run's log $3.
+need_rate() {
+  if [ "$2" = 0 ]; then
+    echo "$1: a run gave no rate; the end of its log ($3):" >&2
+    tail -n 5 "$3" >&2
     exit 1
   fi
 }

@@ -33,33 +33,31 @@ done
 bench_fields "$cfg" profile || exit 2
 scratch_dir svcard-profile
 
+# Samples thread $1 of the run whose PID is the only one in `pids` (its log $2) into $3
+# after the warm-up, then waits for the run to end and sets `pps` to the median of the
+# rates `$4 LOG WARM` reads from its log.
+sample_run() {
+  local run=${pids[0]} tid
+  sleep "$warm"
+  tid=$(thread_of "$(child_or_self "$run")" "$1" "$2")
+  perf record -q -e cpu-clock -t "$tid" -o "$3" -- sleep "$secs" >/dev/null 2>&1
+  wait "$run" || true
+  pids=()
+  pps=$("$4" "$2" "$warm" | median)
+  need_rate profile "$pps" "$2"
+}
+
 echo "svcard ($bin):"
 "$bin" run -f "$cfg" --socket "$dir/show.sock" --backend dpdk --rate --duration $((warm + secs + 2)) \
   >"$dir/svcard.log" 2>&1 &
 pids=("$!")
-pid=$!
-sleep "$warm"
-tid=$(thread_of "$pid" worker-0 "$dir/svcard.log")
-perf record -q -e cpu-clock -t "$tid" -o "$dir/svcard.data" -- sleep "$secs" >/dev/null 2>&1
-wait "$pid" || true
-pids=()
-pps=$(svcard_rates "$dir/svcard.log" "$warm" | median)
-[ "$pps" != 0 ] || { echo "profile: svcard gave no rate; its log:" >&2; tail -5 "$dir/svcard.log" >&2; exit 1; }
+sample_run worker-0 "$dir/svcard.log" "$dir/svcard.data" svcard_rates
 report "$dir/svcard.data" "$pps" sym 1
 
 echo "dpdk-testpmd 5tswap ($cap):"
 start_testpmd 5tswap 1 0 "svprof$$" $((warm + secs + 3)) "$dir/testpmd.log"
 pids=("$tp_pid")
-pid=$tp_pid
-sleep "$warm"
-# `timeout` is the parent: the forwarding lcore is a thread of its child.
-tp=$(testpmd_child "$pid")
-tid=$(thread_of "$tp" rte-worker-1 "$dir/testpmd.log")
-perf record -q -e cpu-clock -t "$tid" -o "$dir/testpmd.data" -- sleep "$secs" >/dev/null 2>&1
-wait "$pid" || true
-pids=()
-pps=$(testpmd_rates "$dir/testpmd.log" "$warm" | median)
-[ "$pps" != 0 ] || { echo "profile: testpmd gave no rate; its log:" >&2; tail -5 "$dir/testpmd.log" >&2; exit 1; }
+sample_run rte-worker-1 "$dir/testpmd.log" "$dir/testpmd.data" testpmd_rates
 # Debian's DPDK libraries are stripped: by library (net_pcap: the receive; testpmd: the
 # forwarding; net_null: the transmit and the frees).
 report "$dir/testpmd.data" "$pps" dso 1

@@ -58,7 +58,8 @@ for r in $(seq 1 "$rounds"); do
     wait "${pids[@]}" || true
     pids=()
     ra=$(median_rate "$dir/a.log") rb=$(median_rate "$dir/b.log")
-    need_rates side-by-side "$ra" "$rb" "$dir/a.log" "$dir/b.log"
+    need_rate side-by-side "$ra" "$dir/a.log"
+    need_rate side-by-side "$rb" "$dir/b.log"
     ratio=$(awk -v x="$rb" -v y="$ra" 'BEGIN {printf "%.3f", x / y}')
     ratios+=("$ratio")
     echo "round $r, A with lcore $swap: A $ra Mpps, B $rb Mpps, B/A $ratio"

@@ -59,7 +59,7 @@ for p in $(seq 1 "$passes"); do
     profiled=$((secs - warm - 2))
     sleep "$warm"
     stid=$(thread_of "$sv" worker-0 "$dir/svcard.log")
-    ttid=$(thread_of "$(testpmd_child "$tp_pid")" rte-worker-1 "$dir/testpmd.log")
+    ttid=$(thread_of "$(child_or_self "$tp_pid")" rte-worker-1 "$dir/testpmd.log")
     sample "$stid" "$dir/svcard.data" "$profiled" &
     pids+=("$!")
     sample "$ttid" "$dir/testpmd.data" "$profiled"
@@ -68,7 +68,8 @@ for p in $(seq 1 "$passes"); do
   pids=()
   a=$(svcard_rates "$dir/svcard.log" "$warm" | median)
   b=$(testpmd_rates "$dir/testpmd.log" "$warm" | median)
-  need_rates versus-testpmd "$a" "$b" "$dir/svcard.log" "$dir/testpmd.log"
+  need_rate versus-testpmd "$a" "$dir/svcard.log"
+  need_rate versus-testpmd "$b" "$dir/testpmd.log"
   r=$(awk -v x="$a" -v y="$b" 'BEGIN {printf "%.3f", x / y}')
   ratios+=("$r")
   echo "pass $p: svcard $(awk -v x="$a" 'BEGIN {printf "%.3f", x / 1e6}') Mpps, testpmd $mode $(awk -v x="$b" 'BEGIN {printf "%.3f", x / 1e6}') Mpps, svcard/testpmd $r"

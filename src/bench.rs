@@ -98,17 +98,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         }
     }
     ensure!(a.seconds >= 1, "--seconds must be at least 1");
-    ensure!(
-        (1..=svcard_perf::recipes::MAX_PASSES).contains(&a.passes),
-        "--passes must be 1 to {}",
-        svcard_perf::recipes::MAX_PASSES
-    );
-    ensure!(
-        a.flows
-            .iter()
-            .all(|&n| u64::from(n) * u64::from(a.passes) <= 1 << 24),
-        "--flows × --passes must be at most 16777216 frames"
-    );
+    for &n in &a.flows {
+        svcard_perf::recipes::check_passes(n, a.passes).map_err(anyhow::Error::msg)?;
+    }
     if a.passes > 1 && !scenarios.is_empty() {
         eprintln!("svcard bench: --passes applies to the plain run over --flows, not to scenarios");
     }

@@ -232,16 +232,8 @@ fn gen(what: GenCmd) -> Result<()> {
             passes,
             out,
         } => {
-            use svcard_perf::recipes::MAX_PASSES;
             anyhow::ensure!((60..=1514).contains(&size), "--size must be 60 to 1514");
-            anyhow::ensure!(
-                (1..=MAX_PASSES).contains(&passes),
-                "--passes must be 1 to {MAX_PASSES}"
-            );
-            anyhow::ensure!(
-                u64::from(flows) * u64::from(passes) <= 1 << 24,
-                "--flows × --passes must be at most 16777216 frames"
-            );
+            svcard_perf::recipes::check_passes(flows, passes).map_err(anyhow::Error::msg)?;
             let recs = svcard_perf::recipes::udp_flows_passes(flows, size, passes);
             svcard_perf::write_pcap(&out, &recs).with_context(|| out.display().to_string())?;
             println!(

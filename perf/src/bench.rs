@@ -1124,20 +1124,17 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
     }
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mut progress = Progress::new();
+    let passes = opts.passes.clamp(1, crate::recipes::MAX_PASSES);
+    let (file_tag, name_tag) = if passes == 1 {
+        (String::new(), String::new())
+    } else {
+        (format!("-{passes}-passes"), format!(", {passes} passes"))
+    };
     for &n in &opts.flows {
-        let passes = opts.passes.clamp(1, crate::recipes::MAX_PASSES);
-        let (cap, name) = if passes == 1 {
-            (
-                dir.path.join(format!("udp-{n}-{}.pcap", opts.size)),
-                format!("{n} flows"),
-            )
-        } else {
-            (
-                dir.path
-                    .join(format!("udp-{n}-{}-{passes}-passes.pcap", opts.size)),
-                format!("{n} flows, {passes} passes"),
-            )
-        };
+        let cap = dir
+            .path
+            .join(format!("udp-{n}-{}{file_tag}.pcap", opts.size));
+        let name = format!("{n} flows{name_tag}");
         progress.show(&format!("[capture {name}] writing {}", cap.display()));
         let recs = crate::recipes::udp_flows_passes(n, opts.size, passes);
         crate::write_pcap(&cap, &recs).with_context(|| cap.display().to_string())?;

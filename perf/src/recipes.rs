@@ -56,6 +56,27 @@ const PASS_ORDER: [u64; MAX_PASSES as usize - 1] = [
     2_147_483_647,
 ];
 
+/// Most frames [`udp_flows_passes`] is asked for (the capture is built in memory first).
+pub const MAX_PASS_FRAMES: u64 = 1 << 24;
+
+/// Whether `passes` passes over `flows` flows are within [`MAX_PASSES`] and
+/// [`MAX_PASS_FRAMES`]; else the error, naming the options (`--flows`, `--passes`) of the
+/// commands that take them.
+///
+/// # Errors
+/// The text to show.
+pub fn check_passes(flows: u32, passes: u32) -> Result<(), String> {
+    if !(1..=MAX_PASSES).contains(&passes) {
+        return Err(format!("--passes must be 1 to {MAX_PASSES}"));
+    }
+    if u64::from(flows) * u64::from(passes) > MAX_PASS_FRAMES {
+        return Err(format!(
+            "--flows × --passes must be at most {MAX_PASS_FRAMES} frames"
+        ));
+    }
+    Ok(())
+}
+
 /// The flow frame `j` of pass `pass` of [`udp_flows_passes`] carries: pass 0 in flow order,
 /// each later pass in an order of its own.
 #[must_use]
@@ -78,6 +99,9 @@ pub fn pass_order(pass: u32, j: u32, n: u32) -> u32 {
 pub fn udp_flows_passes(n: u32, frame_len: usize, passes: u32) -> Vec<Record> {
     let base = udp_flows(n, frame_len);
     let passes = passes.clamp(1, MAX_PASSES);
+    if passes == 1 {
+        return base;
+    }
     let mut out = Vec::with_capacity(base.len() * passes as usize);
     for pass in 0..passes {
         for j in 0..n {
@@ -1101,6 +1125,13 @@ mod tests {
         assert_eq!(udp_flows_passes(100, 60, 1).len(), 100);
         assert_eq!(udp_flows_passes(100, 60, 0).len(), 100);
         assert_eq!(udp_flows_passes(10, 60, 99).len(), 10 * MAX_PASSES as usize);
+        // What the commands accept.
+        assert_eq!(check_passes(1 << 22, 4), Ok(()));
+        assert!(check_passes((1 << 22) + 1, 4)
+            .unwrap_err()
+            .contains("at most 16777216"));
+        assert!(check_passes(10, 0).unwrap_err().contains("1 to 8"));
+        assert!(check_passes(10, 9).unwrap_err().contains("1 to 8"));
         // The orders of different passes differ.
         let a: Vec<u32> = (0..1000).map(|j| pass_order(1, j, 1000)).collect();
         let b: Vec<u32> = (0..1000).map(|j| pass_order(2, j, 1000)).collect();
