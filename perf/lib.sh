@@ -6,14 +6,16 @@ median() {
   sort -n | awk '{v[NR] = $1} END {if (NR == 0) print 0; else print v[int((NR + 1) / 2)]}'
 }
 
-# Sets `cap`, `mbufs`, `room` and `mem` from the configuration $1 (one `svcard bench --keep`
-# wrote): the capture net_pcap replays, the mbuf pool's size and data room, and the EAL's
-# memory (-m). $2 names the calling script in the error.
+# Sets `cap`, `mbufs`, `room`, `mem` and `pages` from the configuration $1 (one `svcard bench
+# --keep` wrote): the capture net_pcap replays, the mbuf pool's size and data room, the EAL's
+# memory (-m), and its pages (--no-huge, or --huge-unlink when the bench chose hugepages:
+# testpmd then gets them too). $2 names the calling script in the error.
 bench_fields() {
   cap=$(sed -n 's/.*rx_pcap=\([^,"]*\).*/\1/p' "$1" | head -1)
   mbufs=$(sed -n 's/^mbufs *= *\([0-9]*\).*/\1/p' "$1" | head -1)
   room=$(sed -n 's/^mbuf-data-room *= *\([0-9]*\).*/\1/p' "$1" | head -1)
   mem=$(sed -n 's/.*"-m", "\([0-9]*\)".*/\1/p' "$1" | head -1)
+  if grep -q '^eal-args = .*"--no-huge"' "$1"; then pages=--no-huge; else pages=--huge-unlink; fi
   if [ -z "$cap" ] || [ -z "$mbufs" ] || [ -z "$room" ] || [ -z "$mem" ]; then
     echo "$2: $1: no rx_pcap=, mbufs, mbuf-data-room or \"-m\" (not a bench configuration?)" >&2
     return 2
@@ -27,7 +29,7 @@ bench_fields() {
 start_testpmd() {
   local mode=$1 lcore=$2 main=$3 prefix=$4 secs=$5 log=$6
   shift 6
-  timeout -s INT "$secs" dpdk-testpmd --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry \
+  timeout -s INT "$secs" dpdk-testpmd "$pages" -m "$mem" --no-pci --no-shconf --no-telemetry \
     --file-prefix "$prefix" -l "$main,$lcore" --main-lcore "$main" \
     --vdev="net_pcap0,rx_pcap=$cap,infinite_rx=1" --vdev=net_null0,no-rx=1 -- \
     --forward-mode="$mode" --mbuf-size="$room" --total-num-mbufs="$mbufs" \

@@ -7,10 +7,15 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use svcard_perf::bench::{self, Mode, Options, Results};
+use svcard_perf::hugepages::Hugepages;
 use svcard_perf::scenario::Scenario;
 
 fn parse_scenario(s: &str) -> Result<Scenario, String> {
     Scenario::parse(s).ok_or_else(|| format!("'{s}': the scenarios are {}", Scenario::names()))
+}
+
+fn parse_hugepages(s: &str) -> Result<Hugepages, String> {
+    Hugepages::parse(s).ok_or_else(|| format!("'{s}': --hugepages takes {}", Hugepages::NAMES))
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -71,6 +76,11 @@ pub struct BenchArgs {
     /// which hardware prefetching hides; real traffic keeps no such order.
     #[arg(long, default_value_t = 1)]
     pub passes: u32,
+    /// The DPDK programs' memory: hugepages when the machine has enough free on a mounted
+    /// hugetlbfs (auto), always (yes: an error if it has not), or 4 KiB pages with
+    /// `--no-huge` (no). svcard and testpmd of a case always get the same.
+    #[arg(long, default_value = "auto", value_parser = parse_hugepages, value_name = "auto|yes|no")]
+    pub hugepages: Hugepages,
 }
 
 pub fn bench(a: BenchArgs) -> Result<()> {
@@ -132,6 +142,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         flows_override: a.flows_override,
         cli_core: a.cli_core,
         passes: a.passes,
+        hugepages: a.hugepages,
     };
     let mut results = Results::default();
     let r = bench::run(&opts, &mut results);
@@ -154,4 +165,37 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    #[test]
+    fn hugepages_option_defaults_to_auto_and_refuses_other_words() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied()))
+        };
+        assert_eq!(parse(&[]).unwrap().bench.hugepages, Hugepages::Auto);
+        assert_eq!(
+            parse(&["--hugepages", "no"]).unwrap().bench.hugepages,
+            Hugepages::No
+        );
+        assert_eq!(
+            parse(&["--hugepages", "yes"]).unwrap().bench.hugepages,
+            Hugepages::Yes
+        );
+        let e = parse(&["--hugepages", "maybe"]).unwrap_err().to_string();
+        assert!(
+            e.contains("'maybe': --hugepages takes auto, yes, no"),
+            "{e}"
+        );
+    }
 }

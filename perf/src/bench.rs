@@ -27,6 +27,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::hist::IntervalHistogram;
+use crate::hugepages::{EalMemory, Hugepages};
 use crate::recipes::{CaptureStats, FrameSize};
 use crate::scenario::Scenario;
 use svcard_dataplane::stats::LoopTimes;
@@ -123,6 +124,8 @@ pub struct Options {
     /// [`MAX_PASSES`](crate::recipes::MAX_PASSES)): the first in the order the sessions are
     /// made, each later one in another order ([`udp_flows_passes`](crate::recipes::udp_flows_passes)).
     pub passes: u32,
+    /// Hugepages or 4 KiB pages for the DPDK programs ([`crate::hugepages`]).
+    pub hugepages: Hugepages,
 }
 
 impl Options {
@@ -349,6 +352,8 @@ pub struct RunReport {
     pub warmup: usize,
     /// `cpu MHz` of /proc/cpuinfo.
     pub cpu_mhz: Option<f64>,
+    /// The memory both programs' EAL ran in.
+    pub memory: EalMemory,
     /// The capture.
     pub capture: PathBuf,
     /// testpmd runs.
@@ -741,11 +746,12 @@ pub fn svcard_config(
         prefix,
         data_room,
         &SvcardSetup::established(flows, format!("{flows} UDP flows")),
+        EalMemory::NoHuge,
     )
 }
 
 /// [`svcard_config`] for a capture of `frames` frames (all held in the pool by
-/// `infinite_rx`), set up as `setup` says.
+/// `infinite_rx`), set up as `setup` says, its EAL on `memory`.
 #[must_use]
 pub fn svcard_config_for(
     capture: &Path,
@@ -754,7 +760,9 @@ pub fn svcard_config_for(
     prefix: &str,
     data_room: u32,
     setup: &SvcardSetup,
+    memory: EalMemory,
 ) -> String {
+    let pages = memory.eal_flag();
     let mbufs = frames.saturating_add(SPARE_MBUFS);
     let cap = capture.display();
     let what = &setup.what;
@@ -770,7 +778,7 @@ pub fn svcard_config_for(
 [workers]
 count = 1
 [dpdk]
-eal-args = ["--no-huge", "-m", "{eal_mb}", "--no-pci", "--no-shconf", "--no-telemetry", "--file-prefix", "{prefix}", "-l", "0-1", "--log-level=lib.eal:error"]
+eal-args = ["{pages}", "-m", "{eal_mb}", "--no-pci", "--no-shconf", "--no-telemetry", "--file-prefix", "{prefix}", "-l", "0-1", "--log-level=lib.eal:error"]
 mbufs = {mbufs}
 mbuf-cache = 256
 mbuf-data-room = {data_room}
@@ -793,7 +801,7 @@ max-sessions = {max_sessions}
     )
 }
 
-/// The testpmd arguments (without the program).
+/// The testpmd arguments (without the program), its EAL on `memory`.
 #[must_use]
 pub fn testpmd_args(
     capture: &Path,
@@ -801,11 +809,12 @@ pub fn testpmd_args(
     size: usize,
     mode: Mode,
     prefix: &str,
+    memory: EalMemory,
 ) -> Vec<String> {
     let mbufs = frames.saturating_add(SPARE_MBUFS);
     let room = mbuf_data_room(size);
     vec![
-        "--no-huge".into(),
+        memory.eal_flag().into(),
         "-m".into(),
         eal_memory_mb(mbufs, room).to_string(),
         "--no-pci".into(),
@@ -1025,7 +1034,12 @@ fn mem_available_mb() -> Option<u64> {
     Some(kb / 1024)
 }
 
-fn check_memory(mb: u64, what: &str) -> Result<()> {
+/// On 4 KiB pages, that the EAL's `mb` fit in the available memory (hugepages were counted
+/// when they were chosen).
+fn check_memory(mb: u64, memory: EalMemory, what: &str) -> Result<()> {
+    if memory != EalMemory::NoHuge {
+        return Ok(());
+    }
     if let Some(avail) = mem_available_mb() {
         if mb > avail {
             bail!("{what} needs about {mb} MB of EAL memory (-m) but only {avail} MB is available: use fewer --flows");
@@ -1181,6 +1195,12 @@ pub(crate) fn run_case(
     progress: &mut Progress,
 ) -> Result<RunReport> {
     let modes: &[Mode] = if case.baselines { &opts.baselines } else { &[] };
+    let room = mbuf_data_room(case.stats.max_len);
+    // svcard's and testpmd's pools are the same size: one choice for both, every round.
+    let need = eal_memory_mb(case.frames().saturating_add(SPARE_MBUFS), room);
+    let memory =
+        crate::hugepages::choose(opts.hugepages, crate::hugepages::Supply::of_machine(), need)
+            .map_err(anyhow::Error::msg)?;
     let nrounds = case.rounds.max(1);
     let mut rounds: Vec<(Vec<BaselineRun>, SvcardRun)> = Vec::new();
     for round in 0..nrounds {
@@ -1195,11 +1215,10 @@ pub(crate) fn run_case(
         let mut baselines = Vec::new();
         for &mode in modes {
             opts.check_interrupted()?;
-            baselines.push(run_testpmd(opts, dir, case, mode, "", progress)?);
+            baselines.push(run_testpmd(opts, dir, case, mode, memory, "", progress)?);
         }
         opts.check_interrupted()?;
-        let room = mbuf_data_room(case.stats.max_len);
-        let svcard = match run_svcard(opts, dir, case, room, progress) {
+        let svcard = match run_svcard(opts, dir, case, room, memory, progress) {
             Ok(r) => r,
             Err(e)
                 if format!("{e:#}").contains("creating the mbuf pool")
@@ -1209,14 +1228,14 @@ pub(crate) fn run_case(
                     "svcard bench: svcard could not create its mbuf pool in the EAL memory sized for {room}-byte mbufs: \
                      again with memory for {LARGE_DATA_ROOM}-byte mbufs"
                 );
-                run_svcard(opts, dir, case, LARGE_DATA_ROOM, progress)?
+                run_svcard(opts, dir, case, LARGE_DATA_ROOM, memory, progress)?
             }
             Err(e) => return Err(e),
         };
         // The baselines again: each is taken over its runs on both sides of svcard's.
         for (b, &mode) in baselines.iter_mut().zip(modes) {
             opts.check_interrupted()?;
-            let after = run_testpmd(opts, dir, case, mode, "-after", progress)?;
+            let after = run_testpmd(opts, dir, case, mode, memory, "-after", progress)?;
             *b = BaselineRun::around(b, &after);
         }
         rounds.push((baselines, svcard));
@@ -1293,6 +1312,7 @@ pub(crate) fn run_case(
         seconds: case.seconds,
         warmup: opts.warmup,
         cpu_mhz: cpu_mhz(),
+        memory,
         capture: case.capture.clone(),
         baselines,
         svcard,
@@ -1316,6 +1336,7 @@ fn run_testpmd(
     dir: &Path,
     case: &Case,
     mode: Mode,
+    memory: EalMemory,
     // Appended to the log's name: the run after svcard's keeps its own log.
     log_suffix: &str,
     progress: &mut Progress,
@@ -1323,9 +1344,9 @@ fn run_testpmd(
     let label = format!("[testpmd {} {} {}]", mode.name(), case.scenario, case.case);
     let frames = case.frames();
     let size = case.stats.max_len;
-    let args = testpmd_args(&case.capture, frames, size, mode, &unique_prefix());
+    let args = testpmd_args(&case.capture, frames, size, mode, &unique_prefix(), memory);
     let mb = eal_memory_mb(frames.saturating_add(SPARE_MBUFS), mbuf_data_room(size));
-    check_memory(mb, "dpdk-testpmd")?;
+    check_memory(mb, memory, "dpdk-testpmd")?;
     let command = command_line(&opts.testpmd, &args);
     let log = dir.join(format!(
         "testpmd-{}-{}{log_suffix}.log",
@@ -1444,12 +1465,13 @@ fn run_svcard(
     dir: &Path,
     case: &Case,
     pool_room: u32,
+    memory: EalMemory,
     progress: &mut Progress,
 ) -> Result<SvcardRun> {
     let label = format!("[svcard {} {}]", case.scenario, case.case);
     let frames = case.frames();
     let mb = eal_memory_mb(frames.saturating_add(SPARE_MBUFS), pool_room);
-    check_memory(mb, "svcard")?;
+    check_memory(mb, memory, "svcard")?;
     let config = svcard_config_for(
         &case.capture,
         frames,
@@ -1457,6 +1479,7 @@ fn run_svcard(
         &unique_prefix(),
         mbuf_data_room(case.stats.max_len),
         &case.setup,
+        memory,
     );
     let cfg_path = dir.join(format!("svcard-{}.toml", case.slug()));
     std::fs::write(&cfg_path, &config).with_context(|| cfg_path.display().to_string())?;
@@ -1945,12 +1968,13 @@ pub fn render_table(reports: &[RunReport]) -> String {
         let _ = writeln!(
             out,
             "Mpps: median (min-max) of {} one-second periods after {} warm-up, in the median round; \
-             {ratio}; 1 forwarding core; CPU {} MHz; \
+             {ratio}; 1 forwarding core; CPU {} MHz; EAL memory: {}; \
              Gbps on the wire (frame + preamble + IFG); B/session = session-table bytes / live sessions; \
              drops = frames svcard received and did not forward, plus port losses, over the whole run",
             r.svcard.rate.periods,
             r.warmup,
-            opt(r.cpu_mhz, 0)
+            opt(r.cpu_mhz, 0),
+            r.memory
         );
     }
     out
@@ -2420,7 +2444,7 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
         items.push(format!(
             "  {{\n    \"scenario\": {}, \"case\": {}, \"flows\": {}, \"capture_frame_bytes\": {cap_bytes}, \"frame_bytes\": {frame_bytes}, \
              \"frame\": {}, \"capture_frames\": {}, \"mean_capture_frame_bytes\": {}, \"seconds\": {}, \
-             \"warmup_periods\": {}, \"cpu_mhz\": {}, \"forwarding_cores\": 1,\n    \"baselines\": [\n{}\n    ],\n    \
+             \"warmup_periods\": {}, \"cpu_mhz\": {}, \"forwarding_cores\": 1, \"eal_memory\": {},\n    \"baselines\": [\n{}\n    ],\n    \
              \"svcard\": {{\"command\": {}, \"eal_memory_mb\": {}, {}, \"live_sessions\": {}, \"maximum_sessions\": {}, \
              \"summary_command\": {}, \"table_bytes\": {}, \"bytes_per_session\": {}, \"rss_bytes\": {}, \"drops\": {drops}, \
              \"histogram\": {}, \"burst_histogram\": {}, \"packet_histogram\": {}, \"rate_lines_fields\": [\"t\", \"rx_pps\", \"tx_pps\", \"sessions\", \"created\"], \
@@ -2434,6 +2458,7 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
             r.seconds,
             r.warmup,
             json_opt(r.cpu_mhz),
+            json_str(&r.memory.tag()),
             baselines.join(",\n"),
             json_str(&s.command),
             s.eal_mb,
@@ -2498,6 +2523,7 @@ pub(crate) fn fake_report(
         seconds: svcard_pps.len() as u64,
         warmup: 1,
         cpu_mhz: Some(2000.0),
+        memory: EalMemory::NoHuge,
         capture: PathBuf::from("x.pcap"),
         baselines: vec![BaselineRun {
             mode: Mode::FiveTupleSwap,
@@ -2566,6 +2592,41 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("rounds of testpmd"), "{t}");
+    }
+
+    /// svcard and testpmd are started on the memory chosen for the case, and the report
+    /// says which it was.
+    #[test]
+    fn both_programs_run_on_the_chosen_memory() {
+        let huge = EalMemory::Huge { page_kb: 2048 };
+        let cap = Path::new("/tmp/x.pcap");
+        for (memory, flag) in [(huge, "--huge-unlink"), (EalMemory::NoHuge, "--no-huge")] {
+            let args = testpmd_args(cap, 1000, 60, Mode::FiveTupleSwap, "p", memory);
+            assert_eq!(args[0], flag);
+            assert_eq!(args.iter().filter(|a| a.contains("huge")).count(), 1);
+            let setup = SvcardSetup::established(1000, "1000 UDP flows".into());
+            let text = svcard_config_for(cap, 1000, 600, "p", 256, &setup, memory);
+            let cfg = svcard_config::Config::from_toml_str(&text, Path::new("bench.toml"))
+                .expect("the bench's configuration parses");
+            assert_eq!(cfg.dpdk.eal_args[0], flag);
+            assert_eq!(
+                cfg.dpdk
+                    .eal_args
+                    .iter()
+                    .filter(|a| a.contains("huge"))
+                    .count(),
+                1
+            );
+        }
+        let mut r = fake_report("flows", 65536, FrameSize::Fixed(60), &[1.0], &[2.0]);
+        r.memory = huge;
+        let t = render_table(std::slice::from_ref(&r));
+        assert!(t.contains("EAL memory: 2 MiB hugepages;"), "{t}");
+        let json = to_json(std::slice::from_ref(&r));
+        assert!(
+            json.contains("\"eal_memory\": \"hugepages-2048kB\""),
+            "{json}"
+        );
     }
 
     #[test]

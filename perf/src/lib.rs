@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod frames;
 pub mod hist;
+pub mod hugepages;
 pub mod recipes;
 pub mod scenario;
 pub mod svg;

@@ -386,7 +386,15 @@ mod tests {
     use svcard_config::Config;
 
     fn parse(setup: &SvcardSetup, frames: u32) -> Config {
-        let text = svcard_config_for(Path::new("/tmp/x.pcap"), frames, 1024, "p", 256, setup);
+        let text = svcard_config_for(
+            Path::new("/tmp/x.pcap"),
+            frames,
+            1024,
+            "p",
+            256,
+            setup,
+            crate::hugepages::EalMemory::NoHuge,
+        );
         Config::from_toml_str(&text, Path::new("bench.toml"))
             .unwrap_or_else(|e| panic!("{e}\n{text}"))
     }
@@ -452,6 +460,7 @@ mod tests {
             flows_override: vec![],
             cli_core: 0,
             passes: 1,
+            hugepages: crate::hugepages::Hugepages::No,
         };
         let mut r = Results::default();
         let p = pending(&opts, Scenario::Imix, &[1000], &mut r);
