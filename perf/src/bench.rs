@@ -1029,9 +1029,7 @@ fn tail(path: &Path, n: usize) -> String {
 
 fn mem_available_mb() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let l = s.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = l.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
+    Some(crate::hugepages::meminfo_field(&s, "MemAvailable")? / 1024)
 }
 
 /// On 4 KiB pages, that the EAL's `mb` fit in the available memory (hugepages were counted

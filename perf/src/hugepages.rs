@@ -101,13 +101,7 @@ impl Supply {
     /// From the texts of `/proc/meminfo` and `/proc/mounts`.
     #[must_use]
     pub fn parse(meminfo: &str, mounts: &str) -> Self {
-        let field = |name: &str| {
-            meminfo
-                .lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
+        let field = |name: &str| meminfo_field(meminfo, name).unwrap_or(0);
         let page_kb = field("Hugepagesize");
         let mounted = page_kb > 0
             && mounts.lines().any(|l| {
@@ -141,6 +135,16 @@ impl Supply {
     pub fn free_mb(&self) -> u64 {
         self.free_pages * self.page_kb / 1024
     }
+}
+
+/// The number of `/proc/meminfo`'s line `name` (`MemAvailable`, `HugePages_Free`; in kB
+/// where the line gives a unit).
+#[must_use]
+pub fn meminfo_field(meminfo: &str, name: &str) -> Option<u64> {
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// A mount's `pagesize=` value (`2M`, `1G`, `2048k`) in KiB.
@@ -215,6 +219,15 @@ mod tests {
             Supply::parse("MemTotal: 1 kB\n", MOUNTED),
             Supply::default()
         );
+    }
+
+    #[test]
+    fn meminfo_fields_by_exact_name() {
+        assert_eq!(meminfo_field(MEMINFO, "HugePages_Free"), Some(1500));
+        assert_eq!(meminfo_field(MEMINFO, "MemTotal"), Some(24_578_424));
+        // A name that only begins another's is not that line.
+        assert_eq!(meminfo_field(MEMINFO, "HugePages"), None);
+        assert_eq!(meminfo_field(MEMINFO, "MemAvailable"), None);
     }
 
     #[test]
