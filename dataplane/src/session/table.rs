@@ -257,19 +257,13 @@ impl SessionInfo {
     }
 }
 
-/// A table array: in the DPDK build (the line-rate build) 2 MiB aligned and advised for
-/// huge pages ([`crate::port::dpdk::HugeSlice`]); random access over 100+ MB otherwise pays
-/// a TLB miss, in a VM a two-level page walk, on nearly every lookup.
-#[cfg(feature = "dpdk")]
-type Big<T> = crate::port::dpdk::HugeSlice<T>;
-#[cfg(not(feature = "dpdk"))]
-type Big<T> = Box<[T]>;
+/// A table array: 2 MiB aligned and advised for huge pages ([`crate::mem::HugeSlice`]);
+/// random access over 100+ MB otherwise pays a TLB miss, in a VM a two-level page walk, on
+/// nearly every lookup.
+type Big<T> = crate::mem::HugeSlice<T>;
 
 fn big_slice<T: Copy>(n: usize, f: impl FnMut(usize) -> T) -> Big<T> {
-    #[cfg(feature = "dpdk")]
-    return crate::port::dpdk::HugeSlice::new(n, f);
-    #[cfg(not(feature = "dpdk"))]
-    (0..n).map(f).collect()
+    crate::mem::HugeSlice::new(n, f)
 }
 
 /// Idle timeout in milliseconds (clamped, see [`MAX_TIMEOUT_S`]).
@@ -278,27 +272,10 @@ fn timeout_ms(timeout_s: u32) -> u32 {
     timeout_s.min(MAX_TIMEOUT_S) * 1000
 }
 
-/// Pull the cache line holding `*p` towards the core without waiting for it.
-///
-/// `core::arch::x86_64::_mm_prefetch` is a `#[target_feature(enable = "sse")]` function:
-/// even with SSE in the build configuration, calling it from a function without that
-/// attribute needs `unsafe`, which this crate denies. So this is a demand load whose value
-/// goes to [`core::hint::black_box`]: it is not optimised away, nothing depends on it, and
-/// an out-of-order core keeps going while the miss is outstanding, so a pass of these
-/// over a burst overlaps the misses as prefetches would (with less run-ahead: the load
-/// must retire, so in practice it stalls on DRAM misses).
+/// Pull the cache line holding `*v` towards the core without waiting for it.
 #[inline(always)]
-#[cfg(not(feature = "dpdk"))]
 fn touch_line<T: Copy>(v: &T) {
-    core::hint::black_box(*v);
-}
-
-/// With the `dpdk` feature (the line-rate build) a real, non-blocking prefetch from the
-/// DPDK module, the one module of this crate allowed `unsafe`.
-#[inline(always)]
-#[cfg(feature = "dpdk")]
-fn touch_line<T: Copy>(v: &T) {
-    crate::port::dpdk::prefetch(v);
+    crate::mem::prefetch(v);
 }
 
 /// Most keys [`SessionTable::find_burst`] resolves in one call (a worker burst).
@@ -354,21 +331,11 @@ impl Bucket {
         occ: 0,
     };
 
-    /// Occupied entries whose tag is `tag`, one bit each: in the DPDK build on x86_64 five
-    /// SSE2 instructions ([`crate::port::dpdk::lanes_equal`]); elsewhere SWAR over the two
-    /// tag words (exact zero-lane test, then a multiply gathers the four lane bits).
+    /// Occupied entries whose tag is `tag`, one bit each ([`crate::mem::lanes_equal`]: SSE2
+    /// on x86_64, SWAR elsewhere).
     #[inline]
     fn matches(&self, tag: u16) -> u32 {
-        #[cfg(all(feature = "dpdk", target_arch = "x86_64"))]
-        {
-            crate::port::dpdk::lanes_equal(self.tags, tag) & u32::from(self.occ)
-        }
-        #[cfg(not(all(feature = "dpdk", target_arch = "x86_64")))]
-        {
-            let rep = u64::from(tag) * 0x0001_0001_0001_0001;
-            (lane_zeros(self.tags[0] ^ rep) | (lane_zeros(self.tags[1] ^ rep) << 4))
-                & u32::from(self.occ)
-        }
+        crate::mem::lanes_equal(self.tags, tag) & u32::from(self.occ)
     }
 
     /// Entry `w`'s tag.
@@ -384,17 +351,6 @@ impl Bucket {
         let (i, sh) = ((w / 4) & 1, 16 * (w % 4));
         self.tags[i] = (self.tags[i] & !(0xFFFF << sh)) | (u64::from(tag) << sh);
     }
-}
-
-/// The 16-bit lanes of `x` that are zero, as bits 0..4 (the portable tag match).
-#[inline]
-#[cfg_attr(all(feature = "dpdk", target_arch = "x86_64"), allow(dead_code))]
-fn lane_zeros(x: u64) -> u32 {
-    const LOW15: u64 = 0x7FFF_7FFF_7FFF_7FFF;
-    // Top bit of each lane set iff the lane is zero (no carries between lanes).
-    let z = !(((x & LOW15).wrapping_add(LOW15)) | x | LOW15);
-    // Bits 15, 31, 47, 63 -> 48, 49, 50, 51.
-    ((z >> 15).wrapping_mul(0x0001_0002_0004_0008) >> 48) as u32
 }
 
 /// The bucketized index.
