@@ -1,8 +1,7 @@
 //! `svcard run --backend dpdk`: EAL start, mempool, ports with one RX and one TX queue per
-//! worker (plus a TX queue for the control core where the device has one), then the same
-//! engine as the pcap backend.
+//! worker (plus a TX queue for the control core where the device has one). The caller runs
+//! the same engine over them as over the pcap backend.
 
-use crate::run::{run_engine, RunArgs};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
 use svcard_config::Config;
@@ -12,11 +11,11 @@ use svcard_dataplane::port::dpdk::{
 
 /// The EAL arguments: those after `--` on the command line, else the configured ones, plus a
 /// `--vdev` or `-a` for every port's device not already named.
-fn eal_args(config: &Config, args: &RunArgs) -> Vec<String> {
-    let mut v: Vec<String> = if args.eal.is_empty() {
+fn eal_args(config: &Config, given: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = if given.is_empty() {
         config.dpdk.eal_args.clone()
     } else {
-        args.eal.clone()
+        given.to_vec()
     };
     for p in &config.ports {
         let Some(dev) = p.dpdk.as_deref() else {
@@ -37,8 +36,51 @@ fn eal_args(config: &Config, args: &RunArgs) -> Vec<String> {
     v
 }
 
-pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
-    let eal = Eal::init(&eal_args(config, args)).context("starting the DPDK EAL")?;
+/// The DPDK objects a run holds, dropped in order (queues before ports before the pool
+/// before the EAL) once the engine has stopped.
+pub struct Opened {
+    /// The configuration with the EAL's lcores as the cores (see [`with_eal_cores`]).
+    pub config: Arc<Config>,
+    /// One set of queues per worker.
+    pub queues: Vec<DpdkQueues>,
+    /// The control core's TX queues, where every port has one.
+    pub control_io: Option<DpdkQueues>,
+    /// The ports, for their closing statistics.
+    pub ports: Ports,
+}
+
+/// The configured ports, then the pool and the EAL they depend on.
+pub struct Ports {
+    ports: Vec<EthPort>,
+    _pool: Mempool,
+    _eal: Eal,
+}
+
+impl Ports {
+    /// One line of statistics per port (`NAME: rx N tx N missed N rx errors N tx errors N`).
+    pub fn report(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .filter_map(|p| {
+                let s = p.stats().ok()?;
+                Some(format!(
+                    "{}: rx {} tx {} missed {} rx errors {} tx errors {}",
+                    p.name().unwrap_or_default(),
+                    s.ipackets,
+                    s.opackets,
+                    s.imissed,
+                    s.ierrors,
+                    s.oerrors
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Starts the EAL (`eal`: the arguments after `--`, else the configured ones), creates the
+/// pool and configures every port with a queue per worker.
+pub fn open(config: &Arc<Config>, eal: &[String]) -> Result<Opened> {
+    let eal = Eal::init(&eal_args(config, eal)).context("starting the DPDK EAL")?;
     let config = &with_eal_cores(config, &eal.lcore_cpus());
     let workers = config.workers.count;
     let pool = Mempool::new(
@@ -109,25 +151,16 @@ pub fn run(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
             None
         }
     };
-    let summary = run_engine(config, args, queues, control_io)?;
-    for p in &ports {
-        if let Ok(s) = p.stats() {
-            println!(
-                "{}: rx {} tx {} missed {} rx errors {} tx errors {}",
-                p.name().unwrap_or_default(),
-                s.ipackets,
-                s.opackets,
-                s.imissed,
-                s.ierrors,
-                s.oerrors
-            );
-        }
-    }
-    print!("{summary}");
-    drop(ports);
-    drop(pool);
-    drop(eal);
-    Ok(())
+    Ok(Opened {
+        config: Arc::clone(config),
+        queues,
+        control_io,
+        ports: Ports {
+            ports,
+            _pool: pool,
+            _eal: eal,
+        },
+    })
 }
 
 /// Where the workers and the control core run when `[workers] cores` does not say: on the

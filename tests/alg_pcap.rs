@@ -290,7 +290,8 @@ fn the_pinhole_is_on_every_worker_before_the_reply_leaves() {
     // Both workers created sessions: the control connection on one, the data on the other.
     for w in 0..2 {
         assert!(
-            log.contains(&format!("worker {w}: ")) && !log.contains(&format!("worker {w}: rx 0 ")),
+            log.contains(&format!("worker {w}: "))
+                && !log.contains(&format!("worker {w}: rx_packets=0 ")),
             "{log}"
         );
     }

@@ -78,7 +78,7 @@ fn net_pcap_in_net_pcap_out_with_policy_rst_and_expiry() {
         o.contains("Unicast-sessions: 0\n")
     });
     let log = sv.stop();
-    assert!(log.contains("closed 6"), "{log}");
+    assert!(log.contains(" sessions_closed=6 "), "{log}");
 
     let out1 = read_pcap(&dir.path("out1.pcap"));
     let permitted: Vec<Vec<u8>> = input

@@ -5,7 +5,8 @@
 //!
 //! A line ending in `?` lists what may come next instead of running.
 
-use crate::central::{run_query, AlgConversations, ControlHandle, Relay};
+use crate::central::{run_query, ControlHandle, Relay};
+use crate::gateway::rm::AlgConversations;
 use crate::show::alg::{alg_elem, ConvLayout, ConversationsText};
 use crate::show::command::{
     help, parse, render_error, ClearFlowSession, Command, FlowSessionFilter, ShowAlgConversations,
@@ -31,7 +32,7 @@ use svcard_dataplane::clock::Clock;
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::{bits, Action, SessionView, Validity};
-use svcard_dataplane::stats::Gauge;
+use svcard_dataplane::stats::{Counter, Gauge};
 
 /// Names from the configuration.
 #[derive(Debug)]
@@ -238,6 +239,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Result<(), Failure> {
         Command::ShowAlgStatistics(p) => show_alg_statistics(ctx, *p, out),
         Command::ClearFlowSession(s) => clear_flow_session(ctx, s, out),
         Command::ClearServicesSessions(f) => clear_services_sessions(ctx, f, out),
+        Command::ShowSvcardStatistics => show_svcard_statistics(ctx, out),
         Command::ShowVersion => show_version(ctx, out),
     }
 }
@@ -286,6 +288,7 @@ fn filter_leaves(e: &mut Elem, f: &FlowSessionFilter) {
 pub fn request(cmd: &Command) -> Elem {
     match cmd {
         Command::ShowVersion => Elem::new("get-software-information"),
+        Command::ShowSvcardStatistics => Elem::new("get-svcard-statistics-information"),
         Command::ShowFlowSession(s) => {
             let only_id = s.filter.session_id.is_some()
                 && FlowSessionFilter {
@@ -419,6 +422,10 @@ fn flow_ns_root(name: &'static str) -> Elem {
     Elem::new(name).attr("xmlns", family_ns("junos-flow"))
 }
 
+/// Sessions in states other than valid, pending and invalidated: a svcard session is always
+/// in one of those three, so Junos's fourth count is always 0.
+const OTHER_STATES: u64 = 0;
+
 fn show_flow_session(ctx: &Context, s: &ShowFlowSession, out: &mut Out<'_>) -> Result<(), Failure> {
     let filter = s.filter.resolve(&ctx.names).map_err(message)?;
     let mut r = FlowSessionText::new(s.level, s.resource_manager);
@@ -430,13 +437,13 @@ fn show_flow_session(ctx: &Context, s: &ShowFlowSession, out: &mut Out<'_>) -> R
                 unicast: st.gauge(Gauge::Sessions),
                 multicast: 0,
                 services_offload: 0,
-                failed: st.gauge(Gauge::Failed),
+                failed: st.get(Counter::SessionsFailed),
                 drop_flow: st.gauge(Gauge::DropFlow),
                 in_use: st.gauge(Gauge::Sessions),
                 valid: st.gauge(Gauge::Valid),
                 pending: st.gauge(Gauge::Pending),
                 invalidated: st.gauge(Gauge::Invalidated),
-                other: st.gauge(Gauge::Other),
+                other: OTHER_STATES,
                 maximum: st.gauge(Gauge::Capacity),
             };
             match out {
@@ -741,7 +748,7 @@ fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Resul
                     valid: st.gauge(Gauge::Valid),
                     pending: st.gauge(Gauge::Pending),
                     invalidated: st.gauge(Gauge::Invalidated),
-                    other: st.gauge(Gauge::Other),
+                    other: OTHER_STATES,
                     total: st.gauge(Gauge::Sessions),
                 },
             ));
@@ -829,6 +836,34 @@ fn services_utilization(ctx: &Context, sel: &Selection, out: &mut Out<'_>) -> Re
         match out {
             Out::Text(w) => utilization_line(*w, &row)?,
             Out::Tree(t) => t.elem(&row.to_elem())?,
+        }
+    }
+    if let Out::Tree(t) = out {
+        t.close()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// show svcard statistics
+
+fn show_svcard_statistics(ctx: &Context, out: &mut Out<'_>) -> Result<(), Failure> {
+    use crate::show::counters;
+    if let Out::Tree(t) = out {
+        t.open(&Elem::new("svcard-statistics-information"))?;
+    }
+    for (i, h) in ctx.control.workers.iter().enumerate() {
+        let st = h.stats.snapshot();
+        let sec = ctx.section(i as u16);
+        let section = format!("FPC{} PIC{}", sec.fpc, sec.pic);
+        match out {
+            Out::Text(w) => {
+                if i > 0 {
+                    writeln!(w)?;
+                }
+                counters::text(*w, &section, &st)?;
+            }
+            Out::Tree(t) => t.elem(&counters::elem(&section, &st))?,
         }
     }
     if let Out::Tree(t) = out {

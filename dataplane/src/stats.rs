@@ -1,124 +1,301 @@
-//! Worker counters, declared once with their names: the worker keeps them as plain `u64`s
-//! in its own struct and publishes a snapshot to shared atomics between bursts, where the
-//! control core and show commands read them. Nothing here costs a locked instruction on the
-//! packet path.
+//! The registry of worker figures and their storage. Every counter ([`Counter`]), gauge
+//! ([`Gauge`]) and malformed-drop reason ([`crate::wire::DropReason`]) is declared once, with
+//! its name, help text and unit ([`Desc`]); [`Figure`] walks them all, and every view reads
+//! them through it: `show svcard statistics`, the exit summary and `--rate` lines
+//! ([`fields`] / [`parse_fields`]), the bench's JSON. Adding a figure is one line in a
+//! declaration below (and the code that counts it).
+//!
+//! The worker keeps them as plain `u64`s in its own struct and publishes a snapshot to
+//! shared atomics between bursts, where the control core and show commands read them.
+//! Nothing here costs a locked instruction on the packet path.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-macro_rules! counters {
-    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[doc = $doc:literal])* $var:ident => $label:literal,)* }) => {
+/// What a registered figure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// Packets (frames).
+    Packets,
+    /// Bytes.
+    Bytes,
+    /// Sessions.
+    Sessions,
+    /// Events or messages.
+    Events,
+    /// Loop iterations.
+    Loops,
+}
+
+impl Unit {
+    /// The unit's name (`packets`, `bytes`, …), as metric names and XML carry it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Packets => "packets",
+            Unit::Bytes => "bytes",
+            Unit::Sessions => "sessions",
+            Unit::Events => "events",
+            Unit::Loops => "loops",
+        }
+    }
+}
+
+/// Whether a figure only grows (a counter) or says how things are now (a gauge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Cumulative since start (or the last clear).
+    Counter,
+    /// A level: the state now.
+    Gauge,
+}
+
+/// A registered figure: its name (snake_case, unique across the registry), help text, unit
+/// and kind. Every view (show commands, the `--rate` and exit lines, the bench's JSON,
+/// metrics exports) prints figures through their `Desc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Desc {
+    /// The name.
+    pub name: &'static str,
+    /// One line saying what it counts.
+    pub help: &'static str,
+    /// What it counts.
+    pub unit: Unit,
+    /// Counter or gauge.
+    pub kind: Kind,
+}
+
+/// Declares an enum of figures once: each variant's doc comment is its help text, then its
+/// name and unit. The enum gets `ALL`, `COUNT` and [`Desc`]s.
+macro_rules! registry {
+    ($(#[$m:meta])* $vis:vis enum $name:ident: $kind:ident {
+        $($(#[doc = $doc:literal])* $var:ident => $label:literal in $unit:ident,)*
+    }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(u8)]
         $vis enum $name { $($(#[doc = $doc])* $var,)* }
         impl $name {
-            /// Every counter, in declaration order.
+            /// Every one, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$var,)*];
-            /// How many counters there are.
+            /// How many there are.
             pub const COUNT: usize = $name::ALL.len();
-            /// The counter's name as shown by `show services … statistics` style commands.
+            /// Name, help text, unit and kind.
+            #[must_use]
+            pub fn desc(self) -> Desc {
+                match self {
+                    $($name::$var => Desc {
+                        name: $label,
+                        help: concat!($($doc),*),
+                        unit: Unit::$unit,
+                        kind: Kind::$kind,
+                    },)*
+                }
+            }
+            /// The name.
             #[must_use]
             pub fn name(self) -> &'static str {
-                match self { $($name::$var => $label,)* }
+                self.desc().name
             }
         }
     };
 }
 
-counters! {
+registry! {
     /// What a worker counts.
-    pub enum Counter {
+    pub enum Counter: Counter {
         /// Frames received.
-        RxPackets => "rx-packets",
-        /// Bytes received.
-        RxBytes => "rx-bytes",
+        RxPackets => "rx_packets" in Packets,
+        /// Bytes received (whole frames).
+        RxBytes => "rx_bytes" in Bytes,
         /// Frames transmitted.
-        TxPackets => "tx-packets",
+        TxPackets => "tx_packets" in Packets,
         /// Frames the TX queue did not take.
-        TxDropped => "tx-queue-full-drops",
+        TxDropped => "tx_queue_full_drops" in Packets,
         /// Frames that are not IP, passed through untouched.
-        NonIpPassed => "non-ip-passed",
-        /// Frames dropped as malformed (see the per-reason counters).
-        Malformed => "malformed-drops",
+        NonIpPassed => "non_ip_passed" in Packets,
+        /// Frames dropped as malformed (by reason in malformed_drops).
+        Malformed => "malformed" in Packets,
         /// Packets dropped by a discard rule or a Drop session.
-        PolicyDropped => "policy-drops",
+        PolicyDropped => "policy_drops" in Packets,
         /// Packets rejected (answered with RST or ICMP unreachable).
-        Rejected => "policy-rejects",
+        Rejected => "policy_rejects" in Packets,
         /// TCP RSTs sent for rejected packets.
-        RstSent => "tcp-rst-sent",
+        RstSent => "tcp_rst_sent" in Packets,
         /// ICMP unreachables sent for rejected packets.
-        IcmpUnreachSent => "icmp-unreachable-sent",
+        IcmpUnreachSent => "icmp_unreachable_sent" in Packets,
         /// Rejected packets that could not be answered (no room, an ICMP error).
-        RejectUnanswered => "reject-unanswered",
+        RejectUnanswered => "reject_unanswered" in Packets,
         /// Sessions created.
-        SessionsCreated => "sessions-created",
+        SessionsCreated => "sessions_created" in Sessions,
         /// Sessions that ended (any reason).
-        SessionsClosed => "sessions-closed",
+        SessionsClosed => "sessions_closed" in Sessions,
         /// Sessions ended by the idle timeout.
-        SessionsIdleExpired => "sessions-idle-expired",
+        SessionsIdleExpired => "sessions_idle_expired" in Sessions,
         /// Sessions ended by the absolute lifetime.
-        SessionsLifetimeExpired => "sessions-lifetime-expired",
+        SessionsLifetimeExpired => "sessions_lifetime_expired" in Sessions,
         /// Sessions ended by TCP close.
-        SessionsTcpClosed => "sessions-tcp-closed",
+        SessionsTcpClosed => "sessions_tcp_closed" in Sessions,
         /// Sessions removed by a clear command.
-        SessionsCleared => "sessions-cleared",
+        SessionsCleared => "sessions_cleared" in Sessions,
+        /// New sessions refused or bypassed, any reason (Junos Failed-sessions).
+        SessionsFailed => "sessions_failed" in Sessions,
         /// New sessions refused: card or service-set session limit (Junos flag 0x2).
-        SessionLimitDrops => "session-limit-drops",
+        SessionLimitDrops => "session_limit_drops" in Packets,
         /// New flows passed without a session at the limit (bypass policy).
-        SessionLimitBypassed => "session-limit-bypassed",
+        SessionLimitBypassed => "session_limit_bypassed" in Packets,
         /// New sessions refused: the table had no free slot (Junos flag 0x3/0x4).
-        TableFullDrops => "table-full-drops",
+        TableFullDrops => "table_full_drops" in Packets,
         /// New sessions refused by the setup-rate limit.
-        SetupRateDrops => "setup-rate-drops",
+        SetupRateDrops => "setup_rate_drops" in Packets,
         /// Non-first fragments without a session (no ports to match).
-        FragmentsNoSession => "fragments-without-session",
+        FragmentsNoSession => "fragments_without_session" in Packets,
         /// Events lost because the event ring was full.
-        EventRingFull => "event-ring-full",
+        EventRingFull => "event_ring_full" in Events,
         /// Query replies deferred because the reply ring was full.
-        ReplyRingFull => "reply-ring-full",
+        ReplyRingFull => "reply_ring_full" in Events,
         /// Packets of Watch sessions handed to the control core (ALG).
-        HandedOff => "alg-handed-off",
+        HandedOff => "alg_handed_off" in Packets,
         /// Packets of Watch sessions lost because the hand-off ring was full.
-        HandoffRingFull => "alg-handoff-ring-full",
+        HandoffRingFull => "alg_handoff_ring_full" in Packets,
         /// Packets the control core gave back for this worker to transmit.
-        ReturnedSent => "alg-returned",
+        ReturnedSent => "alg_returned" in Packets,
         /// New sessions opened through an ALG pinhole.
-        PinholeMatches => "pinhole-matches",
+        PinholeMatches => "pinhole_matches" in Sessions,
         /// Sessions an ALG closed (a DNS answer seen).
-        SessionsAlgClosed => "sessions-alg-closed",
+        SessionsAlgClosed => "sessions_alg_closed" in Sessions,
         /// ICMP errors passed because the session they quote exists (counted there).
-        IcmpErrorsRelated => "icmp-errors-related",
+        IcmpErrorsRelated => "icmp_errors_related" in Packets,
         /// ICMP errors dropped: no session for the packet they quote.
-        IcmpErrorsNoSession => "icmp-errors-without-session",
+        IcmpErrorsNoSession => "icmp_errors_without_session" in Packets,
         /// Worker loop iterations.
-        Loops => "loops",
+        Loops => "loops" in Loops,
         /// Loop iterations that received nothing.
-        IdleLoops => "idle-loops",
+        IdleLoops => "idle_loops" in Loops,
     }
 }
 
-counters! {
+registry! {
     /// Gauges a worker publishes: the state of its table now.
-    pub enum Gauge {
+    pub enum Gauge: Gauge {
         /// Live sessions.
-        Sessions => "sessions",
+        Sessions => "sessions" in Sessions,
         /// Valid sessions.
-        Valid => "valid",
+        Valid => "sessions_valid" in Sessions,
         /// Pending sessions (TCP handshake incomplete).
-        Pending => "pending",
+        Pending => "sessions_pending" in Sessions,
         /// Invalidated sessions (closing).
-        Invalidated => "invalidated",
-        /// Sessions in other states.
-        Other => "other",
-        /// Table capacity.
-        Capacity => "capacity",
+        Invalidated => "sessions_invalidated" in Sessions,
+        /// Session table capacity.
+        Capacity => "sessions_max" in Sessions,
         /// Bytes the session table allocated.
-        TableBytes => "table-bytes",
-        /// Failed sessions (creation refused, any reason), cumulative.
-        Failed => "failed",
+        TableBytes => "table_bytes" in Bytes,
         /// Sessions whose action drops (Drop or Reject).
-        DropFlow => "drop-flow",
+        DropFlow => "sessions_drop_flow" in Sessions,
     }
+}
+
+/// The name under which the per-reason malformed-frame drops
+/// ([`crate::wire::DropReason`]) are registered; each reason is one labelled figure.
+pub const MALFORMED_DROPS: &str = "malformed_drops";
+
+/// One registered figure of a worker: a counter, a gauge, or one reason's malformed drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    /// A counter.
+    Counter(Counter),
+    /// A gauge.
+    Gauge(Gauge),
+    /// Malformed frames dropped for this reason.
+    Malformed(crate::wire::DropReason),
+}
+
+impl Figure {
+    /// Every figure a worker publishes: counters, gauges, then drop reasons.
+    pub fn all() -> impl Iterator<Item = Figure> {
+        Counter::ALL
+            .iter()
+            .map(|c| Figure::Counter(*c))
+            .chain(Gauge::ALL.iter().map(|g| Figure::Gauge(*g)))
+            .chain(
+                crate::wire::DropReason::ALL
+                    .iter()
+                    .map(|r| Figure::Malformed(*r)),
+            )
+    }
+
+    /// Name, help, unit and kind (a drop reason: [`MALFORMED_DROPS`], its description).
+    #[must_use]
+    pub fn desc(self) -> Desc {
+        match self {
+            Figure::Counter(c) => c.desc(),
+            Figure::Gauge(g) => g.desc(),
+            Figure::Malformed(r) => Desc {
+                name: MALFORMED_DROPS,
+                help: r.description(),
+                unit: Unit::Packets,
+                kind: Kind::Counter,
+            },
+        }
+    }
+
+    /// The label that tells this figure from others of its name (`reason`, for drops).
+    #[must_use]
+    pub fn label(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Figure::Malformed(r) => Some(("reason", r.name())),
+            _ => None,
+        }
+    }
+
+    /// The key of the `name=value` lines: the name, and for a labelled figure
+    /// `name.label-value` (`malformed_drops.truncated_ipv4`).
+    #[must_use]
+    pub fn key(self) -> std::borrow::Cow<'static, str> {
+        match self.label() {
+            None => self.desc().name.into(),
+            Some((_, v)) => format!("{}.{v}", self.desc().name).into(),
+        }
+    }
+}
+
+/// `key=value` for every figure of `s`, space-separated ([`Figure::key`]); drop reasons only
+/// where nonzero. The exit summary's and the `--rate` lines' form; [`parse_fields`] reads it.
+#[must_use]
+pub fn fields(s: &LocalStats) -> String {
+    let mut out = String::new();
+    for f in Figure::all() {
+        let v = s.value(f);
+        if matches!(f, Figure::Malformed(_)) && v == 0 {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&f.key());
+        out.push('=');
+        out.push_str(&v.to_string());
+    }
+    out
+}
+
+/// The registered figures among whitespace-separated `key=value` fields (other keys and
+/// values that are not integers are skipped), as a [`LocalStats`]. Drop reasons absent
+/// from the text are 0.
+#[must_use]
+pub fn parse_fields(text: &str) -> LocalStats {
+    let mut s = LocalStats::default();
+    for kv in text.split_whitespace() {
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        let Ok(v) = v.parse::<u64>() else {
+            continue;
+        };
+        if let Some(f) = Figure::all().find(|f| f.key() == k) {
+            s.set(f, v);
+        }
+    }
+    s
 }
 
 /// A worker's published counters, drop reasons and gauges.
@@ -348,6 +525,36 @@ impl LocalStats {
     pub fn gauge(&self, g: Gauge) -> u64 {
         self.gauges[g as usize]
     }
+    /// Any figure's value.
+    #[must_use]
+    pub fn value(&self, f: Figure) -> u64 {
+        match f {
+            Figure::Counter(c) => self.get(c),
+            Figure::Gauge(g) => self.gauge(g),
+            Figure::Malformed(r) => self.drops[r as usize],
+        }
+    }
+    /// Sets any figure.
+    pub fn set(&mut self, f: Figure, v: u64) {
+        match f {
+            Figure::Counter(c) => self.counters[c as usize] = v,
+            Figure::Gauge(g) => self.gauges[g as usize] = v,
+            Figure::Malformed(r) => self.drops[r as usize] = v,
+        }
+    }
+    /// Adds another worker's figures (for card totals).
+    pub fn merge(&mut self, o: &LocalStats) {
+        for (a, b) in self.counters.iter_mut().zip(&o.counters) {
+            *a += b;
+        }
+        for (a, b) in self.drops.iter_mut().zip(&o.drops) {
+            *a += b;
+        }
+        for (a, b) in self.gauges.iter_mut().zip(&o.gauges) {
+            *a += b;
+        }
+        self.loops.merge(&o.loops);
+    }
 }
 
 impl SharedStats {
@@ -400,6 +607,40 @@ impl SharedStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registered_names_are_unique_snake_case_with_help() {
+        let mut keys = std::collections::HashSet::new();
+        for f in Figure::all() {
+            let d = f.desc();
+            assert!(
+                d.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                d.name
+            );
+            assert!(!d.help.trim().is_empty(), "{} has no help", d.name);
+            assert!(keys.insert(f.key()), "{} twice", f.key());
+        }
+    }
+
+    #[test]
+    fn fields_round_trip_every_figure() {
+        let mut s = LocalStats::default();
+        for (i, f) in Figure::all().enumerate() {
+            s.set(f, 1000 + i as u64);
+        }
+        let text = fields(&s);
+        let back = parse_fields(&format!("worker 0: {text} other=x"));
+        for f in Figure::all() {
+            assert_eq!(back.value(f), s.value(f), "{}", f.key());
+        }
+        // Zero drop reasons are left out, and read back as zero.
+        let empty = fields(&LocalStats::default());
+        assert!(!empty.contains(MALFORMED_DROPS), "{empty}");
+        assert!(empty.contains("rx_packets=0"), "{empty}");
+    }
 
     #[test]
     fn a_loop_bucket_holds_its_value_and_is_at_most_an_eighth_wide() {

@@ -902,7 +902,7 @@ impl<P: PortIo> Worker<P> {
     }
 
     fn fail_new(&mut self, policy: LimitPolicy, peer: u16, pkt: P::Pkt, counter: Counter) {
-        self.stats.gauges[Gauge::Failed as usize] += 1;
+        self.stats.inc(Counter::SessionsFailed);
         match policy {
             LimitPolicy::Bypass => {
                 self.stats.inc(Counter::SessionLimitBypassed);

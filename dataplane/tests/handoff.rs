@@ -10,7 +10,7 @@ use svcard_config::{AlgKind, Config};
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::handoff::{AlgCommand, AlgLink, LinkSizes, Returned};
 use svcard_dataplane::pcapfile::{read_file, Writer};
-use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapPortSpec};
+use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
 use svcard_dataplane::ring::{EventKind, RingSizes, WorkerRings};
 use svcard_dataplane::session::pinhole::PinholeSpec;
 use svcard_dataplane::session::Action;
@@ -78,23 +78,11 @@ peer = "ge-0/0/0.0"
         dir.join("out.pcap").display()
     );
     let config = Arc::new(Config::from_toml_str(&text, &dir.join("t.toml")).unwrap());
-    let specs: Vec<PcapPortSpec> = config
-        .ports
-        .iter()
-        .map(|p| PcapPortSpec {
-            rx: p.pcap_rx.clone(),
-            tx: p.pcap_tx.clone(),
-        })
-        .collect();
-    let PcapBackend { mut queues, sink } = PcapBackend::open(
-        &specs,
-        1,
-        PcapOptions {
-            pace: false,
-            repeat: 1,
-        },
-    )
-    .unwrap();
+    let opts = PcapOptions {
+        pace: false,
+        repeat: 1,
+    };
+    let (mut queues, _control, sink) = PcapBackend::for_config(&config, opts).unwrap().into_parts();
     let rings = WorkerRings::new(RingSizes::default());
     let stats = Arc::new(SharedStats::default());
     let setup = WorkerSetup {

@@ -30,7 +30,7 @@ use crate::hist::IntervalHistogram;
 use crate::hugepages::{EalMemory, Hugepages};
 use crate::recipes::{CaptureStats, FrameSize};
 use crate::scenario::Scenario;
-use svcard_dataplane::stats::LoopTimes;
+use svcard_dataplane::stats::{self, Counter, Gauge, LocalStats, LoopTimes};
 
 /// Per-second periods discarded at the start of each phase by default.
 pub const DEFAULT_WARMUP: usize = 3;
@@ -296,8 +296,8 @@ impl Drops {
     }
 }
 
-/// Frames in and out, from svcard's exit summary (`worker N: rx A tx B …, policy drops P,
-/// rejects R, malformed M, …` and `<port>: rx X tx Y missed M rx errors E tx errors O`).
+/// Frames in and out, from svcard's exit summary (`worker N: rx_packets=A tx_packets=B …`,
+/// the registry's fields, and `<port>: rx X tx Y missed M rx errors E tx errors O`).
 #[must_use]
 pub fn parse_drops(lines: &[String]) -> Option<Drops> {
     fn after(l: &str, key: &str) -> Option<u64> {
@@ -307,11 +307,10 @@ pub fn parse_drops(lines: &[String]) -> Option<Drops> {
     let mut d = Drops::default();
     let (mut any, mut ports) = (false, (0u64, 0u64, false));
     for l in lines {
-        if l.starts_with("worker ") {
-            d.rx += after(l, ": rx ")?;
-            d.tx += after(l, " tx ")?;
-            d.policy_malformed +=
-                after(l, "policy drops ").unwrap_or(0) + after(l, "malformed ").unwrap_or(0);
+        if let Some(w) = worker_fields(l) {
+            d.rx += w.get(Counter::RxPackets);
+            d.tx += w.get(Counter::TxPackets);
+            d.policy_malformed += w.get(Counter::PolicyDropped) + w.get(Counter::Malformed);
             any = true;
         } else if l.contains(" missed ") {
             ports.0 += after(l, ": rx ").unwrap_or(0);
@@ -649,7 +648,8 @@ pub struct RateLine {
     pub created: u64,
 }
 
-/// Parses `rate: t=3.0 rx_pps=5620910 tx_pps=5620910 sessions=100000 created=100000`.
+/// Parses `rate: t=3.000 rx_pps=5620910 tx_pps=5620910 rx_packets=… sessions=100000
+/// sessions_created=100000 …` (the registry's fields after the two rates).
 #[must_use]
 pub fn parse_rate_line(l: &str) -> Option<RateLine> {
     let rest = l.trim().strip_prefix("rate:")?;
@@ -666,12 +666,34 @@ pub fn parse_rate_line(l: &str) -> Option<RateLine> {
             "t" => r.t = v.parse().ok()?,
             "rx_pps" => r.rx_pps = v.parse().ok()?,
             "tx_pps" => r.tx_pps = v.parse().ok()?,
-            "sessions" => r.sessions = v.parse().ok()?,
-            "created" => r.created = v.parse().ok()?,
             _ => {}
         }
     }
+    let fields = stats::parse_fields(rest);
+    r.sessions = fields.gauge(Gauge::Sessions);
+    r.created = fields.get(Counter::SessionsCreated);
     (!r.t.is_nan() && !r.tx_pps.is_nan()).then_some(r)
+}
+
+/// The registry's figures of one worker line of svcard's exit summary
+/// (`worker N: name=value …`), or `None` for another line.
+#[must_use]
+pub fn worker_fields(l: &str) -> Option<LocalStats> {
+    let rest = l.strip_prefix("worker ")?;
+    let (n, fields) = rest.split_once(": ")?;
+    n.parse::<u16>().ok()?;
+    Some(stats::parse_fields(fields))
+}
+
+/// Every registered figure summed over the worker lines of svcard's exit summary, or
+/// `None` when it has none.
+#[must_use]
+pub fn parse_worker_totals(lines: &[String]) -> Option<LocalStats> {
+    let mut total: Option<LocalStats> = None;
+    for w in lines.iter().filter_map(|l| worker_fields(l)) {
+        total.get_or_insert_with(LocalStats::default).merge(&w);
+    }
+    total
 }
 
 /// `Unicast-sessions` and `Maximum-sessions` of `show security flow session summary`,
@@ -688,18 +710,10 @@ pub fn parse_session_summary(text: &str) -> Option<(u64, u64)> {
     Some((field("Unicast-sessions:")?, field("Maximum-sessions:")?))
 }
 
-/// Session-table bytes of svcard's exit summary (`worker N: …, table B bytes`), summed.
+/// Session-table bytes of svcard's exit summary (the workers' `table_bytes`), summed.
 #[must_use]
 pub fn parse_table_bytes(lines: &[String]) -> Option<u64> {
-    let v: Vec<u64> = lines
-        .iter()
-        .filter(|l| l.starts_with("worker "))
-        .filter_map(|l| {
-            let i = l.rfind(", table ")?;
-            l[i + 8..].split_whitespace().next()?.parse().ok()
-        })
-        .collect();
-    (!v.is_empty()).then(|| v.iter().sum())
+    parse_worker_totals(lines).map(|t| t.gauge(Gauge::TableBytes))
 }
 
 /// How svcard is configured beyond the common benchmark setup.
@@ -2355,6 +2369,18 @@ pub fn results_json(results: &Results) -> String {
     json_array(&results.reports, &results.notes)
 }
 
+/// Every registered figure of svcard's exit summary, summed over the workers, as a JSON
+/// object keyed by [`stats::Figure::key`] (`null` without worker lines).
+fn json_counters(exit_summary: &[String]) -> String {
+    let Some(t) = parse_worker_totals(exit_summary) else {
+        return "null".into();
+    };
+    let kv: Vec<String> = stats::Figure::all()
+        .map(|f| format!("{}: {}", json_str(&f.key()), t.value(f)))
+        .collect();
+    format!("{{{}}}", kv.join(", "))
+}
+
 fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
     let mut items: Vec<String> = Vec::new();
     for r in reports {
@@ -2399,6 +2425,7 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
             })
             .collect();
         let summary: Vec<String> = s.exit_summary.iter().map(|l| json_str(l)).collect();
+        let counters = json_counters(&s.exit_summary);
         let lines: Vec<String> = s
             .lines
             .iter()
@@ -2445,7 +2472,7 @@ fn json_array(reports: &[RunReport], notes: &[Note]) -> String {
              \"warmup_periods\": {}, \"cpu_mhz\": {}, \"forwarding_cores\": 1, \"eal_memory\": {},\n    \"baselines\": [\n{}\n    ],\n    \
              \"svcard\": {{\"command\": {}, \"eal_memory_mb\": {}, {}, \"live_sessions\": {}, \"maximum_sessions\": {}, \
              \"summary_command\": {}, \"table_bytes\": {}, \"bytes_per_session\": {}, \"rss_bytes\": {}, \"drops\": {drops}, \
-             \"histogram\": {}, \"burst_histogram\": {}, \"packet_histogram\": {}, \"rate_lines_fields\": [\"t\", \"rx_pps\", \"tx_pps\", \"sessions\", \"created\"], \
+             \"counters\": {counters}, \"histogram\": {}, \"burst_histogram\": {}, \"packet_histogram\": {}, \"rate_lines_fields\": [\"t\", \"rx_pps\", \"tx_pps\", \"sessions\", \"created\"], \
              \"rate_lines\": [{}], \"exit_summary\": [{}], \"config\": {}}},\n    \"ratio_svcard_to\": {{{}}}{}\n  }}",
             json_str(&r.scenario),
             json_str(&r.case),
@@ -2652,7 +2679,7 @@ mod tests {
         let lines: Vec<String> = [
             "net_pcap0: rx 9382880 tx 0 missed 3 rx errors 1 tx errors 0",
             "net_null0: rx 0 tx 9329162 missed 0 rx errors 0 tx errors 2",
-            "worker 0: rx 9382880 tx 9329162 sessions created 1000 closed 0 live 1000 (valid 1000 pending 0 invalidated 0), policy drops 7, rejects 0, malformed 5, non-IP passed 0, table 141576 bytes",
+            "worker 0: rx_packets=9382880 tx_packets=9329162 sessions_created=1000 sessions=1000 policy_drops=7 malformed=5 table_bytes=141576",
         ]
         .iter()
         .map(ToString::to_string)
@@ -2694,6 +2721,29 @@ mod tests {
         assert_eq!(f.closed_per_s.median, 1000.0);
         assert!((f.new_per_frame - 0.5).abs() < 1e-9);
         assert_eq!((f.peak_live, f.timeout_s), (1000, 1));
+    }
+
+    #[test]
+    fn every_registered_figure_reaches_the_json_from_the_exit_summary() {
+        // Two workers' exit lines, as `svcard run` prints them from the registry.
+        let mut w = LocalStats::default();
+        for (i, f) in stats::Figure::all().enumerate() {
+            w.set(f, 7 + i as u64);
+        }
+        let mut r = fake_report("sessions", 1000, FrameSize::Fixed(60), &[1e6], &[]);
+        r.svcard.exit_summary = vec![
+            format!("worker 0: {}", stats::fields(&w)),
+            format!("worker 1: {}", stats::fields(&w)),
+        ];
+        let results = Results {
+            reports: vec![r],
+            notes: vec![],
+        };
+        let j: serde_json::Value = serde_json::from_str(&results_json(&results)).unwrap();
+        let c = &j[0]["svcard"]["counters"];
+        for f in stats::Figure::all() {
+            assert_eq!(c[f.key().as_ref()], 2 * w.value(f), "{}", f.key());
+        }
     }
 
     #[test]
@@ -2828,7 +2878,7 @@ mod tests {
     #[test]
     fn rate_lines() {
         let r = parse_rate_line(
-            "rate: t=3.0 rx_pps=5620910 tx_pps=5620911 sessions=100000 created=100001",
+            "rate: t=3.0 rx_pps=5620910 tx_pps=5620911 sessions=100000 sessions_created=100001",
         )
         .unwrap();
         assert_eq!(r.t, 3.0);
@@ -2845,7 +2895,7 @@ mod tests {
         assert_eq!(parse_session_summary(s), Some((15, 40)));
         let lines = vec![
             "net_null0: rx 0 tx 1".to_string(),
-            "worker 0: rx 1 tx 1 sessions created 1 closed 0 live 1 (valid 1 pending 0 invalidated 0), policy drops 0, rejects 0, malformed 0, non-IP passed 0, table 4096 bytes".to_string(),
+            "worker 0: rx_packets=1 tx_packets=1 sessions_created=1 table_bytes=4096".to_string(),
         ];
         assert_eq!(parse_table_bytes(&lines), Some(4096));
     }

@@ -16,8 +16,9 @@
 
 pub mod rm;
 
-use crate::central::{Attachment, ControlHandle, Conversations};
+use crate::central::{Attachment, ControlHandle};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use rm::Conversations;
 use rm::{AlgStatistics, ResourceManager};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};

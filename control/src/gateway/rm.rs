@@ -11,7 +11,6 @@
 //! [`Conversations`] book the show server reads.
 
 use super::{alg_config, pinhole_spec};
-use crate::central::{ConvFlow, ConvResource, ConvSession, ConvState, Conversation, Conversations};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use svcard_alg::{Actions, Alg as _, AlgCounters, AnyAlg, Expectation, FlowCtx};
@@ -19,6 +18,168 @@ use svcard_config::{AlgKind, Config};
 use svcard_dataplane::flow::{Endpoint, FlowKey};
 use svcard_dataplane::session::pinhole::{lapsed, PinholeSpec};
 use svcard_dataplane::session::SessionView;
+
+// ---------------------------------------------------------------------------------------
+// The book: conversations, their sessions and resources, as the show commands read them.
+
+/// State of a conversation, group, resource or parent session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ConvState {
+    /// In use.
+    #[default]
+    Active,
+    /// Ended (a closed parent may leave its children running).
+    Closed,
+}
+
+impl ConvState {
+    /// `active` or `closed`, as Junos prints it.
+    #[must_use]
+    pub fn junos_name(self) -> &'static str {
+        match self {
+            ConvState::Active => "active",
+            ConvState::Closed => "closed",
+        }
+    }
+}
+
+/// One direction of a conversation's session: `{src -> dst}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvFlow {
+    /// Sender.
+    pub src: svcard_dataplane::flow::Endpoint,
+    /// Receiver.
+    pub dst: svcard_dataplane::flow::Endpoint,
+}
+
+/// A parent or child session of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSession {
+    /// Session ID.
+    pub id: u32,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// The initiator's flow.
+    pub forward: ConvFlow,
+    /// The responder's flow, once known.
+    pub reverse: Option<ConvFlow>,
+}
+
+/// A resource (pinhole) of a conversation and the child sessions it opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvResource {
+    /// Resource ID.
+    pub id: u32,
+    /// Its state.
+    pub state: ConvState,
+    /// Child sessions.
+    pub sessions: Vec<ConvSession>,
+}
+
+/// A conversation: a resource group, its parent session and its resources.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Conversation {
+    /// Group ID.
+    pub group_id: u32,
+    /// Group state.
+    pub state: ConvState,
+    /// The parent session's status as the ALG reports it (`None`: the ALG does not).
+    pub parent_status: Option<ConvState>,
+    /// The parent session while it exists.
+    pub parent: Option<ConvSession>,
+    /// Resources, in creation order.
+    pub resources: Vec<ConvResource>,
+}
+
+impl Conversation {
+    /// The parent session's state: as reported, else active while it exists.
+    #[must_use]
+    pub fn parent_state(&self) -> ConvState {
+        self.parent_status.unwrap_or(if self.parent.is_some() {
+            ConvState::Active
+        } else {
+            ConvState::Closed
+        })
+    }
+    /// Child sessions across resources, in order.
+    pub fn children(&self) -> impl Iterator<Item = &ConvSession> {
+        self.resources.iter().flat_map(|r| r.sessions.iter())
+    }
+}
+
+/// The conversations of one ALG on one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlgConversations {
+    /// The worker (member interface).
+    pub worker: u16,
+    /// The ALG (`application-protocol` filter).
+    pub alg: svcard_config::AlgKind,
+    /// The name printed (`FTP ALG`; an ALG may keep several books, H.323 and its `RAS ALG`).
+    pub name: String,
+    /// The ALG's state.
+    pub state: ConvState,
+    /// Its conversations.
+    pub conversations: Vec<Conversation>,
+}
+
+/// The book: per worker and ALG, the conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Conversations {
+    /// In worker order, then in the order ALGs first recorded a conversation there.
+    pub algs: Vec<AlgConversations>,
+}
+
+impl Conversations {
+    /// The book of ALG `alg` named `name` on `worker`, created (active, empty) if missing.
+    pub fn book(
+        &mut self,
+        worker: u16,
+        alg: svcard_config::AlgKind,
+        name: &str,
+    ) -> &mut AlgConversations {
+        let i = match self
+            .algs
+            .iter()
+            .position(|a| a.worker == worker && a.alg == alg && a.name == name)
+        {
+            Some(i) => i,
+            None => {
+                let at = self
+                    .algs
+                    .iter()
+                    .position(|a| a.worker > worker)
+                    .unwrap_or(self.algs.len());
+                self.algs.insert(
+                    at,
+                    AlgConversations {
+                        worker,
+                        alg,
+                        name: name.to_string(),
+                        state: ConvState::Active,
+                        conversations: Vec::new(),
+                    },
+                );
+                at
+            }
+        };
+        &mut self.algs[i]
+    }
+
+    /// Records a conversation of `alg` (its display name) on `worker`.
+    pub fn insert(&mut self, worker: u16, alg: svcard_config::AlgKind, c: Conversation) {
+        self.book(worker, alg, alg.display_name())
+            .conversations
+            .push(c);
+    }
+
+    /// Forgets the conversation of group `group_id`; empty books go too.
+    pub fn remove_group(&mut self, group_id: u32) {
+        for a in &mut self.algs {
+            a.conversations.retain(|c| c.group_id != group_id);
+        }
+        self.algs.retain(|a| !a.conversations.is_empty());
+    }
+}
 
 /// Number of ALG engines (rows of the statistics).
 pub const ENGINES: usize = svcard_alg::AlgKind::ALL.len();

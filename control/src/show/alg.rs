@@ -17,7 +17,7 @@ use svcard_config::AlgKind;
 
 use super::model::Elem;
 use super::names::protocol_name;
-use crate::central::{AlgConversations, ConvFlow, ConvSession, Conversation};
+use crate::gateway::rm::{AlgConversations, ConvFlow, ConvSession, Conversation};
 
 /// How an ALG prints its conversations in the indented layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,6 +54,8 @@ pub enum Command {
     ClearFlowSession(ClearFlowSession),
     /// `clear services sessions …`.
     ClearServicesSessions(FlowSessionFilter),
+    /// `show svcard statistics`.
+    ShowSvcardStatistics,
     /// `show version`.
     ShowVersion,
 }
@@ -370,6 +372,8 @@ pub enum CommandId {
     ClearFlowSession,
     /// `clear services sessions`.
     ClearServicesSessions,
+    /// `show svcard statistics`.
+    ShowSvcardStatistics,
     /// `show version`.
     ShowVersion,
 }
@@ -437,11 +441,22 @@ static SHOW: &[Node] = &[
         next: Next::Nodes(SHOW_SERVICES),
     },
     Node {
+        word: "svcard",
+        help: "Show svcard's own information",
+        next: Next::Nodes(SHOW_SVCARD),
+    },
+    Node {
         word: "version",
         help: "Show software process revision levels",
         next: Next::Command(CommandId::ShowVersion, &[]),
     },
 ];
+
+static SHOW_SVCARD: &[Node] = &[Node {
+    word: "statistics",
+    help: "Show every counter and gauge of each worker",
+    next: Next::Command(CommandId::ShowSvcardStatistics, &[]),
+}];
 
 static SHOW_SECURITY: &[Node] = &[Node {
     word: "flow",
@@ -1093,6 +1108,7 @@ fn selector(f: &mut FlowSessionFilter, word: &str, v: Value) -> bool {
 fn build(id: CommandId, opts: Vec<(&'static OptSpec, Value, usize)>) -> Result<Command, CliError> {
     Ok(match id {
         CommandId::ShowVersion => Command::ShowVersion,
+        CommandId::ShowSvcardStatistics => Command::ShowSvcardStatistics,
         CommandId::ShowFlowSession => {
             let mut c = ShowFlowSession::default();
             for (spec, v, _) in opts {
@@ -1928,7 +1944,7 @@ mod tests {
         );
         let h = help("show s").unwrap();
         let words: Vec<&str> = h.items.iter().map(|i| i.word.as_str()).collect();
-        assert_eq!(words, ["security", "services"]);
+        assert_eq!(words, ["security", "services", "svcard"]);
         assert_eq!(h.partial_start, 5);
         let h = help("show security flow session ").unwrap();
         assert_eq!(h.items[0].word, "<[Enter]>");

@@ -16,6 +16,7 @@
 pub mod alg;
 pub mod alg_stats;
 pub mod command;
+pub mod counters;
 pub mod model;
 pub mod names;
 pub mod pipe;

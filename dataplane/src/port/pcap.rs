@@ -309,6 +309,36 @@ pub fn rss_worker(frame: &[u8], workers: u16) -> u16 {
 }
 
 impl PcapBackend {
+    /// [`open`](Self::open) on the ports of `config` (their `pcap-rx` / `pcap-tx`) for its
+    /// worker count.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn for_config(
+        config: &svcard_config::Config,
+        opts: PcapOptions,
+    ) -> Result<PcapBackend, PcapBackendError> {
+        let specs: Vec<PcapPortSpec> = config
+            .ports
+            .iter()
+            .map(|p| PcapPortSpec {
+                rx: p.pcap_rx.clone(),
+                tx: p.pcap_tx.clone(),
+            })
+            .collect();
+        Self::open(&specs, config.workers.count, opts)
+    }
+
+    /// The workers' queues (one set each), the control core's (it transmits ALG packets)
+    /// and the output writer.
+    #[must_use]
+    pub fn into_parts(self) -> (Vec<PcapQueues>, Option<PcapQueues>, PcapSink) {
+        let PcapBackend { mut queues, sink } = self;
+        // The last set of queues is the control core's.
+        let control = queues.pop();
+        (queues, control, sink)
+    }
+
     /// Reads the captures, splits them over `workers` by RSS, creates the outputs and starts
     /// the sink thread.
     ///

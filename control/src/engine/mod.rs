@@ -1,0 +1,359 @@
+//! The engine: everything `svcard run` starts, as one value. [`Engine::start`] takes the
+//! configuration and the port queues of a backend (one set per worker, and optionally one
+//! for the control core), chooses the cores, sizes the session shards, starts the workers,
+//! the control core with the ALG gateway, and (optionally) the show server; the returned
+//! [`Engine`] answers [`stats`](Engine::stats) and [`query`](Engine::query) while it runs
+//! and stops with [`shutdown`](Engine::shutdown).
+//!
+//! The binary parses arguments, opens a backend and calls this; tests, `hotpath` and the
+//! bench can run the same engine in-process. Backends stay outside: the engine is generic
+//! over [`PortIo`], so it never names DPDK.
+
+pub mod cores;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use svcard_config::Config;
+use svcard_dataplane::clock::Clock;
+use svcard_dataplane::handoff::LinkSizes;
+use svcard_dataplane::port::PortIo;
+use svcard_dataplane::ring::{RingSizes, WorkerRings};
+use svcard_dataplane::stats::{LocalStats, SharedStats};
+use svcard_dataplane::worker::{Worker, WorkerSetup};
+
+use crate::central::{ControlCore, ControlHandle, WorkerHandle};
+use crate::gateway::{self, Gateway};
+use crate::server::{Handler, Server};
+
+/// What [`Engine::start`] may fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No queues were given.
+    #[error("the engine needs at least one worker's queues")]
+    NoWorkers,
+    /// A thread could not be started.
+    #[error("starting the {what} thread: {source}")]
+    Thread {
+        /// Which thread.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The show server could not bind its socket.
+    #[error("show server on {path}: {source}")]
+    Server {
+        /// The socket.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A worker thread panicked.
+    #[error("a worker thread panicked")]
+    WorkerPanicked,
+}
+
+/// How to start an [`Engine`] beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Serve show commands on this Unix socket (none: only [`Engine::query`]).
+    pub socket: Option<PathBuf>,
+    /// Pin threads to cores as the configuration says (else leave them where the OS puts
+    /// them, as tests that run many engines in one process want).
+    pub pin: bool,
+}
+
+/// Each worker's counters, drop reasons and gauges as last published.
+#[derive(Debug, Clone)]
+pub struct EngineStats {
+    /// By worker.
+    pub workers: Vec<LocalStats>,
+}
+
+impl EngineStats {
+    /// A counter summed over the workers.
+    #[must_use]
+    pub fn total(&self, c: svcard_dataplane::stats::Counter) -> u64 {
+        self.workers.iter().map(|w| w.get(c)).sum()
+    }
+    /// A gauge summed over the workers.
+    #[must_use]
+    pub fn gauge_total(&self, g: svcard_dataplane::stats::Gauge) -> u64 {
+        self.workers.iter().map(|w| w.gauge(g)).sum()
+    }
+}
+
+/// A running engine.
+pub struct Engine {
+    config: Arc<Config>,
+    handles: Vec<WorkerHandle>,
+    control: ControlHandle,
+    /// Whether every ALG link's rings are empty (the links are typed by the backend's
+    /// packets, which the engine does not name).
+    idle_probe: Box<dyn Fn() -> bool + Send + Sync>,
+    context: Arc<crate::exec::Context>,
+    workers: Vec<JoinHandle<()>>,
+    drained: Vec<Arc<AtomicBool>>,
+    stop: Arc<AtomicBool>,
+    stop_control: Arc<AtomicBool>,
+    control_thread: Option<JoinHandle<()>>,
+    server: Option<Server>,
+    capacity: u32,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("workers", &self.handles.len())
+            .field("capacity", &self.capacity)
+            .field("socket", &self.socket())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts workers over `queues` (one set per worker), the control core (transmitting
+    /// ALG packets on `control_io` when the ports have queues for it) and, with
+    /// `opts.socket`, the show server.
+    ///
+    /// # Errors
+    /// No queues, a thread that does not start, a socket that cannot be bound.
+    pub fn start<P: PortIo + 'static>(
+        config: &Arc<Config>,
+        queues: Vec<P>,
+        control_io: Option<P>,
+        opts: &EngineOptions,
+    ) -> Result<Engine, EngineError> {
+        let nworkers = queues.len();
+        if nworkers == 0 {
+            return Err(EngineError::NoWorkers);
+        }
+        let clock = Clock::new();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_control = Arc::new(AtomicBool::new(false));
+        let capacity = config.max_sessions_per_worker();
+        let (worker_cores, control_core) = if opts.pin {
+            let ids = cores::available();
+            let w = cores::workers(config, ids);
+            let c = cores::control(config, ids, &w);
+            (w, c)
+        } else {
+            (vec![None; nworkers], None)
+        };
+        // Everything that is not a worker (control core, show server, the caller's thread)
+        // runs on the control core, so the kernel never puts it on a worker's core. Threads
+        // started from here inherit this; workers then pin themselves.
+        if let Some(c) = control_core {
+            core_affinity::set_for_current(c);
+        }
+        let thread_error = |what: String| move |source| EngineError::Thread { what, source };
+        let mut handles = Vec::new();
+        let mut workers = Vec::new();
+        let mut drained = Vec::new();
+        let links = gateway::links::<P::Pkt>(nworkers, LinkSizes::default());
+        for (w, io) in queues.into_iter().enumerate() {
+            let rings = WorkerRings::new(RingSizes::default());
+            let stats = Arc::new(SharedStats::default());
+            let done = Arc::new(AtomicBool::new(false));
+            handles.push(WorkerHandle {
+                rings: Arc::clone(&rings),
+                stats: Arc::clone(&stats),
+            });
+            drained.push(Arc::clone(&done));
+            let setup = WorkerSetup {
+                index: w as u16,
+                workers: nworkers as u16,
+                config: Arc::clone(config),
+                rings,
+                stats,
+                clock,
+                stop: Arc::clone(&stop),
+                drained: done,
+            };
+            let core = worker_cores.get(w).copied().flatten();
+            let link = Arc::clone(&links[w]);
+            let thread = std::thread::Builder::new()
+                .name(format!("worker-{w}"))
+                .spawn(move || {
+                    if let Some(c) = core {
+                        core_affinity::set_for_current(c);
+                    }
+                    let mut io = io;
+                    if let Err(e) = io.thread_init() {
+                        eprintln!("svcard: worker {w}: {e}");
+                        setup.stop.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    let mut worker = Worker::new(setup, io, capacity).with_alg_link(link);
+                    worker.run();
+                })
+                .map_err(thread_error(format!("worker-{w}")))?;
+            workers.push(thread);
+        }
+        let (mut core, control) = ControlCore::new(handles.clone());
+        core.attach(Box::new(Gateway::new(
+            Arc::clone(config),
+            clock,
+            links.clone(),
+            control_io,
+            &control,
+        )));
+        let sc = Arc::clone(&stop_control);
+        let control_thread = std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || core.run(&sc))
+            .map_err(thread_error("control".into()))?;
+        let context = Arc::new(crate::exec::Context::new(
+            Arc::clone(config),
+            control.clone(),
+            clock,
+        ));
+        let mut engine = Engine {
+            config: Arc::clone(config),
+            idle_probe: Box::new({
+                let links = links.clone();
+                move || {
+                    links
+                        .iter()
+                        .all(|l| l.handoff.is_empty() && l.returns.is_empty())
+                }
+            }),
+            handles,
+            control,
+            context,
+            workers,
+            drained,
+            stop,
+            stop_control,
+            control_thread: Some(control_thread),
+            server: None,
+            capacity,
+        };
+        if let Some(path) = &opts.socket {
+            let ctx = Arc::clone(&engine.context);
+            let handler: Arc<Handler> =
+                Arc::new(move |line: &str, out: &mut dyn std::io::Write| {
+                    crate::exec::execute(&ctx, line, out)
+                });
+            // On failure the engine is dropped, which stops what it started.
+            engine.server =
+                Some(
+                    Server::start(path, handler).map_err(|source| EngineError::Server {
+                        path: path.clone(),
+                        source,
+                    })?,
+                );
+        }
+        Ok(engine)
+    }
+
+    /// The configuration the engine runs.
+    #[must_use]
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// How many workers run.
+    #[must_use]
+    pub fn workers(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Each worker's session-table capacity.
+    #[must_use]
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// The show server's socket, if one was asked for.
+    #[must_use]
+    pub fn socket(&self) -> Option<&Path> {
+        self.server.as_ref().map(Server::path)
+    }
+
+    /// The control core's handle (books, conversations, queries).
+    #[must_use]
+    pub fn control(&self) -> &ControlHandle {
+        &self.control
+    }
+
+    /// Every worker's last published counters, drop reasons and gauges.
+    #[must_use]
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            workers: self.handles.iter().map(|h| h.stats.snapshot()).collect(),
+        }
+    }
+
+    /// Runs one command line (as `svcard cli -c` would) and returns its output.
+    #[must_use]
+    pub fn query(&self, line: &str) -> String {
+        let mut out = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = crate::exec::execute(&self.context, line, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Whether every worker has drained its input (a replay ended) and the control core has
+    /// nothing left to do: no event waiting, no ALG packet between a ring and a queue.
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        self.drained.iter().all(|d| d.load(Ordering::Acquire))
+            && self.handles.iter().all(|h| h.rings.events.is_empty())
+            && (self.idle_probe)()
+            && self.control.alg_backlog.load(Ordering::Acquire) == 0
+    }
+
+    /// Waits until [`is_idle`](Self::is_idle) holds twice, 20 ms apart (a packet may be
+    /// between a ring and a queue), or `timeout` passes. Returns whether it went idle.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let start = std::time::Instant::now();
+        let mut quiet = false;
+        while start.elapsed() < timeout {
+            let idle = self.is_idle();
+            if idle && quiet {
+                return true;
+            }
+            quiet = idle;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Stops the workers, lets the control core take what they left in the rings, stops it
+    /// and the show server, and returns the final counters.
+    ///
+    /// # Errors
+    /// A worker thread panicked.
+    pub fn shutdown(mut self) -> Result<EngineStats, EngineError> {
+        self.stop_threads()?;
+        Ok(self.stats())
+    }
+
+    fn stop_threads(&mut self) -> Result<(), EngineError> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut panicked = false;
+        for t in self.workers.drain(..) {
+            panicked |= t.join().is_err();
+        }
+        if let Some(t) = self.control_thread.take() {
+            // The control core takes what the workers left in the rings, then stops.
+            std::thread::sleep(Duration::from_millis(50));
+            self.stop_control.store(true, Ordering::Relaxed);
+            let _ = t.join();
+        }
+        self.server = None;
+        if panicked {
+            return Err(EngineError::WorkerPanicked);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.stop_threads();
+    }
+}
