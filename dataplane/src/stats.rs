@@ -137,8 +137,6 @@ registry! {
         SessionsTcpClosed => "sessions_tcp_closed" in Sessions,
         /// Sessions removed by a clear command.
         SessionsCleared => "sessions_cleared" in Sessions,
-        /// New sessions refused or bypassed, any reason (Junos Failed-sessions).
-        SessionsFailed => "sessions_failed" in Sessions,
         /// New sessions refused: card or service-set session limit (Junos flag 0x2).
         SessionLimitDrops => "session_limit_drops" in Packets,
         /// New flows passed without a session at the limit (bypass policy).
@@ -171,6 +169,8 @@ registry! {
         Loops => "loops" in Loops,
         /// Loop iterations that received nothing.
         IdleLoops => "idle_loops" in Loops,
+        /// New sessions refused or bypassed, any reason (Junos Failed-sessions).
+        SessionsFailed => "sessions_failed" in Sessions,
     }
 }
 
@@ -473,8 +473,10 @@ impl LoopTimes {
     }
 }
 
-/// The worker's own, plain counters.
+/// The worker's own, plain counters. Cache-line aligned (and so a whole number of lines),
+/// so that the worker's other fields keep their lines when figures are added or removed.
 #[derive(Debug, Clone)]
+#[repr(align(64))]
 pub struct LocalStats {
     /// Counters by [`Counter`].
     pub counters: [u64; Counter::COUNT],
