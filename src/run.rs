@@ -10,7 +10,7 @@ use svcard_config::Config;
 use svcard_control::engine::{Engine, EngineOptions};
 use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
 use svcard_dataplane::port::PortIo;
-use svcard_dataplane::stats::{self, Counter, LocalStats, LoopTimes};
+use svcard_dataplane::stats::{self, Counter, LoopTimes};
 
 /// Which port backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -134,20 +134,16 @@ fn drive<P: PortIo + 'static>(
     );
 
     let started = Instant::now();
-    let mut quiet = false;
+    let mut seen_idle = false;
     let mut last_rate = (Instant::now(), 0u64, 0u64);
     let mut last_loops = LoopTimes::default();
     loop {
         std::thread::sleep(Duration::from_millis(20));
         if args.rate && last_rate.0.elapsed() >= Duration::from_secs(1) {
-            let st = engine.stats();
-            let (rx, tx) = (st.total(Counter::RxPackets), st.total(Counter::TxPackets));
+            let card = engine.stats().card();
+            let (rx, tx) = (card.get(Counter::RxPackets), card.get(Counter::TxPackets));
             let dt = last_rate.0.elapsed().as_secs_f64();
             let t = started.elapsed().as_secs_f64();
-            let mut card = LocalStats::default();
-            for w in &st.workers {
-                card.merge(w);
-            }
             println!(
                 "rate: t={t:.3} rx_pps={:.0} tx_pps={:.0} {}",
                 (rx - last_rate.1) as f64 / dt,
@@ -170,13 +166,8 @@ fn drive<P: PortIo + 'static>(
                 break;
             }
         }
-        if !args.hold && args.duration.is_none() {
-            // Seen idle twice, 20 ms apart: a packet may be between ring and queue.
-            let idle = engine.is_idle();
-            if idle && quiet {
-                break;
-            }
-            quiet = idle;
+        if !args.hold && args.duration.is_none() && engine.settled(&mut seen_idle) {
+            break;
         }
     }
     let stats = engine.shutdown()?;

@@ -854,8 +854,7 @@ fn show_svcard_statistics(ctx: &Context, out: &mut Out<'_>) -> Result<(), Failur
     }
     for (i, h) in ctx.control.workers.iter().enumerate() {
         let st = h.stats.snapshot();
-        let sec = ctx.section(i as u16);
-        let section = format!("FPC{} PIC{}", sec.fpc, sec.pic);
+        let section = ctx.section(i as u16).to_string();
         match out {
             Out::Text(w) => {
                 if i > 0 {
@@ -1082,8 +1081,7 @@ fn clear_flow_session(
                 if i > 0 {
                     writeln!(w)?;
                 }
-                let sec = ctx.section(wk);
-                writeln!(w, "Flow Sessions on FPC{} PIC{}:", sec.fpc, sec.pic)?;
+                writeln!(w, "Flow Sessions on {}:", ctx.section(wk))?;
                 writeln!(w, "{n} active sessions cleared")?;
             }
             Out::Tree(t) => {

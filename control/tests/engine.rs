@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use svcard_config::Config;
+use svcard_control::engine::EngineError;
 use svcard_control::engine::{Engine, EngineOptions};
 use svcard_dataplane::pcapfile::Record;
-use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
+use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapQueues};
 use svcard_dataplane::stats::{self, Counter, Figure, Gauge};
 
 struct Dir(PathBuf);
@@ -32,8 +33,15 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+type Backend = (
+    Arc<Config>,
+    Vec<PcapQueues>,
+    Option<PcapQueues>,
+    svcard_dataplane::port::pcap::PcapSink,
+);
+
 /// 30 frames of 3 UDP flows, 2 discarded frames, one truncated frame; one or two workers.
-fn start(dir: &Dir, workers: u16) -> (Engine, svcard_dataplane::port::pcap::PcapSink) {
+fn backend(dir: &Dir, workers: u16) -> Backend {
     let mut recs = Vec::new();
     for i in 0..10u64 {
         for f in 0..3u16 {
@@ -106,6 +114,12 @@ action = "discard"
         repeat: 1,
     };
     let (queues, control, sink) = PcapBackend::for_config(&config, opts).unwrap().into_parts();
+    (config, queues, control, sink)
+}
+
+/// The engine over [`backend`], replayed to the end.
+fn start(dir: &Dir, workers: u16) -> (Engine, svcard_dataplane::port::pcap::PcapSink) {
+    let (config, queues, control, sink) = backend(dir, workers);
     let engine = Engine::start(&config, queues, control, &EngineOptions::default()).unwrap();
     assert!(engine.wait_idle(Duration::from_secs(20)), "the replay ends");
     (engine, sink)
@@ -117,12 +131,13 @@ fn the_engine_runs_in_process_and_reports_through_the_registry() {
     let (engine, sink) = start(&dir, 1);
     assert_eq!(engine.workers(), 1);
     let st = engine.stats();
-    assert_eq!(st.total(Counter::RxPackets), 33);
-    assert_eq!(st.total(Counter::TxPackets), 30);
-    assert_eq!(st.total(Counter::PolicyDropped), 2);
-    assert_eq!(st.total(Counter::Malformed), 1);
+    let card = st.card();
+    assert_eq!(card.get(Counter::RxPackets), 33);
+    assert_eq!(card.get(Counter::TxPackets), 30);
+    assert_eq!(card.get(Counter::PolicyDropped), 2);
+    assert_eq!(card.get(Counter::Malformed), 1);
     assert_eq!(
-        st.gauge_total(Gauge::Sessions),
+        card.gauge(Gauge::Sessions),
         4,
         "3 accepted flows, 1 drop flow"
     );
@@ -154,8 +169,8 @@ fn the_engine_runs_in_process_and_reports_through_the_registry() {
     let line = stats::fields(w);
     assert!(line.contains(" malformed_drops.truncated_ipv4=1"), "{line}");
 
-    let end = engine.shutdown().unwrap();
-    assert_eq!(end.total(Counter::TxPackets), 30);
+    let end = engine.shutdown().unwrap().card();
+    assert_eq!(end.get(Counter::TxPackets), 30);
     let written = sink.finish().unwrap();
     assert_eq!(written, vec![0, 30]);
 }
@@ -171,8 +186,26 @@ fn two_workers_share_the_flows_and_shut_down_clean() {
         2,
         "{summary}"
     );
-    let end = engine.shutdown().unwrap();
-    assert_eq!(end.total(Counter::RxPackets), 33);
-    assert_eq!(end.gauge_total(Gauge::Sessions), 4);
+    let end = engine.shutdown().unwrap().card();
+    assert_eq!(end.get(Counter::RxPackets), 33);
+    assert_eq!(end.gauge(Gauge::Sessions), 4);
     assert_eq!(sink.finish().unwrap(), vec![0, 30]);
+}
+
+#[test]
+fn a_show_socket_that_cannot_be_bound_fails_the_start_and_names_the_path() {
+    let dir = Dir::new("socket");
+    let (config, queues, control, sink) = backend(&dir, 1);
+    let socket = dir.0.join("no-such-dir").join("s.sock");
+    let opts = EngineOptions {
+        socket: Some(socket.clone()),
+        pin: false,
+    };
+    let err = Engine::start(&config, queues, control, &opts).unwrap_err();
+    assert!(matches!(err, EngineError::Server { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&socket.display().to_string()),
+        "{err}"
+    );
+    drop(sink);
 }

@@ -73,15 +73,14 @@ pub struct EngineStats {
 }
 
 impl EngineStats {
-    /// A counter summed over the workers.
+    /// The card's figures: every worker's summed (gauges too: sessions, capacity, bytes).
     #[must_use]
-    pub fn total(&self, c: svcard_dataplane::stats::Counter) -> u64 {
-        self.workers.iter().map(|w| w.get(c)).sum()
-    }
-    /// A gauge summed over the workers.
-    #[must_use]
-    pub fn gauge_total(&self, g: svcard_dataplane::stats::Gauge) -> u64 {
-        self.workers.iter().map(|w| w.gauge(g)).sum()
+    pub fn card(&self) -> LocalStats {
+        let mut c = LocalStats::default();
+        for w in &self.workers {
+            c.merge(w);
+        }
+        c
     }
 }
 
@@ -150,7 +149,11 @@ impl Engine {
         }
         let thread_error = |what: String| move |source| EngineError::Thread { what, source };
         let mut handles = Vec::new();
-        let mut workers = Vec::new();
+        // The workers started so far: stopped and joined if a later step fails.
+        let mut workers = Started {
+            stop: Arc::clone(&stop),
+            threads: Vec::new(),
+        };
         let mut drained = Vec::new();
         let links = gateway::links::<P::Pkt>(nworkers, LinkSizes::default());
         for (w, io) in queues.into_iter().enumerate() {
@@ -190,7 +193,7 @@ impl Engine {
                     worker.run();
                 })
                 .map_err(thread_error(format!("worker-{w}")))?;
-            workers.push(thread);
+            workers.threads.push(thread);
         }
         let (mut core, control) = ControlCore::new(handles.clone());
         core.attach(Box::new(Gateway::new(
@@ -223,7 +226,7 @@ impl Engine {
             handles,
             control,
             context,
-            workers,
+            workers: std::mem::take(&mut workers.threads),
             drained,
             stop,
             stop_control,
@@ -306,17 +309,25 @@ impl Engine {
             && self.control.alg_backlog.load(Ordering::Acquire) == 0
     }
 
-    /// Waits until [`is_idle`](Self::is_idle) holds twice, 20 ms apart (a packet may be
-    /// between a ring and a queue), or `timeout` passes. Returns whether it went idle.
+    /// Whether the engine has settled: [`is_idle`](Self::is_idle) now and at the call
+    /// before (`seen_idle` carries that between calls; a packet may be between a ring and
+    /// a queue at one instant). Callers poll it every 20 ms or so.
+    pub fn settled(&self, seen_idle: &mut bool) -> bool {
+        let idle = self.is_idle();
+        let settled = idle && *seen_idle;
+        *seen_idle = idle;
+        settled
+    }
+
+    /// Polls [`settled`](Self::settled) every 20 ms until it holds or `timeout` passes.
+    /// Returns whether it settled.
     pub fn wait_idle(&self, timeout: Duration) -> bool {
         let start = std::time::Instant::now();
-        let mut quiet = false;
+        let mut seen_idle = false;
         while start.elapsed() < timeout {
-            let idle = self.is_idle();
-            if idle && quiet {
+            if self.settled(&mut seen_idle) {
                 return true;
             }
-            quiet = idle;
             std::thread::sleep(Duration::from_millis(20));
         }
         false
@@ -349,6 +360,25 @@ impl Engine {
             return Err(EngineError::WorkerPanicked);
         }
         Ok(())
+    }
+}
+
+/// Worker threads started by [`Engine::start`] before it returns: if it fails, they are
+/// told to stop and joined, so that no worker outlives the failed start.
+struct Started {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.threads.is_empty() {
+            return;
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
 }
 

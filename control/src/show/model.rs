@@ -105,10 +105,14 @@ impl Section {
     /// The section's identifier element (`<flow-fpc-pic-id>on FPC0 PIC1:</flow-fpc-pic-id>`).
     #[must_use]
     pub fn to_elem(&self) -> Elem {
-        Elem::leaf(
-            "flow-fpc-pic-id",
-            format!("on FPC{} PIC{}:", self.fpc, self.pic),
-        )
+        Elem::leaf("flow-fpc-pic-id", format!("on {self}:"))
+    }
+}
+
+/// `FPC0 PIC1`.
+impl core::fmt::Display for Section {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "FPC{} PIC{}", self.fpc, self.pic)
     }
 }
 

@@ -60,7 +60,7 @@ impl FlowSessionText {
         self.started = true;
         self.in_section = true;
         self.block_sessions = 0;
-        writeln!(w, "Flow Sessions on FPC{} PIC{}:", section.fpc, section.pic)
+        writeln!(w, "Flow Sessions on {section}:")
     }
 
     /// Prints one session at the renderer's level (`summary` prints it brief).

@@ -35,6 +35,9 @@ use super::bits;
 use super::timer::{Fired, Links, TimerWheel, DEFAULT_SLOTS, DEFAULT_TICK_MS, NIL};
 use super::{session_id, Action, FlowView, SessionView, TcpState, SLOT_BITS};
 use crate::flow::{Direction, FlowKey, V4Words};
+// Table arrays on 2 MiB-aligned memory advised for huge pages: random access over 100+ MB
+// otherwise pays a TLB miss (in a VM a two-level page walk) on nearly every lookup.
+use crate::mem::{prefetch, HugeSlice};
 
 /// `prev` link of a free slot (the wheel uses [`NIL`] for "not scheduled" and ids or
 /// `0x8000_0000 | list` otherwise, never this value).
@@ -257,25 +260,10 @@ impl SessionInfo {
     }
 }
 
-/// A table array: 2 MiB aligned and advised for huge pages ([`crate::mem::HugeSlice`]);
-/// random access over 100+ MB otherwise pays a TLB miss, in a VM a two-level page walk, on
-/// nearly every lookup.
-type Big<T> = crate::mem::HugeSlice<T>;
-
-fn big_slice<T: Copy>(n: usize, f: impl FnMut(usize) -> T) -> Big<T> {
-    crate::mem::HugeSlice::new(n, f)
-}
-
 /// Idle timeout in milliseconds (clamped, see [`MAX_TIMEOUT_S`]).
 #[inline]
 fn timeout_ms(timeout_s: u32) -> u32 {
     timeout_s.min(MAX_TIMEOUT_S) * 1000
-}
-
-/// Pull the cache line holding `*v` towards the core without waiting for it.
-#[inline(always)]
-fn touch_line<T: Copy>(v: &T) {
-    crate::mem::prefetch(v);
 }
 
 /// Most keys [`SessionTable::find_burst`] resolves in one call (a worker burst).
@@ -356,7 +344,7 @@ impl Bucket {
 /// The bucketized index.
 #[derive(Debug)]
 struct Index {
-    buckets: Big<Bucket>,
+    buckets: HugeSlice<Bucket>,
 }
 
 impl Index {
@@ -369,7 +357,7 @@ impl Index {
         let cap = u64::from(capacity);
         let n = cap.div_ceil(5).max((cap + 1).div_ceil(WAYS as u64)).max(1) as usize;
         Index {
-            buckets: big_slice(n, |_| Bucket::EMPTY),
+            buckets: HugeSlice::new(n, |_| Bucket::EMPTY),
         }
     }
 
@@ -382,7 +370,7 @@ impl Index {
     #[inline]
     fn prefetch(&self, hash: u64) {
         if let Some(b) = self.buckets.get(self.home(hash)) {
-            touch_line(&b.occ);
+            prefetch(&b.occ);
         }
     }
 
@@ -522,10 +510,10 @@ impl Links for ExpireLinks<'_> {
     fn upcoming(&self, next: u32, after: u32) {
         // Two ahead: its cold part (its own next link) and its key.
         if let Some(i) = self.links.0.get(after as usize) {
-            touch_line(i);
+            prefetch(i);
         }
         if let Some(s) = self.sessions.get(after as usize) {
-            touch_line(&s.key.addr_a[0]);
+            prefetch(&s.key.addr_a[0]);
         }
         // One ahead: its bucket, from its key (prefetched a step ago).
         if let Some(s) = self.sessions.get(next as usize) {
@@ -548,9 +536,9 @@ fn release(sessions: &mut [SessionInfo], free_head: &mut u32, len: &mut u32, slo
 /// The session table of one worker. Fixed capacity; no allocation after [`new`](Self::new).
 pub struct SessionTable {
     /// Hot parts, one cache line each.
-    sessions: Big<Session>,
+    sessions: HugeSlice<Session>,
     /// Cold parts (timer links and the live bit live here).
-    info: Big<SessionInfo>,
+    info: HugeSlice<SessionInfo>,
     index: Index,
     wheel: TimerWheel,
     /// First free slot, [`NIL`] when full.
@@ -598,8 +586,8 @@ impl SessionTable {
         hasher: fn(&FlowKey) -> u64,
     ) -> Self {
         let capacity = capacity.min(MAX_CAPACITY);
-        let sessions: Big<Session> = big_slice(capacity as usize, |_| Session::EMPTY);
-        let info: Big<SessionInfo> = big_slice(capacity as usize, |i| {
+        let sessions: HugeSlice<Session> = HugeSlice::new(capacity as usize, |_| Session::EMPTY);
+        let info: HugeSlice<SessionInfo> = HugeSlice::new(capacity as usize, |i| {
             let i = i as u32;
             SessionInfo::free(if i + 1 < capacity { i + 1 } else { NIL })
         });
@@ -679,7 +667,7 @@ impl SessionTable {
     #[inline]
     pub fn prefetch_session(&self, slot: u32) {
         if let Some(s) = self.sessions.get(slot as usize) {
-            touch_line(&s.key.addr_a[0]);
+            prefetch(&s.key.addr_a[0]);
         }
     }
 
@@ -730,7 +718,7 @@ impl SessionTable {
                 if b.overflow != 0 {
                     // Perhaps displaced to the next bucket: stage three's `find` reads it.
                     if let Some(next) = buckets.get(self.index.step(home)) {
-                        touch_line(&next.occ);
+                        prefetch(&next.occ);
                     }
                 }
                 continue;
