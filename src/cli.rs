@@ -16,8 +16,8 @@ use rustyline::{
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use svcard_control::commands::help;
 use svcard_control::server::query;
-use svcard_control::show::help;
 
 /// Runs `svcard cli`.
 pub fn cli(command: Option<String>, socket: &Path) -> Result<()> {
@@ -137,7 +137,7 @@ fn interactive(socket: &Path) -> Result<()> {
                 Ok(h) => print!("{}", h.render()),
                 Err(e) => print!(
                     "{}",
-                    svcard_control::show::render_error(prompt.chars().count(), before, &e)
+                    svcard_control::commands::render_error(prompt.chars().count(), before, &e)
                 ),
             }
             initial = Some((before.to_string(), l[pos..].to_string()));

@@ -1,11 +1,12 @@
-//! The svcard control core and the engine that starts everything ([`engine`]): event intake, the resource manager's books, the show model,
-//! the command grammar, renderers, and the show server with its client.
+//! The svcard control core and the engine that starts everything ([`engine`]): event
+//! intake, the resource manager's books, the commands ([`commands`]: one file each), their
+//! views ([`show`]: model, layouts, renderers, pipes), and the show server.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod central;
+pub mod commands;
 pub mod engine;
-pub mod exec;
 pub mod gateway;
 pub mod server;
 pub mod show;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use svcard_config::{AlgKind, Config};
 use svcard_control::central::{ControlCore, WorkerHandle};
-use svcard_control::exec::{execute, Context};
+use svcard_control::commands::{execute, Context};
 use svcard_control::gateway::rm::{ConvFlow, ConvResource, ConvSession, ConvState, Conversation};
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::flow::Endpoint;

@@ -6,9 +6,10 @@
 
 use std::net::IpAddr;
 
+use svcard_control::commands::{parse, Command, SummaryForm};
 use svcard_control::show::{
-    parse, Command, FlowSession, FlowSessionText, IoFmt, Level, Names, ResourceInfo, Section,
-    SessState, SessionCounts, SessionExtra, SessionsSummary, StaticNames, SummaryForm,
+    FlowSession, FlowSessionText, IoFmt, Level, Names, ResourceInfo, Section, SessState,
+    SessionCounts, SessionExtra, SessionsSummary, StaticNames,
 };
 use svcard_dataplane::flow::{Endpoint, FlowKey};
 use svcard_dataplane::session::{bits, FlowView, SessionView};

@@ -6,8 +6,8 @@
 
 use std::net::IpAddr;
 
-use svcard_control::show::command::ServicesLevel;
 use svcard_control::show::model::FlowDirection;
+use svcard_control::show::services::ServicesLevel;
 use svcard_control::show::services::{
     count_line, CountRow, MspFlow, MspSession, ServicesText, COUNT_HEADER,
 };

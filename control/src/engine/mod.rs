@@ -92,7 +92,7 @@ pub struct Engine {
     /// Whether every ALG link's rings are empty (the links are typed by the backend's
     /// packets, which the engine does not name).
     idle_probe: Box<dyn Fn() -> bool + Send + Sync>,
-    context: Arc<crate::exec::Context>,
+    context: Arc<crate::commands::Context>,
     workers: Vec<JoinHandle<()>>,
     drained: Vec<Arc<AtomicBool>>,
     stop: Arc<AtomicBool>,
@@ -208,7 +208,7 @@ impl Engine {
             .name("control".into())
             .spawn(move || core.run(&sc))
             .map_err(thread_error("control".into()))?;
-        let context = Arc::new(crate::exec::Context::new(
+        let context = Arc::new(crate::commands::Context::new(
             Arc::clone(config),
             control.clone(),
             clock,
@@ -238,7 +238,7 @@ impl Engine {
             let ctx = Arc::clone(&engine.context);
             let handler: Arc<Handler> =
                 Arc::new(move |line: &str, out: &mut dyn std::io::Write| {
-                    crate::exec::execute(&ctx, line, out)
+                    crate::commands::execute(&ctx, line, out)
                 });
             // On failure the engine is dropped, which stops what it started.
             engine.server =
@@ -295,7 +295,7 @@ impl Engine {
     pub fn query(&self, line: &str) -> String {
         let mut out = Vec::new();
         // Writing to a Vec cannot fail.
-        let _ = crate::exec::execute(&self.context, line, &mut out);
+        let _ = crate::commands::execute(&self.context, line, &mut out);
         String::from_utf8_lossy(&out).into_owned()
     }
 

@@ -1,21 +1,20 @@
-//! `show` commands: the typed show model, the command grammar, the Junos text renderer
-//! and the output pipes.
+//! The views of the commands ([`crate::commands`]): the typed show model, the Junos text
+//! layouts, the XML and JSON renderers and the output pipes.
 //!
 //! * [`model`]: one typed tree per reply, streamed per worker section and per session
 //!   ([`FlowSession`] is built from a [`SessionView`](svcard_dataplane::session::SessionView),
 //!   the configuration's [`Names`] and the control core's [`SessionExtra`]); each typed
 //!   value also builds the generic [`Elem`] tree XML and JSON renderers print.
 //! * [`text`]: the Junos text layouts ([`FlowSessionText`]).
-//! * [`command`]: the grammar ([`parse`], [`render_error`]).
 //! * [`pipe`]: `| count`, `| match`, … ([`Pipes`]).
 //! * [`names`]: the names of indices ([`Names`], [`StaticNames`]).
-//! * [`services`]: `show services sessions` / `clear services sessions` (MS-MPC, AMS).
-//! * [`alg`]: `show services alg conversations`.
+//! * [`services`]: the layouts of `show services sessions` / `clear services sessions` (MS-MPC, AMS).
+//! * [`alg`]: the layouts of `show services alg conversations`; [`alg_stats`], [`counters`]:
+//!   of `show services alg statistics` and `show svcard statistics`.
 //! * [`tree`]: the streaming XML and JSON renderers (`| display xml`, `| display json`).
 
 pub mod alg;
 pub mod alg_stats;
-pub mod command;
 pub mod counters;
 pub mod model;
 pub mod names;
@@ -24,11 +23,6 @@ pub mod services;
 pub mod text;
 pub mod tree;
 
-pub use command::{
-    help, parse, render_error, ClearFlowSession, CliError, CliErrorKind, Command, CommandLine,
-    FlowSessionFilter, Help, HelpItem, ServicesLevel, ShowAlgConversations, ShowFlowSession,
-    ShowServicesSessions, SummaryForm,
-};
 pub use model::{
     Elem, FlowDirection, FlowInfo, FlowSession, Level, NamedIndex, ResourceInfo, Section,
     SessState, SessionCounts, SessionExtra, SessionsSummary,

@@ -12,9 +12,40 @@
 use core::fmt::{self, Write};
 use core::net::IpAddr;
 
-use super::command::ServicesLevel;
 use super::model::{Elem, FlowDirection, FlowSession};
 use super::names::protocol_name;
+
+/// The detail level of `show services sessions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ServicesLevel {
+    /// No level given (the brief layout).
+    #[default]
+    Default,
+    /// `brief`.
+    Brief,
+    /// `extensive`.
+    Extensive,
+    /// `terse`.
+    Terse,
+}
+
+impl ServicesLevel {
+    /// The keyword (`None` for the default level).
+    #[must_use]
+    pub fn keyword(self) -> Option<&'static str> {
+        match self {
+            ServicesLevel::Default => None,
+            ServicesLevel::Brief => Some("brief"),
+            ServicesLevel::Extensive => Some("extensive"),
+            ServicesLevel::Terse => Some("terse"),
+        }
+    }
+    /// The `junos:style` attribute of this level.
+    #[must_use]
+    pub fn style(self) -> &'static str {
+        self.keyword().unwrap_or("brief")
+    }
+}
 
 /// One flow of a session (`<msp-flow>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

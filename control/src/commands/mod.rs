@@ -1,0 +1,312 @@
+//! svcard's operational commands, one file each (or one for a show and its clear): its
+//! options, the command they make, its request RPC and its execution together. This file
+//! lists the commands ([`Command`]), places them in the keyword tree ([`ROOT`]), and runs a
+//! command line ([`execute`]: parse, run or render the RPC, pipes, `| save`).
+//!
+//! Adding a command: a file here with its option tables, `build`, `request` and `show` /
+//! `clear`; a variant of [`Command`]; its words in the tree below; one arm in [`run`] and one
+//! in [`request`]. Its layout goes in a file of [`crate::show`]. A command file never
+//! imports this one: the tree maps what it builds into [`Command`].
+//!
+//! A line ending in `?` lists what may come next instead of running.
+
+pub mod alg_conversations;
+pub mod alg_statistics;
+pub mod context;
+pub mod flow_session;
+pub mod grammar;
+pub mod help;
+pub mod out;
+pub mod selectors;
+pub mod services_sessions;
+pub mod svcard_statistics;
+pub mod version;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::{self, Write};
+
+use crate::show::model::Elem;
+use crate::show::pipe::DisplayFormat;
+use crate::show::tree::{write_rpc, JsonOut, TreeOut as _, XmlOut};
+use crate::show::IoFmt;
+pub use context::{ConfigNames, Context};
+pub use grammar::{render_error, CliError, CliErrorKind};
+use grammar::{CommandDef, Next, Node};
+pub use help::{Help, HelpItem};
+use out::{Failure, Out, Outcome};
+
+pub use alg_conversations::ShowAlgConversations;
+pub use flow_session::{ClearFlowSession, ShowFlowSession, SummaryForm};
+pub use selectors::{FlowSessionFilter, ResolveError};
+pub use services_sessions::ShowServicesSessions;
+
+/// A command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `show security flow session …`.
+    ShowFlowSession(ShowFlowSession),
+    /// `show services sessions …`.
+    ShowServicesSessions(ShowServicesSessions),
+    /// `show services alg conversations …`.
+    ShowAlgConversations(ShowAlgConversations),
+    /// `show services alg statistics [application-protocol P]`.
+    ShowAlgStatistics(Option<&'static str>),
+    /// `clear security flow session …`.
+    ClearFlowSession(ClearFlowSession),
+    /// `clear services sessions …`.
+    ClearServicesSessions(FlowSessionFilter),
+    /// `show svcard statistics`.
+    ShowSvcardStatistics,
+    /// `show version`.
+    ShowVersion,
+}
+
+/// A parsed command line.
+pub type CommandLine = grammar::CommandLine<Command>;
+
+/// Parses a command line against svcard's commands.
+///
+/// # Errors
+/// Unknown, ambiguous or missing words, values out of range or malformed, bad patterns.
+pub fn parse(line: &str) -> Result<CommandLine, CliError> {
+    grammar::parse(ROOT, line)
+}
+
+/// What may come after `line` (a `?`).
+///
+/// # Errors
+/// An earlier word does not parse (the error the command would give).
+pub fn help(line: &str) -> Result<Help, CliError> {
+    help::help(ROOT, line)
+}
+
+fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
+    match cmd {
+        Command::ShowFlowSession(s) => flow_session::show(ctx, s, out),
+        Command::ClearFlowSession(c) => flow_session::clear(ctx, c, out),
+        Command::ShowServicesSessions(s) => services_sessions::show(ctx, s, out),
+        Command::ClearServicesSessions(f) => services_sessions::clear(ctx, f, out),
+        Command::ShowAlgConversations(s) => alg_conversations::show(ctx, s, out),
+        Command::ShowAlgStatistics(p) => alg_statistics::show(ctx, *p, out),
+        Command::ShowSvcardStatistics => svcard_statistics::show(ctx, out),
+        Command::ShowVersion => version::show(ctx, out),
+    }
+}
+
+/// The request RPC a command maps to (`| display xml rpc`).
+#[must_use]
+pub fn request(cmd: &Command) -> Elem {
+    match cmd {
+        Command::ShowFlowSession(s) => flow_session::show_request(s),
+        Command::ClearFlowSession(c) => flow_session::clear_request(c),
+        Command::ShowServicesSessions(s) => services_sessions::show_request(s),
+        Command::ClearServicesSessions(f) => services_sessions::clear_request(f),
+        Command::ShowAlgConversations(s) => alg_conversations::request(s),
+        Command::ShowAlgStatistics(p) => alg_statistics::request(*p),
+        Command::ShowSvcardStatistics => svcard_statistics::request(),
+        Command::ShowVersion => version::request(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The keyword tree.
+
+/// The top of the command tree.
+pub static ROOT: &[Node<Command>] = &[
+    Node {
+        word: "clear",
+        help: "Clear information in the system",
+        next: Next::Nodes(CLEAR),
+    },
+    Node {
+        word: "show",
+        help: "Show system information",
+        next: Next::Nodes(SHOW),
+    },
+];
+
+static SHOW: &[Node<Command>] = &[
+    Node {
+        word: "security",
+        help: "Show security information",
+        next: Next::Nodes(&[Node {
+            word: "flow",
+            help: "Show flow information",
+            next: Next::Nodes(&[Node {
+                word: "session",
+                help: "Show session information",
+                next: Next::Command(CommandDef {
+                    options: flow_session::SHOW_OPTIONS,
+                    build: |o| flow_session::build_show(o).map(Command::ShowFlowSession),
+                }),
+            }]),
+        }]),
+    },
+    Node {
+        word: "services",
+        help: "Show services information",
+        next: Next::Nodes(&[
+            Node {
+                word: "alg",
+                help: "Show ALG information",
+                next: Next::Nodes(&[
+                    Node {
+                        word: "conversations",
+                        help: "Show ALG conversations",
+                        next: Next::Command(CommandDef {
+                            options: alg_conversations::OPTIONS,
+                            build: |o| {
+                                alg_conversations::build(o).map(Command::ShowAlgConversations)
+                            },
+                        }),
+                    },
+                    Node {
+                        word: "statistics",
+                        help: "Show ALG statistics",
+                        next: Next::Command(CommandDef {
+                            options: alg_statistics::OPTIONS,
+                            build: |o| alg_statistics::build(o).map(Command::ShowAlgStatistics),
+                        }),
+                    },
+                ]),
+            },
+            Node {
+                word: "sessions",
+                help: "Show session table",
+                next: Next::Command(CommandDef {
+                    options: services_sessions::SHOW_OPTIONS,
+                    build: |o| services_sessions::build_show(o).map(Command::ShowServicesSessions),
+                }),
+            },
+        ]),
+    },
+    Node {
+        word: "svcard",
+        help: "Show svcard's own information",
+        next: Next::Nodes(&[Node {
+            word: "statistics",
+            help: "Show every counter and gauge of each worker",
+            next: Next::Command(CommandDef {
+                options: &[],
+                build: |_| Ok(Command::ShowSvcardStatistics),
+            }),
+        }]),
+    },
+    Node {
+        word: "version",
+        help: "Show software process revision levels",
+        next: Next::Command(CommandDef {
+            options: &[],
+            build: |_| Ok(Command::ShowVersion),
+        }),
+    },
+];
+
+static CLEAR: &[Node<Command>] = &[
+    Node {
+        word: "security",
+        help: "Clear security information",
+        next: Next::Nodes(&[Node {
+            word: "flow",
+            help: "Clear flow information",
+            next: Next::Nodes(&[Node {
+                word: "session",
+                help: "Clear session",
+                next: Next::Command(CommandDef {
+                    options: flow_session::CLEAR_OPTIONS,
+                    build: |o| flow_session::build_clear(o).map(Command::ClearFlowSession),
+                }),
+            }]),
+        }]),
+    },
+    Node {
+        word: "services",
+        help: "Clear services information",
+        next: Next::Nodes(&[Node {
+            word: "sessions",
+            help: "Clear session table",
+            next: Next::Command(CommandDef {
+                options: services_sessions::CLEAR_OPTIONS,
+                build: |o| services_sessions::build_clear(o).map(Command::ClearServicesSessions),
+            }),
+        }]),
+    },
+];
+
+// ---------------------------------------------------------------------------------------
+// Running a command line.
+
+/// Runs one command line, writing its output (errors in Junos form). Returns an error only
+/// when the client went away.
+///
+/// # Errors
+/// The client's connection failed.
+pub fn execute(ctx: &Context, line: &str, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(before) = line.trim_end().strip_suffix('?') {
+        return match help(before) {
+            Ok(h) => out.write_all(h.render().as_bytes()),
+            Err(e) => {
+                writeln!(out, "{before}")?;
+                out.write_all(render_error(0, before, &e).as_bytes())
+            }
+        };
+    }
+    let cl = match parse(line) {
+        Ok(c) => c,
+        Err(e) => {
+            writeln!(out, "{line}")?;
+            return out.write_all(render_error(0, line, &e).as_bytes());
+        }
+    };
+    let mut file;
+    let dest: &mut dyn Write = match cl.pipes.save() {
+        None => &mut *out,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => {
+                file = io::BufWriter::new(f);
+                &mut file
+            }
+            Err(e) => return writeln!(out, "error: could not create {path}: {e}"),
+        },
+    };
+    let mut sink = IoFmt::new(dest);
+    let mut w = cl.pipes.writer(&mut sink);
+    let r = match cl.pipes.display() {
+        Some(DisplayFormat::XmlRpc) => {
+            write_rpc(&mut w, &request(&cl.command)).map_err(Failure::from)
+        }
+        Some(DisplayFormat::Xml) => {
+            let mut t = XmlOut::new(&mut w);
+            run(ctx, &cl.command, &mut Out::Tree(&mut t))
+                .and_then(|()| t.finish().map_err(Failure::from))
+        }
+        Some(DisplayFormat::Json) => {
+            let mut t = JsonOut::new(&mut w);
+            run(ctx, &cl.command, &mut Out::Tree(&mut t))
+                .and_then(|()| t.finish().map_err(Failure::from))
+        }
+        None => run(ctx, &cl.command, &mut Out::Text(&mut w)),
+    };
+    let finished = match r {
+        Ok(()) => w.finish().is_ok(),
+        Err(_) => {
+            drop(w);
+            true
+        }
+    };
+    if let Some(e) = sink.take_error() {
+        return Err(e);
+    }
+    let dest = sink.into_inner();
+    dest.flush()?;
+    match r {
+        Ok(()) if finished => Ok(()),
+        Err(Failure::Message(m)) => out.write_all(m.as_bytes()),
+        _ => Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "client went away",
+        )),
+    }
+}

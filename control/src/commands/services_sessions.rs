@@ -1,0 +1,479 @@
+//! `show services sessions` and `clear services sessions` (MS-MPC, AMS): their options
+//! (the services selectors shared by both, [`SERVICES_SELECTORS`]), the commands they make,
+//! their request RPCs and their execution. Layouts: [`crate::show::services`].
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use svcard_config::{AlgKind, Config};
+use svcard_dataplane::query::SessionFilter;
+use svcard_dataplane::ring::QueryKind;
+use svcard_dataplane::session::{bits, SessionView};
+use svcard_dataplane::stats::Gauge;
+
+use super::context::{state_of, Context, OTHER_STATES};
+use super::grammar::{opt, Arg, CliError, OptSpec, Opts, Value};
+use super::out::{message, Failure, Out, Outcome};
+use super::selectors::{
+    filter_leaves, selector, FlowSessionFilter, ResolveError, SERVICES_SELECTORS,
+};
+use crate::central::{run_query, Relay};
+use crate::show::model::{Elem, FlowSession, SessionCounts, SessionExtra};
+use crate::show::names::Names;
+use crate::show::services::{
+    count_line, drain_line, utilization_line, CountRow, DrainRow, MspSession, ServicesLevel,
+    ServicesText, UtilizationRow, COUNT_HEADER, DRAIN_HEADER, UTILIZATION_HEADER,
+};
+
+/// `show services sessions …`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShowServicesSessions {
+    /// Detail level.
+    pub level: ServicesLevel,
+    /// `count`: per interface and service set, the session counts by state.
+    pub count: bool,
+    /// `utilization`: per interface, sessions against capacity.
+    pub utilization: bool,
+    /// `limit N`: at most N sessions.
+    pub limit: Option<u64>,
+    /// Which sessions.
+    pub filter: FlowSessionFilter,
+}
+
+/// Most sessions `limit` takes.
+pub const LIMIT_MAX: u64 = u32::MAX as u64;
+
+/// The options of `show services sessions`.
+pub static SHOW_OPTIONS: &[&[OptSpec]] = &[
+    SERVICES_SELECTORS,
+    &[
+        opt("brief", "Display brief output", Arg::Flag, 1),
+        opt("count", "Display count of matching entries", Arg::Flag, 2),
+        opt("extensive", "Display extensive output", Arg::Flag, 1),
+        opt(
+            "limit",
+            "Maximum number of entries to display",
+            Arg::Number(1, LIMIT_MAX),
+            0,
+        ),
+        opt("terse", "Display terse output", Arg::Flag, 1),
+        opt(
+            "utilization",
+            "Display session utilization statistics",
+            Arg::Flag,
+            2,
+        ),
+    ],
+];
+
+/// The options of `clear services sessions`: the selectors alone.
+pub static CLEAR_OPTIONS: &[&[OptSpec]] = &[SERVICES_SELECTORS];
+
+/// `show services sessions` from its options.
+///
+/// # Errors
+/// None today (the grammar checked the options).
+pub fn build_show(opts: Opts) -> Result<ShowServicesSessions, CliError> {
+    let mut c = ShowServicesSessions::default();
+    for (spec, v, _) in opts {
+        match (spec.word, v) {
+            ("brief", _) => c.level = ServicesLevel::Brief,
+            ("extensive", _) => c.level = ServicesLevel::Extensive,
+            ("terse", _) => c.level = ServicesLevel::Terse,
+            ("count", _) => c.count = true,
+            ("utilization", _) => c.utilization = true,
+            ("limit", Value::Number(n)) => c.limit = Some(n),
+            (w, v) => {
+                selector(&mut c.filter, w, v);
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// `clear services sessions` from its options.
+///
+/// # Errors
+/// None today (the grammar checked the options).
+pub fn build_clear(opts: Opts) -> Result<FlowSessionFilter, CliError> {
+    let mut f = FlowSessionFilter::default();
+    for (spec, v, _) in opts {
+        selector(&mut f, spec.word, v);
+    }
+    Ok(f)
+}
+
+/// The request RPC of `show services sessions`.
+#[must_use]
+pub fn show_request(s: &ShowServicesSessions) -> Elem {
+    let mut e = Elem::new("get-msp-session-table");
+    filter_leaves(&mut e, &s.filter);
+    if let Some(n) = s.limit {
+        e.push(Elem::leaf("limit", n));
+    }
+    if let Some(k) = s.level.keyword() {
+        e.push(Elem::new(k));
+    }
+    if s.count {
+        e.push(Elem::new("count"));
+    }
+    if s.utilization {
+        e.push(Elem::new("utilization"));
+    }
+    e
+}
+
+/// The request RPC of `clear services sessions`.
+#[must_use]
+pub fn clear_request(f: &FlowSessionFilter) -> Elem {
+    let mut e = Elem::new("clear-service-msp-sessions");
+    filter_leaves(&mut e, f);
+    e
+}
+
+// ---------------------------------------------------------------------------------------
+// Selection: what the workers select, and what the control core keeps.
+
+/// The applications an `application-protocol` selects (`none`: no enabled ALG, including
+/// sessions without an application, index `u16::MAX`).
+fn applications_of(config: &Config, proto: &str) -> Vec<u16> {
+    let proto = if proto == "sqlnet" { "sql" } else { proto };
+    let mut v: Vec<u16> = (0..config.applications.len() as u16)
+        .filter(|&a| match config.alg_enabled(a) {
+            None => proto == "none",
+            Some(k) => k.junos_name() == proto,
+        })
+        .collect();
+    if proto == "none" {
+        v.push(u16::MAX);
+    }
+    v
+}
+
+/// The ALG a session runs (its application's enabled ALG), as `ALG:` prints it.
+fn alg_of(config: &Config, application: u16) -> Option<AlgKind> {
+    if application == u16::MAX {
+        return None;
+    }
+    config.alg_enabled(application)
+}
+
+/// A services-view selection: the workers' filter, and the applications the control core
+/// keeps (`None`: all).
+struct Selection {
+    filter: SessionFilter,
+    applications: Option<Vec<u16>>,
+}
+
+impl Selection {
+    fn keeps(&self, v: &SessionView) -> bool {
+        self.applications
+            .as_ref()
+            .is_none_or(|a| a.contains(&v.application))
+    }
+    /// True when the workers' filter alone selects (one application or none).
+    fn worker_side(&mut self) -> bool {
+        match self.applications.as_deref() {
+            None => true,
+            Some([a]) => {
+                self.filter.application = Some(*a);
+                self.applications = None;
+                true
+            }
+            Some(_) => false,
+        }
+    }
+}
+
+fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
+    let base = FlowSessionFilter {
+        interface: None,
+        service_set: None,
+        application_protocol: None,
+        ..f.clone()
+    };
+    let mut filter = base.resolve(&ctx.names).map_err(message)?;
+    if let Some(i) = &f.interface {
+        if *i != ctx.config.card.bundle {
+            let n = ctx.control.workers.len() as u16;
+            if let Some(w) = (0..n).find(|&w| ctx.config.member_interface(w) == *i) {
+                filter.worker = Some(w);
+            } else if let Some(p) = ctx.names.port_index(i) {
+                filter.port = Some(p);
+            } else {
+                return Err(message(ResolveError::Interface(i.clone())));
+            }
+        }
+    }
+    if let Some(s) = &f.service_set {
+        filter.service_set = Some(
+            ctx.config
+                .service_set_index(s)
+                .ok_or_else(|| message(ResolveError::ServiceSet(s.clone())))?,
+        );
+    }
+    Ok(Selection {
+        filter,
+        applications: f
+            .application_protocol
+            .map(|p| applications_of(&ctx.config, p)),
+    })
+}
+
+fn service_set_name(ctx: &Context, ss: u16) -> &str {
+    ctx.names
+        .service_set_name(ss)
+        .unwrap_or(crate::show::model::UNKNOWN_NAME)
+}
+
+/// The service sets a count or clear goes through: the one selected, else all.
+fn service_sets(ctx: &Context, filter: &SessionFilter) -> Vec<u16> {
+    match filter.service_set {
+        Some(s) => vec![s],
+        None => (0..ctx.config.service_sets.len() as u16).collect(),
+    }
+}
+
+fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
+    let fs = FlowSession::from_view(v, &ctx.names, SessionExtra::default());
+    MspSession::from_flow_session(
+        &fs,
+        service_set_name(ctx, v.service_set),
+        alg_of(&ctx.config, v.application).map_or("none", AlgKind::junos_name),
+        v.action.junos_name(),
+        u32::from(v.junos_flags),
+        v.bits & bits::OFFLOAD != 0,
+        v.bits & bits::ASYMMETRIC != 0,
+    )
+}
+
+/// Runs `show services sessions`.
+///
+/// # Errors
+/// A name the configuration does not know; the client went away.
+pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outcome {
+    let mut sel = select(ctx, &s.filter)?;
+    if s.count {
+        return services_count(ctx, sel, out);
+    }
+    if s.utilization {
+        return services_utilization(ctx, &sel, out);
+    }
+    let workers = ctx.workers(&sel.filter);
+    let limit = s.limit.unwrap_or(u64::MAX);
+    let kind = QueryKind::Records {
+        limit: if sel.worker_side() { limit } else { u64::MAX },
+    };
+    let text = ServicesText { level: s.level };
+    let style = s.level.style();
+    if let Out::Tree(t) = out {
+        t.open(&Elem::new("msp-session-table").attr("junos:style", style))?;
+    }
+    let mut shown = 0u64;
+    let mut failed: Option<Failure> = None;
+    run_query(&ctx.control, sel.filter, kind, workers, |m| {
+        let res: std::fmt::Result = (|| match m {
+            Relay::Begin(wk) => {
+                let name = ctx.config.member_interface(wk);
+                match out {
+                    Out::Text(w) => text.interface(*w, &name),
+                    Out::Tree(t) => {
+                        t.open(&Elem::new("msp-session-interface"))?;
+                        t.elem(&Elem::leaf("interface-name", name))
+                    }
+                }
+            }
+            Relay::Session(v, _) => {
+                if !sel.keeps(&v) || shown >= limit {
+                    return Ok(());
+                }
+                shown += 1;
+                let ms = msp_session(ctx, &v);
+                match out {
+                    Out::Text(w) => text.session(*w, &ms),
+                    Out::Tree(t) => t.elem(&ms.to_elem(s.level)),
+                }
+            }
+            Relay::End(..) => match out {
+                Out::Text(_) => Ok(()),
+                Out::Tree(t) => t.close(),
+            },
+        })();
+        if res.is_err() {
+            failed = Some(Failure::Gone);
+            return false;
+        }
+        true
+    })
+    .map_err(|e| message(format!("error: {e}")))?;
+    if let Some(f) = failed {
+        return Err(f);
+    }
+    if let Out::Tree(t) = out {
+        t.close()?;
+    }
+    Ok(())
+}
+
+/// Per (worker, service set) counts of the selected sessions: from the gauges when nothing
+/// is selected and one service set holds every port (O(workers)), else by count queries per
+/// service set, else (application protocols the workers cannot select) by records.
+fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outcome {
+    let n = ctx.control.workers.len();
+    let nss = ctx.config.service_sets.len();
+    let mut rows: Vec<(u16, u16, SessionCounts)> = Vec::new();
+    let one_set =
+        nss == 1 && (0..ctx.config.ports.len()).all(|p| ctx.config.port_service_set(p) == 0);
+    if sel.filter.is_all() && sel.applications.is_none() && one_set {
+        for w in 0..n as u16 {
+            let st = ctx.control.workers[usize::from(w)].stats.snapshot();
+            rows.push((
+                w,
+                0,
+                SessionCounts {
+                    valid: st.gauge(Gauge::Valid),
+                    pending: st.gauge(Gauge::Pending),
+                    invalidated: st.gauge(Gauge::Invalidated),
+                    other: OTHER_STATES,
+                    total: st.gauge(Gauge::Sessions),
+                },
+            ));
+        }
+    } else if sel.worker_side() {
+        for ss in service_sets(ctx, &sel.filter) {
+            let f = SessionFilter {
+                service_set: Some(ss),
+                ..sel.filter
+            };
+            run_query(&ctx.control, f, QueryKind::Count, ctx.workers(&f), |m| {
+                if let Relay::End(w, c) = m {
+                    rows.push((w, ss, SessionCounts::from(c)));
+                }
+                true
+            })
+            .map_err(|e| message(format!("error: {e}")))?;
+        }
+        rows.sort_by_key(|(w, ss, _)| (*w, *ss));
+    } else {
+        let mut m: std::collections::BTreeMap<(u16, u16), SessionCounts> = Default::default();
+        run_query(
+            &ctx.control,
+            sel.filter,
+            QueryKind::Records { limit: u64::MAX },
+            ctx.workers(&sel.filter),
+            |r| {
+                if let Relay::Session(v, _) = r {
+                    if sel.keeps(&v) {
+                        m.entry((v.worker, v.service_set))
+                            .or_default()
+                            .add(state_of(&v));
+                    }
+                }
+                true
+            },
+        )
+        .map_err(|e| message(format!("error: {e}")))?;
+        rows = m.into_iter().map(|((w, ss), c)| (w, ss, c)).collect();
+    }
+    if let Out::Text(w) = out {
+        writeln!(w, "{COUNT_HEADER}")?;
+    } else if let Out::Tree(t) = out {
+        t.open(&Elem::new("service-msp-sess-count-information"))?;
+    }
+    for (w, ss, c) in rows {
+        // Individual empty service sets are not displayed.
+        if c.total == 0 {
+            continue;
+        }
+        let iface = ctx.config.member_interface(w);
+        let row = CountRow {
+            interface: &iface,
+            service_set: service_set_name(ctx, ss),
+            valid: c.valid,
+            invalid: c.invalidated,
+            pending: c.pending,
+            other: c.total.saturating_sub(c.valid + c.invalidated + c.pending),
+        };
+        match out {
+            Out::Text(w) => count_line(*w, &row)?,
+            Out::Tree(t) => t.elem(&row.to_elem())?,
+        }
+    }
+    if let Out::Tree(t) = out {
+        t.close()?;
+    }
+    Ok(())
+}
+
+fn services_utilization(ctx: &Context, sel: &Selection, out: &mut Out<'_>) -> Outcome {
+    let workers = ctx.workers(&sel.filter);
+    match out {
+        Out::Text(w) => writeln!(w, "{UTILIZATION_HEADER}")?,
+        Out::Tree(t) => t.open(&Elem::new("service-msp-sess-utilization-information"))?,
+    }
+    for wk in workers {
+        let st = ctx.control.workers[usize::from(wk)].stats.snapshot();
+        let iface = ctx.config.member_interface(wk);
+        let row = UtilizationRow {
+            interface: &iface,
+            sessions: st.gauge(Gauge::Sessions),
+            maximum: st.gauge(Gauge::Capacity),
+        };
+        match out {
+            Out::Text(w) => utilization_line(*w, &row)?,
+            Out::Tree(t) => t.elem(&row.to_elem())?,
+        }
+    }
+    if let Out::Tree(t) = out {
+        t.close()?;
+    }
+    Ok(())
+}
+
+/// Runs `clear services sessions`.
+///
+/// # Errors
+/// A name the configuration does not know; the client went away.
+pub fn clear(ctx: &Context, f: &FlowSessionFilter, out: &mut Out<'_>) -> Outcome {
+    let sel = select(ctx, f)?;
+    let workers = ctx.workers(&sel.filter);
+    let sets = service_sets(ctx, &sel.filter);
+    let apps: Vec<Option<u16>> = match &sel.applications {
+        None => vec![None],
+        Some(a) => a.iter().map(|&x| Some(x)).collect(),
+    };
+    let mut marked: HashMap<(u16, u16), u64> = HashMap::new();
+    for &ss in &sets {
+        for &app in &apps {
+            let filter = SessionFilter {
+                service_set: Some(ss),
+                application: app,
+                ..sel.filter
+            };
+            for (w, n) in ctx.clear(filter)? {
+                *marked.entry((w, ss)).or_default() += n;
+            }
+        }
+    }
+    match out {
+        Out::Text(w) => writeln!(w, "{DRAIN_HEADER}")?,
+        Out::Tree(t) => t.open(&Elem::new("service-msp-sess-drain-information"))?,
+    }
+    for &wk in &workers {
+        let iface = ctx.config.member_interface(wk);
+        for &ss in &sets {
+            let row = DrainRow {
+                interface: &iface,
+                service_set: service_set_name(ctx, ss),
+                marked: marked.get(&(wk, ss)).copied().unwrap_or(0),
+            };
+            match out {
+                Out::Text(w) => drain_line(*w, &row)?,
+                Out::Tree(t) => t.elem(&row.to_elem())?,
+            }
+        }
+    }
+    if let Out::Tree(t) = out {
+        t.close()?;
+    }
+    Ok(())
+}
