@@ -25,3 +25,5 @@ echo "== tests without DPDK (pure-Rust backend)"
 cargo test --workspace --exclude dpdk-sys
 echo "== tests with DPDK (virtual devices)"
 cargo test --workspace --features dpdk
+echo "== fuzz targets (built, each run 10 s from its seeds)"
+ci/fuzz.sh 10

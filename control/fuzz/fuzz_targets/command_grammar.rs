@@ -1,11 +1,11 @@
 //! Fuzzes the operator command grammar: parsing, `?` help and error rendering must never
 //! panic, whatever the show server receives.
 //!
-//! `cargo +nightly fuzz run command_grammar` (from `control/`).
+//! `ci/fuzz.sh` builds and runs it on stable; seeds in `control/fuzz/seeds/command_grammar/`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use svcard_control::show::{help, parse, render_error};
+use svcard_control::commands::{help, parse, render_error};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(line) = std::str::from_utf8(data) else {
