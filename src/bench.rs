@@ -6,9 +6,9 @@ use anyhow::{bail, ensure, Context as _, Result};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use svcard_perf::bench::Scenario;
 use svcard_perf::bench::{self, Mode, Options, Results};
 use svcard_perf::hugepages::Hugepages;
-use svcard_perf::scenario::Scenario;
 
 fn parse_scenario(s: &str) -> Result<Scenario, String> {
     Scenario::parse(s).ok_or_else(|| format!("'{s}': the scenarios are {}", Scenario::names()))

@@ -8,7 +8,6 @@ pub mod frames;
 pub mod hist;
 pub mod hugepages;
 pub mod recipes;
-pub mod scenario;
 pub mod svg;
 
 use std::path::Path;

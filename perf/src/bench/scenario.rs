@@ -1,46 +1,16 @@
-//! Scenarios of `svcard bench --scenario NAME`: which captures are made, how svcard is set
-//! up for them, and which figures come out. Each scenario is a list of [`Case`]s run by
-//! the same runner as the plain benchmark ([`crate::bench`]).
-//!
-//! | scenario | capture | svcard | figures |
-//! |---|---|---|---|
-//! | `sessions` | N established UDP flows, both directions, N = 1k, 64k, 1M, 4M | accept-all, UDP timeout 1 h | rate and ratio to testpmd per N, B/session |
-//! | `imix` | 64k flows, 64 B and IMIX | same | rate, Gbps, ratio per frame size |
-//! | `setup-udp` | every frame a new UDP flow (4M flows) | UDP timeout 1 s | new sessions/s, expiring/s |
-//! | `setup-tcp` | full TCP exchanges (1M connections × 8 frames) | TCP timeouts 1 s | new sessions/s, expiring/s |
-//! | `show-under-load` | 1M established UDP flows | accept-all | rate with `show … extensive \| count` walking in a loop vs without |
-//! | `alg-mix` | FTP control + data connections (10k sessions) | port 21 is `junos-ftp` | rate, ratio to testpmd |
-//! | `zero-loss` | 64k flows | accept-all | RFC 2544 search where the source can be rate-limited (not with `net_pcap`) |
+//! The scenarios (`--scenario`): session scales, IMIX, connection setup, show under load, the FTP mix, zero loss; each makes its captures and cases and calls the runner.
 
 use anyhow::{bail, Context as _, Result};
 use std::path::{Path, PathBuf};
 
-use crate::bench::{
-    find_program, mem_available, run_case, svcard_memory_mb, Case, Note, Options, Progress,
-    Results, SvcardSetup, WorkDir, TESTPMD_MISSING,
-};
+use super::model::*;
+use super::options::*;
+use super::process::*;
+use super::runner::*;
+use super::setup::*;
 use crate::recipes::{
     self, CaptureStats, ChurnSpec, Family, FlowSpec, FrameSize, Proto, TCP_EXCHANGE_FRAMES,
 };
-
-/// A benchmark scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scenario {
-    /// Established UDP at several session counts.
-    Sessions,
-    /// 64-byte frames and IMIX at one session count.
-    Imix,
-    /// Setup rate, every UDP flow new.
-    SetupUdp,
-    /// Setup rate, full TCP exchanges.
-    SetupTcp,
-    /// Forwarding while show commands walk every session.
-    ShowUnderLoad,
-    /// The FTP (ALG) mix.
-    AlgMix,
-    /// RFC 2544 zero-loss throughput.
-    ZeroLoss,
-}
 
 /// The show command the show-under-load scenario runs in a loop.
 pub const SHOW_WALK: &str = "show security flow session extensive | count";
@@ -49,77 +19,8 @@ pub const SHOW_WALK: &str = "show security flow session extensive | count";
 /// wheel, allocator slack), used only to decide whether a scale fits.
 pub const TABLE_BYTES_PER_SESSION_ESTIMATE: u64 = 512;
 
-/// Why the zero-loss search is not made on the benchmark's virtual devices.
-pub const ZERO_LOSS_NOT_APPLICABLE: &str = "not applicable: the source is net_pcap with \
-     infinite_rx=1, which hands the worker as many frames as it asks for (pull-driven), so \
-     there is no offered rate to set and no RX queue that can overflow: no drop signal exists \
-     below the forwarding limit. DPDK 22.11's rate limits (rte_eth_set_queue_rate_limit, \
-     testpmd `set port P queue Q rate R`, rte_tm) are NIC hardware features (mlx5, ice, \
-     ixgbe, ...) that net_pcap and net_null do not implement, and testpmd's txonly/flowgen \
-     generators have no pacing. On real NICs, drive svcard from an external generator \
-     (TRex, pktgen-dpdk) and search on the port's imissed counter. Reported instead: what \
-     the unthrottled source delivered, what svcard forwarded, and the frames lost";
-
-impl Scenario {
-    /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Self; 7] = [
-        Self::Sessions,
-        Self::Imix,
-        Self::SetupUdp,
-        Self::SetupTcp,
-        Self::ShowUnderLoad,
-        Self::AlgMix,
-        Self::ZeroLoss,
-    ];
-
-    /// The name on the command line.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sessions => "sessions",
-            Self::Imix => "imix",
-            Self::SetupUdp => "setup-udp",
-            Self::SetupTcp => "setup-tcp",
-            Self::ShowUnderLoad => "show-under-load",
-            Self::AlgMix => "alg-mix",
-            Self::ZeroLoss => "zero-loss",
-        }
-    }
-
-    /// Parses a scenario name.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.name() == s.trim())
-    }
-
-    /// The names, for messages.
-    #[must_use]
-    pub fn names() -> String {
-        Self::ALL.map(Self::name).join(", ")
-    }
-
-    /// The session (flow, connection, FTP session) counts it runs by default.
-    #[must_use]
-    pub fn default_flows(self) -> Vec<u32> {
-        match self {
-            Self::Sessions => vec![1000, 65_536, 1 << 20, 1 << 22],
-            Self::Imix | Self::ZeroLoss => vec![65_536],
-            Self::SetupUdp => vec![1 << 22],
-            Self::SetupTcp => vec![1 << 20],
-            Self::ShowUnderLoad => vec![1 << 20],
-            Self::AlgMix => vec![10_000],
-        }
-    }
-
-    /// Whether its cases run the testpmd baselines.
-    #[must_use]
-    pub fn has_baselines(self) -> bool {
-        matches!(self, Self::Sessions | Self::Imix | Self::AlgMix)
-    }
-}
-
 /// Writes a capture into the work directory.
-fn capture(
+pub(crate) fn capture(
     dir: &Path,
     name: &str,
     progress: &mut Progress,
@@ -135,7 +36,7 @@ fn capture(
 
 /// Whether svcard (and testpmd, which needs less) fits in the available memory; the note
 /// to give when it does not.
-fn memory_note(frames: u64, max_len: usize, sessions: u32) -> Option<String> {
+pub(crate) fn memory_note(frames: u64, max_len: usize, sessions: u32) -> Option<String> {
     let frames = u32::try_from(frames).unwrap_or(u32::MAX);
     let need = svcard_memory_mb(frames, max_len, sessions, TABLE_BYTES_PER_SESSION_ESTIMATE);
     let avail = mem_available()?;
@@ -184,7 +85,7 @@ pub fn run_all(opts: &Options, results: &mut Results) -> Result<()> {
 
 /// What a pending case's capture is made of.
 #[derive(Debug, Clone, Copy)]
-enum Recipe {
+pub(crate) enum Recipe {
     Flows(FlowSpec),
     UdpChurn,
     TcpChurn,
@@ -193,14 +94,14 @@ enum Recipe {
 
 /// A case before its capture is written.
 #[derive(Debug)]
-struct Pending {
+pub(crate) struct Pending {
     sc: Scenario,
     n: u32,
     what: Recipe,
     case: String,
 }
 
-fn established(n: u32, size: FrameSize) -> Recipe {
+pub(crate) fn established(n: u32, size: FrameSize) -> Recipe {
     Recipe::Flows(FlowSpec {
         flows: n,
         proto: Proto::Udp,
@@ -213,7 +114,7 @@ fn established(n: u32, size: FrameSize) -> Recipe {
 
 impl Pending {
     /// Frames its capture will hold, and the sessions it makes.
-    fn size(&self) -> (u64, u32) {
+    pub(crate) fn size(&self) -> (u64, u32) {
         let n = u64::from(self.n);
         match self.what {
             Recipe::Flows(spec) => (n * if spec.both_directions { 2 } else { 1 }, self.n),
@@ -225,7 +126,7 @@ impl Pending {
             ),
         }
     }
-    fn max_len(&self, size: usize) -> usize {
+    pub(crate) fn max_len(&self, size: usize) -> usize {
         match self.what {
             Recipe::Flows(spec) => spec.size.max_len(),
             Recipe::Ftp => 1514,
@@ -236,7 +137,12 @@ impl Pending {
 
 /// The cases of scenario `sc` at `counts`; those that do not fit in memory are left out
 /// with a note in `results`.
-fn pending(opts: &Options, sc: Scenario, counts: &[u32], results: &mut Results) -> Vec<Pending> {
+pub(crate) fn pending(
+    opts: &Options,
+    sc: Scenario,
+    counts: &[u32],
+    results: &mut Results,
+) -> Vec<Pending> {
     let n = counts.first().copied().unwrap_or(1).max(1);
     let size = FrameSize::Fixed(opts.size);
     let one = |what: Recipe, case: String| vec![Pending { sc, n, what, case }];
@@ -317,7 +223,12 @@ pub fn setup_for(sc: Scenario, n: u32, what: String) -> (SvcardSetup, Option<u32
     (setup, churn)
 }
 
-fn make_case(opts: &Options, dir: &Path, p: &Pending, progress: &mut Progress) -> Result<Case> {
+pub(crate) fn make_case(
+    opts: &Options,
+    dir: &Path,
+    p: &Pending,
+    progress: &mut Progress,
+) -> Result<Case> {
     let (sc, n) = (p.sc, p.n);
     let slug: String = format!("{}-{}", sc.name(), p.case)
         .chars()
@@ -381,8 +292,8 @@ fn make_case(opts: &Options, dir: &Path, p: &Pending, progress: &mut Progress) -
 
 #[cfg(test)]
 mod tests {
+    use super::super::setup::svcard_config_for;
     use super::*;
-    use crate::bench::svcard_config_for;
     use svcard_config::Config;
 
     fn parse(setup: &SvcardSetup, frames: u32) -> Config {
