@@ -7,9 +7,10 @@
 //! and no compression pointer (a question has nothing earlier to point to). Only the header
 //! and the question are read; answer records are not needed to pair and are skipped.
 
+use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
 use crate::stream::{Framing, StreamBuf, STREAM_BUF};
-use crate::types::{Action, Actions, AlgConfig, AlgKind, FlowCtx, ParseErrorKind, Side};
+use crate::types::{Action, Actions, AlgConfig, FlowCtx, ParseErrorKind, Side};
 use crate::{delegate_core, Alg, Core};
 
 /// The DNS header length.

@@ -20,10 +20,11 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
+use crate::kind::AlgKind;
 use crate::parse::{comma_addr_port, dec, ip_text, is_prefix_ci, starts_with_ci, Parse};
 use crate::stream::{for_each_line, Framing, StreamBuf};
 use crate::types::{
-    Actions, AlgConfig, AlgKind, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
+    Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
 use crate::{abs_range, delegate_core, Alg, Core};
 

@@ -38,6 +38,7 @@ pub mod dns;
 pub mod ftp;
 pub mod harness;
 pub mod icmp;
+mod kind;
 pub mod parse;
 pub mod rpc;
 pub mod rsh;
@@ -47,10 +48,11 @@ pub mod tftp;
 pub mod traceroute;
 mod types;
 
+pub use kind::AlgKind;
 pub use parse::Parse;
 pub use types::{
-    Action, Actions, AlgConfig, AlgCounters, AlgKind, AppHint, ConfigError, Expectation, FiveTuple,
-    FlowCtx, ParentState, ParseErrorKind, PortList, Proto, RewriteKind, Side, ACTIONS_CAP,
+    Action, Actions, AlgConfig, AlgCounters, AppHint, ConfigError, Expectation, FiveTuple, FlowCtx,
+    ParentState, ParseErrorKind, PortList, Proto, RewriteKind, Side, ACTIONS_CAP,
 };
 
 use core::net::IpAddr;
@@ -118,10 +120,11 @@ pub enum AnyAlg {
 }
 
 impl AnyAlg {
-    /// Builds the ALG of `kind` for the parent session `ctx`.
+    /// Builds the ALG of `kind` for the parent session `ctx`; `None` for an ALG this crate
+    /// has no engine for ([`AlgKind::has_engine`]).
     #[must_use]
-    pub fn new(kind: AlgKind, cfg: AlgConfig, ctx: FlowCtx) -> AnyAlg {
-        match kind {
+    pub fn new(kind: AlgKind, cfg: AlgConfig, ctx: FlowCtx) -> Option<AnyAlg> {
+        Some(match kind {
             AlgKind::Ftp => AnyAlg::Ftp(ftp::Ftp::new(cfg, ctx)),
             AlgKind::Tftp => AnyAlg::Tftp(tftp::Tftp::new(cfg, ctx)),
             AlgKind::Dns => AnyAlg::Dns(dns::Dns::new(cfg, ctx)),
@@ -131,7 +134,8 @@ impl AnyAlg {
             }
             AlgKind::Talk => AnyAlg::Talk(talk::Talk::new(cfg, ctx)),
             AlgKind::Traceroute => AnyAlg::Traceroute(traceroute::Traceroute::new(cfg, ctx)),
-        }
+            _ => return None,
+        })
     }
 
     fn inner(&self) -> &dyn Alg {
@@ -579,6 +583,16 @@ mod tests {
     }
 
     #[test]
+    fn only_the_engines_build_an_alg() {
+        for k in AlgKind::ALL {
+            let cfg = AlgConfig::default_for(k);
+            let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
+            assert_eq!(a.is_some(), k.has_engine(), "{k}");
+        }
+        assert_eq!(AlgKind::ENGINES.len(), 9);
+    }
+
+    #[test]
     fn disabled_alg_forwards_once() {
         let mut cfg = AlgConfig::default_for(AlgKind::Ftp);
         cfg.enabled = false;
@@ -586,7 +600,8 @@ mod tests {
             AlgKind::Ftp,
             cfg,
             ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"),
-        );
+        )
+        .expect("FTP has an engine");
         let mut out = Actions::new();
         a.on_data(
             0,

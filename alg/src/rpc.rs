@@ -17,10 +17,11 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
+use crate::kind::AlgKind;
 use crate::parse::{be32, dec, ip_text, Parse};
 use crate::stream::{Framing, StreamBuf, STREAM_BUF};
 use crate::types::{
-    Actions, AlgConfig, AlgKind, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
+    Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
 use crate::{abs_range, delegate_core, Alg, Core};
 

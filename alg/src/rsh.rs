@@ -12,11 +12,12 @@
 //! rlogin sends "\0locuser\0remuser\0term/speed\0" and has no secondary connection: the
 //! ALG opens nothing and forwards the parent at once.
 
+use crate::kind::AlgKind;
 use crate::parse::{dec, Parse};
 use crate::stream::{Framing, StreamBuf};
 use crate::types::{
-    Action, Actions, AlgConfig, AlgKind, AppHint, FlowCtx, ParentState, ParseErrorKind, Proto,
-    RewriteKind, Side,
+    Action, Actions, AlgConfig, AppHint, FlowCtx, ParentState, ParseErrorKind, Proto, RewriteKind,
+    Side,
 };
 use crate::{abs_range, delegate_core, Alg, Core};
 

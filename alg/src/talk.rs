@@ -27,9 +27,10 @@
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
+use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
 use crate::types::{
-    Actions, AlgConfig, AlgKind, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
+    Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
 use crate::{delegate_core, Alg, Core};
 

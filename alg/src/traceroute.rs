@@ -17,9 +17,8 @@
 use core::net::IpAddr;
 
 use crate::icmp::IcmpClass;
-use crate::types::{
-    Actions, AlgConfig, AlgKind, AppHint, Expectation, FiveTuple, FlowCtx, Proto, Side,
-};
+use crate::kind::AlgKind;
+use crate::types::{Actions, AlgConfig, AppHint, Expectation, FiveTuple, FlowCtx, Proto, Side};
 use crate::{delegate_core, Alg, Core};
 
 /// The first traceroute destination port.

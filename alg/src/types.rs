@@ -8,6 +8,8 @@
 use core::net::{IpAddr, SocketAddr};
 use core::ops::Range;
 
+use crate::kind::AlgKind;
+
 /// An IP protocol number (the IPv4 `protocol` / IPv6 `next header` byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Proto(pub u8);
@@ -126,109 +128,6 @@ impl FlowCtx {
     #[must_use]
     pub fn is_tcp(&self) -> bool {
         self.proto == Proto::TCP
-    }
-}
-
-/// The ALGs of this crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AlgKind {
-    /// FTP control connection (tcp 21).
-    Ftp,
-    /// TFTP request (udp 69).
-    Tftp,
-    /// DNS query/answer pairing (udp/tcp 53).
-    Dns,
-    /// Sun RPC portmapper / rpcbind (udp/tcp 111).
-    RpcPortmap,
-    /// rsh, `shell` (tcp 514).
-    Rsh,
-    /// rexec, `exec` (tcp 512).
-    Rexec,
-    /// rlogin, `login` (tcp 513): watched but opens nothing.
-    Rlogin,
-    /// talk / ntalk control messages (udp 517/518).
-    Talk,
-    /// traceroute probes (udp 33434+) and the ICMP answers they draw.
-    Traceroute,
-}
-
-impl AlgKind {
-    /// Every kind, in display order.
-    pub const ALL: [AlgKind; 9] = [
-        AlgKind::Ftp,
-        AlgKind::Tftp,
-        AlgKind::Dns,
-        AlgKind::RpcPortmap,
-        AlgKind::Rsh,
-        AlgKind::Rexec,
-        AlgKind::Rlogin,
-        AlgKind::Talk,
-        AlgKind::Traceroute,
-    ];
-
-    /// The `application-protocol` keyword of the Junos show commands.
-    #[must_use]
-    pub fn protocol_name(self) -> &'static str {
-        match self {
-            AlgKind::Ftp => "ftp",
-            AlgKind::Tftp => "tftp",
-            AlgKind::Dns => "dns",
-            AlgKind::RpcPortmap => "rpc-portmap",
-            AlgKind::Rsh => "rsh",
-            AlgKind::Rexec => "rexec",
-            AlgKind::Rlogin => "rlogin",
-            AlgKind::Talk => "talk",
-            AlgKind::Traceroute => "traceroute",
-        }
-    }
-
-    /// The name shown in "ALG : FTP ALG, State : active" and "Resource information".
-    #[must_use]
-    pub fn alg_name(self) -> &'static str {
-        match self {
-            AlgKind::Ftp => "FTP ALG",
-            AlgKind::Tftp => "TFTP ALG",
-            AlgKind::Dns => "DNS ALG",
-            AlgKind::RpcPortmap => "SUNRPC ALG",
-            AlgKind::Rsh => "RSH ALG",
-            AlgKind::Rexec => "REXEC ALG",
-            AlgKind::Rlogin => "RLOGIN ALG",
-            AlgKind::Talk => "TALK ALG",
-            AlgKind::Traceroute => "TRACEROUTE ALG",
-        }
-    }
-
-    /// The parent's transport protocols and default ports, as Junos predefines them.
-    #[must_use]
-    pub fn default_ports(self) -> PortList {
-        match self {
-            AlgKind::Ftp => PortList::from_slice(&[21]),
-            AlgKind::Tftp => PortList::from_slice(&[69]),
-            AlgKind::Dns => PortList::from_slice(&[53]),
-            AlgKind::RpcPortmap => PortList::from_slice(&[111]),
-            AlgKind::Rsh => PortList::from_slice(&[514]),
-            AlgKind::Rexec => PortList::from_slice(&[512]),
-            AlgKind::Rlogin => PortList::from_slice(&[513]),
-            AlgKind::Talk => PortList::from_slice(&[517, 518]),
-            AlgKind::Traceroute => PortList::range(crate::traceroute::BASE_PORT, 8),
-        }
-    }
-
-    /// The default pinhole (expectation) lifetime in milliseconds.
-    #[must_use]
-    pub fn default_timeout_ms(self) -> u64 {
-        match self {
-            AlgKind::Dns => 5_000,
-            AlgKind::Traceroute => 5_000,
-            AlgKind::Tftp => 10_000,
-            _ => 30_000,
-        }
-    }
-}
-
-impl core::fmt::Display for AlgKind {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.protocol_name())
     }
 }
 

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+pub use svcard_alg::AlgKind;
+
 /// An inclusive range of transport ports (`21`, `1024-65535`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PortRange {
@@ -124,138 +126,6 @@ pub fn protocol_name(p: u8) -> Option<&'static str> {
 #[must_use]
 pub const fn has_ports(p: u8) -> bool {
     matches!(p, 6 | 17 | 132)
-}
-
-/// An application-layer gateway, named as `show services sessions application-protocol`
-/// names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AlgKind {
-    /// FTP (control connection; opens data connections).
-    Ftp,
-    /// TFTP.
-    Tftp,
-    /// DNS.
-    Dns,
-    /// Sun RPC (program sessions).
-    Rpc,
-    /// Sun RPC portmapper (port 111).
-    RpcPortmap,
-    /// Remote shell (rsh).
-    Rsh,
-    /// Remote execution (rexec), Junos `exec`.
-    Rexec,
-    /// Remote login (rlogin), Junos `login`.
-    Rlogin,
-    /// talk / ntalk.
-    Talk,
-    /// ICMP (error messages matched to sessions).
-    Icmp,
-    /// Traceroute.
-    Traceroute,
-    /// SIP.
-    Sip,
-    /// RTSP.
-    Rtsp,
-    /// PPTP (control connection; opens GRE).
-    Pptp,
-    /// H.323.
-    H323,
-    /// Oracle SQL*Net, Junos `sql`.
-    Sqlnet,
-    /// Microsoft RPC (DCE RPC program sessions).
-    DceRpc,
-    /// Microsoft RPC endpoint mapper (port 135).
-    DceRpcPortmap,
-    /// IKE with ESP NAT.
-    IkeEspNat,
-}
-
-impl AlgKind {
-    /// Every ALG, in declaration order (`ALL[k as usize] == k`).
-    pub const ALL: [AlgKind; 19] = [
-        AlgKind::Ftp,
-        AlgKind::Tftp,
-        AlgKind::Dns,
-        AlgKind::Rpc,
-        AlgKind::RpcPortmap,
-        AlgKind::Rsh,
-        AlgKind::Rexec,
-        AlgKind::Rlogin,
-        AlgKind::Talk,
-        AlgKind::Icmp,
-        AlgKind::Traceroute,
-        AlgKind::Sip,
-        AlgKind::Rtsp,
-        AlgKind::Pptp,
-        AlgKind::H323,
-        AlgKind::Sqlnet,
-        AlgKind::DceRpc,
-        AlgKind::DceRpcPortmap,
-        AlgKind::IkeEspNat,
-    ];
-
-    /// The Junos application-protocol name (`ftp`, `rpc-portmap`, `exec`, `sql`, …), also
-    /// the key of its `[alg.NAME]` table and of `alg = "NAME"` in an application.
-    #[must_use]
-    pub const fn junos_name(self) -> &'static str {
-        match self {
-            AlgKind::Ftp => "ftp",
-            AlgKind::Tftp => "tftp",
-            AlgKind::Dns => "dns",
-            AlgKind::Rpc => "rpc",
-            AlgKind::RpcPortmap => "rpc-portmap",
-            AlgKind::Rsh => "rsh",
-            AlgKind::Rexec => "exec",
-            AlgKind::Rlogin => "login",
-            AlgKind::Talk => "talk",
-            AlgKind::Icmp => "icmp",
-            AlgKind::Traceroute => "traceroute",
-            AlgKind::Sip => "sip",
-            AlgKind::Rtsp => "rtsp",
-            AlgKind::Pptp => "pptp",
-            AlgKind::H323 => "h323",
-            AlgKind::Sqlnet => "sql",
-            AlgKind::DceRpc => "dce-rpc",
-            AlgKind::DceRpcPortmap => "dce-rpc-portmap",
-            AlgKind::IkeEspNat => "ike-esp-nat",
-        }
-    }
-
-    /// The name `show services alg conversations` prints (`FTP ALG`, `SUNRPC ALG`, …).
-    #[must_use]
-    pub const fn display_name(self) -> &'static str {
-        match self {
-            AlgKind::Ftp => "FTP ALG",
-            AlgKind::Tftp => "TFTP ALG",
-            AlgKind::Dns => "DNS ALG",
-            AlgKind::Rpc | AlgKind::RpcPortmap => "SUNRPC ALG",
-            AlgKind::Rsh => "RSH ALG",
-            AlgKind::Rexec => "REXEC ALG",
-            AlgKind::Rlogin => "RLOGIN ALG",
-            AlgKind::Talk => "TALK ALG",
-            AlgKind::Icmp => "ICMP ALG",
-            AlgKind::Traceroute => "TRACEROUTE ALG",
-            AlgKind::Sip => "SIP ALG",
-            AlgKind::Rtsp => "RTSP ALG",
-            AlgKind::Pptp => "PPTP ALG",
-            AlgKind::H323 => "H323 ALG",
-            AlgKind::Sqlnet => "SQLV2 ALG",
-            AlgKind::DceRpc | AlgKind::DceRpcPortmap => "MSRPC ALG",
-            AlgKind::IkeEspNat => "IKE ALG",
-        }
-    }
-
-    /// The ALG with this Junos application-protocol name.
-    #[must_use]
-    pub fn from_junos_name(s: &str) -> Option<AlgKind> {
-        AlgKind::ALL.iter().copied().find(|k| k.junos_name() == s)
-    }
-}
-
-impl fmt::Display for AlgKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.junos_name())
-    }
 }
 
 /// One entry of the application catalogue (`junos-ftp`: TCP port 21, FTP ALG).

@@ -56,9 +56,9 @@ pub fn show(ctx: &Context, protocol: Option<&'static str>, out: &mut Out<'_>) ->
     }
     let mut first = true;
     for k in svcard_config::AlgKind::ALL {
-        let Some(e) = crate::gateway::engine_kind(k) else {
+        if !k.has_engine() {
             continue;
-        };
+        }
         if protocol.is_some_and(|p| p != k.junos_name()) {
             continue;
         }
@@ -66,7 +66,7 @@ pub fn show(ctx: &Context, protocol: Option<&'static str>, out: &mut Out<'_>) ->
             name: k.display_name(),
             protocol: k.junos_name(),
             enabled: ctx.config.algs[k].enabled,
-            row: &st.rows[e as usize],
+            row: &st.rows[k as usize],
         };
         match out {
             Out::Text(w) => {

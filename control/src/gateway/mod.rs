@@ -44,28 +44,10 @@ const TIMER_TICK_MS: u32 = 50;
 /// How often the published books are refreshed when they changed, milliseconds.
 const PUBLISH_MS: u32 = 20;
 
-/// The ALG engine behind a configured ALG, where svcard has one.
-#[must_use]
-pub fn engine_kind(k: AlgKind) -> Option<svcard_alg::AlgKind> {
-    use svcard_alg::AlgKind as E;
-    Some(match k {
-        AlgKind::Ftp => E::Ftp,
-        AlgKind::Tftp => E::Tftp,
-        AlgKind::Dns => E::Dns,
-        AlgKind::RpcPortmap => E::RpcPortmap,
-        AlgKind::Rsh => E::Rsh,
-        AlgKind::Rexec => E::Rexec,
-        AlgKind::Rlogin => E::Rlogin,
-        AlgKind::Talk => E::Talk,
-        AlgKind::Traceroute => E::Traceroute,
-        _ => return None,
-    })
-}
-
 /// Which configured ALGs the control core runs: the mask workers hand off by.
 #[must_use]
 pub fn watch_mask() -> [bool; AlgKind::ALL.len()] {
-    core::array::from_fn(|i| engine_kind(AlgKind::ALL[i]).is_some())
+    core::array::from_fn(|i| AlgKind::ALL[i].has_engine())
 }
 
 /// The links for `workers` workers.
@@ -78,9 +60,9 @@ pub fn links<T>(workers: usize, sizes: LinkSizes) -> Vec<Arc<AlgLink<T>>> {
 
 /// The engine configuration of ALG `k` from the operator's `[alg.NAME]` table.
 #[must_use]
-pub fn alg_config(config: &Config, k: AlgKind, e: svcard_alg::AlgKind) -> AlgConfig {
+pub fn alg_config(config: &Config, k: AlgKind) -> AlgConfig {
     let s = &config.algs[k];
-    let mut c = AlgConfig::default_for(e);
+    let mut c = AlgConfig::default_for(k);
     c.enabled = s.enabled;
     if !s.ports.is_empty() {
         c.ports = PortList::from_slice(&s.ports);
@@ -266,10 +248,10 @@ impl<P: PortIo> Gateway<P> {
             self.transmit(worker, egress, pkt);
             return;
         };
-        let Some(engine) = engine_kind(alg) else {
+        if !alg.has_engine() {
             self.transmit(worker, egress, pkt);
             return;
-        };
+        }
         let side = if from_initiator {
             Side::Initiator
         } else {
@@ -280,7 +262,6 @@ impl<P: PortIo> Gateway<P> {
             session,
             &key,
             alg,
-            engine,
             || flow_ctx(&p, from_initiator),
             (service_set, rule),
         ) else {
@@ -395,12 +376,13 @@ impl<P: PortIo> Gateway<P> {
     fn publish(&mut self, now_ms: u32) {
         let mut st = self.rm.statistics();
         for l in &self.links {
-            for (i, k) in AlgKind::ALL.iter().enumerate() {
-                if let Some(e) = engine_kind(*k) {
-                    let row = &mut st.rows[e as usize];
-                    row.handed_off += l.handed_off[i].load(Ordering::Relaxed);
-                    row.handoff_drops += l.handoff_drops[i].load(Ordering::Relaxed);
-                }
+            for (row, (sent, lost)) in st
+                .rows
+                .iter_mut()
+                .zip(l.handed_off.iter().zip(&l.handoff_drops))
+            {
+                row.handed_off += sent.load(Ordering::Relaxed);
+                row.handoff_drops += lost.load(Ordering::Relaxed);
             }
             st.pinhole_table_full += l.pinhole_table_full.load(Ordering::Relaxed);
         }
@@ -533,8 +515,7 @@ pub fn pinhole_spec(
         .unwrap_or(u16::MAX);
     let watched = config
         .alg_enabled(application)
-        .and_then(engine_kind)
-        .is_some();
+        .is_some_and(AlgKind::has_engine);
     let timeout = u32::try_from(e.timeout_ms)
         .unwrap_or(u32::MAX / 2)
         .min(u32::MAX / 2);

@@ -181,8 +181,9 @@ impl Conversations {
     }
 }
 
-/// Number of ALG engines (rows of the statistics).
-pub const ENGINES: usize = svcard_alg::AlgKind::ALL.len();
+/// Rows of the statistics: one per ALG ([`AlgKind::ALL`] order; those without an engine
+/// stay zero and are not shown).
+pub const ENGINES: usize = AlgKind::ALL.len();
 
 /// One ALG's line of `show services alg statistics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -229,7 +230,7 @@ pub struct GatewayStats {
 /// What `show services alg statistics` shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlgStatistics {
-    /// Per ALG engine, in [`svcard_alg::AlgKind::ALL`] order.
+    /// Per ALG, in [`AlgKind::ALL`] order.
     pub rows: [AlgRow; ENGINES],
     /// Gateway counters.
     pub gateway: GatewayStats,
@@ -253,7 +254,6 @@ pub struct Conv {
     group: u32,
     worker: u16,
     kind: AlgKind,
-    engine: svcard_alg::AlgKind,
     parent_id: u32,
     key: FlowKey,
     parent_alive: bool,
@@ -345,7 +345,6 @@ impl ResourceManager {
         session: u32,
         key: &FlowKey,
         kind: AlgKind,
-        engine: svcard_alg::AlgKind,
         ctx: impl FnOnce() -> FlowCtx,
         policy: (u16, u16),
     ) -> Option<&mut Conv> {
@@ -357,7 +356,7 @@ impl ResourceManager {
             // The session ID was reused: the old parent is gone.
             self.parent_closed(g);
         }
-        let e = engine as usize;
+        let e = kind as usize;
         if let Some(cap) = self.config.algs[kind].max_conversations {
             if self.rows[e].conversations_active >= u64::from(cap) {
                 if self.refused.insert(session) {
@@ -383,7 +382,6 @@ impl ResourceManager {
             group,
             worker,
             kind,
-            engine,
             parent_id: session,
             key: *key,
             parent_alive: true,
@@ -398,7 +396,7 @@ impl ResourceManager {
             },
             policy,
             resources: Vec::new(),
-            alg: AnyAlg::new(engine, alg_config(&self.config, kind, engine), ctx),
+            alg: AnyAlg::new(kind, alg_config(&self.config, kind), ctx)?,
         };
         self.rows[e].conversations_active += 1;
         self.rows[e].conversations_total += 1;
@@ -421,7 +419,7 @@ impl ResourceManager {
 
     fn open_in(&mut self, g: u32, e: &Expectation, now_ms: u32) -> Option<PinholeSpec> {
         let conv = self.convs.get_mut(&g)?;
-        let row = &mut self.rows[conv.engine as usize];
+        let row = &mut self.rows[conv.kind as usize];
         let live = conv.resources.iter().filter(|r| r.pinhole_live).count() as u32;
         let cap = self.config.algs[conv.kind]
             .max_pinholes_per_conversation
@@ -457,7 +455,7 @@ impl ResourceManager {
     pub fn child_matched(&mut self, pinhole: u32, view: &SessionView, now_ms: u32) -> Option<u32> {
         let rec = *self.pinholes.get(&pinhole)?;
         let conv = self.convs.get_mut(&rec.group)?;
-        let row = &mut self.rows[conv.engine as usize];
+        let row = &mut self.rows[conv.kind as usize];
         row.pinholes_matched += 1;
         if let Some(r) = conv.resources.iter_mut().find(|r| r.id == pinhole) {
             r.children.push(conv_session(view));
@@ -479,7 +477,7 @@ impl ResourceManager {
     /// The ALG closed its parent (the close event follows from the worker).
     pub fn parent_done(&mut self, session: u32) {
         if let Some(c) = self.by_parent.get(&session).and_then(|g| self.convs.get(g)) {
-            self.rows[c.engine as usize].sessions_closed += 1;
+            self.rows[c.kind as usize].sessions_closed += 1;
         }
     }
 
@@ -523,7 +521,7 @@ impl ResourceManager {
             return;
         }
         if let Some(c) = self.convs.remove(&g) {
-            let e = c.engine as usize;
+            let e = c.kind as usize;
             self.retired[e].add(c.alg.counters());
             self.rows[e].conversations_active = self.rows[e].conversations_active.saturating_sub(1);
             self.dirty = true;
@@ -543,7 +541,7 @@ impl ResourceManager {
             self.pinholes.remove(&id);
             out.push(id);
             if let Some(c) = self.convs.get_mut(&rec.group) {
-                let row = &mut self.rows[c.engine as usize];
+                let row = &mut self.rows[c.kind as usize];
                 row.pinholes_expired += 1;
                 row.pinholes_active = row.pinholes_active.saturating_sub(1);
                 if let Some(r) = c.resources.iter_mut().find(|r| r.id == id) {
@@ -585,7 +583,7 @@ impl ResourceManager {
             r.counters = self.retired[i];
         }
         for c in self.convs.values() {
-            rows[c.engine as usize].counters.add(c.alg.counters());
+            rows[c.kind as usize].counters.add(c.alg.counters());
         }
         AlgStatistics {
             rows,
