@@ -7,11 +7,11 @@
 //! and no compression pointer (a question has nothing earlier to point to). Only the header
 //! and the question are read; answer records are not needed to pair and are skipped.
 
+use crate::common::{delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
 use crate::stream::{Framing, StreamBuf, STREAM_BUF};
 use crate::types::{Action, Actions, AlgConfig, FlowCtx, ParseErrorKind, Side};
-use crate::{delegate_core, Alg, Core};
 
 /// The DNS header length.
 pub const HEADER: usize = 12;

@@ -20,13 +20,13 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
+use crate::common::{abs_range, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{comma_addr_port, dec, ip_text, is_prefix_ci, starts_with_ci, Parse};
 use crate::stream::{for_each_line, Framing, StreamBuf};
 use crate::types::{
     Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
-use crate::{abs_range, delegate_core, Alg, Core};
 
 /// An address (or only a port, for 229) and port announced in an FTP line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,11 +10,13 @@
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use crate::any::AnyAlg;
+use crate::common::Alg;
+use crate::icmp;
 use crate::kind::AlgKind;
 use crate::parse::be32;
 use crate::traceroute::Traceroute;
 use crate::types::{Action, Actions, AlgConfig, AlgCounters, FlowCtx, Proto, Side};
-use crate::{icmp, Alg, AnyAlg};
 
 /// Feeds `data` to a fresh ALG of `kind` as described in the module doc; returns its
 /// counters (zero for an ALG without an engine). Panics only if an invariant is broken (a bounded action buffer exceeded,

@@ -17,13 +17,13 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
+use crate::common::{abs_range, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be32, dec, ip_text, Parse};
 use crate::stream::{Framing, StreamBuf, STREAM_BUF};
 use crate::types::{
     Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
-use crate::{abs_range, delegate_core, Alg, Core};
 
 /// The portmapper / rpcbind program number.
 pub const PMAP_PROG: u32 = 100_000;

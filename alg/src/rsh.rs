@@ -12,6 +12,7 @@
 //! rlogin sends "\0locuser\0remuser\0term/speed\0" and has no secondary connection: the
 //! ALG opens nothing and forwards the parent at once.
 
+use crate::common::{abs_range, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{dec, Parse};
 use crate::stream::{Framing, StreamBuf};
@@ -19,7 +20,6 @@ use crate::types::{
     Action, Actions, AlgConfig, AppHint, FlowCtx, ParentState, ParseErrorKind, Proto, RewriteKind,
     Side,
 };
-use crate::{abs_range, delegate_core, Alg, Core};
 
 /// The longest stderr-port field accepted, NUL included ("65535\0").
 pub const MAX_FIELD: usize = 6;

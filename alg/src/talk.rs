@@ -27,12 +27,12 @@
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
+use crate::common::{delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
 use crate::types::{
     Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
-use crate::{delegate_core, Alg, Core};
 
 /// The ntalk protocol version.
 pub const TALK_VERSION: u8 = 1;

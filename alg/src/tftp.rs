@@ -6,10 +6,10 @@
 //! source port, to the client's address and request port, one-shot. A retransmitted
 //! request while the pinhole is outstanding opens nothing new.
 
+use crate::common::{delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
 use crate::types::{Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, Side};
-use crate::{delegate_core, Alg, Core};
 
 /// The longest request accepted (RFC 1350 packets are at most 512 bytes; options may add).
 pub const MAX_REQUEST: usize = 1024;

@@ -16,10 +16,10 @@
 
 use core::net::IpAddr;
 
+use crate::common::{delegate_core, Alg, Core};
 use crate::icmp::IcmpClass;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AppHint, Expectation, FiveTuple, FlowCtx, Proto, Side};
-use crate::{delegate_core, Alg, Core};
 
 /// The first traceroute destination port.
 pub const BASE_PORT: u16 = 33434;

@@ -1,0 +1,306 @@
+//! What every ALG shares: the [`Alg`] trait, the state every ALG keeps ([`Core`]:
+//! configuration, parent, counters, pinhole budget) and the helpers its methods delegate to.
+
+use core::net::IpAddr;
+use core::ops::Range;
+
+use crate::kind::AlgKind;
+use crate::stream;
+use crate::types::*;
+
+/// A sans-IO application-layer gateway watching one parent session.
+pub trait Alg {
+    /// Which ALG this is.
+    fn kind(&self) -> AlgKind;
+
+    /// Feeds one packet's payload. `seq` is the TCP sequence number of the payload's first
+    /// byte (`None` for UDP parents). Actions are appended to `out`; actions that do not fit
+    /// are counted in [`AlgCounters::action_overflow`] and [`Actions::overflow`].
+    fn on_data(
+        &mut self,
+        now_ms: u64,
+        side: Side,
+        seq: Option<u32>,
+        payload: &[u8],
+        out: &mut Actions,
+    );
+
+    /// Advances the ALG's clock: forgets expired pinholes and requests that were never
+    /// answered. May push actions.
+    fn on_timeout(&mut self, now_ms: u64, out: &mut Actions);
+
+    /// The earliest time [`Alg::on_timeout`] has work, if any.
+    #[must_use]
+    fn poll_timeout(&self) -> Option<u64>;
+
+    /// Tells a TCP ALG the next expected sequence number of one side (ISN + 1), so a first
+    /// data segment arriving out of order is recognised. No-op for UDP ALGs.
+    fn sync_seq(&mut self, side: Side, next_seq: u32);
+
+    /// One of this conversation's pinholes was matched by a child flow or removed by the
+    /// resource manager: it no longer counts against `max_pinholes`.
+    fn pinhole_resolved(&mut self, now_ms: u64);
+
+    /// The instance's counters.
+    #[must_use]
+    fn counters(&self) -> &AlgCounters;
+
+    /// The configuration the instance was built with.
+    #[must_use]
+    fn config(&self) -> &AlgConfig;
+}
+
+/// How many outstanding pinholes a conversation tracks itself (caps above this are left to
+/// the resource manager).
+const TRACKED: usize = 16;
+
+/// State every ALG shares: configuration, the parent, counters and the pinhole budget.
+#[derive(Debug, Clone)]
+pub(crate) struct Core {
+    pub(crate) cfg: AlgConfig,
+    pub(crate) ctx: FlowCtx,
+    pub(crate) counters: AlgCounters,
+    /// Outstanding pinholes: (expiry, expectation), for the cap and for de-duplication.
+    outstanding: [Option<(u64, Expectation)>; TRACKED],
+    /// False once the disabled notice (Forward) was sent.
+    disabled_sent: bool,
+}
+
+impl Core {
+    pub(crate) fn new(cfg: AlgConfig, ctx: FlowCtx) -> Core {
+        Core {
+            cfg,
+            ctx,
+            counters: AlgCounters::default(),
+            outstanding: [None; TRACKED],
+            disabled_sent: false,
+        }
+    }
+
+    /// Common prologue of `on_data`: false when the packet is not to be parsed.
+    pub(crate) fn begin(&mut self, seq: Option<u32>, payload: &[u8], out: &mut Actions) -> bool {
+        if !self.cfg.enabled {
+            if !self.disabled_sent {
+                self.disabled_sent = true;
+                self.push(out, Action::ParentState(ParentState::Forward));
+            }
+            return false;
+        }
+        if payload.is_empty() {
+            return false;
+        }
+        self.counters.packets += 1;
+        self.counters.bytes += payload.len() as u64;
+        if seq.is_some() != self.ctx.is_tcp() {
+            self.error(out, ParseErrorKind::BadSequence);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn push(&mut self, out: &mut Actions, a: Action) {
+        if !out.push(a) {
+            self.counters.action_overflow += 1;
+        }
+    }
+
+    pub(crate) fn error(&mut self, out: &mut Actions, kind: ParseErrorKind) {
+        self.counters.parse_errors += 1;
+        if kind == ParseErrorKind::ThirdPartyAddress {
+            self.counters.third_party_refused += 1;
+        }
+        if kind == ParseErrorKind::TooLong {
+            self.counters.overflow += 1;
+        }
+        self.push(out, Action::ParseError(kind));
+    }
+
+    /// Accounts a reassembly feed.
+    pub(crate) fn account(&mut self, f: &stream::Feed, out: &mut Actions) {
+        self.counters.retransmitted_bytes += f.retransmitted as u64;
+        if f.out_of_order {
+            self.counters.out_of_order += 1;
+        }
+        for _ in 0..f.overflows {
+            self.error(out, ParseErrorKind::TooLong);
+        }
+    }
+
+    /// True when `addr`, announced by `side`, may be used: it is `side`'s own address, or
+    /// third-party addresses are allowed. Unspecified, multicast and broadcast addresses are
+    /// never usable. Pushes the refusal.
+    pub(crate) fn check_addr(&mut self, out: &mut Actions, side: Side, addr: IpAddr) -> bool {
+        let bad = addr.is_unspecified()
+            || addr.is_multicast()
+            || matches!(addr, IpAddr::V4(a) if a.is_broadcast());
+        if bad {
+            self.error(out, ParseErrorKind::BadAddress);
+            return false;
+        }
+        if addr != self.ctx.addr(side) && !self.cfg.loose_ftp {
+            self.error(out, ParseErrorKind::ThirdPartyAddress);
+            return false;
+        }
+        true
+    }
+
+    /// Checks a port number taken from a message; pushes the refusal.
+    pub(crate) fn check_port(&mut self, out: &mut Actions, port: u32) -> Option<u16> {
+        match u16::try_from(port) {
+            Ok(p) if p != 0 => Some(p),
+            _ => {
+                self.error(out, ParseErrorKind::BadPort);
+                None
+            }
+        }
+    }
+
+    /// An expectation with this instance's timeout.
+    pub(crate) fn expectation(
+        &self,
+        proto: Proto,
+        src: Option<IpAddr>,
+        dst: IpAddr,
+        dst_port: Option<u16>,
+        child_app: AppHint,
+        one_shot: bool,
+    ) -> Expectation {
+        Expectation {
+            proto,
+            src,
+            src_port: None,
+            dst,
+            dst_port,
+            timeout_ms: self.cfg.timeout_ms,
+            child_app,
+            one_shot,
+            quoted: None,
+        }
+    }
+
+    fn expire(&mut self, now_ms: u64) {
+        for slot in &mut self.outstanding {
+            if slot.is_some_and(|(exp, _)| exp <= now_ms) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Opens a pinhole, within the conversation's cap. An identical outstanding one-shot
+    /// expectation is not opened twice; an identical outstanding reusable one is re-sent
+    /// (the resource manager refreshes its timeout) without using a second slot.
+    pub(crate) fn expect(&mut self, now_ms: u64, out: &mut Actions, e: Expectation) -> bool {
+        self.expire(now_ms);
+        let expiry = now_ms.saturating_add(e.timeout_ms);
+        let same = |s: &Option<(u64, Expectation)>| {
+            s.is_some_and(|(_, o)| {
+                Expectation {
+                    timeout_ms: e.timeout_ms,
+                    ..o
+                } == e
+            })
+        };
+        if let Some(slot) = self.outstanding.iter_mut().find(|s| same(s)) {
+            if e.one_shot {
+                return false;
+            }
+            *slot = Some((expiry, e));
+            self.push(out, Action::Expect(e));
+            return true;
+        }
+        let live = self.outstanding.iter().filter(|s| s.is_some()).count();
+        let cap = usize::try_from(self.cfg.max_pinholes).unwrap_or(usize::MAX);
+        if cap != 0 && live >= cap {
+            self.counters.cap_refused += 1;
+            self.error(out, ParseErrorKind::PinholeCap);
+            return false;
+        }
+        let slot = match self.outstanding.iter().position(Option::is_none) {
+            Some(i) => i,
+            // Cap above what is tracked: forget the pinhole closest to expiry.
+            None => self
+                .outstanding
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, s)| s.map_or(0, |(x, _)| x))
+                .map_or(0, |(i, _)| i),
+        };
+        if let Some(s) = self.outstanding.get_mut(slot) {
+            *s = Some((expiry, e));
+        }
+        self.counters.pinholes += 1;
+        self.push(out, Action::Expect(e));
+        true
+    }
+
+    pub(crate) fn rewrite(
+        &mut self,
+        out: &mut Actions,
+        side: Side,
+        range: Range<u32>,
+        kind: RewriteKind,
+        addr: Option<IpAddr>,
+        port: u16,
+    ) {
+        self.push(
+            out,
+            Action::Rewrite {
+                side,
+                range,
+                kind,
+                addr,
+                port,
+            },
+        );
+    }
+
+    /// Frees the oldest outstanding pinhole (matched or removed by the caller).
+    pub(crate) fn resolved(&mut self, now_ms: u64) {
+        self.expire(now_ms);
+        let oldest = self
+            .outstanding
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|(x, _)| (x, i)))
+            .min()
+            .map(|(_, i)| i);
+        if let Some(s) = oldest.and_then(|i| self.outstanding.get_mut(i)) {
+            *s = None;
+        }
+    }
+
+    pub(crate) fn next_expiry(&self) -> Option<u64> {
+        self.outstanding
+            .iter()
+            .filter_map(|s| s.map(|(x, _)| x))
+            .min()
+    }
+
+    pub(crate) fn on_timeout(&mut self, now_ms: u64) {
+        self.expire(now_ms);
+    }
+}
+
+/// Converts a parser's byte range (relative to a message whose first byte is at `base`,
+/// a sequence number or a payload offset) into an [`Action::Rewrite`] range.
+pub(crate) fn abs_range(base: u32, r: &Range<usize>) -> Range<u32> {
+    let s = u32::try_from(r.start).unwrap_or(u32::MAX);
+    let e = u32::try_from(r.end).unwrap_or(u32::MAX);
+    base.wrapping_add(s)..base.wrapping_add(e)
+}
+
+/// Implements the [`Alg`] methods every ALG delegates to its `core`.
+macro_rules! delegate_core {
+    () => {
+        fn pinhole_resolved(&mut self, now_ms: u64) {
+            self.core.resolved(now_ms);
+        }
+        fn counters(&self) -> &$crate::AlgCounters {
+            &self.core.counters
+        }
+        fn config(&self) -> &$crate::AlgConfig {
+            &self.core.cfg
+        }
+    };
+}
+pub(crate) use delegate_core;
