@@ -21,6 +21,8 @@ if cargo clippy --version >/dev/null 2>&1; then
 else
   echo "== lints not checked: clippy is not installed (rustup component add clippy)"
 fi
+echo "== import circles between files (ci/import-circles.py)"
+python3 ci/import-circles.py
 echo "== tests without DPDK (pure-Rust backend)"
 cargo test --workspace --exclude dpdk-sys
 echo "== tests with DPDK (virtual devices)"

@@ -14,10 +14,16 @@ use rustyline::{
     RepeatCount,
 };
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use svcard_control::commands::help;
 use svcard_control::server::query;
+
+/// The default show-server socket (override with --socket or SVCARD_SOCKET).
+pub fn default_socket() -> PathBuf {
+    std::env::var_os("SVCARD_SOCKET")
+        .map_or_else(|| PathBuf::from("/tmp/svcard.sock"), PathBuf::from)
+}
 
 /// Runs `svcard cli`.
 pub fn cli(command: Option<String>, socket: &Path) -> Result<()> {

@@ -14,12 +14,6 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// The default show-server socket (override with --socket or SVCARD_SOCKET).
-pub fn default_socket() -> PathBuf {
-    std::env::var_os("SVCARD_SOCKET")
-        .map_or_else(|| PathBuf::from("/tmp/svcard.sock"), PathBuf::from)
-}
-
 #[derive(Parser, Debug)]
 #[command(
     name = "svcard",
@@ -41,7 +35,7 @@ enum Cmd {
         #[arg(short = 'c', long = "command")]
         command: Option<String>,
         /// The show server's socket.
-        #[arg(long, default_value_os_t = default_socket())]
+        #[arg(long, default_value_os_t = cli::default_socket())]
         socket: PathBuf,
     },
     /// Benchmark svcard against dpdk-testpmd on the same capture and cores (DPDK build).

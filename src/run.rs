@@ -47,7 +47,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub workers: Option<u16>,
     /// The show server's socket.
-    #[arg(long, default_value_os_t = crate::default_socket())]
+    #[arg(long, default_value_os_t = crate::cli::default_socket())]
     pub socket: PathBuf,
     /// Print forwarding rates every second (rx/tx packets per second, live sessions).
     #[arg(long)]

@@ -34,12 +34,7 @@ pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
     let mut cfg = AlgConfig::default_for(kind);
     cfg.loose_ftp = flags & 2 != 0;
     let proto = if tcp { Proto::TCP } else { Proto::UDP };
-    let port = kind
-        .default_ports()
-        .as_slice()
-        .first()
-        .copied()
-        .unwrap_or(1);
+    let port = kind.default_ports().0.max(1);
     let ctx = FlowCtx::new(
         proto,
         SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), 40000),

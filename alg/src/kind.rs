@@ -5,7 +5,8 @@
 
 use core::fmt;
 
-use crate::types::PortList;
+/// The first UDP port of traceroute's probes (`traceroute`'s default base port).
+pub const TRACEROUTE_BASE_PORT: u16 = 33434;
 
 /// An application-layer gateway, named as `show services sessions application-protocol`
 /// names it.
@@ -152,20 +153,21 @@ impl AlgKind {
         Self::ENGINES.contains(&self)
     }
 
-    /// The parent's transport protocols and default ports, as Junos predefines them.
+    /// The default ports of the parent session, as the first port and how many follow it
+    /// (Junos's predefined applications): empty (`(0, 0)`) for an ALG without an engine.
     #[must_use]
-    pub fn default_ports(self) -> PortList {
+    pub const fn default_ports(self) -> (u16, u16) {
         match self {
-            AlgKind::Ftp => PortList::from_slice(&[21]),
-            AlgKind::Tftp => PortList::from_slice(&[69]),
-            AlgKind::Dns => PortList::from_slice(&[53]),
-            AlgKind::RpcPortmap => PortList::from_slice(&[111]),
-            AlgKind::Rsh => PortList::from_slice(&[514]),
-            AlgKind::Rexec => PortList::from_slice(&[512]),
-            AlgKind::Rlogin => PortList::from_slice(&[513]),
-            AlgKind::Talk => PortList::from_slice(&[517, 518]),
-            AlgKind::Traceroute => PortList::range(crate::traceroute::BASE_PORT, 8),
-            _ => PortList::from_slice(&[]),
+            AlgKind::Ftp => (21, 1),
+            AlgKind::Tftp => (69, 1),
+            AlgKind::Dns => (53, 1),
+            AlgKind::RpcPortmap => (111, 1),
+            AlgKind::Rsh => (514, 1),
+            AlgKind::Rexec => (512, 1),
+            AlgKind::Rlogin => (513, 1),
+            AlgKind::Talk => (517, 2),
+            AlgKind::Traceroute => (TRACEROUTE_BASE_PORT, 8),
+            _ => (0, 0),
         }
     }
 

@@ -187,7 +187,9 @@ mod tests {
         assert_eq!(c.validate(), Err(ConfigError::NoPorts));
         c.ports = PortList::from_slice(&[0]);
         assert_eq!(c.validate(), Err(ConfigError::PortZero));
-        assert!(AlgKind::Traceroute.default_ports().contains(33434));
+        assert!(AlgConfig::default_for(AlgKind::Traceroute)
+            .ports
+            .contains(33434));
         assert_eq!(
             AlgCounters::NAMES.len(),
             AlgCounters::default().values().len()

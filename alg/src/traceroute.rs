@@ -22,7 +22,7 @@ use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AppHint, Expectation, FiveTuple, FlowCtx, Proto, Side};
 
 /// The first traceroute destination port.
-pub const BASE_PORT: u16 = 33434;
+pub const BASE_PORT: u16 = crate::kind::TRACEROUTE_BASE_PORT;
 /// The highest TTL treated as a probe.
 pub const MAX_PROBE_TTL: u8 = 64;
 

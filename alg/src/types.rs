@@ -455,7 +455,10 @@ impl AlgConfig {
     pub fn default_for(kind: AlgKind) -> AlgConfig {
         AlgConfig {
             enabled: true,
-            ports: kind.default_ports(),
+            ports: {
+                let (first, n) = kind.default_ports();
+                PortList::range(first, n)
+            },
             timeout_ms: kind.default_timeout_ms(),
             max_pinholes: 16,
             loose_ftp: false,

@@ -13,7 +13,7 @@ mod parse;
 pub mod prefix;
 
 use core::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use app::{
     builtin_applications, protocol_name, protocol_number, AlgKind, Application, PortRange,
@@ -462,29 +462,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// Parses and validates a configuration; `file` names it in errors and is the base of
-    /// relative paths.
-    ///
-    /// # Errors
-    /// The first problem found, as `file:line: field: message`.
-    pub fn from_toml_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
-        parse::build(text, file)
-    }
-
-    /// Reads, parses and validates the configuration file at `path`.
-    ///
-    /// # Errors
-    /// The file cannot be read, or [`Config::from_toml_str`] fails.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.to_path_buf(),
-            line: 0,
-            field: String::new(),
-            message: format!("cannot read: {e}"),
-        })?;
-        Config::from_toml_str(&text, path)
-    }
-
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn assemble(
         file: PathBuf,

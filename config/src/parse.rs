@@ -972,6 +972,32 @@ fn alg_names() -> Vec<&'static str> {
     AlgKind::ALL.iter().map(|k| k.junos_name()).collect()
 }
 
+/// Reading a configuration: the entry points, here beside the parser they call.
+impl Config {
+    /// Parses and validates a configuration; `file` names it in errors and is the base of
+    /// relative paths.
+    ///
+    /// # Errors
+    /// The first problem found, as `file:line: field: message`.
+    pub fn from_toml_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        build(text, file)
+    }
+
+    /// Reads, parses and validates the configuration file at `path`.
+    ///
+    /// # Errors
+    /// The file cannot be read, or [`Config::from_toml_str`] fails.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            field: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::from_toml_str(&text, path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::valid_ifname;

@@ -1,5 +1,6 @@
 use super::*;
 use std::net::IpAddr;
+use std::path::Path;
 
 fn text(lines: &[&str]) -> String {
     lines.join("\n") + "\n"

@@ -23,15 +23,12 @@ use rm::{AlgStatistics, ResourceManager};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use svcard_alg::{
-    Action as AlgAction, Actions, Alg as _, AlgConfig, FlowCtx, PortList, Proto, Side,
-};
+use svcard_alg::{Action as AlgAction, Actions, Alg as _, FlowCtx, Proto, Side};
 use svcard_config::{AlgKind, Config};
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::handoff::{AlgCommand, AlgLink, Handoff, LinkSizes, Returned};
 use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
 use svcard_dataplane::ring::{Event, EventKind};
-use svcard_dataplane::session::pinhole::PinholeSpec;
 use svcard_dataplane::session::{split_session_id, Action};
 use svcard_dataplane::wire::{self, Outcome, Parsed};
 
@@ -56,25 +53,6 @@ pub fn links<T>(workers: usize, sizes: LinkSizes) -> Vec<Arc<AlgLink<T>>> {
     (0..workers)
         .map(|_| Arc::new(AlgLink::new(sizes, watch_mask())))
         .collect()
-}
-
-/// The engine configuration of ALG `k` from the operator's `[alg.NAME]` table.
-#[must_use]
-pub fn alg_config(config: &Config, k: AlgKind) -> AlgConfig {
-    let s = &config.algs[k];
-    let mut c = AlgConfig::default_for(k);
-    c.enabled = s.enabled;
-    if !s.ports.is_empty() {
-        c.ports = PortList::from_slice(&s.ports);
-    }
-    if let Some(t) = s.timeout {
-        c.timeout_ms = u64::from(t) * 1000;
-    }
-    if let Some(m) = s.max_pinholes_per_conversation {
-        c.max_pinholes = m;
-    }
-    c.loose_ftp = s.loose;
-    c
 }
 
 struct Pending<T> {
@@ -467,19 +445,6 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
     }
 }
 
-/// An address as the dataplane stores it (IPv4 in the first 4 bytes of 16).
-#[must_use]
-pub fn slot_of(a: IpAddr) -> [u8; 16] {
-    match a {
-        IpAddr::V4(v) => {
-            let mut s = [0u8; 16];
-            s[..4].copy_from_slice(&v.octets());
-            s
-        }
-        IpAddr::V6(v) => v.octets(),
-    }
-}
-
 fn ip_of(family: u8, slot: &[u8; 16]) -> IpAddr {
     if family == 6 {
         IpAddr::V6(Ipv6Addr::from(*slot))
@@ -498,45 +463,4 @@ fn flow_ctx(p: &Parsed, from_initiator: bool) -> FlowCtx {
         (dst, src)
     };
     FlowCtx::new(Proto(p.proto), i, r)
-}
-
-/// A pinhole for the workers from an ALG's expectation.
-#[must_use]
-pub fn pinhole_spec(
-    config: &Config,
-    id: u32,
-    parent: u32,
-    e: &svcard_alg::Expectation,
-    (service_set, rule): (u16, u16),
-    now_ms: u32,
-) -> PinholeSpec {
-    let application = config
-        .application_index(e.child_app.name())
-        .unwrap_or(u16::MAX);
-    let watched = config
-        .alg_enabled(application)
-        .is_some_and(AlgKind::has_engine);
-    let timeout = u32::try_from(e.timeout_ms)
-        .unwrap_or(u32::MAX / 2)
-        .min(u32::MAX / 2);
-    PinholeSpec {
-        id,
-        parent,
-        proto: e.proto.0,
-        family: if e.dst.is_ipv6() { 6 } else { 4 },
-        src: e.src.map(slot_of),
-        src_port: e.src_port,
-        dst: slot_of(e.dst),
-        dst_port: e.dst_port,
-        expires_ms: now_ms.wrapping_add(timeout),
-        one_shot: e.one_shot,
-        action: if watched {
-            Action::Watch
-        } else {
-            Action::Forward
-        },
-        application,
-        service_set,
-        rule,
-    }
 }

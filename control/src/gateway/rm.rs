@@ -10,14 +10,16 @@
 //! The manager keeps its own maps; [`ResourceManager::book`] renders them into the
 //! [`Conversations`] book the show server reads.
 
-use super::{alg_config, pinhole_spec};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
-use svcard_alg::{Actions, Alg as _, AlgCounters, AnyAlg, Expectation, FlowCtx};
+use svcard_alg::{
+    Actions, Alg as _, AlgConfig, AlgCounters, AnyAlg, Expectation, FlowCtx, PortList,
+};
 use svcard_config::{AlgKind, Config};
 use svcard_dataplane::flow::{Endpoint, FlowKey};
 use svcard_dataplane::session::pinhole::{lapsed, PinholeSpec};
-use svcard_dataplane::session::SessionView;
+use svcard_dataplane::session::{Action, SessionView};
 
 // ---------------------------------------------------------------------------------------
 // The book: conversations, their sessions and resources, as the show commands read them.
@@ -622,5 +624,78 @@ impl ResourceManager {
     #[must_use]
     pub fn conversations(&self) -> usize {
         self.convs.len()
+    }
+}
+
+/// The engine configuration of ALG `k` from the operator's `[alg.NAME]` table.
+#[must_use]
+pub fn alg_config(config: &Config, k: AlgKind) -> AlgConfig {
+    let s = &config.algs[k];
+    let mut c = AlgConfig::default_for(k);
+    c.enabled = s.enabled;
+    if !s.ports.is_empty() {
+        c.ports = PortList::from_slice(&s.ports);
+    }
+    if let Some(t) = s.timeout {
+        c.timeout_ms = u64::from(t) * 1000;
+    }
+    if let Some(m) = s.max_pinholes_per_conversation {
+        c.max_pinholes = m;
+    }
+    c.loose_ftp = s.loose;
+    c
+}
+
+/// A pinhole for the workers from an ALG's expectation.
+#[must_use]
+pub fn pinhole_spec(
+    config: &Config,
+    id: u32,
+    parent: u32,
+    e: &svcard_alg::Expectation,
+    (service_set, rule): (u16, u16),
+    now_ms: u32,
+) -> PinholeSpec {
+    let application = config
+        .application_index(e.child_app.name())
+        .unwrap_or(u16::MAX);
+    let watched = config
+        .alg_enabled(application)
+        .is_some_and(AlgKind::has_engine);
+    let timeout = u32::try_from(e.timeout_ms)
+        .unwrap_or(u32::MAX / 2)
+        .min(u32::MAX / 2);
+    PinholeSpec {
+        id,
+        parent,
+        proto: e.proto.0,
+        family: if e.dst.is_ipv6() { 6 } else { 4 },
+        src: e.src.map(slot_of),
+        src_port: e.src_port,
+        dst: slot_of(e.dst),
+        dst_port: e.dst_port,
+        expires_ms: now_ms.wrapping_add(timeout),
+        one_shot: e.one_shot,
+        action: if watched {
+            Action::Watch
+        } else {
+            Action::Forward
+        },
+        application,
+        service_set,
+        rule,
+    }
+}
+
+/// An address as the dataplane stores it (IPv4 in the first 4 bytes of 16).
+#[must_use]
+pub fn slot_of(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v) => {
+            let mut s = [0u8; 16];
+            s[..4].copy_from_slice(&v.octets());
+            s
+        }
+        IpAddr::V6(v) => v.octets(),
     }
 }
