@@ -1,0 +1,305 @@
+//! The packets the fast path hands aside: flows without a session (admission by the
+//! service set's rules or a pinhole, limits, the setup rate), actions other than forward,
+//! rejects (RST or ICMP unreachable), ICMP errors matched to the session they quote.
+
+use crate::flow::{Direction, Family, FlowKey};
+use crate::port::{PacketBuf, PortIo, BURST};
+use crate::ring::EventKind;
+use crate::session::pinhole::PinholeSpec;
+use crate::session::{bits, Action, TcpState};
+use crate::stats::{Counter, Gauge};
+use crate::wire::{self, Outcome, Parsed};
+use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
+
+use super::state::Worker;
+use super::types::*;
+
+impl<P: PortIo> Worker<P> {
+    /// Stage C for packet `i` (kind `k`) that has no session: parsed whole again (stage A
+    /// parsed it as IP), then [`on_new`](Self::on_new). Out of line, like every path but an
+    /// established session's forward, so that stage C's loop keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn no_session(
+        &mut self,
+        i: usize,
+        k: u8,
+        port: u16,
+        peer: u16,
+        now_ms: u32,
+        now_s: u32,
+    ) {
+        let Some(pkt) = self.take_for_slow_path(i) else {
+            return;
+        };
+        let j = usize::from(k) & (BURST - 1);
+        let st = &*self.stage;
+        let key = if k & FAST != 0 {
+            st.v4[j].key()
+        } else {
+            st.keys[j]
+        };
+        let (hash, dir) = (st.hashes[j], st.dirs[j]);
+        if let Outcome::Ip(p) = wire::parse(pkt.data()) {
+            self.on_new(port, peer, pkt, &p, &key, hash, dir, now_ms, now_s);
+        }
+    }
+
+    /// An established session's packet whose action is not a plain forward.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn not_forward(
+        &mut self,
+        i: usize,
+        slot: u32,
+        action: u8,
+        port: u16,
+        peer: u16,
+        from_initiator: bool,
+    ) {
+        let Some(pkt) = self.take_for_slow_path(i) else {
+            return;
+        };
+        let action = Action::from_u8(action);
+        if action == Action::Watch && self.alg.is_some() {
+            self.hand_off(slot, port, peer, from_initiator, pkt);
+            return;
+        }
+        self.act(action, port, peer, pkt);
+    }
+
+    pub(super) fn reject(&mut self, port: u16, mut pkt: P::Pkt, p: &Parsed) {
+        let len = pkt.data().len();
+        let cap = pkt.capacity();
+        if !pkt.set_len(cap) {
+            self.stats.inc(Counter::RejectUnanswered);
+            return;
+        }
+        let (answer, counter) = if p.proto == 6 {
+            if p.tcp_flags & 0x04 != 0 {
+                // Never answer a RST.
+                (None, Counter::RstSent)
+            } else {
+                (
+                    wire::reply::tcp_rst_in_place(pkt.data_mut(), len, p),
+                    Counter::RstSent,
+                )
+            }
+        } else {
+            (
+                wire::reply::icmp_unreachable_in_place(pkt.data_mut(), len, p),
+                Counter::IcmpUnreachSent,
+            )
+        };
+        // Pad to Ethernet's minimum frame (60 bytes without FCS), as a NIC would.
+        let answer = answer.map(|n| {
+            if n < 60 && pkt.set_len(60) {
+                pkt.data_mut()[n..].fill(0);
+                60
+            } else {
+                n
+            }
+        });
+        match answer {
+            Some(n) if pkt.set_len(n) => {
+                self.stats.inc(counter);
+                self.queue_out(port, pkt);
+            }
+            _ => self.stats.inc(Counter::RejectUnanswered),
+        }
+    }
+
+    pub(super) fn fail_new(
+        &mut self,
+        policy: LimitPolicy,
+        peer: u16,
+        pkt: P::Pkt,
+        counter: Counter,
+    ) {
+        self.stats.inc(Counter::SessionsFailed);
+        match policy {
+            LimitPolicy::Bypass => {
+                self.stats.inc(Counter::SessionLimitBypassed);
+                self.queue_out(peer, pkt);
+            }
+            LimitPolicy::Drop => {
+                self.stats.inc(counter);
+                drop(pkt);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_new(
+        &mut self,
+        port: u16,
+        peer: u16,
+        pkt: P::Pkt,
+        p: &Parsed,
+        key: &FlowKey,
+        hash: u64,
+        dir: Direction,
+        now_ms: u32,
+        now_s: u32,
+    ) {
+        if p.fragment == 2 {
+            // A non-first fragment carries no ports: without fragment tracking there is no
+            // session to tie it to.
+            self.stats.inc(Counter::FragmentsNoSession);
+            drop(pkt);
+            return;
+        }
+        if self.icmp_alg && p.is_icmp_error() {
+            self.on_icmp_error(peer, pkt, p, now_ms);
+            return;
+        }
+        let tcp = if p.proto == 6 {
+            TcpState::new_from_first(p.tcp_flags)
+        } else {
+            TcpState::default()
+        };
+        let class = timeout_class(p.proto, tcp);
+        let adm = match self
+            .pinholes
+            .take_match(p.proto, &p.src, p.sport, &p.dst, p.dport, now_ms)
+        {
+            Some(ph) => self.admit_child(&ph, class),
+            None => self.admit(port, p, class),
+        };
+        let policy = self.setup.config.limits.at_limit;
+        let ss = usize::from(adm.service_set);
+        if ss < self.ss_sessions.len() && self.ss_sessions[ss] >= self.ss_limits[ss] {
+            self.fail_new(policy, peer, pkt, Counter::SessionLimitDrops);
+            return;
+        }
+        if self.token_rate_per_ms != 0 {
+            if self.tokens < 1000 {
+                self.fail_new(LimitPolicy::Drop, peer, pkt, Counter::SetupRateDrops);
+                return;
+            }
+            self.tokens -= 1000;
+        }
+        let slot = match self.table.insert(key, hash, now_ms, now_s, adm.timeout) {
+            Ok(s) => s,
+            Err(_) => {
+                self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
+                return;
+            }
+        };
+        if ss < self.ss_sessions.len() {
+            self.ss_sessions[ss] += 1;
+        }
+        let len = pkt.data().len() as u32;
+        if let Some((s, info)) = self.table.parts_mut(slot) {
+            info.service_set = adm.service_set;
+            info.rule = adm.rule;
+            info.application = adm.application;
+            info.ingress[dir.index()] = port as u8;
+            s.action = adm.action as u8;
+            s.junos_flags = 0;
+            s.bits = bits::ASYMMETRIC
+                | if dir == Direction::BtoA {
+                    bits::INITIATOR_B
+                } else {
+                    0
+                };
+            s.tcp = tcp;
+        }
+        let _ = self.table.touch(slot, dir, len, now_ms);
+        self.stats.inc(Counter::SessionsCreated);
+        let val = validity(self.table.get(slot));
+        self.stats.gauges[gauge_of(val) as usize] += 1;
+        if matches!(adm.action, Action::Drop | Action::Reject) {
+            self.stats.gauges[Gauge::DropFlow as usize] += 1;
+        }
+        self.emit(EventKind::Created, slot, now_ms, now_s);
+        if let Some(id) = adm.pinhole {
+            self.stats.inc(Counter::PinholeMatches);
+            self.emit(EventKind::Matched(id), slot, now_ms, now_s);
+        }
+        if adm.action == Action::Watch && self.alg.is_some() {
+            self.hand_off(slot, port, peer, true, pkt);
+            return;
+        }
+        self.act(adm.action, port, peer, pkt);
+    }
+
+    /// What the policy says of a new flow's first packet. Everything the configuration
+    /// decides, under a plain borrow (no reference count traffic per new session).
+    pub(super) fn admit(&self, port: u16, p: &Parsed, class: TimeoutClass) -> Admission {
+        let cfg: &Config = &self.setup.config;
+        let v = cfg.classify(
+            usize::from(port),
+            p.proto,
+            ip_of(p.family, &p.src),
+            p.sport,
+            ip_of(p.family, &p.dst),
+            p.dport,
+        );
+        let action = match v.action {
+            RuleAction::Accept => match cfg.alg_enabled(v.application) {
+                // Without a link to the control core (tests, tools) a Watch session is
+                // forwarded here; with one, only the ALGs the control core runs watch.
+                Some(k) if self.alg.as_ref().is_none_or(|l| l.watches(k)) => Action::Watch,
+                _ => Action::Forward,
+            },
+            RuleAction::Discard => Action::Drop,
+            RuleAction::Reject => Action::Reject,
+        };
+        Admission {
+            service_set: v.service_set,
+            rule: v.rule,
+            application: v.application,
+            action,
+            timeout: cfg.idle_timeout(v.service_set, v.application, class),
+            pinhole: None,
+        }
+    }
+
+    /// A child flow that matched a pinhole: permitted by its parent's policy.
+    pub(super) fn admit_child(&self, ph: &PinholeSpec, class: TimeoutClass) -> Admission {
+        Admission {
+            service_set: ph.service_set,
+            rule: ph.rule,
+            application: ph.application,
+            action: ph.action,
+            timeout: self
+                .setup
+                .config
+                .idle_timeout(ph.service_set, ph.application, class),
+            pinhole: Some(ph.id),
+        }
+    }
+
+    /// An ICMP error with no session of its own (the ICMP ALG is on): it belongs to the
+    /// session of the packet it quotes, is counted there and passed, or is dropped when
+    /// there is no such session.
+    pub(super) fn on_icmp_error(&mut self, peer: u16, pkt: P::Pkt, p: &Parsed, now_ms: u32) {
+        let quoted = wire::parse_icmp_error_inner(pkt.data(), p).and_then(|q| {
+            let fam = if q.family == 6 {
+                Family::V6
+            } else {
+                Family::V4
+            };
+            let (k, d) = FlowKey::from_packet(fam, q.proto, q.src, q.sport, q.dst, q.dport);
+            let h = self.table.hash(&k);
+            self.table.find(&k, h).map(|slot| (slot, d))
+        });
+        let Some((slot, quoted_dir)) = quoted else {
+            self.stats.inc(Counter::IcmpErrorsNoSession);
+            drop(pkt);
+            return;
+        };
+        // The error travels against the packet it quotes.
+        let len = pkt.data().len() as u32;
+        let _ = self.table.touch(slot, quoted_dir.reverse(), len, now_ms);
+        self.stats.inc(Counter::IcmpErrorsRelated);
+        match Action::from_u8(self.table.get(slot).action) {
+            Action::Drop | Action::Reject => {
+                self.stats.inc(Counter::PolicyDropped);
+                drop(pkt);
+            }
+            _ => self.queue_out(peer, pkt),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The worker's side of the ALGs: handing Watch sessions' packets to the control core, and
+//! applying what it sends back (pinholes, actions, closes, packets to transmit).
+
+use crate::handoff::{bump, AlgCommand, Handoff};
+use crate::port::{PortIo, BURST};
+use crate::ring::EventKind;
+use crate::session::split_session_id;
+use crate::stats::Counter;
+use std::sync::atomic::Ordering;
+
+use super::state::Worker;
+use super::types::*;
+
+impl<P: PortIo> Worker<P> {
+    /// Moves a Watch session's packet to the control core; a full ring loses it (counted
+    /// per ALG).
+    pub(super) fn hand_off(
+        &mut self,
+        slot: u32,
+        port: u16,
+        peer: u16,
+        from_initiator: bool,
+        pkt: P::Pkt,
+    ) {
+        let Some(link) = self.alg.as_ref() else {
+            self.queue_out(peer, pkt);
+            return;
+        };
+        let info = self.table.info(slot);
+        let Some(alg) = self.setup.config.alg_enabled(info.application) else {
+            self.queue_out(peer, pkt);
+            return;
+        };
+        let h = Handoff {
+            pkt,
+            port,
+            egress: peer,
+            session: self.table.id(slot),
+            key: self.table.get(slot).key,
+            from_initiator,
+            alg,
+            application: info.application,
+            service_set: info.service_set,
+            rule: info.rule,
+        };
+        match link.handoff.push(h) {
+            Ok(()) => {
+                bump(&link.handed_off[alg as usize], 1);
+                self.stats.inc(Counter::HandedOff);
+            }
+            Err(h) => {
+                bump(&link.handoff_drops[alg as usize], 1);
+                self.stats.inc(Counter::HandoffRingFull);
+                drop(h);
+            }
+        }
+    }
+
+    /// Between bursts: apply the control core's ALG commands (then publish the last one
+    /// applied) and transmit what it gave back.
+    pub(super) fn alg_work(&mut self, now_ms: u32, now_s: u32) {
+        let Some(link) = self.alg.as_ref() else {
+            return;
+        };
+        if link.commands.is_empty() && link.returns.is_empty() {
+            return;
+        }
+        let mut last = None;
+        for _ in 0..ALG_COMMAND_BUDGET {
+            let Some(cmd) = self.alg.as_ref().and_then(|l| l.commands.pop()) else {
+                break;
+            };
+            last = Some(cmd.seq());
+            match cmd {
+                AlgCommand::AddPinhole { spec, .. } => {
+                    if !self.pinholes.insert(spec) {
+                        if let Some(l) = &self.alg {
+                            bump(&l.pinhole_table_full, 1);
+                        }
+                    }
+                }
+                AlgCommand::RemovePinhole { id, .. } => {
+                    self.pinholes.remove(id);
+                }
+                AlgCommand::SetAction {
+                    session, action, ..
+                } => {
+                    if let Some((w, slot)) = split_session_id(session) {
+                        if w == self.setup.index && self.table.is_live(slot) {
+                            self.table.get_mut(slot).action = action as u8;
+                            self.emit(EventKind::Changed, slot, now_ms, now_s);
+                        }
+                    }
+                }
+                AlgCommand::CloseSession { session, .. } => {
+                    self.close_session(session, now_ms, now_s);
+                }
+            }
+        }
+        for _ in 0..BURST {
+            let Some(r) = self.alg.as_ref().and_then(|l| l.returns.pop()) else {
+                break;
+            };
+            self.stats.inc(Counter::ReturnedSent);
+            self.queue_out(r.port, r.pkt);
+        }
+        if let (Some(seq), Some(l)) = (last, &self.alg) {
+            l.applied.store(seq, Ordering::Release);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Work between bursts: session ends (timeouts, TCP close, clear), the control core's
+//! commands, and the current query, in bounded slices.
+
+use crate::port::PortIo;
+use crate::ring::{
+    CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, Reply, ReplyBody,
+};
+use crate::session::tcp::TcpPhase;
+use crate::session::{bits, split_session_id, Session};
+use crate::stats::Counter;
+use std::sync::atomic::Ordering;
+
+use super::state::Worker;
+use super::types::*;
+
+impl<P: PortIo> Worker<P> {
+    /// Removes a session an ALG is done with (its close event says so).
+    pub(super) fn close_session(&mut self, id: u32, now_ms: u32, now_s: u32) {
+        let Some((w, slot)) = split_session_id(id) else {
+            return;
+        };
+        if w != self.setup.index || !self.table.is_live(slot) {
+            return;
+        }
+        self.end_session(slot, CloseReason::Alg, now_ms, now_s);
+        self.stats.inc(Counter::SessionsAlgClosed);
+    }
+
+    /// Takes a live session out now (a clear, an ALG's close): off the books, a close
+    /// event with its final counters, out of the table.
+    pub(super) fn end_session(&mut self, slot: u32, reason: CloseReason, now_ms: u32, now_s: u32) {
+        let s = *self.table.get(slot);
+        self.forget(&s, self.table.info(slot).service_set);
+        if reason == CloseReason::Cleared {
+            self.table.get_mut(slot).bits |= bits::CLEARING;
+        }
+        let view = self.table.view(slot, now_ms, now_s);
+        self.push_event(Event {
+            kind: EventKind::Closed(reason),
+            view,
+        });
+        self.table.remove(slot);
+    }
+
+    pub(super) fn forget(&mut self, s: &Session, service_set: u16) {
+        unbook(
+            &mut self.ss_sessions,
+            &mut self.stats.gauges,
+            s,
+            service_set,
+        );
+        self.stats.inc(Counter::SessionsClosed);
+    }
+
+    pub(super) fn expire(&mut self, now_ms: u32, now_s: u32) {
+        let index = self.setup.index;
+        let events = &mut self.events;
+        let mut lost = 0u64;
+        let mut by_reason = [0u64; 3];
+        let lifetime = self.lifetime_s;
+        let ss_sessions = &mut self.ss_sessions;
+        let gauges = &mut self.stats.gauges;
+        self.table
+            .expire(now_ms, now_s, lifetime, EXPIRE_BUDGET, |slot, s, info| {
+                let reason = if lifetime != 0 && now_s.wrapping_sub(info.start_s) >= lifetime {
+                    by_reason[1] += 1;
+                    CloseReason::Lifetime
+                } else if s.key.proto == 6 && s.tcp.phase() == TcpPhase::Closed {
+                    by_reason[2] += 1;
+                    CloseReason::TcpClose
+                } else {
+                    by_reason[0] += 1;
+                    CloseReason::Idle
+                };
+                unbook(ss_sessions, gauges, s, info.service_set);
+                let view = s.view(info, index, slot, now_ms, now_s);
+                let ev = Event {
+                    kind: EventKind::Closed(reason),
+                    view,
+                };
+                lost += u64::from(!send_event(events, ev));
+            });
+        let total: u64 = by_reason.iter().sum();
+        if total > 0 {
+            self.stats.add(Counter::SessionsIdleExpired, by_reason[0]);
+            self.stats
+                .add(Counter::SessionsLifetimeExpired, by_reason[1]);
+            self.stats.add(Counter::SessionsTcpClosed, by_reason[2]);
+            self.stats.add(Counter::SessionsClosed, total);
+            self.stats.add(Counter::EventRingFull, lost);
+        }
+    }
+
+    pub(super) fn commands(&mut self) {
+        // Take a new command only when no query is running (one query at a time; others
+        // wait in the ring).
+        for _ in 0..4 {
+            if self.query.is_some() {
+                return;
+            }
+            let Some(cmd) = self.setup.rings.commands.pop() else {
+                return;
+            };
+            match cmd {
+                Command::Query {
+                    id,
+                    filter,
+                    kind,
+                    start,
+                } => {
+                    self.query = Some(ActiveQuery {
+                        id,
+                        filter,
+                        kind,
+                        cursor: start,
+                        sent: 0,
+                        counts: QueryCounts::default(),
+                        done: false,
+                    });
+                }
+            }
+        }
+    }
+
+    pub(super) fn run_query(&mut self, now_ms: u32, now_s: u32, busy: bool) {
+        let Some(mut q) = self.query else { return };
+        // The control core cancels a query whose client went away.
+        if self.setup.rings.cancelled.load(Ordering::Acquire) == q.id {
+            self.query = None;
+            return;
+        }
+        let mut visited = 0usize;
+        // While packets flow, a smaller slice: each session shown costs its two cache lines
+        // (DRAM at 1M sessions), and the walk is paced by the client anyway.
+        let slice = if busy { QUERY_SLICE_BUSY } else { QUERY_SLICE };
+        while !q.done && visited < slice {
+            if matches!(q.kind, QueryKind::Records { .. }) && self.setup.rings.replies.is_full() {
+                // The client has not caught up: nothing to do this turn (not even a view).
+                self.stats.inc(Counter::ReplyRingFull);
+                break;
+            }
+            let Some(slot) = self.table.next_live(q.cursor) else {
+                q.done = true;
+                break;
+            };
+            visited += 1;
+            let view = self.table.view(slot, now_ms, now_s);
+            if !q.filter.matches(&view) {
+                q.cursor = slot + 1;
+                continue;
+            }
+            match q.kind {
+                QueryKind::Records { limit } => {
+                    if q.sent >= limit {
+                        q.done = true;
+                        break;
+                    }
+                    let r = Reply {
+                        query: q.id,
+                        body: ReplyBody::Session(view),
+                    };
+                    if self.setup.rings.replies.push(r).is_err() {
+                        self.stats.inc(Counter::ReplyRingFull);
+                        break;
+                    }
+                    q.sent += 1;
+                    count_into(&mut q.counts, self.table.get(slot));
+                }
+                QueryKind::Count => count_into(&mut q.counts, self.table.get(slot)),
+                QueryKind::Clear => {
+                    count_into(&mut q.counts, self.table.get(slot));
+                    q.counts.cleared += 1;
+                    self.end_session(slot, CloseReason::Cleared, now_ms, now_s);
+                    self.stats.inc(Counter::SessionsCleared);
+                }
+            }
+            q.cursor = slot + 1;
+        }
+        if q.done {
+            let r = Reply {
+                query: q.id,
+                body: ReplyBody::Done(q.counts),
+            };
+            if self.setup.rings.replies.push(r).is_err() {
+                self.stats.inc(Counter::ReplyRingFull);
+                self.query = Some(q);
+                return;
+            }
+            self.query = None;
+            return;
+        }
+        self.query = Some(q);
+    }
+}

@@ -1,0 +1,24 @@
+//! The worker poll loop: one pinned core, run to completion, never blocks, never allocates
+//! after start, never logs.
+//!
+//! Per burst, in the poll that receives it: parse, look the whole burst up with prefetch,
+//! update or create sessions, act (Forward, Drop, Reject, Watch, Bypass), transmit, free
+//! what was not sent. Between bursts: apply what the ALGs sent (before the receive, so a
+//! pinhole holds for the next packets), advance the timer wheel (idle timeouts), work on
+//! the current query in a bounded slice, publish counters.
+
+//!
+//! The rooms: [`state`] (the worker, its setup, the poll loop), [`stages`] (the per-packet
+//! path), [`admit`] (what the fast path hands aside: new flows, rejects, ICMP errors),
+//! [`alg`] (the ALG hand-off), [`between`] (timeouts, commands, queries), [`types`] (the
+//! small types and helpers they share).
+
+mod admit;
+mod alg;
+mod between;
+mod stages;
+mod state;
+mod types;
+
+pub use state::{Worker, WorkerSetup};
+pub use types::validity;

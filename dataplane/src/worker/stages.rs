@@ -1,0 +1,284 @@
+//! The per-packet path: stage A (parse, canonical key, hash, bucket prefetch), stage B
+//! (session prefetch), stage C (find or create, act, forward in place), and the TCP tracker's
+//! step. Everything here runs once per packet: no allocation, no lock, no clock read, no log.
+
+use crate::flow::{Direction, Family, FlowKey, V4Words};
+use crate::port::{PacketBuf, PortIo, BURST};
+use crate::ring::EventKind;
+use crate::session::tcp::TcpPhase;
+use crate::session::{bits, Action};
+use crate::stats::Counter;
+use crate::wire::{self, Outcome};
+
+use super::state::Worker;
+use super::types::*;
+
+impl<P: PortIo> Worker<P> {
+    /// Stage A: parse every frame once, build its key and hash, prefetch its bucket.
+    pub(super) fn stage_a(&mut self, port: u16) {
+        let rx = &mut self.rx;
+        let st = &mut *self.stage;
+        let n = rx.len();
+        st.port = port;
+        st.n = n;
+        let mut m = 0usize;
+        let mut fast = 0usize;
+        let mut bytes = 0u64;
+        let mut malformed = 0u64;
+        for i in 0..n {
+            st.kind[i] = GONE;
+            let Some(pkt) = rx.get(i) else { continue };
+            let data = pkt.data();
+            bytes += data.len() as u64;
+            // The commonest frame (untagged IPv4, UDP or TCP) in a few loads; the rest
+            // through the full parser.
+            if let Some(f) = wire::parse_fast_v4(data) {
+                let (w, d) = V4Words::of(f.proto, f.src, f.sport, f.dst, f.dport);
+                st.push_v4(&self.table, i, &mut m, w, d, &f);
+                fast += 1;
+                continue;
+            }
+            match wire::parse(data) {
+                Outcome::Ip(p) => {
+                    let fam = if p.family == 6 {
+                        Family::V6
+                    } else {
+                        Family::V4
+                    };
+                    let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
+                    st.push_ip(&self.table, i, &mut m, k, d, Meta::of(&p));
+                }
+                Outcome::NotIp { .. } => st.kind[i] = NOT_IP,
+                Outcome::Drop(reason) => {
+                    malformed += 1;
+                    self.stats.drops[reason as usize] += 1;
+                    drop(rx.take(i));
+                }
+            }
+        }
+        st.m = m;
+        st.fast = fast;
+        self.stats.add(Counter::RxPackets, n as u64);
+        self.stats.add(Counter::RxBytes, bytes);
+        self.stats.add(Counter::Malformed, malformed);
+    }
+
+    /// Stage B: read the buckets, note each packet's candidate session, prefetch it.
+    pub(super) fn stage_b(&mut self) {
+        let st = &mut *self.stage;
+        let m = st.m;
+        self.table.candidates(&st.hashes[..m], &mut st.cand[..m]);
+    }
+
+    /// Stage C: resolve each packet's session (creating new ones) and act, in arrival
+    /// order.
+    pub(super) fn stage_c(&mut self, now_ms: u32, now_s: u32) {
+        // Indices masked or clamped to the arrays' sizes: no bounds check per packet.
+        const _: () = assert!(BURST.is_power_of_two());
+        let port = self.stage.port;
+        let n = self.stage.n.min(BURST);
+        let peer = self.peers.get(usize::from(port)).copied().unwrap_or(port);
+        self.back.port = peer;
+        if self.stage.fast == n {
+            // The common burst: every frame plain IPv4 UDP/TCP, so frame i is IP packet i
+            // and there is no kind to look at.
+            for i in 0..n {
+                self.resolve_and_act(i, i as u8 | FAST, port, peer, now_ms, now_s);
+            }
+            self.end_stage_c(peer);
+            return;
+        }
+        for i in 0..n {
+            let k = self.stage.kind[i];
+            if k == GONE {
+                continue;
+            }
+            if k == NOT_IP {
+                // Passed as it is: it stays in its slot, sent to the peer with the burst.
+                self.stats.inc(Counter::NonIpPassed);
+                self.back.kept += 1;
+                continue;
+            }
+            self.resolve_and_act(i, k, port, peer, now_ms, now_s);
+        }
+        self.end_stage_c(peer);
+    }
+
+    /// The burst is handled: what stayed in its slots goes to the peer.
+    #[inline(always)]
+    pub(super) fn end_stage_c(&mut self, peer: u16) {
+        self.stage.n = 0;
+        self.send_in_place(peer);
+    }
+
+    /// Stage C for IP packet `i` of kind `k`: its session found (a miss is looked up again:
+    /// an earlier packet may have created it) and the packet handled.
+    #[inline(always)]
+    pub(super) fn resolve_and_act(
+        &mut self,
+        i: usize,
+        k: u8,
+        port: u16,
+        peer: u16,
+        now_ms: u32,
+        now_s: u32,
+    ) {
+        let j = usize::from(k) & (BURST - 1);
+        let st = &*self.stage;
+        // The key is read in place (a copy of its 40 bytes costs as much as the compare).
+        let found = if k & FAST != 0 {
+            self.table.resolve_v4(&st.v4[j], st.hashes[j], st.cand[j])
+        } else {
+            self.table.resolve(&st.keys[j], st.hashes[j], st.cand[j])
+        };
+        match found {
+            Some(s) => {
+                let dir = st.dirs[j];
+                self.on_existing(i, s, port, peer, j, dir, now_ms, now_s);
+            }
+            None => self.no_session(i, k, port, peer, now_ms, now_s),
+        }
+    }
+
+    /// Takes packet `i` of the burst out for a slow path; if that path forwards it to the
+    /// peer, [`queue_out`](Self::queue_out) puts it back into this slot.
+    #[inline]
+    pub(super) fn take_for_slow_path(&mut self, i: usize) -> Option<P::Pkt> {
+        self.back.slot = i;
+        self.rx.take(i)
+    }
+
+    /// Sends what stayed in the received burst to the peer, in arrival order, after what
+    /// was queued for the peer before the burst.
+    pub(super) fn send_in_place(&mut self, peer: u16) {
+        let kept = core::mem::take(&mut self.back.kept);
+        self.back.port = NO_PORT;
+        self.send_queued(peer);
+        let sent = if kept > 0 {
+            self.io.tx_burst(peer, &mut self.rx)
+        } else {
+            0
+        };
+        // Whatever is left (nothing kept, or a port without TX) is freed.
+        self.rx.drain().for_each(drop);
+        self.stats.add(Counter::TxPackets, sent as u64);
+        self.stats
+            .add(Counter::TxDropped, kept.saturating_sub(sent) as u64);
+    }
+
+    /// A packet of an established session; `at` is its IP index in the burst (where its
+    /// [`Meta`] lies, read for TCP segments only).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_existing(
+        &mut self,
+        i: usize,
+        slot: u32,
+        port: u16,
+        peer: u16,
+        at: usize,
+        dir: Direction,
+        now_ms: u32,
+        now_s: u32,
+    ) {
+        let Some(len) = self.rx.get(i).map(|p| p.frame_len() as u32) else {
+            return;
+        };
+        let s = self.table.touch(slot, dir, len, now_ms);
+        let (tcp, tracker) = (s.key.proto == 6, s.tcp);
+        let from_initiator = dir == s.initiator();
+        let action = s.action;
+        if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
+            // The first packet of the reverse direction: record where it came in.
+            s.bits &= !bits::ASYMMETRIC;
+            self.table.info_mut(slot).ingress[dir.index()] = port as u8;
+        }
+        if tcp {
+            // A TCP session's frames all stored their meta (the full parse's, or the hot
+            // path's, which is never a fragment). A data or ACK segment of an established
+            // connection cannot change its tracker: skipped.
+            let meta = self.stage.meta[at & (BURST - 1)];
+            if meta.fragment != 2 && !tracker.unchanged_by(meta.tcp_flags) {
+                self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
+            }
+        }
+        if action == Action::Forward as u8 {
+            // The common case, without the general dispatch: the packet stays in its slot,
+            // sent to the peer with the burst.
+            self.back.kept += 1;
+            return;
+        }
+        self.not_forward(i, slot, action, port, peer, from_initiator);
+    }
+
+    /// TCP tracking for a segment of an existing session. The FIN sequences live in the cold
+    /// part of the session: they are read only when a FIN or SYN is in play.
+    #[inline(never)]
+    pub(super) fn on_tcp(
+        &mut self,
+        slot: u32,
+        from_initiator: bool,
+        p: &Meta,
+        now_ms: u32,
+        now_s: u32,
+    ) {
+        const FIN_OR_SYN: u8 = 0x01 | 0x02;
+        let Some((s, info)) = self.table.parts_mut(slot) else {
+            return;
+        };
+        let before = validity(s);
+        let closing = matches!(s.tcp.phase(), TcpPhase::Closing | TcpPhase::Closed);
+        let changed = if p.tcp_flags & FIN_OR_SYN != 0 || closing {
+            s.tcp.on_segment(
+                from_initiator,
+                p.tcp_flags,
+                p.tcp_seq,
+                p.tcp_ack,
+                p.payload_len,
+                &mut info.fin_seq,
+            )
+        } else {
+            let mut unused = [0u32; 2];
+            s.tcp.on_segment(
+                from_initiator,
+                p.tcp_flags,
+                p.tcp_seq,
+                p.tcp_ack,
+                p.payload_len,
+                &mut unused,
+            )
+        };
+        if changed.is_none() {
+            return;
+        }
+        let after = validity(s);
+        let class = timeout_class(6, s.tcp);
+        let (ss, app) = (info.service_set, info.application);
+        let t = self.setup.config.idle_timeout(ss, app, class);
+        self.table.set_timeout(slot, t);
+        if before != after {
+            self.stats.gauges[gauge_of(before) as usize] -= 1;
+            self.stats.gauges[gauge_of(after) as usize] += 1;
+        }
+        self.emit(EventKind::Changed, slot, now_ms, now_s);
+    }
+
+    /// Carries out a session's action on one packet. A reject needs the whole parse: the
+    /// frame is parsed again (rare, and still in cache).
+    #[inline(always)]
+    pub(super) fn act(&mut self, action: Action, port: u16, peer: u16, pkt: P::Pkt) {
+        match action {
+            Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),
+            Action::Drop => {
+                self.stats.inc(Counter::PolicyDropped);
+                drop(pkt);
+            }
+            Action::Reject => {
+                self.stats.inc(Counter::Rejected);
+                if let Outcome::Ip(full) = wire::parse(pkt.data()) {
+                    self.reject(port, pkt, &full);
+                }
+            }
+        }
+    }
+}
