@@ -6,14 +6,17 @@
 //! TCP state, and [`SessionView`], the owned snapshot of one session that leaves the worker
 //! for the control core (show commands, events).
 
+mod index;
 pub mod pinhole;
+mod record;
 pub mod table;
 pub mod tcp;
 pub mod timer;
 
 use crate::flow::{Direction, Endpoint, FlowKey};
 
-pub use table::{Session, SessionInfo, SessionTable, TableError};
+pub use record::{Session, SessionInfo};
+pub use table::{SessionTable, TableError};
 pub use tcp::TcpState;
 pub use timer::TimerWheel;
 

@@ -1,0 +1,220 @@
+//! A session's record, in two arrays indexed by slot: [`Session`], the hot 64 bytes a
+//! packet reads and writes, and [`SessionInfo`], the cold 48 bytes (counters' high words,
+//! timer links, names) read when a session is created, expires or is shown.
+
+use super::bits;
+use super::{session_id, Action, FlowView, SessionView, TcpState};
+use crate::flow::{Direction, FlowKey};
+
+/// Longest idle timeout honoured, seconds (about 12 days; longer ones are clamped so that
+/// wrapping millisecond arithmetic stays unambiguous).
+pub const MAX_TIMEOUT_S: u32 = (1 << 30) / 1000;
+
+/// `prev` link of a free slot (the wheel uses [`NIL`] for "not scheduled" and ids or
+/// `0x8000_0000 | list` otherwise, never this value).
+pub(super) const FREE: u32 = u32::MAX - 1;
+
+/// The hot part of a session: the canonical key and everything a packet of an established
+/// session reads or writes. 64 bytes, aligned to a cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(64))]
+pub struct Session {
+    /// The canonical key.
+    pub key: FlowKey,
+    /// Last packet, milliseconds (wrapping).
+    pub last_seen_ms: u32,
+    /// Low 32 bits of the packets per canonical direction (see [`SessionTable::packets`]).
+    pub(super) packets_lo: [u32; 2],
+    /// Low 32 bits of the bytes per canonical direction (see [`SessionTable::bytes`]).
+    pub(super) bytes_lo: [u32; 2],
+    /// [`Action`] as `u8`.
+    pub action: u8,
+    /// [`bits`].
+    pub bits: u8,
+    /// TCP tracker.
+    pub tcp: TcpState,
+    /// Junos flag byte ([`super::flags`]).
+    pub junos_flags: u8,
+}
+
+const _: () = assert!(core::mem::size_of::<Session>() == 64);
+
+/// The cold part of a session: what is read when a session is created, changes state,
+/// expires or is shown. 48 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct SessionInfo {
+    /// High 32 bits of the packets per canonical direction.
+    pub(super) packets_hi: [u32; 2],
+    /// High 32 bits of the bytes per canonical direction.
+    pub(super) bytes_hi: [u32; 2],
+    /// Current idle timeout, seconds (change it with [`SessionTable::set_timeout`]).
+    pub(super) timeout_s: u32,
+    /// Wheel `next` link; the free-list link when the slot is free.
+    pub(super) timer_next: u32,
+    /// Wheel `prev` link; [`FREE`] when the slot is free.
+    pub(super) timer_prev: u32,
+    /// Creation, seconds since start.
+    pub start_s: u32,
+    /// TCP FIN sequence numbers `[initiator, responder]` (0 until seen).
+    pub fin_seq: [u32; 2],
+    /// Service set index.
+    pub service_set: u16,
+    /// Rule index within the service set.
+    pub rule: u16,
+    /// Application index, `u16::MAX` for none.
+    pub application: u16,
+    /// Ingress port per canonical direction, `u8::MAX` when not seen.
+    pub ingress: [u8; 2],
+}
+
+const _: () = assert!(core::mem::size_of::<SessionInfo>() == 48);
+
+impl Session {
+    pub(super) const EMPTY: Session = Session {
+        key: FlowKey {
+            addr_a: [0; 16],
+            addr_b: [0; 16],
+            port_a: 0,
+            port_b: 0,
+            proto: 0,
+            family: 0,
+            pad: [0; 2],
+        },
+        last_seen_ms: 0,
+        packets_lo: [0; 2],
+        bytes_lo: [0; 2],
+        action: Action::Forward as u8,
+        bits: 0,
+        tcp: TcpState::from_bits(0),
+        junos_flags: 0,
+    };
+
+    /// The initiator's direction in the canonical key ([`bits::INITIATOR_B`]).
+    #[inline]
+    #[must_use]
+    pub fn initiator(&self) -> Direction {
+        if self.bits & bits::INITIATOR_B != 0 {
+            Direction::BtoA
+        } else {
+            Direction::AtoB
+        }
+    }
+
+    /// Record which direction initiated the session.
+    #[inline]
+    pub fn set_initiator(&mut self, dir: Direction) {
+        match dir {
+            Direction::AtoB => self.bits &= !bits::INITIATOR_B,
+            Direction::BtoA => self.bits |= bits::INITIATOR_B,
+        }
+    }
+
+    /// The action as the enum.
+    #[inline]
+    #[must_use]
+    pub fn action(&self) -> Action {
+        Action::from_u8(self.action)
+    }
+
+    /// Milliseconds since the last packet (0 if `last_seen_ms` is ahead of `now_ms`).
+    #[inline]
+    #[must_use]
+    pub fn idle_ms(&self, now_ms: u32) -> u32 {
+        let d = now_ms.wrapping_sub(self.last_seen_ms);
+        if d >= 0x8000_0000 {
+            0
+        } else {
+            d
+        }
+    }
+
+    /// The owned snapshot the worker reports: `flows[0]` is the initiator's direction.
+    #[must_use]
+    pub fn view(
+        &self,
+        info: &SessionInfo,
+        worker: u16,
+        slot: u32,
+        now_ms: u32,
+        now_s: u32,
+    ) -> SessionView {
+        let ini = self.initiator();
+        let flow = |dir: Direction, side: usize| {
+            let d = dir.index() & 1;
+            FlowView {
+                src: Some(self.key.src(dir)),
+                dst: Some(self.key.dst(dir)),
+                ingress_port: info.ingress[d],
+                packets: join(info.packets_hi[d], self.packets_lo[d]),
+                bytes: join(info.bytes_hi[d], self.bytes_lo[d]),
+                fin_seq: info.fin_seq[side & 1],
+                fin_state: self.tcp.fin_state(side == 0),
+            }
+        };
+        let idle_s = self.idle_ms(now_ms) / 1000;
+        let dur = now_s.wrapping_sub(info.start_s);
+        SessionView {
+            id: session_id(worker, slot),
+            worker,
+            key: self.key,
+            initiator: Some(ini),
+            flows: [flow(ini, 0), flow(ini.reverse(), 1)],
+            service_set: info.service_set,
+            rule: info.rule,
+            application: info.application,
+            action: self.action(),
+            junos_flags: self.junos_flags,
+            bits: self.bits,
+            tcp: self.tcp,
+            timeout_s: info.timeout_s,
+            remaining_s: info.timeout_s.saturating_sub(idle_s),
+            start_s: info.start_s,
+            duration_s: if dur >= 0x8000_0000 { 0 } else { dur },
+        }
+    }
+}
+
+#[inline]
+pub(super) fn join(hi: u32, lo: u32) -> u64 {
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+impl SessionInfo {
+    /// A free slot linked to `next`.
+    pub(super) const fn free(next: u32) -> Self {
+        SessionInfo {
+            packets_hi: [0; 2],
+            bytes_hi: [0; 2],
+            timeout_s: 0,
+            timer_next: next,
+            timer_prev: FREE,
+            start_s: 0,
+            fin_seq: [0; 2],
+            service_set: 0,
+            rule: 0,
+            application: u16::MAX,
+            ingress: [u8::MAX; 2],
+        }
+    }
+
+    /// The slot holds a session.
+    #[inline]
+    #[must_use]
+    pub fn is_live(&self) -> bool {
+        self.timer_prev != FREE
+    }
+
+    /// Current idle timeout, seconds.
+    #[inline]
+    #[must_use]
+    pub fn timeout_s(&self) -> u32 {
+        self.timeout_s
+    }
+}
+
+/// Idle timeout in milliseconds (clamped, see [`MAX_TIMEOUT_S`]).
+#[inline]
+pub(super) fn timeout_ms(timeout_s: u32) -> u32 {
+    timeout_s.min(MAX_TIMEOUT_S) * 1000
+}
