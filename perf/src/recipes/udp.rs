@@ -1,0 +1,114 @@
+//! The plain benchmark's capture: N UDP flows from the client side, one frame each per pass, later passes reordered.
+
+use crate::frames::{build, L4};
+use std::net::{IpAddr, Ipv4Addr};
+use svcard_dataplane::pcapfile::Record;
+
+/// The client address of flow `i` of a many-flow recipe: 10.0.0.0/8, 16M distinct.
+#[must_use]
+pub fn client_v4(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(0x0a00_0000 | (i & 0x00ff_ffff))
+}
+
+/// The destination ports of [`udp_flows`].
+pub const UDP_FLOW_PORTS: [u16; 6] = [5353, 123, 443, 4500, 5004, 8080];
+
+/// `n` distinct UDP flows of `frame_len`-byte frames (client → server only, one frame per
+/// flow per round), source ports and addresses spread the way real clients are. The
+/// destination ports name no application with an ALG (the benchmark's established traffic
+/// stays on the workers; DNS on 53 would go to the control core).
+#[must_use]
+pub fn udp_flows(n: u32, frame_len: usize) -> Vec<Record> {
+    let payload = frame_len.saturating_sub(14 + 20 + 8);
+    (0..n)
+        .map(|i| {
+            let src = IpAddr::V4(client_v4(i.wrapping_mul(2_654_435_761) >> 8));
+            let dst = IpAddr::V4(Ipv4Addr::new(192, 0, 2, (i % 200) as u8 + 1));
+            let sport = 1024 + (i % 64_000) as u16;
+            let dport = UDP_FLOW_PORTS[(i % 6) as usize];
+            let l4 = L4::Udp {
+                sport,
+                dport,
+                payload: vec![0x5a; payload.min(1472)],
+            };
+            Record {
+                ts_ns: u64::from(i) * 1000,
+                data: build(src, dst, &l4, frame_len.max(60), true),
+            }
+        })
+        .collect()
+}
+
+/// Most passes [`udp_flows_passes`] writes.
+pub const MAX_PASSES: u32 = 8;
+
+/// Multipliers of the later passes' orders: primes above any flow count ([`MAX_V4_FLOWS`]
+/// and `svcard bench`'s 2^24), so that `(j + 1) * P mod n` visits every flow once.
+pub(crate) const PASS_ORDER: [u64; MAX_PASSES as usize - 1] = [
+    2_654_435_761,
+    2_246_822_519,
+    3_266_489_917,
+    668_265_263,
+    374_761_393,
+    4_294_967_291,
+    2_147_483_647,
+];
+
+/// Most frames [`udp_flows_passes`] is asked for (the capture is built in memory first).
+pub const MAX_PASS_FRAMES: u64 = 1 << 24;
+
+/// Whether `passes` passes over `flows` flows are within [`MAX_PASSES`] and
+/// [`MAX_PASS_FRAMES`]; else the error, naming the options (`--flows`, `--passes`) of the
+/// commands that take them.
+///
+/// # Errors
+/// The text to show.
+pub fn check_passes(flows: u32, passes: u32) -> Result<(), String> {
+    if !(1..=MAX_PASSES).contains(&passes) {
+        return Err(format!("--passes must be 1 to {MAX_PASSES}"));
+    }
+    if u64::from(flows) * u64::from(passes) > MAX_PASS_FRAMES {
+        return Err(format!(
+            "--flows × --passes must be at most {MAX_PASS_FRAMES} frames"
+        ));
+    }
+    Ok(())
+}
+
+/// The flow frame `j` of pass `pass` of [`udp_flows_passes`] carries: pass 0 in flow order,
+/// each later pass in an order of its own.
+#[must_use]
+pub fn pass_order(pass: u32, j: u32, n: u32) -> u32 {
+    match pass.checked_sub(1).and_then(|k| PASS_ORDER.get(k as usize)) {
+        Some(&p) if n > 0 => ((u64::from(j) + 1) * p % u64::from(n)) as u32,
+        _ => j,
+    }
+}
+
+/// [`udp_flows`] written `passes` times (1 to [`MAX_PASSES`]): the first pass in flow
+/// order, each later one in an order of its own ([`pass_order`]).
+///
+/// Why: a replay repeats its capture, and the flows' sessions are made during the first
+/// pass, in that pass's order. With one pass every later round meets the sessions in the
+/// order they were made, so a table that hands out slots in creation order reads its
+/// sessions in memory order, which hardware prefetching hides; traffic seldom keeps
+/// that order. With `passes` passes, only one frame in `passes` comes in creation order.
+#[must_use]
+pub fn udp_flows_passes(n: u32, frame_len: usize, passes: u32) -> Vec<Record> {
+    let base = udp_flows(n, frame_len);
+    let passes = passes.clamp(1, MAX_PASSES);
+    if passes == 1 {
+        return base;
+    }
+    let mut out = Vec::with_capacity(base.len() * passes as usize);
+    for pass in 0..passes {
+        for j in 0..n {
+            let k = out.len() as u64;
+            out.push(Record {
+                ts_ns: k * 1000,
+                data: base[pass_order(pass, j, n) as usize].data.clone(),
+            });
+        }
+    }
+    out
+}
