@@ -12,7 +12,7 @@
 
 use crate::flow::FlowKey;
 use crate::session::pinhole::PinholeSpec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::AtomicU64;
 use crossbeam_queue::ArrayQueue;
 use svcard_config::AlgKind;
 
@@ -137,13 +137,6 @@ pub struct AlgLink<P> {
     /// Which ALGs the control core runs (a session of another ALG is forwarded by the
     /// worker like any other).
     pub watch: [bool; AlgKind::ALL.len()],
-    /// Packets lost because the hand-off ring was full, per ALG (written by the worker
-    /// only).
-    pub handoff_drops: [AtomicU64; AlgKind::ALL.len()],
-    /// Packets handed off, per ALG (written by the worker only).
-    pub handed_off: [AtomicU64; AlgKind::ALL.len()],
-    /// Pinholes a worker could not install (its pinhole table was full).
-    pub pinhole_table_full: AtomicU64,
     /// Pinholes the worker holds at most.
     pub pinhole_capacity: u32,
 }
@@ -158,9 +151,6 @@ impl<P> AlgLink<P> {
             commands: ArrayQueue::new(sizes.commands.max(1)),
             applied: AtomicU64::new(0),
             watch,
-            handoff_drops: core::array::from_fn(|_| AtomicU64::new(0)),
-            handed_off: core::array::from_fn(|_| AtomicU64::new(0)),
-            pinhole_table_full: AtomicU64::new(0),
             pinhole_capacity: sizes.pinholes,
         }
     }
@@ -170,10 +160,4 @@ impl<P> AlgLink<P> {
     pub fn watches(&self, k: AlgKind) -> bool {
         self.watch[k as usize]
     }
-}
-
-/// Adds `n` to a counter only one thread writes (no locked instruction).
-#[inline]
-pub fn bump(c: &AtomicU64, n: u64) {
-    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }

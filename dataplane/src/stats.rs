@@ -10,6 +10,7 @@
 //! Nothing here costs a locked instruction on the packet path.
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use svcard_config::AlgKind;
 
 /// What a registered figure counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,12 +152,10 @@ registry! {
         EventRingFull => "event_ring_full" in Events,
         /// Query replies deferred because the reply ring was full.
         ReplyRingFull => "reply_ring_full" in Events,
-        /// Packets of Watch sessions handed to the control core (ALG).
-        HandedOff => "alg_handed_off" in Packets,
-        /// Packets of Watch sessions lost because the hand-off ring was full.
-        HandoffRingFull => "alg_handoff_ring_full" in Packets,
         /// Packets the control core gave back for this worker to transmit.
         ReturnedSent => "alg_returned" in Packets,
+        /// Pinholes the worker could not install (its pinhole table was full).
+        PinholeTableFull => "pinhole_table_full" in Events,
         /// New sessions opened through an ALG pinhole.
         PinholeMatches => "pinhole_matches" in Sessions,
         /// Sessions an ALG closed (a DNS answer seen).
@@ -194,6 +193,19 @@ registry! {
     }
 }
 
+registry! {
+    /// What a worker counts per ALG (labelled `alg`, for the ALGs with an engine).
+    pub enum AlgCounter: Counter {
+        /// Packets of Watch sessions handed to the control core.
+        HandedOff => "alg_handed_off" in Packets,
+        /// Packets of Watch sessions lost because the hand-off ring was full.
+        HandoffRingFull => "alg_handoff_ring_full" in Packets,
+    }
+}
+
+/// Kinds of ALG (the per-ALG arrays' size).
+const ALG_KINDS: usize = AlgKind::ALL.len();
+
 /// The name under which the per-reason malformed-frame drops
 /// ([`crate::wire::DropReason`]) are registered; each reason is one labelled figure.
 pub const MALFORMED_DROPS: &str = "malformed_drops";
@@ -207,6 +219,8 @@ pub enum Figure {
     Gauge(Gauge),
     /// Malformed frames dropped for this reason.
     Malformed(crate::wire::DropReason),
+    /// A per-ALG counter of one ALG.
+    Alg(AlgCounter, AlgKind),
 }
 
 impl Figure {
@@ -220,6 +234,11 @@ impl Figure {
                 crate::wire::DropReason::ALL
                     .iter()
                     .map(|r| Figure::Malformed(*r)),
+            )
+            .chain(
+                AlgCounter::ALL
+                    .iter()
+                    .flat_map(|c| AlgKind::ENGINES.iter().map(move |k| Figure::Alg(*c, *k))),
             )
     }
 
@@ -235,6 +254,7 @@ impl Figure {
                 unit: Unit::Packets,
                 kind: Kind::Counter,
             },
+            Figure::Alg(c, _) => c.desc(),
         }
     }
 
@@ -243,6 +263,7 @@ impl Figure {
     pub fn label(self) -> Option<(&'static str, &'static str)> {
         match self {
             Figure::Malformed(r) => Some(("reason", r.name())),
+            Figure::Alg(_, k) => Some(("alg", k.junos_name())),
             _ => None,
         }
     }
@@ -258,14 +279,14 @@ impl Figure {
     }
 }
 
-/// `key=value` for every figure of `s`, space-separated ([`Figure::key`]); drop reasons only
-/// where nonzero. The exit summary's and the `--rate` lines' form; [`parse_fields`] reads it.
+/// `key=value` for every figure of `s`, space-separated ([`Figure::key`]); labelled figures
+/// (drop reasons, per-ALG counts) only where nonzero. The exit summary's and the `--rate` lines' form; [`parse_fields`] reads it.
 #[must_use]
 pub fn fields(s: &LocalStats) -> String {
     let mut out = String::new();
     for f in Figure::all() {
         let v = s.value(f);
-        if matches!(f, Figure::Malformed(_)) && v == 0 {
+        if f.label().is_some() && v == 0 {
             continue;
         }
         if !out.is_empty() {
@@ -304,6 +325,7 @@ pub struct SharedStats {
     counters: [AtomicU64; Counter::COUNT],
     drops: [AtomicU64; crate::wire::DropReason::COUNT],
     gauges: [AtomicU64; Gauge::COUNT],
+    algs: [[AtomicU64; ALG_KINDS]; AlgCounter::COUNT],
     /// [`LoopTimes::burst_ns`], then [`LoopTimes::packet_ns`].
     loops: [[AtomicU64; LOOP_BUCKETS]; 2],
 }
@@ -314,6 +336,7 @@ impl Default for SharedStats {
             counters: [const { AtomicU64::new(0) }; Counter::COUNT],
             drops: [const { AtomicU64::new(0) }; crate::wire::DropReason::COUNT],
             gauges: [const { AtomicU64::new(0) }; Gauge::COUNT],
+            algs: [const { [const { AtomicU64::new(0) }; ALG_KINDS] }; AlgCounter::COUNT],
             loops: [const { [const { AtomicU64::new(0) }; LOOP_BUCKETS] }; 2],
         }
     }
@@ -484,6 +507,8 @@ pub struct LocalStats {
     pub drops: [u64; crate::wire::DropReason::COUNT],
     /// Gauges by [`Gauge`].
     pub gauges: [u64; Gauge::COUNT],
+    /// Per-ALG counters by [`AlgCounter`], then by [`AlgKind`].
+    pub algs: [[u64; ALG_KINDS]; AlgCounter::COUNT],
     /// Busy loop iterations by duration.
     pub loops: LoopTimes,
 }
@@ -494,6 +519,7 @@ impl Default for LocalStats {
             counters: [0; Counter::COUNT],
             drops: [0; crate::wire::DropReason::COUNT],
             gauges: [0; Gauge::COUNT],
+            algs: [[0; ALG_KINDS]; AlgCounter::COUNT],
             loops: LoopTimes::default(),
         }
     }
@@ -527,6 +553,16 @@ impl LocalStats {
     pub fn gauge(&self, g: Gauge) -> u64 {
         self.gauges[g as usize]
     }
+    /// Adds one to a per-ALG counter.
+    #[inline]
+    pub fn inc_alg(&mut self, c: AlgCounter, k: AlgKind) {
+        self.algs[c as usize][k as usize] += 1;
+    }
+    /// A per-ALG counter summed over the ALGs.
+    #[must_use]
+    pub fn alg_total(&self, c: AlgCounter) -> u64 {
+        self.algs[c as usize].iter().sum()
+    }
     /// Any figure's value.
     #[must_use]
     pub fn value(&self, f: Figure) -> u64 {
@@ -534,6 +570,7 @@ impl LocalStats {
             Figure::Counter(c) => self.get(c),
             Figure::Gauge(g) => self.gauge(g),
             Figure::Malformed(r) => self.drops[r as usize],
+            Figure::Alg(c, k) => self.algs[c as usize][k as usize],
         }
     }
     /// Sets any figure.
@@ -542,6 +579,7 @@ impl LocalStats {
             Figure::Counter(c) => self.counters[c as usize] = v,
             Figure::Gauge(g) => self.gauges[g as usize] = v,
             Figure::Malformed(r) => self.drops[r as usize] = v,
+            Figure::Alg(c, k) => self.algs[c as usize][k as usize] = v,
         }
     }
     /// Adds another worker's figures (for card totals).
@@ -554,6 +592,11 @@ impl LocalStats {
         }
         for (a, b) in self.gauges.iter_mut().zip(&o.gauges) {
             *a += b;
+        }
+        for (mine, theirs) in self.algs.iter_mut().zip(&o.algs) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
         }
         self.loops.merge(&o.loops);
     }
@@ -583,6 +626,11 @@ impl SharedStats {
         for (a, v) in self.gauges.iter().zip(s.gauges.iter()) {
             a.store(*v, Ordering::Relaxed);
         }
+        for (shared, local) in self.algs.iter().zip(&s.algs) {
+            for (a, v) in shared.iter().zip(local) {
+                a.store(*v, Ordering::Relaxed);
+            }
+        }
     }
     /// Reads the last published snapshot.
     #[must_use]
@@ -596,6 +644,11 @@ impl SharedStats {
         }
         for (v, a) in s.gauges.iter_mut().zip(self.gauges.iter()) {
             *v = a.load(Ordering::Relaxed);
+        }
+        for (local, shared) in s.algs.iter_mut().zip(&self.algs) {
+            for (v, a) in local.iter_mut().zip(shared) {
+                *v = a.load(Ordering::Relaxed);
+            }
         }
         for (local, shared) in s.loops.both_mut().into_iter().zip(self.loops.iter()) {
             for (v, a) in local.iter_mut().zip(shared) {

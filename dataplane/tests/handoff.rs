@@ -14,6 +14,7 @@ use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
 use svcard_dataplane::ring::{EventKind, RingSizes, WorkerRings};
 use svcard_dataplane::session::pinhole::PinholeSpec;
 use svcard_dataplane::session::Action;
+use svcard_dataplane::stats::{AlgCounter, Figure};
 use svcard_dataplane::stats::{Counter, SharedStats};
 use svcard_dataplane::worker::{Worker, WorkerSetup};
 
@@ -152,15 +153,10 @@ fn a_full_handoff_ring_is_counted_per_alg_and_never_waited_on() {
     poll_until_drained(&mut r);
     // Nobody consumes the ring: three wait there, seven were dropped and counted.
     assert_eq!(r.link.handoff.len(), 3);
-    assert_eq!(
-        r.link.handoff_drops[AlgKind::Dns as usize].load(Ordering::Relaxed),
-        7
-    );
-    assert_eq!(
-        r.link.handed_off[AlgKind::Dns as usize].load(Ordering::Relaxed),
-        3
-    );
-    assert_eq!(r.worker.stats().get(Counter::HandoffRingFull), 7);
+    let per_alg = |c| r.worker.stats().value(Figure::Alg(c, AlgKind::Dns));
+    assert_eq!(per_alg(AlgCounter::HandoffRingFull), 7);
+    assert_eq!(per_alg(AlgCounter::HandedOff), 3);
+    assert_eq!(r.worker.stats().alg_total(AlgCounter::HandoffRingFull), 7);
     // The worker transmitted none of them itself.
     assert_eq!(r.worker.stats().get(Counter::TxPackets), 0);
     let h = r.link.handoff.pop().unwrap();

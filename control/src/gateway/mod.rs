@@ -30,6 +30,7 @@ use svcard_dataplane::handoff::{AlgCommand, AlgLink, Handoff, LinkSizes, Returne
 use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
 use svcard_dataplane::ring::{Event, EventKind};
 use svcard_dataplane::session::{split_session_id, Action};
+use svcard_dataplane::stats::{AlgCounter, Counter, Figure, SharedStats};
 use svcard_dataplane::wire::{self, Outcome, Parsed};
 
 /// Hand-offs taken from one worker per iteration.
@@ -81,6 +82,8 @@ pub struct Gateway<P: PortIo> {
     last_book_ms: u32,
     book: Arc<Mutex<Conversations>>,
     statistics: Arc<Mutex<AlgStatistics>>,
+    /// The workers' published figures (their per-ALG hand-off counts).
+    workers: Vec<Arc<SharedStats>>,
     backlog: Arc<AtomicU64>,
     /// The TX queues were set up on the control core's thread.
     started: bool,
@@ -127,6 +130,11 @@ impl<P: PortIo> Gateway<P> {
             last_book_ms: now,
             book: Arc::clone(&handle.conversations),
             statistics: Arc::clone(&handle.alg_statistics),
+            workers: handle
+                .workers
+                .iter()
+                .map(|w| Arc::clone(&w.stats))
+                .collect(),
             backlog: Arc::clone(&handle.alg_backlog),
             started: false,
         }
@@ -353,16 +361,14 @@ impl<P: PortIo> Gateway<P> {
 
     fn publish(&mut self, now_ms: u32) {
         let mut st = self.rm.statistics();
-        for l in &self.links {
-            for (row, (sent, lost)) in st
-                .rows
-                .iter_mut()
-                .zip(l.handed_off.iter().zip(&l.handoff_drops))
-            {
-                row.handed_off += sent.load(Ordering::Relaxed);
-                row.handoff_drops += lost.load(Ordering::Relaxed);
+        for w in &self.workers {
+            let figures = w.snapshot();
+            for k in AlgKind::ENGINES {
+                let row = &mut st.rows[k as usize];
+                row.handed_off += figures.value(Figure::Alg(AlgCounter::HandedOff, k));
+                row.handoff_drops += figures.value(Figure::Alg(AlgCounter::HandoffRingFull, k));
             }
-            st.pinhole_table_full += l.pinhole_table_full.load(Ordering::Relaxed);
+            st.pinhole_table_full += figures.get(Counter::PinholeTableFull);
         }
         st.pending = self.pending.len() as u64;
         if let Ok(mut s) = self.statistics.lock() {

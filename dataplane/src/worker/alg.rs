@@ -1,11 +1,11 @@
 //! The worker's side of the ALGs: handing Watch sessions' packets to the control core, and
 //! applying what it sends back (pinholes, actions, closes, packets to transmit).
 
-use crate::handoff::{bump, AlgCommand, Handoff};
+use crate::handoff::{AlgCommand, Handoff};
 use crate::port::{PortIo, BURST};
 use crate::ring::EventKind;
 use crate::session::split_session_id;
-use crate::stats::Counter;
+use crate::stats::{AlgCounter, Counter};
 use std::sync::atomic::Ordering;
 
 use super::state::Worker;
@@ -44,13 +44,9 @@ impl<P: PortIo> Worker<P> {
             rule: info.rule,
         };
         match link.handoff.push(h) {
-            Ok(()) => {
-                bump(&link.handed_off[alg as usize], 1);
-                self.stats.inc(Counter::HandedOff);
-            }
+            Ok(()) => self.stats.inc_alg(AlgCounter::HandedOff, alg),
             Err(h) => {
-                bump(&link.handoff_drops[alg as usize], 1);
-                self.stats.inc(Counter::HandoffRingFull);
+                self.stats.inc_alg(AlgCounter::HandoffRingFull, alg);
                 drop(h);
             }
         }
@@ -74,9 +70,7 @@ impl<P: PortIo> Worker<P> {
             match cmd {
                 AlgCommand::AddPinhole { spec, .. } => {
                     if !self.pinholes.insert(spec) {
-                        if let Some(l) = &self.alg {
-                            bump(&l.pinhole_table_full, 1);
-                        }
+                        self.stats.inc(Counter::PinholeTableFull);
                     }
                 }
                 AlgCommand::RemovePinhole { id, .. } => {
