@@ -263,7 +263,7 @@ impl<P: PortIo> Gateway<P> {
         };
         let now = u64::from(now_ms);
         self.actions.clear();
-        let tcp = p.proto == 6;
+        let tcp = p.proto == wire::ip_proto::TCP;
         if tcp && p.tcp_flags & 0x02 != 0 {
             conv.alg.sync_seq(side, p.tcp_seq.wrapping_add(1));
         }

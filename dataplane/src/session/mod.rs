@@ -188,7 +188,7 @@ pub fn validity(proto: u8, tcp: TcpState, session_bits: u8) -> Validity {
     if session_bits & bits::CLEARING != 0 {
         return Validity::Invalidated;
     }
-    if proto == 6 {
+    if proto == crate::wire::ip_proto::TCP {
         return match tcp.phase() {
             tcp::TcpPhase::SynSent | tcp::TcpPhase::SynReceived => Validity::Pending,
             tcp::TcpPhase::Established => Validity::Valid,

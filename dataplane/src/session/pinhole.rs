@@ -260,7 +260,7 @@ mod tests {
         PinholeSpec {
             id,
             parent: 7,
-            proto: 6,
+            proto: crate::wire::ip_proto::TCP,
             family: 4,
             src: Some(v4([10, 0, 0, 1])),
             src_port: None,

@@ -317,3 +317,22 @@ pub(crate) const ARP_REQUEST: [u8; 60] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00,
 ];
+
+/// Every fixture above, for tests that run over all of them.
+pub(crate) const ALL_FIXTURES: [&[u8]; 15] = [
+    &TCP_SYN_V4,
+    &TCP_PSH_ACK_V4_OPTIONS,
+    &UDP_DNS_VLAN100_V4,
+    &UDP_QINQ_V4_PADDED,
+    &ICMP_ECHO_V4,
+    &ICMP_PORT_UNREACH_V4,
+    &UDP_V6_HBH_FRAG,
+    &ICMPV6_ECHO,
+    &TCP_SYN_V6,
+    &GRE_KEY_V4,
+    &ESP_V4,
+    &AH_TCP_V6,
+    &AH_TCP_V4,
+    &SCTP_INIT_V4,
+    &ARP_REQUEST,
+];

@@ -30,6 +30,8 @@ pub mod tcp;
 pub mod udp;
 
 #[cfg(test)]
+mod agree;
+#[cfg(test)]
 mod fixtures;
 
 pub use ethernet::{EthernetFrame, VlanHeader};

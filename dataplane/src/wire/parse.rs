@@ -756,24 +756,6 @@ mod tests {
     use crate::wire::tcp;
     use proptest::prelude::*;
 
-    const ALL_FIXTURES: [&[u8]; 15] = [
-        &TCP_SYN_V4,
-        &TCP_PSH_ACK_V4_OPTIONS,
-        &UDP_DNS_VLAN100_V4,
-        &UDP_QINQ_V4_PADDED,
-        &ICMP_ECHO_V4,
-        &ICMP_PORT_UNREACH_V4,
-        &UDP_V6_HBH_FRAG,
-        &ICMPV6_ECHO,
-        &TCP_SYN_V6,
-        &GRE_KEY_V4,
-        &ESP_V4,
-        &AH_TCP_V6,
-        &AH_TCP_V4,
-        &SCTP_INIT_V4,
-        &ARP_REQUEST,
-    ];
-
     /// The fast path says nothing `parse` would not: on every fixture, and on frames made
     /// by corrupting fixtures and plain UDP/TCP frames at random, `parse_fast_v4` is either
     /// `None` or agrees field by field with `parse`.

@@ -13,6 +13,7 @@ use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
 
 use super::state::Worker;
 use super::types::*;
+use crate::wire::ip_proto;
 
 impl<P: PortIo> Worker<P> {
     /// Stage C for packet `i` (kind `k`) that has no session: parsed whole again (stage A
@@ -75,7 +76,7 @@ impl<P: PortIo> Worker<P> {
             self.stats.inc(Counter::RejectUnanswered);
             return;
         }
-        let (answer, counter) = if p.proto == 6 {
+        let (answer, counter) = if p.proto == ip_proto::TCP {
             if p.tcp_flags & 0x04 != 0 {
                 // Never answer a RST.
                 (None, Counter::RstSent)
@@ -153,7 +154,7 @@ impl<P: PortIo> Worker<P> {
             self.on_icmp_error(peer, pkt, p, now_ms);
             return;
         }
-        let tcp = if p.proto == 6 {
+        let tcp = if p.proto == ip_proto::TCP {
             TcpState::new_from_first(p.tcp_flags)
         } else {
             TcpState::default()

@@ -12,6 +12,7 @@ use crate::wire::{self, Outcome};
 
 use super::state::Worker;
 use super::types::*;
+use crate::wire::ip_proto;
 
 impl<P: PortIo> Worker<P> {
     /// Stage A: parse every frame once, build its key and hash, prefetch its bucket.
@@ -185,7 +186,7 @@ impl<P: PortIo> Worker<P> {
             return;
         };
         let s = self.table.touch(slot, dir, len, now_ms);
-        let (tcp, tracker) = (s.key.proto == 6, s.tcp);
+        let (tcp, tracker) = (s.key.proto == ip_proto::TCP, s.tcp);
         let from_initiator = dir == s.initiator();
         let action = s.action;
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {

@@ -151,7 +151,7 @@ impl Stage {
     ) {
         let j = *m & (BURST - 1);
         self.v4[j] = w;
-        if f.proto == 6 {
+        if f.proto == crate::wire::ip_proto::TCP {
             self.meta[j] = Meta::of_fast(f);
         }
         self.push_tail(table, i, m, w.hash(), d, FAST);
