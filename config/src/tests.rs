@@ -827,3 +827,26 @@ fn load_reports_unreadable_files() {
         "{e}"
     );
 }
+
+#[test]
+fn more_ports_than_a_session_can_name_are_refused() {
+    // 256 ports in pairs: the 256th is one too many (a session records its port in a byte).
+    let mut lines: Vec<String> = Vec::new();
+    for i in 0..=MAX_PORTS {
+        let peer = i ^ 1;
+        lines.push("[[port]]".into());
+        lines.push(format!("name = \"ge-0/0/{i}.0\""));
+        lines.push("pcap-tx = \"out.pcap\"".into());
+        lines.push(format!("peer = \"ge-0/0/{peer}.0\""));
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    fails(
+        &refs,
+        4 * MAX_PORTS + 2,
+        "port[255].name",
+        "too many ports (at most 255)",
+    );
+    // 254 ports (127 pairs) are fine.
+    let ok: Vec<&str> = refs[..4 * 254].to_vec();
+    assert_eq!(parse(&ok).ports.len(), 254);
+}

@@ -162,8 +162,12 @@ pub(super) fn ports(src: &Src<'_>, root: &Tab<'_, '_>, base: &Path) -> R<Vec<Por
             ));
         }
         let (peer, peer_span) = t.req_word("peer")?;
-        if ports.len() >= usize::from(u16::MAX) {
-            return Err(t.err(&span, "name", "too many ports"));
+        if ports.len() >= crate::MAX_PORTS {
+            return Err(t.err(
+                &span,
+                "name",
+                format!("too many ports (at most {})", crate::MAX_PORTS),
+            ));
         }
         peers.push((peer, peer_span, t.field("peer")));
         port_lines.push(src.line(span.start));

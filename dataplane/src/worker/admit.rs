@@ -195,7 +195,7 @@ impl<P: PortIo> Worker<P> {
             info.service_set = adm.service_set;
             info.rule = adm.rule;
             info.application = adm.application;
-            info.ingress[dir.index()] = port as u8;
+            info.ingress[dir.index()] = port as u8; // fits: svcard_config::MAX_PORTS is 255
             s.action = adm.action as u8;
             s.junos_flags = 0;
             s.bits = bits::ASYMMETRIC

@@ -192,7 +192,7 @@ impl<P: PortIo> Worker<P> {
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
             // The first packet of the reverse direction: record where it came in.
             s.bits &= !bits::ASYMMETRIC;
-            self.table.info_mut(slot).ingress[dir.index()] = port as u8;
+            self.table.info_mut(slot).ingress[dir.index()] = port as u8; // fits: svcard_config::MAX_PORTS is 255
         }
         if tcp {
             // A TCP session's frames all stored their meta (the full parse's, or the hot
