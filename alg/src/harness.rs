@@ -102,8 +102,6 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::rsh::parse_stderr_port(data);
     let _ = crate::talk::parse(data, false);
     let _ = crate::talk::parse(data, true);
-    let _ = icmp::quoted_tuple(false, data);
-    let _ = icmp::quoted_tuple(true, data);
     let _ = crate::parse::comma_addr_port(data);
 }
 

@@ -7,8 +7,8 @@
 //! address** (the hops are not known in advance) **to the prober**, restricted to errors
 //! that quote the probe's 5-tuple ([`Expectation::quoted`]). It is reusable within its
 //! timeout (the same flow may be probed at several TTLs; each probe re-sends it, which
-//! refreshes it). The dataplane matches an ICMP error to it by the quoted tuple
-//! ([`crate::icmp::quoted_tuple`]). A packet with a TTL above [`MAX_PROBE_TTL`] is not a
+//! refreshes it). The dataplane matches an ICMP error to it by the quoted tuple (its ICMP
+//! quote parser). A packet with a TTL above [`MAX_PROBE_TTL`] is not a
 //! probe (ordinary traffic to these ports).
 //!
 //! [`Alg::on_data`] does not see the TTL: it treats every initiator datagram as a probe.
