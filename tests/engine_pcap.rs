@@ -1,5 +1,7 @@
-//! End-to-end on the pure-Rust backend: the real binary replays captures through the
-//! workers, writes what each port transmits, and answers show commands while it runs.
+//! End-to-end on the pure-Rust backend: the engine replays captures through the workers,
+//! writes what each port transmits, and answers show commands while it runs. The first test
+//! runs the real binary (`svcard run`, its exit lines); the others run the engine in this
+//! process ([`InProcess`]: the same engine, asked directly).
 
 mod common;
 
@@ -148,7 +150,7 @@ fn show_commands_see_the_sessions_with_real_counters() {
     write_pcap(&dir.path("c.pcap"), &client);
     write_pcap(&dir.path("s.pcap"), &server);
     let cfg = config(&dir, "c.pcap", Some("s.pcap"), 1, "");
-    let sv = Svcard::start(&dir, &cfg, &["--hold", "--fast"]);
+    let sv = InProcess::start(&cfg);
     let all = sv.wait_for("show security flow session", 10, |o| {
         o.contains("Total sessions: 3")
     });
@@ -214,7 +216,7 @@ fn two_workers_own_each_session_once_with_both_directions() {
     write_pcap(&dir.path("c.pcap"), &client);
     write_pcap(&dir.path("s.pcap"), &server);
     let cfg = config(&dir, "c.pcap", Some("s.pcap"), 2, "");
-    let sv = Svcard::start(&dir, &cfg, &["--hold", "--fast"]);
+    let sv = InProcess::start(&cfg);
     let out = sv.wait_for("show security flow session", 15, |o| {
         field_values(o, "Total sessions").iter().sum::<u64>() == 200
     });
@@ -244,7 +246,7 @@ fn sessions_expire_after_their_timeouts_and_the_summary_follows() {
         .collect();
     write_pcap(&dir.path("c.pcap"), &frames);
     let cfg = config(&dir, "c.pcap", None, 1, "[timeouts]\nudp = 1\n");
-    let sv = Svcard::start(&dir, &cfg, &["--hold", "--fast"]);
+    let sv = InProcess::start(&cfg);
     sv.wait_for("show security flow session summary", 10, |o| {
         o.contains("Unicast-sessions: 20\n")
     });

@@ -63,6 +63,98 @@ impl Drop for TempDir {
     }
 }
 
+/// What a running svcard answers, in a process or in-process.
+pub trait Shows {
+    /// What it logged (a process) or its figures so far (in-process).
+    fn log_text(&self) -> String;
+
+    /// The output of one command line.
+    fn cli(&self, cmd: &str) -> String;
+
+    /// Polls `cmd` until `pred` holds on its output (or fails after `secs`).
+    fn wait_for(&self, cmd: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let out = self.cli(cmd);
+            if pred(&out) {
+                return out;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "timed out waiting on {cmd:?}; last output:\n{out}\nlog:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The engine in this process (no binary, no socket): started on a configuration's pcap
+/// ports, asked show commands directly, stopped with the exit lines `svcard run` prints.
+pub struct InProcess {
+    engine: Option<svcard_control::engine::Engine>,
+    sink: Option<svcard_dataplane::port::pcap::PcapSink>,
+}
+
+impl InProcess {
+    /// Starts the engine on `config` (replayed as fast as the workers go, like `--fast`;
+    /// it keeps running after the replay, like `--hold`).
+    pub fn start(config: &Path) -> InProcess {
+        use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
+        let config = std::sync::Arc::new(
+            svcard_config::Config::load(config).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let opts = PcapOptions {
+            pace: false,
+            repeat: 1,
+        };
+        let (queues, control, sink) = PcapBackend::for_config(&config, opts)
+            .expect("open the pcap ports")
+            .into_parts();
+        let engine = svcard_control::engine::Engine::start(
+            &config,
+            queues,
+            control,
+            &svcard_control::engine::EngineOptions::default(),
+        )
+        .expect("start the engine");
+        InProcess {
+            engine: Some(engine),
+            sink: Some(sink),
+        }
+    }
+
+    /// Stops the engine and the writer; returns the exit lines (`worker N: name=value …`).
+    pub fn stop(mut self) -> String {
+        let stats = self
+            .engine
+            .take()
+            .expect("running")
+            .shutdown()
+            .expect("shutdown");
+        if let Some(s) = self.sink.take() {
+            s.finish().expect("write the output captures");
+        }
+        stats
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(w, st)| format!("worker {w}: {}\n", svcard_dataplane::stats::fields(st)))
+            .collect()
+    }
+}
+
+impl Shows for InProcess {
+    fn log_text(&self) -> String {
+        let e = self.engine.as_ref().expect("running");
+        svcard_dataplane::stats::fields(&e.stats().card())
+    }
+
+    fn cli(&self, cmd: &str) -> String {
+        self.engine.as_ref().expect("running").query(cmd)
+    }
+}
+
 /// A running svcard, ended (SIGTERM, then SIGKILL) on drop.
 pub struct Svcard {
     pub child: Option<Child>,
@@ -107,9 +199,15 @@ impl Svcard {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+impl Shows for Svcard {
+    fn log_text(&self) -> String {
+        Svcard::log_text(self)
+    }
 
     /// `svcard cli -c CMD` against this instance.
-    pub fn cli(&self, cmd: &str) -> String {
+    fn cli(&self, cmd: &str) -> String {
         let o = Command::new(BIN)
             .arg("cli")
             .arg("--socket")
@@ -125,24 +223,9 @@ impl Svcard {
         );
         String::from_utf8(o.stdout).unwrap()
     }
+}
 
-    /// Polls `cmd` until `pred` holds on its output (or fails after `secs`).
-    pub fn wait_for(&self, cmd: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let t0 = Instant::now();
-        loop {
-            let out = self.cli(cmd);
-            if pred(&out) {
-                return out;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(secs),
-                "timed out waiting on {cmd:?}; last output:\n{out}\nlog:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
+impl Svcard {
     /// SIGTERM, wait for the exit, return the log.
     pub fn stop(mut self) -> String {
         if let Some(mut c) = self.child.take() {

@@ -23,6 +23,7 @@
 //! (`rig_af_packet_two_queues_one_worker`).
 #![allow(dead_code)]
 
+use super::Shows as _;
 use super::{Svcard, TempDir};
 use std::io::Read;
 use std::net::IpAddr;
