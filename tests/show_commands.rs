@@ -1,6 +1,7 @@
 //! End-to-end: every show and clear command of the seeds, with their options, filters,
-//! pipes and display formats, on real sessions that came through the engine (the real
-//! binary, pure-Rust pcap backend, two workers), asked through `svcard cli -c`.
+//! pipes and display formats, on real sessions that came through the engine (pure-Rust pcap
+//! backend, two workers), run in this process and asked directly ([`InProcess`]); the test of
+//! a client that stops reading runs the real binary and talks to its socket.
 //!
 //! The traffic: five sessions whose initiator source ports name them:
 //! * 7000: UDP 10.2.0.1 → 192.0.2.20:53 (DNS, ALG dns), 3 frames in, 1 back;
@@ -46,7 +47,7 @@ protocol = "udp"
 action = "discard"
 "#;
 
-fn start(dir: &TempDir) -> Svcard {
+fn start(dir: &TempDir) -> InProcess {
     let client = vec![
         udp("10.2.0.1", 7000, "192.0.2.20", 53, 1),
         udp("10.2.0.1", 7000, "192.0.2.20", 53, 1),
@@ -86,7 +87,7 @@ peer = "ge-0/0/0.0"
     );
     let cfg = dir.path("svcard.toml");
     std::fs::write(&cfg, text).unwrap();
-    let sv = Svcard::start(dir, &cfg, &["--hold", "--fast"]);
+    let sv = InProcess::start(&cfg);
     sv.wait_for("show security flow session summary", 15, |o| {
         field_values(o, "Unicast-sessions").iter().sum::<u64>() == 5
     });
