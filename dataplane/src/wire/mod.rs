@@ -128,9 +128,3 @@ pub(crate) fn be32(a: u8, b: u8, c: u8, d: u8) -> u32 {
 pub(crate) fn chunk<const N: usize>(b: &[u8], off: usize) -> Option<&[u8; N]> {
     b.get(off..)?.first_chunk::<N>()
 }
-
-/// Mutable counterpart of [`chunk`].
-#[inline(always)]
-pub(crate) fn chunk_mut<const N: usize>(b: &mut [u8], off: usize) -> Option<&mut [u8; N]> {
-    b.get_mut(off..)?.first_chunk_mut::<N>()
-}

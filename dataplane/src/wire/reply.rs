@@ -3,11 +3,14 @@
 //!
 //! Both work on a plain `&mut [u8]` (the frame in `buf[..frame_len]`, `buf.len()` the
 //! capacity) and the [`Parsed`] of that frame, so they are testable without any mbuf
-//! type. MAC addresses are swapped and VLAN tags kept as they are; the answer goes from the
+//! type. Headers are written through the packet views, each on exactly its bytes. MAC addresses are swapped and VLAN tags kept as they are; the answer goes from the
 //! packet's destination back to its source. Neither panics, whatever `buf`, `frame_len` and
 //! `p` say: inconsistent inputs give `None`.
 
-use super::{checksum, chunk, chunk_mut, icmp, ip_proto, tcp, Parsed};
+use super::{
+    checksum, chunk, icmp, ip_proto, tcp, EthernetFrame, IcmpPacket, Ipv4Packet, Ipv6Packet,
+    Parsed, TcpPacket,
+};
 
 /// TTL / hop limit of generated replies.
 pub const REPLY_TTL: u8 = 64;
@@ -15,54 +18,50 @@ pub const REPLY_TTL: u8 = 64;
 /// Largest IPv6 packet an ICMPv6 error may make (RFC 4443 2.4(c): the minimum MTU).
 pub const IPV6_MIN_MTU: usize = 1280;
 
-/// Swaps the destination and source MAC addresses.
+/// Swaps the frame's source and destination MAC addresses.
 #[inline]
 fn swap_macs(buf: &mut [u8]) -> Option<()> {
-    let e = chunk_mut::<12>(buf, 0)?;
-    for i in 0..6 {
-        e.swap(i, i + 6);
-    }
+    let mut e = EthernetFrame::new_checked(buf).ok()?;
+    let (src, dst) = (e.src_addr(), e.dst_addr());
+    e.set_src_addr(dst);
+    e.set_dst_addr(src);
     Some(())
 }
-
-/// Writes a 20-byte IPv4 header (no options, id 0) at the start of `h`, checksum included.
-fn write_ipv4(h: &mut [u8; 20], total: u16, df: bool, proto: u8, src: &[u8; 4], dst: &[u8; 4]) {
-    let t = total.to_be_bytes();
-    *h = [
-        0x45,
-        0,
-        t[0],
-        t[1],
-        0,
-        0,
-        if df { 0x40 } else { 0 },
-        0,
-        REPLY_TTL,
-        proto,
-        0,
-        0,
-        src[0],
-        src[1],
-        src[2],
-        src[3],
-        dst[0],
-        dst[1],
-        dst[2],
-        dst[3],
-    ];
-    let c = checksum::internet_checksum(h).to_be_bytes();
-    h[10] = c[0];
-    h[11] = c[1];
+/// Writes a 20-byte IPv4 header (no options) with a fresh checksum into `h`, which is
+/// exactly its 20 bytes (every byte is set).
+fn write_ipv4(h: &mut [u8], total: u16, df: bool, proto: u8, src: &[u8; 4], dst: &[u8; 4]) {
+    let mut ip = Ipv4Packet::new_unchecked(h);
+    ip.set_version_and_header_len(Ipv4Packet::<&[u8]>::MIN_HEADER_LEN);
+    ip.set_dscp_ecn(0, 0);
+    ip.set_total_len(total);
+    ip.set_ident(0);
+    ip.set_flags_frag(df, false, 0);
+    ip.set_ttl(REPLY_TTL);
+    ip.set_protocol(proto);
+    ip.set_src_addr(*src);
+    ip.set_dst_addr(*dst);
+    ip.fill_checksum();
+}
+/// Writes a 40-byte IPv6 header into `h`, which is exactly its 40 bytes (every byte is set).
+fn write_ipv6(h: &mut [u8], payload_len: u16, next: u8, src: &[u8; 16], dst: &[u8; 16]) {
+    let mut ip = Ipv6Packet::new_unchecked(h);
+    ip.set_version_tc_flow(0, 0);
+    ip.set_payload_len(payload_len);
+    ip.set_next_header(next);
+    ip.set_hop_limit(REPLY_TTL);
+    ip.set_src_addr(*src);
+    ip.set_dst_addr(*dst);
 }
 
-/// Writes a 40-byte IPv6 header.
-fn write_ipv6(h: &mut [u8; 40], payload_len: u16, next: u8, src: &[u8; 16], dst: &[u8; 16]) {
-    let l = payload_len.to_be_bytes();
-    h[..8].copy_from_slice(&[0x60, 0, 0, 0, l[0], l[1], next, REPLY_TTL]);
-    h[8..24].copy_from_slice(src);
-    h[24..40].copy_from_slice(dst);
+/// Writes an ICMP or ICMPv6 error header (type, code, zero checksum, unused word) into `h`,
+/// which is exactly its 8 bytes.
+fn write_icmp_error(h: &mut [u8], msg_type: u8, code: u8) {
+    let mut m = IcmpPacket::new_unchecked(h);
+    m.set_msg_type(msg_type);
+    m.set_msg_code(code);
+    m.set_checksum(0);
+    m.set_rest_of_header(0);
 }
-
 fn v4_of(a: &[u8; 16]) -> [u8; 4] {
     [a[0], a[1], a[2], a[3]]
 }
@@ -110,33 +109,35 @@ pub fn tcp_rst_in_place(buf: &mut [u8], frame_len: usize, p: &Parsed) -> Option<
         }
         (0, a, tcp::RST | tcp::ACK)
     };
-    let sp = p.dport.to_be_bytes();
-    let dp = p.sport.to_be_bytes();
-    let s = seq.to_be_bytes();
-    let a = ack.to_be_bytes();
-    let mut seg: [u8; 20] = [
-        sp[0], sp[1], dp[0], dp[1], s[0], s[1], s[2], s[3], a[0], a[1], a[2], a[3], 0x50, flags, 0,
-        0, // window 0
-        0, 0, // checksum
-        0, 0, // urgent pointer
-    ];
+    let at = l3 + ip_hl;
+    {
+        let mut t = TcpPacket::new_unchecked(buf.get_mut(at..at + 20)?);
+        t.set_src_port(p.dport);
+        t.set_dst_port(p.sport);
+        t.set_seq_number(seq);
+        t.set_ack_number(ack);
+        t.set_header_len(20);
+        t.set_flags(flags);
+        t.set_window_len(0);
+        t.set_checksum(0);
+        t.set_urgent_at(0);
+    }
     let c = if p.family == 4 {
         let (src, dst) = (v4_of(&p.dst), v4_of(&p.src));
         write_ipv4(
-            chunk_mut::<20>(buf, l3)?,
+            buf.get_mut(l3..l3 + 20)?,
             40,
             true,
             ip_proto::TCP,
             &src,
             &dst,
         );
-        checksum::l4_checksum_v4(&src, &dst, ip_proto::TCP, &seg)
+        checksum::l4_checksum_v4(&src, &dst, ip_proto::TCP, buf.get(at..at + 20)?)
     } else {
-        write_ipv6(chunk_mut::<40>(buf, l3)?, 20, ip_proto::TCP, &p.dst, &p.src);
-        checksum::l4_checksum_v6(&p.dst, &p.src, ip_proto::TCP, &seg)
+        write_ipv6(buf.get_mut(l3..l3 + 40)?, 20, ip_proto::TCP, &p.dst, &p.src);
+        checksum::l4_checksum_v6(&p.dst, &p.src, ip_proto::TCP, buf.get(at..at + 20)?)
     };
-    seg[16..18].copy_from_slice(&c.to_be_bytes());
-    *chunk_mut::<20>(buf, l3 + ip_hl)? = seg;
+    TcpPacket::new_unchecked(buf.get_mut(at..at + 20)?).set_checksum(c);
     swap_macs(buf)?;
     Some(new_len)
 }
@@ -202,29 +203,22 @@ pub fn icmp_unreachable_in_place(buf: &mut [u8], frame_len: usize, p: &Parsed) -
             }
             buf.copy_within(l3..l3 + quote, l3 + 28);
             let (src, dst) = (v4_of(&p.dst), v4_of(&p.src));
+            let total = u16::try_from(total).ok()?;
             write_ipv4(
-                chunk_mut::<20>(buf, l3)?,
-                total as u16,
+                buf.get_mut(l3..l3 + 20)?,
+                total,
                 false,
                 ip_proto::ICMP,
                 &src,
                 &dst,
             );
-            let h = chunk_mut::<8>(buf, l3 + 20)?;
-            *h = [
+            write_icmp_error(
+                buf.get_mut(l3 + 20..l3 + 28)?,
                 icmp::V4_DEST_UNREACHABLE,
                 icmp::V4_CODE_ADMIN_PROHIBITED,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-            ];
-            let c = checksum::internet_checksum(buf.get(l3 + 20..new_len)?).to_be_bytes();
-            let h = chunk_mut::<4>(buf, l3 + 20)?;
-            h[2] = c[0];
-            h[3] = c[1];
+            );
+            let c = checksum::internet_checksum(buf.get(l3 + 20..new_len)?);
+            IcmpPacket::new_unchecked(buf.get_mut(l3 + 20..l3 + 28)?).set_checksum(c);
             swap_macs(buf)?;
             Some(new_len)
         }
@@ -236,28 +230,22 @@ pub fn icmp_unreachable_in_place(buf: &mut [u8], frame_len: usize, p: &Parsed) -
                 return None;
             }
             buf.copy_within(l3..l3 + quote, l3 + 48);
+            let plen16 = u16::try_from(plen).ok()?;
             write_ipv6(
-                chunk_mut::<40>(buf, l3)?,
-                plen as u16,
+                buf.get_mut(l3..l3 + 40)?,
+                plen16,
                 ip_proto::ICMPV6,
                 &p.dst,
                 &p.src,
             );
-            *chunk_mut::<8>(buf, l3 + 40)? = [
+            write_icmp_error(
+                buf.get_mut(l3 + 40..l3 + 48)?,
                 icmp::V6_DEST_UNREACHABLE,
                 icmp::V6_CODE_ADMIN_PROHIBITED,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-            ];
+            );
             let msg = buf.get(l3 + 40..new_len)?;
-            let c = checksum::l4_checksum_v6(&p.dst, &p.src, ip_proto::ICMPV6, msg).to_be_bytes();
-            let h = chunk_mut::<4>(buf, l3 + 40)?;
-            h[2] = c[0];
-            h[3] = c[1];
+            let c = checksum::l4_checksum_v6(&p.dst, &p.src, ip_proto::ICMPV6, msg);
+            IcmpPacket::new_unchecked(buf.get_mut(l3 + 40..l3 + 48)?).set_checksum(c);
             swap_macs(buf)?;
             Some(new_len)
         }
