@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod error;
+pub mod offload;
 mod parse;
 pub mod prefix;
 
@@ -19,6 +20,9 @@ pub use app::{
     builtin_applications, protocol_name, protocol_number, AlgKind, Application, PortRange,
 };
 pub use error::ConfigError;
+pub use offload::{
+    ModelSettings, Offload, OffloadBackendKind, OffloadTrigger, ServiceSetOffload, MODEL_PRESETS,
+};
 pub use prefix::{Prefix, PrefixError};
 
 /// The "no index" value of the `u16` indices in [`Verdict`] and elsewhere.
@@ -199,6 +203,8 @@ pub struct ServiceSet {
     pub max_sessions: Option<u32>,
     /// Timeouts overriding the global ones for this service set.
     pub timeouts: TimeoutOverrides,
+    /// When its sessions are offloaded.
+    pub offload: ServiceSetOffload,
 }
 
 /// The timer that governs a session, by protocol and state.
@@ -458,6 +464,11 @@ pub struct Config {
     pub limits: Limits,
     /// ALG settings.
     pub algs: Algs,
+    /// Offload settings.
+    pub offload: Offload,
+    /// The distinct offload policies of the service sets, `Never` first: sessions name
+    /// theirs by index ([`Config::offload_policy`]).
+    offload_triggers: Vec<OffloadTrigger>,
     /// Service set of each port ([`NONE`] when none).
     port_ss: Vec<u16>,
     /// Effective destination ports of each application (ALG `ports` overrides applied).
@@ -478,6 +489,7 @@ impl Config {
         timeouts: Timeouts,
         limits: Limits,
         algs: Algs,
+        offload: Offload,
         port_ss: Vec<u16>,
     ) -> Config {
         let app_ports: Vec<Vec<PortRange>> = applications
@@ -492,6 +504,16 @@ impl Config {
             })
             .collect();
         let lookup = build_lookup(&applications, &app_ports);
+        let mut offload_triggers = vec![OffloadTrigger::Never];
+        for ss in &service_sets {
+            let all = core::iter::once(ss.offload.policy)
+                .chain(ss.offload.applications.iter().map(|(_, t)| *t));
+            for t in all {
+                if !offload_triggers.contains(&t) {
+                    offload_triggers.push(t);
+                }
+            }
+        }
         Config {
             file,
             card,
@@ -503,6 +525,8 @@ impl Config {
             timeouts,
             limits,
             algs,
+            offload,
+            offload_triggers,
             port_ss,
             app_ports,
             lookup,
@@ -649,6 +673,45 @@ impl Config {
             return t;
         }
         self.timeouts.get(class)
+    }
+
+    /// The offload policy of a new session of `service_set` and `application`, as an
+    /// index for [`offload_trigger`](Self::offload_trigger) (0: never). A session whose
+    /// application has a running ALG is never offloaded (its control packets must be seen),
+    /// unless it is a child flow its ALG marked offloadable (`alg_child`), such as FTP data.
+    #[must_use]
+    pub fn offload_policy(&self, service_set: u16, application: u16, alg_child: bool) -> u16 {
+        if self.offload_triggers.len() < 2 {
+            return 0;
+        }
+        if !alg_child && self.alg_enabled(application).is_some() {
+            return 0;
+        }
+        let Some(ss) = self.service_sets.get(usize::from(service_set)) else {
+            return 0;
+        };
+        let t = ss.offload.policy_of(application);
+        self.offload_triggers
+            .iter()
+            .position(|x| *x == t)
+            .map_or(0, |i| i as u16) // fits: at most one policy per service set and application
+    }
+
+    /// The policy an [`offload_policy`](Self::offload_policy) index names (never when out
+    /// of range).
+    #[inline]
+    #[must_use]
+    pub fn offload_trigger(&self, index: u16) -> OffloadTrigger {
+        self.offload_triggers
+            .get(usize::from(index))
+            .copied()
+            .unwrap_or(OffloadTrigger::Never)
+    }
+
+    /// Whether any service set offloads anything.
+    #[must_use]
+    pub fn offload_enabled(&self) -> bool {
+        self.offload_triggers.len() > 1
     }
 
     /// Absolute session lifetime in seconds for `service_set` (0 = none).

@@ -850,3 +850,185 @@ fn more_ports_than_a_session_can_name_are_refused() {
     let ok: Vec<&str> = refs[..4 * 254].to_vec();
     assert_eq!(parse(&ok).ports.len(), 254);
 }
+
+// ---------------------------------------------------------------------------------------
+// Offload: the card's settings, service-set policies, per-application overrides.
+
+#[test]
+fn offload_defaults_and_settings() {
+    let c = parse(&[]);
+    assert_eq!(c.offload, Offload::default());
+    assert!(!c.offload_enabled());
+    assert_eq!(c.offload.model.preset, "generic");
+    let c = parse(&[
+        "[offload]",
+        "backend = \"rte-flow\"",
+        "max-sessions = 5000",
+        "insert-budget = 20000",
+        "counter-interval-ms = 250",
+        "[offload.model]",
+        "preset = \"e810\"",
+        "capacity = 1000",
+        "refuse-every = 7",
+    ]);
+    assert_eq!(c.offload.backend, OffloadBackendKind::RteFlow);
+    assert_eq!(c.offload.max_sessions, Some(5000));
+    assert_eq!(c.offload.insert_budget, Some(20000));
+    assert_eq!(c.offload.counter_interval_ms, 250);
+    let e810 = ModelSettings::preset("e810").unwrap();
+    assert_eq!(c.offload.model.preset, "e810");
+    assert_eq!(c.offload.model.capacity, 1000);
+    assert_eq!(c.offload.model.insert_rate, e810.insert_rate);
+    assert_eq!(c.offload.model.refuse_every, 7);
+}
+
+#[test]
+fn offload_policies_per_service_set_and_application() {
+    let c = parse(&with_ports(&[
+        "[[service-set]]",                          // 9
+        "name = \"ss1\"",                           // 10
+        "ports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]", // 11
+        "default-action = \"accept\"",              // 12
+        "[service-set.offload]",                    // 13
+        "policy = \"after-packets\"",               // 14
+        "packets = 10",                             // 15
+        "[[service-set.offload.application]]",      // 16
+        "name = \"junos-http\"",                    // 17
+        "policy = \"rate-above\"",                  // 18
+        "bytes-per-second = 1000000",               // 19
+        "[[service-set.offload.application]]",      // 20
+        "name = \"junos-dns-udp\"",                 // 21
+        "policy = \"never\"",                       // 22
+    ]));
+    assert!(c.offload_enabled());
+    let http = c.application_index("junos-http").unwrap();
+    let dns = c.application_index("junos-dns-udp").unwrap();
+    let ftp = c.application_index("junos-ftp").unwrap();
+    let none = NONE;
+    let t = |app: u16, child: bool| c.offload_trigger(c.offload_policy(0, app, child));
+    assert_eq!(t(none, false), OffloadTrigger::AfterPackets(10));
+    assert_eq!(
+        t(http, false),
+        OffloadTrigger::ByteRate {
+            per_second: 1_000_000,
+            window_ms: 100
+        }
+    );
+    assert_eq!(t(dns, false), OffloadTrigger::Never);
+    // An ALG's control session never; the child flows it marks follow the policy.
+    assert_eq!(t(ftp, false), OffloadTrigger::Never);
+    assert_eq!(t(ftp, true), OffloadTrigger::AfterPackets(10));
+    // No service set, or an index out of range: never.
+    assert_eq!(
+        c.offload_trigger(c.offload_policy(NONE, none, false)),
+        OffloadTrigger::Never
+    );
+    assert_eq!(c.offload_trigger(999), OffloadTrigger::Never);
+    assert_eq!(
+        t(http, false).to_string(),
+        "rate-above 1000000 bytes/s over 100 ms"
+    );
+}
+
+#[test]
+fn offload_errors_name_line_and_field() {
+    let ss = |rest: &[&str]| {
+        let mut v = vec![
+            "[[service-set]]",          // 9
+            "name = \"ss1\"",           // 10
+            "ports = [\"ge-0/0/0.0\"]", // 11
+            "[service-set.offload]",    // 12
+        ];
+        v.extend_from_slice(rest);
+        with_ports(&v)
+    };
+    fails(
+        &ss(&["policy = \"sometimes\""]),
+        13,
+        "service-set[0].offload.policy",
+        "'sometimes' is not an offload policy",
+    );
+    fails(
+        &ss(&["policy = \"after-packets\""]),
+        13,
+        "service-set[0].offload.packets",
+        "policy 'after-packets' needs 'packets'",
+    );
+    fails(
+        &ss(&["policy = \"established\"", "packets = 5"]),
+        14,
+        "service-set[0].offload.packets",
+        "policy 'established' takes no 'packets'",
+    );
+    fails(
+        &ss(&["policy = \"after-bytes\"", "bytes = 0"]),
+        14,
+        "service-set[0].offload.bytes",
+        "",
+    );
+    fails(
+        &ss(&["policy = \"rate-above\""]),
+        13,
+        "service-set[0].offload.packets-per-second",
+        "needs 'packets-per-second' or 'bytes-per-second'",
+    );
+    fails(
+        &ss(&[
+            "policy = \"rate-above\"",
+            "packets-per-second = 5",
+            "bytes-per-second = 5",
+        ]),
+        15,
+        "service-set[0].offload.bytes-per-second",
+        "not both",
+    );
+    fails(
+        &ss(&["pollicy = \"never\""]),
+        13,
+        "service-set[0].offload.pollicy",
+        "unknown field",
+    );
+    fails(
+        &ss(&[
+            "policy = \"never\"",
+            "[[service-set.offload.application]]",
+            "name = \"junos-nope\"",
+            "policy = \"never\"",
+        ]),
+        15,
+        "service-set[0].offload.application[0].name",
+        "unknown application 'junos-nope'",
+    );
+    fails(
+        &ss(&[
+            "policy = \"never\"",
+            "[[service-set.offload.application]]",
+            "name = \"junos-http\"",
+            "policy = \"never\"",
+            "[[service-set.offload.application]]",
+            "name = \"junos-http\"",
+            "policy = \"established\"",
+        ]),
+        18,
+        "service-set[0].offload.application[1].name",
+        "two offload policies",
+    );
+    fails(
+        &["[offload]", "backend = \"fpga\""],
+        2,
+        "offload.backend",
+        "'fpga' is not an offload backend",
+    );
+    fails(
+        &["[offload.model]", "preset = \"cx9\""],
+        2,
+        "offload.model.preset",
+        "not a NIC model preset (generic, connectx-6dx, e810)",
+    );
+    fails(
+        &["[offload]", "counter-interval-ms = 1"],
+        2,
+        "offload.counter-interval-ms",
+        "",
+    );
+}

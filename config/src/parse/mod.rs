@@ -2,7 +2,7 @@
 //! error carries the line of the key or value it is about.
 //!
 //! The rooms: [`reader`] (spanned values, tables, typed readers), [`sections`] (each table
-//! but the service sets), [`service_sets`]; [`build`] reads them in order and assembles the
+//! but the service sets), [`service_sets`], [`offload`] (the card's and each service set's); [`build`] reads them in order and assembles the
 //! model.
 
 use std::path::Path;
@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use crate::{Config, ConfigError};
 
+mod offload;
 mod reader;
 mod sections;
 mod service_sets;
@@ -42,6 +43,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             "timeouts",
             "limits",
             "alg",
+            "offload",
         ],
     )?;
     let base = file.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -54,6 +56,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let algs = sections::algs(&src, &root, &applications)?;
     let timeouts = sections::timeouts(&src, &root)?;
     let limits = sections::limits(&src, &root)?;
+    let offload = offload::offload(&src, &root)?;
     let (service_sets, port_ss) =
         service_sets::service_sets(&src, &root, &ports, &applications, &limits)?;
 
@@ -68,6 +71,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         timeouts,
         limits,
         algs,
+        offload,
         port_ss,
     ))
 }

@@ -27,6 +27,7 @@ pub(super) fn service_sets(
             "default-action",
             "max-sessions",
             "timeouts",
+            "offload",
         ],
     )? {
         let (name, span) = t.req_word("name")?;
@@ -90,6 +91,7 @@ pub(super) fn service_sets(
             None => TimeoutOverrides::default(),
             Some(tt) => timeout_overrides(&tt)?,
         };
+        let offload = super::offload::service_set(src, &t, applications)?;
         let mut rules: Vec<Rule> = Vec::new();
         let mut rule_lines: Vec<usize> = Vec::new();
         for r in t.tables(
@@ -176,6 +178,7 @@ pub(super) fn service_sets(
             default_action,
             max_sessions: max,
             timeouts: overrides,
+            offload,
         });
     }
     Ok((service_sets, port_ss))
