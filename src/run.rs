@@ -124,14 +124,18 @@ fn drive<P: PortIo + 'static>(
     let opts = EngineOptions {
         socket: Some(args.socket.clone()),
         pin: true,
+        offload_backend: None,
     };
-    let engine = Engine::start(config, queues, control_io, &opts)?;
+    let engine = Engine::start(config, queues, control_io, opts)?;
     eprintln!(
         "svcard: {} worker(s), {} sessions each; show server on {}",
         engine.workers(),
         engine.capacity(),
         args.socket.display()
     );
+    if let Some(line) = engine.offload_summary() {
+        eprintln!("svcard: {line}");
+    }
 
     let started = Instant::now();
     let mut seen_idle = false;

@@ -170,6 +170,15 @@ impl AppHint {
             AppHint::TracerouteIcmp => "junos-traceroute",
         }
     }
+
+    /// Whether the child may be offloaded to the NIC (under its service set's policy): the
+    /// ALG needs none of its packets, and it carries the bulk of the conversation's bytes.
+    /// FTP data is; the children an ALG must go on reading (a talk daemon's control
+    /// answer, ICMP errors) or that are short (TFTP's, rsh's stderr) are not.
+    #[must_use]
+    pub fn offloadable(self) -> bool {
+        matches!(self, AppHint::FtpData)
+    }
 }
 
 /// A child flow the parent negotiated: the pinhole the control core installs on every

@@ -60,7 +60,7 @@ impl Default for Card {
 pub const MAX_BURST: u16 = 64;
 
 /// Most ports a configuration may have: a session records its ingress port in one byte (so
-/// that its cold record stays 48 bytes), and DPDK's default build has 32 ports.
+/// that its cold record stays one cache line), and DPDK's default build has 32 ports.
 pub const MAX_PORTS: usize = 255;
 
 /// Worker threads (`[workers]`).

@@ -16,6 +16,7 @@ use svcard_dataplane::session::{split_session_id, SessionView};
 use svcard_dataplane::stats::SharedStats;
 
 use crate::gateway::rm::Conversations;
+use crate::offload::{OffloadManager, OffloadShared};
 
 /// A worker as the control core sees it.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct WorkerHandle {
 /// What the control core sends back for a query, in order: for each worker asked,
 /// `Begin`, its sessions, `End`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Nearly every message is a `Session` (two others per worker): boxing it would allocate per
+// session relayed to save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Relay {
     /// The worker's answer starts.
     Begin(u16),
@@ -62,6 +66,10 @@ pub struct WorkerBooks {
     pub changed: u64,
     /// Sessions recorded and not yet closed.
     pub live: u64,
+    /// Packets of the sessions that closed, both directions, software and hardware.
+    pub closed_packets: u64,
+    /// Bytes of the sessions that closed, likewise.
+    pub closed_bytes: u64,
 }
 
 /// The control core's books, readable by the show server.
@@ -98,6 +106,8 @@ pub struct ControlHandle {
     /// Packets the gateway holds (handed off, not yet sent): the run loop waits for it to
     /// empty before stopping the workers.
     pub alg_backlog: Arc<AtomicU64>,
+    /// The offload manager's figures (`show services offload statistics`).
+    pub offload: Arc<OffloadShared>,
 }
 
 struct Active {
@@ -152,6 +162,8 @@ pub struct ControlCore {
     set_aside: u64,
     /// The ALG gateway, when attached.
     attachment: Option<Box<dyn Attachment>>,
+    /// The offload manager, when offload is on.
+    offload: Option<OffloadManager>,
 }
 
 impl core::fmt::Debug for dyn Attachment {
@@ -208,6 +220,7 @@ impl ControlCore {
             conversations: Arc::new(Mutex::new(Conversations::default())),
             alg_statistics: Arc::default(),
             alg_backlog: Arc::default(),
+            offload: Arc::default(),
         };
         let n = workers.len();
         (
@@ -224,6 +237,7 @@ impl ControlCore {
                 active: None,
                 set_aside: 0,
                 attachment: None,
+                offload: None,
                 queries,
             },
             handle,
@@ -233,6 +247,12 @@ impl ControlCore {
     /// Attaches work that runs beside the books (the ALG gateway).
     pub fn attach(&mut self, a: Box<dyn Attachment>) {
         self.attachment = Some(a);
+    }
+
+    /// Runs the offload manager here: it sees every event first (a close carries the
+    /// hardware's final counts) and completes every session a query relays.
+    pub fn attach_offload(&mut self, m: OffloadManager) {
+        self.offload = Some(m);
     }
 
     /// The CP session ID recorded for a session.
@@ -268,6 +288,9 @@ impl ControlCore {
         if let Some(a) = self.attachment.as_mut() {
             busy |= a.poll();
         }
+        if let Some(o) = self.offload.as_mut() {
+            busy |= o.poll();
+        }
         while let Ok(r) = self.requests.try_recv() {
             self.queue.push_back(Active::new(r));
         }
@@ -289,10 +312,13 @@ impl ControlCore {
         for (w, h) in self.workers.iter().enumerate() {
             let mut ring = h.rings.events.consumer();
             for _ in 0..budget {
-                let Ok(ev) = ring.pop() else {
+                let Ok(mut ev) = ring.pop() else {
                     break;
                 };
                 n += 1;
+                if let Some(o) = self.offload.as_mut() {
+                    o.on_event(&mut ev);
+                }
                 let b = &mut self.local[w];
                 match ev.kind {
                     EventKind::Created => {
@@ -313,6 +339,8 @@ impl ControlCore {
                         };
                         b.closed[i] += 1;
                         b.live = b.live.saturating_sub(1);
+                        b.closed_packets += ev.view.packets();
+                        b.closed_bytes += ev.view.flows[0].bytes + ev.view.flows[1].bytes;
                         self.cp_ids.remove(&ev.view.id);
                     }
                 }
@@ -398,7 +426,10 @@ impl ControlCore {
                     continue;
                 }
                 let msg = match reply.body {
-                    ReplyBody::Session(v) => {
+                    ReplyBody::Session(mut v) => {
+                        if let Some(o) = self.offload.as_ref() {
+                            o.complete_view(&mut v);
+                        }
                         if let Some((_, slot)) = split_session_id(v.id) {
                             a.start = slot + 1;
                         }

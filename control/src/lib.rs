@@ -1,6 +1,7 @@
 //! The svcard control core and the engine that starts everything ([`engine`]): event
-//! intake, the resource manager's books, the commands ([`commands`]: one file each), their
-//! views ([`show`]: model, layouts, renderers, pipes), and the show server.
+//! intake, the resource manager's books, the ALG gateway ([`gateway`]), the offload manager
+//! ([`offload`]), the commands ([`commands`]: one file each), their views ([`show`]: model,
+//! layouts, renderers, pipes), and the show server.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -8,5 +9,6 @@ pub mod central;
 pub mod commands;
 pub mod engine;
 pub mod gateway;
+pub mod offload;
 pub mod server;
 pub mod show;

@@ -120,7 +120,7 @@ action = "discard"
 /// The engine over [`backend`], replayed to the end.
 fn start(dir: &Dir, workers: u16) -> (Engine, svcard_dataplane::port::pcap::PcapSink) {
     let (config, queues, control, sink) = backend(dir, workers);
-    let engine = Engine::start(&config, queues, control, &EngineOptions::default()).unwrap();
+    let engine = Engine::start(&config, queues, control, EngineOptions::default()).unwrap();
     assert!(engine.wait_idle(Duration::from_secs(20)), "the replay ends");
     (engine, sink)
 }
@@ -200,8 +200,9 @@ fn a_show_socket_that_cannot_be_bound_fails_the_start_and_names_the_path() {
     let opts = EngineOptions {
         socket: Some(socket.clone()),
         pin: false,
+        offload_backend: None,
     };
-    let err = Engine::start(&config, queues, control, &opts).unwrap_err();
+    let err = Engine::start(&config, queues, control, opts).unwrap_err();
     assert!(matches!(err, EngineError::Server { .. }), "{err}");
     assert!(
         err.to_string().contains(&socket.display().to_string()),

@@ -51,6 +51,7 @@ fn sample() -> MspSession<'static> {
             flow("10.1.1.2", 1024, "20.1.1.2", 21, FlowDirection::In, 1234),
             flow("20.1.1.2", 21, "10.1.1.2", 1024, FlowDirection::Out, 1100),
         ],
+        offload_info: None,
     }
 }
 

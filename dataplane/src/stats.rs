@@ -170,6 +170,20 @@ registry! {
         IdleLoops => "idle_loops" in Loops,
         /// New sessions refused or bypassed, any reason (Junos Failed-sessions).
         SessionsFailed => "sessions_failed" in Sessions,
+        /// Sessions whose offload policy fired and whose rule was asked for.
+        OffloadRequested => "offload_requested" in Sessions,
+        /// Offload requests lost: the request ring to the offload manager was full.
+        OffloadRingFull => "offload_request_ring_full" in Events,
+        /// Sessions whose rule became active.
+        OffloadActivated => "offload_activated" in Sessions,
+        /// Offload requests the manager or the backend refused (by reason in show services offload statistics).
+        OffloadRefused => "offload_refused" in Sessions,
+        /// Rules withdrawn while their session lived (a FIN or RST).
+        OffloadWithdrawn => "offload_withdrawn" in Sessions,
+        /// Packets the NIC model handled (counted on the rule, not by the session's path).
+        OffloadModelPackets => "offload_model_packets" in Packets,
+        /// Bytes the NIC model handled.
+        OffloadModelBytes => "offload_model_bytes" in Bytes,
     }
 }
 
@@ -190,6 +204,8 @@ registry! {
         TableBytes => "table_bytes" in Bytes,
         /// Sessions whose action drops (Drop or Reject).
         DropFlow => "sessions_drop_flow" in Sessions,
+        /// Sessions whose rule is active in the NIC (or the NIC model).
+        Offloaded => "sessions_offloaded" in Sessions,
     }
 }
 

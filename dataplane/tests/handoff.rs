@@ -194,6 +194,7 @@ fn a_pinhole_opens_exactly_its_child_flow_and_is_used_up() {
         application: u16::MAX,
         service_set: u16::MAX,
         rule: u16::MAX,
+        offload: false,
     };
     r.link
         .commands

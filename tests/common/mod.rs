@@ -115,7 +115,7 @@ impl InProcess {
             &config,
             queues,
             control,
-            &svcard_control::engine::EngineOptions::default(),
+            svcard_control::engine::EngineOptions::default(),
         )
         .expect("start the engine");
         InProcess {

@@ -97,6 +97,16 @@ impl Context {
         }
     }
 
+    /// The offload backend's name (`model`, `rte-flow`, `none`).
+    #[must_use]
+    pub fn offload_backend(&self) -> &'static str {
+        self.control
+            .offload
+            .stats
+            .lock()
+            .map_or("none", |s| s.backend)
+    }
+
     /// The section (FPC and PIC) of a worker.
     #[must_use]
     pub fn section(&self, worker: u16) -> Section {

@@ -235,7 +235,7 @@ pub fn show(ctx: &Context, s: &ShowFlowSession, out: &mut Out<'_>) -> Outcome {
             let summary = SessionsSummary {
                 unicast: st.gauge(Gauge::Sessions),
                 multicast: 0,
-                services_offload: 0,
+                services_offload: st.gauge(Gauge::Offloaded),
                 failed: st.get(Counter::SessionsFailed),
                 drop_flow: st.gauge(Gauge::DropFlow),
                 in_use: st.gauge(Gauge::Sessions),

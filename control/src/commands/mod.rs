@@ -16,6 +16,7 @@ pub mod context;
 pub mod flow_session;
 pub mod grammar;
 pub mod help;
+pub mod offload_statistics;
 pub mod out;
 pub mod selectors;
 pub mod services_sessions;
@@ -57,6 +58,10 @@ pub enum Command {
     ClearFlowSession(ClearFlowSession),
     /// `clear services sessions …`.
     ClearServicesSessions(FlowSessionFilter),
+    /// `show services offload statistics`.
+    ShowOffloadStatistics,
+    /// `clear services offload statistics`.
+    ClearOffloadStatistics,
     /// `show svcard statistics`.
     ShowSvcardStatistics,
     /// `show version`.
@@ -90,6 +95,8 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ClearServicesSessions(f) => services_sessions::clear(ctx, f, out),
         Command::ShowAlgConversations(s) => alg_conversations::show(ctx, s, out),
         Command::ShowAlgStatistics(p) => alg_statistics::show(ctx, *p, out),
+        Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
+        Command::ClearOffloadStatistics => offload_statistics::clear(ctx, out),
         Command::ShowSvcardStatistics => svcard_statistics::show(ctx, out),
         Command::ShowVersion => version::show(ctx, out),
     }
@@ -105,6 +112,8 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ClearServicesSessions(f) => services_sessions::clear_request(f),
         Command::ShowAlgConversations(s) => alg_conversations::request(s),
         Command::ShowAlgStatistics(p) => alg_statistics::request(*p),
+        Command::ShowOffloadStatistics => offload_statistics::request(),
+        Command::ClearOffloadStatistics => offload_statistics::clear_request(),
         Command::ShowSvcardStatistics => svcard_statistics::request(),
         Command::ShowVersion => version::request(),
     }
@@ -173,6 +182,18 @@ static SHOW: &[Node<Command>] = &[
                 ]),
             },
             Node {
+                word: "offload",
+                help: "Show session offload information",
+                next: Next::Nodes(&[Node {
+                    word: "statistics",
+                    help: "Show offload rules, refusals and counter pulls",
+                    next: Next::Command(CommandDef {
+                        options: &[],
+                        build: |_| Ok(Command::ShowOffloadStatistics),
+                    }),
+                }]),
+            },
+            Node {
                 word: "sessions",
                 help: "Show session table",
                 next: Next::Command(CommandDef {
@@ -224,14 +245,30 @@ static CLEAR: &[Node<Command>] = &[
     Node {
         word: "services",
         help: "Clear services information",
-        next: Next::Nodes(&[Node {
-            word: "sessions",
-            help: "Clear session table",
-            next: Next::Command(CommandDef {
-                options: services_sessions::CLEAR_OPTIONS,
-                build: |o| services_sessions::build_clear(o).map(Command::ClearServicesSessions),
-            }),
-        }]),
+        next: Next::Nodes(&[
+            Node {
+                word: "offload",
+                help: "Clear session offload information",
+                next: Next::Nodes(&[Node {
+                    word: "statistics",
+                    help: "Clear offload statistics",
+                    next: Next::Command(CommandDef {
+                        options: &[],
+                        build: |_| Ok(Command::ClearOffloadStatistics),
+                    }),
+                }]),
+            },
+            Node {
+                word: "sessions",
+                help: "Clear session table",
+                next: Next::Command(CommandDef {
+                    options: services_sessions::CLEAR_OPTIONS,
+                    build: |o| {
+                        services_sessions::build_clear(o).map(Command::ClearServicesSessions)
+                    },
+                }),
+            },
+        ]),
     },
 ];
 

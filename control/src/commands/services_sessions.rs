@@ -20,8 +20,8 @@ use crate::central::{run_query, Relay};
 use crate::show::model::{Elem, FlowSession, SessionCounts, SessionExtra};
 use crate::show::names::Names;
 use crate::show::services::{
-    count_line, drain_line, utilization_line, CountRow, DrainRow, MspSession, ServicesLevel,
-    ServicesText, UtilizationRow, COUNT_HEADER, DRAIN_HEADER, UTILIZATION_HEADER,
+    count_line, drain_line, utilization_line, CountRow, DrainRow, MspSession, OffloadInfo,
+    ServicesLevel, ServicesText, UtilizationRow, COUNT_HEADER, DRAIN_HEADER, UTILIZATION_HEADER,
 };
 
 /// `show services sessions …`.
@@ -234,8 +234,19 @@ fn service_sets(ctx: &Context, filter: &SessionFilter) -> Vec<u16> {
 }
 
 fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
+    use svcard_dataplane::offload::{FailReason, OffloadState};
     let fs = FlowSession::from_view(v, &ctx.names, SessionExtra::default());
-    MspSession::from_flow_session(
+    let o = &v.offload;
+    let offload_info = (o.state != OffloadState::None).then(|| OffloadInfo {
+        state: o.state.name(),
+        reason: (o.state == OffloadState::Failed && o.reason != FailReason::None)
+            .then(|| o.reason.name()),
+        backend: ctx.offload_backend(),
+        rule: o.rule,
+        frames: o.hw_packets,
+        bytes: o.hw_bytes,
+    });
+    let mut m = MspSession::from_flow_session(
         &fs,
         service_set_name(ctx, v.service_set),
         alg_of(&ctx.config, v.application).map_or("none", AlgKind::junos_name),
@@ -243,7 +254,9 @@ fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
         u32::from(v.junos_flags),
         v.bits & bits::OFFLOAD != 0,
         v.bits & bits::ASYMMETRIC != 0,
-    )
+    );
+    m.offload_info = offload_info;
+    m
 }
 
 /// Runs `show services sessions`.

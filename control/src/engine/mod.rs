@@ -19,6 +19,7 @@ use std::time::Duration;
 use svcard_config::Config;
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::handoff::LinkSizes;
+use svcard_dataplane::offload::{NicModel, NoFlow, OffloadBackend, OffloadLink, OffloadLinkSizes};
 use svcard_dataplane::port::PortIo;
 use svcard_dataplane::ring::{RingSizes, WorkerRings};
 use svcard_dataplane::stats::{LocalStats, SharedStats};
@@ -26,6 +27,7 @@ use svcard_dataplane::worker::{Worker, WorkerSetup};
 
 use crate::central::{ControlCore, ControlHandle, WorkerHandle};
 use crate::gateway::{self, Gateway};
+use crate::offload::OffloadManager;
 use crate::server::{Handler, Server};
 
 /// What [`Engine::start`] may fail on.
@@ -56,13 +58,30 @@ pub enum EngineError {
 }
 
 /// How to start an [`Engine`] beyond the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct EngineOptions {
     /// Serve show commands on this Unix socket (none: only [`Engine::query`]).
     pub socket: Option<PathBuf>,
     /// Pin threads to cores as the configuration says (else leave them where the OS puts
     /// them, as tests that run many engines in one process want).
     pub pin: bool,
+    /// The offload backend for `[offload] backend = "rte-flow"`, opened by the port
+    /// backend that owns the devices (none: the model when the configuration asks for it,
+    /// else no flow offload: every session stays in software, counted).
+    pub offload_backend: Option<Box<dyn OffloadBackend>>,
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("socket", &self.socket)
+            .field("pin", &self.pin)
+            .field(
+                "offload_backend",
+                &self.offload_backend.as_ref().map(|b| b.name()),
+            )
+            .finish()
+    }
 }
 
 /// Each worker's counters, drop reasons and gauges as last published.
@@ -100,6 +119,7 @@ pub struct Engine {
     control_thread: Option<JoinHandle<()>>,
     server: Option<Server>,
     capacity: u32,
+    offload_summary: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -123,7 +143,7 @@ impl Engine {
         config: &Arc<Config>,
         queues: Vec<P>,
         control_io: Option<P>,
-        opts: &EngineOptions,
+        opts: EngineOptions,
     ) -> Result<Engine, EngineError> {
         let nworkers = queues.len();
         if nworkers == 0 {
@@ -156,6 +176,20 @@ impl Engine {
         };
         let mut drained = Vec::new();
         let links = gateway::links::<P::Pkt>(nworkers, LinkSizes::default());
+        let EngineOptions {
+            socket,
+            offload_backend,
+            ..
+        } = opts;
+        let offload = offload_parts(config, offload_backend);
+        let offload_links: Vec<Arc<OffloadLink>> = (0..nworkers)
+            .map(|_| {
+                Arc::new(OffloadLink::new(
+                    OffloadLinkSizes::default(),
+                    offload.as_ref().and_then(|o| o.cells.clone()),
+                ))
+            })
+            .collect();
         for (w, io) in queues.into_iter().enumerate() {
             let rings = WorkerRings::new(RingSizes::default());
             let stats = Arc::new(SharedStats::default());
@@ -177,6 +211,7 @@ impl Engine {
             };
             let core = worker_cores.get(w).copied().flatten();
             let link = Arc::clone(&links[w]);
+            let olink = Arc::clone(&offload_links[w]);
             let thread = std::thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .spawn(move || {
@@ -189,7 +224,9 @@ impl Engine {
                         setup.stop.store(true, Ordering::Relaxed);
                         return;
                     }
-                    let mut worker = Worker::new(setup, io, capacity).with_alg_link(link);
+                    let mut worker = Worker::new(setup, io, capacity)
+                        .with_alg_link(link)
+                        .with_offload_link(olink);
                     worker.run();
                 })
                 .map_err(thread_error(format!("worker-{w}")))?;
@@ -203,6 +240,17 @@ impl Engine {
             control_io,
             &control,
         )));
+        let offload_summary = offload.map(|o| {
+            let summary = o.summary.clone();
+            core.attach_offload(OffloadManager::new(
+                Arc::clone(config),
+                o.backend,
+                offload_links,
+                clock,
+                Arc::clone(&control.offload),
+            ));
+            summary
+        });
         let sc = Arc::clone(&stop_control);
         let control_thread = std::thread::Builder::new()
             .name("control".into())
@@ -233,8 +281,9 @@ impl Engine {
             control_thread: Some(control_thread),
             server: None,
             capacity,
+            offload_summary,
         };
-        if let Some(path) = &opts.socket {
+        if let Some(path) = &socket {
             let ctx = Arc::clone(&engine.context);
             let handler: Arc<Handler> =
                 Arc::new(move |line: &str, out: &mut dyn std::io::Write| {
@@ -268,6 +317,12 @@ impl Engine {
     #[must_use]
     pub fn capacity(&self) -> u32 {
         self.capacity
+    }
+
+    /// One line saying how sessions are offloaded (none when no service set offloads).
+    #[must_use]
+    pub fn offload_summary(&self) -> Option<&str> {
+        self.offload_summary.as_deref()
     }
 
     /// The show server's socket, if one was asked for.
@@ -361,6 +416,42 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The offload backend chosen for a configuration, the model's counter cells (backend
+/// `model`) and the start-up line that says what it supports.
+struct OffloadParts {
+    backend: Box<dyn OffloadBackend>,
+    cells: Option<Arc<svcard_dataplane::offload::ModelCells>>,
+    summary: String,
+}
+
+fn offload_parts(config: &Config, given: Option<Box<dyn OffloadBackend>>) -> Option<OffloadParts> {
+    use svcard_config::OffloadBackendKind;
+    if !config.offload_enabled() {
+        return None;
+    }
+    let (backend, cells, what): (Box<dyn OffloadBackend>, _, String) =
+        match (config.offload.backend, given) {
+            (OffloadBackendKind::Model, _) => {
+                let m = NicModel::new(&config.offload.model);
+                let cells = Some(m.cells());
+                let what = format!("NIC model '{}'", config.offload.model.preset);
+                (Box::new(m), cells, what)
+            }
+            (OffloadBackendKind::RteFlow, Some(b)) => (b, None, "rte_flow".to_string()),
+            (OffloadBackendKind::RteFlow, None) => (
+                Box::new(NoFlow),
+                None,
+                "rte_flow unavailable on these ports (no DPDK device)".to_string(),
+            ),
+        };
+    let summary = format!("offload: {what}: {}", backend.capabilities().describe());
+    Some(OffloadParts {
+        backend,
+        cells,
+        summary,
+    })
 }
 
 /// Worker threads started by [`Engine::start`] before it returns: if it fails, they are

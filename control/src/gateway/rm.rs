@@ -684,6 +684,7 @@ pub fn pinhole_spec(
         application,
         service_set,
         rule,
+        offload: !watched && e.child_app.offloadable(),
     }
 }
 

@@ -119,6 +119,26 @@ pub struct MspSession<'a> {
     pub asymmetric: bool,
     /// In, then Out.
     pub flows: [MspFlow; 2],
+    /// Offload state, backend, rule and hardware counts (`extensive`; none when the
+    /// session never had an offload request).
+    pub offload_info: Option<OffloadInfo<'a>>,
+}
+
+/// A session's offload details, as `extensive` shows them (svcard's own lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffloadInfo<'a> {
+    /// `requested`, `offloaded`, `failed`, `withdrawn`.
+    pub state: &'static str,
+    /// Why a request failed (state `failed`), else none.
+    pub reason: Option<&'static str>,
+    /// The backend's name.
+    pub backend: &'a str,
+    /// The backend's rule ID (0 when none).
+    pub rule: u32,
+    /// Frames the hardware handled, In then Out (included in the flows' counts).
+    pub frames: [u64; 2],
+    /// Bytes, likewise.
+    pub bytes: [u64; 2],
 }
 
 impl<'a> MspSession<'a> {
@@ -158,6 +178,7 @@ impl<'a> MspSession<'a> {
             offload,
             asymmetric,
             flows: [flow(0), flow(1)],
+            offload_info: None,
         }
     }
 
@@ -173,6 +194,20 @@ impl<'a> MspSession<'a> {
         e.push(Elem::leaf("ip-action", yn(self.ip_action)));
         e.push(Elem::leaf("offload", yn(self.offload)));
         e.push(Elem::leaf("asymmetric", yn(self.asymmetric)));
+        if let (ServicesLevel::Extensive, Some(o)) = (level, &self.offload_info) {
+            let mut oe = Elem::new("offload-information");
+            oe.push(Elem::leaf("offload-state", o.state));
+            if let Some(r) = o.reason {
+                oe.push(Elem::leaf("offload-failure-reason", r));
+            }
+            oe.push(Elem::leaf("offload-backend", o.backend));
+            oe.push(Elem::leaf("offload-rule", o.rule));
+            oe.push(Elem::leaf("hardware-frame-count-in", o.frames[0]));
+            oe.push(Elem::leaf("hardware-frame-count-out", o.frames[1]));
+            oe.push(Elem::leaf("hardware-byte-count-in", o.bytes[0]));
+            oe.push(Elem::leaf("hardware-byte-count-out", o.bytes[1]));
+            e.push(oe);
+        }
         for f in &self.flows {
             let mut fe = Elem::new("msp-flow");
             fe.push(Elem::leaf("protocol", protocol_column(f.protocol)));
@@ -256,6 +291,18 @@ impl ServicesText {
                 yn(s.ip_action),
                 yn(s.offload),
                 yn(s.asymmetric)
+            )?;
+        }
+        if let (ServicesLevel::Extensive, Some(o)) = (self.level, &s.offload_info) {
+            write!(w, "  Offload state: {}", o.state)?;
+            if let Some(r) = o.reason {
+                write!(w, " ({r})")?;
+            }
+            writeln!(w, ", Backend: {}, Rule: {}", o.backend, o.rule)?;
+            writeln!(
+                w,
+                "  Hardware frames: {}/{}, Hardware bytes: {}/{}",
+                o.frames[0], o.frames[1], o.bytes[0], o.bytes[1]
             )?;
         }
         for f in &s.flows {

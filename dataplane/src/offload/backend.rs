@@ -142,3 +142,29 @@ pub trait OffloadBackend: Send {
     /// Work the backend does over time (a model frees removed rules at its removal rate).
     fn tick(&mut self, _now_us: u64) {}
 }
+
+/// A backend for a device without flow offload (or a build without its driver): every
+/// request is refused as unsupported, so every session stays in software, counted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFlow;
+
+impl OffloadBackend for NoFlow {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+    fn insert(&mut self, _rule: &Rule, _now_us: u64) -> Result<Installed, FailReason> {
+        Err(FailReason::Unsupported)
+    }
+    fn remove(&mut self, _id: u32, _now_us: u64) -> HwCounters {
+        HwCounters::default()
+    }
+    fn counters(&self, _id: u32) -> HwCounters {
+        HwCounters::default()
+    }
+    fn occupancy(&self) -> u32 {
+        0
+    }
+}

@@ -21,7 +21,7 @@ use crossbeam_queue::ArrayQueue;
 use std::sync::Arc;
 
 use crate::flow::{Direction, FlowKey};
-pub use backend::{Capabilities, HwCounters, Installed, OffloadBackend, Rule, RuleAction};
+pub use backend::{Capabilities, HwCounters, Installed, NoFlow, OffloadBackend, Rule, RuleAction};
 pub use model::{ModelCells, NicModel};
 pub use state::{FailReason, OffloadState};
 

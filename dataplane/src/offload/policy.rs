@@ -19,6 +19,7 @@ pub struct Facts {
 /// A session's rate window: when it started (milliseconds, wrapping) and the session's
 /// count (packets or bytes, low 32 bits) then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C)]
 pub struct Window {
     /// Start, milliseconds on the shared clock.
     pub start_ms: u32,

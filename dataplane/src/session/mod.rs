@@ -86,7 +86,7 @@ pub mod flags {
 
 /// Session-level bits kept beside the Junos flag byte.
 pub mod bits {
-    /// The session is offloaded (fast path / NIC).
+    /// The session is offloaded: its rule is active in the NIC (or the NIC model).
     pub const OFFLOAD: u8 = 0x01;
     /// Only one direction has been seen (asymmetric / unidirectional).
     pub const ASYMMETRIC: u8 = 0x02;
@@ -96,6 +96,8 @@ pub mod bits {
     pub const CLEARING: u8 = 0x08;
     /// Created while over the session limit with the bypass policy.
     pub const BYPASSED: u8 = 0x10;
+    /// An offload policy waits to fire: the session's packets check its trigger.
+    pub const OFFLOAD_ARMED: u8 = 0x20;
 }
 
 /// Per-direction figures of a session, seen from the initiator ("In") or responder ("Out").
@@ -154,6 +156,8 @@ pub struct SessionView {
     pub start_s: u32,
     /// Seconds since start.
     pub duration_s: u32,
+    /// Offload state, rule and hardware counters.
+    pub offload: crate::offload::OffloadView,
 }
 
 impl SessionView {

@@ -46,6 +46,9 @@ pub struct PinholeSpec {
     pub service_set: u16,
     /// See `service_set`.
     pub rule: u16,
+    /// The child may be offloaded under its service set's policy although its
+    /// application has an ALG (the ALG needs to see only the control session: FTP data).
+    pub offload: bool,
 }
 
 impl PinholeSpec {
@@ -110,6 +113,7 @@ impl PinholeTable {
                     application: u16::MAX,
                     service_set: 0,
                     rule: 0,
+                    offload: false,
                 },
                 next: if i + 1 < cap { i + 1 } else { NIL },
                 live: false,
@@ -272,6 +276,7 @@ mod tests {
             application: 3,
             service_set: 0,
             rule: 1,
+            offload: false,
         }
     }
 

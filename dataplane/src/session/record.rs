@@ -1,10 +1,13 @@
 //! A session's record, in two arrays indexed by slot: [`Session`], the hot 64 bytes a
-//! packet reads and writes, and [`SessionInfo`], the cold 48 bytes (counters' high words,
-//! timer links, names) read when a session is created, expires or is shown.
+//! packet reads and writes, and [`SessionInfo`], the cold 64 bytes (counters' high words,
+//! timer links, names, offload state) read when a session is created, changes state,
+//! expires or is shown.
 
 use super::bits;
 use super::{session_id, Action, FlowView, SessionView, TcpState};
 use crate::flow::{Direction, FlowKey};
+use crate::offload::policy::Window;
+use crate::offload::{FailReason, OffloadState, OffloadView};
 
 /// Longest idle timeout honoured, seconds (about 12 days; longer ones are clamped so that
 /// wrapping millisecond arithmetic stays unambiguous).
@@ -40,7 +43,7 @@ pub struct Session {
 const _: () = assert!(core::mem::size_of::<Session>() == 64);
 
 /// The cold part of a session: what is read when a session is created, changes state,
-/// expires or is shown. 48 bytes.
+/// expires or is shown. 64 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct SessionInfo {
@@ -66,9 +69,20 @@ pub struct SessionInfo {
     pub application: u16,
     /// Ingress port per canonical direction, `u8::MAX` when not seen.
     pub ingress: [u8; 2],
+    /// [`OffloadState`] as `u8`.
+    pub offload: u8,
+    /// [`FailReason`] as `u8` (state `Failed`).
+    pub offload_reason: u8,
+    /// The offload policy (index into the configuration's; 0: never).
+    pub offload_policy: u16,
+    /// While armed: the session's first packet, milliseconds; once offloaded: the
+    /// backend's rule ID.
+    pub offload_mark: u32,
+    /// The `rate-above` window.
+    pub offload_window: Window,
 }
 
-const _: () = assert!(core::mem::size_of::<SessionInfo>() == 48);
+const _: () = assert!(core::mem::size_of::<SessionInfo>() == 64);
 
 impl Session {
     pub(super) const EMPTY: Session = Session {
@@ -171,6 +185,7 @@ impl Session {
             remaining_s: info.timeout_s.saturating_sub(idle_s),
             start_s: info.start_s,
             duration_s: if dur >= 0x8000_0000 { 0 } else { dur },
+            offload: info.offload_view(),
         }
     }
 }
@@ -195,6 +210,46 @@ impl SessionInfo {
             rule: 0,
             application: u16::MAX,
             ingress: [u8::MAX; 2],
+            offload: 0,
+            offload_reason: 0,
+            offload_policy: 0,
+            offload_mark: 0,
+            offload_window: Window {
+                start_ms: 0,
+                base: 0,
+            },
+        }
+    }
+
+    /// The offload state.
+    #[inline]
+    #[must_use]
+    pub fn offload_state(&self) -> OffloadState {
+        OffloadState::from_u8(self.offload)
+    }
+
+    /// The session's rule ID, when a backend holds one.
+    #[inline]
+    #[must_use]
+    pub fn offload_rule(&self) -> Option<u32> {
+        matches!(
+            self.offload_state(),
+            OffloadState::Offloaded | OffloadState::Withdrawn
+        )
+        .then_some(self.offload_mark)
+    }
+
+    /// The offload part of the session's view (hardware counters are the manager's to
+    /// add).
+    #[must_use]
+    pub fn offload_view(&self) -> OffloadView {
+        OffloadView {
+            state: self.offload_state(),
+            reason: FailReason::from_u8(self.offload_reason),
+            policy: self.offload_policy,
+            rule: self.offload_rule().unwrap_or(0),
+            hw_packets: [0; 2],
+            hw_bytes: [0; 2],
         }
     }
 

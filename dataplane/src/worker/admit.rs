@@ -213,6 +213,14 @@ impl<P: PortIo> Worker<P> {
         if matches!(adm.action, Action::Drop | Action::Reject) {
             self.stats.gauges[Gauge::DropFlow as usize] += 1;
         }
+        if self.offload.is_some() {
+            let policy = self.setup.config.offload_policy(
+                adm.service_set,
+                adm.application,
+                adm.offload_child,
+            );
+            self.arm_offload(slot, policy, adm.action, now_ms);
+        }
         self.emit(EventKind::Created, slot, now_ms, now_s);
         if let Some(id) = adm.pinhole {
             self.stats.inc(Counter::PinholeMatches);
@@ -254,6 +262,7 @@ impl<P: PortIo> Worker<P> {
             action,
             timeout: cfg.idle_timeout(v.service_set, v.application, class),
             pinhole: None,
+            offload_child: false,
         }
     }
 
@@ -269,6 +278,7 @@ impl<P: PortIo> Worker<P> {
                 .config
                 .idle_timeout(ph.service_set, ph.application, class),
             pinhole: Some(ph.id),
+            offload_child: ph.offload,
         }
     }
 

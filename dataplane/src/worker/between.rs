@@ -10,6 +10,7 @@ use crate::session::{bits, split_session_id, Session};
 use crate::stats::Counter;
 use std::sync::atomic::Ordering;
 
+use super::offload::withdraw_at_end;
 use super::state::Worker;
 use super::types::*;
 
@@ -39,6 +40,9 @@ impl<P: PortIo> Worker<P> {
             kind: EventKind::Closed(reason),
             view,
         });
+        if let Some(msg) = withdraw_at_end(view.id, &s, self.table.info(slot)) {
+            self.push_offload(msg);
+        }
         self.table.remove(slot);
     }
 
@@ -60,6 +64,8 @@ impl<P: PortIo> Worker<P> {
         let lifetime = self.lifetime_s;
         let ss_sessions = &mut self.ss_sessions;
         let gauges = &mut self.stats.gauges;
+        let offload = self.offload.as_deref();
+        let mut offload_lost = 0u64;
         self.table
             .expire(now_ms, now_s, lifetime, EXPIRE_BUDGET, |slot, s, info| {
                 let reason = if lifetime != 0 && now_s.wrapping_sub(info.start_s) >= lifetime {
@@ -79,7 +85,11 @@ impl<P: PortIo> Worker<P> {
                     view,
                 };
                 lost += u64::from(!send_event(events, ev));
+                if let (Some(l), Some(msg)) = (offload, withdraw_at_end(view.id, s, info)) {
+                    offload_lost += u64::from(l.requests.push(msg).is_err());
+                }
             });
+        self.stats.add(Counter::OffloadRingFull, offload_lost);
         let total: u64 = by_reason.iter().sum();
         if total > 0 {
             self.stats.add(Counter::SessionsIdleExpired, by_reason[0]);

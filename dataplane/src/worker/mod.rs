@@ -10,12 +10,14 @@
 //!
 //! The rooms: [`state`] (the worker, its setup, the poll loop), [`stages`] (the per-packet
 //! path), [`admit`] (what the fast path hands aside: new flows, rejects, ICMP errors),
-//! [`alg`] (the ALG hand-off), [`between`] (timeouts, commands, queries), [`types`] (the
-//! small types and helpers they share).
+//! [`alg`] (the ALG hand-off), [`offload`] (policy checks, requests, the manager's answers,
+//! the NIC model's hardware path), [`between`] (timeouts, commands, queries), [`types`]
+//! (the small types and helpers they share).
 
 mod admit;
 mod alg;
 mod between;
+mod offload;
 mod stages;
 mod state;
 mod types;

@@ -185,10 +185,15 @@ impl<P: PortIo> Worker<P> {
         let Some(len) = self.rx.get(i).map(|p| p.frame_len() as u32) else {
             return;
         };
+        if self.table.get(slot).bits & bits::OFFLOAD != 0 && self.model_path(i, slot, dir, at) {
+            // Its rule is active in the NIC model: counted and forwarded there.
+            return;
+        }
         let s = self.table.touch(slot, dir, len, now_ms);
         let (tcp, tracker) = (s.key.proto == ip_proto::TCP, s.tcp);
         let from_initiator = dir == s.initiator();
         let action = s.action;
+        let armed = s.bits & bits::OFFLOAD_ARMED != 0;
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
             // The first packet of the reverse direction: record where it came in.
             s.bits &= !bits::ASYMMETRIC;
@@ -202,6 +207,11 @@ impl<P: PortIo> Worker<P> {
             if meta.fragment != 2 && !tracker.unchanged_by(meta.tcp_flags) {
                 self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
             }
+        }
+        if armed {
+            // An offload policy waits to fire (after TCP tracking: the segment that
+            // completes a handshake counts).
+            self.check_offload(slot, now_ms);
         }
         if action == Action::Forward as u8 {
             // The common case, without the general dispatch: the packet stays in its slot,
@@ -249,9 +259,18 @@ impl<P: PortIo> Worker<P> {
                 &mut unused,
             )
         };
+        if p.tcp_flags & (0x01 | 0x04) != 0
+            && (info.offload != 0 || s.bits & bits::OFFLOAD_ARMED != 0)
+        {
+            // A FIN or RST: the rest of the close is the software path's.
+            self.withdraw_on_close(slot);
+        }
         if changed.is_none() {
             return;
         }
+        let Some((s, info)) = self.table.parts_mut(slot) else {
+            return;
+        };
         let after = validity(s);
         let class = timeout_class(6, s.tcp);
         let (ss, app) = (info.service_set, info.application);

@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::handoff::AlgLink;
+use crate::offload::{ModelCells, OffloadLink};
 use crate::port::{Burst, PortIo};
 use crate::ring::{Event, EventKind, WorkerRings};
 use crate::session::pinhole::PinholeTable;
@@ -73,6 +74,11 @@ pub struct Worker<P: PortIo> {
     pub(super) pinholes: PinholeTable,
     /// ICMP errors are tied to the session they quote (the ICMP ALG is on).
     pub(super) icmp_alg: bool,
+    /// The link to the offload manager (none: offload is off, no session is armed).
+    pub(super) offload: Option<Arc<OffloadLink>>,
+    /// The NIC model's counter cells (backend `model`): offloaded sessions' packets take
+    /// the emulated hardware path.
+    pub(super) model: Option<Arc<ModelCells>>,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -129,6 +135,8 @@ impl<P: PortIo> Worker<P> {
             alg: None,
             pinholes: PinholeTable::new(1),
             icmp_alg: cfg.algs[AlgKind::Icmp].enabled,
+            offload: None,
+            model: None,
             stats,
             table,
             io,
@@ -142,6 +150,17 @@ impl<P: PortIo> Worker<P> {
     pub fn with_alg_link(mut self, link: Arc<AlgLink<P::Pkt>>) -> Self {
         self.pinholes = PinholeTable::new(link.pinhole_capacity);
         self.alg = Some(link);
+        self
+    }
+
+    /// Connects the worker to the offload manager: sessions are armed under their
+    /// service set's offload policy (when the configuration has one).
+    #[must_use]
+    pub fn with_offload_link(mut self, link: Arc<OffloadLink>) -> Self {
+        if self.setup.config.offload_enabled() {
+            self.model.clone_from(&link.model);
+            self.offload = Some(link);
+        }
         self
     }
 
@@ -189,6 +208,7 @@ impl<P: PortIo> Worker<P> {
         // What the ALGs sent (pinholes, actions, closes) applies to the packets received
         // next.
         self.alg_work(now_ms, now_s);
+        self.offload_work(now_ms);
         let mut received = 0usize;
         for port in 0..self.io.port_count() as u16 {
             let n = self.io.rx_burst(port, &mut self.rx);

@@ -262,6 +262,8 @@ pub(super) struct Admission {
     pub(super) action: Action,
     pub(super) timeout: u32,
     pub(super) pinhole: Option<u32>,
+    /// A child flow its ALG marked offloadable (FTP data).
+    pub(super) offload_child: bool,
 }
 
 /// Takes a session that is going away off the books: its service set's count, its
@@ -281,6 +283,10 @@ pub(super) fn unbook(
     if matches!(Action::from_u8(s.action), Action::Drop | Action::Reject) {
         let d = Gauge::DropFlow as usize;
         gauges[d] = gauges[d].saturating_sub(1);
+    }
+    if s.bits & crate::session::bits::OFFLOAD != 0 {
+        let o = Gauge::Offloaded as usize;
+        gauges[o] = gauges[o].saturating_sub(1);
     }
 }
 
