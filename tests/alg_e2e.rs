@@ -861,9 +861,17 @@ fn ftp_data_port(m: &FtpMode, stderr: &str) -> Option<u16> {
     None
 }
 
+/// Under `established` with the NIC model: `[service-set.offload]` for [`ftp`]'s policy.
+const FTP_OFFLOAD: &str = "[service-set.offload]\npolicy = \"established\"\n\
+     [offload]\ncounter-interval-ms = 200\n";
+
 fn ftp(n: u8, mode: Mode, vdev: Option<Vdev>) {
+    ftp_with(n, mode, vdev, false);
+}
+
+fn ftp_with(n: u8, mode: Mode, vdev: Option<Vdev>, offload: bool) {
     need(&["curl", PYTHON]);
-    let test = format!("FTP {mode:?}");
+    let test = format!("FTP {mode:?}{}", if offload { " offload" } else { "" });
     let tag = format!("ftp{n}");
     let mut rig = match vdev {
         Some(v) => Rig::with_vdev(n, &tag, v),
@@ -873,7 +881,11 @@ fn ftp(n: u8, mode: Mode, vdev: Option<Vdev>) {
     std::fs::create_dir_all(&root).unwrap();
     let body = pattern(3 << 20, 21);
     std::fs::write(root.join("data.bin"), &body).unwrap();
-    rig.start(&policy(mode, &["junos-ftp"], &["ftp"]));
+    let mut text = policy(mode, &["junos-ftp"], &["ftp"]);
+    if offload {
+        text.push_str(FTP_OFFLOAD);
+    }
+    rig.start(&text);
     let (s4, s6) = (rig.server_ip(), rig.server_ip6());
     let mut srv = rig.server(
         "ftpd",
@@ -1033,10 +1045,46 @@ fn ftp(n: u8, mode: Mode, vdev: Option<Vdev>) {
             failures.push(format!("FTP ALG conversations with the ALG off:\n{conv}"));
         }
     }
+    if offload {
+        ftp_offload_checks(&rig, runs.len() as u64, &mut failures);
+    }
     if !failures.is_empty() {
         failures.push(format!("FTP server log:\n{}", tail(&srv.log_text(), 60)));
     }
     conclude(&test, &failures);
+}
+
+/// Under `established`: every data connection was offloaded (one request each, on the
+/// model, which carried some of its packets) and no control connection asked for a rule
+/// (they are established too, but their application has an ALG).
+fn ftp_offload_checks(rig: &Rig, transfers: u64, failures: &mut Vec<String>) {
+    let stats = rig.show("show svcard statistics");
+    let figure = |name: &str| -> u64 {
+        stats
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(name))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum()
+    };
+    let (requested, activated, model) = (
+        figure("offload_requested"),
+        figure("offload_activated"),
+        figure("offload_model_packets"),
+    );
+    if requested != transfers || activated != transfers {
+        failures.push(format!(
+            "{transfers} data connections: {requested} offload requests, {activated} rules \
+             active (a control connection asked, or a data connection did not):\n{}",
+            rig.show("show services offload statistics")
+        ));
+    }
+    if model == 0 {
+        failures.push("the model carried no data packet".to_string());
+    }
+    eprintln!(
+        "FTP offload: {transfers} data connections, {requested} requests, {activated} rules \
+         active, {model} packets carried by the model"
+    );
 }
 
 #[test]
@@ -1052,6 +1100,13 @@ fn ftp_alg_on() {
 #[test]
 fn ftp_alg_off() {
     ftp(12, Mode::AlgOff, None);
+}
+
+/// Offload under `established` on the NIC model: the data connections are offloaded, the
+/// control connections never, and every transfer is byte-identical.
+#[test]
+fn ftp_alg_on_data_offloaded() {
+    ftp_with(14, Mode::AlgOn, None, true);
 }
 
 /// The ALG path once more with ports that have a TX queue for the control core (`net_pcap`:
