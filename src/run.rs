@@ -73,7 +73,7 @@ pub fn run(args: RunArgs) -> Result<()> {
                 repeat: args.repeat,
             };
             let (queues, control_io, sink) = PcapBackend::for_config(&config, opts)?.into_parts();
-            let summary = drive(&config, &args, queues, control_io)?;
+            let summary = drive(&config, &args, queues, control_io, None)?;
             let written = sink.finish().context("writing output captures")?;
             for (i, n) in written.iter().enumerate() {
                 if let Some(p) = config.ports.get(i).and_then(|p| p.pcap_tx.as_ref()) {
@@ -101,7 +101,8 @@ fn run_dpdk(_config: &Arc<Config>, _args: &RunArgs) -> Result<()> {
 #[cfg(feature = "dpdk")]
 fn run_dpdk(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
     let ports = crate::run_dpdk::open(config, &args.eal)?;
-    let summary = drive(&ports.config, args, ports.queues, ports.control_io)?;
+    let flow = ports.ports.flow_backend(&ports.config);
+    let summary = drive(&ports.config, args, ports.queues, ports.control_io, flow)?;
     for line in ports.ports.report() {
         println!("{line}");
     }
@@ -117,6 +118,7 @@ fn drive<P: PortIo + 'static>(
     args: &RunArgs,
     queues: Vec<P>,
     control_io: Option<P>,
+    offload_backend: Option<Box<dyn svcard_dataplane::offload::OffloadBackend>>,
 ) -> Result<String> {
     let signalled = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&signalled))?;
@@ -124,7 +126,7 @@ fn drive<P: PortIo + 'static>(
     let opts = EngineOptions {
         socket: Some(args.socket.clone()),
         pin: true,
-        offload_backend: None,
+        offload_backend,
     };
     let engine = Engine::start(config, queues, control_io, opts)?;
     eprintln!(

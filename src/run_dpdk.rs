@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
 use svcard_config::Config;
 use svcard_dataplane::port::dpdk::{
-    DpdkError, DpdkLink, DpdkQueues, Eal, EthPort, Mempool, PortConfig,
+    DpdkError, DpdkLink, DpdkQueues, Eal, EthPort, Mempool, PortConfig, RteFlowBackend,
 };
 
 /// The EAL arguments: those after `--` on the command line, else the configured ones, plus a
@@ -57,6 +57,27 @@ pub struct Ports {
 }
 
 impl Ports {
+    /// The `rte_flow` offload backend over these ports, when the configuration asks for it
+    /// (and offloads anything); one line per port says what its device supports.
+    pub fn flow_backend(
+        &self,
+        config: &Config,
+    ) -> Option<Box<dyn svcard_dataplane::offload::OffloadBackend>> {
+        use svcard_config::{OffloadBackendKind, TimeoutClass};
+        if !config.offload_enabled() || config.offload.backend != OffloadBackendKind::RteFlow {
+            return None;
+        }
+        let ids: Vec<u16> = self.ports.iter().map(EthPort::id).collect();
+        let peers: Vec<usize> = config.ports.iter().map(|p| p.peer).collect();
+        // AGE gets the established TCP timeout: the longest a flow idles in practice.
+        let idle = config.timeouts.get(TimeoutClass::TcpEstablished);
+        let backend = RteFlowBackend::new(ids, &peers, idle);
+        for (p, s) in config.ports.iter().zip(backend.support()) {
+            eprintln!("svcard: {}", s.describe(&p.name));
+        }
+        Some(Box::new(backend))
+    }
+
     /// One line of statistics per port (`NAME: rx N tx N missed N rx errors N tx errors N`).
     pub fn report(&self) -> Vec<String> {
         self.ports

@@ -151,6 +151,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=shim/shim.h");
     println!("cargo:rerun-if-changed=shim/shim.c");
+    println!("cargo:rerun-if-changed=shim/flow.h");
+    println!("cargo:rerun-if-changed=shim/flow.c");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG");
     println!("cargo:rerun-if-env-changed=SVCARD_DPDK_LINK");
@@ -205,6 +207,7 @@ fn main() {
     let mut build = cc::Build::new();
     build
         .file("shim/shim.c")
+        .file("shim/flow.c")
         .include("shim")
         .opt_level(3)
         .warnings(true);

@@ -16,6 +16,8 @@
 #include <rte_mempool.h>
 #include <rte_version.h>
 
+#include "flow.h"
+
 /* rte_errno of the calling thread (it is a per-lcore TLS variable). */
 int svcard_rte_errno(void);
 /* rte_lcore_id(): the calling thread's lcore id, or UINT32_MAX (LCORE_ID_ANY). */

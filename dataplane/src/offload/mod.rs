@@ -1,6 +1,7 @@
 //! Session offload, the dataplane's side: a session's offload state and its transitions
 //! ([`state`]), the policy decision on the packet path ([`policy`]), the backend-neutral rule
-//! and the trait backends implement ([`backend`]), the emulated NIC ([`model`]), and the
+//! and the trait backends implement ([`backend`]), a session's `rte_flow` rules as plain
+//! data ([`flow_spec`]), the emulated NIC ([`model`]), and the
 //! link between a worker and the offload manager on the control core ([`OffloadLink`]).
 //!
 //! The flow of an offload: a session admitted under a policy other than `never` is *armed*
@@ -13,6 +14,7 @@
 //! manager adds the rule's hardware counters to the session's as it reports them.
 
 pub mod backend;
+pub mod flow_spec;
 pub mod model;
 pub mod policy;
 pub mod state;

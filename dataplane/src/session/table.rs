@@ -545,24 +545,32 @@ impl SessionTable {
         frame_len: u32,
         now_ms: u32,
     ) -> &mut Session {
-        let d = dir.index() & 1;
         let Some(s) = self.sessions.get_mut(slot as usize) else {
             self.scratch = Session::EMPTY;
             return &mut self.scratch;
         };
-        s.last_seen_ms = now_ms;
-        let (p, pc) = s.packets_lo[d].overflowing_add(1);
-        let (b, bc) = s.bytes_lo[d].overflowing_add(frame_len);
-        s.packets_lo[d] = p;
-        s.bytes_lo[d] = b;
-        if pc | bc {
-            // Rare: a low word wrapped; carry into the cold part.
-            if let Some(i) = self.info.get_mut(slot as usize) {
-                i.packets_hi[d] = i.packets_hi[d].wrapping_add(u32::from(pc));
-                i.bytes_hi[d] = i.bytes_hi[d].wrapping_add(u32::from(bc));
-            }
-        }
+        count_packet(s, &mut self.info, slot, dir, frame_len, now_ms);
         s
+    }
+
+    /// [`touch`](Self::touch), unless the session has one of the `unless` bits set: then
+    /// nothing is changed and `None` comes back (the caller takes another path). One
+    /// load of the session's line decides, the one the touch needs anyway.
+    #[inline(always)]
+    pub fn touch_unless(
+        &mut self,
+        slot: u32,
+        dir: Direction,
+        frame_len: u32,
+        now_ms: u32,
+        unless: u8,
+    ) -> Option<&mut Session> {
+        let s = self.sessions.get_mut(slot as usize)?;
+        if s.bits & unless != 0 {
+            return None;
+        }
+        count_packet(s, &mut self.info, slot, dir, frame_len, now_ms);
+        Some(s)
     }
 
     /// Restarts a session's idle timer without counting a packet (its packets were seen
@@ -717,6 +725,32 @@ impl SessionTable {
     #[must_use]
     pub fn timers(&self) -> usize {
         self.wheel.len()
+    }
+}
+
+/// A packet of `frame_len` bytes in direction `dir` on session `s` (slot `slot`): its time
+/// and counters; a low word that wraps carries into the cold part.
+#[inline(always)]
+fn count_packet(
+    s: &mut Session,
+    info: &mut [SessionInfo],
+    slot: u32,
+    dir: Direction,
+    frame_len: u32,
+    now_ms: u32,
+) {
+    let d = dir.index() & 1;
+    s.last_seen_ms = now_ms;
+    let (p, pc) = s.packets_lo[d].overflowing_add(1);
+    let (b, bc) = s.bytes_lo[d].overflowing_add(frame_len);
+    s.packets_lo[d] = p;
+    s.bytes_lo[d] = b;
+    if pc | bc {
+        // Rare: a low word wrapped; carry into the cold part.
+        if let Some(i) = info.get_mut(slot as usize) {
+            i.packets_hi[d] = i.packets_hi[d].wrapping_add(u32::from(pc));
+            i.bytes_hi[d] = i.bytes_hi[d].wrapping_add(u32::from(bc));
+        }
     }
 }
 

@@ -185,11 +185,19 @@ impl<P: PortIo> Worker<P> {
         let Some(len) = self.rx.get(i).map(|p| p.frame_len() as u32) else {
             return;
         };
-        if self.table.get(slot).bits & bits::OFFLOAD != 0 && self.model_path(i, slot, dir, at) {
-            // Its rule is active in the NIC model: counted and forwarded there.
-            return;
-        }
-        let s = self.table.touch(slot, dir, len, now_ms);
+        let s = match self
+            .table
+            .touch_unless(slot, dir, len, now_ms, bits::OFFLOAD)
+        {
+            Some(s) => s,
+            None => {
+                if self.model_path(i, slot, dir, at) {
+                    // Its rule is active in the NIC model: counted and forwarded there.
+                    return;
+                }
+                self.table.touch(slot, dir, len, now_ms)
+            }
+        };
         let (tcp, tracker) = (s.key.proto == ip_proto::TCP, s.tcp);
         let from_initiator = dir == s.initiator();
         let action = s.action;

@@ -27,11 +27,13 @@
 //! worker threads call [`register_thread`] first.
 
 //!
-//! The rooms: [`error`], [`eal`], [`mempool`], [`mbuf`], [`ethport`], [`queues`].
+//! The rooms: [`error`], [`eal`], [`mempool`], [`mbuf`], [`ethport`], [`queues`], [`flow`]
+//! (the `rte_flow` offload backend).
 
 mod eal;
 mod error;
 mod ethport;
+mod flow;
 mod mbuf;
 mod mempool;
 mod queues;
@@ -39,6 +41,7 @@ mod queues;
 pub use eal::{eal_running, lcore_id, register_thread, unregister_thread, DpdkLink, Eal};
 pub use error::DpdkError;
 pub use ethport::{EthPort, Link, PortConfig, RSS_HF};
+pub use flow::{probe as probe_flow, PortFlowSupport, RteFlowBackend};
 pub use mbuf::Mbuf;
 pub use mempool::{alloc, Mempool};
 pub use queues::{worker_rx_queues, DpdkQueues};
