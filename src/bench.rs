@@ -57,7 +57,9 @@ pub struct BenchArgs {
     pub testpmd: PathBuf,
     /// Scenarios instead of the plain run over --flows (repeat the option or give a
     /// list): sessions, imix, setup-udp, setup-tcp, show-under-load, alg-mix, zero-loss.
-    /// `all` runs every one.
+    /// `all` runs every one. `offload` runs the offload experiment (in-process on the NIC
+    /// model, any build: policies and insertion budgets over a heavy-tailed mix, --seconds
+    /// of replay each, --flows-override flows, default 2000).
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub scenario: Vec<String>,
     /// Session counts replacing the scenarios' own (sessions takes the list, the others
@@ -83,7 +85,43 @@ pub struct BenchArgs {
     pub hugepages: Hugepages,
 }
 
-pub fn bench(a: BenchArgs) -> Result<()> {
+/// `--scenario offload`: the offload experiment, in-process on the NIC model (any build).
+fn offload(a: &BenchArgs) -> Result<()> {
+    use svcard_perf::bench::offload as exp;
+    let flows = a.flows_override.first().copied().unwrap_or(2000);
+    let dir = exp::work_dir(a.keep.as_deref());
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let figs = exp::run(&dir, flows, a.seconds as f64);
+    if a.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let figs = figs?;
+    if let Some(j) = &a.json {
+        std::fs::write(j, exp::json(&figs)).with_context(|| j.display().to_string())?;
+    }
+    if let Some(f) = &a.svg {
+        std::fs::write(f, exp::svg(&figs)).with_context(|| f.display().to_string())?;
+    }
+    println!(
+        "Offload experiment: {flows} heavy-tailed UDP flows over {} s, NIC model 'generic', one \
+         worker (hw: share the model handled; ins/s, rem/s: rules per second; peak: most rules \
+         at once; trig: first packet to request; act: request to active; error: packets at \
+         close minus packets handled, must be 0; ns/pkt: the worker's loop time per packet, \
+         pcap backend)",
+        a.seconds
+    );
+    print!("{}", exp::table(&figs));
+    Ok(())
+}
+
+pub fn bench(mut a: BenchArgs) -> Result<()> {
+    if a.scenario.iter().any(|s| s.trim() == "offload") {
+        a.scenario.retain(|s| s.trim() != "offload");
+        offload(&a)?;
+        if a.scenario.is_empty() {
+            return Ok(());
+        }
+    }
     if !cfg!(feature = "dpdk") {
         bail!("{}", bench::NO_DPDK);
     }

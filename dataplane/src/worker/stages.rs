@@ -72,8 +72,12 @@ impl<P: PortIo> Worker<P> {
     }
 
     /// Stage C: resolve each packet's session (creating new ones) and act, in arrival
-    /// order.
-    pub(super) fn stage_c(&mut self, now_ms: u32, now_s: u32) {
+    /// order. `OFFLOAD`: sessions may be armed or offloaded (the worker has a link to the
+    /// offload manager); without, the loop is built without a single offload check, so
+    /// offload off costs nothing. Out of line, so each build of it is a function of its own,
+    /// aligned (`.cargo/config.toml`), wherever the other lands.
+    #[inline(never)]
+    pub(super) fn stage_c<const OFFLOAD: bool>(&mut self, now_ms: u32, now_s: u32) {
         // Indices masked or clamped to the arrays' sizes: no bounds check per packet.
         const _: () = assert!(BURST.is_power_of_two());
         let port = self.stage.port;
@@ -84,7 +88,7 @@ impl<P: PortIo> Worker<P> {
             // The common burst: every frame plain IPv4 UDP/TCP, so frame i is IP packet i
             // and there is no kind to look at.
             for i in 0..n {
-                self.resolve_and_act(i, i as u8 | FAST, port, peer, now_ms, now_s);
+                self.resolve_and_act::<OFFLOAD>(i, i as u8 | FAST, port, peer, now_ms, now_s);
             }
             self.end_stage_c(peer);
             return;
@@ -100,7 +104,7 @@ impl<P: PortIo> Worker<P> {
                 self.back.kept += 1;
                 continue;
             }
-            self.resolve_and_act(i, k, port, peer, now_ms, now_s);
+            self.resolve_and_act::<OFFLOAD>(i, k, port, peer, now_ms, now_s);
         }
         self.end_stage_c(peer);
     }
@@ -115,7 +119,7 @@ impl<P: PortIo> Worker<P> {
     /// Stage C for IP packet `i` of kind `k`: its session found (a miss is looked up again:
     /// an earlier packet may have created it) and the packet handled.
     #[inline(always)]
-    pub(super) fn resolve_and_act(
+    pub(super) fn resolve_and_act<const OFFLOAD: bool>(
         &mut self,
         i: usize,
         k: u8,
@@ -135,7 +139,7 @@ impl<P: PortIo> Worker<P> {
         match found {
             Some(s) => {
                 let dir = st.dirs[j];
-                self.on_existing(i, s, port, peer, j, dir, now_ms, now_s);
+                self.on_existing::<OFFLOAD>(i, s, port, peer, j, dir, now_ms, now_s);
             }
             None => self.no_session(i, k, port, peer, now_ms, now_s),
         }
@@ -171,7 +175,7 @@ impl<P: PortIo> Worker<P> {
     /// [`Meta`] lies, read for TCP segments only).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn on_existing(
+    pub(super) fn on_existing<const OFFLOAD: bool>(
         &mut self,
         i: usize,
         slot: u32,
@@ -185,23 +189,27 @@ impl<P: PortIo> Worker<P> {
         let Some(len) = self.rx.get(i).map(|p| p.frame_len() as u32) else {
             return;
         };
-        let s = match self
-            .table
-            .touch_unless(slot, dir, len, now_ms, bits::OFFLOAD)
-        {
-            Some(s) => s,
-            None => {
-                if self.model_path(i, slot, dir, at) {
-                    // Its rule is active in the NIC model: counted and forwarded there.
-                    return;
+        let s = if OFFLOAD {
+            match self
+                .table
+                .touch_unless(slot, dir, len, now_ms, bits::OFFLOAD)
+            {
+                Some(s) => s,
+                None => {
+                    if self.model_path(i, slot, dir, at) {
+                        // Its rule is active in the NIC model: counted and forwarded there.
+                        return;
+                    }
+                    self.table.touch(slot, dir, len, now_ms)
                 }
-                self.table.touch(slot, dir, len, now_ms)
             }
+        } else {
+            self.table.touch(slot, dir, len, now_ms)
         };
         let (tcp, tracker) = (s.key.proto == ip_proto::TCP, s.tcp);
         let from_initiator = dir == s.initiator();
         let action = s.action;
-        let armed = s.bits & bits::OFFLOAD_ARMED != 0;
+        let armed = OFFLOAD && s.bits & bits::OFFLOAD_ARMED != 0;
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
             // The first packet of the reverse direction: record where it came in.
             s.bits &= !bits::ASYMMETRIC;

@@ -216,7 +216,11 @@ impl<P: PortIo> Worker<P> {
                 received += n;
                 self.stage_a(port);
                 self.stage_b();
-                self.stage_c(now_ms, now_s);
+                if self.offload.is_some() {
+                    self.stage_c::<true>(now_ms, now_s);
+                } else {
+                    self.stage_c::<false>(now_ms, now_s);
+                }
             }
         }
         self.flush_out();

@@ -18,6 +18,7 @@
 
 pub mod json;
 pub mod model;
+pub mod offload;
 pub mod options;
 pub mod parse;
 pub mod process;
