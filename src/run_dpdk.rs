@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
-use svcard_config::Config;
+use svcard_config::{Config, WorkerId};
 use svcard_dataplane::port::dpdk::{
     DpdkError, DpdkLink, DpdkQueues, Eal, EthPort, Mempool, PortConfig, RteFlowBackend,
 };
@@ -157,7 +157,7 @@ pub fn open(config: &Arc<Config>, eal: &[String]) -> Result<Opened> {
         ports.push(port);
     }
     let mut queues = Vec::new();
-    for w in 0..workers {
+    for w in WorkerId::all(usize::from(workers)) {
         queues.push(
             DpdkQueues::worker_of(&ports, w, workers)
                 .with_context(|| format!("queues of worker {w}"))?,

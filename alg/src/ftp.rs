@@ -377,6 +377,8 @@ impl Alg for Ftp {
 }
 
 #[cfg(test)]
+// Fixture lengths are a few bytes: the casts build wire fields from them.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::testutil::*;

@@ -146,6 +146,8 @@ fn check(out: &Actions) {
 }
 
 #[cfg(test)]
+// Fixture lengths are a few bytes: the casts build wire fields from them.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

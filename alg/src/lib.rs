@@ -33,6 +33,8 @@
 //! probe's TTL; the ICMP error relation helpers are in [`icmp`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Narrowing casts only where the value is known to fit, said at the cast (try_from else).
+#![warn(clippy::cast_possible_truncation)]
 
 mod any;
 mod common;

@@ -207,6 +207,8 @@ pub fn for_each_line(buf: &[u8], base_seq: u32, mut line: impl FnMut(&[u8], u32)
 }
 
 #[cfg(test)]
+// Fixture lengths are a few bytes: the casts build wire fields from them.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

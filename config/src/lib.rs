@@ -6,9 +6,12 @@
 //! allocate and uses lookup tables built at validation.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Narrowing casts only where the value is known to fit, said at the cast (try_from else).
+#![warn(clippy::cast_possible_truncation)]
 
 pub mod app;
 pub mod error;
+pub mod ids;
 pub mod offload;
 mod parse;
 pub mod prefix;
@@ -20,6 +23,7 @@ pub use app::{
     builtin_applications, protocol_name, protocol_number, AlgKind, Application, PortRange,
 };
 pub use error::ConfigError;
+pub use ids::{PortId, QueueId, WorkerId};
 pub use offload::{
     ModelSettings, Offload, OffloadBackendKind, OffloadTrigger, ServiceSetOffload, MODEL_PRESETS,
 };
@@ -563,7 +567,7 @@ impl Config {
             if let Some(app) = self.rule_matches(r, proto, src, sport, dst, dport) {
                 return Verdict {
                     service_set: ss,
-                    rule: i as u16,
+                    rule: u16::try_from(i).unwrap_or(NONE),
                     action: r.action,
                     application: if app == NONE {
                         self.lookup.get(proto, dport)
@@ -694,7 +698,8 @@ impl Config {
         self.offload_triggers
             .iter()
             .position(|x| *x == t)
-            .map_or(0, |i| i as u16) // fits: at most one policy per service set and application
+            .and_then(|i| u16::try_from(i).ok())
+            .unwrap_or(0)
     }
 
     /// The policy an [`offload_policy`](Self::offload_policy) index names (never when out
@@ -743,7 +748,7 @@ impl Config {
         self.applications
             .iter()
             .position(|a| a.name == name)
-            .map(|i| i as u16)
+            .and_then(|i| u16::try_from(i).ok())
     }
 
     /// Index of the service set named `name`.
@@ -752,12 +757,12 @@ impl Config {
         self.service_sets
             .iter()
             .position(|s| s.name == name)
-            .map(|i| i as u16)
+            .and_then(|i| u16::try_from(i).ok())
     }
 
     /// Member interface of worker `worker` (`mams-5/0/0`).
     #[must_use]
-    pub fn member_interface(&self, worker: u16) -> String {
+    pub fn member_interface(&self, worker: WorkerId) -> String {
         format!("{}{}", self.card.member_prefix, worker)
     }
 
@@ -774,8 +779,8 @@ impl Config {
 
     /// PIC number of worker `worker` (`pic_base + worker`).
     #[must_use]
-    pub fn pic(&self, worker: u16) -> u16 {
-        u16::from(self.card.pic_base) + worker
+    pub fn pic(&self, worker: WorkerId) -> u16 {
+        u16::from(self.card.pic_base) + worker.0
     }
 }
 
@@ -809,12 +814,12 @@ fn build_lookup(apps: &[Application], app_ports: &[Vec<PortRange>]) -> AppLookup
         if app::has_ports(proto) {
             if l.table_of[p] == 0 {
                 l.tables.push(vec![NONE; 65_536].into_boxed_slice());
-                l.table_of[p] = l.tables.len() as u8;
+                l.table_of[p] = u8::try_from(l.tables.len()).unwrap_or(u8::MAX);
             }
             let t = &mut l.tables[usize::from(l.table_of[p] - 1)];
-            t[usize::from(r.lo)..=usize::from(r.hi)].fill(i as u16);
+            t[usize::from(r.lo)..=usize::from(r.hi)].fill(u16::try_from(i).unwrap_or(NONE));
         } else {
-            l.any[p] = i as u16;
+            l.any[p] = u16::try_from(i).unwrap_or(NONE);
         }
     }
     l

@@ -63,7 +63,7 @@ fn empty_config_has_the_defaults() {
     assert_eq!(c.max_sessions_per_worker(), 1_048_576);
     assert_eq!(c.limits.at_limit, LimitPolicy::Drop);
     assert!(c.ports.is_empty() && c.service_sets.is_empty());
-    assert_eq!(c.member_interface(3), "mams-5/0/3");
+    assert_eq!(c.member_interface(WorkerId(3)), "mams-5/0/3");
     for k in AlgKind::ALL {
         assert!(c.algs[k].enabled);
     }
@@ -189,8 +189,8 @@ fn card_workers_dpdk_and_limits() {
         "setup-rate = 5000",
         "at-limit = \"bypass\"",
     ]);
-    assert_eq!((c.card.fpc, c.pic(2)), (5, 3));
-    assert_eq!(c.member_interface(1), "ms-5/1/1");
+    assert_eq!((c.card.fpc, c.pic(WorkerId(2))), (5, 3));
+    assert_eq!(c.member_interface(WorkerId(1)), "ms-5/1/1");
     assert_eq!(c.card.hostname, "mx1");
     assert_eq!(c.workers.cores, vec![2, 3, 4]);
     assert_eq!(c.workers.control_core, Some(1));

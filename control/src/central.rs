@@ -12,7 +12,7 @@ use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::{
     CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
 };
-use svcard_dataplane::session::{split_session_id, SessionView};
+use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
 use svcard_dataplane::stats::SharedStats;
 
 use crate::gateway::rm::Conversations;
@@ -35,11 +35,11 @@ pub struct WorkerHandle {
 #[allow(clippy::large_enum_variant)]
 pub enum Relay {
     /// The worker's answer starts.
-    Begin(u16),
+    Begin(WorkerId),
     /// One session, with its CP session ID if the control core recorded it.
     Session(SessionView, Option<u32>),
     /// The worker's answer is complete.
-    End(u16, QueryCounts),
+    End(WorkerId, QueryCounts),
 }
 
 /// A query for the control core.
@@ -50,7 +50,7 @@ pub struct Request {
     /// What to do with them.
     pub kind: QueryKind,
     /// The workers to ask, in order.
-    pub workers: Vec<u16>,
+    pub workers: Vec<WorkerId>,
     /// Where the answer goes (bounded: the client's pace).
     pub out: Sender<Relay>,
 }
@@ -194,7 +194,7 @@ impl core::fmt::Debug for ActiveDbg {
 /// it sees every event after the books took it, and gets a turn every iteration.
 pub trait Attachment: Send {
     /// A worker's event.
-    fn on_event(&mut self, worker: u16, ev: &Event);
+    fn on_event(&mut self, worker: WorkerId, ev: &Event);
     /// One turn of its own work; true if it did anything.
     fn poll(&mut self) -> bool;
 }
@@ -345,7 +345,7 @@ impl ControlCore {
                     }
                 }
                 if let Some(a) = self.attachment.as_mut() {
-                    a.on_event(w as u16, &ev);
+                    a.on_event(WorkerId::from_index(w).unwrap_or_default(), &ev);
                 }
             }
         }
@@ -375,7 +375,7 @@ impl ControlCore {
                 self.queries.fetch_add(1, Ordering::Relaxed);
                 return true;
             };
-            let Some(h) = self.workers.get(usize::from(w)) else {
+            let Some(h) = self.workers.get(w.index()) else {
                 a.pos += 1;
                 continue;
             };
@@ -456,9 +456,9 @@ impl ControlCore {
 
     /// The client of the active query stopped reading while others wait: cancel its run on
     /// the worker and queue it behind them, to resume after the last session it was sent.
-    fn set_aside(&mut self, w: u16) -> bool {
+    fn set_aside(&mut self, w: WorkerId) -> bool {
         if let Some(ActiveDbg(a)) = self.active.take() {
-            if let Some(h) = self.workers.get(usize::from(w)) {
+            if let Some(h) = self.workers.get(w.index()) {
                 h.rings.cancelled.store(a.id, Ordering::Release);
             }
             self.set_aside += 1;
@@ -467,9 +467,9 @@ impl ControlCore {
         true
     }
 
-    fn abandon(&mut self, w: u16) -> bool {
+    fn abandon(&mut self, w: WorkerId) -> bool {
         if let Some(ActiveDbg(a)) = self.active.take() {
-            if let Some(h) = self.workers.get(usize::from(w)) {
+            if let Some(h) = self.workers.get(w.index()) {
                 h.rings.cancelled.store(a.id, Ordering::Release);
             }
         }
@@ -486,7 +486,7 @@ pub fn run_query(
     handle: &ControlHandle,
     filter: SessionFilter,
     kind: QueryKind,
-    workers: Vec<u16>,
+    workers: Vec<WorkerId>,
     mut each: impl FnMut(Relay) -> bool,
 ) -> Result<(), &'static str> {
     let (tx, rx) = crossbeam_channel::bounded(1024);

@@ -4,6 +4,8 @@
 //! layouts, renderers, pipes), and the show server.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Narrowing casts only where the value is known to fit, said at the cast (try_from else).
+#![warn(clippy::cast_possible_truncation)]
 
 pub mod central;
 pub mod commands;

@@ -304,7 +304,8 @@ impl OffloadManager {
             self.config
                 .ports
                 .get(usize::from(p))
-                .map_or(p, |x| x.peer as u16) // fits: svcard_config::MAX_PORTS is 255
+                .and_then(|x| u16::try_from(x.peer).ok())
+                .unwrap_or(p)
         };
         let seen = |d: u8| (d != u8::MAX).then_some(u16::from(d));
         let ingress = match (seen(req.ingress[0]), seen(req.ingress[1])) {
@@ -363,7 +364,7 @@ impl OffloadManager {
                 self.coming.pop_front();
                 continue;
             };
-            let Some(link) = self.links.get(usize::from(w)) else {
+            let Some(link) = self.links.get(w.index()) else {
                 self.coming.pop_front();
                 continue;
             };
@@ -408,7 +409,7 @@ impl OffloadManager {
                     session,
                     key: rec.key,
                 };
-                if let Some(l) = self.links.get(usize::from(w)) {
+                if let Some(l) = self.links.get(w.index()) {
                     if l.replies.push(msg).is_ok() {
                         self.stats.activity_refreshes += 1;
                         rec.hw = hw;

@@ -121,7 +121,7 @@ fn put(ctx: &Context, worker: u16, alg: AlgKind, c: Conversation) {
         .conversations
         .lock()
         .unwrap()
-        .insert(worker, alg, c);
+        .insert(svcard_config::WorkerId(worker), alg, c);
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn h323_context() -> Context {
         .conversations
         .lock()
         .unwrap()
-        .book(0, AlgKind::H323, "RAS ALG")
+        .book(svcard_config::WorkerId(0), AlgKind::H323, "RAS ALG")
         .conversations
         .push(ras);
     ctx

@@ -59,7 +59,7 @@ fn view(
 ) -> SessionView {
     let (key, dir) = FlowKey::from_endpoints(proto, src, dst);
     let flow = |port: u8, (packets, bytes): (u64, u64)| FlowView {
-        ingress_port: port,
+        ingress_port: svcard_dataplane::session::PortId::from_stored(port),
         packets,
         bytes,
         ..FlowView::default()
@@ -347,7 +347,7 @@ fn mixed(names: &StaticNames) -> Vec<(Section, Vec<FlowSession<'_>>)> {
         1,
         (60, 60),
     );
-    v6.worker = 1;
+    v6.worker = svcard_dataplane::session::WorkerId(1);
     let extra = SessionExtra::default();
     vec![
         (

@@ -23,9 +23,9 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
-use svcard_config::Config;
+use svcard_config::{Config, WorkerId};
 use svcard_dataplane::clock::Clock;
-use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
+use svcard_dataplane::port::{Burst, PacketBuf, PortId, PortIo};
 use svcard_dataplane::ring::{RingSizes, WorkerRings};
 use svcard_dataplane::stats::{loop_bucket_range, Counter, SharedStats, LOOP_BUCKETS};
 use svcard_dataplane::worker::{Worker, WorkerSetup};
@@ -72,8 +72,8 @@ impl PortIo for LoopIo {
     fn port_count(&self) -> usize {
         2
     }
-    fn rx_burst(&mut self, port: u16, out: &mut Burst<Buf>) -> usize {
-        if port != 0 {
+    fn rx_burst(&mut self, port: PortId, out: &mut Burst<Buf>) -> usize {
+        if port != PortId(0) {
             return 0;
         }
         let (mut n, room) = (0, out.room());
@@ -99,7 +99,7 @@ impl PortIo for LoopIo {
         self.received += n as u64;
         n
     }
-    fn tx_burst(&mut self, _port: u16, pkts: &mut Burst<Buf>) -> usize {
+    fn tx_burst(&mut self, _port: PortId, pkts: &mut Burst<Buf>) -> usize {
         let mut n = 0;
         for b in pkts.drain() {
             self.free.push(b);
@@ -166,7 +166,7 @@ max-sessions = {capacity}
     let n_frames = io.frames.len() as u64;
     let stats = Arc::new(SharedStats::default());
     let setup = WorkerSetup {
-        index: 0,
+        index: WorkerId(0),
         workers: 1,
         config,
         rings: WorkerRings::new(RingSizes::default()),

@@ -14,7 +14,7 @@ use crate::flow::FlowKey;
 use crate::session::pinhole::PinholeSpec;
 use core::sync::atomic::AtomicU64;
 use crossbeam_queue::ArrayQueue;
-use svcard_config::AlgKind;
+use svcard_config::{AlgKind, PortId};
 
 /// A packet of a Watch session on its way to the control core.
 #[derive(Debug)]
@@ -22,9 +22,9 @@ pub struct Handoff<P> {
     /// The frame.
     pub pkt: P,
     /// The port it came in on.
-    pub port: u16,
+    pub port: PortId,
     /// The port it leaves by (the ingress port's peer).
-    pub egress: u16,
+    pub egress: PortId,
     /// The session's ID.
     pub session: u32,
     /// The session's canonical key (tells a reused session ID from the session before).
@@ -46,7 +46,7 @@ pub struct Handoff<P> {
 #[derive(Debug)]
 pub struct Returned<P> {
     /// The port to send it on.
-    pub port: u16,
+    pub port: PortId,
     /// The frame.
     pub pkt: P,
 }

@@ -2,7 +2,7 @@
 //! where the sessions live so only matching sessions leave the worker.
 
 use crate::flow::Endpoint;
-use crate::session::SessionView;
+use crate::session::{PortId, SessionView, WorkerId};
 pub use svcard_config::Prefix;
 
 /// Which sessions a query selects. Every field that is set must match; source and
@@ -25,10 +25,10 @@ pub struct SessionFilter {
     pub service_set: Option<u16>,
     /// Application index (`u16::MAX` selects sessions without an application).
     pub application: Option<u16>,
-    /// Ingress port index of either direction.
-    pub port: Option<u8>,
+    /// Ingress port of either direction.
+    pub port: Option<PortId>,
     /// Only this worker's sessions (an interface filter on a member interface).
-    pub worker: Option<u16>,
+    pub worker: Option<WorkerId>,
 }
 
 impl SessionFilter {
@@ -71,10 +71,9 @@ impl SessionFilter {
         if self.application.is_some_and(|a| a != v.application) {
             return false;
         }
-        if self
-            .port
-            .is_some_and(|p| v.flows[0].ingress_port != p && v.flows[1].ingress_port != p)
-        {
+        if self.port.is_some_and(|p| {
+            v.flows[0].ingress_port != Some(p) && v.flows[1].ingress_port != Some(p)
+        }) {
             return false;
         }
         if self.worker.is_some_and(|w| w != v.worker) {

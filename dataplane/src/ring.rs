@@ -98,6 +98,8 @@ pub struct QueryCounts {
 
 /// The body of a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Nearly every reply is a session, and the worker may not allocate: no box.
+#[allow(clippy::large_enum_variant)]
 pub enum ReplyBody {
     /// One selected session.
     Session(SessionView),

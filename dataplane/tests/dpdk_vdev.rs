@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use svcard_config::{PortId, QueueId, WorkerId};
 
 use svcard_dataplane::port::dpdk::{
     self, DpdkError, DpdkLink, DpdkQueues, Eal, EthPort, Mempool, PortConfig,
@@ -328,22 +329,22 @@ fn pcap_replay_through_dpdk_vdevs() {
     let ports = vec![pcap, null];
 
     // --- queues -------------------------------------------------------------------------
-    let mut q = DpdkQueues::worker(&ports, 0).expect("worker 0 queues");
+    let mut q = DpdkQueues::worker(&ports, WorkerId(0)).expect("worker 0 queues");
     assert_eq!(q.port_count(), 2);
     assert_eq!(q.port_id(0), Some(pcap_id));
     assert!(matches!(
-        DpdkQueues::worker(&ports, 0),
+        DpdkQueues::worker(&ports, WorkerId(0)),
         Err(DpdkError::QueueInUse {
             dir: "rx",
-            queue: 0,
+            queue: QueueId(0),
             ..
         })
     ));
     assert!(matches!(
-        DpdkQueues::worker(&ports, 1),
+        DpdkQueues::worker(&ports, WorkerId(1)),
         Err(DpdkError::QueueOutOfRange {
             dir: "rx",
-            queue: 1,
+            queue: QueueId(1),
             count: 1,
             ..
         })
@@ -353,7 +354,7 @@ fn pcap_replay_through_dpdk_vdevs() {
         DpdkQueues::control(&ports),
         Err(DpdkError::QueueInUse {
             dir: "tx",
-            queue: 0,
+            queue: QueueId(0),
             ..
         })
     ));
@@ -371,39 +372,39 @@ fn pcap_replay_through_dpdk_vdevs() {
     three.rx_queues = 3;
     let multi = vec![EthPort::configure(null1_id, &three, &pool).expect("configure net_null1")];
     assert_eq!(multi[0].rx_queues(), 3, "net_null: the queues configured");
-    let w0 = DpdkQueues::worker_of(&multi, 0, 2).expect("worker 0 of 2");
-    let w1 = DpdkQueues::worker_of(&multi, 1, 2).expect("worker 1 of 2");
+    let w0 = DpdkQueues::worker_of(&multi, WorkerId(0), 2).expect("worker 0 of 2");
+    let w1 = DpdkQueues::worker_of(&multi, WorkerId(1), 2).expect("worker 1 of 2");
     // Queue 2 is worker 0's.
     assert!(matches!(
-        DpdkQueues::worker(&multi, 2),
+        DpdkQueues::worker(&multi, WorkerId(2)),
         Err(DpdkError::QueueInUse {
             dir: "rx",
-            queue: 2,
+            queue: QueueId(2),
             ..
         })
     ));
     // A fourth worker of four would have no queue: refused, as a worker past the queues was.
     assert!(matches!(
-        DpdkQueues::worker_of(&multi, 3, 4),
+        DpdkQueues::worker_of(&multi, WorkerId(3), 4),
         Err(DpdkError::QueueOutOfRange {
             dir: "rx",
-            queue: 3,
+            queue: QueueId(3),
             count: 3,
             ..
         })
     ));
     drop((w0, w1));
     // Released: worker 0 of 1 now takes all three.
-    let mut all = DpdkQueues::worker_of(&multi, 0, 1).expect("worker 0 of 1");
+    let mut all = DpdkQueues::worker_of(&multi, WorkerId(0), 1).expect("worker 0 of 1");
     assert!(matches!(
-        DpdkQueues::worker(&multi, 1),
+        DpdkQueues::worker(&multi, WorkerId(1)),
         Err(DpdkError::QueueInUse { dir: "rx", .. })
     ));
     // net_null receives on every queue; the worker's receives take the queues in turn.
     let mut got = 0;
     for _ in 0..6 {
         let mut b: Burst<dpdk::Mbuf> = Burst::default();
-        got += all.rx_burst(0, &mut b);
+        got += all.rx_burst(PortId(0), &mut b);
     }
     assert!(got > 0, "net_null1 gave nothing");
     drop(all);
@@ -414,7 +415,7 @@ fn pcap_replay_through_dpdk_vdevs() {
     let mut sent = 0;
     let deadline = Instant::now() + Duration::from_secs(10);
     while received.len() < FRAMES && Instant::now() < deadline {
-        let n = q.rx_burst(0, &mut burst);
+        let n = q.rx_burst(PortId(0), &mut burst);
         if n == 0 {
             std::thread::sleep(Duration::from_millis(1));
             continue;
@@ -426,14 +427,18 @@ fn pcap_replay_through_dpdk_vdevs() {
             assert_eq!(m.pkt_len() as usize, m.data().len());
             received.push(m.data().to_vec());
         }
-        sent += q.tx_burst(0, &mut burst);
+        sent += q.tx_burst(PortId(0), &mut burst);
         assert!(burst.is_empty());
     }
     assert_eq!(received.len(), FRAMES, "frames received from net_pcap0");
     assert_eq!(received, frames, "received frames differ from the capture");
     assert_eq!(sent, FRAMES, "frames net_pcap0 TX took");
-    assert_eq!(q.rx_burst(0, &mut burst), 0, "the capture is exhausted");
-    assert_eq!(q.rx_burst(7, &mut burst), 0, "unknown port index");
+    assert_eq!(
+        q.rx_burst(PortId(0), &mut burst),
+        0,
+        "the capture is exhausted"
+    );
+    assert_eq!(q.rx_burst(PortId(7), &mut burst), 0, "unknown port index");
 
     // A built packet through net_null0, and the PacketBuf length rules.
     let mut m = pool.alloc().expect("alloc");
@@ -449,12 +454,12 @@ fn pcap_replay_through_dpdk_vdevs() {
     assert_eq!(m.data(), &frames[7][..14]);
     m.prefetch();
     burst.push(m).expect("room");
-    assert_eq!(q.tx_burst(1, &mut burst), 1);
+    assert_eq!(q.tx_burst(PortId(1), &mut burst), 1);
     // TX to an unknown port index frees the packets.
     burst
         .push(dpdk::alloc(&pool).expect("alloc"))
         .expect("room");
-    assert_eq!(q.tx_burst(9, &mut burst), 0);
+    assert_eq!(q.tx_burst(PortId(9), &mut burst), 0);
     assert!(burst.is_empty());
     // Receive and transmit work on the burst's slots in place; a burst with a packet taken
     // out of its middle is compacted first (DPDK never sees an empty slot): the pool gets
@@ -466,7 +471,7 @@ fn pcap_replay_through_dpdk_vdevs() {
             .expect("room");
     }
     let middle = burst.take(1).expect("the middle packet");
-    assert_eq!(q.tx_burst(1, &mut burst), 2);
+    assert_eq!(q.tx_burst(PortId(1), &mut burst), 2);
     assert!(burst.is_empty());
     drop(middle);
     burst
@@ -476,7 +481,7 @@ fn pcap_replay_through_dpdk_vdevs() {
     // fills the slots (the capture is over: nothing comes in).
     burst.reset();
     assert_eq!(pool.in_use(), before + 1);
-    assert_eq!(q.rx_burst(0, &mut burst), 0);
+    assert_eq!(q.rx_burst(PortId(0), &mut burst), 0);
     assert!(burst.spare_mut().iter().all(Option::is_none));
     assert_eq!(pool.in_use(), before, "every mbuf back in the pool");
 

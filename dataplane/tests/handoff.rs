@@ -87,7 +87,7 @@ peer = "ge-0/0/0.0"
     let rings = WorkerRings::new(RingSizes::default());
     let stats = Arc::new(SharedStats::default());
     let setup = WorkerSetup {
-        index: 0,
+        index: svcard_config::WorkerId(0),
         workers: 1,
         config,
         rings: Arc::clone(&rings),
@@ -160,7 +160,10 @@ fn a_full_handoff_ring_is_counted_per_alg_and_never_waited_on() {
     // The worker transmitted none of them itself.
     assert_eq!(r.worker.stats().get(Counter::TxPackets), 0);
     let h = r.link.handoff.pop().unwrap();
-    assert_eq!((h.alg, h.from_initiator, h.egress), (AlgKind::Dns, true, 1));
+    assert_eq!(
+        (h.alg, h.from_initiator, h.egress),
+        (AlgKind::Dns, true, svcard_config::PortId(1))
+    );
     let _ = r.stats.snapshot();
 }
 

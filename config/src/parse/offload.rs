@@ -118,7 +118,7 @@ pub(super) fn service_set(
                 format!("unknown application '{name}'"),
             ));
         };
-        let i = i as u16; // fits: the catalogue is indexed by u16 (config::NONE is past it)
+        let i = u16::try_from(i).unwrap_or(crate::NONE);
         if overrides.iter().any(|(x, _)| *x == i) {
             return Err(src.err(
                 &span,

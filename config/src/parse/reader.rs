@@ -118,8 +118,16 @@ impl<'a, 'i> Tab<'a, 'i> {
         }
     }
 
+    /// [`int`](Self::int) as the type its field has (`lo..=hi` must fit it).
+    pub(super) fn num<T: TryFrom<i64>>(&self, key: &str, lo: i64, hi: i64) -> R<Option<T>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => int_as(self.src, v, &self.field(key), lo, hi).map(Some),
+        }
+    }
+
     pub(super) fn seconds(&self, key: &str, lo: i64, hi: i64) -> R<Option<u32>> {
-        Ok(self.int(key, lo, hi)?.map(|n| n as u32))
+        self.num(key, lo, hi)
     }
 
     pub(super) fn boolean(&self, key: &str) -> R<Option<bool>> {
@@ -245,6 +253,25 @@ pub(super) fn int(src: &Src<'_>, v: &V<'_>, field: &str, lo: i64, hi: i64) -> R<
             format!("expected an integer, found {}", o.type_str()),
         )),
     }
+}
+
+/// [`int`] as the type its field has: a value that does not fit is out of range like any
+/// other (the bounds are the field's, so it never happens with bounds that fit).
+pub(super) fn int_as<T: TryFrom<i64>>(
+    src: &Src<'_>,
+    v: &V<'_>,
+    field: &str,
+    lo: i64,
+    hi: i64,
+) -> R<T> {
+    let n = int(src, v, field, lo, hi)?;
+    T::try_from(n).map_err(|_| {
+        src.err(
+            &v.span(),
+            field,
+            format!("'{n}' is out of range ({lo}-{hi})"),
+        )
+    })
 }
 
 /// `21`, `"21"` or `"1024-65535"`.

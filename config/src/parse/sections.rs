@@ -18,11 +18,11 @@ pub(super) fn card(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<Card> {
         "card",
         &["fpc", "pic-base", "bundle", "member-prefix", "hostname"],
     )? {
-        if let Some(n) = t.int("fpc", 0, 255)? {
-            card.fpc = n as u8;
+        if let Some(n) = t.num("fpc", 0, 255)? {
+            card.fpc = n;
         }
-        if let Some(n) = t.int("pic-base", 0, 255)? {
-            card.pic_base = n as u8;
+        if let Some(n) = t.num("pic-base", 0, 255)? {
+            card.pic_base = n;
         }
         if let Some((s, _)) = t.word("bundle")? {
             card.bundle = s.to_string();
@@ -41,13 +41,13 @@ pub(super) fn card(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<Card> {
 pub(super) fn workers(src: &Src<'_>, root: &Tab<'_, '_>, card: &Card) -> R<Workers> {
     let mut workers = Workers::default();
     if let Some(t) = root.table("workers", &["count", "cores", "control-core", "burst"])? {
-        if let Some(n) = t.int("count", 1, 1024)? {
-            workers.count = n as u16;
+        if let Some(n) = t.num("count", 1, 1024)? {
+            workers.count = n;
         }
         for v in t.items("cores") {
             workers
                 .cores
-                .push(int(src, v, &t.field("cores"), 0, 4095)? as usize);
+                .push(int_as(src, v, &t.field("cores"), 0, 4095)?);
         }
         if let Some(v) = t.get("cores") {
             if workers.cores.len() != usize::from(workers.count) {
@@ -62,11 +62,11 @@ pub(super) fn workers(src: &Src<'_>, root: &Tab<'_, '_>, card: &Card) -> R<Worke
                 ));
             }
         }
-        if let Some(n) = t.int("control-core", 0, 4095)? {
-            workers.control_core = Some(n as usize);
+        if let Some(n) = t.num("control-core", 0, 4095)? {
+            workers.control_core = Some(n);
         }
-        if let Some(n) = t.int("burst", 1, i64::from(crate::MAX_BURST))? {
-            workers.burst = n as u16;
+        if let Some(n) = t.num("burst", 1, i64::from(crate::MAX_BURST))? {
+            workers.burst = n;
         }
         if u32::from(card.pic_base) + u32::from(workers.count) > 256 {
             let span = t.get("count").map_or(t.span.clone(), Spanned::span);
@@ -105,20 +105,20 @@ pub(super) fn dpdk(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Dpdk> {
                 .map(|v| string(src, v, &t.field("eal-args")).map(str::to_string))
                 .collect::<R<_>>()?;
         }
-        if let Some(n) = t.int("mbufs", 1, i64::from(u32::MAX))? {
-            dpdk.mbufs = n as u32;
+        if let Some(n) = t.num("mbufs", 1, i64::from(u32::MAX))? {
+            dpdk.mbufs = n;
         }
-        if let Some(n) = t.int("mbuf-cache", 0, 512)? {
-            dpdk.mbuf_cache = n as u32;
+        if let Some(n) = t.num("mbuf-cache", 0, 512)? {
+            dpdk.mbuf_cache = n;
         }
-        if let Some(n) = t.int("mbuf-data-room", 256, 65535)? {
-            dpdk.mbuf_data_room = n as u16;
+        if let Some(n) = t.num("mbuf-data-room", 256, 65535)? {
+            dpdk.mbuf_data_room = n;
         }
-        if let Some(n) = t.int("rx-desc", 1, 32768)? {
-            dpdk.rx_desc = n as u16;
+        if let Some(n) = t.num("rx-desc", 1, 32768)? {
+            dpdk.rx_desc = n;
         }
-        if let Some(n) = t.int("tx-desc", 1, 32768)? {
-            dpdk.tx_desc = n as u16;
+        if let Some(n) = t.num("tx-desc", 1, 32768)? {
+            dpdk.tx_desc = n;
         }
     }
     Ok(dpdk)
@@ -391,8 +391,8 @@ pub(super) fn limits(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<Limits> {
             "at-limit",
         ],
     )? {
-        if let Some(n) = t.int("max-sessions", 1, i64::from(u32::MAX))? {
-            max_sessions = n as u32;
+        if let Some(n) = t.num("max-sessions", 1, i64::from(u32::MAX))? {
+            max_sessions = n;
         }
         per_worker = t.seconds("max-sessions-per-worker", 1, i64::from(u32::MAX))?;
         setup_rate = t.seconds("setup-rate", 1, i64::from(u32::MAX))?;

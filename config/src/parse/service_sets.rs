@@ -44,7 +44,7 @@ pub(super) fn service_sets(
         if service_sets.len() >= usize::from(u16::MAX) {
             return Err(t.err(&span, "name", "too many service sets"));
         }
-        let ss = service_sets.len() as u16;
+        let ss = u16::try_from(service_sets.len()).unwrap_or(crate::NONE);
         let mut members = Vec::new();
         for v in t.items("ports") {
             let field = t.field("ports");
@@ -79,13 +79,13 @@ pub(super) fn service_sets(
         };
         let max = match t.get("max-sessions") {
             None => None,
-            Some(v) => Some(int(
+            Some(v) => Some(int_as(
                 src,
                 v,
                 &t.field("max-sessions"),
                 1,
                 i64::from(limits.max_sessions),
-            )? as u32),
+            )?),
         };
         let overrides = match t.table("timeouts", TIMEOUT_KEYS)? {
             None => TimeoutOverrides::default(),
@@ -154,13 +154,13 @@ pub(super) fn service_sets(
                 let Some(i) = applications.iter().position(|x| x.name == a) else {
                     return Err(src.err(&v.span(), &field, format!("unknown application '{a}'")));
                 };
-                apps.push(i as u16);
+                apps.push(u16::try_from(i).unwrap_or(crate::NONE));
             }
             let act = action(src, r.req("action")?, &r.field("action"))?;
             rule_lines.push(src.line(rspan.start));
             rules.push(Rule {
                 name: rname.to_string(),
-                index: rules.len() as u16 + 1,
+                index: u16::try_from(rules.len() + 1).unwrap_or(u16::MAX),
                 source,
                 destination,
                 protocol: proto,

@@ -8,6 +8,7 @@ use super::selectors::{ResolveError, ALG_APP_PROTOCOLS};
 use crate::gateway::rm::AlgConversations;
 use crate::show::alg::{alg_elem, ConvLayout, ConversationsText};
 use crate::show::model::Elem;
+use svcard_config::WorkerId;
 
 /// `show services alg conversations …`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -79,12 +80,12 @@ pub fn request(s: &ShowAlgConversations) -> Elem {
 /// # Errors
 /// An interface that is not a member interface; the client went away.
 pub fn show(ctx: &Context, s: &ShowAlgConversations, out: &mut Out<'_>) -> Outcome {
-    let n = ctx.control.workers.len() as u16;
+    let n = ctx.control.workers.len();
     let worker = match &s.interface {
         None => None,
         Some(i) if *i == ctx.config.card.bundle => None,
         Some(i) => Some(
-            (0..n)
+            WorkerId::all(n)
                 .find(|&w| ctx.config.member_interface(w) == *i)
                 .ok_or_else(|| message(ResolveError::Interface(i.clone())))?,
         ),

@@ -2,7 +2,7 @@
 //! clock, and the few helpers the session commands share.
 
 use std::sync::Arc;
-use svcard_config::Config;
+use svcard_config::{Config, PortId, WorkerId};
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::QueryKind;
@@ -38,16 +38,11 @@ impl ConfigNames {
 }
 
 impl Names for ConfigNames {
-    fn port_name(&self, port: u8) -> Option<&str> {
-        self.config
-            .ports
-            .get(usize::from(port))
-            .map(|p| p.name.as_str())
+    fn port_name(&self, port: PortId) -> Option<&str> {
+        self.config.ports.get(port.index()).map(|p| p.name.as_str())
     }
-    fn port_index(&self, name: &str) -> Option<u8> {
-        self.config
-            .port_index(name)
-            .and_then(|i| u8::try_from(i).ok())
+    fn port_index(&self, name: &str) -> Option<PortId> {
+        self.config.port_index(name).and_then(PortId::from_index)
     }
     fn service_set_name(&self, service_set: u16) -> Option<&str> {
         self.config
@@ -109,7 +104,7 @@ impl Context {
 
     /// The section (FPC and PIC) of a worker.
     #[must_use]
-    pub fn section(&self, worker: u16) -> Section {
+    pub fn section(&self, worker: WorkerId) -> Section {
         Section {
             fpc: u16::from(self.config.card.fpc),
             pic: self.config.pic(worker),
@@ -118,9 +113,8 @@ impl Context {
 
     /// The workers a filter asks (all, or the one it names).
     #[must_use]
-    pub fn workers(&self, filter: &SessionFilter) -> Vec<u16> {
-        let n = self.control.workers.len() as u16;
-        (0..n)
+    pub fn workers(&self, filter: &SessionFilter) -> Vec<WorkerId> {
+        WorkerId::all(self.control.workers.len())
             .filter(|w| filter.worker.is_none_or(|x| x == *w))
             .collect()
     }
@@ -129,7 +123,7 @@ impl Context {
     ///
     /// # Errors
     /// The control core did not answer.
-    pub fn clear(&self, filter: SessionFilter) -> Result<Vec<(u16, u64)>, Failure> {
+    pub fn clear(&self, filter: SessionFilter) -> Result<Vec<(WorkerId, u64)>, Failure> {
         let mut v = Vec::new();
         run_query(
             &self.control,

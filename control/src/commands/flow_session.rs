@@ -231,7 +231,7 @@ pub fn show(ctx: &Context, s: &ShowFlowSession, out: &mut Out<'_>) -> Outcome {
     let workers = ctx.workers(&filter);
     if s.level == Level::Summary && s.summary_form() == SummaryForm::Full {
         for &wk in &workers {
-            let st = ctx.control.workers[usize::from(wk)].stats.snapshot();
+            let st = ctx.control.workers[wk.index()].stats.snapshot();
             let summary = SessionsSummary {
                 unicast: st.gauge(Gauge::Sessions),
                 multicast: 0,
@@ -377,16 +377,16 @@ pub fn clear(ctx: &Context, c: &ClearFlowSession, out: &mut Out<'_>) -> Outcome 
                 ..filter
             };
             for (w, n) in ctx.clear(f)? {
-                cleared[usize::from(w)] += n;
+                cleared[w.index()] += n;
             }
         }
     } else {
         for (w, n) in ctx.clear(filter)? {
-            cleared[usize::from(w)] += n;
+            cleared[w.index()] += n;
         }
     }
     for (i, &wk) in workers.iter().enumerate() {
-        let n = cleared[usize::from(wk)];
+        let n = cleared[wk.index()];
         match out {
             Out::Text(w) => {
                 if i > 0 {

@@ -447,6 +447,20 @@ fn number(tok: &Token, min: u64, max: u64) -> Result<u64, CliError> {
     }
 }
 
+/// [`number`] in `min..=max`, as the type that holds that range (a range wider than the
+/// type is refused like any value out of range).
+fn number_as<T: TryFrom<u64>>(tok: &Token, min: u64, max: u64) -> Result<T, CliError> {
+    let n = number(tok, min, max)?;
+    T::try_from(n).map_err(|_| CliError {
+        column: tok.text_start(),
+        kind: CliErrorKind::OutOfRange {
+            value: tok.text.clone(),
+            min,
+            max,
+        },
+    })
+}
+
 /// The value of an option's argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -481,14 +495,14 @@ pub(super) fn value(arg: Arg, tok: &Token) -> Result<Value, CliError> {
         Arg::Flag => Value::Flag,
         Arg::Protocol => {
             if s.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
-                Value::Protocol(number(tok, 0, 255)? as u8)
+                Value::Protocol(number_as(tok, 0, 255)?)
             } else {
                 Value::Protocol(protocol_number(s).ok_or_else(|| invalid("protocol"))?)
             }
         }
         Arg::Prefix => Value::Prefix(Prefix::from_str(s).map_err(|_| invalid("prefix"))?),
-        Arg::Port => Value::Port(number(tok, 0, 65_535)? as u16),
-        Arg::SessionId => Value::Id(number(tok, 1, u64::from(u32::MAX))? as u32),
+        Arg::Port => Value::Port(number_as(tok, 0, 65_535)?),
+        Arg::SessionId => Value::Id(number_as(tok, 1, u64::from(u32::MAX))?),
         Arg::Name => {
             if s.is_empty() {
                 return Err(invalid("name"));
@@ -573,12 +587,12 @@ fn pipe(bar: &Token, toks: &[Token], line: &str) -> Result<Pipe, CliError> {
         "except" => Pipe::Except(regex(arg("<pattern>")?)?),
         "find" => Pipe::Find(regex(arg("<pattern>")?)?),
         "save" => Pipe::Save(arg("<filename>")?.text.clone()),
-        "trim" => Pipe::Trim(number(arg("<columns>")?, 0, 1024)? as u32),
+        "trim" => Pipe::Trim(number_as(arg("<columns>")?, 0, 1024)?),
         "last" => match args.first() {
             None => Pipe::Last(None),
             Some(t) => {
                 used = 1;
-                Pipe::Last(Some(number(t, 1, u64::from(LAST_MAX))? as u32))
+                Pipe::Last(Some(number_as(t, 1, u64::from(LAST_MAX))?))
             }
         },
         _ => {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use svcard_config::{AlgKind, Config};
+use svcard_config::{AlgKind, Config, WorkerId};
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::{bits, SessionView};
@@ -137,7 +137,7 @@ pub fn clear_request(f: &FlowSessionFilter) -> Elem {
 /// sessions without an application, index `u16::MAX`).
 fn applications_of(config: &Config, proto: &str) -> Vec<u16> {
     let proto = if proto == "sqlnet" { "sql" } else { proto };
-    let mut v: Vec<u16> = (0..config.applications.len() as u16)
+    let mut v: Vec<u16> = (0..u16::try_from(config.applications.len()).unwrap_or(u16::MAX))
         .filter(|&a| match config.alg_enabled(a) {
             None => proto == "none",
             Some(k) => k.junos_name() == proto,
@@ -194,8 +194,8 @@ fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
     let mut filter = base.resolve(&ctx.names).map_err(message)?;
     if let Some(i) = &f.interface {
         if *i != ctx.config.card.bundle {
-            let n = ctx.control.workers.len() as u16;
-            if let Some(w) = (0..n).find(|&w| ctx.config.member_interface(w) == *i) {
+            let n = ctx.control.workers.len();
+            if let Some(w) = WorkerId::all(n).find(|&w| ctx.config.member_interface(w) == *i) {
                 filter.worker = Some(w);
             } else if let Some(p) = ctx.names.port_index(i) {
                 filter.port = Some(p);
@@ -229,7 +229,7 @@ fn service_set_name(ctx: &Context, ss: u16) -> &str {
 fn service_sets(ctx: &Context, filter: &SessionFilter) -> Vec<u16> {
     match filter.service_set {
         Some(s) => vec![s],
-        None => (0..ctx.config.service_sets.len() as u16).collect(),
+        None => (0..u16::try_from(ctx.config.service_sets.len()).unwrap_or(u16::MAX)).collect(),
     }
 }
 
@@ -333,12 +333,12 @@ pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outco
 fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outcome {
     let n = ctx.control.workers.len();
     let nss = ctx.config.service_sets.len();
-    let mut rows: Vec<(u16, u16, SessionCounts)> = Vec::new();
+    let mut rows: Vec<(WorkerId, u16, SessionCounts)> = Vec::new();
     let one_set =
         nss == 1 && (0..ctx.config.ports.len()).all(|p| ctx.config.port_service_set(p) == 0);
     if sel.filter.is_all() && sel.applications.is_none() && one_set {
-        for w in 0..n as u16 {
-            let st = ctx.control.workers[usize::from(w)].stats.snapshot();
+        for w in WorkerId::all(n) {
+            let st = ctx.control.workers[w.index()].stats.snapshot();
             rows.push((
                 w,
                 0,
@@ -367,7 +367,7 @@ fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outco
         }
         rows.sort_by_key(|(w, ss, _)| (*w, *ss));
     } else {
-        let mut m: std::collections::BTreeMap<(u16, u16), SessionCounts> = Default::default();
+        let mut m: std::collections::BTreeMap<(WorkerId, u16), SessionCounts> = Default::default();
         run_query(
             &ctx.control,
             sel.filter,
@@ -424,7 +424,7 @@ fn services_utilization(ctx: &Context, sel: &Selection, out: &mut Out<'_>) -> Ou
         Out::Tree(t) => t.open(&Elem::new("service-msp-sess-utilization-information"))?,
     }
     for wk in workers {
-        let st = ctx.control.workers[usize::from(wk)].stats.snapshot();
+        let st = ctx.control.workers[wk.index()].stats.snapshot();
         let iface = ctx.config.member_interface(wk);
         let row = UtilizationRow {
             interface: &iface,
@@ -454,7 +454,7 @@ pub fn clear(ctx: &Context, f: &FlowSessionFilter, out: &mut Out<'_>) -> Outcome
         None => vec![None],
         Some(a) => a.iter().map(|&x| Some(x)).collect(),
     };
-    let mut marked: HashMap<(u16, u16), u64> = HashMap::new();
+    let mut marked: HashMap<(WorkerId, u16), u64> = HashMap::new();
     for &ss in &sets {
         for &app in &apps {
             let filter = SessionFilter {

@@ -22,7 +22,9 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
     }
     for (i, h) in ctx.control.workers.iter().enumerate() {
         let st = h.stats.snapshot();
-        let section = ctx.section(i as u16).to_string();
+        let section = ctx
+            .section(svcard_config::WorkerId::from_index(i).unwrap_or_default())
+            .to_string();
         match out {
             Out::Text(w) => {
                 if i > 0 {

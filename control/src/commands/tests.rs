@@ -292,7 +292,7 @@ fn filters_resolve_names() {
     );
     let s = show("sh sec fl sess interface ge-0/0/1.0 application junos-sip protocol udp");
     let f = s.filter.resolve(&names).unwrap();
-    assert_eq!(f.port, Some(1));
+    assert_eq!(f.port, Some(svcard_config::PortId(1)));
     assert_eq!(f.application, Some(1));
     assert_eq!(f.protocol, Some(17));
     let s = show("sh sec fl sess interface xe-0/0/0.0");

@@ -200,8 +200,8 @@ impl Engine {
             });
             drained.push(Arc::clone(&done));
             let setup = WorkerSetup {
-                index: w as u16,
-                workers: nworkers as u16,
+                index: svcard_config::WorkerId::from_index(w).unwrap_or_default(),
+                workers: u16::try_from(nworkers).unwrap_or(u16::MAX),
                 config: Arc::clone(config),
                 rings,
                 stats,

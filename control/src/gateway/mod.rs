@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use svcard_alg::{Action as AlgAction, Actions, Alg as _, FlowCtx, Proto, Side};
-use svcard_config::{AlgKind, Config};
+use svcard_config::{AlgKind, Config, PortId, WorkerId};
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::handoff::{AlgCommand, AlgLink, Handoff, LinkSizes, Returned};
 use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
@@ -59,8 +59,8 @@ pub fn links<T>(workers: usize, sizes: LinkSizes) -> Vec<Arc<AlgLink<T>>> {
 struct Pending<T> {
     /// The last ALG command sequence number this packet waits for.
     need: u64,
-    worker: u16,
-    port: u16,
+    worker: WorkerId,
+    port: PortId,
     pkt: T,
 }
 
@@ -155,12 +155,12 @@ impl<P: PortIo> Gateway<P> {
     }
 
     /// Sends a command to one worker.
-    fn unicast(&mut self, w: u16, make: impl Fn(u64) -> AlgCommand) {
+    fn unicast(&mut self, w: WorkerId, make: impl Fn(u64) -> AlgCommand) {
         self.seq += 1;
         let seq = self.seq;
-        if let Some(l) = self.links.get(usize::from(w)) {
+        if let Some(l) = self.links.get(w.index()) {
             if l.commands.push(make(seq)).is_ok() {
-                self.pushed[usize::from(w)] = seq;
+                self.pushed[w.index()] = seq;
             } else {
                 self.rm.stats.command_ring_full += 1;
             }
@@ -175,10 +175,10 @@ impl<P: PortIo> Gateway<P> {
         })
     }
 
-    fn transmit(&mut self, worker: u16, port: u16, pkt: P::Pkt) {
+    fn transmit(&mut self, worker: WorkerId, port: PortId, pkt: P::Pkt) {
         if self.tx.is_none() {
             // No TX queue of our own: the worker that handed the packet off sends it.
-            let Some(l) = self.links.get(usize::from(worker)) else {
+            let Some(l) = self.links.get(worker.index()) else {
                 return;
             };
             if l.returns.push(Returned { port, pkt }).is_err() {
@@ -186,7 +186,7 @@ impl<P: PortIo> Gateway<P> {
             }
             return;
         }
-        let p = usize::from(port);
+        let p = port.index();
         if p >= self.out.len() {
             self.rm.stats.tx_dropped += 1;
             return;
@@ -205,7 +205,10 @@ impl<P: PortIo> Gateway<P> {
         if n == 0 {
             return;
         }
-        let sent = tx.tx_burst(p as u16, &mut self.out[p]);
+        let Some(port) = PortId::from_index(p) else {
+            return;
+        };
+        let sent = tx.tx_burst(port, &mut self.out[p]);
         self.rm.stats.tx_packets += sent as u64;
         self.rm.stats.tx_dropped += (n - sent) as u64;
     }
@@ -218,7 +221,7 @@ impl<P: PortIo> Gateway<P> {
 
     /// Runs the session's ALG on one handed-off packet, then sends it (at once, or once
     /// every worker holds the pinholes it opened).
-    fn on_handoff(&mut self, worker: u16, h: Handoff<P::Pkt>, now_ms: u32) {
+    fn on_handoff(&mut self, worker: WorkerId, h: Handoff<P::Pkt>, now_ms: u32) {
         let Handoff {
             pkt,
             egress,
@@ -295,7 +298,7 @@ impl<P: PortIo> Gateway<P> {
 
     /// Carries out what the ALG of `session` asked for; returns the sequence number of the
     /// last pinhole broadcast (0: none).
-    fn apply_actions(&mut self, worker: u16, session: u32, now_ms: u32) -> u64 {
+    fn apply_actions(&mut self, worker: WorkerId, session: u32, now_ms: u32) -> u64 {
         let mut need = 0;
         let actions = core::mem::take(&mut self.actions);
         for a in actions.iter() {
@@ -401,7 +404,7 @@ impl<P: PortIo> Gateway<P> {
 }
 
 impl<P: PortIo + 'static> Attachment for Gateway<P> {
-    fn on_event(&mut self, _worker: u16, ev: &Event) {
+    fn on_event(&mut self, _worker: WorkerId, ev: &Event) {
         let now_ms = self.clock.now_ms();
         match ev.kind {
             EventKind::Matched(pinhole) => {
@@ -434,7 +437,7 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
                     break;
                 };
                 did = true;
-                self.on_handoff(w as u16, h, now_ms);
+                self.on_handoff(WorkerId::from_index(w).unwrap_or_default(), h, now_ms);
             }
         }
         self.flush();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use svcard_alg::{
     Actions, Alg as _, AlgConfig, AlgCounters, AnyAlg, Expectation, FlowCtx, PortList,
 };
-use svcard_config::{AlgKind, Config};
+use svcard_config::{AlgKind, Config, WorkerId};
 use svcard_dataplane::flow::{Endpoint, FlowKey};
 use svcard_dataplane::session::pinhole::{lapsed, PinholeSpec};
 use svcard_dataplane::session::{Action, SessionView};
@@ -113,7 +113,7 @@ impl Conversation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlgConversations {
     /// The worker (member interface).
-    pub worker: u16,
+    pub worker: WorkerId,
     /// The ALG (`application-protocol` filter).
     pub alg: svcard_config::AlgKind,
     /// The name printed (`FTP ALG`; an ALG may keep several books, H.323 and its `RAS ALG`).
@@ -135,7 +135,7 @@ impl Conversations {
     /// The book of ALG `alg` named `name` on `worker`, created (active, empty) if missing.
     pub fn book(
         &mut self,
-        worker: u16,
+        worker: WorkerId,
         alg: svcard_config::AlgKind,
         name: &str,
     ) -> &mut AlgConversations {
@@ -168,7 +168,7 @@ impl Conversations {
     }
 
     /// Records a conversation of `alg` (its display name) on `worker`.
-    pub fn insert(&mut self, worker: u16, alg: svcard_config::AlgKind, c: Conversation) {
+    pub fn insert(&mut self, worker: WorkerId, alg: svcard_config::AlgKind, c: Conversation) {
         self.book(worker, alg, alg.display_name())
             .conversations
             .push(c);
@@ -254,7 +254,7 @@ struct Resource {
 #[derive(Debug)]
 pub struct Conv {
     group: u32,
-    worker: u16,
+    worker: WorkerId,
     kind: AlgKind,
     parent_id: u32,
     key: FlowKey,
@@ -343,7 +343,7 @@ impl ResourceManager {
     #[allow(clippy::too_many_arguments)]
     pub fn conversation(
         &mut self,
-        worker: u16,
+        worker: WorkerId,
         session: u32,
         key: &FlowKey,
         kind: AlgKind,
@@ -422,7 +422,8 @@ impl ResourceManager {
     fn open_in(&mut self, g: u32, e: &Expectation, now_ms: u32) -> Option<PinholeSpec> {
         let conv = self.convs.get_mut(&g)?;
         let row = &mut self.rows[conv.kind as usize];
-        let live = conv.resources.iter().filter(|r| r.pinhole_live).count() as u32;
+        let live = conv.resources.iter().filter(|r| r.pinhole_live).count();
+        let live = u32::try_from(live).unwrap_or(u32::MAX);
         let cap = self.config.algs[conv.kind]
             .max_pinholes_per_conversation
             .unwrap_or(u32::MAX);

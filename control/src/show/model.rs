@@ -358,7 +358,6 @@ impl<'a> FlowSession<'a> {
             let f = &v.flows[i];
             let src = f.src.unwrap_or(src);
             let dst = f.dst.unwrap_or(dst);
-            let known = f.ingress_port != u8::MAX;
             FlowInfo {
                 direction,
                 source_address: src.addr,
@@ -368,12 +367,11 @@ impl<'a> FlowSession<'a> {
                 protocol: proto,
                 protocol_name: proto_name,
                 conn_tag: 0,
-                interface: if known {
-                    names.port_name(f.ingress_port).unwrap_or(UNKNOWN_NAME)
-                } else {
-                    UNKNOWN_NAME
-                },
-                session_token: if known { u32::from(f.ingress_port) } else { 0 },
+                interface: f
+                    .ingress_port
+                    .and_then(|p| names.port_name(p))
+                    .unwrap_or(UNKNOWN_NAME),
+                session_token: f.ingress_port.map_or(0, |p| u32::from(p.0)),
                 flag: 0,
                 route: 0,
                 gateway: src.addr,

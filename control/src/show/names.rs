@@ -4,6 +4,8 @@
 //! reads names. The show code asks a [`Names`] for them, which the control core fills from
 //! the configuration. [`StaticNames`] is a plain implementation over vectors (tests, tools).
 
+use svcard_config::PortId;
+
 /// IP protocols by their lower-case Junos names (the `;tcp` of a flow line and the values
 /// the `protocol` filter takes), sorted by name.
 pub const PROTOCOLS: &[(&str, u8)] = &[
@@ -44,9 +46,9 @@ pub fn protocol_number(name: &str) -> Option<u8> {
 /// configuration changed), and the renderer prints a placeholder.
 pub trait Names {
     /// The interface name of a port (`ge-0/0/0.0`).
-    fn port_name(&self, port: u8) -> Option<&str>;
+    fn port_name(&self, port: PortId) -> Option<&str>;
     /// The port of an interface name (reverse of [`Names::port_name`]).
-    fn port_index(&self, name: &str) -> Option<u8>;
+    fn port_index(&self, name: &str) -> Option<PortId>;
     /// The name of a service set.
     fn service_set_name(&self, service_set: u16) -> Option<&str>;
     /// The name of rule `rule` of service set `service_set` (the policy of a session).
@@ -93,14 +95,14 @@ impl StaticNames {
 }
 
 impl Names for StaticNames {
-    fn port_name(&self, port: u8) -> Option<&str> {
-        self.ports.get(usize::from(port)).map(String::as_str)
+    fn port_name(&self, port: PortId) -> Option<&str> {
+        self.ports.get(port.index()).map(String::as_str)
     }
-    fn port_index(&self, name: &str) -> Option<u8> {
+    fn port_index(&self, name: &str) -> Option<PortId> {
         self.ports
             .iter()
             .position(|p| p == name)
-            .and_then(|i| u8::try_from(i).ok())
+            .and_then(PortId::from_index)
     }
     fn service_set_name(&self, service_set: u16) -> Option<&str> {
         self.service_sets
@@ -147,9 +149,9 @@ mod tests {
             &[("ss1", &["r0", "r1"])],
             &["junos-ftp"],
         );
-        assert_eq!(n.port_name(1), Some("ge-0/0/1.0"));
-        assert_eq!(n.port_name(2), None);
-        assert_eq!(n.port_index("ge-0/0/0.0"), Some(0));
+        assert_eq!(n.port_name(PortId(1)), Some("ge-0/0/1.0"));
+        assert_eq!(n.port_name(PortId(2)), None);
+        assert_eq!(n.port_index("ge-0/0/0.0"), Some(PortId(0)));
         assert_eq!(n.rule_name(0, 1), Some("r1"));
         assert_eq!(n.rule_name(1, 0), None);
         assert_eq!(n.service_set_name(0), Some("ss1"));

@@ -9,6 +9,8 @@
 pub mod dpdk;
 pub mod pcap;
 
+pub use svcard_config::PortId;
+
 /// Most packets a worker handles in one burst. 64 rather than DPDK's customary 32: the
 /// per-burst work (RX and TX calls, the burst's bookkeeping, the PMD's bulk mbuf
 /// allocation) is spread over twice the packets; measured +2.4% at 64k sessions, two
@@ -219,11 +221,11 @@ pub trait PortIo: Send {
     /// Number of ports.
     fn port_count(&self) -> usize;
     /// Receives up to the burst's free room from `port`; returns how many were added.
-    fn rx_burst(&mut self, port: u16, out: &mut Burst<Self::Pkt>) -> usize;
+    fn rx_burst(&mut self, port: PortId, out: &mut Burst<Self::Pkt>) -> usize;
     /// Transmits the burst on `port`; what the queue did not take is dropped (freed) and
     /// counted by the caller from the return value. Returns how many were sent. Leaves the
     /// burst empty.
-    fn tx_burst(&mut self, port: u16, pkts: &mut Burst<Self::Pkt>) -> usize;
+    fn tx_burst(&mut self, port: PortId, pkts: &mut Burst<Self::Pkt>) -> usize;
     /// Called once on the thread that will poll these queues, before the first burst
     /// (DPDK registers the thread with the EAL here: an lcore id and a mempool cache).
     ///

@@ -9,7 +9,7 @@
 //!   pool is empty (the sink is behind), so a replay loses nothing and nothing allocates on
 //!   the packet path.
 
-use super::{Burst, PacketBuf, PortIo};
+use super::{Burst, PacketBuf, PortId, PortIo};
 use crate::flow::{rss_queue, Family, FlowKey};
 use crate::pcapfile::{self, PcapError, Record};
 use crate::wire::{self, Outcome};
@@ -161,8 +161,8 @@ impl PortIo for PcapQueues {
         self.tx.len()
     }
 
-    fn rx_burst(&mut self, port: u16, out: &mut Burst<PcapFrame>) -> usize {
-        let p = usize::from(port);
+    fn rx_burst(&mut self, port: PortId, out: &mut Burst<PcapFrame>) -> usize {
+        let p = port.index();
         if p >= self.feeds.len() {
             return 0;
         }
@@ -221,8 +221,8 @@ impl PortIo for PcapQueues {
         n
     }
 
-    fn tx_burst(&mut self, port: u16, pkts: &mut Burst<PcapFrame>) -> usize {
-        let Some(ring) = self.tx.get(usize::from(port)) else {
+    fn tx_burst(&mut self, port: PortId, pkts: &mut Burst<PcapFrame>) -> usize {
+        let Some(ring) = self.tx.get(port.index()) else {
             // No such port: nothing is sent (the caller counts the burst as dropped).
             pkts.drain().for_each(drop);
             return 0;

@@ -14,6 +14,7 @@ pub mod tcp;
 pub mod timer;
 
 use crate::flow::{Direction, Endpoint, FlowKey};
+pub use svcard_config::{PortId, WorkerId};
 
 pub use record::{Session, SessionInfo};
 pub use table::{SessionTable, TableError};
@@ -107,9 +108,8 @@ pub struct FlowView {
     pub src: Option<Endpoint>,
     /// Receiver of this direction.
     pub dst: Option<Endpoint>,
-    /// Port (interface index in the config's port list) the direction arrived on;
-    /// `u8::MAX` if not seen yet.
-    pub ingress_port: u8,
+    /// The port the direction arrived on (none: not seen yet).
+    pub ingress_port: Option<PortId>,
     /// Packets.
     pub packets: u64,
     /// Bytes (whole frames as received).
@@ -127,7 +127,7 @@ pub struct SessionView {
     /// Session ID: worker bits | slot (see [`session_id`]).
     pub id: u32,
     /// The owning worker.
-    pub worker: u16,
+    pub worker: WorkerId,
     /// The canonical key.
     pub key: FlowKey,
     /// Which endpoint of the key initiated the session.
@@ -217,20 +217,20 @@ pub const SLOT_BITS: u32 = 25;
 /// worker 0's first session is 33554433 as on a Junos card.
 #[inline]
 #[must_use]
-pub fn session_id(worker: u16, slot: u32) -> u32 {
-    ((u32::from(worker) + 1) << SLOT_BITS) | (slot + 1)
+pub fn session_id(worker: WorkerId, slot: u32) -> u32 {
+    ((u32::from(worker.0) + 1) << SLOT_BITS) | (slot + 1)
 }
 
 /// The (worker, slot) an ID names, if it is well formed.
 #[inline]
 #[must_use]
-pub fn split_session_id(id: u32) -> Option<(u16, u32)> {
+pub fn split_session_id(id: u32) -> Option<(WorkerId, u32)> {
     let w = id >> SLOT_BITS;
     let s = id & ((1 << SLOT_BITS) - 1);
     if w == 0 || s == 0 {
         return None;
     }
-    Some(((w - 1) as u16, s - 1))
+    Some((WorkerId((w - 1) as u16), s - 1)) // fits: 32 - SLOT_BITS = 7 bits
 }
 
 #[cfg(test)]
@@ -238,9 +238,9 @@ mod tests {
     use super::*;
     #[test]
     fn ids_look_like_junos() {
-        assert_eq!(session_id(0, 0), 33_554_433);
-        assert_eq!(session_id(1, 2), 67_108_867);
-        assert_eq!(split_session_id(67_108_867), Some((1, 2)));
+        assert_eq!(session_id(WorkerId(0), 0), 33_554_433);
+        assert_eq!(session_id(WorkerId(1), 2), 67_108_867);
+        assert_eq!(split_session_id(67_108_867), Some((WorkerId(1), 2)));
         assert_eq!(split_session_id(5), None);
     }
 }

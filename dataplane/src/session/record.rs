@@ -4,7 +4,7 @@
 //! expires or is shown.
 
 use super::bits;
-use super::{session_id, Action, FlowView, SessionView, TcpState};
+use super::{session_id, Action, FlowView, PortId, SessionView, TcpState, WorkerId};
 use crate::flow::{Direction, FlowKey};
 use crate::offload::policy::Window;
 use crate::offload::{FailReason, OffloadState, OffloadView};
@@ -148,7 +148,7 @@ impl Session {
     pub fn view(
         &self,
         info: &SessionInfo,
-        worker: u16,
+        worker: WorkerId,
         slot: u32,
         now_ms: u32,
         now_s: u32,
@@ -159,7 +159,7 @@ impl Session {
             FlowView {
                 src: Some(self.key.src(dir)),
                 dst: Some(self.key.dst(dir)),
-                ingress_port: info.ingress[d],
+                ingress_port: PortId::from_stored(info.ingress[d]),
                 packets: join(info.packets_hi[d], self.packets_lo[d]),
                 bytes: join(info.bytes_hi[d], self.bytes_lo[d]),
                 fin_seq: info.fin_seq[side & 1],

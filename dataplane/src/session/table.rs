@@ -33,7 +33,7 @@
 //! table recomputes it to remove a session).
 
 use super::timer::{Fired, Links, TimerWheel, DEFAULT_SLOTS, DEFAULT_TICK_MS, NIL};
-use super::{session_id, SessionView, SLOT_BITS};
+use super::{session_id, SessionView, WorkerId, SLOT_BITS};
 use crate::flow::{Direction, FlowKey, V4Words};
 // Table arrays on 2 MiB-aligned memory advised for huge pages: random access over 100+ MB
 // otherwise pays a TLB miss (in a VM a two-level page walk) on nearly every lookup.
@@ -150,7 +150,7 @@ pub struct SessionTable {
     len: u32,
     /// One past the highest slot ever used (walks stop there).
     high_water: u32,
-    worker: u16,
+    worker: WorkerId,
     hasher: fn(&FlowKey) -> u64,
     /// Session lifetime of the latest `expire` call (0: none), so new sessions are
     /// scheduled no later than their lifetime ends.
@@ -176,7 +176,7 @@ impl SessionTable {
     /// A table for `worker` holding up to `capacity` sessions (clamped to
     /// [`MAX_CAPACITY`]), hashing with [`FlowKey::hash`], its wheel starting at `now_ms`.
     #[must_use]
-    pub fn new(worker: u16, capacity: u32, now_ms: u32) -> Self {
+    pub fn new(worker: WorkerId, capacity: u32, now_ms: u32) -> Self {
         Self::with_hasher(worker, capacity, now_ms, FlowKey::hash)
     }
 
@@ -184,7 +184,7 @@ impl SessionTable {
     /// tests). Every `hash` passed to the table must then come from `hasher`.
     #[must_use]
     pub fn with_hasher(
-        worker: u16,
+        worker: WorkerId,
         capacity: u32,
         now_ms: u32,
         hasher: fn(&FlowKey) -> u64,
@@ -213,7 +213,7 @@ impl SessionTable {
 
     /// The owning worker.
     #[must_use]
-    pub fn worker(&self) -> u16 {
+    pub fn worker(&self) -> WorkerId {
         self.worker
     }
 
@@ -854,7 +854,7 @@ mod tests {
 
     #[test]
     fn counters_carry_into_the_cold_high_words() {
-        let mut t = SessionTable::new(0, 4, 0);
+        let mut t = SessionTable::new(WorkerId(0), 4, 0);
         let (k, _) = key(1);
         let slot = t.insert(&k, k.hash(), 0, 0, 60).unwrap();
         for _ in 0..3 {
@@ -869,7 +869,7 @@ mod tests {
 
     #[test]
     fn session_table_find_from_either_direction() {
-        let mut t = SessionTable::new(1, 100, 0);
+        let mut t = SessionTable::new(WorkerId(1), 100, 0);
         let ep = |s: &str| {
             let (a, p) = s.rsplit_once(':').unwrap();
             Endpoint {
@@ -887,21 +887,21 @@ mod tests {
         let _ = t.touch(slot, d, 60, 1000);
         let _ = t.touch(slot, d2, 1500, 1200);
         let _ = t.touch(slot, d2, 1500, 1300);
-        let v = t.get(slot).view(t.info(slot), 1, slot, 5300, 5);
-        assert_eq!(v.id, session_id(1, slot));
+        let v = t.get(slot).view(t.info(slot), WorkerId(1), slot, 5300, 5);
+        assert_eq!(v.id, session_id(WorkerId(1), slot));
         assert_eq!(v.initiator, Some(Direction::BtoA));
         assert_eq!(v.flows[0].src, Some(ep("10.0.0.9:40000")));
         assert_eq!(v.flows[0].dst, Some(ep("10.0.0.1:80")));
         assert_eq!((v.flows[0].packets, v.flows[0].bytes), (1, 60));
         assert_eq!((v.flows[1].packets, v.flows[1].bytes), (2, 3000));
-        assert_eq!(v.flows[0].ingress_port, u8::MAX);
+        assert_eq!(v.flows[0].ingress_port, None);
         assert_eq!((v.timeout_s, v.remaining_s, v.duration_s), (30, 26, 4));
         check(&t);
     }
 
     #[test]
     fn session_table_full_then_remove_and_reinsert() {
-        let mut t = SessionTable::new(0, 16, 0);
+        let mut t = SessionTable::new(WorkerId(0), 16, 0);
         let mut slots = Vec::new();
         for i in 0..16 {
             let (k, _) = key(i);
@@ -933,14 +933,14 @@ mod tests {
         assert!(!t.is_live(1000));
         assert_eq!(t.try_get(1000), None);
         assert_eq!(
-            SessionTable::new(0, 0, 0).insert(&k, k.hash(), 0, 0, 1),
+            SessionTable::new(WorkerId(0), 0, 0).insert(&k, k.hash(), 0, 0, 1),
             Err(TableError::Full)
         );
     }
 
     #[test]
     fn session_table_overflow_chains() {
-        let mut t = SessionTable::with_hasher(0, 64, 0, bad_hash);
+        let mut t = SessionTable::with_hasher(WorkerId(0), 64, 0, bad_hash);
         let mut slots = HashMap::new();
         for i in 0..64 {
             let (k, _) = key(i);
@@ -980,7 +980,7 @@ mod tests {
     #[test]
     fn session_table_expire_with_budgets() {
         let start = u32::MAX - 20_000; // the clock wraps during the test
-        let mut t = SessionTable::new(0, 1000, start);
+        let mut t = SessionTable::new(WorkerId(0), 1000, start);
         for i in 0..1000 {
             let (k, _) = key(i);
             let s = t.insert(&k, k.hash(), start, 0, 10).unwrap();
@@ -1025,7 +1025,7 @@ mod tests {
 
     #[test]
     fn session_table_lifetime_and_shorter_timeout() {
-        let mut t = SessionTable::new(0, 10, 0);
+        let mut t = SessionTable::new(WorkerId(0), 10, 0);
         let (k, _) = key(1);
         // The worker's first expire call tells the table the lifetime.
         assert_eq!(t.expire(0, 0, 20, 64, |_, _, _| ()), 0);
@@ -1048,7 +1048,7 @@ mod tests {
 
     #[test]
     fn session_table_memory_at_1m() {
-        let t = SessionTable::new(0, 1 << 20, 0);
+        let t = SessionTable::new(WorkerId(0), 1 << 20, 0);
         let per = t.memory_bytes() as f64 / f64::from(t.capacity());
         println!(
             "SessionTable 1Mi: {} bytes = {:.2} bytes/session (Session {} B)",
@@ -1062,7 +1062,7 @@ mod tests {
 
     #[test]
     fn session_table_next_live_walks() {
-        let mut t = SessionTable::new(0, 50, 0);
+        let mut t = SessionTable::new(WorkerId(0), 50, 0);
         for i in 0..20 {
             let (k, _) = key(i);
             t.insert(&k, k.hash(), 0, 0, 10).unwrap();
@@ -1113,7 +1113,7 @@ mod tests {
 
     fn run_model(start: u32, bad: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
         let hasher: fn(&FlowKey) -> u64 = if bad { bad_hash } else { FlowKey::hash };
-        let mut t = SessionTable::with_hasher(0, 64, start, hasher);
+        let mut t = SessionTable::with_hasher(WorkerId(0), 64, start, hasher);
         let mut m: HashMap<FlowKey, M> = HashMap::new();
         let mut now = start;
         let tick = DEFAULT_TICK_MS;

@@ -2,7 +2,7 @@
 //! applying what it sends back (pinholes, actions, closes, packets to transmit).
 
 use crate::handoff::{AlgCommand, Handoff};
-use crate::port::{PortIo, BURST};
+use crate::port::{PortId, PortIo, BURST};
 use crate::ring::EventKind;
 use crate::session::split_session_id;
 use crate::stats::{AlgCounter, Counter};
@@ -33,8 +33,8 @@ impl<P: PortIo> Worker<P> {
         };
         let h = Handoff {
             pkt,
-            port,
-            egress: peer,
+            port: PortId(port),
+            egress: PortId(peer),
             session: self.table.id(slot),
             key: self.table.get(slot).key,
             from_initiator,
@@ -96,7 +96,7 @@ impl<P: PortIo> Worker<P> {
                 break;
             };
             self.stats.inc(Counter::ReturnedSent);
-            self.queue_out(r.port, r.pkt);
+            self.queue_out(r.port.0, r.pkt);
         }
         if let (Some(seq), Some(l)) = (last, &self.alg) {
             l.applied.store(seq, Ordering::Release);

@@ -3,7 +3,7 @@
 //! step. Everything here runs once per packet: no allocation, no lock, no clock read, no log.
 
 use crate::flow::{Direction, Family, FlowKey, V4Words};
-use crate::port::{PacketBuf, PortIo, BURST};
+use crate::port::{PacketBuf, PortId, PortIo, BURST};
 use crate::ring::EventKind;
 use crate::session::tcp::TcpPhase;
 use crate::session::{bits, Action};
@@ -160,7 +160,7 @@ impl<P: PortIo> Worker<P> {
         self.back.port = NO_PORT;
         self.send_queued(peer);
         let sent = if kept > 0 {
-            self.io.tx_burst(peer, &mut self.rx)
+            self.io.tx_burst(PortId(peer), &mut self.rx)
         } else {
             0
         };

@@ -11,15 +11,15 @@ use crate::session::SessionTable;
 use crate::stats::{Counter, Gauge, LocalStats, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use svcard_config::{AlgKind, Config};
+use svcard_config::{AlgKind, Config, PortId, WorkerId};
 
 use super::types::*;
 
 /// What a worker needs from outside.
 #[derive(Debug, Clone)]
 pub struct WorkerSetup {
-    /// Worker index (0-based; also the RX/TX queue index).
-    pub index: u16,
+    /// The worker (its index is also its RX/TX queue index).
+    pub index: WorkerId,
     /// Worker count (for per-worker shares of card-wide limits).
     pub workers: u16,
     /// The configuration.
@@ -211,7 +211,7 @@ impl<P: PortIo> Worker<P> {
         self.offload_work(now_ms);
         let mut received = 0usize;
         for port in 0..self.io.port_count() as u16 {
-            let n = self.io.rx_burst(port, &mut self.rx);
+            let n = self.io.rx_burst(PortId(port), &mut self.rx);
             if n > 0 {
                 received += n;
                 self.stage_a(port);
@@ -280,7 +280,7 @@ impl<P: PortIo> Worker<P> {
         if n == 0 {
             return;
         }
-        let sent = self.io.tx_burst(port, out);
+        let sent = self.io.tx_burst(PortId(port), out);
         self.stats.add(Counter::TxPackets, sent as u64);
         self.stats.add(Counter::TxDropped, (n - sent) as u64);
     }

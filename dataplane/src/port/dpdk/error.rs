@@ -3,6 +3,7 @@
 use std::ffi::{c_int, CStr};
 
 use dpdk_sys as sys;
+use svcard_config::QueueId;
 
 /// Errors of the DPDK layer. `code` is always the negative errno (DPDK's own convention for
 /// return values; calls that report through `rte_errno` are converted), and `text` is what
@@ -78,7 +79,7 @@ pub enum DpdkError {
         /// `"rx"` or `"tx"`.
         dir: &'static str,
         /// The requested queue.
-        queue: u16,
+        queue: QueueId,
         /// Queues the port was configured with.
         count: u16,
     },
@@ -90,7 +91,7 @@ pub enum DpdkError {
         /// `"rx"` or `"tx"`.
         dir: &'static str,
         /// The queue.
-        queue: u16,
+        queue: QueueId,
     },
     /// The port cannot be stopped or started while queue handles poll it.
     #[error("port {port}: {handles} DpdkQueues still hold queues of this port")]

@@ -15,6 +15,7 @@ use crate::offload::backend::{Capabilities, HwCounters, Installed, OffloadBacken
 use crate::offload::flow_spec::{self, FlowAction, FlowItem, FlowSpec};
 use crate::offload::state::FailReason;
 use crate::session::split_session_id;
+use svcard_config::QueueId;
 
 /// A created rule (owned: destroyed by [`RteFlowBackend::remove`] or on drop).
 struct Flow {
@@ -319,7 +320,7 @@ impl OffloadBackend for RteFlowBackend {
             mark: a.mark && b.mark,
             capacity: a.capacity.min(b.capacity),
         };
-        let queue = split_session_id(rule.session).map_or(0, |(w, _)| w);
+        let queue = split_session_id(rule.session).map_or(0, |(w, _)| QueueId::of_worker(w).0);
         let specs = flow_spec::specs(rule, &caps, queue, self.idle_s, None)?;
         let mut made: Vec<Flow> = Vec::with_capacity(2);
         for spec in &specs {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use dpdk_sys as sys;
 
-use crate::port::{Burst, PortIo};
+use crate::port::{Burst, PortId, PortIo};
+use svcard_config::{QueueId, WorkerId};
 
 use super::eal::*;
 use super::error::*;
@@ -46,8 +47,9 @@ impl DpdkQueues {
     ///
     /// # Errors
     /// [`DpdkError::QueueOutOfRange`] or [`DpdkError::QueueInUse`].
-    pub fn worker(ports: &[EthPort], index: u16) -> Result<DpdkQueues, DpdkError> {
-        Self::claim(ports, |_| (vec![index], index))
+    pub fn worker(ports: &[EthPort], index: WorkerId) -> Result<DpdkQueues, DpdkError> {
+        let q = QueueId::of_worker(index).0;
+        Self::claim(ports, |_| (vec![q], q))
     }
 
     /// Worker `index` of `workers`: TX queue `index` of every port and, of a port's RX
@@ -58,7 +60,12 @@ impl DpdkQueues {
     ///
     /// # Errors
     /// [`DpdkError::QueueOutOfRange`] or [`DpdkError::QueueInUse`].
-    pub fn worker_of(ports: &[EthPort], index: u16, workers: u16) -> Result<DpdkQueues, DpdkError> {
+    pub fn worker_of(
+        ports: &[EthPort],
+        worker: WorkerId,
+        workers: u16,
+    ) -> Result<DpdkQueues, DpdkError> {
+        let index = QueueId::of_worker(worker).0;
         Self::claim(ports, |p| {
             let mut rx = worker_rx_queues(index, workers, p.rx_queues);
             if rx.is_empty() {
@@ -94,7 +101,7 @@ impl DpdkQueues {
                     return Err(DpdkError::QueueOutOfRange {
                         port: inner.id,
                         dir: "rx",
-                        queue: r,
+                        queue: QueueId(r),
                         count: inner.rx_queues,
                     });
                 };
@@ -102,7 +109,7 @@ impl DpdkQueues {
                     return Err(DpdkError::QueueInUse {
                         port: inner.id,
                         dir: "rx",
-                        queue: r,
+                        queue: QueueId(r),
                     });
                 }
             }
@@ -110,7 +117,7 @@ impl DpdkQueues {
                 return Err(DpdkError::QueueOutOfRange {
                     port: inner.id,
                     dir: "tx",
-                    queue: tx,
+                    queue: QueueId(tx),
                     count: inner.tx_queues,
                 });
             };
@@ -118,7 +125,7 @@ impl DpdkQueues {
                 return Err(DpdkError::QueueInUse {
                     port: inner.id,
                     dir: "tx",
-                    queue: tx,
+                    queue: QueueId(tx),
                 });
             }
             for &r in &rx {
@@ -177,8 +184,8 @@ impl PortIo for DpdkQueues {
     }
 
     #[inline]
-    fn rx_burst(&mut self, port: u16, out: &mut Burst<Mbuf>) -> usize {
-        let Some(slot) = self.slots.get_mut(usize::from(port)) else {
+    fn rx_burst(&mut self, port: PortId, out: &mut Burst<Mbuf>) -> usize {
+        let Some(slot) = self.slots.get_mut(port.index()) else {
             return 0;
         };
         let queue = match slot.rx.len() {
@@ -224,7 +231,7 @@ impl PortIo for DpdkQueues {
     }
 
     #[inline]
-    fn tx_burst(&mut self, port: u16, pkts: &mut Burst<Mbuf>) -> usize {
+    fn tx_burst(&mut self, port: PortId, pkts: &mut Burst<Mbuf>) -> usize {
         if slot_words(pkts.filled_mut()).contains(&0) {
             // A packet was taken out of the middle: DPDK must not see the empty slot.
             pkts.compact();
@@ -235,7 +242,7 @@ impl PortIo for DpdkQueues {
             return 0;
         }
         let raw = items.as_mut_ptr().cast::<*mut sys::rte_mbuf>();
-        let sent = match self.slots.get(usize::from(port)) {
+        let sent = match self.slots.get(port.index()) {
             Some(slot) => {
                 // n <= BURST = 64 fits u16. Every filled slot holds an mbuf (compacted above),
                 // as a *mut rte_mbuf (layout asserted at Mbuf).
