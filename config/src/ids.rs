@@ -5,6 +5,19 @@
 
 use core::fmt;
 
+/// Each id prints as its number.
+macro_rules! display_as_number {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+display_as_number!(WorkerId, PortId, QueueId);
+
 /// A worker: its index from 0. Worker `w` polls RX queue `w` of every port and is PIC
 /// `pic-base + w`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -30,12 +43,6 @@ impl WorkerId {
     /// Workers `0..n`.
     pub fn all(n: usize) -> impl Iterator<Item = WorkerId> {
         (0..u16::try_from(n).unwrap_or(u16::MAX)).map(WorkerId)
-    }
-}
-
-impl fmt::Display for WorkerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
     }
 }
 
@@ -82,12 +89,6 @@ impl PortId {
     }
 }
 
-impl fmt::Display for PortId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 /// A device queue's index on its port (RX or TX).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[repr(transparent)]
@@ -99,12 +100,6 @@ impl QueueId {
     #[must_use]
     pub const fn of_worker(w: WorkerId) -> QueueId {
         QueueId(w.0)
-    }
-}
-
-impl fmt::Display for QueueId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
     }
 }
 
