@@ -472,7 +472,7 @@ pub struct Config {
     pub offload: Offload,
     /// The distinct offload policies of the service sets, `Never` first: sessions name
     /// theirs by index ([`Config::offload_policy`]).
-    offload_triggers: Vec<OffloadTrigger>,
+    pub(crate) offload_triggers: Vec<OffloadTrigger>,
     /// Service set of each port ([`NONE`] when none).
     port_ss: Vec<u16>,
     /// Effective destination ports of each application (ALG `ports` overrides applied).
@@ -677,46 +677,6 @@ impl Config {
             return t;
         }
         self.timeouts.get(class)
-    }
-
-    /// The offload policy of a new session of `service_set` and `application`, as an
-    /// index for [`offload_trigger`](Self::offload_trigger) (0: never). A session whose
-    /// application has a running ALG is never offloaded (its control packets must be seen),
-    /// unless it is a child flow its ALG marked offloadable (`alg_child`), such as FTP data.
-    #[must_use]
-    pub fn offload_policy(&self, service_set: u16, application: u16, alg_child: bool) -> u16 {
-        if self.offload_triggers.len() < 2 {
-            return 0;
-        }
-        if !alg_child && self.alg_enabled(application).is_some() {
-            return 0;
-        }
-        let Some(ss) = self.service_sets.get(usize::from(service_set)) else {
-            return 0;
-        };
-        let t = ss.offload.policy_of(application);
-        self.offload_triggers
-            .iter()
-            .position(|x| *x == t)
-            .and_then(|i| u16::try_from(i).ok())
-            .unwrap_or(0)
-    }
-
-    /// The policy an [`offload_policy`](Self::offload_policy) index names (never when out
-    /// of range).
-    #[inline]
-    #[must_use]
-    pub fn offload_trigger(&self, index: u16) -> OffloadTrigger {
-        self.offload_triggers
-            .get(usize::from(index))
-            .copied()
-            .unwrap_or(OffloadTrigger::Never)
-    }
-
-    /// Whether any service set offloads anything.
-    #[must_use]
-    pub fn offload_enabled(&self) -> bool {
-        self.offload_triggers.len() > 1
     }
 
     /// Absolute session lifetime in seconds for `service_set` (0 = none).
