@@ -1,7 +1,8 @@
 //! The ALG hand-off on the pure-Rust backend: a policy that accepts only the FTP control
 //! connection; the control core's FTP ALG must open exactly the data connection the
 //! control connection negotiated, on the worker, before the reply that names it leaves.
-//! With the ALG switched off the data connection is blocked.
+//! With the ALG switched off the data connection is blocked. The engine runs in-process
+//! (`InProcess`), replaying at the capture's pace.
 
 mod common;
 
@@ -148,7 +149,7 @@ fn setup(tag: &str, cap: &Capture, workers: u16, alg: &str) -> TempDir {
 #[test]
 fn ftp_alg_opens_the_negotiated_data_connection_and_nothing_else() {
     let dir = setup("alg-ftp", &ftp_passive(), 1, "");
-    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
     // The replay takes about a quarter of a second; the conversation shows once it ran.
     // The last frame of the capture opens a session to port 5002.
     sv.wait_for("show security flow session", 20, |o| {
@@ -247,8 +248,7 @@ fn with_the_ftp_alg_off_the_data_connection_is_blocked() {
         1,
         "[alg.ftp]\nenabled = false\n",
     );
-    let o = run_to_end(&dir.path("svcard.toml"), &dir.path("s.sock"), &[]);
-    let log = String::from_utf8_lossy(&o.stdout);
+    let log = InProcess::run_to_end(&dir.path("svcard.toml"));
     let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
     let to_client = ports_of(&read_pcap(&dir.path("out0.pcap")));
     assert_eq!(to_server, vec![(40000, 21); 3], "{log}");
@@ -272,8 +272,7 @@ fn the_pinhole_is_on_every_worker_before_the_reply_leaves() {
     cap.ftp_control(40000, 5001);
     cap.data(from, 5001);
     let dir = setup("alg-2w", &cap, 2, "");
-    let o = run_to_end(&dir.path("svcard.toml"), &dir.path("s.sock"), &[]);
-    let log = String::from_utf8_lossy(&o.stdout);
+    let log = InProcess::run_to_end(&dir.path("svcard.toml"));
     let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
     let to_client = ports_of(&read_pcap(&dir.path("out0.pcap")));
     assert_eq!(
@@ -305,7 +304,7 @@ fn an_unused_pinhole_lapses_after_the_alg_timeout() {
     cap.pause(2500);
     cap.data(40001, 5001);
     let dir = setup("alg-lapse", &cap, 1, "[alg.ftp]\ntimeout = 1\n");
-    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
     sv.wait_for("show security flow session", 20, |o| {
         o.contains("/5001;tcp")
     });
@@ -338,7 +337,7 @@ fn the_conversation_cap_leaves_a_second_control_connection_uninspected() {
     cap.ftp_control(40010, 5011);
     cap.data(40011, 5011);
     let dir = setup("alg-cap", &cap, 1, "[alg.ftp]\nmax-conversations = 1\n");
-    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
     sv.wait_for("show security flow session", 20, |o| {
         o.contains("/5011;tcp")
     });

@@ -100,14 +100,17 @@ impl InProcess {
     /// Starts the engine on `config` (replayed as fast as the workers go, like `--fast`;
     /// it keeps running after the replay, like `--hold`).
     pub fn start(config: &Path) -> InProcess {
+        InProcess::start_with(config, false)
+    }
+
+    /// [`start`](Self::start), replaying at the captures' own pace when `pace` (as
+    /// `svcard run` does without `--fast`).
+    pub fn start_with(config: &Path, pace: bool) -> InProcess {
         use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
         let config = std::sync::Arc::new(
             svcard_config::Config::load(config).unwrap_or_else(|e| panic!("{e}")),
         );
-        let opts = PcapOptions {
-            pace: false,
-            repeat: 1,
-        };
+        let opts = PcapOptions { pace, repeat: 1 };
         let (queues, control, sink) = PcapBackend::for_config(&config, opts)
             .expect("open the pcap ports")
             .into_parts();
@@ -122,6 +125,21 @@ impl InProcess {
             engine: Some(engine),
             sink: Some(sink),
         }
+    }
+
+    /// Runs `config` at its captures' pace until the replay has ended and everything it
+    /// started has settled (as `svcard run` without `--hold`); returns the exit lines, the
+    /// output captures written.
+    pub fn run_to_end(config: &Path) -> String {
+        let sv = InProcess::start_with(config, true);
+        assert!(
+            sv.engine
+                .as_ref()
+                .expect("running")
+                .wait_idle(Duration::from_secs(30)),
+            "the replay ends"
+        );
+        sv.stop()
     }
 
     /// Stops the engine and the writer; returns the exit lines (`worker N: name=value …`).
