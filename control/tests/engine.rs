@@ -1,8 +1,6 @@
 //! The engine in-process: start it on the pure-Rust pcap backend, read its figures and ask
 //! it show commands without a socket or a child process, then shut it down.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use svcard_config::Config;
@@ -12,26 +10,8 @@ use svcard_dataplane::pcapfile::Record;
 use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapQueues};
 use svcard_dataplane::stats::{self, Counter, Figure, Gauge};
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("svcard-engine-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
+mod common;
+use common::{ip, Dir};
 
 type Backend = (
     Arc<Config>,
@@ -127,7 +107,7 @@ fn start(dir: &Dir, workers: u16) -> (Engine, svcard_dataplane::port::pcap::Pcap
 
 #[test]
 fn the_engine_runs_in_process_and_reports_through_the_registry() {
-    let dir = Dir::new("registry");
+    let dir = Dir::new("engine-registry");
     let (engine, sink) = start(&dir, 1);
     assert_eq!(engine.workers(), 1);
     let st = engine.stats();
@@ -177,7 +157,7 @@ fn the_engine_runs_in_process_and_reports_through_the_registry() {
 
 #[test]
 fn two_workers_share_the_flows_and_shut_down_clean() {
-    let dir = Dir::new("two");
+    let dir = Dir::new("engine-two");
     let (engine, sink) = start(&dir, 2);
     assert_eq!(engine.workers(), 2);
     let summary = engine.query("show security flow session summary");
@@ -194,7 +174,7 @@ fn two_workers_share_the_flows_and_shut_down_clean() {
 
 #[test]
 fn a_show_socket_that_cannot_be_bound_fails_the_start_and_names_the_path() {
-    let dir = Dir::new("socket");
+    let dir = Dir::new("engine-socket");
     let (config, queues, control, sink) = backend(&dir, 1);
     let socket = dir.0.join("no-such-dir").join("s.sock");
     let opts = EngineOptions {

@@ -3,8 +3,6 @@
 //! hardware activity, FIN and `clear` removing rules, a full table leaving sessions in
 //! software, discarded sessions dropped in hardware.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use svcard_config::Config;
@@ -13,26 +11,8 @@ use svcard_dataplane::pcapfile::Record;
 use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapSink};
 use svcard_dataplane::stats::{Counter, Gauge};
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("svcard-offload-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
+mod common;
+use common::{ip, Dir};
 
 const MS: u64 = 1_000_000;
 
@@ -154,7 +134,7 @@ packets = 5
 
 #[test]
 fn counters_are_exact_at_close_and_clear_removes_the_rules() {
-    let dir = Dir::new("exact");
+    let dir = Dir::new("offload-exact");
     // Three accepted flows and one discarded one, 40 frames each over 1.2 s.
     let mut client = Vec::new();
     for (i, dst) in ["192.0.2.1", "192.0.2.2", "192.0.2.3", "198.51.100.9"]
@@ -224,7 +204,7 @@ fn counters_are_exact_at_close_and_clear_removes_the_rules() {
 
 #[test]
 fn hardware_activity_keeps_a_session_past_its_idle_timeout_and_an_idle_one_expires() {
-    let dir = Dir::new("timeouts");
+    let dir = Dir::new("offload-timeouts");
     // UDP idle timeout 1 s, counters read every 200 ms; a frame every 100 ms for 3.5 s:
     // after the second frame the model carries them all, the worker sees none.
     let f = udp("10.0.0.1", 4000, "192.0.2.1", 5000);
@@ -272,7 +252,7 @@ fn hardware_activity_keeps_a_session_past_its_idle_timeout_and_an_idle_one_expir
 
 #[test]
 fn a_fin_withdraws_the_rule_and_the_close_is_tracked_in_software() {
-    let dir = Dir::new("fin");
+    let dir = Dir::new("offload-fin");
     let (c, s) = (("10.0.0.1", 40000u16), ("192.0.2.1", 8080u16));
     let at = |ms: u64, data: Vec<u8>| Record {
         ts_ns: ms * MS,
@@ -340,7 +320,7 @@ fn a_fin_withdraws_the_rule_and_the_close_is_tracked_in_software() {
 
 #[test]
 fn a_full_table_leaves_sessions_in_software_counted() {
-    let dir = Dir::new("full");
+    let dir = Dir::new("offload-full");
     let mut client = Vec::new();
     for i in 0..5u16 {
         let f = udp("10.0.0.1", 4000 + i, "192.0.2.1", 5000);
@@ -378,7 +358,7 @@ fn a_full_table_leaves_sessions_in_software_counted() {
 
 #[test]
 fn with_offload_off_nothing_is_armed_and_the_view_says_so() {
-    let dir = Dir::new("off");
+    let dir = Dir::new("offload-off");
     let f = udp("10.0.0.1", 4000, "192.0.2.1", 5000);
     let (engine, _sink) = start(&dir, &every(&f, 10, 0, 1), &[], "", "");
     wait_idle(&engine);
