@@ -176,11 +176,9 @@ impl<P: PortIo> Worker<P> {
 
     /// The manager's answers: rules active, requests refused, hardware activity.
     pub(super) fn offload_work(&mut self, now_ms: u32) {
-        let Some(link) = self.offload.clone() else {
-            return;
-        };
         for _ in 0..REPLY_BUDGET {
-            let Some(msg) = link.replies.pop() else {
+            // The message is copied out: the link is not held across the handling.
+            let Some(msg) = self.offload.as_ref().and_then(|l| l.replies.pop()) else {
                 return;
             };
             let (session, key) = match msg {
