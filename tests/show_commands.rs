@@ -397,7 +397,7 @@ fn display_xml_json_and_rpc_find_every_session() {
         .find_all(&[
             "rpc-reply",
             "flow-session-summary-information",
-            "unicast-sessions",
+            "active-unicast-sessions",
         ])
         .iter()
         .map(|n| n.text.parse::<u64>().unwrap())

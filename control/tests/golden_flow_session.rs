@@ -309,8 +309,26 @@ fn summary_sample() {
     let e = sample_summary().to_elem();
     assert_eq!(e.name, "flow-session-summary-information");
     assert_eq!(
-        e.child("sessions-in-use").unwrap().text.as_deref(),
+        e.child("active-sessions").unwrap().text.as_deref(),
         Some("3680")
+    );
+    // The element names an SRX emits, in its order (what PyEZ tables and scripts read).
+    let names: Vec<&str> = e.children.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "active-unicast-sessions",
+            "active-multicast-sessions",
+            "active-services-offload-sessions",
+            "failed-sessions",
+            "active-drop-sessions",
+            "active-sessions",
+            "active-session-valid",
+            "active-session-pending",
+            "active-session-invalidated",
+            "active-session-other",
+            "max-sessions",
+        ]
     );
 }
 

@@ -575,21 +575,23 @@ pub struct SessionsSummary {
 }
 
 impl SessionsSummary {
-    /// The summary element (`<flow-session-summary-information>`).
+    /// The summary element (`<flow-session-summary-information>`), with the element names
+    /// an SRX emits (`active-sessions`, `active-session-valid`, …), which scripts and PyEZ
+    /// tables read.
     #[must_use]
     pub fn to_elem(&self) -> Elem {
         let mut e = Elem::new("flow-session-summary-information").attr("junos:style", "summary");
         for (n, v) in [
-            ("unicast-sessions", self.unicast),
-            ("multicast-sessions", self.multicast),
-            ("services-offload-sessions", self.services_offload),
+            ("active-unicast-sessions", self.unicast),
+            ("active-multicast-sessions", self.multicast),
+            ("active-services-offload-sessions", self.services_offload),
             ("failed-sessions", self.failed),
-            ("sessions-in-drop-flow", self.drop_flow),
-            ("sessions-in-use", self.in_use),
-            ("valid-sessions", self.valid),
-            ("pending-sessions", self.pending),
-            ("invalidated-sessions", self.invalidated),
-            ("sessions-in-other-states", self.other),
+            ("active-drop-sessions", self.drop_flow),
+            ("active-sessions", self.in_use),
+            ("active-session-valid", self.valid),
+            ("active-session-pending", self.pending),
+            ("active-session-invalidated", self.invalidated),
+            ("active-session-other", self.other),
             ("max-sessions", self.maximum),
         ] {
             e.push(Elem::leaf(n, v));
