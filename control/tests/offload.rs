@@ -3,16 +3,14 @@
 //! hardware activity, FIN and `clear` removing rules, a full table leaving sessions in
 //! software, discarded sessions dropped in hardware.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use svcard_config::Config;
-use svcard_control::engine::{Engine, EngineOptions};
+use svcard_control::engine::Engine;
 use svcard_dataplane::pcapfile::Record;
-use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions, PcapSink};
+use svcard_dataplane::port::pcap::PcapSink;
 use svcard_dataplane::stats::{Counter, Gauge};
 
 mod common;
-use common::{ip, Dir};
+use common::{ip, two_ports, Dir};
 
 const MS: u64 = 1_000_000;
 
@@ -45,25 +43,8 @@ fn start(
     ss_extra: &str,
     extra: &str,
 ) -> (Engine, PcapSink) {
-    let c = dir.0.join("client.pcap");
-    let s = dir.0.join("server.pcap");
-    svcard_perf::write_pcap(&c, client).unwrap();
-    svcard_perf::write_pcap(&s, server).unwrap();
-    let text = format!(
-        r#"
-[workers]
-count = 1
-[[port]]
-name = "ge-0/0/0.0"
-pcap-rx = "{}"
-pcap-tx = "{}"
-peer = "ge-0/0/1.0"
-[[port]]
-name = "ge-0/0/1.0"
-pcap-rx = "{}"
-pcap-tx = "{}"
-peer = "ge-0/0/0.0"
-{extra}
+    let rest = format!(
+        r#"{extra}
 [[service-set]]
 name = "ss1"
 ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
@@ -72,21 +53,9 @@ default-action = "accept"
 name = "block"
 destination = ["198.51.100.0/24"]
 action = "discard"
-{ss_extra}
-"#,
-        c.display(),
-        dir.0.join("out0.pcap").display(),
-        s.display(),
-        dir.0.join("out1.pcap").display(),
+{ss_extra}"#
     );
-    let config = Arc::new(Config::from_toml_str(&text, "t.toml".as_ref()).unwrap());
-    let opts = PcapOptions {
-        pace: true,
-        repeat: 1,
-    };
-    let (queues, control, sink) = PcapBackend::for_config(&config, opts).unwrap().into_parts();
-    let engine = Engine::start(&config, queues, control, EngineOptions::default()).unwrap();
-    (engine, sink)
+    two_ports(dir, client, server, &rest, true)
 }
 
 /// `n` frames of `frame`, `gap_ms` apart from `t0_ms`.

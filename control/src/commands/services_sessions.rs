@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use svcard_config::{AlgKind, Config, WorkerId};
+use svcard_config::{AlgKind, Config, WorkerId, NONE};
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::{bits, SessionView};
@@ -225,11 +225,15 @@ fn service_set_name(ctx: &Context, ss: u16) -> &str {
         .unwrap_or(crate::show::model::UNKNOWN_NAME)
 }
 
-/// The service sets a count or clear goes through: the one selected, else all.
+/// The service sets a count or clear goes through: the one selected, else all and then
+/// none ([`NONE`]: the sessions of ports in no service set, shown as `Service Set: N/A`,
+/// which a count counts and a clear clears like any other).
 fn service_sets(ctx: &Context, filter: &SessionFilter) -> Vec<u16> {
     match filter.service_set {
         Some(s) => vec![s],
-        None => (0..u16::try_from(ctx.config.service_sets.len()).unwrap_or(u16::MAX)).collect(),
+        None => (0..u16::try_from(ctx.config.service_sets.len()).unwrap_or(NONE))
+            .chain(core::iter::once(NONE))
+            .collect(),
     }
 }
 
@@ -474,10 +478,15 @@ pub fn clear(ctx: &Context, f: &FlowSessionFilter, out: &mut Out<'_>) -> Outcome
     for &wk in &workers {
         let iface = ctx.config.member_interface(wk);
         for &ss in &sets {
+            let n = marked.get(&(wk, ss)).copied().unwrap_or(0);
+            if ss == NONE && n == 0 {
+                // No service set, nothing cleared: no row (Junos lists service sets).
+                continue;
+            }
             let row = DrainRow {
                 interface: &iface,
                 service_set: service_set_name(ctx, ss),
-                marked: marked.get(&(wk, ss)).copied().unwrap_or(0),
+                marked: n,
             };
             match out {
                 Out::Text(w) => drain_line(*w, &row)?,

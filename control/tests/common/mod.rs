@@ -28,3 +28,59 @@ pub fn ip(s: &str) -> IpAddr {
     s.parse()
         .unwrap_or_else(|e| panic!("test address {s:?}: {e}"))
 }
+
+/// The engine in-process on two pcap ports (`ge-0/0/0.0` the client side, `ge-0/0/1.0` the
+/// server side, peers of each other, one worker), replaying `client` and `server` (at their
+/// pace when `pace`); `rest` is the configuration after the ports (service sets, timeouts,
+/// offload). Frames leave into `out0.pcap` / `out1.pcap` of `dir`.
+pub fn two_ports(
+    dir: &Dir,
+    client: &[svcard_dataplane::pcapfile::Record],
+    server: &[svcard_dataplane::pcapfile::Record],
+    rest: &str,
+    pace: bool,
+) -> (
+    svcard_control::engine::Engine,
+    svcard_dataplane::port::pcap::PcapSink,
+) {
+    use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
+    let c = dir.0.join("client.pcap");
+    let s = dir.0.join("server.pcap");
+    svcard_perf::write_pcap(&c, client).unwrap();
+    svcard_perf::write_pcap(&s, server).unwrap();
+    let text = format!(
+        r#"
+[workers]
+count = 1
+[[port]]
+name = "ge-0/0/0.0"
+pcap-rx = "{}"
+pcap-tx = "{}"
+peer = "ge-0/0/1.0"
+[[port]]
+name = "ge-0/0/1.0"
+pcap-rx = "{}"
+pcap-tx = "{}"
+peer = "ge-0/0/0.0"
+{rest}
+"#,
+        c.display(),
+        dir.0.join("out0.pcap").display(),
+        s.display(),
+        dir.0.join("out1.pcap").display(),
+    );
+    let config = std::sync::Arc::new(
+        svcard_config::Config::from_toml_str(&text, "t.toml".as_ref())
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let opts = PcapOptions { pace, repeat: 1 };
+    let (queues, control, sink) = PcapBackend::for_config(&config, opts).unwrap().into_parts();
+    let engine = svcard_control::engine::Engine::start(
+        &config,
+        queues,
+        control,
+        svcard_control::engine::EngineOptions::default(),
+    )
+    .unwrap();
+    (engine, sink)
+}

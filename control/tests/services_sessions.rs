@@ -1,0 +1,63 @@
+//! `show services sessions` and its count and clear over sessions that belong to no service
+//! set (ports outside every service set: `Service Set: N/A`): the count counts them and the
+//! clear clears them, as the list shows them.
+
+mod common;
+use common::{ip, two_ports, Dir};
+use std::time::Duration;
+use svcard_dataplane::pcapfile::Record;
+
+fn udp(src: &str, sport: u16, dst: &str, dport: u16) -> Vec<u8> {
+    svcard_perf::frames::udp(ip(src), sport, ip(dst), dport, &[1; 18], true)
+}
+
+/// The `Valid` column of the count row of service set `ss`, if there is one.
+fn count_of(out: &str, ss: &str) -> Option<u64> {
+    out.lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(ss))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+}
+
+#[test]
+fn sessions_without_a_service_set_are_counted_and_cleared() {
+    let dir = Dir::new("services-na");
+    // Four flows from the client side (a port in no service set), two from the server side
+    // (a port of ss1).
+    let at = |i: u64, data: Vec<u8>| Record { ts_ns: i, data };
+    let client: Vec<Record> = (0..4u16)
+        .map(|i| at(u64::from(i), udp("10.0.0.1", 4000 + i, "192.0.2.1", 443)))
+        .collect();
+    let server: Vec<Record> = (0..2u16)
+        .map(|i| {
+            at(
+                10 + u64::from(i),
+                udp("192.0.2.1", 5000 + i, "10.0.0.1", 9000),
+            )
+        })
+        .collect();
+    let rest =
+        "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/1.0\"]\ndefault-action = \"accept\"\n";
+    let (engine, _sink) = two_ports(&dir, &client, &server, rest, false);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let list = engine.query("show services sessions destination-port 443");
+    assert_eq!(list.matches("Service Set: N/A").count(), 4, "{list}");
+    let count = engine.query("show services sessions count");
+    assert_eq!(count_of(&count, "N/A"), Some(4), "{count}");
+    assert_eq!(count_of(&count, "ss1"), Some(2), "{count}");
+    let count443 = engine.query("show services sessions destination-port 443 count");
+    assert_eq!(count_of(&count443, "N/A"), Some(4), "{count443}");
+    assert_eq!(count_of(&count443, "ss1"), None, "{count443}");
+    // The clear clears what the list shows, and says so on a row of its own.
+    let cleared = engine.query("clear services sessions destination-port 443");
+    let na = cleared
+        .lines()
+        .find(|l| l.contains("N/A"))
+        .unwrap_or_else(|| panic!("{cleared}"));
+    assert_eq!(na.split_whitespace().last(), Some("4"), "{cleared}");
+    let after = engine.query("show services sessions count");
+    assert_eq!(count_of(&after, "N/A"), None, "{after}");
+    assert_eq!(count_of(&after, "ss1"), Some(2), "{after}");
+    // A clear with nothing on ports outside the service sets prints no N/A row.
+    let again = engine.query("clear services sessions destination-port 443");
+    assert!(!again.contains("N/A"), "{again}");
+}
