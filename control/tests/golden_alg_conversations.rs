@@ -274,6 +274,16 @@ fn extensive_as_xml_and_json() {
         "{rpc}"
     );
     assert!(rpc.contains("                <extensive/>"), "{rpc}");
+    // `show services alg statistics`: the RPC and reply names of the reference.
+    let rpc = run(&ctx, "show services alg statistics | display xml rpc");
+    assert!(
+        rpc.contains("<get-service-msp-alg-stats-information/>")
+            || rpc.contains("<get-service-msp-alg-stats-information>"),
+        "{rpc}"
+    );
+    let xml = run(&ctx, "show services alg statistics | display xml");
+    assert!(xml.contains("<service-msp-alg-stats-information"), "{xml}");
+    assert!(!xml.contains("service-alg-statistics"), "{xml}");
 }
 
 /// The `application-protocol` samples: (golden, worker interface, ALG, conversations).

@@ -32,7 +32,8 @@ pub fn build(opts: Opts) -> Result<Option<&'static str>, CliError> {
 /// The request RPC.
 #[must_use]
 pub fn request(protocol: Option<&'static str>) -> Elem {
-    let mut e = Elem::new("get-service-alg-statistics-information");
+    // The RPC and reply names of reference/junos-cli.md (issue 19).
+    let mut e = Elem::new("get-service-msp-alg-stats-information");
     if let Some(a) = protocol {
         e.push(Elem::leaf("application-protocol", a));
     }
@@ -52,7 +53,7 @@ pub fn show(ctx: &Context, protocol: Option<&'static str>, out: &mut Out<'_>) ->
         .map(|s| s.clone())
         .unwrap_or_default();
     if let Out::Tree(t) = out {
-        t.open(&Elem::new("service-alg-statistics-information"))?;
+        t.open(&Elem::new("service-msp-alg-stats-information"))?;
     }
     let mut first = true;
     for k in svcard_config::AlgKind::ALL {

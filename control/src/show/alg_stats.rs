@@ -1,5 +1,6 @@
 //! `show services alg statistics`: per ALG, what the gateway and the resource manager
-//! counted (reply root `service-alg-statistics-information`).
+//! counted (reply root `service-msp-alg-stats-information`, request
+//! `get-service-msp-alg-stats-information`, as `reference/junos-cli.md` names them).
 //!
 //! Text layout, one block per ALG svcard runs, in the style of Junos counter pages:
 //!
