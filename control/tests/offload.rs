@@ -55,7 +55,7 @@ destination = ["198.51.100.0/24"]
 action = "discard"
 {ss_extra}"#
     );
-    two_ports(dir, client, server, &rest, true)
+    two_ports(dir, 1, client, server, &rest, true)
 }
 
 /// `n` frames of `frame`, `gap_ms` apart from `t0_ms`.

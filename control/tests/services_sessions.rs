@@ -37,7 +37,7 @@ fn sessions_without_a_service_set_are_counted_and_cleared() {
         .collect();
     let rest =
         "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/1.0\"]\ndefault-action = \"accept\"\n";
-    let (engine, _sink) = two_ports(&dir, &client, &server, rest, false);
+    let (engine, _sink) = two_ports(&dir, 1, &client, &server, rest, false);
     assert!(engine.wait_idle(Duration::from_secs(20)));
     let list = engine.query("show services sessions destination-port 443");
     assert_eq!(list.matches("Service Set: N/A").count(), 4, "{list}");
@@ -60,4 +60,38 @@ fn sessions_without_a_service_set_are_counted_and_cleared() {
     // A clear with nothing on ports outside the service sets prints no N/A row.
     let again = engine.query("clear services sessions destination-port 443");
     assert!(!again.contains("N/A"), "{again}");
+}
+
+#[test]
+fn a_member_interface_with_no_session_shown_prints_no_header() {
+    let dir = Dir::new("services-headers");
+    // Eight flows over two workers (RSS spreads them), all in ss1.
+    let at = |i: u64, data: Vec<u8>| Record { ts_ns: i, data };
+    let client: Vec<Record> = (0..8u16)
+        .map(|i| at(u64::from(i), udp("10.0.0.1", 4000 + i, "192.0.2.1", 8080)))
+        .collect();
+    let rest = "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
+                default-action = \"accept\"\n[[service-set]]\nname = \"ss2\"\n";
+    let (engine, _sink) = two_ports(&dir, 2, &client, &[], rest, false);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let members = ["mams-5/0/0", "mams-5/0/1"];
+    let all = engine.query("show services sessions terse");
+    for m in members {
+        assert!(
+            all.lines().any(|l| l == m),
+            "both workers hold sessions:\n{all}"
+        );
+    }
+    // A service set with no session: no member header at all.
+    let none = engine.query("show services sessions service-set ss2");
+    assert!(members.iter().all(|m| !none.contains(m)), "{none}");
+    let xml = engine.query("show services sessions service-set ss2 | display xml");
+    assert!(!xml.contains("<msp-session-interface>"), "{xml}");
+    // A limit reached on the first member: the second prints nothing.
+    let two = engine.query("show services sessions limit 2 terse");
+    assert_eq!(
+        two.lines().filter(|l| members.contains(l)).count(),
+        1,
+        "one header, then its two sessions:\n{two}"
+    );
 }

@@ -287,33 +287,46 @@ pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outco
     }
     let mut shown = 0u64;
     let mut failed: Option<Failure> = None;
+    // A member interface's header is written with its first session shown: a member with
+    // none shown (none selected, or the limit reached before it) prints nothing.
+    let mut waiting: Option<WorkerId> = None;
+    let mut opened = false;
     run_query(&ctx.control, sel.filter, kind, workers, |m| {
         let res: std::fmt::Result = (|| match m {
             Relay::Begin(wk) => {
-                let name = ctx.config.member_interface(wk);
-                match out {
-                    Out::Text(w) => text.interface(*w, &name),
-                    Out::Tree(t) => {
-                        t.open(&Elem::new("msp-session-interface"))?;
-                        t.elem(&Elem::leaf("interface-name", name))
-                    }
-                }
+                waiting = Some(wk);
+                opened = false;
+                Ok(())
             }
             Relay::Session(v, _) => {
                 if !sel.keeps(&v) || shown >= limit {
                     return Ok(());
                 }
                 shown += 1;
+                if let Some(wk) = waiting.take() {
+                    let name = ctx.config.member_interface(wk);
+                    opened = true;
+                    match out {
+                        Out::Text(w) => text.interface(*w, &name)?,
+                        Out::Tree(t) => {
+                            t.open(&Elem::new("msp-session-interface"))?;
+                            t.elem(&Elem::leaf("interface-name", name))?;
+                        }
+                    }
+                }
                 let ms = msp_session(ctx, &v);
                 match out {
                     Out::Text(w) => text.session(*w, &ms),
                     Out::Tree(t) => t.elem(&ms.to_elem(s.level)),
                 }
             }
-            Relay::End(..) => match out {
-                Out::Text(_) => Ok(()),
-                Out::Tree(t) => t.close(),
-            },
+            Relay::End(..) => {
+                waiting = None;
+                match out {
+                    Out::Tree(t) if core::mem::take(&mut opened) => t.close(),
+                    _ => Ok(()),
+                }
+            }
         })();
         if res.is_err() {
             failed = Some(Failure::Gone);

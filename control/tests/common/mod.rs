@@ -30,11 +30,12 @@ pub fn ip(s: &str) -> IpAddr {
 }
 
 /// The engine in-process on two pcap ports (`ge-0/0/0.0` the client side, `ge-0/0/1.0` the
-/// server side, peers of each other, one worker), replaying `client` and `server` (at their
-/// pace when `pace`); `rest` is the configuration after the ports (service sets, timeouts,
-/// offload). Frames leave into `out0.pcap` / `out1.pcap` of `dir`.
+/// server side, peers of each other), replaying `client` and `server` (at their pace when
+/// `pace`) to `workers` workers; `rest` is the configuration after the ports (service sets,
+/// timeouts, offload). Frames leave into `out0.pcap` / `out1.pcap` of `dir`.
 pub fn two_ports(
     dir: &Dir,
+    workers: u16,
     client: &[svcard_dataplane::pcapfile::Record],
     server: &[svcard_dataplane::pcapfile::Record],
     rest: &str,
@@ -51,7 +52,7 @@ pub fn two_ports(
     let text = format!(
         r#"
 [workers]
-count = 1
+count = {workers}
 [[port]]
 name = "ge-0/0/0.0"
 pcap-rx = "{}"
