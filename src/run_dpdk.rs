@@ -71,7 +71,8 @@ impl Ports {
         let peers: Vec<usize> = config.ports.iter().map(|p| p.peer).collect();
         // AGE gets the established TCP timeout: the longest a flow idles in practice.
         let idle = config.timeouts.get(TimeoutClass::TcpEstablished);
-        let backend = RteFlowBackend::new(ids, &peers, idle);
+        let marks: Vec<bool> = self.ports.iter().map(EthPort::rx_marks).collect();
+        let backend = RteFlowBackend::new(ids, &peers, &marks, idle);
         for (p, s) in config.ports.iter().zip(backend.support()) {
             eprintln!("svcard: {}", s.describe(&p.name));
         }
@@ -136,14 +137,20 @@ pub fn open(config: &Arc<Config>, eal: &[String]) -> Result<Opened> {
         pc.tx_desc = config.dpdk.tx_desc;
         let port = match EthPort::configure(id, &pc, &pool) {
             Ok(port) => port,
-            Err(DpdkError::QueueCount { .. }) => {
+            Err(first) => {
                 // Devices such as net_pcap with one tx_pcap have no queue for the control
-                // core; the workers' queues are what forwarding needs.
+                // core (QueueCount), and net_tap wants as many TX queues as RX queues (its
+                // configure fails): the workers' queues are what forwarding needs. If that
+                // fails too, the first error is the one to read.
                 pc.tx_queues = workers;
-                EthPort::configure(id, &pc, &pool)
-                    .with_context(|| format!("port {} ({name})", p.name))?
+                match EthPort::configure(id, &pc, &pool) {
+                    Ok(port) => port,
+                    Err(_) if !matches!(first, DpdkError::QueueCount { .. }) => {
+                        return Err(first).with_context(|| format!("port {} ({name})", p.name))
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("port {} ({name})", p.name)),
+                }
             }
-            Err(e) => return Err(e).with_context(|| format!("port {} ({name})", p.name)),
         };
         if port.rx_queues() > workers {
             // A device that receives on all its queues (net_af_packet) got them all: the

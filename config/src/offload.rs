@@ -159,11 +159,14 @@ pub const MODEL_PRESETS: &[ModelPreset] = &[
     },
     ModelPreset {
         name: "e810",
-        capacity: 16_384,
+        // One PF of a two-port E810 (DPDK DTS, ice switch filter test plan: a 16K Flow
+        // Director table, 14K shared, 2K guaranteed to the PFs; 15,360 rules per PF on a
+        // 2×100G card). docs/configuration.md cites it.
+        capacity: 15_360,
         insert_rate: 20_000,
         remove_rate: 20_000,
         insert_latency_us: 50,
-        note: "Intel E810, ice Flow Director perfect-match filters",
+        note: "Intel E810, ice Flow Director perfect-match filters (one PF of a 2-port card)",
     },
 ];
 

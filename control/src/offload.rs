@@ -39,6 +39,8 @@ pub struct OffloadStats {
     pub requests: u64,
     /// Rules installed.
     pub installed: u64,
+    /// Of them, partial (`MARK`) rules: classification only.
+    pub partial: u64,
     /// Rules that became active (workers told).
     pub activated: u64,
     /// Rules removed.
@@ -106,6 +108,8 @@ struct Rec {
     rule: Option<u32>,
     /// The worker was told the rule is active.
     active: bool,
+    /// A partial (`MARK`) rule: no hardware counters (the worker counts its packets).
+    partial: bool,
     /// The hardware's counts as last read (final once the rule is removed).
     hw: HwCounters,
     /// The session ended (a withdrawal said so); when, milliseconds.
@@ -278,6 +282,7 @@ impl OffloadManager {
         match self.backend.insert(&rule, now_us) {
             Ok(inst) => {
                 self.stats.installed += 1;
+                self.stats.partial += u64::from(inst.partial);
                 self.stats.rules += 1;
                 self.inserted_this_second += 1;
                 self.sessions.insert(
@@ -286,6 +291,7 @@ impl OffloadManager {
                         key: req.key,
                         rule: Some(inst.id),
                         active: false,
+                        partial: inst.partial,
                         hw: HwCounters::default(),
                         closed_at: None,
                     },
@@ -372,6 +378,7 @@ impl OffloadManager {
                 session,
                 key: rec.key,
                 rule,
+                partial: rec.partial,
             };
             if link.replies.push(msg).is_err() {
                 // The worker's ring is full: offered again at the next poll.
@@ -396,7 +403,7 @@ impl OffloadManager {
     fn pull(&mut self) -> bool {
         let mut did = false;
         for (&session, rec) in &mut self.sessions {
-            let (Some(rule), true) = (rec.rule, rec.active) else {
+            let (Some(rule), true, false) = (rec.rule, rec.active, rec.partial) else {
                 continue;
             };
             let hw = self.backend.counters(rule);

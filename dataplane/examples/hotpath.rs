@@ -18,16 +18,22 @@
 //!
 //! Arguments: the capture, the packets to forward (default 10,000,000), the session
 //! capacity (default: the flows rounded up, at least 1024). The first pass over the capture
-//! creates the sessions and is not timed.
+//! creates the sessions and is not timed. With `--marks` anywhere, the timed part's frames
+//! carry their session's ID as a NIC's partial-offload rule (`rte_flow` `MARK`) would put it
+//! there, and the worker honours marks: the difference to a run without is what skipping
+//! the hash-table lookup saves.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use svcard_config::{Config, WorkerId};
 use svcard_dataplane::clock::Clock;
+use svcard_dataplane::flow::{Family, FlowKey};
 use svcard_dataplane::port::{Burst, PacketBuf, PortId, PortIo};
 use svcard_dataplane::ring::{RingSizes, WorkerRings};
+use svcard_dataplane::session::SessionTable;
 use svcard_dataplane::stats::{loop_bucket_range, Counter, SharedStats, LOOP_BUCKETS};
+use svcard_dataplane::wire::{self, Outcome};
 use svcard_dataplane::worker::{Worker, WorkerSetup};
 
 const ROOM: usize = 2048;
@@ -36,6 +42,7 @@ const ROOM: usize = 2048;
 struct Buf {
     data: Box<[u8; ROOM]>,
     len: usize,
+    mark: Option<u32>,
 }
 
 impl PacketBuf for Buf {
@@ -55,12 +62,17 @@ impl PacketBuf for Buf {
     fn capacity(&self) -> usize {
         ROOM
     }
+    fn mark(&self) -> Option<u32> {
+        self.mark
+    }
 }
 
 /// Port 0 receives the capture's frames in a loop; whatever either port transmits goes back
 /// to the free list.
 struct LoopIo {
     frames: Vec<Vec<u8>>,
+    /// Per frame, the mark its NIC rule puts on it (empty: none).
+    marks: Vec<Option<u32>>,
     next: usize,
     free: Vec<Buf>,
     received: u64,
@@ -79,6 +91,7 @@ impl PortIo for LoopIo {
         let (mut n, room) = (0, out.room());
         while n < room {
             let f = &self.frames[self.next];
+            let at = self.next;
             self.next = if self.next + 1 == self.frames.len() {
                 0
             } else {
@@ -87,7 +100,9 @@ impl PortIo for LoopIo {
             let mut b = self.free.pop().unwrap_or_else(|| Buf {
                 data: Box::new([0; ROOM]),
                 len: 0,
+                mark: None,
             });
+            b.mark = self.marks.get(at).copied().flatten();
             let len = f.len().min(ROOM);
             b.data[..len].copy_from_slice(&f[..len]);
             b.len = len;
@@ -111,7 +126,9 @@ impl PortIo for LoopIo {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let marks = args.iter().any(|a| a == "--marks");
+    args.retain(|a| a != "--marks");
     let Some(capture) = args.get(1) else {
         eprintln!("usage: hotpath CAPTURE [PACKETS] [CAPACITY]");
         std::process::exit(2);
@@ -158,6 +175,7 @@ max-sessions = {capacity}
     );
     let io = LoopIo {
         frames,
+        marks: Vec::new(),
         next: 0,
         free: Vec::new(),
         received: 0,
@@ -175,12 +193,18 @@ max-sessions = {capacity}
         stop: Arc::new(AtomicBool::new(false)),
         drained: Arc::new(AtomicBool::new(false)),
     };
-    let mut w = Worker::new(setup, io, capacity);
+    let mut w = Worker::new(setup, io, capacity).with_marks(marks);
     // Warm-up: every flow seen (sessions created), caches and tables touched.
     let mut loops = 0u64;
     while w.stats().get(Counter::RxPackets) < 2 * n_frames {
         w.poll();
         loops += 1;
+    }
+    if marks {
+        // Each frame's session, as the NIC's rule would name it.
+        let frames = w.io_mut().frames.clone();
+        let ids: Vec<Option<u32>> = frames.iter().map(|f| session_of(w.table(), f)).collect();
+        w.io_mut().marks = ids;
     }
     let rx0 = w.stats().get(Counter::RxPackets);
     let tx0 = w.stats().get(Counter::TxPackets);
@@ -215,6 +239,20 @@ max-sessions = {capacity}
         q(1.0),
         bursts.iter().sum::<u64>()
     );
+}
+
+/// The ID of `frame`'s session in `table`, if it has one.
+fn session_of(table: &SessionTable, frame: &[u8]) -> Option<u32> {
+    let Outcome::Ip(p) = wire::parse(frame) else {
+        return None;
+    };
+    let fam = if p.family == 6 {
+        Family::V6
+    } else {
+        Family::V4
+    };
+    let (k, _) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
+    table.find(&k, table.hash(&k)).map(|slot| table.id(slot))
 }
 
 /// The low end of the bucket holding quantile `q` of `counts`.

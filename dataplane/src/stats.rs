@@ -184,6 +184,9 @@ registry! {
         OffloadModelPackets => "offload_model_packets" in Packets,
         /// Bytes the NIC model handled.
         OffloadModelBytes => "offload_model_bytes" in Bytes,
+        /// Frames that arrived marked with their session by a NIC rule (partial offload) and
+        /// skipped the hash-table lookup.
+        OffloadMarkedPackets => "offload_marked_packets" in Packets,
     }
 }
 

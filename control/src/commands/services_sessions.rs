@@ -245,6 +245,7 @@ fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
         state: o.state.name(),
         reason: (o.state == OffloadState::Failed && o.reason != FailReason::None)
             .then(|| o.reason.name()),
+        partial: o.partial,
         backend: ctx.offload_backend(),
         rule: o.rule,
         frames: o.hw_packets,

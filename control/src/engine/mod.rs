@@ -187,6 +187,9 @@ impl Engine {
                 Arc::new(OffloadLink::new(
                     OffloadLinkSizes::default(),
                     offload.as_ref().and_then(|o| o.cells.clone()),
+                    offload
+                        .as_ref()
+                        .is_some_and(|o| o.backend.capabilities().mark),
                 ))
             })
             .collect();

@@ -30,6 +30,7 @@ fn rows(s: &OffloadStats) -> Vec<(&'static str, &'static str, u64)> {
     vec![
         ("requests", "Requests received", s.requests),
         ("rules-installed", "Rules installed", s.installed),
+        ("rules-partial", "Of them partial (mark only)", s.partial),
         ("rules-activated", "Rules activated", s.activated),
         ("rules-removed", "Rules removed", s.removed),
         ("rules-held", "Rules held now", u64::from(s.rules)),

@@ -131,6 +131,8 @@ pub struct OffloadInfo<'a> {
     pub state: &'static str,
     /// Why a request failed (state `failed`), else none.
     pub reason: Option<&'static str>,
+    /// The rule only marks the packets (partial offload: the worker forwards them).
+    pub partial: bool,
     /// The backend's name.
     pub backend: &'a str,
     /// The backend's rule ID (0 when none).
@@ -200,6 +202,10 @@ impl<'a> MspSession<'a> {
             if let Some(r) = o.reason {
                 oe.push(Elem::leaf("offload-failure-reason", r));
             }
+            oe.push(Elem::leaf(
+                "offload-kind",
+                if o.partial { "partial" } else { "full" },
+            ));
             oe.push(Elem::leaf("offload-backend", o.backend));
             oe.push(Elem::leaf("offload-rule", o.rule));
             oe.push(Elem::leaf("hardware-frame-count-in", o.frames[0]));
@@ -297,6 +303,9 @@ impl ServicesText {
             write!(w, "  Offload state: {}", o.state)?;
             if let Some(r) = o.reason {
                 write!(w, " ({r})")?;
+            }
+            if o.partial {
+                write!(w, " (partial: packets marked, forwarded by the worker)")?;
             }
             writeln!(w, ", Backend: {}, Rule: {}", o.backend, o.rule)?;
             writeln!(

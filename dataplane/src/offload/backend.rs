@@ -65,11 +65,13 @@ pub struct Capabilities {
 impl Capabilities {
     /// Whether rules of `action` can be installed.
     #[must_use]
+    /// (Fully, or partially where the device can only mark.)
     pub fn supports(&self, action: RuleAction) -> bool {
-        match action {
-            RuleAction::Forward => self.forward,
-            RuleAction::Drop => self.drop,
-        }
+        self.mark
+            || match action {
+                RuleAction::Forward => self.forward,
+                RuleAction::Drop => self.drop,
+            }
     }
 
     /// One line for the start-up log: what is supported.
@@ -90,7 +92,12 @@ impl Capabilities {
         if parts.is_empty() {
             "no flow offload (sessions stay in software)".to_string()
         } else {
-            format!("{} ({} rules)", parts.join(", "), self.capacity)
+            if self.capacity == u32::MAX {
+                // rte_flow has no capacity query: the device says when it is full.
+                format!("{} (capacity not reported)", parts.join(", "))
+            } else {
+                format!("{} ({} rules)", parts.join(", "), self.capacity)
+            }
         }
     }
 }
@@ -102,6 +109,9 @@ pub struct Installed {
     pub id: u32,
     /// When it matches packets, microseconds on the manager's clock.
     pub active_at_us: u64,
+    /// Partial offload: the rule only marks the session's packets (the worker forwards and
+    /// counts them, without a lookup); the rule has no counters of its own.
+    pub partial: bool,
 }
 
 /// A rule's hardware counters, per canonical direction.

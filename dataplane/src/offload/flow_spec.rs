@@ -179,11 +179,15 @@ pub fn specs(
             _ => {}
         }
         let mut actions = Vec::new();
-        if caps.count {
-            actions.push(FlowAction::Count);
-        }
-        if caps.age && idle_s > 0 {
-            actions.push(FlowAction::Age { timeout_s: idle_s });
+        // A partial rule's packets all reach the worker, which counts them and keeps their
+        // idle timer: hardware counters or aging would count them twice.
+        if kind != OffloadKind::Partial {
+            if caps.count {
+                actions.push(FlowAction::Count);
+            }
+            if caps.age && idle_s > 0 {
+                actions.push(FlowAction::Age { timeout_s: idle_s });
+            }
         }
         let transfer = match kind {
             OffloadKind::Full => {
@@ -340,18 +344,22 @@ mod tests {
             ]
         );
         // A forward rule on a device that can only classify: mark and deliver to the
-        // worker's queue.
+        // worker's queue, without COUNT or AGE even where the device has them (the worker
+        // sees, counts and times every packet of a partial rule: they would count twice).
         let r = rule(ip_proto::UDP, RuleAction::Forward, "10.0.0.1", "192.0.2.9");
-        let [a, b] = specs(&r, &caps(false, true, true), 3, 60, None).unwrap();
+        let mut c = caps(false, true, true);
+        c.age = true;
+        assert_eq!(kind_for(r.action, &c), Some(OffloadKind::Partial));
+        let [a, b] = specs(&r, &c, 3, 60, None).unwrap();
         for s in [&a, &b] {
             assert_eq!(
                 s.actions,
                 vec![
-                    FlowAction::Count,
                     FlowAction::Mark { id: 33_554_433 },
                     FlowAction::Queue { index: 3 }
                 ]
             );
+            assert!(!s.transfer);
         }
         // Nothing offloadable: unsupported.
         assert_eq!(

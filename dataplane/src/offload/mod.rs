@@ -85,6 +85,9 @@ pub enum ToWorker {
         key: FlowKey,
         /// The backend's rule ID.
         rule: u32,
+        /// Partial offload: the rule marks the session's packets, the worker still forwards
+        /// them (without a lookup).
+        partial: bool,
     },
     /// The request failed: the session stays in software.
     Refused {
@@ -133,16 +136,24 @@ pub struct OffloadLink {
     /// The NIC model's counter cells, when the backend is the model: the worker counts the
     /// packets of sessions whose rule is active there (the emulated hardware path).
     pub model: Option<Arc<ModelCells>>,
+    /// The backend can install partial (`MARK`) rules: the worker reads frames' marks.
+    pub marks: bool,
 }
 
 impl OffloadLink {
-    /// A link of the given sizes; `model` when the backend is the NIC model.
+    /// A link of the given sizes; `model` when the backend is the NIC model; `marks` when
+    /// it can install partial rules.
     #[must_use]
-    pub fn new(sizes: OffloadLinkSizes, model: Option<Arc<ModelCells>>) -> OffloadLink {
+    pub fn new(
+        sizes: OffloadLinkSizes,
+        model: Option<Arc<ModelCells>>,
+        marks: bool,
+    ) -> OffloadLink {
         OffloadLink {
             requests: ArrayQueue::new(sizes.requests.max(1)),
             replies: ArrayQueue::new(sizes.replies.max(1)),
             model,
+            marks,
         }
     }
 }
@@ -155,6 +166,9 @@ pub struct OffloadView {
     pub state: OffloadState,
     /// Why it failed (meaningful in state `Failed`).
     pub reason: FailReason,
+    /// The rule only marks the session's packets (partial offload; the worker forwards
+    /// them).
+    pub partial: bool,
     /// The policy (index into the configuration's offload policies; 0: never).
     pub policy: u16,
     /// The backend's rule ID (state `Offloaded`, `Withdrawn`).

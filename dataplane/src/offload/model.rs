@@ -186,6 +186,7 @@ impl OffloadBackend for NicModel {
         Ok(Installed {
             id,
             active_at_us: now_us + u64::from(self.settings.insert_latency_us),
+            partial: false,
         })
     }
 

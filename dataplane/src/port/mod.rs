@@ -34,6 +34,12 @@ pub trait PacketBuf: Send {
     fn set_len(&mut self, len: usize) -> bool;
     /// The largest length [`PacketBuf::set_len`] accepts.
     fn capacity(&self) -> usize;
+    /// The mark a NIC's flow rule put on the frame (`rte_flow` `MARK`: svcard marks a
+    /// partially offloaded session's packets with the session's ID), if any.
+    #[inline]
+    fn mark(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// A bounded array of packets for one burst; lives on the stack, never allocates.

@@ -16,7 +16,7 @@ pub mod timer;
 use crate::flow::{Direction, Endpoint, FlowKey};
 pub use svcard_config::{PortId, WorkerId};
 
-pub use record::{Session, SessionInfo};
+pub use record::{Session, SessionInfo, PARTIAL_RULE};
 pub use table::{SessionTable, TableError};
 pub use tcp::TcpState;
 pub use timer::TimerWheel;

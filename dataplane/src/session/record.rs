@@ -13,6 +13,10 @@ use crate::offload::{FailReason, OffloadState, OffloadView};
 /// wrapping millisecond arithmetic stays unambiguous).
 pub const MAX_TIMEOUT_S: u32 = (1 << 30) / 1000;
 
+/// In [`SessionInfo::offload_reason`]: the session's rule only marks its packets (partial
+/// offload: the worker forwards them, without a lookup).
+pub const PARTIAL_RULE: u8 = 0x80;
+
 /// `prev` link of a free slot (the wheel uses [`NIL`] for "not scheduled" and ids or
 /// `0x8000_0000 | list` otherwise, never this value).
 pub(super) const FREE: u32 = u32::MAX - 1;
@@ -71,7 +75,8 @@ pub struct SessionInfo {
     pub ingress: [u8; 2],
     /// [`OffloadState`] as `u8`.
     pub offload: u8,
-    /// [`FailReason`] as `u8` (state `Failed`).
+    /// [`FailReason`] as `u8` (state `Failed`), with [`PARTIAL_RULE`] when the rule is a
+    /// partial one (states `Offloaded`, `Withdrawn`).
     pub offload_reason: u8,
     /// The offload policy (index into the configuration's; 0: never).
     pub offload_policy: u16,
@@ -245,7 +250,8 @@ impl SessionInfo {
     pub fn offload_view(&self) -> OffloadView {
         OffloadView {
             state: self.offload_state(),
-            reason: FailReason::from_u8(self.offload_reason),
+            reason: FailReason::from_u8(self.offload_reason & !PARTIAL_RULE),
+            partial: self.offload_reason & PARTIAL_RULE != 0,
             policy: self.offload_policy,
             rule: self.offload_rule().unwrap_or(0),
             hw_packets: [0; 2],

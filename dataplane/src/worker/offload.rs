@@ -188,7 +188,9 @@ impl<P: PortIo> Worker<P> {
             };
             let slot = self.own_session(session, &key);
             match (msg, slot) {
-                (ToWorker::Active { rule, .. }, Some(slot)) => self.on_active(slot, rule),
+                (ToWorker::Active { rule, partial, .. }, Some(slot)) => {
+                    self.on_active(slot, rule, partial);
+                }
                 (ToWorker::Active { .. }, None) => {
                     // The session ended (or was withdrawn) before its rule came.
                     self.send_withdraw(session, key, WithdrawReason::Closed);
@@ -207,7 +209,10 @@ impl<P: PortIo> Worker<P> {
         }
     }
 
-    fn on_active(&mut self, slot: u32, rule: u32) {
+    /// Rule `rule` matches session `slot`'s packets now. A full one forwards (or drops) them
+    /// in hardware: the session is `Offload: yes`. A partial one marks them: the worker still
+    /// forwards and counts them, without a lookup, so the session's flag stays clear.
+    fn on_active(&mut self, slot: u32, rule: u32, partial: bool) {
         let id = crate::session::session_id(self.setup.index, slot);
         let Some((s, info)) = self.table.parts_mut(slot) else {
             return;
@@ -220,9 +225,13 @@ impl<P: PortIo> Worker<P> {
         };
         info.offload = n as u8;
         info.offload_mark = rule;
+        self.stats.inc(Counter::OffloadActivated);
+        if partial {
+            info.offload_reason = crate::session::PARTIAL_RULE;
+            return;
+        }
         s.bits |= bits::OFFLOAD;
         self.stats.gauges[Gauge::Offloaded as usize] += 1;
-        self.stats.inc(Counter::OffloadActivated);
     }
 
     /// The slot of live session `id` of this worker with `key`.

@@ -16,12 +16,18 @@ use crate::wire::ip_proto;
 
 impl<P: PortIo> Worker<P> {
     /// Stage A: parse every frame once, build its key and hash, prefetch its bucket.
-    pub(super) fn stage_a(&mut self, port: u16) {
+    /// `MARKS`: frames may carry a NIC's mark naming their session (partial offload,
+    /// [`Worker::with_marks`]): a marked frame's session is prefetched instead of its
+    /// bucket, and stage B does not look it up. Without, the loop reads no mark.
+    #[inline(never)]
+    pub(super) fn stage_a<const MARKS: bool>(&mut self, port: u16) {
         let rx = &mut self.rx;
         let st = &mut *self.stage;
         let n = rx.len();
         st.port = port;
         st.n = n;
+        st.marked = 0;
+        let me = self.setup.index;
         let mut m = 0usize;
         let mut fast = 0usize;
         let mut bytes = 0u64;
@@ -31,11 +37,19 @@ impl<P: PortIo> Worker<P> {
             let Some(pkt) = rx.get(i) else { continue };
             let data = pkt.data();
             bytes += data.len() as u64;
+            // A mark names a slot of this worker (anything else is ignored: looked up).
+            let mark = if MARKS {
+                pkt.mark()
+                    .and_then(crate::session::split_session_id)
+                    .and_then(|(w, slot)| (w == me).then_some(slot))
+            } else {
+                None
+            };
             // The commonest frame (untagged IPv4, UDP or TCP) in a few loads; the rest
             // through the full parser.
             if let Some(f) = wire::parse_fast_v4(data) {
                 let (w, d) = V4Words::of(f.proto, f.src, f.sport, f.dst, f.dport);
-                st.push_v4(&self.table, i, &mut m, w, d, &f);
+                st.push_v4(&self.table, i, &mut m, w, d, &f, mark);
                 fast += 1;
                 continue;
             }
@@ -47,7 +61,7 @@ impl<P: PortIo> Worker<P> {
                         Family::V4
                     };
                     let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
-                    st.push_ip(&self.table, i, &mut m, k, d, Meta::of(&p));
+                    st.push_ip(&self.table, i, &mut m, k, d, Meta::of(&p), mark);
                 }
                 Outcome::NotIp { .. } => st.kind[i] = NOT_IP,
                 Outcome::Drop(reason) => {
@@ -59,16 +73,32 @@ impl<P: PortIo> Worker<P> {
         }
         st.m = m;
         st.fast = fast;
+        if MARKS {
+            self.stats.add(
+                Counter::OffloadMarkedPackets,
+                u64::from(st.marked.count_ones()),
+            );
+        }
         self.stats.add(Counter::RxPackets, n as u64);
         self.stats.add(Counter::RxBytes, bytes);
         self.stats.add(Counter::Malformed, malformed);
     }
 
     /// Stage B: read the buckets, note each packet's candidate session, prefetch it.
+    /// Packets that came marked keep the candidate their mark named.
     pub(super) fn stage_b(&mut self) {
         let st = &mut *self.stage;
-        let m = st.m;
-        self.table.candidates(&st.hashes[..m], &mut st.cand[..m]);
+        let m = st.m.min(BURST);
+        if st.marked == 0 {
+            self.table.candidates(&st.hashes[..m], &mut st.cand[..m]);
+            return;
+        }
+        for j in 0..m {
+            if st.marked & (1 << j) == 0 {
+                self.table
+                    .candidates(&st.hashes[j..=j], &mut st.cand[j..=j]);
+            }
+        }
     }
 
     /// Stage C: resolve each packet's session (creating new ones) and act, in arrival

@@ -79,6 +79,8 @@ pub struct Worker<P: PortIo> {
     /// The NIC model's counter cells (backend `model`): offloaded sessions' packets take
     /// the emulated hardware path.
     pub(super) model: Option<Arc<ModelCells>>,
+    /// Frames may carry a NIC's mark naming their session ([`Worker::with_marks`]).
+    pub(super) marks: bool,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -137,6 +139,7 @@ impl<P: PortIo> Worker<P> {
             icmp_alg: cfg.algs[AlgKind::Icmp].enabled,
             offload: None,
             model: None,
+            marks: false,
             stats,
             table,
             io,
@@ -159,8 +162,21 @@ impl<P: PortIo> Worker<P> {
     pub fn with_offload_link(mut self, link: Arc<OffloadLink>) -> Self {
         if self.setup.config.offload_enabled() {
             self.model.clone_from(&link.model);
+            self.marks = link.marks;
             self.offload = Some(link);
         }
+        self
+    }
+
+    /// Honours the marks a NIC's flow rules put on frames (`rte_flow` `MARK` with the
+    /// session's ID: partial offload, where the device can classify but not forward): a
+    /// marked frame goes to the session its mark names, compared on its key, without the
+    /// hash-table lookup. A stale mark (its session gone, its slot reused) fails the compare
+    /// and the frame is looked up as any other. Set from the offload link when the backend
+    /// can mark; tools and tests set it directly.
+    #[must_use]
+    pub fn with_marks(mut self, on: bool) -> Self {
+        self.marks = on;
         self
     }
 
@@ -168,6 +184,12 @@ impl<P: PortIo> Worker<P> {
     #[must_use]
     pub fn table(&self) -> &SessionTable {
         &self.table
+    }
+
+    /// The worker's ports (for tests and tools that feed them).
+    #[must_use]
+    pub fn io_mut(&mut self) -> &mut P {
+        &mut self.io
     }
 
     /// The worker's own counters.
@@ -214,7 +236,11 @@ impl<P: PortIo> Worker<P> {
             let n = self.io.rx_burst(PortId(port), &mut self.rx);
             if n > 0 {
                 received += n;
-                self.stage_a(port);
+                if self.marks {
+                    self.stage_a::<true>(port);
+                } else {
+                    self.stage_a::<false>(port);
+                }
                 self.stage_b();
                 if self.offload.is_some() {
                     self.stage_c::<true>(now_ms, now_s);

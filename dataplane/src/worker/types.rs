@@ -71,7 +71,11 @@ pub(super) struct Stage {
     pub(super) hashes: [u64; BURST],
     pub(super) dirs: [Direction; BURST],
     pub(super) cand: [u32; BURST],
+    /// Bit `j`: IP packet `j` came marked with its session (partial offload): its
+    /// candidate is the mark's slot, prefetched in stage A, and stage B skips its bucket.
+    pub(super) marked: u64,
 }
+const _: () = assert!(BURST <= 64, "Stage::marked has a bit per packet");
 
 pub(super) const NOT_IP: u8 = u8::MAX;
 pub(super) const GONE: u8 = u8::MAX - 1;
@@ -130,16 +134,18 @@ impl Stage {
         k: FlowKey,
         d: Direction,
         meta: Meta,
+        mark: Option<u32>,
     ) {
         let j = *m & (BURST - 1);
         self.keys[j] = k;
         self.meta[j] = meta;
-        self.push_tail(table, i, m, k.hash(), d, 0);
+        self.push_tail(table, i, m, k.hash(), d, 0, mark);
     }
 
     /// [`push_ip`](Self::push_ip) for a plain IPv4 UDP/TCP frame, its key as three words;
     /// its [`Meta`] is stored only for TCP (nothing else reads it).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn push_v4(
         &mut self,
         table: &SessionTable,
@@ -148,16 +154,22 @@ impl Stage {
         w: V4Words,
         d: Direction,
         f: &wire::FastV4,
+        mark: Option<u32>,
     ) {
         let j = *m & (BURST - 1);
         self.v4[j] = w;
         if f.proto == crate::wire::ip_proto::TCP {
             self.meta[j] = Meta::of_fast(f);
         }
-        self.push_tail(table, i, m, w.hash(), d, FAST);
+        self.push_tail(table, i, m, w.hash(), d, FAST, mark);
     }
 
+    /// The common tail of the two pushes. `mark`: the slot a NIC's mark names (partial
+    /// offload): the session itself is prefetched instead of the home bucket, and it is the
+    /// candidate stage C compares first (a stale mark, whose slot was freed or reused,
+    /// fails the compare and falls back to the lookup, so a mark is a hint, never trusted).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn push_tail(
         &mut self,
         table: &SessionTable,
@@ -166,9 +178,16 @@ impl Stage {
         h: u64,
         d: Direction,
         flag: u8,
+        mark: Option<u32>,
     ) {
-        table.prefetch_bucket(h);
         let j = *m & (BURST - 1);
+        if let Some(slot) = mark {
+            table.prefetch_session(slot);
+            self.cand[j] = slot;
+            self.marked |= 1 << j;
+        } else {
+            table.prefetch_bucket(h);
+        }
         self.hashes[j] = h;
         self.dirs[j] = d;
         self.kind[i & (BURST - 1)] = j as u8 | flag;
@@ -190,6 +209,7 @@ impl Default for Stage {
             hashes: [0; BURST],
             dirs: [Direction::AtoB; BURST],
             cand: [u32::MAX; BURST],
+            marked: 0,
         }
     }
 }

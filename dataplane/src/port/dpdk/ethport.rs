@@ -81,12 +81,17 @@ impl PortState {
     }
 }
 
+/// `RTE_ETH_RX_METADATA_USER_MARK` (rte_ethdev.h): deliver `MARK` actions' values.
+const RX_METADATA_USER_MARK: u64 = 1 << 1;
+
 #[derive(Debug)]
 pub(super) struct PortInner {
     pub(super) id: u16,
     pub(super) rx_queues: u16,
     pub(super) tx_queues: u16,
     pub(super) rss_hf: u64,
+    /// The device delivers `rte_flow` `MARK`s in received mbufs (negotiated at configure).
+    pub(super) rx_marks: bool,
     /// Control-path calls on the port are serialised through this lock.
     pub(super) state: Mutex<PortState>,
     /// The pool the RX queues fill from: alive until the port is closed.
@@ -183,12 +188,13 @@ impl EthPort {
             return Err(DpdkError::PortInUse(port_id));
         }
         match Self::setup(port_id, cfg, pool) {
-            Ok((rss_hf, rx_queues)) => Ok(EthPort {
+            Ok((rss_hf, rx_queues, rx_marks)) => Ok(EthPort {
                 inner: Arc::new(PortInner {
                     id: port_id,
                     rx_queues,
                     tx_queues: cfg.tx_queues,
                     rss_hf,
+                    rx_marks,
                     state: Mutex::new(PortState {
                         started: true,
                         rx_claimed: vec![false; usize::from(rx_queues)],
@@ -204,13 +210,13 @@ impl EthPort {
         }
     }
 
-    /// Configures, sets up the queues, starts. Returns the RSS hash functions in use and
-    /// the RX queues set up.
+    /// Configures, sets up the queues, starts. Returns the RSS hash functions in use, the
+    /// RX queues set up, and whether received mbufs carry `rte_flow` marks.
     pub(super) fn setup(
         port: u16,
         cfg: &PortConfig,
         pool: &Mempool,
-    ) -> Result<(u64, u16), DpdkError> {
+    ) -> Result<(u64, u16, bool), DpdkError> {
         let mut info = sys::rte_eth_dev_info::default();
         // SAFETY: port is valid; info is a writable rte_eth_dev_info.
         let ret = unsafe { sys::rte_eth_dev_info_get(port, &mut info) };
@@ -254,6 +260,12 @@ impl EthPort {
             conf.rx_adv_conf.rss_conf.rss_key_len = u8::try_from(key_len).unwrap_or(40);
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
         }
+        // Marks (partial offload) reach the mbuf only where the device was asked for them
+        // before configure; -ENOTSUP means the PMD needs no asking (rte_ethdev.h).
+        let mut features = RX_METADATA_USER_MARK;
+        // SAFETY: port is valid and not yet configured; features is a live u64.
+        let ret = unsafe { sys::rte_eth_rx_metadata_negotiate(port, &mut features) };
+        let rx_marks = ret == -libc::ENOTSUP || (ret == 0 && features & RX_METADATA_USER_MARK != 0);
         // SAFETY: port is valid and not started by anyone else (PORTS_IN_USE); conf and the
         // key it points to live across the call (DPDK copies the key).
         let ret = unsafe { sys::rte_eth_dev_configure(port, rx_queues, cfg.tx_queues, &conf) };
@@ -290,7 +302,14 @@ impl EthPort {
         // Virtual devices may not support promiscuous mode (-ENOTSUP): not an error here.
         // SAFETY: port is started.
         let _ = unsafe { sys::rte_eth_promiscuous_enable(port) };
-        Ok((if use_rss { rss_hf } else { 0 }, rx_queues))
+        Ok((if use_rss { rss_hf } else { 0 }, rx_queues, rx_marks))
+    }
+
+    /// Whether received mbufs carry the marks of `rte_flow` `MARK` rules (the device
+    /// agreed to deliver them, or needs no negotiation).
+    #[must_use]
+    pub fn rx_marks(&self) -> bool {
+        self.inner.rx_marks
     }
 
     /// The DPDK port id.

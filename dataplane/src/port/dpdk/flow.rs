@@ -12,7 +12,7 @@ use std::ffi::CStr;
 use std::os::raw::c_char;
 
 use crate::offload::backend::{Capabilities, HwCounters, Installed, OffloadBackend, Rule};
-use crate::offload::flow_spec::{self, FlowAction, FlowItem, FlowSpec};
+use crate::offload::flow_spec::{self, FlowAction, FlowItem, FlowSpec, OffloadKind};
 use crate::offload::state::FailReason;
 use crate::session::split_session_id;
 use svcard_config::QueueId;
@@ -139,9 +139,10 @@ impl PortFlowSupport {
     }
 }
 
-/// Probes `port_id` (whose peer is `peer_id`) with one sample rule per capability.
+/// Probes `port_id` (whose peer is `peer_id`) with one sample rule per capability;
+/// `rx_marks`: its received mbufs carry marks (without, a `MARK` rule would be useless).
 #[must_use]
-pub fn probe(port_id: u16, peer_id: u16) -> PortFlowSupport {
+pub fn probe(port_id: u16, peer_id: u16, rx_marks: bool) -> PortFlowSupport {
     let sample = |fate: u8| dpdk_sys::svcard_flow_desc {
         family: 4,
         proto: 17,
@@ -168,7 +169,7 @@ pub fn probe(port_id: u16, peer_id: u16) -> PortFlowSupport {
         ..sample(1)
     });
     let drop = ok(sample(2));
-    let mark = ok(sample(3));
+    let mark = rx_marks && ok(sample(3));
     let count = ok(dpdk_sys::svcard_flow_desc {
         count: 1,
         ..sample(2)
@@ -216,9 +217,10 @@ impl core::fmt::Debug for RteFlowBackend {
 
 impl RteFlowBackend {
     /// Probes every port (`ports[i]` is config port `i`'s ethdev ID, `peers[i]` its peer's
-    /// config index); `idle_s` is the idle timeout `AGE` rules get.
+    /// config index, `rx_marks[i]` whether its mbufs carry marks); `idle_s` is the idle
+    /// timeout `AGE` rules get.
     #[must_use]
-    pub fn new(ports: Vec<u16>, peers: &[usize], idle_s: u32) -> RteFlowBackend {
+    pub fn new(ports: Vec<u16>, peers: &[usize], rx_marks: &[bool], idle_s: u32) -> RteFlowBackend {
         let support = ports
             .iter()
             .enumerate()
@@ -228,7 +230,7 @@ impl RteFlowBackend {
                     .and_then(|&p| ports.get(p))
                     .copied()
                     .unwrap_or(id);
-                probe(id, peer)
+                probe(id, peer, rx_marks.get(i).copied().unwrap_or(false))
             })
             .collect();
         RteFlowBackend {
@@ -321,6 +323,7 @@ impl OffloadBackend for RteFlowBackend {
             capacity: a.capacity.min(b.capacity),
         };
         let queue = split_session_id(rule.session).map_or(0, |(w, _)| QueueId::of_worker(w).0);
+        let partial = flow_spec::kind_for(rule.action, &caps) == Some(OffloadKind::Partial);
         let specs = flow_spec::specs(rule, &caps, queue, self.idle_s, None)?;
         let mut made: Vec<Flow> = Vec::with_capacity(2);
         for spec in &specs {
@@ -348,6 +351,7 @@ impl OffloadBackend for RteFlowBackend {
         Ok(Installed {
             id,
             active_at_us: now_us,
+            partial,
         })
     }
 

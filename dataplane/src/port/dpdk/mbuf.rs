@@ -128,7 +128,24 @@ impl Mbuf {
     }
 }
 
+/// `RTE_MBUF_F_RX_FDIR_ID` (rte_mbuf_core.h): the flow director ID (an `rte_flow` `MARK`)
+/// is in `hash.fdir.hi`.
+const RX_FDIR_ID: u64 = 1 << 13;
+
 impl PacketBuf for Mbuf {
+    #[inline]
+    fn mark(&self) -> Option<u32> {
+        let m = self.hdr();
+        if m.ol_flags & RX_FDIR_ID == 0 {
+            return None;
+        }
+        // SAFETY: the union's one member is the hash union, of plain integers (any bit
+        // pattern is valid).
+        let hash = unsafe { m.__bindgen_anon_2.hash };
+        // SAFETY: as above; with RX_FDIR_ID set the PMD wrote the mark into fdir.hi.
+        Some(unsafe { hash.fdir }.hi)
+    }
+
     #[inline]
     fn frame_len(&self) -> usize {
         usize::from(self.hdr().data_len)
