@@ -57,6 +57,8 @@ pub struct OffloadStats {
     pub counter_pulls: u64,
     /// Idle timers restarted from hardware activity.
     pub activity_refreshes: u64,
+    /// Rules the hardware reported aged out (`AGE`: idle for their session's timeout).
+    pub aged_out: u64,
     /// Insertions in the last whole second.
     pub insertions_last_second: u64,
     /// Sum and count of request → active delays, microseconds.
@@ -110,6 +112,8 @@ struct Rec {
     active: bool,
     /// A partial (`MARK`) rule: no hardware counters (the worker counts its packets).
     partial: bool,
+    /// The hardware reported the rule aged out (idle for the session's timeout).
+    aged: bool,
     /// The hardware's counts as last read (final once the rule is removed).
     hw: HwCounters,
     /// The session ended (a withdrawal said so); when, milliseconds.
@@ -292,6 +296,7 @@ impl OffloadManager {
                         rule: Some(inst.id),
                         active: false,
                         partial: inst.partial,
+                        aged: false,
                         hw: HwCounters::default(),
                         closed_at: None,
                     },
@@ -327,6 +332,7 @@ impl OffloadManager {
             ingress,
             egress: [peer(ingress[0]), peer(ingress[1])],
             action: req.action,
+            idle_s: req.idle_s,
         }
     }
 
@@ -399,31 +405,48 @@ impl OffloadManager {
     }
 
     /// Reads every active rule's counters; a session whose hardware counters moved has
-    /// its idle timer restarted by its worker.
+    /// its idle timer restarted by its worker. A device that can age rules but not count
+    /// them says only when a rule went idle: its sessions are refreshed every interval
+    /// until their rule is reported aged out, then left to their own timers.
     fn pull(&mut self) -> bool {
+        let caps = self.backend.capabilities();
+        let aged = self.backend.aged();
+        self.stats.aged_out += aged.len() as u64;
         let mut did = false;
         for (&session, rec) in &mut self.sessions {
             let (Some(rule), true, false) = (rec.rule, rec.active, rec.partial) else {
                 continue;
             };
-            let hw = self.backend.counters(rule);
-            self.stats.counter_pulls += 1;
-            if hw.total_packets() != rec.hw.total_packets() {
-                let Some((w, _)) = split_session_id(session) else {
-                    continue;
-                };
-                let msg = ToWorker::Activity {
-                    session,
-                    key: rec.key,
-                };
-                if let Some(l) = self.links.get(w.index()) {
-                    if l.replies.push(msg).is_ok() {
-                        self.stats.activity_refreshes += 1;
-                        rec.hw = hw;
-                    }
-                }
-                did = true;
+            rec.aged |= aged.contains(&rule);
+            let hw = if caps.count {
+                self.stats.counter_pulls += 1;
+                self.backend.counters(rule)
+            } else {
+                rec.hw
+            };
+            let active = if caps.count {
+                hw.total_packets() != rec.hw.total_packets()
+            } else {
+                caps.age && !rec.aged
+            };
+            if !active {
+                continue;
             }
+            let Some((w, _)) = split_session_id(session) else {
+                continue;
+            };
+            let msg = ToWorker::Activity {
+                session,
+                key: rec.key,
+            };
+            if let Some(l) = self.links.get(w.index()) {
+                // A full ring: the counts are compared again at the next interval.
+                if l.replies.push(msg).is_ok() {
+                    self.stats.activity_refreshes += 1;
+                    rec.hw = hw;
+                }
+            }
+            did = true;
         }
         did
     }

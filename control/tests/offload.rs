@@ -3,14 +3,18 @@
 //! hardware activity, FIN and `clear` removing rules, a full table leaving sessions in
 //! software, discarded sessions dropped in hardware.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use svcard_control::engine::Engine;
+use svcard_control::engine::{Engine, EngineOptions};
+use svcard_dataplane::offload::{
+    Capabilities, FailReason, HwCounters, Installed, OffloadBackend, Rule,
+};
 use svcard_dataplane::pcapfile::Record;
 use svcard_dataplane::port::pcap::PcapSink;
 use svcard_dataplane::stats::{Counter, Gauge};
 
 mod common;
-use common::{ip, two_ports, Dir};
+use common::{ip, two_ports_with, Dir};
 
 const MS: u64 = 1_000_000;
 
@@ -43,6 +47,25 @@ fn start(
     ss_extra: &str,
     extra: &str,
 ) -> (Engine, PcapSink) {
+    start_with(
+        dir,
+        client,
+        server,
+        ss_extra,
+        extra,
+        EngineOptions::default(),
+    )
+}
+
+/// [`start`] with engine options (a backend of the test's own).
+fn start_with(
+    dir: &Dir,
+    client: &[Record],
+    server: &[Record],
+    ss_extra: &str,
+    extra: &str,
+    opts: EngineOptions,
+) -> (Engine, PcapSink) {
     let rest = format!(
         r#"{extra}
 [[service-set]]
@@ -55,7 +78,7 @@ destination = ["198.51.100.0/24"]
 action = "discard"
 {ss_extra}"#
     );
-    two_ports(dir, 1, client, server, &rest, true)
+    two_ports_with(dir, 1, client, server, &rest, true, opts)
 }
 
 /// `n` frames of `frame`, `gap_ms` apart from `t0_ms`.
@@ -217,6 +240,107 @@ fn hardware_activity_keeps_a_session_past_its_idle_timeout_and_an_idle_one_expir
     assert_eq!(books.closed_packets, 36, "software + hardware at close");
     let st = engine.query("show services offload statistics");
     assert_eq!(field(&st, "Rules held now"), 0, "{st}");
+}
+
+/// A device that ages rules but cannot count them (what the rte_flow probe reports for
+/// such a NIC): it says a rule went idle only when the test says so.
+struct AgingNic {
+    aged: Arc<Mutex<Vec<u32>>>,
+    next: u32,
+    held: u32,
+}
+
+impl OffloadBackend for AgingNic {
+    fn name(&self) -> &'static str {
+        "aging-nic"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            forward: true,
+            drop: true,
+            count: false,
+            age: true,
+            mark: false,
+            capacity: 64,
+        }
+    }
+    fn insert(&mut self, _rule: &Rule, now_us: u64) -> Result<Installed, FailReason> {
+        self.next += 1;
+        self.held += 1;
+        Ok(Installed {
+            id: self.next - 1,
+            active_at_us: now_us,
+            partial: false,
+        })
+    }
+    fn remove(&mut self, _id: u32, _now_us: u64) -> HwCounters {
+        self.held -= 1;
+        HwCounters::default()
+    }
+    fn counters(&self, _id: u32) -> HwCounters {
+        HwCounters::default()
+    }
+    fn occupancy(&self) -> u32 {
+        self.held
+    }
+    fn aged(&mut self) -> Vec<u32> {
+        std::mem::take(&mut *self.aged.lock().unwrap())
+    }
+}
+
+#[test]
+fn on_a_device_that_ages_but_cannot_count_a_session_lives_until_its_rule_ages_out() {
+    let dir = Dir::new("offload-age");
+    // Three frames, then silence: the rule (after the second) is all that says whether
+    // the flow still runs in hardware.
+    let f = udp("10.0.0.1", 4000, "192.0.2.1", 5000);
+    let client = every(&f, 3, 0, 100);
+    let extra =
+        "[timeouts]\nudp = 1\n[offload]\nbackend = \"rte-flow\"\ncounter-interval-ms = 200\n";
+    let policy = "[service-set.offload]\npolicy = \"after-packets\"\npackets = 2\n";
+    let aged = Arc::new(Mutex::new(Vec::new()));
+    let nic = AgingNic {
+        aged: Arc::clone(&aged),
+        next: 0,
+        held: 0,
+    };
+    let opts = EngineOptions {
+        offload_backend: Some(Box::new(nic)),
+        ..EngineOptions::default()
+    };
+    let (engine, _sink) = start_with(&dir, &client, &[], policy, extra, opts);
+    wait_idle(&engine);
+    // Three idle timeouts with no aged report: the hardware may be carrying the flow, so
+    // the session stays.
+    std::thread::sleep(Duration::from_millis(3200));
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::OffloadActivated), 1, "{card:?}");
+    assert_eq!(
+        card.gauge(Gauge::Sessions),
+        1,
+        "the session outlived 3 timeouts"
+    );
+    assert_eq!(card.get(Counter::SessionsIdleExpired), 0);
+    // The device reports the rule aged out: the session expires within its timeout plus
+    // one interval, and its rule is removed.
+    aged.lock().unwrap().push(0);
+    let told = Instant::now();
+    let expired = loop {
+        if engine.stats().card().gauge(Gauge::Sessions) == 0 {
+            break told.elapsed();
+        }
+        assert!(told.elapsed() < Duration::from_secs(5), "never expired");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        expired <= Duration::from_millis(1800),
+        "expired {expired:?} after the aged report"
+    );
+    assert!(engine.wait_idle(Duration::from_secs(5)));
+    let st = engine.query("show services offload statistics");
+    assert_eq!(field(&st, "Rules aged out by hardware"), 1, "{st}");
+    assert_eq!(field(&st, "Rules held now"), 0, "{st}");
+    assert_eq!(engine.stats().card().get(Counter::SessionsIdleExpired), 1);
 }
 
 #[test]

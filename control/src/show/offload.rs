@@ -71,6 +71,7 @@ fn rows(s: &OffloadStats) -> Vec<(&'static str, &'static str, u64)> {
             "Idle timers refreshed by hardware",
             s.activity_refreshes,
         ),
+        ("rules-aged-out", "Rules aged out by hardware", s.aged_out),
         (
             "closed-hardware-packets",
             "Hardware packets of closed sessions",

@@ -44,6 +44,31 @@ pub fn two_ports(
     svcard_control::engine::Engine,
     svcard_dataplane::port::pcap::PcapSink,
 ) {
+    two_ports_with(
+        dir,
+        workers,
+        client,
+        server,
+        rest,
+        pace,
+        svcard_control::engine::EngineOptions::default(),
+    )
+}
+
+/// [`two_ports`] with engine options (an offload backend of the test's own).
+#[allow(dead_code)] // not every test binary uses it
+pub fn two_ports_with(
+    dir: &Dir,
+    workers: u16,
+    client: &[svcard_dataplane::pcapfile::Record],
+    server: &[svcard_dataplane::pcapfile::Record],
+    rest: &str,
+    pace: bool,
+    opts: svcard_control::engine::EngineOptions,
+) -> (
+    svcard_control::engine::Engine,
+    svcard_dataplane::port::pcap::PcapSink,
+) {
     use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
     let c = dir.0.join("client.pcap");
     let s = dir.0.join("server.pcap");
@@ -74,14 +99,8 @@ peer = "ge-0/0/0.0"
         svcard_config::Config::from_toml_str(&text, "t.toml".as_ref())
             .unwrap_or_else(|e| panic!("{e}")),
     );
-    let opts = PcapOptions { pace, repeat: 1 };
-    let (queues, control, sink) = PcapBackend::for_config(&config, opts).unwrap().into_parts();
-    let engine = svcard_control::engine::Engine::start(
-        &config,
-        queues,
-        control,
-        svcard_control::engine::EngineOptions::default(),
-    )
-    .unwrap();
+    let pcap = PcapOptions { pace, repeat: 1 };
+    let (queues, control, sink) = PcapBackend::for_config(&config, pcap).unwrap().into_parts();
+    let engine = svcard_control::engine::Engine::start(&config, queues, control, opts).unwrap();
     (engine, sink)
 }

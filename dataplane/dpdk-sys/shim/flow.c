@@ -1,4 +1,6 @@
 /* See flow.h. */
+/* rte_flow_get_aged_flows is still experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
 #include <errno.h>
 #include <string.h>
 
@@ -89,6 +91,7 @@ static void fill(struct rule *r, const struct svcard_flow_desc *d)
 	}
 	if (d->age_s) {
 		r->age.timeout = d->age_s > 0xffffff ? 0xffffff : d->age_s;
+		r->age.context = (void *)(uintptr_t)d->age_context;
 		r->actions[a].type = RTE_FLOW_ACTION_TYPE_AGE;
 		r->actions[a++].conf = &r->age;
 	}
@@ -165,5 +168,20 @@ int svcard_flow_query_count(uint16_t port_id, struct rte_flow *flow, uint64_t *h
 	rc = rte_flow_query(port_id, flow, action, &q, &e);
 	*hits = q.hits_set ? q.hits : 0;
 	*bytes = q.bytes_set ? q.bytes : 0;
+	return rc;
+}
+
+int svcard_flow_aged(uint16_t port_id, uint64_t *ids, uint32_t n)
+{
+	void *contexts[256];
+	struct rte_flow_error e;
+	int rc, i;
+
+	if (n > 256)
+		n = 256;
+	memset(&e, 0, sizeof(e));
+	rc = rte_flow_get_aged_flows(port_id, contexts, n, &e);
+	for (i = 0; i < rc; i++)
+		ids[i] = (uint64_t)(uintptr_t)contexts[i];
 	return rc;
 }

@@ -22,6 +22,7 @@ struct svcard_flow_desc {
 	uint8_t tcp_flags_clear; /* TCP: these flags must be 0 (mask, spec 0) */
 	uint8_t count;           /* COUNT */
 	uint32_t age_s;          /* AGE with this timeout, 0: none */
+	uint64_t age_context;    /* AGE: the value reported for the rule once it aged (not 0) */
 	uint8_t fate;            /* 1 forward to fwd_port, 2 drop, 3 mark + queue */
 	uint16_t fwd_port;       /* ethdev port id */
 	uint32_t mark;
@@ -36,6 +37,9 @@ struct rte_flow *svcard_flow_create(uint16_t port_id, const struct svcard_flow_d
 				    int *err, const char **msg);
 /* rte_flow_destroy; 0 or a negative errno. */
 int svcard_flow_destroy(uint16_t port_id, struct rte_flow *flow);
+/* rte_flow_get_aged_flows: up to n of the AGE contexts of rules that aged out since the
+ * last call, into ids; the number written or a negative errno. */
+int svcard_flow_aged(uint16_t port_id, uint64_t *ids, uint32_t n);
 /* rte_flow_query of the rule's COUNT action: hits and bytes since creation; 0 or a
  * negative errno. */
 int svcard_flow_query_count(uint16_t port_id, struct rte_flow *flow, uint64_t *hits,

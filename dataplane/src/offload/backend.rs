@@ -43,6 +43,8 @@ pub struct Rule {
     pub egress: [u16; 2],
     /// Forward or drop.
     pub action: RuleAction,
+    /// The session's idle timeout, seconds (what an `AGE` action waits).
+    pub idle_s: u32,
 }
 
 /// What a device (or the model) can offload.
@@ -151,6 +153,12 @@ pub trait OffloadBackend: Send {
     fn occupancy(&self) -> u32;
     /// Work the backend does over time (a model frees removed rules at its removal rate).
     fn tick(&mut self, _now_us: u64) {}
+    /// Rules whose traffic stopped for their idle timeout (hardware aging, both
+    /// directions) since the last call. A device with `AGE` but no `COUNT` tells idleness
+    /// only this way.
+    fn aged(&mut self) -> Vec<u32> {
+        Vec::new()
+    }
 }
 
 /// A backend for a device without flow offload (or a build without its driver): every

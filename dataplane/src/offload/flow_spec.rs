@@ -255,6 +255,7 @@ mod tests {
             ingress,
             egress: [ingress[1], ingress[0]],
             action,
+            idle_s: 60,
         }
     }
 

@@ -60,6 +60,8 @@ pub struct InstallRequest {
     pub policy: u16,
     /// Milliseconds from the session's first packet to the request.
     pub age_ms: u32,
+    /// The session's idle timeout now, seconds.
+    pub idle_s: u32,
     /// When the request was made (shared clock, milliseconds).
     pub at_ms: u32,
 }

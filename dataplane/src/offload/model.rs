@@ -233,6 +233,7 @@ mod tests {
             ingress: [0, 1],
             egress: [1, 0],
             action: RuleAction::Forward,
+            idle_s: 60,
         }
     }
 

@@ -85,6 +85,7 @@ impl<P: PortIo> Worker<P> {
             },
             policy: info.offload_policy,
             age_ms: now_ms.wrapping_sub(info.offload_mark),
+            idle_s: info.timeout_s(),
             at_ms: now_ms,
         };
         let sent = self

@@ -200,10 +200,23 @@ pub struct RteFlowBackend {
     ports: Vec<u16>,
     /// What each configured port supports.
     support: Vec<PortFlowSupport>,
-    /// Idle timeout given to `AGE`, seconds.
+    /// Idle timeout given to `AGE` when a rule has none, seconds.
     idle_s: u32,
     rules: HashMap<u32, [Flow; 2]>,
+    /// Rules one of whose directions aged out: the bit of each direction seen aged.
+    aging: HashMap<u32, u8>,
     next: u32,
+}
+
+/// The `AGE` context of direction `dir` (0, 1) of rule `id`: never 0 (a null context).
+fn age_context(id: u32, dir: usize) -> u64 {
+    ((u64::from(id) << 1) | (dir as u64 & 1)) + 1
+}
+
+/// The rule and direction of an `AGE` context.
+fn of_age_context(ctx: u64) -> Option<(u32, usize)> {
+    let v = ctx.checked_sub(1)?;
+    Some((u32::try_from(v >> 1).ok()?, (v & 1) as usize))
 }
 
 impl core::fmt::Debug for RteFlowBackend {
@@ -238,6 +251,7 @@ impl RteFlowBackend {
             support,
             idle_s,
             rules: HashMap::new(),
+            aging: HashMap::new(),
             next: 0,
         }
     }
@@ -324,14 +338,23 @@ impl OffloadBackend for RteFlowBackend {
         };
         let queue = split_session_id(rule.session).map_or(0, |(w, _)| QueueId::of_worker(w).0);
         let partial = flow_spec::kind_for(rule.action, &caps) == Some(OffloadKind::Partial);
-        let specs = flow_spec::specs(rule, &caps, queue, self.idle_s, None)?;
+        let idle = if rule.idle_s > 0 {
+            rule.idle_s
+        } else {
+            self.idle_s
+        };
+        let specs = flow_spec::specs(rule, &caps, queue, idle, None)?;
+        let id = self.next;
         let mut made: Vec<Flow> = Vec::with_capacity(2);
-        for spec in &specs {
+        for (dir, spec) in specs.iter().enumerate() {
             let Some(&port_id) = self.ports.get(usize::from(spec.port)) else {
                 made.iter().for_each(Self::destroy);
                 return Err(FailReason::Unsupported);
             };
-            let d = desc(spec, &self.ports);
+            let mut d = desc(spec, &self.ports);
+            if d.age_s > 0 {
+                d.age_context = age_context(id, dir);
+            }
             let (mut err, mut msg) = (0i32, core::ptr::null::<c_char>());
             // SAFETY: `d`, `err` and `msg` are valid for the call; the shim builds the rule
             // arrays on its stack and rte_flow_create copies what it keeps.
@@ -345,7 +368,6 @@ impl OffloadBackend for RteFlowBackend {
         let (Some(second), Some(first)) = (made.pop(), made.pop()) else {
             return Err(FailReason::Refused);
         };
-        let id = self.next;
         self.next = self.next.wrapping_add(1);
         self.rules.insert(id, [first, second]);
         Ok(Installed {
@@ -356,6 +378,7 @@ impl OffloadBackend for RteFlowBackend {
     }
 
     fn remove(&mut self, id: u32, _now_us: u64) -> HwCounters {
+        self.aging.remove(&id);
         let Some(flows) = self.rules.remove(&id) else {
             return HwCounters::default();
         };
@@ -370,6 +393,38 @@ impl OffloadBackend for RteFlowBackend {
 
     fn occupancy(&self) -> u32 {
         u32::try_from(self.rules.len() * 2).unwrap_or(u32::MAX)
+    }
+
+    fn aged(&mut self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut ids = [0u64; 256];
+        for s in &self.support {
+            if !s.caps.age {
+                continue;
+            }
+            loop {
+                // SAFETY: `ids` holds 256 entries and the shim writes at most that many.
+                let n = unsafe { dpdk_sys::svcard_flow_aged(s.port_id, ids.as_mut_ptr(), 256) };
+                let Ok(n) = usize::try_from(n) else { break };
+                for &ctx in ids.iter().take(n) {
+                    let Some((rule, dir)) = of_age_context(ctx) else {
+                        continue;
+                    };
+                    if !self.rules.contains_key(&rule) {
+                        continue;
+                    }
+                    let bits = self.aging.entry(rule).or_insert(0);
+                    *bits |= 1 << dir;
+                    if *bits == 0b11 {
+                        out.push(rule);
+                    }
+                }
+                if n < ids.len() {
+                    break;
+                }
+            }
+        }
+        out
     }
 }
 
@@ -417,6 +472,12 @@ mod tests {
             (1, 1, 9),
             "config port 1 is ethdev 9"
         );
+        for (id, dir) in [(0, 0), (0, 1), (7, 1), (u32::MAX, 0)] {
+            let ctx = age_context(id, dir);
+            assert_ne!(ctx, 0, "a null AGE context would be no context");
+            assert_eq!(of_age_context(ctx), Some((id, dir)));
+        }
+        assert_eq!(of_age_context(0), None);
         assert_eq!(reason_of(-libc::ENOSPC), FailReason::TableFull);
         assert_eq!(reason_of(-libc::ENOSYS), FailReason::Unsupported);
         assert_eq!(reason_of(-libc::EINVAL), FailReason::Refused);
