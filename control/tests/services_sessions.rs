@@ -95,3 +95,38 @@ fn a_member_interface_with_no_session_shown_prints_no_header() {
         "one header, then its two sessions:\n{two}"
     );
 }
+
+/// The `Sessions` column of `utilization` for member `m`.
+fn utilization_of(out: &str, m: &str) -> Option<u64> {
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(m))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+}
+
+#[test]
+fn utilization_counts_the_sessions_its_filters_select() {
+    let dir = Dir::new("services-utilization");
+    let at = |i: u64, data: Vec<u8>| Record { ts_ns: i, data };
+    // Three flows to 443, two to 53, all in ss1; one worker.
+    let client: Vec<Record> = (0..5u16)
+        .map(|i| {
+            let port = if i < 3 { 443 } else { 53 };
+            at(u64::from(i), udp("10.0.0.1", 4000 + i, "192.0.2.1", port))
+        })
+        .collect();
+    let rest = "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
+                default-action = \"accept\"\n[[service-set]]\nname = \"ss2\"\n";
+    let (engine, _sink) = two_ports(&dir, 1, &client, &[], rest, false);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let m = "mams-5/0/0";
+    let all = engine.query("show services sessions utilization");
+    assert_eq!(utilization_of(&all, m), Some(5), "{all}");
+    let web = engine.query("show services sessions utilization destination-port 443");
+    assert_eq!(utilization_of(&web, m), Some(3), "{web}");
+    let dns = engine.query("show services sessions utilization application-protocol dns");
+    assert_eq!(utilization_of(&dns, m), Some(2), "{dns}");
+    let none = engine.query("show services sessions utilization service-set ss2");
+    assert_eq!(utilization_of(&none, m), Some(0), "{none}");
+    let member = engine.query("show services sessions utilization interface mams-5/0/0");
+    assert_eq!(utilization_of(&member, m), Some(5), "{member}");
+}

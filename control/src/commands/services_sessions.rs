@@ -274,7 +274,7 @@ pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outco
         return services_count(ctx, sel, out);
     }
     if s.utilization {
-        return services_utilization(ctx, &sel, out);
+        return services_utilization(ctx, sel, out);
     }
     let workers = ctx.workers(&sel.filter);
     let limit = s.limit.unwrap_or(u64::MAX);
@@ -435,8 +435,39 @@ fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outco
     Ok(())
 }
 
-fn services_utilization(ctx: &Context, sel: &Selection, out: &mut Out<'_>) -> Outcome {
+/// Per member interface, the selected sessions against its capacity: the sessions in use
+/// when nothing but an interface is selected (the gauges), else those the filters select
+/// (counted by the workers, or by records for several application protocols).
+fn services_utilization(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outcome {
     let workers = ctx.workers(&sel.filter);
+    let only_members = SessionFilter {
+        port: None,
+        worker: None,
+        ..sel.filter
+    }
+    .is_all();
+    let use_gauges = only_members && sel.applications.is_none();
+    let mut selected: HashMap<WorkerId, u64> = HashMap::new();
+    if !use_gauges {
+        let kind = if sel.worker_side() {
+            QueryKind::Count
+        } else {
+            QueryKind::Records { limit: u64::MAX }
+        };
+        run_query(&ctx.control, sel.filter, kind, workers.clone(), |m| {
+            match m {
+                Relay::End(w, c) if kind == QueryKind::Count => {
+                    selected.insert(w, c.matched);
+                }
+                Relay::Session(v, _) if sel.keeps(&v) => {
+                    *selected.entry(v.worker).or_default() += 1;
+                }
+                _ => {}
+            }
+            true
+        })
+        .map_err(|e| message(format!("error: {e}")))?;
+    }
     match out {
         Out::Text(w) => writeln!(w, "{UTILIZATION_HEADER}")?,
         Out::Tree(t) => t.open(&Elem::new("service-msp-sess-utilization-information"))?,
@@ -444,9 +475,14 @@ fn services_utilization(ctx: &Context, sel: &Selection, out: &mut Out<'_>) -> Ou
     for wk in workers {
         let st = ctx.control.workers[wk.index()].stats.snapshot();
         let iface = ctx.config.member_interface(wk);
+        let sessions = if use_gauges {
+            st.gauge(Gauge::Sessions)
+        } else {
+            selected.get(&wk).copied().unwrap_or(0)
+        };
         let row = UtilizationRow {
             interface: &iface,
-            sessions: st.gauge(Gauge::Sessions),
+            sessions,
             maximum: st.gauge(Gauge::Capacity),
         };
         match out {
