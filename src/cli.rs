@@ -25,14 +25,19 @@ pub fn default_socket() -> PathBuf {
         .map_or_else(|| PathBuf::from("/tmp/svcard.sock"), PathBuf::from)
 }
 
-/// Runs `svcard cli`.
+/// Runs `svcard cli`. With `-c`, the exit status says whether the command ran: 0, or 1
+/// when it was refused (syntax, range, a name not found; its error is the output), as
+/// scripts test it.
 pub fn cli(command: Option<String>, socket: &Path) -> Result<()> {
     match command {
         Some(c) => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            query(socket, &c, &mut out)?;
+            let ran = query(socket, &c, &mut out)?;
             out.flush()?;
+            if !ran {
+                std::process::exit(1);
+            }
             Ok(())
         }
         None => interactive(socket),

@@ -333,6 +333,112 @@ fn services_sessions_levels_filters_count_and_utilization() {
     assert!(e.contains("Value 256 is not within range (0..255)"), "{e}");
     let e = sv.cli("show services sessions source-prefix 10.0.0.0/33");
     assert!(e.contains("invalid prefix"), "{e}");
+    // Under `| display xml` an error is an <xnm:error> in the RPC reply, with the bad
+    // word as <token> where the command did not parse.
+    for (cmd, token, message) in [
+        (
+            "show services sessions service-set nope | display xml",
+            None,
+            "error: service-set 'nope' not found",
+        ),
+        (
+            "show services sessions destination-port 70000 | display xml",
+            Some("70000"),
+            "Value 70000 is not within range (0..65535)",
+        ),
+        (
+            "show services bogus | display xml",
+            Some("bogus"),
+            "syntax error",
+        ),
+    ] {
+        let x = sv.cli(cmd);
+        let doc = roxmltree::Document::parse(&x).unwrap_or_else(|e| panic!("{e}: {x}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "rpc-reply", "{x}");
+        let err = root
+            .children()
+            .find(|n| n.tag_name().name() == "error")
+            .unwrap_or_else(|| panic!("no xnm:error in {x}"));
+        assert_eq!(
+            err.tag_name().namespace(),
+            Some("http://xml.juniper.net/xnm/1.1/xnm"),
+            "{x}"
+        );
+        let child = |name: &str| {
+            err.children()
+                .find(|n| n.tag_name().name() == name)
+                .and_then(|n| n.text())
+                .map(str::trim)
+        };
+        assert_eq!(child("token"), token, "{x}");
+        assert!(
+            child("message").is_some_and(|m| m.starts_with(message)),
+            "{x}"
+        );
+    }
+    sv.stop();
+}
+
+/// `svcard cli -c` exits 1 when the command is refused (a syntax error, a value out of
+/// range, a name not found), 0 when it ran, and prints the answer either way.
+#[test]
+fn cli_exit_status_says_whether_the_command_ran() {
+    let dir = TempDir::new("cli-status");
+    write_pcap(
+        &dir.path("c.pcap"),
+        &[udp("10.5.0.1", 20_000, "192.0.2.50", 9000, 1)],
+    );
+    let text = r#"
+[workers]
+count = 1
+[[port]]
+name = "ge-0/0/0.0"
+pcap-rx = "c.pcap"
+peer = "ge-0/0/1.0"
+[[port]]
+name = "ge-0/0/1.0"
+pcap-tx = "out1.pcap"
+peer = "ge-0/0/0.0"
+[[service-set]]
+name = "ss1"
+ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
+default-action = "accept"
+"#;
+    std::fs::write(dir.path("svcard.toml"), text).unwrap();
+    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    let run = |cmd: &str| {
+        let o = std::process::Command::new(BIN)
+            .args(["cli", "--socket"])
+            .arg(&sv.socket)
+            .args(["-c", cmd])
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8(o.stdout).unwrap())
+    };
+    let (code, out) = run("show security flow session summary");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Unicast-sessions:"), "{out}");
+    for (cmd, says) in [
+        ("show services bogus", "syntax error"),
+        (
+            "show services sessions destination-port 70000",
+            "not within range",
+        ),
+        ("show services sessions service-set nope", "not found"),
+        (
+            "show services sessions service-set nope | display xml",
+            "<xnm:error",
+        ),
+    ] {
+        let (code, out) = run(cmd);
+        assert_eq!(code, Some(1), "{cmd}: {out}");
+        assert!(out.contains(says), "{cmd}: {out}");
+        assert!(
+            !out.contains('\0'),
+            "the status trailer is the client's: {out:?}"
+        );
+    }
     sv.stop();
 }
 

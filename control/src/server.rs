@@ -13,9 +13,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Answers one command line, writing the output. Returns an error only when the client
-/// went away (the write failed).
-pub type Handler = dyn Fn(&str, &mut dyn Write) -> std::io::Result<()> + Send + Sync;
+/// Answers one command line, writing the output. Returns whether the command ran (false:
+/// the output is its error); an error only when the client went away (the write failed).
+pub type Handler = dyn Fn(&str, &mut dyn Write) -> std::io::Result<bool> + Send + Sync;
+
+/// A client that starts its line with this wants the command's status after the output:
+/// a NUL byte (never part of the text, XML or JSON the commands write), then
+/// `status=0` (ran) or `status=1` (refused) and a newline. Clients that do not ask (`nc`,
+/// scripts written against the plain protocol) get the output alone.
+pub const STATUS_PREFIX: &str = "svcard/1 ";
 
 /// A running show server.
 #[derive(Debug)]
@@ -114,23 +120,58 @@ fn serve(stream: UnixStream, handler: &Handler) {
         return;
     }
     let cmd = line.trim_end_matches(['\r', '\n']);
-    let _ = handler(cmd, &mut out);
+    let (cmd, status) = match cmd.strip_prefix(STATUS_PREFIX) {
+        Some(c) => (c, true),
+        None => (cmd, false),
+    };
+    let ran = handler(cmd, &mut out);
+    if let (true, Ok(ok)) = (status, ran) {
+        let _ = writeln!(out, "\0status={}", u8::from(!ok));
+    }
     let _ = out.flush();
 }
 
-/// Sends one command to a server and copies the answer to `out` as it streams.
+/// Sends one command to a server and copies the answer to `out` as it streams. Returns
+/// whether the command ran (false: the answer is its error).
 ///
 /// # Errors
-/// When the server cannot be reached or the connection fails.
-pub fn query(path: &Path, command: &str, out: &mut dyn Write) -> std::io::Result<()> {
+/// When the server cannot be reached, the connection fails, or the answer ends without
+/// its status (the server went away).
+pub fn query(path: &Path, command: &str, out: &mut dyn Write) -> std::io::Result<bool> {
     let mut s = UnixStream::connect(path).map_err(|e| {
         std::io::Error::new(
             e.kind(),
             format!("{}: {e} (is `svcard run` serving here?)", path.display()),
         )
     })?;
+    s.write_all(STATUS_PREFIX.as_bytes())?;
     s.write_all(command.as_bytes())?;
     s.write_all(b"\n")?;
-    std::io::copy(&mut s, out)?;
-    Ok(())
+    let mut buf = [0u8; 64 * 1024];
+    let mut trailer: Option<Vec<u8>> = None;
+    loop {
+        let n = match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        match (&mut trailer, chunk.iter().position(|&b| b == 0)) {
+            (Some(t), _) => t.extend_from_slice(chunk),
+            (None, Some(at)) => {
+                out.write_all(&chunk[..at])?;
+                trailer = Some(chunk[at + 1..].to_vec());
+            }
+            (None, None) => out.write_all(chunk)?,
+        }
+    }
+    match trailer.as_deref() {
+        Some(b"status=0\n") => Ok(true),
+        Some(b"status=1\n") => Ok(false),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the answer ended before its status (the server went away)",
+        )),
+    }
 }

@@ -30,7 +30,7 @@ use std::io::{self, Write};
 
 use crate::show::model::Elem;
 use crate::show::pipe::DisplayFormat;
-use crate::show::tree::{write_rpc, JsonOut, TreeOut as _, XmlOut};
+use crate::show::tree::{write_rpc, write_xnm_error, JsonOut, TreeOut as _, XmlOut};
 use crate::show::IoFmt;
 pub use context::{ConfigNames, Context};
 pub use grammar::{render_error, CliError, CliErrorKind};
@@ -275,26 +275,60 @@ static CLEAR: &[Node<Command>] = &[
 // ---------------------------------------------------------------------------------------
 // Running a command line.
 
-/// Runs one command line, writing its output (errors in Junos form). Returns an error only
-/// when the client went away.
+/// How a command line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// It ran.
+    Done,
+    /// It was refused (syntax, a value out of range, a name not found): the output is the
+    /// error.
+    Failed,
+}
+
+/// Whether the line pipes to `display xml` (looked for in the raw line, so that an error
+/// in the command itself is still answered in XML).
+fn wants_xml(line: &str) -> bool {
+    line.split('|').skip(1).any(|seg| {
+        let w: Vec<&str> = seg.split_whitespace().collect();
+        w.len() == 2 && "display".starts_with(w[0]) && w[0].len() >= 3 && w[1] == "xml"
+    })
+}
+
+/// The word the caret of `err` points into.
+fn token_at(line: &str, column: usize) -> Option<&str> {
+    let rest = line.get(column..)?;
+    let t = rest.split(|c: char| c.is_whitespace() || c == '|').next()?;
+    (!t.is_empty()).then_some(t)
+}
+
+/// Runs one command line, writing its output (errors in Junos form: text, or `<xnm:error>`
+/// under `| display xml`). Returns whether it ran; an error only when the client went away.
 ///
 /// # Errors
 /// The client's connection failed.
-pub fn execute(ctx: &Context, line: &str, out: &mut dyn Write) -> io::Result<()> {
+pub fn execute(ctx: &Context, line: &str, out: &mut dyn Write) -> io::Result<Status> {
     if let Some(before) = line.trim_end().strip_suffix('?') {
         return match help(before) {
-            Ok(h) => out.write_all(h.render().as_bytes()),
+            Ok(h) => out.write_all(h.render().as_bytes()).map(|()| Status::Done),
             Err(e) => {
                 writeln!(out, "{before}")?;
-                out.write_all(render_error(0, before, &e).as_bytes())
+                out.write_all(render_error(0, before, &e).as_bytes())?;
+                Ok(Status::Failed)
             }
         };
     }
     let cl = match parse(line) {
         Ok(c) => c,
         Err(e) => {
-            writeln!(out, "{line}")?;
-            return out.write_all(render_error(0, line, &e).as_bytes());
+            if wants_xml(line) {
+                let mut s = String::new();
+                let _ = write_xnm_error(&mut s, token_at(line, e.column), &e.to_string());
+                out.write_all(s.as_bytes())?;
+            } else {
+                writeln!(out, "{line}")?;
+                out.write_all(render_error(0, line, &e).as_bytes())?;
+            }
+            return Ok(Status::Failed);
         }
     };
     let mut file;
@@ -305,7 +339,10 @@ pub fn execute(ctx: &Context, line: &str, out: &mut dyn Write) -> io::Result<()>
                 file = io::BufWriter::new(f);
                 &mut file
             }
-            Err(e) => return writeln!(out, "error: could not create {path}: {e}"),
+            Err(e) => {
+                writeln!(out, "error: could not create {path}: {e}")?;
+                return Ok(Status::Failed);
+            }
         },
     };
     let mut sink = IoFmt::new(dest);
@@ -339,8 +376,14 @@ pub fn execute(ctx: &Context, line: &str, out: &mut dyn Write) -> io::Result<()>
     let dest = sink.into_inner();
     dest.flush()?;
     match r {
-        Ok(()) if finished => Ok(()),
-        Err(Failure::Message(m)) => out.write_all(m.as_bytes()),
+        Ok(()) if finished => Ok(Status::Done),
+        Err(Failure::Message(m)) if cl.pipes.display() == Some(DisplayFormat::Xml) => {
+            let mut s = String::new();
+            let _ = write_xnm_error(&mut s, None, &m);
+            out.write_all(s.as_bytes())?;
+            Ok(Status::Failed)
+        }
+        Err(Failure::Message(m)) => out.write_all(m.as_bytes()).map(|()| Status::Failed),
         _ => Err(io::Error::new(
             io::ErrorKind::BrokenPipe,
             "client went away",

@@ -291,6 +291,7 @@ impl Engine {
             let handler: Arc<Handler> =
                 Arc::new(move |line: &str, out: &mut dyn std::io::Write| {
                     crate::commands::execute(&ctx, line, out)
+                        .map(|s| s == crate::commands::Status::Done)
                 });
             // On failure the engine is dropped, which stops what it started.
             engine.server =

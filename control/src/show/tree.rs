@@ -376,6 +376,28 @@ impl TreeOut for JsonOut<'_> {
     }
 }
 
+/// An error as the CLI's RPC reply carries it under `| display xml`: `<xnm:error>` (Junos
+/// XML protocol, "Handle an Error or Warning in Junos XML Protocol Sessions") with the
+/// offending `<token>` when there is one and the `<message>`.
+///
+/// # Errors
+/// The writer's.
+pub fn write_xnm_error(w: &mut dyn Write, token: Option<&str>, message: &str) -> fmt::Result {
+    writeln!(w, "<rpc-reply xmlns:junos=\"{}\">", junos_ns())?;
+    w.write_str(
+        "    <xnm:error xmlns=\"http://xml.juniper.net/xnm/1.1/xnm\" xmlns:xnm=\"http://xml.juniper.net/xnm/1.1/xnm\">\n",
+    )?;
+    if let Some(t) = token {
+        w.write_str("        <token>")?;
+        escape(w, t, false)?;
+        w.write_str("</token>\n")?;
+    }
+    w.write_str("        <message>\n        ")?;
+    escape(w, message.trim_end(), false)?;
+    w.write_str("\n        </message>\n    </xnm:error>\n")?;
+    w.write_str("    <cli>\n        <banner></banner>\n    </cli>\n</rpc-reply>\n")
+}
+
 /// `| display xml rpc`: the request RPC of a command, as the CLI prints it (the request's
 /// arguments indented four levels, as Junos does).
 ///
