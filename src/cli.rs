@@ -33,7 +33,7 @@ pub fn cli(command: Option<String>, socket: &Path) -> Result<()> {
         Some(c) => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            let ran = query(socket, &c, &mut out)?;
+            let ran = run_line(socket, &c, &mut out)?;
             out.flush()?;
             if !ran {
                 std::process::exit(1);
@@ -42,6 +42,60 @@ pub fn cli(command: Option<String>, socket: &Path) -> Result<()> {
         }
         None => interactive(socket),
     }
+}
+
+/// Counts the lines written through it.
+struct Lines<W: Write> {
+    inner: W,
+    lines: u64,
+}
+
+impl<W: Write> Write for Lines<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Runs one command line against the server, writing the answer to `out`; returns
+/// whether it ran. A line ending in `| save FILE` is carried out here: the server is asked
+/// for the line before the `save`, and FILE is written by this process, with the user's
+/// rights (a path the user cannot write is refused before anything is asked), then
+/// `Wrote N lines of output to 'FILE'`, as Junos says it.
+fn run_line(socket: &Path, line: &str, out: &mut dyn Write) -> Result<bool> {
+    let save = svcard_control::commands::parse(line)
+        .ok()
+        .and_then(|cl| Some((cl.save_at?, cl.pipes.save()?.to_string())));
+    let Some((at, path)) = save else {
+        return Ok(query(socket, line, out)?);
+    };
+    let file = match std::fs::File::create(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            writeln!(out, "error: could not create {path}: {e}")?;
+            return Ok(false);
+        }
+    };
+    let mut w = Lines {
+        inner: std::io::BufWriter::new(file),
+        lines: 0,
+    };
+    let ran = query(socket, &line[..at], &mut w)?;
+    w.flush()?;
+    if !ran {
+        // The answer is the command's error: the terminal's, not the file's.
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        out.write_all(text.as_bytes())?;
+        return Ok(false);
+    }
+    writeln!(out, "Wrote {} lines of output to '{path}'", w.lines)?;
+    Ok(true)
 }
 
 /// Completion from the grammar.
@@ -164,8 +218,8 @@ fn interactive(socket: &Path) -> Result<()> {
         }
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        if let Err(e) = query(socket, l, &mut out) {
-            eprintln!("svcard: {e}");
+        if let Err(e) = run_line(socket, l, &mut out) {
+            eprintln!("svcard: {e:#}");
         }
         out.flush()?;
     }

@@ -380,15 +380,9 @@ fn services_sessions_levels_filters_count_and_utilization() {
     sv.stop();
 }
 
-/// `svcard cli -c` exits 1 when the command is refused (a syntax error, a value out of
-/// range, a name not found), 0 when it ran, and prints the answer either way.
-#[test]
-fn cli_exit_status_says_whether_the_command_ran() {
-    let dir = TempDir::new("cli-status");
-    write_pcap(
-        &dir.path("c.pcap"),
-        &[udp("10.5.0.1", 20_000, "192.0.2.50", 9000, 1)],
-    );
+/// `svcard.toml` in `dir`: one worker, `c.pcap` in on port 0, port 1 out, one service set
+/// that accepts all.
+fn write_one_worker_config(dir: &TempDir) {
     let text = r#"
 [workers]
 count = 1
@@ -406,6 +400,18 @@ ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
 default-action = "accept"
 "#;
     std::fs::write(dir.path("svcard.toml"), text).unwrap();
+}
+
+/// `svcard cli -c` exits 1 when the command is refused (a syntax error, a value out of
+/// range, a name not found), 0 when it ran, and prints the answer either way.
+#[test]
+fn cli_exit_status_says_whether_the_command_ran() {
+    let dir = TempDir::new("cli-status");
+    write_pcap(
+        &dir.path("c.pcap"),
+        &[udp("10.5.0.1", 20_000, "192.0.2.50", 9000, 1)],
+    );
+    write_one_worker_config(&dir);
     let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
     let run = |cmd: &str| {
         let o = std::process::Command::new(BIN)
@@ -439,6 +445,46 @@ default-action = "accept"
             "the status trailer is the client's: {out:?}"
         );
     }
+    // `| save FILE`: the client writes the file (what the pipes before it give), says how
+    // many lines, and refuses a path it cannot write; nothing may follow it.
+    let file = dir.path("saved.txt");
+    let (code, out) = run(&format!(
+        "show security flow session | match Session | save {}",
+        file.display()
+    ));
+    assert_eq!(code, Some(0), "{out}");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(saved, run("show security flow session | match Session").1);
+    assert!(!saved.is_empty());
+    assert_eq!(
+        out,
+        format!(
+            "Wrote {} lines of output to '{}'\n",
+            saved.lines().count(),
+            file.display()
+        )
+    );
+    let (code, out) = run("show security flow session | save /nonexistent-dir/x");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.starts_with("error: could not create /nonexistent-dir/x"),
+        "{out}"
+    );
+    let (code, out) = run(&format!(
+        "show security flow session | save {} | count",
+        file.display()
+    ));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("syntax error"), "{out}");
+    // A refused command's error is the terminal's, and leaves no file.
+    let gone = dir.path("never.txt");
+    let (code, out) = run(&format!(
+        "show services sessions service-set nope | save {}",
+        gone.display()
+    ));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("not found"), "{out}");
+    assert!(!gone.exists());
     sv.stop();
 }
 
@@ -608,21 +654,14 @@ fn pipes_help_errors_and_version() {
         "-5/0/0\n-5/0/1\n"
     );
     assert_eq!(sv.cli("show services sessions | no-more"), all);
-    // save: the output goes to the file, nothing to the terminal.
+    // save is the client's: the server writes no file.
     let file = dir.path("saved.txt");
-    let out = sv.cli(&format!(
-        "show services sessions | match Drop | save {}",
-        file.display()
-    ));
-    assert_eq!(out, "");
-    let saved = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(saved, sv.cli("show services sessions | match Drop"));
-    assert_eq!(saved.lines().count(), 2, "{saved}");
-    let bad = sv.cli("show services sessions | save /nonexistent-dir/x");
+    let refused = sv.cli(&format!("show services sessions | save {}", file.display()));
     assert!(
-        bad.starts_with("error: could not create /nonexistent-dir/x"),
-        "{bad}"
+        refused.starts_with("error: '| save' is written by the client"),
+        "{refused}"
     );
+    assert!(!file.exists());
     let e = sv.cli("show services sessions | last 100001");
     assert!(
         e.contains("Value 100001 is not within range (1..100000)"),
@@ -1146,23 +1185,7 @@ fn a_client_that_stops_reading_does_not_hold_up_the_others() {
         })
         .collect();
     write_pcap(&dir.path("c.pcap"), &client);
-    let text = r#"
-[workers]
-count = 1
-[[port]]
-name = "ge-0/0/0.0"
-pcap-rx = "c.pcap"
-peer = "ge-0/0/1.0"
-[[port]]
-name = "ge-0/0/1.0"
-pcap-tx = "out1.pcap"
-peer = "ge-0/0/0.0"
-[[service-set]]
-name = "ss1"
-ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
-default-action = "accept"
-"#;
-    std::fs::write(dir.path("svcard.toml"), text).unwrap();
+    write_one_worker_config(&dir);
     let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold", "--fast"]);
     sv.wait_for("show security flow session summary", 15, |o| {
         o.contains(&format!("Unicast-sessions: {n}\n"))

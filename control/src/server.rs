@@ -2,8 +2,8 @@
 //! the answer until the server closes. Several clients at once (a thread each); the socket
 //! is owner and group only; a client that goes away only ends its own answer: the failed
 //! write cancels its query in the control core, and a client that stops reading for
-//! [`WRITE_STALL`] is dropped the same way. `| save FILE` writes FILE relative to the
-//! server's working directory.
+//! [`WRITE_STALL`] is dropped the same way. The server writes no file: `| save FILE` is
+//! the client's (`svcard cli` asks for the line before it and writes FILE itself).
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;

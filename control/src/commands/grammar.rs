@@ -30,6 +30,9 @@ pub struct CommandLine<C> {
     pub command: C,
     /// The pipes after it, in order.
     pub pipes: Pipes,
+    /// Byte offset of the `|` of a `save` pipe (always the last): the line before it is
+    /// what the client asks the server for, the file is the client's to write.
+    pub save_at: Option<usize>,
 }
 
 /// A keyword the input could have been, listed when a word is ambiguous.
@@ -645,16 +648,25 @@ pub fn parse<C>(root: &'static [Node<C>], line: &str) -> Result<CommandLine<C>, 
     };
     let command = (def.build)(options(&cmd[i..], &def.specs(), line)?)?;
 
-    // Pipes.
+    // Pipes. `save` ends the line: what it writes is what the pipes before it give.
     let mut pipes = Vec::new();
+    let mut save_at = None;
     let mut rest = rest;
     while let Some((bar, after)) = rest.split_first() {
+        if save_at.is_some() {
+            return Err(syntax(bar.start, "<[Enter]>"));
+        }
         let end = after.iter().position(|t| t.pipe).unwrap_or(after.len());
-        pipes.push(pipe(bar, &after[..end], line)?);
+        let p = pipe(bar, &after[..end], line)?;
+        if matches!(p, Pipe::Save(_)) {
+            save_at = Some(bar.start);
+        }
+        pipes.push(p);
         rest = &after[end..];
     }
     Ok(CommandLine {
         command,
         pipes: Pipes(pipes),
+        save_at,
     })
 }

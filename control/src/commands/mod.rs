@@ -331,20 +331,16 @@ pub fn execute(ctx: &Context, line: &str, out: &mut dyn Write) -> io::Result<Sta
             return Ok(Status::Failed);
         }
     };
-    let mut file;
-    let dest: &mut dyn Write = match cl.pipes.save() {
-        None => &mut *out,
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => {
-                file = io::BufWriter::new(f);
-                &mut file
-            }
-            Err(e) => {
-                writeln!(out, "error: could not create {path}: {e}")?;
-                return Ok(Status::Failed);
-            }
-        },
-    };
+    if cl.pipes.save().is_some() {
+        // The server never writes files for its clients: `svcard cli` takes the `save` off
+        // the line, asks for the rest and writes the file itself, with the user's rights.
+        writeln!(
+            out,
+            "error: '| save' is written by the client: use svcard cli, which saves with your rights"
+        )?;
+        return Ok(Status::Failed);
+    }
+    let dest: &mut dyn Write = &mut *out;
     let mut sink = IoFmt::new(dest);
     let mut w = cl.pipes.writer(&mut sink);
     let r = match cl.pipes.display() {

@@ -240,15 +240,24 @@ fn pipes_are_separated_and_parsed() {
             Pipe::Display(DisplayFormat::Xml),
         ])
     );
-    let l = parse("sh sec fl sess | display xml rpc | save /tmp/out | last").unwrap();
+    let line = "sh sec fl sess | display xml rpc | last | save /tmp/out";
+    let l = parse(line).unwrap();
     assert_eq!(
         l.pipes,
         Pipes(vec![
             Pipe::Display(DisplayFormat::XmlRpc),
+            Pipe::Last(None),
             Pipe::Save("/tmp/out".into()),
-            Pipe::Last(None)
         ])
     );
+    // The client asks for the line before the save and writes the file itself.
+    assert_eq!(
+        &line[..l.save_at.unwrap()],
+        "sh sec fl sess | display xml rpc | last "
+    );
+    // Nothing follows a save.
+    let line = "sh sec fl sess | save /tmp/out | last";
+    assert_eq!(err(line).column, line.rfind('|').unwrap());
     assert_eq!(
         parse("sh sec fl sess | disp json").unwrap().pipes.display(),
         Some(DisplayFormat::Json)
