@@ -1230,3 +1230,53 @@ fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     );
     sv.stop();
 }
+
+/// Ten clients that ask for every session at length and stop reading hold walks the
+/// control core must take turns on; a count, which walks nothing to a client, goes ahead
+/// of them and is answered at once.
+#[test]
+fn a_count_goes_ahead_of_walks_whose_clients_stopped_reading() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let dir = TempDir::new("slow-count");
+    let n = 5000u16;
+    let client: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            udp(
+                &format!("10.6.{}.{}", i / 250, i % 250 + 1),
+                20_000 + i,
+                "192.0.2.60",
+                9000,
+                1,
+            )
+        })
+        .collect();
+    write_pcap(&dir.path("c.pcap"), &client);
+    write_one_worker_config(&dir);
+    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold", "--fast"]);
+    sv.wait_for("show security flow session summary", 15, |o| {
+        o.contains(&format!("Unicast-sessions: {n}\n"))
+    });
+    let slow: Vec<UnixStream> = (0..10)
+        .map(|_| {
+            let mut s = UnixStream::connect(&sv.socket).unwrap();
+            s.write_all(b"show services sessions extensive | display json\n")
+                .unwrap();
+            let mut first = vec![0u8; 1024];
+            s.read_exact(&mut first).unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let t0 = std::time::Instant::now();
+    let out = sv.cli("show services sessions count protocol udp");
+    let waited = t0.elapsed();
+    assert!(out.contains("ss1"), "{out}");
+    assert!(
+        // Behind the ten walks taking turns it waited 1.0 s; ahead of them, 20 ms.
+        waited < std::time::Duration::from_millis(300),
+        "the count waited {waited:?} behind the stalled walks"
+    );
+    drop(slow);
+    sv.stop();
+}

@@ -292,7 +292,18 @@ impl ControlCore {
             busy |= o.poll();
         }
         while let Ok(r) = self.requests.try_recv() {
-            self.queue.push_back(Active::new(r));
+            // A count sends its client a line per worker, never a walk's worth: it goes
+            // ahead of the walks waiting (in arrival order among counts), so walks whose
+            // clients stopped reading cannot hold it up.
+            let at = if r.kind == QueryKind::Count {
+                self.queue
+                    .iter()
+                    .position(|a| a.req.kind != QueryKind::Count)
+                    .unwrap_or(self.queue.len())
+            } else {
+                self.queue.len()
+            };
+            self.queue.insert(at, Active::new(r));
         }
         busy |= self.drive_query();
         self.publish();
@@ -411,7 +422,13 @@ impl ControlCore {
             loop {
                 if a.req.out.is_full() {
                     let since = *a.stalled_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= PREEMPT_AFTER && !self.queue.is_empty() {
+                    // A stalled walk yields after PREEMPT_AFTER to whatever waits, at once
+                    // to a count.
+                    let count_waits = self
+                        .queue
+                        .front()
+                        .is_some_and(|q| q.req.kind == QueryKind::Count);
+                    if (since.elapsed() >= PREEMPT_AFTER && !self.queue.is_empty()) || count_waits {
                         return self.set_aside(w);
                     }
                     return did;
