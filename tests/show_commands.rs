@@ -1173,23 +1173,7 @@ fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     use std::os::unix::net::UnixStream;
     let dir = TempDir::new("slow");
     let n = 5000u16;
-    let client: Vec<Vec<u8>> = (0..n)
-        .map(|i| {
-            udp(
-                &format!("10.5.{}.{}", i / 250, i % 250 + 1),
-                20_000 + i,
-                "192.0.2.50",
-                9000,
-                1,
-            )
-        })
-        .collect();
-    write_pcap(&dir.path("c.pcap"), &client);
-    write_one_worker_config(&dir);
-    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold", "--fast"]);
-    sv.wait_for("show security flow session summary", 15, |o| {
-        o.contains(&format!("Unicast-sessions: {n}\n"))
-    });
+    let sv = many_udp_sessions(&dir, n);
     // The slow client: asks for every session at length, reads a little, then stops.
     let mut slow = UnixStream::connect(&sv.socket).unwrap();
     slow.write_all(b"show security flow session extensive\n")
@@ -1240,23 +1224,7 @@ fn a_count_goes_ahead_of_walks_whose_clients_stopped_reading() {
     use std::os::unix::net::UnixStream;
     let dir = TempDir::new("slow-count");
     let n = 5000u16;
-    let client: Vec<Vec<u8>> = (0..n)
-        .map(|i| {
-            udp(
-                &format!("10.6.{}.{}", i / 250, i % 250 + 1),
-                20_000 + i,
-                "192.0.2.60",
-                9000,
-                1,
-            )
-        })
-        .collect();
-    write_pcap(&dir.path("c.pcap"), &client);
-    write_one_worker_config(&dir);
-    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold", "--fast"]);
-    sv.wait_for("show security flow session summary", 15, |o| {
-        o.contains(&format!("Unicast-sessions: {n}\n"))
-    });
+    let sv = many_udp_sessions(&dir, n);
     let slow: Vec<UnixStream> = (0..10)
         .map(|_| {
             let mut s = UnixStream::connect(&sv.socket).unwrap();
@@ -1279,4 +1247,26 @@ fn a_count_goes_ahead_of_walks_whose_clients_stopped_reading() {
     );
     drop(slow);
     sv.stop();
+}
+
+/// A process with `n` UDP sessions (one worker, `--hold`), once they are all in.
+fn many_udp_sessions(dir: &TempDir, n: u16) -> Svcard {
+    let client: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            udp(
+                &format!("10.5.{}.{}", i / 250, i % 250 + 1),
+                20_000 + i,
+                "192.0.2.50",
+                9000,
+                1,
+            )
+        })
+        .collect();
+    write_pcap(&dir.path("c.pcap"), &client);
+    write_one_worker_config(dir);
+    let sv = Svcard::start(dir, &dir.path("svcard.toml"), &["--hold", "--fast"]);
+    sv.wait_for("show security flow session summary", 15, |o| {
+        o.contains(&format!("Unicast-sessions: {n}\n"))
+    });
+    sv
 }
