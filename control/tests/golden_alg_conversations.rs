@@ -598,3 +598,62 @@ fn interface_sample_and_filters() {
     ctx.control.conversations.lock().unwrap().remove_group(7);
     assert!(!run(&ctx, "show services alg conversations").contains("FTP"));
 }
+
+/// The resource manager's book does not carry a reported parent status (it knows whether
+/// the parent lives): every conversation still prints its `Parent session status:` line,
+/// at the default and brief levels, so the list shows as many as `Number of
+/// conversations` counts (it counted 5 and showed 1 when only children were printed).
+#[test]
+fn every_counted_conversation_is_listed_with_its_parent_status() {
+    let ctx = context("ms-2/1/0");
+    let ftp = |port: u16| {
+        sess(
+            33_554_433 + u32::from(port),
+            TCP,
+            &format!("10.0.0.1:{port} -> 192.0.2.1:21"),
+            &format!("192.0.2.1:21 -> 10.0.0.1:{port}"),
+        )
+    };
+    // One conversation whose control session lives and has a data connection; four whose
+    // control sessions are gone.
+    put(
+        &ctx,
+        0,
+        AlgKind::Ftp,
+        conv(
+            None,
+            Some(ftp(40_000)),
+            vec![sess(
+                33_554_500,
+                TCP,
+                "192.0.2.1:20 -> 10.0.0.1:50000",
+                "10.0.0.1:50000 -> 192.0.2.1:20",
+            )],
+        ),
+    );
+    for _ in 0..4 {
+        put(&ctx, 0, AlgKind::Ftp, conv(None, None, vec![]));
+    }
+    for cmd in [
+        "show services alg conversations",
+        "show services alg conversations brief",
+    ] {
+        let out = run(&ctx, cmd);
+        assert!(out.contains("Number of conversations: 5\n"), "{out}");
+        assert_eq!(
+            out.matches("Parent session status: ").count(),
+            5,
+            "{cmd}:\n{out}"
+        );
+        assert_eq!(
+            out.matches("Parent session status: active").count(),
+            1,
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("Parent session status: closed").count(),
+            4,
+            "{out}"
+        );
+    }
+}

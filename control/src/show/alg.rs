@@ -28,6 +28,9 @@ pub struct AlgStyle {
     pub child: usize,
     /// Indentation of a child's flow lines.
     pub child_flow: usize,
+    /// Under `application-protocol`, `Parent session status:` is printed (the RTSP,
+    /// RSH, SQL and TALK samples have none; the default layout always prints it).
+    pub status: bool,
 }
 
 impl AlgStyle {
@@ -45,10 +48,15 @@ impl AlgStyle {
             AlgKind::Sip => (true, 4, 8),
             _ => (true, 4, 6),
         };
+        let status = !matches!(
+            alg,
+            AlgKind::Rtsp | AlgKind::Rsh | AlgKind::Sqlnet | AlgKind::Talk
+        );
         Self {
             trailing_space,
             child,
             child_flow,
+            status,
         }
     }
 }
@@ -146,11 +154,14 @@ impl ConversationsText {
                 Self::extensive(w, c)?;
                 continue;
             }
-            if let Some(st) = c.parent_status {
+            // Every conversation says how its parent stands (the seed's samples print it
+            // for each, but for the ALGs whose samples have none), so the list shows as
+            // many conversations as it counts.
+            if self.layout == ConvLayout::Flat || style.status {
                 line(
                     w,
                     i4,
-                    format_args!("Parent session status: {}", st.junos_name()),
+                    format_args!("Parent session status: {}", c.parent_state().junos_name()),
                 )?;
             }
             if let Some(p) = &c.parent {
