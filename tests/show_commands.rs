@@ -515,9 +515,38 @@ fn display_xml_json_and_rpc_find_every_session() {
             "{x}"
         );
         assert!(
-            x.contains("<flow-fpc-pic-id>on FPC0 PIC1:</flow-fpc-pic-id>"),
+            x.contains("<flow-fpc-pic-id> on FPC0 PIC1:</flow-fpc-pic-id>"),
             "{x}"
         );
+        // Junos emits the whole element set whatever the style.
+        let session = ["rpc-reply", "flow-session-information", "flow-session"];
+        for leaf in [
+            "status",
+            "session-flag",
+            "nat-source-pool-name",
+            "configured-timeout",
+            "start-time",
+            "duration",
+        ] {
+            let path: Vec<&str> = session.iter().copied().chain([leaf]).collect();
+            assert_eq!(
+                doc.find_all(&path).len(),
+                ids.len(),
+                "{level}: <{leaf}> in {x}"
+            );
+        }
+        for leaf in ["session-token", "flag", "route", "gateway", "fin-state"] {
+            let path: Vec<&str> = session
+                .iter()
+                .copied()
+                .chain(["flow-information", leaf])
+                .collect();
+            assert_eq!(
+                doc.find_all(&path).len(),
+                2 * ids.len(),
+                "{level}: <{leaf}> in {x}"
+            );
+        }
         assert!(x.ends_with("    <cli>\n        <banner></banner>\n    </cli>\n</rpc-reply>\n"));
 
         let j = sv.cli(&format!("show security flow session{level} | display json"));

@@ -102,10 +102,11 @@ pub struct Section {
 }
 
 impl Section {
-    /// The section's identifier element (`<flow-fpc-pic-id>on FPC0 PIC1:</flow-fpc-pic-id>`).
+    /// The section's identifier element (`<flow-fpc-pic-id> on FPC0 PIC1:</flow-fpc-pic-id>`,
+    /// with Junos's leading space).
     #[must_use]
     pub fn to_elem(&self) -> Elem {
-        Elem::leaf("flow-fpc-pic-id", format!("on {self}:"))
+        Elem::leaf("flow-fpc-pic-id", format!(" on {self}:"))
     }
 }
 
@@ -236,7 +237,8 @@ impl<'a> FlowInfo<'a> {
     }
 
     /// The flow's element (`<flow-information junos:style=…>`), its leaves in the order of
-    /// the text layout; `extensive` adds the internals, `resource_manager` drops the
+    /// the extensive text layout: every leaf at every level, as Junos emits them (the
+    /// style attribute says which level was asked for); `resource_manager` drops the
     /// connection tag.
     #[must_use]
     pub fn to_elem(
@@ -256,19 +258,17 @@ impl<'a> FlowInfo<'a> {
             e.push(Elem::leaf("conn-tag", format!("0x{:x}", self.conn_tag)));
         }
         e.push(Elem::leaf("interface-name", self.interface));
-        if level == Level::Extensive {
-            e.push(Elem::leaf(
-                "session-token",
-                format!("0x{:x}", self.session_token),
-            ));
-            e.push(Elem::leaf("flag", format!("0x{:x}", self.flag)));
-            e.push(Elem::leaf("route", format!("0x{:x}", self.route)));
-            e.push(Elem::leaf("gateway", self.gateway));
-            e.push(Elem::leaf("tunnel-information", self.tunnel));
-            e.push(Elem::leaf("port-sequence", self.port_sequence));
-            e.push(Elem::leaf("fin-sequence", self.fin_sequence));
-            e.push(Elem::leaf("fin-state", self.fin_state));
-        }
+        e.push(Elem::leaf(
+            "session-token",
+            format!("0x{:x}", self.session_token),
+        ));
+        e.push(Elem::leaf("flag", format!("0x{:x}", self.flag)));
+        e.push(Elem::leaf("route", format!("0x{:x}", self.route)));
+        e.push(Elem::leaf("gateway", self.gateway));
+        e.push(Elem::leaf("tunnel-information", self.tunnel));
+        e.push(Elem::leaf("port-sequence", self.port_sequence));
+        e.push(Elem::leaf("fin-sequence", self.fin_sequence));
+        e.push(Elem::leaf("fin-state", self.fin_state));
         e.push(Elem::leaf("pkt-cnt", self.packets));
         e.push(Elem::leaf("byte-cnt", self.bytes));
         if let Some(cp) = cp_session_id.filter(|_| resource_manager) {
@@ -437,49 +437,43 @@ impl<'a> FlowSession<'a> {
         })
     }
 
-    /// The session's element (`<flow-session junos:style=…>`) at a level; the
+    /// The session's element (`<flow-session junos:style=…>`) at a level: Junos emits the
+    /// whole element set whatever the style (the attribute names the level); the
     /// resource-manager view adds the resource record and CP session IDs and drops the
     /// connection tags, as the text does.
     #[must_use]
     pub fn to_elem(&self, level: Level, resource_manager: bool) -> Elem {
-        let ext = level == Level::Extensive;
         let mut e = Elem::new("flow-session").attr("junos:style", level.style());
         e.push(Elem::leaf("session-identifier", self.session_id));
-        if ext {
-            e.push(Elem::leaf("status", self.status));
-            let [a, b, c] = self.flags;
-            e.push(Elem::leaf(
-                "session-flag",
-                format!("0x{a:x}/0x{b:x}/0x{c:x}"),
-            ));
-        }
+        e.push(Elem::leaf("status", self.status));
+        let [a, b, c] = self.flags;
+        e.push(Elem::leaf(
+            "session-flag",
+            format!("0x{a:x}/0x{b:x}/0x{c:x}"),
+        ));
         e.push(Elem::leaf("policy", self.policy));
-        if ext {
-            let app = self.application_display();
-            e.push(Elem::leaf("nat-source-pool-name", self.source_nat_pool));
-            e.push(Elem::leaf("application-name", app.name));
-            e.push(Elem::leaf("application-value", app.index));
-            e.push(Elem::leaf(
-                "dynamic-application-name",
-                self.dynamic_application,
-            ));
-            e.push(Elem::leaf("encryption-traffic-name", self.encryption));
-            e.push(Elem::leaf(
-                "application-traffic-control-rule-set-name",
-                self.atc_rule_set,
-            ));
-            e.push(Elem::leaf(
-                "application-traffic-control-rule-name",
-                self.atc_rule,
-            ));
-            e.push(Elem::leaf("configured-timeout", self.max_timeout));
-        }
+        let app = self.application_display();
+        e.push(Elem::leaf("nat-source-pool-name", self.source_nat_pool));
+        e.push(Elem::leaf("application-name", app.name));
+        e.push(Elem::leaf("application-value", app.index));
+        e.push(Elem::leaf(
+            "dynamic-application-name",
+            self.dynamic_application,
+        ));
+        e.push(Elem::leaf("encryption-traffic-name", self.encryption));
+        e.push(Elem::leaf(
+            "application-traffic-control-rule-set-name",
+            self.atc_rule_set,
+        ));
+        e.push(Elem::leaf(
+            "application-traffic-control-rule-name",
+            self.atc_rule,
+        ));
+        e.push(Elem::leaf("configured-timeout", self.max_timeout));
         e.push(Elem::leaf("timeout", self.timeout));
         e.push(Elem::leaf("sess-state", self.state.junos_name()));
-        if ext {
-            e.push(Elem::leaf("start-time", self.start_time));
-            e.push(Elem::leaf("duration", self.duration));
-        }
+        e.push(Elem::leaf("start-time", self.start_time));
+        e.push(Elem::leaf("duration", self.duration));
         if let Some(r) = self.resource.filter(|_| resource_manager) {
             let mut ri = Elem::new("resource-manager-information");
             ri.push(Elem::leaf("client-name", r.client));
