@@ -130,3 +130,88 @@ fn utilization_counts_the_sessions_its_filters_select() {
     let member = engine.query("show services sessions utilization interface mams-5/0/0");
     assert_eq!(utilization_of(&member, m), Some(5), "{member}");
 }
+
+/// `application-protocol` values that name no ALG select the sessions of their
+/// applications (`snmp`, `icmpv6`), the AMS view's generic `tcp` and `udp` select the
+/// sessions without an ALG of that protocol, and a value no application has says so.
+#[test]
+fn application_protocols_without_an_alg_select_their_sessions() {
+    use svcard_perf::frames::{build, L4};
+    let dir = Dir::new("services-app-protocols");
+    let at = |i: u64, data: Vec<u8>| Record { ts_ns: i, data };
+    let echo = |src: &str, dst: &str| {
+        build(
+            ip(src),
+            ip(dst),
+            &L4::Echo {
+                request: true,
+                id: 77,
+                seq: 1,
+            },
+            60,
+            true,
+        )
+    };
+    let syn = |dport: u16| {
+        build(
+            ip("10.0.0.1"),
+            ip("192.0.2.1"),
+            &L4::Tcp {
+                sport: 40_000 + dport,
+                dport,
+                flags: 0x02,
+                seq: 1,
+                ack: 0,
+                payload: vec![],
+            },
+            60,
+            true,
+        )
+    };
+    let client = vec![
+        at(0, udp("10.0.0.1", 4000, "192.0.2.1", 161)), // snmp (junos-snmp-get)
+        at(1, udp("10.0.0.1", 4001, "192.0.2.1", 123)), // ntp: udp, no ALG
+        at(2, udp("10.0.0.1", 4002, "192.0.2.1", 53)),  // dns: the DNS ALG
+        at(3, syn(80)),                                 // http: tcp, no ALG
+        at(4, echo("10.0.0.1", "192.0.2.1")),           // icmp
+        at(5, echo("2001:db8::1", "2001:db8::2")),      // icmpv6
+    ];
+    let rest = "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
+                default-action = \"accept\"\n";
+    let (engine, _sink) = two_ports(&dir, 1, &client, &[], rest, false);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let sessions = |p: &str| {
+        let out = engine.query(&format!("show services sessions application-protocol {p}"));
+        out.matches("Service Set: ").count()
+    };
+    assert_eq!(sessions("snmp"), 1);
+    assert_eq!(sessions("icmp"), 1);
+    assert_eq!(sessions("icmpv6"), 1);
+    assert_eq!(sessions("dns"), 1);
+    assert_eq!(
+        sessions("tcp"),
+        1,
+        "http; the DNS ALG's session is not generic"
+    );
+    assert_eq!(sessions("udp"), 2, "snmp and ntp");
+    let out = engine.query("show services sessions application-protocol tcp");
+    assert!(out.contains(":80 "), "{out}");
+    // tcp and a protocol filter that contradicts it: nothing.
+    assert_eq!(
+        engine
+            .query("show services sessions application-protocol tcp protocol udp")
+            .matches("Service Set: ")
+            .count(),
+        0
+    );
+    // No application has it: said, not silent.
+    let out = engine.query("show services sessions application-protocol netshow");
+    assert!(
+        out.starts_with(
+            "warning: no application of the configuration has application-protocol 'netshow'"
+        ),
+        "{out}"
+    );
+    let count = engine.query("show services sessions count application-protocol udp");
+    assert_eq!(count_of(&count, "ss1"), Some(2), "{count}");
+}

@@ -133,20 +133,62 @@ pub fn clear_request(f: &FlowSessionFilter) -> Elem {
 // ---------------------------------------------------------------------------------------
 // Selection: what the workers select, and what the control core keeps.
 
-/// The applications an `application-protocol` selects (`none`: no enabled ALG, including
-/// sessions without an application, index `u16::MAX`).
-fn applications_of(config: &Config, proto: &str) -> Vec<u16> {
-    let proto = if proto == "sqlnet" { "sql" } else { proto };
-    let mut v: Vec<u16> = (0..u16::try_from(config.applications.len()).unwrap_or(u16::MAX))
-        .filter(|&a| match config.alg_enabled(a) {
-            None => proto == "none",
-            Some(k) => k.junos_name() == proto,
-        })
-        .collect();
-    if proto == "none" {
+/// What an `application-protocol` selects: applications (indices; `u16::MAX` stands for
+/// sessions without one), and an IP protocol the sessions must have.
+struct AppSelection {
+    applications: Vec<u16>,
+    protocol: Option<u8>,
+}
+
+/// The applications an `application-protocol` selects:
+/// * an ALG's name: the applications whose ALG it is (enabled); `sqlnet` is `sql`, and the
+///   services' names of the r-commands' ports (`shell` 514, as `/etc/services` calls it)
+///   are their ALGs';
+/// * `icmp` and `icmpv6`: the ICMP ALG's applications of that family;
+/// * `rpc`: the Sun RPC ALG's, and the RPC program flows it opens (`junos-sun-rpc`);
+/// * protocols without an ALG here (`snmp`, `bootp`): the catalogue's applications of that
+///   protocol;
+/// * `none`: no enabled ALG (including sessions without an application); `ip`, `tcp`,
+///   `udp` (the AMS view's generic protocols): the same, of that IP protocol.
+fn applications_of(config: &Config, proto: &str) -> AppSelection {
+    const ICMP: u8 = 1;
+    const ICMP6: u8 = 58;
+    let proto = match proto {
+        "sqlnet" => "sql",
+        "shell" => "rsh",
+        p => p,
+    };
+    let n = u16::try_from(config.applications.len()).unwrap_or(u16::MAX);
+    let app = |a: u16| &config.applications[usize::from(a)];
+    let generic = |ip: Option<u8>| {
+        let mut v: Vec<u16> = (0..n)
+            .filter(|&a| config.alg_enabled(a).is_none())
+            .collect();
         v.push(u16::MAX);
+        AppSelection {
+            applications: v,
+            protocol: ip,
+        }
+    };
+    let named = |f: &dyn Fn(u16) -> bool| AppSelection {
+        applications: (0..n).filter(|&a| f(a)).collect(),
+        protocol: None,
+    };
+    match proto {
+        "none" | "ip" => generic(None),
+        "tcp" => generic(Some(6)),
+        "udp" => generic(Some(17)),
+        "icmp" | "icmpv6" => {
+            let family = if proto == "icmp" { ICMP } else { ICMP6 };
+            named(&|a| config.alg_enabled(a) == Some(AlgKind::Icmp) && app(a).protocol == family)
+        }
+        "rpc" => named(&|a| {
+            config.alg_enabled(a) == Some(AlgKind::Rpc) || app(a).name == "junos-sun-rpc"
+        }),
+        "snmp" => named(&|a| app(a).name.starts_with("junos-snmp")),
+        "bootp" => named(&|a| app(a).name == "junos-bootps"),
+        p => named(&|a| config.alg_enabled(a).is_some_and(|k| k.junos_name() == p)),
     }
-    v
 }
 
 /// The ALG a session runs (its application's enabled ALG), as `ALG:` prints it.
@@ -162,9 +204,19 @@ fn alg_of(config: &Config, application: u16) -> Option<AlgKind> {
 struct Selection {
     filter: SessionFilter,
     applications: Option<Vec<u16>>,
+    /// Said before the answer (text): why an `application-protocol` selects nothing.
+    note: Option<String>,
 }
 
 impl Selection {
+    /// Writes the selection's note first (text only: XML and JSON stay the reply alone).
+    fn say_note(&self, out: &mut Out<'_>) -> std::fmt::Result {
+        match (&self.note, out) {
+            (Some(n), Out::Text(w)) => writeln!(w, "{n}"),
+            _ => Ok(()),
+        }
+    }
+
     fn keeps(&self, v: &SessionView) -> bool {
         self.applications
             .as_ref()
@@ -211,11 +263,30 @@ fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
                 .ok_or_else(|| message(ResolveError::ServiceSet(s.clone())))?,
         );
     }
+    let mut note = None;
+    let applications = match f.application_protocol {
+        None => None,
+        Some(p) => {
+            let sel = applications_of(&ctx.config, p);
+            if sel.applications.is_empty() {
+                note = Some(format!(
+                    "warning: no application of the configuration has application-protocol '{p}': no session is selected"
+                ));
+            }
+            match (sel.protocol, filter.protocol) {
+                (Some(want), Some(given)) if want != given => Some(Vec::new()),
+                (Some(want), _) => {
+                    filter.protocol = Some(want);
+                    Some(sel.applications)
+                }
+                (None, _) => Some(sel.applications),
+            }
+        }
+    };
     Ok(Selection {
         filter,
-        applications: f
-            .application_protocol
-            .map(|p| applications_of(&ctx.config, p)),
+        applications,
+        note,
     })
 }
 
@@ -270,6 +341,7 @@ fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
 /// A name the configuration does not know; the client went away.
 pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outcome {
     let mut sel = select(ctx, &s.filter)?;
+    sel.say_note(out)?;
     if s.count {
         return services_count(ctx, sel, out);
     }
@@ -502,6 +574,7 @@ fn services_utilization(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) ->
 /// A name the configuration does not know; the client went away.
 pub fn clear(ctx: &Context, f: &FlowSessionFilter, out: &mut Out<'_>) -> Outcome {
     let sel = select(ctx, f)?;
+    sel.say_note(out)?;
     let workers = ctx.workers(&sel.filter);
     let sets = service_sets(ctx, &sel.filter);
     let apps: Vec<Option<u16>> = match &sel.applications {
