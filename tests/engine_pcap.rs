@@ -155,8 +155,8 @@ fn show_commands_see_the_sessions_with_real_counters() {
         o.contains("Total sessions: 3")
     });
     assert!(all.starts_with("Flow Sessions on FPC0 PIC0:\n"), "{all}");
-    assert!(all.contains("In: 10.2.0.1/7000 --> 192.0.2.20/53;udp, Conn Tag: 0x0, If: ge-0/0/0.0, Pkts: 3, Bytes: 180,"), "{all}");
-    assert!(all.contains("Out: 192.0.2.20/53 --> 10.2.0.1/7000;udp, Conn Tag: 0x0, If: ge-0/0/1.0, Pkts: 1, Bytes: 60,"), "{all}");
+    assert!(all.contains("In: 10.2.0.1/7000 --> 192.0.2.20/53;udp, Conn Tag: 0x0, If: ge-0/0/0.0, Pkts: 3, Bytes: 138,"), "{all}");
+    assert!(all.contains("Out: 192.0.2.20/53 --> 10.2.0.1/7000;udp, Conn Tag: 0x0, If: ge-0/0/1.0, Pkts: 1, Bytes: 46,"), "{all}");
     assert!(all.contains("Policy name: block-udp/1"), "{all}");
     assert!(all.contains("Policy name: web/3"), "{all}");
 
@@ -179,7 +179,7 @@ fn show_commands_see_the_sessions_with_real_counters() {
     assert_eq!(field_values(&none, "Total sessions"), vec![0]);
     let ext = sv.cli("show security flow session extensive destination-port 53");
     assert!(ext.contains("Session State: Valid"), "{ext}");
-    assert!(ext.contains("    Pkts: 3, Bytes: 180"), "{ext}");
+    assert!(ext.contains("    Pkts: 3, Bytes: 138"), "{ext}");
     let id = field_values(&all, "Session ID")[0];
     let one = sv.cli(&format!(
         "show security flow session session-identifier {id}"

@@ -268,6 +268,9 @@ pub struct FastV4 {
     pub tcp_seq: u32,
     /// TCP acknowledgment number (0 for UDP).
     pub tcp_ack: u32,
+    /// The IP packet's length (header and payload, as [`Parsed::ip_len`]): what a
+    /// session's byte counters count.
+    pub ip_len: u16,
 }
 
 /// The hot path's parse: for an untagged IPv4 frame with a 20-byte header, not a fragment,
@@ -304,6 +307,7 @@ pub fn parse_fast_v4(frame: &[u8]) -> Option<FastV4> {
         sport: be16(b[34], b[35]),
         dport: be16(b[36], b[37]),
         proto: b[23],
+        ip_len: total as u16, // fits: read from a 16-bit field
         ..FastV4::default()
     };
     match f.proto {

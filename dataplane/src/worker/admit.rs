@@ -190,7 +190,7 @@ impl<P: PortIo> Worker<P> {
         if ss < self.ss_sessions.len() {
             self.ss_sessions[ss] += 1;
         }
-        let len = pkt.data().len() as u32;
+        let len = u32::from(p.ip_len);
         if let Some((s, info)) = self.table.parts_mut(slot) {
             info.service_set = adm.service_set;
             info.rule = adm.rule;
@@ -301,8 +301,8 @@ impl<P: PortIo> Worker<P> {
             drop(pkt);
             return;
         };
-        // The error travels against the packet it quotes.
-        let len = pkt.data().len() as u32;
+        // The error travels against the packet it quotes (its IP bytes, as every count).
+        let len = u32::from(p.ip_len);
         let _ = self.table.touch(slot, quoted_dir.reverse(), len, now_ms);
         self.stats.inc(Counter::IcmpErrorsRelated);
         match Action::from_u8(self.table.get(slot).action) {

@@ -10,7 +10,7 @@ use crate::offload::state::OffloadEvent;
 use crate::offload::{
     FailReason, InstallRequest, OffloadState, RuleAction, ToManager, ToWorker, WithdrawReason,
 };
-use crate::port::{PacketBuf, PortIo, BURST};
+use crate::port::{PortIo, BURST};
 use crate::session::tcp::TcpPhase;
 use crate::session::{bits, Action, Session, SessionInfo};
 use crate::stats::{Counter, Gauge};
@@ -120,9 +120,10 @@ impl<P: PortIo> Worker<P> {
         {
             return false;
         }
-        let Some(len) = self.rx.get(i).map(|p| p.frame_len() as u32) else {
+        if self.rx.get(i).is_none() {
             return true;
-        };
+        }
+        let len = u32::from(self.stage.l3_len[at & (BURST - 1)]);
         let drop_it = Action::from_u8(s.action) == Action::Drop;
         cells.count(self.table.info(slot).offload_mark, dir.index(), len);
         self.stats.inc(Counter::OffloadModelPackets);

@@ -61,7 +61,7 @@ impl<P: PortIo> Worker<P> {
                         Family::V4
                     };
                     let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
-                    st.push_ip(&self.table, i, &mut m, k, d, Meta::of(&p), mark);
+                    st.push_ip(&self.table, i, &mut m, k, d, Meta::of(&p), p.ip_len, mark);
                 }
                 Outcome::NotIp { .. } => st.kind[i] = NOT_IP,
                 Outcome::Drop(reason) => {
@@ -216,9 +216,11 @@ impl<P: PortIo> Worker<P> {
         now_ms: u32,
         now_s: u32,
     ) {
-        let Some(len) = self.rx.get(i).map(|p| p.frame_len() as u32) else {
+        if self.rx.get(i).is_none() {
             return;
-        };
+        }
+        // IP bytes, as Junos counts them (no link layer, no VLAN tag, no padding).
+        let len = u32::from(self.stage.l3_len[at & (BURST - 1)]);
         let s = if OFFLOAD {
             match self
                 .table

@@ -71,6 +71,9 @@ pub(super) struct Stage {
     pub(super) hashes: [u64; BURST],
     pub(super) dirs: [Direction; BURST],
     pub(super) cand: [u32; BURST],
+    /// Per IP packet: its IP length (header and payload, no link layer, no padding), what
+    /// the session's byte counters count, as Junos counts them.
+    pub(super) l3_len: [u16; BURST],
     /// Bit `j`: IP packet `j` came marked with its session (partial offload): its
     /// candidate is the mark's slot, prefetched in stage A, and stage B skips its bucket.
     pub(super) marked: u64,
@@ -134,10 +137,12 @@ impl Stage {
         k: FlowKey,
         d: Direction,
         meta: Meta,
+        ip_len: u16,
         mark: Option<u32>,
     ) {
         let j = *m & (BURST - 1);
         self.keys[j] = k;
+        self.l3_len[j] = ip_len;
         self.meta[j] = meta;
         self.push_tail(table, i, m, k.hash(), d, 0, mark);
     }
@@ -158,6 +163,7 @@ impl Stage {
     ) {
         let j = *m & (BURST - 1);
         self.v4[j] = w;
+        self.l3_len[j] = f.ip_len;
         if f.proto == crate::wire::ip_proto::TCP {
             self.meta[j] = Meta::of_fast(f);
         }
@@ -209,6 +215,7 @@ impl Default for Stage {
             hashes: [0; BURST],
             dirs: [Direction::AtoB; BURST],
             cand: [u32::MAX; BURST],
+            l3_len: [0; BURST],
             marked: 0,
         }
     }
