@@ -15,6 +15,7 @@ pub mod ids;
 pub mod offload;
 mod parse;
 pub mod prefix;
+pub mod units;
 
 use core::net::IpAddr;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use offload::{
     ModelSettings, Offload, OffloadBackendKind, OffloadTrigger, ServiceSetOffload, MODEL_PRESETS,
 };
 pub use prefix::{Prefix, PrefixError};
+pub use units::VlanUnit;
 
 /// The "no index" value of the `u16` indices in [`Verdict`] and elsewhere.
 pub const NONE: u16 = u16::MAX;
@@ -143,6 +145,8 @@ pub struct Port {
     pub pcap_tx: Option<PathBuf>,
     /// Index of the paired port (what arrives here leaves there, and back).
     pub peer: usize,
+    /// Its VLAN units ([`units`]).
+    pub units: Vec<VlanUnit>,
 }
 
 /// What a rule does with the sessions it matches.
@@ -475,6 +479,8 @@ pub struct Config {
     pub(crate) offload_triggers: Vec<OffloadTrigger>,
     /// Service set of each port ([`NONE`] when none).
     port_ss: Vec<u16>,
+    /// Service set of each port's VLAN units, in the port's unit order.
+    unit_ss: Vec<Vec<u16>>,
     /// Effective destination ports of each application (ALG `ports` overrides applied).
     app_ports: Vec<Vec<PortRange>>,
     lookup: AppLookup,
@@ -495,6 +501,7 @@ impl Config {
         algs: Algs,
         offload: Offload,
         port_ss: Vec<u16>,
+        unit_ss: Vec<Vec<u16>>,
     ) -> Config {
         let app_ports: Vec<Vec<PortRange>> = applications
             .iter()
@@ -532,6 +539,7 @@ impl Config {
             offload,
             offload_triggers,
             port_ss,
+            unit_ss,
             app_ports,
             lookup,
         }
@@ -554,7 +562,24 @@ impl Config {
         dst: IpAddr,
         dport: u16,
     ) -> Verdict {
-        let ss = self.port_ss.get(port).copied().unwrap_or(NONE);
+        self.classify_on(port, 0, proto, src, sport, dst, dport)
+    }
+
+    /// [`classify`](Self::classify) for traffic on VLAN `vlan` of `port` (0: untagged): the
+    /// service set is its VLAN unit's, where the port has one for it.
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub fn classify_on(
+        &self,
+        port: usize,
+        vlan: u16,
+        proto: u8,
+        src: IpAddr,
+        sport: u16,
+        dst: IpAddr,
+        dport: u16,
+    ) -> Verdict {
+        let ss = self.interface_service_set(port, vlan);
         let Some(set) = self.service_sets.get(usize::from(ss)) else {
             return Verdict {
                 service_set: NONE,

@@ -49,8 +49,9 @@ pub struct FlowKey {
     pub proto: u8,
     /// 4 or 6.
     pub family: u8,
-    /// Always zero; keeps the key free of padding.
-    pub pad: [u8; 2],
+    /// The 802.1Q VLAN ID the session's frames carry (0: untagged): the same addresses on
+    /// two VLANs are two sessions. (It also keeps the key free of padding.)
+    pub vlan: u16,
 }
 
 const _: () = assert!(core::mem::size_of::<FlowKey>() == 40);
@@ -112,7 +113,7 @@ impl FlowKey {
                 port_b: pb,
                 proto,
                 family: family as u8,
-                pad: [0; 2],
+                vlan: 0,
             },
             dir,
         )
@@ -186,9 +187,10 @@ impl FlowKey {
                 u64::from_le_bytes(self.addr_b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
             i += 1;
         }
-        // Bytes 32-39 as one little-endian word (`pad` is zero): the ports, protocol and
-        // family at bits 0, 16, 32 and 40, in one load on a little-endian host.
+        // Bytes 32-39 as one little-endian word: the ports, protocol, family and VLAN at
+        // bits 0, 16, 32, 40 and 48, in one load on a little-endian host.
         let (pa, pb) = (self.port_a.to_le_bytes(), self.port_b.to_le_bytes());
+        let vl = self.vlan.to_le_bytes();
         w[4] = u64::from_le_bytes([
             pa[0],
             pa[1],
@@ -196,8 +198,8 @@ impl FlowKey {
             pb[1],
             self.proto,
             self.family,
-            self.pad[0],
-            self.pad[1],
+            vl[0],
+            vl[1],
         ]);
         w
     }
@@ -301,7 +303,7 @@ impl V4Words {
             port_b: (z >> 16) as u16,
             proto: (z >> 32) as u8,
             family: (z >> 40) as u8,
-            pad: [0; 2],
+            vlan: 0,
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct SessionFilter {
     pub application: Option<u16>,
     /// Ingress port of either direction.
     pub port: Option<PortId>,
+    /// The VLAN the session's frames carry (an interface filter on a VLAN unit).
+    pub vlan: Option<u16>,
     /// Only this worker's sessions (an interface filter on a member interface).
     pub worker: Option<WorkerId>,
 }
@@ -45,6 +47,9 @@ impl SessionFilter {
         let src: Endpoint = v.key.src(dir);
         let dst: Endpoint = v.key.dst(dir);
         if self.protocol.is_some_and(|p| p != v.key.proto) {
+            return false;
+        }
+        if self.vlan.is_some_and(|vl| vl != v.key.vlan) {
             return false;
         }
         if self.source_prefix.is_some_and(|p| !p.contains(src.addr)) {

@@ -57,7 +57,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let timeouts = sections::timeouts(&src, &root)?;
     let limits = sections::limits(&src, &root)?;
     let offload = offload::offload(&src, &root)?;
-    let (service_sets, port_ss) =
+    let (service_sets, port_ss, unit_ss) =
         service_sets::service_sets(&src, &root, &ports, &applications, &limits)?;
 
     Ok(Config::assemble(
@@ -73,6 +73,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         algs,
         offload,
         port_ss,
+        unit_ss,
     ))
 }
 

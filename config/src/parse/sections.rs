@@ -129,7 +129,10 @@ pub(super) fn ports(src: &Src<'_>, root: &Tab<'_, '_>, base: &Path) -> R<Vec<Por
     let mut ports: Vec<Port> = Vec::new();
     let mut port_lines: Vec<usize> = Vec::new();
     let mut peers: Vec<(&str, Range<usize>, String)> = Vec::new();
-    for t in root.tables("port", &["name", "dpdk", "pcap-rx", "pcap-tx", "peer"])? {
+    for t in root.tables(
+        "port",
+        &["name", "dpdk", "pcap-rx", "pcap-tx", "peer", "vlan-units"],
+    )? {
         let (name, span) = t.req_word("name")?;
         if !valid_ifname(name) {
             return Err(t.err(
@@ -169,6 +172,18 @@ pub(super) fn ports(src: &Src<'_>, root: &Tab<'_, '_>, base: &Path) -> R<Vec<Por
                 format!("too many ports (at most {})", crate::MAX_PORTS),
             ));
         }
+        let mut units: Vec<crate::VlanUnit> = Vec::new();
+        for v in t.items("vlan-units") {
+            let field = t.field("vlan-units");
+            let vlan: u16 = int_as(src, v, &field, 1, 4094)?;
+            if units.iter().any(|u| u.vlan == vlan) {
+                return Err(src.err(&v.span(), &field, format!("VLAN {vlan} is listed twice")));
+            }
+            units.push(crate::VlanUnit {
+                vlan,
+                name: crate::units::unit_name(name, vlan),
+            });
+        }
         peers.push((peer, peer_span, t.field("peer")));
         port_lines.push(src.line(span.start));
         ports.push(Port {
@@ -177,6 +192,7 @@ pub(super) fn ports(src: &Src<'_>, root: &Tab<'_, '_>, base: &Path) -> R<Vec<Por
             pcap_rx,
             pcap_tx,
             peer: 0,
+            units,
         });
     }
     for (i, (peer, span, field)) in peers.iter().enumerate() {

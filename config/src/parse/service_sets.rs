@@ -6,18 +6,26 @@ use crate::{Limits, Port, Prefix, Rule, RuleAction, ServiceSet, TimeoutOverrides
 
 use super::reader::*;
 
+/// The service sets, and which one each port (untagged traffic) and each of its VLAN units is
+/// in.
+pub(super) type Membership = (Vec<ServiceSet>, Vec<u16>, Vec<Vec<u16>>);
+
 /// The `[[service-set]]` tables and their rules, against the ports, applications and limits
-/// read before; also which service set each port is in.
+/// read before; also which service set each port and VLAN unit is in.
 pub(super) fn service_sets(
     src: &Src<'_>,
     root: &Tab<'_, '_>,
     ports: &[Port],
     applications: &[Application],
     limits: &Limits,
-) -> R<(Vec<ServiceSet>, Vec<u16>)> {
+) -> R<Membership> {
     let mut service_sets: Vec<ServiceSet> = Vec::new();
     let mut ss_lines: Vec<usize> = Vec::new();
     let mut port_ss: Vec<u16> = vec![crate::NONE; ports.len()];
+    let mut unit_ss: Vec<Vec<u16>> = ports
+        .iter()
+        .map(|p| vec![crate::NONE; p.units.len()])
+        .collect();
     for t in root.tables(
         "service-set",
         &[
@@ -49,11 +57,33 @@ pub(super) fn service_sets(
         for v in t.items("ports") {
             let field = t.field("ports");
             let p = string(src, v, &field)?;
+            // A VLAN unit of a port (`vlan-units`): its own member.
+            let unit = ports
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| x.units.iter().position(|u| u.name == p).map(|u| (i, u)));
+            if let Some((i, u)) = unit {
+                let slot = &mut unit_ss[i][u];
+                if *slot != crate::NONE {
+                    return Err(src.err(
+                        &v.span(),
+                        &field,
+                        format!(
+                            "unit '{p}' is already in service set '{}'",
+                            service_sets
+                                .get(usize::from(*slot))
+                                .map_or(name, |s: &ServiceSet| s.name.as_str())
+                        ),
+                    ));
+                }
+                *slot = ss;
+                continue;
+            }
             let Some(i) = ports.iter().position(|x| x.name == p) else {
                 return Err(src.err(
                     &v.span(),
                     &field,
-                    format!("unknown port '{p}' (no [[port]] has that name)"),
+                    format!("unknown port '{p}' (no [[port]] or VLAN unit has that name)"),
                 ));
             };
             if port_ss[i] == ss {
@@ -181,5 +211,5 @@ pub(super) fn service_sets(
             offload,
         });
     }
-    Ok((service_sets, port_ss))
+    Ok((service_sets, port_ss, unit_ss))
 }

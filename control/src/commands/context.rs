@@ -44,6 +44,13 @@ impl Names for ConfigNames {
     fn port_index(&self, name: &str) -> Option<PortId> {
         self.config.port_index(name).and_then(PortId::from_index)
     }
+    fn unit_name(&self, port: PortId, vlan: u16) -> Option<&str> {
+        self.config.unit_name(port.index(), vlan)
+    }
+    fn unit_index(&self, name: &str) -> Option<(PortId, u16)> {
+        let (p, v) = self.config.unit_index(name)?;
+        Some((PortId::from_index(p)?, v))
+    }
     fn service_set_name(&self, service_set: u16) -> Option<&str> {
         self.config
             .service_sets

@@ -188,13 +188,18 @@ impl FlowSessionFilter {
                     .ok_or_else(|| ResolveError::Application(a.clone()))?,
             ),
         };
-        let port = match &self.interface {
-            None => None,
-            Some(i) => Some(
-                names
-                    .port_index(i)
-                    .ok_or_else(|| ResolveError::Interface(i.clone()))?,
-            ),
+        // A port, or a VLAN unit of one (its port and VLAN).
+        let (port, vlan) = match &self.interface {
+            None => (None, None),
+            Some(i) => match names.port_index(i) {
+                Some(p) => (Some(p), None),
+                None => {
+                    let (p, v) = names
+                        .unit_index(i)
+                        .ok_or_else(|| ResolveError::Interface(i.clone()))?;
+                    (Some(p), Some(v))
+                }
+            },
         };
         Ok(SessionFilter {
             protocol: self.protocol,
@@ -205,6 +210,7 @@ impl FlowSessionFilter {
             session_id: self.session_id,
             application,
             port,
+            vlan,
             ..SessionFilter::default()
         })
     }

@@ -251,6 +251,9 @@ fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
                 filter.worker = Some(w);
             } else if let Some(p) = ctx.names.port_index(i) {
                 filter.port = Some(p);
+            } else if let Some((p, v)) = ctx.names.unit_index(i) {
+                filter.port = Some(p);
+                filter.vlan = Some(v);
             } else {
                 return Err(message(ResolveError::Interface(i.clone())));
             }

@@ -367,9 +367,15 @@ impl<'a> FlowSession<'a> {
                 protocol: proto,
                 protocol_name: proto_name,
                 conn_tag: 0,
+                // A tagged session's interface is its VLAN unit, where the port has one.
                 interface: f
                     .ingress_port
-                    .and_then(|p| names.port_name(p))
+                    .and_then(|p| {
+                        (v.key.vlan != 0)
+                            .then(|| names.unit_name(p, v.key.vlan))
+                            .flatten()
+                            .or_else(|| names.port_name(p))
+                    })
                     .unwrap_or(UNKNOWN_NAME),
                 session_token: f.ingress_port.map_or(0, |p| u32::from(p.0)),
                 flag: 0,

@@ -49,6 +49,14 @@ pub trait Names {
     fn port_name(&self, port: PortId) -> Option<&str>;
     /// The port of an interface name (reverse of [`Names::port_name`]).
     fn port_index(&self, name: &str) -> Option<PortId>;
+    /// The name of VLAN `vlan`'s unit of `port` (`ge-0/0/0.100`), if it has one.
+    fn unit_name(&self, _port: PortId, _vlan: u16) -> Option<&str> {
+        None
+    }
+    /// The (port, VLAN) of a VLAN unit's name (reverse of [`Names::unit_name`]).
+    fn unit_index(&self, _name: &str) -> Option<(PortId, u16)> {
+        None
+    }
     /// The name of a service set.
     fn service_set_name(&self, service_set: u16) -> Option<&str>;
     /// The name of rule `rule` of service set `service_set` (the policy of a session).

@@ -98,7 +98,7 @@ impl Session {
             port_b: 0,
             proto: 0,
             family: 0,
-            pad: [0; 2],
+            vlan: 0,
         },
         last_seen_ms: 0,
         packets_lo: [0; 2],

@@ -237,8 +237,9 @@ impl<P: PortIo> Worker<P> {
     /// decides, under a plain borrow (no reference count traffic per new session).
     pub(super) fn admit(&self, port: u16, p: &Parsed, class: TimeoutClass) -> Admission {
         let cfg: &Config = &self.setup.config;
-        let v = cfg.classify(
+        let v = cfg.classify_on(
             usize::from(port),
+            p.vlan,
             p.proto,
             ip_of(p.family, &p.src),
             p.sport,
@@ -292,7 +293,9 @@ impl<P: PortIo> Worker<P> {
             } else {
                 Family::V4
             };
-            let (k, d) = FlowKey::from_packet(fam, q.proto, q.src, q.sport, q.dst, q.dport);
+            let (mut k, d) = FlowKey::from_packet(fam, q.proto, q.src, q.sport, q.dst, q.dport);
+            // The quoted packet travelled on the error's VLAN.
+            k.vlan = p.vlan;
             let h = self.table.hash(&k);
             self.table.find(&k, h).map(|slot| (slot, d))
         });

@@ -60,7 +60,11 @@ impl<P: PortIo> Worker<P> {
                     } else {
                         Family::V4
                     };
-                    let (k, d) = FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
+                    let (mut k, d) =
+                        FlowKey::from_packet(fam, p.proto, p.src, p.sport, p.dst, p.dport);
+                    // Tagged frames are keyed by their VLAN too (the hot parser takes only
+                    // untagged ones, whose keys have VLAN 0).
+                    k.vlan = p.vlan;
                     st.push_ip(&self.table, i, &mut m, k, d, Meta::of(&p), p.ip_len, mark);
                 }
                 Outcome::NotIp { .. } => st.kind[i] = NOT_IP,

@@ -343,7 +343,9 @@ impl OffloadBackend for RteFlowBackend {
         } else {
             self.idle_s
         };
-        let specs = flow_spec::specs(rule, &caps, queue, idle, None)?;
+        // A tagged session's rules match its VLAN (the key carries it).
+        let vlan = (rule.key.vlan != 0).then_some(rule.key.vlan);
+        let specs = flow_spec::specs(rule, &caps, queue, idle, vlan)?;
         let id = self.next;
         let mut made: Vec<Flow> = Vec::with_capacity(2);
         for (dir, spec) in specs.iter().enumerate() {
