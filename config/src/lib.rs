@@ -253,6 +253,14 @@ pub struct Timeouts {
     pub other: u32,
     /// Absolute session lifetime, 0 = none (default 0).
     pub lifetime: u32,
+    /// Early age-out (`[aging]`, Junos `security flow aging`): above
+    /// `high_watermark` percent of a worker's table in use, sessions idle this many
+    /// seconds are aged out, until use falls to `low_watermark` (default 20).
+    pub early_ageout: u32,
+    /// Percent of the table in use that starts early age-out (100, the default: never).
+    pub high_watermark: u8,
+    /// Percent of the table in use that stops it (default 100).
+    pub low_watermark: u8,
 }
 
 impl Default for Timeouts {
@@ -266,6 +274,9 @@ impl Default for Timeouts {
             icmp: 60,
             other: 60,
             lifetime: 0,
+            early_ageout: 20,
+            high_watermark: 100,
+            low_watermark: 100,
         }
     }
 }

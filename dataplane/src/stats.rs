@@ -132,6 +132,11 @@ registry! {
         SessionsClosed => "sessions_closed" in Sessions,
         /// Sessions ended by the idle timeout.
         SessionsIdleExpired => "sessions_idle_expired" in Sessions,
+        /// Of them, aged out early: idle for the early age-out while the table was above
+        /// its high watermark.
+        SessionsEarlyAgedOut => "sessions_early_aged_out" in Sessions,
+        /// Times the table rose to its high watermark and early age-out began.
+        EarlyAgeoutStarts => "early_ageout_starts" in Sessions,
         /// Sessions ended by the absolute lifetime.
         SessionsLifetimeExpired => "sessions_lifetime_expired" in Sessions,
         /// Sessions ended by TCP close.
@@ -209,6 +214,8 @@ registry! {
         DropFlow => "sessions_drop_flow" in Sessions,
         /// Sessions whose rule is active in the NIC (or the NIC model).
         Offloaded => "sessions_offloaded" in Sessions,
+        /// 1 while early age-out runs (between the high and the low watermark).
+        EarlyAgeout => "early_ageout_active" in Sessions,
     }
 }
 

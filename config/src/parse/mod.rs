@@ -44,6 +44,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             "limits",
             "alg",
             "offload",
+            "aging",
         ],
     )?;
     let base = file.parent().unwrap_or(Path::new("")).to_path_buf();

@@ -387,7 +387,36 @@ pub(super) fn timeouts(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<Timeouts> {
             icmp: o.icmp.unwrap_or(timeouts.icmp),
             other: o.other.unwrap_or(timeouts.other),
             lifetime: o.lifetime.unwrap_or(timeouts.lifetime),
+            ..timeouts
         };
+    }
+    if let Some(t) = root.table(
+        "aging",
+        &["early-ageout", "high-watermark", "low-watermark"],
+    )? {
+        if let Some(n) = t.seconds("early-ageout", 1, 65_535)? {
+            timeouts.early_ageout = n;
+        }
+        if let Some(n) = t.num("high-watermark", 1, 100)? {
+            timeouts.high_watermark = n;
+        }
+        if let Some(n) = t.num("low-watermark", 0, 100)? {
+            timeouts.low_watermark = n;
+        }
+        if timeouts.low_watermark > timeouts.high_watermark {
+            let (_, span) = t
+                .get("low-watermark")
+                .map(|v| ((), v.span()))
+                .unwrap_or(((), t.span.clone()));
+            return Err(t.err(
+                &span,
+                "low-watermark",
+                format!(
+                    "low-watermark {} is above high-watermark {}",
+                    timeouts.low_watermark, timeouts.high_watermark
+                ),
+            ));
+        }
     }
     Ok(timeouts)
 }

@@ -653,6 +653,12 @@ impl SessionTable {
             .map(|i| (from + i) as u32)
     }
 
+    /// One past the highest slot ever used (walks end there).
+    #[must_use]
+    pub fn high_water(&self) -> u32 {
+        self.high_water
+    }
+
     /// Expire idle sessions: advance the wheel to `now_ms` and check each session it offers
     /// (at most `budget`). A session expires when it has been idle for its timeout, or when
     /// `lifetime_s != 0` and it is `lifetime_s` old; `on_expire(slot, &session)` is called

@@ -7,7 +7,7 @@ use crate::ring::{
 };
 use crate::session::tcp::TcpPhase;
 use crate::session::{bits, split_session_id, Session};
-use crate::stats::Counter;
+use crate::stats::{Counter, Gauge};
 use std::sync::atomic::Ordering;
 
 use super::offload::withdraw_at_end;
@@ -99,6 +99,63 @@ impl<P: PortIo> Worker<P> {
             self.stats.add(Counter::SessionsClosed, total);
             self.stats.add(Counter::EventRingFull, lost);
         }
+    }
+
+    /// Early age-out (Junos `security flow aging`): when the table's use reaches the high
+    /// watermark, a sweep goes round the table, [`EXPIRE_BUDGET`] slots per loop iteration,
+    /// ending sessions idle for the early age-out, until use falls to the low watermark.
+    /// Idle sessions go first under pressure while established traffic keeps its sessions
+    /// (a session that saw a packet within the early age-out stays).
+    pub(super) fn early_ageout(&mut self, now_ms: u32, now_s: u32) {
+        let t = &self.setup.config.timeouts;
+        let (high, low, early_ms) = (
+            u64::from(t.high_watermark),
+            u64::from(t.low_watermark),
+            t.early_ageout.saturating_mul(1000),
+        );
+        if high >= 100 {
+            return;
+        }
+        let cap = u64::from(self.table.capacity().max(1));
+        let used = u64::from(self.table.len()) * 100;
+        match self.early {
+            None if used >= high * cap => {
+                self.early = Some(0);
+                self.stats.inc(Counter::EarlyAgeoutStarts);
+                self.stats.set_gauge(Gauge::EarlyAgeout, 1);
+            }
+            Some(_) if used <= low * cap => {
+                self.early = None;
+                self.stats.set_gauge(Gauge::EarlyAgeout, 0);
+            }
+            _ => {}
+        }
+        let Some(mut cursor) = self.early else {
+            return;
+        };
+        // A bounded window of slots per turn (free ones cost a scan too), wrapping at the end.
+        let end = cursor.saturating_add(4 * EXPIRE_BUDGET as u32);
+        for _ in 0..EXPIRE_BUDGET {
+            let Some(slot) = self.table.next_live_in(cursor, end) else {
+                cursor = if end >= self.table.high_water() {
+                    0
+                } else {
+                    end
+                };
+                break;
+            };
+            cursor = slot + 1;
+            if u64::from(self.table.len()) * 100 <= low * cap {
+                // Down to the low watermark: the next turn stops the sweep.
+                break;
+            }
+            if self.table.get(slot).idle_ms(now_ms) >= early_ms {
+                self.end_session(slot, CloseReason::Idle, now_ms, now_s);
+                self.stats.inc(Counter::SessionsIdleExpired);
+                self.stats.inc(Counter::SessionsEarlyAgedOut);
+            }
+        }
+        self.early = Some(cursor);
     }
 
     pub(super) fn commands(&mut self) {

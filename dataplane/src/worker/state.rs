@@ -81,6 +81,9 @@ pub struct Worker<P: PortIo> {
     pub(super) model: Option<Arc<ModelCells>>,
     /// Frames may carry a NIC's mark naming their session ([`Worker::with_marks`]).
     pub(super) marks: bool,
+    /// Early age-out runs (the table rose to its high watermark and has not fallen to its
+    /// low one); the sweep's next slot.
+    pub(super) early: Option<u32>,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -140,6 +143,7 @@ impl<P: PortIo> Worker<P> {
             offload: None,
             model: None,
             marks: false,
+            early: None,
             stats,
             table,
             io,
@@ -252,6 +256,7 @@ impl<P: PortIo> Worker<P> {
         self.flush_out();
         self.refill_tokens(now_ms);
         self.expire(now_ms, now_s);
+        self.early_ageout(now_ms, now_s);
         self.commands();
         self.run_query(now_ms, now_s, received > 0);
         self.loops_since_publish += 1;
