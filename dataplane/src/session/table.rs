@@ -155,6 +155,12 @@ pub struct SessionTable {
     /// Session lifetime of the latest `expire` call (0: none), so new sessions are
     /// scheduled no later than their lifetime ends.
     lifetime_s: u32,
+    /// Per service set, the lifetime that overrides `lifetime_s` (0: none)
+    /// ([`set_service_set_lifetimes`](Self::set_service_set_lifetimes)).
+    ss_lifetime: Box<[u32]>,
+    /// The shortest lifetime of all (0: none): a new session, whose service set the table
+    /// does not know, is first checked no later than that.
+    first_lifetime_s: u32,
     /// What `get`/`get_mut` hand out for a slot out of range (never live).
     scratch: Session,
     scratch_info: SessionInfo,
@@ -206,6 +212,8 @@ impl SessionTable {
             worker,
             hasher,
             lifetime_s: 0,
+            ss_lifetime: Box::new([]),
+            first_lifetime_s: 0,
             scratch: Session::EMPTY,
             scratch_info: SessionInfo::free(NIL),
         }
@@ -422,8 +430,9 @@ impl SessionTable {
         self.len += 1;
         self.high_water = self.high_water.max(slot + 1);
         let mut first = timeout_ms(timeout_s);
-        if self.lifetime_s != 0 {
-            first = first.min(timeout_ms(self.lifetime_s));
+        let life = self.first_lifetime();
+        if life != 0 {
+            first = first.min(timeout_ms(life));
         }
         let deadline = now_ms.wrapping_add(first);
         self.wheel
@@ -436,6 +445,27 @@ impl SessionTable {
     /// timers until their next check.
     pub fn set_lifetime(&mut self, lifetime_s: u32) {
         self.lifetime_s = lifetime_s;
+    }
+
+    /// Per service set (indexed as the sessions' `service_set`), a lifetime that replaces
+    /// the table's (0: none for that set); sets past the end use the table's.
+    pub fn set_service_set_lifetimes(&mut self, per_service_set: &[u32]) {
+        self.ss_lifetime = per_service_set.into();
+        self.first_lifetime_s = per_service_set
+            .iter()
+            .copied()
+            .filter(|&l| l != 0)
+            .min()
+            .unwrap_or(0);
+    }
+
+    /// The shortest lifetime any session may have (0: none).
+    fn first_lifetime(&self) -> u32 {
+        match (self.lifetime_s, self.first_lifetime_s) {
+            (0, b) => b,
+            (a, 0) => a,
+            (a, b) => a.min(b),
+        }
     }
 
     /// The session in `slot` (live or not). A slot out of range gives a free dummy (and
@@ -681,8 +711,16 @@ impl SessionTable {
             free_head,
             len,
             hasher,
+            ss_lifetime,
             ..
         } = self;
+        // A session's lifetime: its service set's where one is set, else the table's.
+        let life_of = |ss: u16| {
+            ss_lifetime
+                .get(usize::from(ss))
+                .copied()
+                .unwrap_or(lifetime_s)
+        };
         let mut expired = 0usize;
         let mut links = ExpireLinks {
             links: SessLinks(info),
@@ -701,7 +739,8 @@ impl SessionTable {
             let idle = s.idle_ms(now_ms);
             let age = now_s.wrapping_sub(inf.start_s);
             let age = if age >= 0x8000_0000 { 0 } else { age };
-            let over_life = lifetime_s != 0 && age >= lifetime_s;
+            let life = life_of(inf.service_set);
+            let over_life = life != 0 && age >= life;
             if idle >= tmo || over_life {
                 on_expire(slot, &s, inf);
                 let hash = (l.hasher)(&s.key);
@@ -715,8 +754,8 @@ impl SessionTable {
                 Fired::Expire
             } else {
                 let mut deadline = now_ms.wrapping_add(tmo - idle);
-                if lifetime_s != 0 {
-                    let left = (lifetime_s - age).min(MAX_TIMEOUT_S) * 1000;
+                if life != 0 {
+                    let left = (life - age).min(MAX_TIMEOUT_S) * 1000;
                     if left < tmo - idle {
                         deadline = now_ms.wrapping_add(left);
                     }
@@ -1049,6 +1088,31 @@ mod tests {
         assert_eq!(t.info(s).timeout_s(), 2);
         assert_eq!(t.expire(31_900, 31, 0, 64, |_, _, _| ()), 0);
         assert_eq!(t.expire(32_100, 32, 0, 64, |_, _, _| ()), 1);
+        check(&t);
+    }
+
+    #[test]
+    fn each_service_set_s_lifetime_ends_its_sessions() {
+        let mut t = SessionTable::new(WorkerId(0), 10, 0);
+        // Service set 0 lives 5 s, set 1 has none; no global lifetime.
+        t.set_service_set_lifetimes(&[5, 0]);
+        let (k0, _) = key(1);
+        let (k1, _) = key(2);
+        let a = t.insert(&k0, k0.hash(), 0, 0, 300).unwrap();
+        let b = t.insert(&k1, k1.hash(), 0, 0, 300).unwrap();
+        t.info_mut(a).service_set = 0;
+        t.info_mut(b).service_set = 1;
+        let mut ended = Vec::new();
+        for sec in 1..=8u32 {
+            let _ = t.touch(a, Direction::AtoB, 64, sec * 1000);
+            let _ = t.touch(b, Direction::AtoB, 64, sec * 1000);
+            t.expire(sec * 1000 + 100, sec, 0, 64, |slot, _, _| {
+                ended.push((slot, sec))
+            });
+        }
+        // Kept alive by traffic, set 0's session ends at 5 s; set 1's lives on.
+        assert_eq!(ended, vec![(a, 5)]);
+        assert!(t.is_live(b));
         check(&t);
     }
 

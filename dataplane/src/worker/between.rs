@@ -62,13 +62,18 @@ impl<P: PortIo> Worker<P> {
         let mut lost = 0u64;
         let mut by_reason = [0u64; 3];
         let lifetime = self.lifetime_s;
+        let ss_lifetimes = &self.ss_lifetimes;
         let ss_sessions = &mut self.ss_sessions;
         let gauges = &mut self.stats.gauges;
         let offload = self.offload.as_deref();
         let mut offload_lost = 0u64;
         self.table
             .expire(now_ms, now_s, lifetime, EXPIRE_BUDGET, |slot, s, info| {
-                let reason = if lifetime != 0 && now_s.wrapping_sub(info.start_s) >= lifetime {
+                let life = ss_lifetimes
+                    .get(usize::from(info.service_set))
+                    .copied()
+                    .unwrap_or(lifetime);
+                let reason = if life != 0 && now_s.wrapping_sub(info.start_s) >= life {
                     by_reason[1] += 1;
                     CloseReason::Lifetime
                 } else if s.key.proto == 6 && s.tcp.phase() == TcpPhase::Closed {

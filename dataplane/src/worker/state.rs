@@ -68,6 +68,8 @@ pub struct Worker<P: PortIo> {
     /// Loop times recorded since the last publish.
     pub(super) loops_dirty: bool,
     pub(super) lifetime_s: u32,
+    /// Each service set's lifetime (its own, else the global one; 0: none).
+    pub(super) ss_lifetimes: Vec<u32>,
     /// The link to the control core's ALGs (none: Watch sessions are forwarded here).
     pub(super) alg: Option<Arc<AlgLink<P::Pkt>>>,
     /// Pinholes the control core installed.
@@ -91,8 +93,14 @@ impl<P: PortIo> Worker<P> {
     #[must_use]
     pub fn new(setup: WorkerSetup, io: P, capacity: u32) -> Self {
         let (now_ms, _) = setup.clock.now();
-        let table = SessionTable::new(setup.index, capacity, now_ms);
+        let mut table = SessionTable::new(setup.index, capacity, now_ms);
         let cfg = &setup.config;
+        // Each service set's lifetime (its own, else the global one): the table checks each
+        // session against its set's.
+        let ss_lifetimes: Vec<u32> = (0..cfg.service_sets.len())
+            .map(|ss| cfg.lifetime(u16::try_from(ss).unwrap_or(svcard_config::NONE)))
+            .collect();
+        table.set_service_set_lifetimes(&ss_lifetimes);
         let nports = io.port_count();
         let peers = (0..nports)
             .map(|p| cfg.ports.get(p).map_or(p as u16, |port| port.peer as u16))
@@ -137,6 +145,7 @@ impl<P: PortIo> Worker<P> {
             last_received: 0,
             loops_dirty: false,
             lifetime_s: cfg.timeouts.lifetime,
+            ss_lifetimes,
             alg: None,
             pinholes: PinholeTable::new(1),
             icmp_alg: cfg.algs[AlgKind::Icmp].enabled,
