@@ -193,6 +193,20 @@ impl Engine {
                 ))
             })
             .collect();
+        // The service sets' session limits, one card-wide budget the workers share (only
+        // when a service set has a limit: otherwise no atomic per new session).
+        let budget = config
+            .service_sets
+            .iter()
+            .any(|s| s.max_sessions.is_some())
+            .then(|| {
+                let limits: Vec<u32> = config
+                    .service_sets
+                    .iter()
+                    .map(|s| s.max_sessions.unwrap_or(u32::MAX))
+                    .collect();
+                Arc::new(svcard_dataplane::worker::ServiceSetBudget::new(&limits))
+            });
         for (w, io) in queues.into_iter().enumerate() {
             let rings = WorkerRings::new(RingSizes::default());
             let stats = Arc::new(SharedStats::default());
@@ -215,6 +229,7 @@ impl Engine {
             let core = worker_cores.get(w).copied().flatten();
             let link = Arc::clone(&links[w]);
             let olink = Arc::clone(&offload_links[w]);
+            let wbudget = budget.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .spawn(move || {
@@ -230,6 +245,9 @@ impl Engine {
                     let mut worker = Worker::new(setup, io, capacity)
                         .with_alg_link(link)
                         .with_offload_link(olink);
+                    if let Some(b) = wbudget {
+                        worker = worker.with_budget(b);
+                    }
                     worker.run();
                 })
                 .map_err(thread_error(format!("worker-{w}")))?;

@@ -110,6 +110,13 @@ impl<P: PortIo> Worker<P> {
         }
     }
 
+    /// Gives a session of service set `ss` back to the card-wide budget (when shared).
+    pub(super) fn give_back(&self, ss: u16) {
+        if let Some(b) = self.budget.as_deref() {
+            b.give_back(ss);
+        }
+    }
+
     pub(super) fn fail_new(
         &mut self,
         policy: LimitPolicy,
@@ -160,7 +167,7 @@ impl<P: PortIo> Worker<P> {
             TcpState::default()
         };
         let class = timeout_class(p.proto, tcp);
-        let adm = match self
+        let mut adm = match self
             .pinholes
             .take_match(p.proto, &p.src, p.sport, &p.dst, p.dport, now_ms)
         {
@@ -169,25 +176,48 @@ impl<P: PortIo> Worker<P> {
         };
         let policy = self.setup.config.limits.at_limit;
         let ss = usize::from(adm.service_set);
-        if ss < self.ss_sessions.len() && self.ss_sessions[ss] >= self.ss_limits[ss] {
-            self.fail_new(policy, peer, pkt, Counter::SessionLimitDrops);
-            return;
-        }
-        if self.token_rate_per_ms != 0 {
+        // The service set's session limit (the card-wide budget, else this worker's share)
+        // and the setup rate. Past either, `at-limit` decides: drop, or a Bypass session
+        // (forwarded without services, flagged 0x2, outside the service set's count).
+        let mut limited = None;
+        let took = match self.budget.as_deref() {
+            Some(b) => b.try_take(adm.service_set),
+            None => ss >= self.ss_sessions.len() || self.ss_sessions[ss] < self.ss_limits[ss],
+        };
+        if !took {
+            limited = Some(Counter::SessionLimitDrops);
+        } else if self.token_rate_per_ms != 0 {
             if self.tokens < 1000 {
-                self.fail_new(LimitPolicy::Drop, peer, pkt, Counter::SetupRateDrops);
+                limited = Some(Counter::SetupRateDrops);
+            } else {
+                self.tokens -= 1000;
+            }
+        }
+        if let Some(counter) = limited {
+            if took {
+                self.give_back(adm.service_set);
+            }
+            if policy == LimitPolicy::Drop {
+                self.fail_new(policy, peer, pkt, counter);
                 return;
             }
-            self.tokens -= 1000;
+            self.stats.inc(Counter::SessionsFailed);
+            self.stats.inc(Counter::SessionLimitBypassed);
+            adm.action = Action::Bypass;
+            adm.pinhole = None;
+            adm.offload_child = false;
         }
         let slot = match self.table.insert(key, hash, now_ms, now_s, adm.timeout) {
             Ok(s) => s,
             Err(_) => {
+                if adm.action != Action::Bypass {
+                    self.give_back(adm.service_set);
+                }
                 self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
                 return;
             }
         };
-        if ss < self.ss_sessions.len() {
+        if ss < self.ss_sessions.len() && adm.action != Action::Bypass {
             self.ss_sessions[ss] += 1;
         }
         let len = u32::from(p.ip_len);
@@ -197,7 +227,12 @@ impl<P: PortIo> Worker<P> {
             info.application = adm.application;
             info.ingress[dir.index()] = port as u8; // fits: svcard_config::MAX_PORTS is 255
             s.action = adm.action as u8;
-            s.junos_flags = 0;
+            // 0x2: the session or flow limit was reached (a Bypass session).
+            s.junos_flags = if adm.action == Action::Bypass {
+                crate::session::flags::LIMIT
+            } else {
+                0
+            };
             s.bits = bits::ASYMMETRIC
                 | if dir == Direction::BtoA {
                     bits::INITIATOR_B

@@ -49,6 +49,7 @@ impl<P: PortIo> Worker<P> {
     pub(super) fn forget(&mut self, s: &Session, service_set: u16) {
         unbook(
             &mut self.ss_sessions,
+            self.budget.as_deref(),
             &mut self.stats.gauges,
             s,
             service_set,
@@ -64,6 +65,7 @@ impl<P: PortIo> Worker<P> {
         let lifetime = self.lifetime_s;
         let ss_lifetimes = &self.ss_lifetimes;
         let ss_sessions = &mut self.ss_sessions;
+        let budget = self.budget.as_deref();
         let gauges = &mut self.stats.gauges;
         let offload = self.offload.as_deref();
         let mut offload_lost = 0u64;
@@ -83,7 +85,7 @@ impl<P: PortIo> Worker<P> {
                     by_reason[0] += 1;
                     CloseReason::Idle
                 };
-                unbook(ss_sessions, gauges, s, info.service_set);
+                unbook(ss_sessions, budget, gauges, s, info.service_set);
                 let view = s.view(info, index, slot, now_ms, now_s);
                 let ev = Event {
                     kind: EventKind::Closed(reason),

@@ -11,16 +11,19 @@
 //! The rooms: [`state`] (the worker, its setup, the poll loop), [`stages`] (the per-packet
 //! path), [`admit`] (what the fast path hands aside: new flows, rejects, ICMP errors),
 //! [`alg`] (the ALG hand-off), [`offload`] (policy checks, requests, the manager's answers,
-//! the NIC model's hardware path), [`between`] (timeouts, commands, queries), [`types`]
-//! (the small types and helpers they share).
+//! the NIC model's hardware path), [`between`] (timeouts, commands, queries), [`budget`]
+//! (the service sets' card-wide session budget), [`types`] (the small types and helpers
+//! they share).
 
 mod admit;
 mod alg;
 mod between;
+mod budget;
 mod offload;
 mod stages;
 mod state;
 mod types;
 
+pub use budget::ServiceSetBudget;
 pub use state::{Worker, WorkerSetup};
 pub use types::validity;

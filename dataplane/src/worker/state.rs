@@ -86,6 +86,9 @@ pub struct Worker<P: PortIo> {
     /// Early age-out runs (the table rose to its high watermark and has not fallen to its
     /// low one); the sweep's next slot.
     pub(super) early: Option<u32>,
+    /// The service sets' card-wide session budget, shared with the other workers (none:
+    /// each worker holds an even share of each limit, `ss_limits`).
+    pub(super) budget: Option<Arc<super::ServiceSetBudget>>,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -153,6 +156,7 @@ impl<P: PortIo> Worker<P> {
             model: None,
             marks: false,
             early: None,
+            budget: None,
             stats,
             table,
             io,
@@ -178,6 +182,14 @@ impl<P: PortIo> Worker<P> {
             self.marks = link.marks;
             self.offload = Some(link);
         }
+        self
+    }
+
+    /// Shares the service sets' session limits with the other workers: one card-wide
+    /// budget instead of an even share each.
+    #[must_use]
+    pub fn with_budget(mut self, budget: Arc<super::ServiceSetBudget>) -> Self {
+        self.budget = Some(budget);
         self
     }
 

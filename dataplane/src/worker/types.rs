@@ -293,17 +293,24 @@ pub(super) struct Admission {
     pub(super) offload_child: bool,
 }
 
-/// Takes a session that is going away off the books: its service set's count, its
-/// validity gauge and the drop-flow gauge. (A free function so the expiry callback, which
-/// borrows the table, can call it.)
+/// Takes a session that is going away off the books: its service set's count (and its
+/// place in the card-wide budget; a Bypass session held neither), its validity gauge and
+/// the drop-flow gauge. (A free function so the expiry callback, which borrows the table,
+/// can call it.)
 pub(super) fn unbook(
     ss_sessions: &mut [u32],
+    budget: Option<&super::ServiceSetBudget>,
     gauges: &mut [u64; Gauge::COUNT],
     s: &Session,
     service_set: u16,
 ) {
-    if let Some(n) = ss_sessions.get_mut(usize::from(service_set)) {
-        *n = n.saturating_sub(1);
+    if Action::from_u8(s.action) != Action::Bypass {
+        if let Some(n) = ss_sessions.get_mut(usize::from(service_set)) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(b) = budget {
+            b.give_back(service_set);
+        }
     }
     let g = gauge_of(validity(s)) as usize;
     gauges[g] = gauges[g].saturating_sub(1);

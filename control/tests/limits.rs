@@ -1,0 +1,82 @@
+//! Session limits as an operator sets them: a service set's `max-sessions` is one budget for
+//! the card (uneven RSS does not refuse sessions below it), and `at-limit = "bypass"` turns
+//! the flows past a limit into Bypass sessions (forwarded without services, Flags 0x2,
+//! outside the service set's count) instead of dropping them.
+
+mod common;
+use common::{ip, two_ports, Dir};
+use std::time::Duration;
+use svcard_dataplane::flow::{rss_queue, Endpoint, FlowKey};
+use svcard_dataplane::pcapfile::Record;
+use svcard_dataplane::stats::Counter;
+
+/// 12 UDP flows that RSS puts all on worker 0 of 2.
+fn flows_of_worker_0() -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut sport = 1000u16;
+    while out.len() < 12 {
+        sport += 1;
+        let (src, dst) = (
+            Endpoint {
+                addr: ip("10.0.0.1"),
+                port: sport,
+            },
+            Endpoint {
+                addr: ip("192.0.2.1"),
+                port: 9000,
+            },
+        );
+        let (k, d) = FlowKey::from_endpoints(17, src, dst);
+        if rss_queue(&k, d, 2) != 0 {
+            continue;
+        }
+        out.push(Record {
+            ts_ns: out.len() as u64,
+            data: svcard_perf::frames::udp(src.addr, sport, dst.addr, 9000, &[1; 18], true),
+        });
+    }
+    out
+}
+
+fn rest(at_limit: &str) -> String {
+    format!(
+        "[limits]\nat-limit = \"{at_limit}\"\n\
+         [[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
+         default-action = \"accept\"\nmax-sessions = 10\n"
+    )
+}
+
+#[test]
+fn a_service_set_limit_is_one_budget_for_the_card() {
+    let dir = Dir::new("limits-budget");
+    let (engine, _sink) = two_ports(&dir, 2, &flows_of_worker_0(), &[], &rest("drop"), false);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let card = engine.stats().card();
+    // An even share would have given worker 0 five.
+    assert_eq!(card.get(Counter::SessionsCreated), 10, "{card:?}");
+    assert_eq!(card.get(Counter::SessionLimitDrops), 2);
+    let sum = engine.query("show security flow session summary");
+    assert!(sum.contains("Unicast-sessions: 10\n"), "{sum}");
+}
+
+#[test]
+fn past_the_limit_bypass_sessions_forward_without_services() {
+    let dir = Dir::new("limits-bypass");
+    let (engine, sink) = two_ports(&dir, 2, &flows_of_worker_0(), &[], &rest("bypass"), false);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::SessionsCreated), 12, "{card:?}");
+    assert_eq!(card.get(Counter::SessionLimitBypassed), 2);
+    assert_eq!(card.get(Counter::SessionLimitDrops), 0);
+    let out = engine.query("show services sessions");
+    // Two sessions, each with its two flows in state Bypass.
+    let bypass: Vec<&str> = out.lines().filter(|l| l.contains(" Bypass ")).collect();
+    assert_eq!(bypass.len(), 4, "{out}");
+    assert_eq!(
+        out.matches("Flags: 0x0002").count(),
+        2,
+        "the limit flag on the Bypass sessions: {out}"
+    );
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![0, 12], "every flow forwarded");
+}
