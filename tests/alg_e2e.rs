@@ -774,6 +774,89 @@ fn rig_accept_all_ping_and_http() {
     conclude("rig (accept everything)", &failures);
 }
 
+/// Fragments with real hosts: `ping -s 8000` (six fragments each way, v4 and v6) and a
+/// 20,000-byte UDP datagram each way cross svcard, every fragment counted on its session.
+/// On `net_pcap` ports: DPDK's `net_af_packet` joins a packet fanout with the kernel's
+/// DEFRAG flag, so the kernel reassembles fragments before svcard sees them (and a
+/// datagram above the ring's frame size arrives cut: counted malformed).
+#[test]
+fn rig_fragments_ping_s_8000_and_a_20k_udp_datagram() {
+    need(&["ping", PYTHON]);
+    let mut rig = Rig::with_vdev(70, "frag", Vdev::Pcap);
+    rig.start(&accept_all());
+    let (s4, s6) = (rig.server_ip(), rig.server_ip6());
+    let mut failures = Vec::new();
+    for ip in [s4, s6] {
+        let o = rig.client(
+            &[
+                "ping",
+                "-c",
+                "3",
+                "-i",
+                "0.2",
+                "-W",
+                "2",
+                "-s",
+                "8000",
+                &ip.to_string(),
+            ],
+            Duration::from_secs(8),
+        );
+        if !o.ok() || !o.stdout.contains("3 received") {
+            failures.push(format!(
+                "ping -s 8000 {ip} through svcard failed: {}",
+                o.report()
+            ));
+        }
+    }
+    // A UDP echo of one 20,000-byte datagram (fragmented by the hosts each way).
+    let mut echo = rig.server(
+        "udp-echo",
+        &format!(
+            "exec {PYTHON} -c 'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+             s.bind((\"{s4}\",9999))\nd,a=s.recvfrom(65535)\ns.sendto(d,a)'"
+        ),
+    );
+    rig.wait_listening(&mut echo, "udp", 9999, 1);
+    let o = rig.client(
+        &[
+            PYTHON,
+            "-c",
+            &format!(
+                "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(5)\n\
+                 d=bytes(range(256))*78+bytes(32)\ns.sendto(d,(\"{s4}\",9999))\n\
+                 r,_=s.recvfrom(65535)\nprint(\"echo ok\" if r==d else \"echo differs\")"
+            ),
+        ],
+        Duration::from_secs(10),
+    );
+    if !o.stdout.contains("echo ok") {
+        failures.push(format!(
+            "a 20000-byte UDP datagram did not come back whole: {}",
+            o.report()
+        ));
+    }
+    let out = rig.show("show security flow session");
+    let all = parse_sessions(&out);
+    // ping -s 8000: 8028 IP bytes in 6 fragments (1500 MTU), 3 echoes each way; the UDP
+    // datagram: 20,028 IP bytes in 14 fragments each way.
+    for (proto, min_pkts) in [("icmp", 18u64), ("icmp6", 18), ("udp", 14)] {
+        let ok = all.iter().any(|s| {
+            s.flows.iter().all(|f| f.pkts >= min_pkts) && s.flows.iter().any(|f| f.proto == proto)
+        });
+        if !ok {
+            failures.push(format!(
+                "no {proto} session with at least {min_pkts} packets (every fragment) each way:\n{out}"
+            ));
+        }
+    }
+    let stats = rig.show("show svcard statistics");
+    if !failures.is_empty() || !stats.contains("fragments_followed") {
+        failures.push(format!("svcard's counters:\n{stats}"));
+    }
+    conclude("rig (fragments)", &failures);
+}
+
 // ---------------------------------------------------------------------------------------
 // FTP: curl against pyftpdlib, active (PORT, EPRT) and passive (PASV, EPSV), v4 and v6
 

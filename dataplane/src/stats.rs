@@ -151,8 +151,16 @@ registry! {
         TableFullDrops => "table_full_drops" in Packets,
         /// New sessions refused by the setup-rate limit.
         SetupRateDrops => "setup_rate_drops" in Packets,
-        /// Non-first fragments without a session (no ports to match).
+        /// Non-first fragments whose datagram's first fragment was not seen (or too long
+        /// ago): no session to follow, dropped.
         FragmentsNoSession => "fragments_without_session" in Packets,
+        /// Non-first fragments that followed their datagram's session (counted there, given
+        /// its action).
+        FragmentsFollowed => "fragments_followed" in Packets,
+        /// Fragments that overlapped a piece of their datagram already seen: dropped.
+        FragmentsOverlapping => "fragments_overlapping" in Packets,
+        /// Fragments of a datagram that came in too many pieces: dropped.
+        FragmentsTooMany => "fragments_too_many" in Packets,
         /// Events lost because the event ring was full.
         EventRingFull => "event_ring_full" in Events,
         /// Query replies deferred because the reply ring was full.

@@ -259,6 +259,71 @@ pub fn tag_vlan(frame: &mut Vec<u8>, vid: u16) {
     tag.set_ethertype(inner);
 }
 
+/// Splits an untagged Ethernet + IP frame into fragments whose IP data is at most `max`
+/// bytes (rounded down to a multiple of 8), as a host whose path MTU is smaller sends them:
+/// IPv4 with a fresh header per fragment (identification `id`, MF, offset, checksum),
+/// IPv6 with a fragment header (identification `id`) after the fixed header. A frame that
+/// fits is returned whole.
+///
+/// # Panics
+/// If `frame` is not Ethernet + IPv4 (without options) or IPv6 (without extension
+/// headers), or `max` is below 8.
+#[must_use]
+pub fn fragment(frame: &[u8], max: usize, id: u32) -> Vec<Vec<u8>> {
+    assert!(max >= 8, "fragments carry at least 8 bytes");
+    let step = max / 8 * 8;
+    let eth = EthernetFrame::<&[u8]>::HEADER_LEN;
+    let v6 = frame[12..14] == [0x86, 0xdd];
+    let hdr = if v6 { 40 } else { 20 };
+    assert!(v6 || frame[14] == 0x45, "IPv4 without options");
+    let ip_len = if v6 {
+        40 + usize::from(u16::from_be_bytes([frame[18], frame[19]]))
+    } else {
+        usize::from(u16::from_be_bytes([frame[16], frame[17]]))
+    };
+    let data = &frame[eth + hdr..eth + ip_len];
+    if data.len() <= max {
+        return vec![frame.to_vec()];
+    }
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off < data.len() {
+        let end = (off + step).min(data.len());
+        let more = end < data.len();
+        let piece = &data[off..end];
+        let mut f = frame[..eth + hdr].to_vec();
+        if v6 {
+            let next = f[eth + 6];
+            f[eth + 6] = 44;
+            let plen = (8 + piece.len()) as u16;
+            f[eth + 4..eth + 6].copy_from_slice(&plen.to_be_bytes());
+            let fo = (off as u16) | u16::from(more);
+            f.extend_from_slice(&[next, 0]);
+            f.extend_from_slice(&fo.to_be_bytes());
+            f.extend_from_slice(&id.to_be_bytes());
+        } else {
+            let total = (hdr + piece.len()) as u16;
+            f[eth + 2..eth + 4].copy_from_slice(&total.to_be_bytes());
+            f[eth + 4..eth + 6].copy_from_slice(&(id as u16).to_be_bytes());
+            let fo = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+            f[eth + 6..eth + 8].copy_from_slice(&fo.to_be_bytes());
+            f[eth + 10..eth + 12].copy_from_slice(&[0, 0]);
+            let mut sum = 0u32;
+            for w in f[eth..eth + hdr].chunks(2) {
+                sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+            }
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            f[eth + 10..eth + 12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        }
+        f.extend_from_slice(piece);
+        out.push(f);
+        off = end;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     //! What a built frame must be: it parses to exactly what was asked, its checksums verify,

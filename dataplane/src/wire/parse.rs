@@ -150,6 +150,11 @@ pub struct Parsed {
     /// 0 = not a fragment; 1 = first fragment (has the L4 header); 2 = non-first fragment
     /// (no L4 header; ports 0).
     pub fragment: u8,
+    /// A fragment's datagram identification (IPv4: 16 bits; IPv6: the fragment header's
+    /// 32); 0 when not a fragment.
+    pub frag_id: u32,
+    /// A fragment's offset in its datagram, bytes; 0 when not a fragment.
+    pub frag_offset: u16,
     /// IPv4 TTL / IPv6 hop limit.
     pub ttl: u8,
 }
@@ -408,6 +413,8 @@ fn parse_ipv4<const QUOTE: bool>(b: &[u8], l3: usize, vlan: u16) -> Result<Parse
     let frag = be16(h[6], h[7]);
     if frag & 0x3fff != 0 {
         let offset = usize::from(frag & 0x1fff) * 8;
+        p.frag_id = u32::from(be16(h[4], h[5]));
+        p.frag_offset = offset as u16; // fits: 8191 * 8 < 65536
         if !QUOTE && (offset + (total - ihl) > 0xffff || (offset == 8 && proto == ip_proto::TCP)) {
             return Err(DropReason::Ipv4BadFragmentOffset);
         }
@@ -498,6 +505,8 @@ fn parse_ipv6<const QUOTE: bool>(b: &[u8], l3: usize, vlan: u16) -> Result<Parse
                 let offset = usize::from(fo & 0xfff8);
                 let more = fo & 1 != 0;
                 if offset != 0 || more {
+                    p.frag_id = be32(e[4], e[5], e[6], e[7]);
+                    p.frag_offset = offset as u16; // fits: a 13-bit field times 8
                     if !QUOTE && offset + (ip.len() - off) > 0xffff {
                         return Err(DropReason::Ipv6BadFragmentOffset);
                     }
@@ -958,6 +967,8 @@ mod tests {
                 icmp_type: 0,
                 icmp_code: 0,
                 fragment: 0,
+                frag_id: 0,
+                frag_offset: 0,
                 ttl: 64,
             }
         );

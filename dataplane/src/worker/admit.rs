@@ -1,6 +1,7 @@
 //! The packets the fast path hands aside: flows without a session (admission by the
 //! service set's rules or a pinhole, limits, the setup rate), actions other than forward,
-//! rejects (RST or ICMP unreachable), ICMP errors matched to the session they quote.
+//! rejects (RST or ICMP unreachable), ICMP errors matched to the session they quote, and
+//! later IP fragments, which follow their datagram's session ([`super::frag`]).
 
 use crate::flow::{Direction, Family, FlowKey};
 use crate::port::{PacketBuf, PortIo, BURST};
@@ -11,6 +12,7 @@ use crate::stats::{Counter, Gauge};
 use crate::wire::{self, Outcome, Parsed};
 use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
 
+use super::frag::{DatagramId, Follow};
 use super::state::Worker;
 use super::types::*;
 use crate::wire::ip_proto;
@@ -151,10 +153,9 @@ impl<P: PortIo> Worker<P> {
         now_s: u32,
     ) {
         if p.fragment == 2 {
-            // A non-first fragment carries no ports: without fragment tracking there is no
-            // session to tie it to.
-            self.stats.inc(Counter::FragmentsNoSession);
-            drop(pkt);
+            // A non-first fragment carries no ports: it follows the session its datagram's
+            // first fragment went to.
+            self.follow_fragment(peer, pkt, p, now_ms);
             return;
         }
         if self.icmp_alg && p.is_icmp_error() {
@@ -242,6 +243,16 @@ impl<P: PortIo> Worker<P> {
             s.tcp = tcp;
         }
         let _ = self.table.touch(slot, dir, len, now_ms);
+        if p.fragment == 1 {
+            self.frags.first(
+                datagram_of(p),
+                first_fragment_end(p),
+                slot,
+                *key,
+                dir,
+                now_ms,
+            );
+        }
         self.stats.inc(Counter::SessionsCreated);
         let val = validity(self.table.get(slot));
         self.stats.gauges[gauge_of(val) as usize] += 1;
@@ -349,6 +360,77 @@ impl<P: PortIo> Worker<P> {
                 drop(pkt);
             }
             _ => self.queue_out(peer, pkt),
+        }
+    }
+}
+
+/// The datagram a fragment belongs to.
+fn datagram_of(p: &Parsed) -> DatagramId {
+    DatagramId {
+        src: p.src,
+        dst: p.dst,
+        id: p.frag_id,
+        proto: p.proto,
+        vlan: p.vlan,
+    }
+}
+
+/// Where a first fragment's data ends in its datagram (the bytes after its IP header and
+/// any extension headers up to the fragment header).
+fn first_fragment_end(p: &Parsed) -> u16 {
+    p.ip_len
+        .saturating_sub(p.l4_offset.saturating_sub(p.l3_offset))
+}
+
+impl<P: PortIo> Worker<P> {
+    /// Remembers the first fragment in burst slot `i`, of session `slot`, in direction
+    /// `dir` (its frame is parsed again: first fragments are rare).
+    pub(super) fn note_first_fragment(&mut self, i: usize, slot: u32, dir: Direction, now_ms: u32) {
+        let Some(Outcome::Ip(p)) = self.rx.get(i).map(|pkt| wire::parse(pkt.data())) else {
+            return;
+        };
+        let key = self.table.get(slot).key;
+        self.frags.first(
+            datagram_of(&p),
+            first_fragment_end(&p),
+            slot,
+            key,
+            dir,
+            now_ms,
+        );
+    }
+
+    /// A later fragment: counted on its datagram's session and given its action, or
+    /// dropped and counted (no first fragment seen, an overlap, too many pieces).
+    fn follow_fragment(&mut self, peer: u16, pkt: P::Pkt, p: &Parsed, now_ms: u32) {
+        let start = p.frag_offset;
+        let end = start.saturating_add(p.payload_len);
+        match self.frags.follow(&datagram_of(p), start, end, now_ms) {
+            Follow::Session(slot, key, dir)
+                if self.table.is_live(slot) && self.table.get(slot).key == key =>
+            {
+                let _ = self.table.touch(slot, dir, u32::from(p.ip_len), now_ms);
+                self.stats.inc(Counter::FragmentsFollowed);
+                match Action::from_u8(self.table.get(slot).action) {
+                    Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),
+                    Action::Drop | Action::Reject => {
+                        self.stats.inc(Counter::PolicyDropped);
+                        drop(pkt);
+                    }
+                }
+            }
+            Follow::Overlap => {
+                self.stats.inc(Counter::FragmentsOverlapping);
+                drop(pkt);
+            }
+            Follow::TooMany => {
+                self.stats.inc(Counter::FragmentsTooMany);
+                drop(pkt);
+            }
+            Follow::Session(..) | Follow::Unknown => {
+                self.stats.inc(Counter::FragmentsNoSession);
+                drop(pkt);
+            }
         }
     }
 }

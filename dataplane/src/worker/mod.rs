@@ -12,13 +12,15 @@
 //! path), [`admit`] (what the fast path hands aside: new flows, rejects, ICMP errors),
 //! [`alg`] (the ALG hand-off), [`offload`] (policy checks, requests, the manager's answers,
 //! the NIC model's hardware path), [`between`] (timeouts, commands, queries), [`budget`]
-//! (the service sets' card-wide session budget), [`types`] (the small types and helpers
-//! they share).
+//! (the service sets' card-wide session budget), [`frag`] (virtual reassembly: the
+//! datagrams whose later fragments follow their first one's session), [`types`] (the small
+//! types and helpers they share).
 
 mod admit;
 mod alg;
 mod between;
 mod budget;
+mod frag;
 mod offload;
 mod stages;
 mod state;

@@ -164,6 +164,13 @@ impl<P: PortIo> Worker<P> {
     ) {
         let j = usize::from(k) & (BURST - 1);
         let st = &*self.stage;
+        if k & FAST == 0 && st.meta[j].fragment == 2 {
+            // A later fragment has no ports: its key could name another session (one of
+            // ports 0, such as ICMPv6 neighbour discovery between the same hosts). It
+            // follows its datagram's first fragment instead.
+            self.no_session(i, k, port, peer, now_ms, now_s);
+            return;
+        }
         // The key is read in place (a copy of its 40 bytes costs as much as the compare).
         let found = if k & FAST != 0 {
             self.table.resolve_v4(&st.v4[j], st.hashes[j], st.cand[j])
@@ -173,6 +180,10 @@ impl<P: PortIo> Worker<P> {
         match found {
             Some(s) => {
                 let dir = st.dirs[j];
+                if k & FAST == 0 && st.meta[j].fragment == 1 {
+                    // A datagram's first fragment: its later ones will follow this session.
+                    self.note_first_fragment(i, s, dir, now_ms);
+                }
                 self.on_existing::<OFFLOAD>(i, s, port, peer, j, dir, now_ms, now_s);
             }
             None => self.no_session(i, k, port, peer, now_ms, now_s),

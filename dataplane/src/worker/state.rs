@@ -89,6 +89,9 @@ pub struct Worker<P: PortIo> {
     /// The service sets' card-wide session budget, shared with the other workers (none:
     /// each worker holds an even share of each limit, `ss_limits`).
     pub(super) budget: Option<Arc<super::ServiceSetBudget>>,
+    /// The datagrams whose first fragment was seen: their later fragments follow its
+    /// session.
+    pub(super) frags: super::frag::FragTable,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -157,6 +160,7 @@ impl<P: PortIo> Worker<P> {
             marks: false,
             early: None,
             budget: None,
+            frags: super::frag::FragTable::default(),
             stats,
             table,
             io,
