@@ -7,6 +7,8 @@ pkgs=(dpdk dpdk-dev libdpdk-dev libclang-dev libpcap-dev pkg-config clang iprout
 # (rsh-client: netkit rsh; rsh-redone's client drops the remote command's stderr.)
 pkgs+=(util-linux curl python3 python3-pyftpdlib tftpd-hpa tftp-hpa dnsmasq-base bind9-dnsutils
   rpcbind rstatd rstat-client rsh-redone-server openbsd-inetd rsh-client traceroute)
+# The metrics endpoint's test: promtool's linter and a real Prometheus on loopback.
+pkgs+=(prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

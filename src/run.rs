@@ -138,6 +138,9 @@ fn drive<P: PortIo + 'static>(
     if let Some(line) = engine.offload_summary() {
         eprintln!("svcard: {line}");
     }
+    if let Some(addr) = engine.metrics_addr() {
+        eprintln!("svcard: metrics on http://{addr}/metrics");
+    }
 
     let started = Instant::now();
     let mut seen_idle = false;

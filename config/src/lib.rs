@@ -31,6 +31,13 @@ pub use offload::{
 pub use prefix::{Prefix, PrefixError};
 pub use units::VlanUnit;
 
+/// The Prometheus endpoint (`[metrics]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Metrics {
+    /// Where `GET /metrics` is answered (`listen = "127.0.0.1:9464"`; none: no endpoint).
+    pub listen: Option<std::net::SocketAddr>,
+}
+
 /// The "no index" value of the `u16` indices in [`Verdict`] and elsewhere.
 pub const NONE: u16 = u16::MAX;
 
@@ -485,6 +492,8 @@ pub struct Config {
     pub algs: Algs,
     /// Offload settings.
     pub offload: Offload,
+    /// The Prometheus endpoint (`[metrics]`).
+    pub metrics: Metrics,
     /// The distinct offload policies of the service sets, `Never` first: sessions name
     /// theirs by index ([`Config::offload_policy`]).
     pub(crate) offload_triggers: Vec<OffloadTrigger>,
@@ -511,6 +520,7 @@ impl Config {
         limits: Limits,
         algs: Algs,
         offload: Offload,
+        metrics: Metrics,
         port_ss: Vec<u16>,
         unit_ss: Vec<Vec<u16>>,
     ) -> Config {
@@ -548,6 +558,7 @@ impl Config {
             limits,
             algs,
             offload,
+            metrics,
             offload_triggers,
             port_ss,
             unit_ss,

@@ -45,6 +45,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             "alg",
             "offload",
             "aging",
+            "metrics",
         ],
     )?;
     let base = file.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -58,6 +59,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let timeouts = sections::timeouts(&src, &root)?;
     let limits = sections::limits(&src, &root)?;
     let offload = offload::offload(&src, &root)?;
+    let metrics = sections::metrics(&src, &root)?;
     let (service_sets, port_ss, unit_ss) =
         service_sets::service_sets(&src, &root, &ports, &applications, &limits)?;
 
@@ -73,6 +75,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         limits,
         algs,
         offload,
+        metrics,
         port_ss,
         unit_ss,
     ))

@@ -463,3 +463,21 @@ pub(super) fn limits(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<Limits> {
     };
     Ok(limits)
 }
+
+/// The `[metrics]` table: `listen`, the address of the Prometheus endpoint.
+pub(super) fn metrics(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<crate::Metrics> {
+    let mut m = crate::Metrics::default();
+    if let Some(t) = root.table("metrics", &["listen"])? {
+        if let Some((s, span)) = t.word("listen")? {
+            let addr = s.parse::<std::net::SocketAddr>().map_err(|_| {
+                t.err(
+                    &span,
+                    "listen",
+                    format!("'{s}' is not an address and port like 127.0.0.1:9464"),
+                )
+            })?;
+            m.listen = Some(addr);
+        }
+    }
+    Ok(m)
+}

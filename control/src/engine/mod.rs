@@ -52,6 +52,14 @@ pub enum EngineError {
         /// Why.
         source: std::io::Error,
     },
+    /// The metrics endpoint could not listen.
+    #[error("metrics endpoint {addr}: {source}")]
+    Metrics {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A worker thread panicked.
     #[error("a worker thread panicked")]
     WorkerPanicked,
@@ -118,6 +126,8 @@ pub struct Engine {
     stop_control: Arc<AtomicBool>,
     control_thread: Option<JoinHandle<()>>,
     server: Option<Server>,
+    /// The Prometheus endpoint (`[metrics] listen`).
+    metrics: Option<crate::metrics::MetricsServer>,
     capacity: u32,
     offload_summary: Option<String>,
 }
@@ -301,6 +311,7 @@ impl Engine {
             stop_control,
             control_thread: Some(control_thread),
             server: None,
+            metrics: None,
             capacity,
             offload_summary,
         };
@@ -320,7 +331,20 @@ impl Engine {
                     })?,
                 );
         }
+        if let Some(addr) = config.metrics.listen {
+            let m = crate::metrics::MetricsServer::start(addr, engine.control.clone())
+                .map_err(|source| EngineError::Metrics { addr, source })?;
+            engine.metrics = Some(m);
+        }
         Ok(engine)
+    }
+
+    /// Where the Prometheus endpoint listens, if it runs.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics
+            .as_ref()
+            .map(crate::metrics::MetricsServer::addr)
     }
 
     /// The configuration the engine runs.

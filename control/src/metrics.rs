@@ -1,0 +1,282 @@
+//! The Prometheus endpoint: every counter and gauge of the registry
+//! (`svcard_dataplane::stats`), per worker, the malformed-frame drops by reason, the ALG
+//! hand-off counters by ALG, the offload manager's figures, and the workers' busy-loop
+//! times as a histogram, in the text exposition format (version 0.0.4), served over HTTP
+//! from a thread of the control side (never a worker: it reads the figures the workers
+//! publish).
+//!
+//! Names follow Prometheus's conventions: `svcard_` then the registry's name; counters end
+//! in `_total`; the unit is in the name where the registry's name lacks it (bytes,
+//! seconds). Labels: `worker` (its member interface's index), `reason`, `alg`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use svcard_config::AlgKind;
+use svcard_dataplane::stats::{
+    loop_bucket_range, AlgCounter, Counter, Gauge, Kind, LocalStats, LOOP_BUCKETS,
+};
+use svcard_dataplane::wire::DropReason;
+
+use crate::central::ControlHandle;
+
+/// Upper bounds of the busy-loop histogram, seconds (the registry's fine buckets summed).
+const LOOP_LE: [f64; 10] = [
+    1e-6, 4e-6, 16e-6, 64e-6, 256e-6, 1e-3, 4e-3, 16e-3, 64e-3, 256e-3,
+];
+
+/// A metric's family: `# HELP` and `# TYPE` once, then its samples.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The registry name as a Prometheus name: counters get `_total`.
+fn prom_name(name: &str, counter: bool) -> String {
+    if counter {
+        format!("svcard_{name}_total")
+    } else {
+        format!("svcard_{name}")
+    }
+}
+
+/// Renders every metric from the workers' published figures and the offload manager's.
+#[must_use]
+pub fn render(control: &ControlHandle) -> String {
+    let stats: Vec<LocalStats> = control.workers.iter().map(|w| w.stats.snapshot()).collect();
+    let mut out = String::with_capacity(64 * 1024);
+    for &c in Counter::ALL {
+        let d = c.desc();
+        let name = prom_name(d.name, matches!(d.kind, Kind::Counter));
+        family(&mut out, &name, "counter", d.help);
+        for (w, s) in stats.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {}", s.get(c));
+        }
+    }
+    for &g in Gauge::ALL {
+        let d = g.desc();
+        let name = prom_name(d.name, false);
+        family(&mut out, &name, "gauge", d.help);
+        for (w, s) in stats.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {}", s.gauge(g));
+        }
+    }
+    let name = "svcard_malformed_drops_total";
+    family(
+        &mut out,
+        name,
+        "counter",
+        "Frames dropped as malformed, by reason.",
+    );
+    for (w, s) in stats.iter().enumerate() {
+        for r in DropReason::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{worker=\"{w}\",reason=\"{}\"}} {}",
+                r.name(),
+                s.drops[r as usize]
+            );
+        }
+    }
+    for &a in AlgCounter::ALL {
+        let d = a.desc();
+        let name = prom_name(d.name, true);
+        family(&mut out, &name, "counter", d.help);
+        for (w, s) in stats.iter().enumerate() {
+            for k in AlgKind::ALL {
+                let _ = writeln!(
+                    out,
+                    "{name}{{worker=\"{w}\",alg=\"{}\"}} {}",
+                    k.junos_name(),
+                    s.algs[a as usize][k as usize]
+                );
+            }
+        }
+    }
+    loop_histogram(&mut out, &stats);
+    offload(&mut out, control);
+    out
+}
+
+/// The busy-loop times as a histogram: the registry's fine buckets summed under each bound
+/// (a fine bucket counts under the first bound its upper end does not pass).
+fn loop_histogram(out: &mut String, stats: &[LocalStats]) {
+    let name = "svcard_busy_loop_duration_seconds";
+    family(
+        out,
+        name,
+        "histogram",
+        "Worker loop iterations that received packets, by duration.",
+    );
+    for (w, s) in stats.iter().enumerate() {
+        let mut cum = [0u64; LOOP_LE.len()];
+        let (mut count, mut sum_ns) = (0u64, 0u128);
+        for i in 0..LOOP_BUCKETS {
+            let n = s.loops.burst_ns[i];
+            if n == 0 {
+                continue;
+            }
+            let (lo, hi) = loop_bucket_range(i);
+            count += n;
+            sum_ns += u128::from(n) * u128::from(lo / 2 + hi / 2);
+            for (b, &le) in LOOP_LE.iter().enumerate() {
+                if (hi as f64) <= le * 1e9 {
+                    cum[b] += n;
+                }
+            }
+        }
+        for (b, &le) in LOOP_LE.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{worker=\"{w}\",le=\"{le}\"}} {}",
+                cum[b]
+            );
+        }
+        let _ = writeln!(out, "{name}_bucket{{worker=\"{w}\",le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum{{worker=\"{w}\"}} {}", sum_ns as f64 / 1e9);
+        let _ = writeln!(out, "{name}_count{{worker=\"{w}\"}} {count}");
+    }
+}
+
+/// The offload manager's figures, when offload runs.
+fn offload(out: &mut String, control: &ControlHandle) {
+    if !control.offload.enabled.load(Ordering::Relaxed) {
+        return;
+    }
+    let Ok(s) = control.offload.stats.lock().map(|s| s.clone()) else {
+        return;
+    };
+    for (name, kind, help, v) in [
+        (
+            "svcard_offload_rules_installed_total",
+            "counter",
+            "Offload rules installed.",
+            s.installed,
+        ),
+        (
+            "svcard_offload_rules_removed_total",
+            "counter",
+            "Offload rules removed.",
+            s.removed,
+        ),
+        (
+            "svcard_offload_rules",
+            "gauge",
+            "Offload rules held now.",
+            u64::from(s.rules),
+        ),
+        (
+            "svcard_offload_table_occupancy",
+            "gauge",
+            "Entries of the backend's flow table in use.",
+            u64::from(s.occupancy),
+        ),
+    ] {
+        family(out, name, kind, help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+    let name = "svcard_offload_requests_refused_total";
+    family(out, name, "counter", "Offload requests refused, by reason.");
+    for r in svcard_dataplane::offload::FailReason::ALL {
+        let _ = writeln!(
+            out,
+            "{name}{{reason=\"{}\"}} {}",
+            r.name(),
+            s.failed[r as usize]
+        );
+    }
+}
+
+/// A running metrics endpoint (stopped on drop).
+#[derive(Debug)]
+pub struct MetricsServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MetricsServer {
+    /// Listens on `addr` and answers `GET /metrics` from `control`'s figures.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub fn start(addr: SocketAddr, control: ControlHandle) -> std::io::Result<MetricsServer> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        listener.set_nonblocking(true)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((s, _)) => answer(s, &control),
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                }
+            })?;
+        Ok(MetricsServer {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One HTTP exchange: `GET /metrics` gets the exposition, anything else 404.
+fn answer(stream: TcpStream, control: &ControlHandle) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let Ok(read) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read);
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    // The headers, up to the empty line (their content is not needed).
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        line.clear();
+    }
+    let path = request.split_whitespace().nth(1).unwrap_or("");
+    let (status, body) =
+        if request.starts_with("GET ") && (path == "/metrics" || path.starts_with("/metrics?")) {
+            ("200 OK", render(control))
+        } else {
+            (
+                "404 Not Found",
+                "not found: svcard serves /metrics\n".to_string(),
+            )
+        };
+    let mut w = stream;
+    let _ = write!(
+        w,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = w.flush();
+}
