@@ -719,11 +719,11 @@ fn pipes_help_errors_and_version() {
     let h = sv.cli("clear ?");
     assert!(h.contains("  security") && h.contains("  services"), "{h}");
 
-    // Junos errors.
+    // Junos errors: the caret under the start of the bad word.
     let e = sv.cli("show services sesions");
     assert_eq!(
         e,
-        "show services sesions\n                 ^\nsyntax error, expecting <command>.\n"
+        "show services sesions\n              ^\nsyntax error, expecting <command>.\n"
     );
     let e = sv.cli("sh s");
     assert!(e.contains("'s' is ambiguous."), "{e}");

@@ -385,20 +385,9 @@ pub(super) fn resolve(
         .collect();
     match hits.len() {
         1 => Ok(hits[0]),
-        0 => {
-            // The caret goes where the word stops matching every keyword.
-            let common = cands
-                .iter()
-                .map(|(c, _)| c.bytes().zip(w.bytes()).take_while(|(a, b)| a == b).count())
-                .max()
-                .unwrap_or(0);
-            // Stay on a character boundary of the word.
-            let mut common = common.min(w.len());
-            while !w.is_char_boundary(common) {
-                common -= 1;
-            }
-            Err(syntax(tok.text_start() + common, "<command>"))
-        }
+        // The caret goes under the start of the word no keyword begins with, as the Junos
+        // CLI puts it.
+        0 => Err(syntax(tok.start, "<command>")),
         _ => {
             let mut completions: Vec<Completion> = hits
                 .iter()
