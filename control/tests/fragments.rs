@@ -119,6 +119,33 @@ fn fragments_follow_their_datagram_s_session_in_both_directions() {
     assert_eq!(card.get(Counter::SessionsCreated), 3);
     let zero = engine.query("show security flow session source-port 0");
     assert!(flow_line(&zero, "In:").contains("Pkts: 1,"), "{zero}");
+    // show security flow statistics: the SRX layout and its XML names.
+    let fs = engine.query("show security flow statistics");
+    let rx = card.get(Counter::RxPackets);
+    assert!(fs.starts_with("    Current sessions: 3\n"), "{fs}");
+    assert!(
+        fs.contains(&format!("    Packets received: {rx}\n")),
+        "{fs}"
+    );
+    assert!(
+        fs.contains("    Packets dropped: 2\n"),
+        "the duplicate and the orphan: {fs}"
+    );
+    assert!(
+        fs.contains("    Fragment packets: 8\n"),
+        "3 first and 5 later: {fs}"
+    );
+    assert_eq!(fs.lines().count(), 10, "{fs}");
+    let x = engine.query("show security flow statistics | display xml");
+    assert!(x.contains("<flow-statistics-all>"), "{x}");
+    assert!(
+        x.contains("<flow-frag-count-fwd>8</flow-frag-count-fwd>"),
+        "{x}"
+    );
+    assert!(
+        x.contains("<flow-pkt-count-drop>2</flow-pkt-count-drop>"),
+        "{x}"
+    );
     drop(engine);
     // Every fragment of the three datagrams crossed; the duplicate and the orphan did not.
     assert_eq!(sink.finish().unwrap(), vec![3, 6]);

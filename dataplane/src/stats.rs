@@ -154,6 +154,9 @@ registry! {
         /// Non-first fragments whose datagram's first fragment was not seen (or too long
         /// ago): no session to follow, dropped.
         FragmentsNoSession => "fragments_without_session" in Packets,
+        /// First fragments (they carry the ports): their datagram is remembered for the
+        /// later ones.
+        FragmentsFirst => "fragments_first" in Packets,
         /// Non-first fragments that followed their datagram's session (counted there, given
         /// its action).
         FragmentsFollowed => "fragments_followed" in Packets,

@@ -14,6 +14,7 @@ pub mod alg_conversations;
 pub mod alg_statistics;
 pub mod context;
 pub mod flow_session;
+pub mod flow_statistics;
 pub mod grammar;
 pub mod help;
 pub mod offload_statistics;
@@ -64,6 +65,8 @@ pub enum Command {
     ClearOffloadStatistics,
     /// `show svcard statistics`.
     ShowSvcardStatistics,
+    /// `show security flow statistics`.
+    ShowFlowStatistics,
     /// `show version`.
     ShowVersion,
 }
@@ -98,6 +101,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
         Command::ClearOffloadStatistics => offload_statistics::clear(ctx, out),
         Command::ShowSvcardStatistics => svcard_statistics::show(ctx, out),
+        Command::ShowFlowStatistics => flow_statistics::show(ctx, out),
         Command::ShowVersion => version::show(ctx, out),
     }
 }
@@ -115,6 +119,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowOffloadStatistics => offload_statistics::request(),
         Command::ClearOffloadStatistics => offload_statistics::clear_request(),
         Command::ShowSvcardStatistics => svcard_statistics::request(),
+        Command::ShowFlowStatistics => flow_statistics::request(),
         Command::ShowVersion => version::request(),
     }
 }
@@ -143,14 +148,24 @@ static SHOW: &[Node<Command>] = &[
         next: Next::Nodes(&[Node {
             word: "flow",
             help: "Show flow information",
-            next: Next::Nodes(&[Node {
-                word: "session",
-                help: "Show session information",
-                next: Next::Command(CommandDef {
-                    options: flow_session::SHOW_OPTIONS,
-                    build: |o| flow_session::build_show(o).map(Command::ShowFlowSession),
-                }),
-            }]),
+            next: Next::Nodes(&[
+                Node {
+                    word: "session",
+                    help: "Show session information",
+                    next: Next::Command(CommandDef {
+                        options: flow_session::SHOW_OPTIONS,
+                        build: |o| flow_session::build_show(o).map(Command::ShowFlowSession),
+                    }),
+                },
+                Node {
+                    word: "statistics",
+                    help: "Show flow statistics",
+                    next: Next::Command(CommandDef {
+                        options: &[],
+                        build: |_| Ok(Command::ShowFlowStatistics),
+                    }),
+                },
+            ]),
         }]),
     },
     Node {

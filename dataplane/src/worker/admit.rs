@@ -244,6 +244,7 @@ impl<P: PortIo> Worker<P> {
         }
         let _ = self.table.touch(slot, dir, len, now_ms);
         if p.fragment == 1 {
+            self.stats.inc(Counter::FragmentsFirst);
             self.frags.first(
                 datagram_of(p),
                 first_fragment_end(p),
@@ -390,6 +391,7 @@ impl<P: PortIo> Worker<P> {
             return;
         };
         let key = self.table.get(slot).key;
+        self.stats.inc(Counter::FragmentsFirst);
         self.frags.first(
             datagram_of(&p),
             first_fragment_end(&p),
