@@ -488,6 +488,65 @@ fn cli_exit_status_says_whether_the_command_ran() {
     sv.stop();
 }
 
+/// A PyEZ-style reader (Python's xml.etree, Junos element names only) gets every value of
+/// the summary and the session list right: the same figures the text views print.
+#[test]
+fn a_pyez_style_script_reads_the_xml_by_junos_names() {
+    let dir = TempDir::new("pyez");
+    let sv = start(&dir);
+    let (sum, list) = (dir.path("summary.xml"), dir.path("sessions.xml"));
+    std::fs::write(
+        &sum,
+        sv.cli("show security flow session summary | display xml"),
+    )
+    .unwrap();
+    std::fs::write(&list, sv.cli("show security flow session | display xml")).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts/pyez_style.py");
+    let o = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&sum)
+        .arg(&list)
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    // The summary, as its text view says it.
+    let text = sv.cli("show security flow session summary");
+    for (name, label) in [
+        ("active-unicast-sessions", "Unicast-sessions"),
+        ("active-sessions", "Sessions-in-use"),
+        ("active-session-valid", "Valid sessions"),
+        ("active-session-pending", "Pending sessions"),
+        ("active-drop-sessions", "Sessions-in-drop-flow"),
+        ("max-sessions", "Maximum-sessions"),
+    ] {
+        // Summed over the sections (one per worker), as the script sums the XML's.
+        let want: u64 = field_values(&text, label).iter().sum();
+        assert!(
+            out.lines().any(|l| l == format!("summary {name} {want}")),
+            "{name} should be {want}: {out}"
+        );
+    }
+    // Every flow of the list, as the text list prints it.
+    let flows: Vec<&str> = out.lines().filter(|l| l.starts_with("flow ")).collect();
+    assert_eq!(flows.len(), 10, "5 sessions, 2 flows each: {out}");
+    let all = sv.cli("show security flow session");
+    for l in &flows {
+        let f: Vec<&str> = l.split(' ').collect();
+        let (dir, src, sport, dst, dport, proto, iface, pkts, bytes) =
+            (f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]);
+        let line = format!(
+            "{dir}: {src}/{sport} --> {dst}/{dport};{proto}, Conn Tag: 0x0, If: {iface}, Pkts: {pkts}, Bytes: {bytes},"
+        );
+        assert!(all.contains(&line), "{line} not in:\n{all}");
+    }
+    assert!(
+        out.contains(" In 10.2.0.1 7000 192.0.2.20 53 udp ge-0/0/0.0 3 138"),
+        "{out}"
+    );
+    sv.stop();
+}
+
 #[test]
 fn display_xml_json_and_rpc_find_every_session() {
     let dir = TempDir::new("disp");
