@@ -20,7 +20,8 @@ pub(super) fn home_of(hash: u64, n: usize) -> usize {
     ((u64::from(hash as u32) * n as u64) >> 32) as usize
 }
 
-/// Key equality: the addresses as two 128-bit compares, then the rest field by field,
+/// Key equality: the addresses as two 128-bit compares, then the rest field by field (the
+/// VLAN included: the same addresses on two VLANs are two sessions),
 /// without branches (no byte-wise assembly of words).
 #[inline(always)]
 pub(super) fn key_eq(a: &FlowKey, b: &FlowKey) -> bool {
@@ -29,7 +30,8 @@ pub(super) fn key_eq(a: &FlowKey, b: &FlowKey) -> bool {
     let rest = u32::from(a.port_a ^ b.port_a)
         | u32::from(a.port_b ^ b.port_b)
         | u32::from(a.proto ^ b.proto)
-        | u32::from(a.family ^ b.family);
+        | u32::from(a.family ^ b.family)
+        | u32::from(a.vlan ^ b.vlan);
     (addr == 0) & (rest == 0)
 }
 

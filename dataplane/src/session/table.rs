@@ -945,6 +945,22 @@ mod tests {
     }
 
     #[test]
+    fn keys_that_differ_only_in_their_vlan_are_two_sessions_even_under_one_tag() {
+        // Every key hashes alike: the compare alone must tell the VLANs apart.
+        let mut t = SessionTable::with_hasher(WorkerId(0), 16, 0, |_| 7);
+        let (mut k100, _) = key(1);
+        k100.vlan = 100;
+        let mut k200 = k100;
+        k200.vlan = 200;
+        let s = t.insert(&k100, 7, 0, 0, 30).unwrap();
+        assert_eq!(t.find(&k200, 7), None);
+        assert_eq!(t.resolve(&k200, 7, s), None);
+        let s2 = t.insert(&k200, 7, 0, 0, 30).unwrap();
+        assert_eq!((t.find(&k100, 7), t.find(&k200, 7)), (Some(s), Some(s2)));
+        check(&t);
+    }
+
+    #[test]
     fn session_table_full_then_remove_and_reinsert() {
         let mut t = SessionTable::new(WorkerId(0), 16, 0);
         let mut slots = Vec::new();
