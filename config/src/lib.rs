@@ -13,6 +13,7 @@ pub mod app;
 mod classify;
 pub mod error;
 pub mod ids;
+pub mod nat;
 pub mod offload;
 mod parse;
 pub mod prefix;
@@ -220,6 +221,8 @@ pub struct ServiceSet {
     pub timeouts: TimeoutOverrides,
     /// When its sessions are offloaded.
     pub offload: ServiceSetOffload,
+    /// Its NAT rules, in order (indices into [`Nat::rules`](nat::Nat::rules)).
+    pub nat_rules: Vec<u16>,
 }
 
 /// The timer that governs a session, by protocol and state.
@@ -494,6 +497,8 @@ pub struct Config {
     pub offload: Offload,
     /// The Prometheus endpoint (`[metrics]`).
     pub metrics: Metrics,
+    /// Source NAT pools and rules (`[nat]`).
+    pub nat: nat::Nat,
     /// The distinct offload policies of the service sets, `Never` first: sessions name
     /// theirs by index ([`Config::offload_policy`]).
     pub(crate) offload_triggers: Vec<OffloadTrigger>,
@@ -521,6 +526,7 @@ impl Config {
         algs: Algs,
         offload: Offload,
         metrics: Metrics,
+        nat: nat::Nat,
         port_ss: Vec<u16>,
         unit_ss: Vec<Vec<u16>>,
     ) -> Config {
@@ -559,6 +565,7 @@ impl Config {
             algs,
             offload,
             metrics,
+            nat,
             offload_triggers,
             port_ss,
             unit_ss,
@@ -593,6 +600,25 @@ impl Config {
     pub fn alg_enabled(&self, app: u16) -> Option<AlgKind> {
         let k = self.applications.get(usize::from(app))?.alg?;
         self.algs[k].enabled.then_some(k)
+    }
+
+    /// The NAT rule (index into [`Nat::rules`](nat::Nat::rules)) that translates a new
+    /// IPv4 session of `service_set` from `src` to `dst`: the first of the service set's
+    /// `nat-rules` that matches; `None` when none does (or the service set has none).
+    #[must_use]
+    pub fn nat_rule_for(
+        &self,
+        service_set: u16,
+        src: core::net::Ipv4Addr,
+        dst: core::net::Ipv4Addr,
+    ) -> Option<u16> {
+        let ss = self.service_sets.get(usize::from(service_set))?;
+        ss.nat_rules.iter().copied().find(|&r| {
+            self.nat
+                .rules
+                .get(usize::from(r))
+                .is_some_and(|x| x.matches(src, dst))
+        })
     }
 
     /// Idle timeout in seconds of a session of `service_set` and `application` (either may

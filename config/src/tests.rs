@@ -1032,3 +1032,145 @@ fn offload_errors_name_line_and_field() {
         "",
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Source NAT.
+
+#[test]
+fn nat_pools_rules_and_service_set_nat_rules() {
+    let c = parse(&with_ports(&[
+        "[[nat.pool]]",                                                   // 9
+        "name = \"p1\"",                                                  // 10
+        "address = [\"198.51.100.0/30\", \"203.0.113.10-203.0.113.12\"]", // 11
+        "port-low = 2000",                                                // 12
+        "[[nat.pool]]",                                                   // 13
+        "name = \"p2\"",                                                  // 14
+        "address = \"192.0.2.1\"",                                        // 15
+        "[[nat.rule]]",                                                   // 16
+        "name = \"inside\"",                                              // 17
+        "match-direction = \"input\"",                                    // 18
+        "source = [\"10.0.0.0/8\"]",                                      // 19
+        "translation-type = \"napt-44\"",                                 // 20
+        "pool = \"p1\"",                                                  // 21
+        "[[nat.rule]]",                                                   // 22
+        "name = \"rest\"",                                                // 23
+        "translation-type = \"napt-44\"",                                 // 24
+        "pool = \"p2\"",                                                  // 25
+        "[[service-set]]",                                                // 26
+        "name = \"ss1\"",                                                 // 27
+        "ports = [\"ge-0/0/0.0\"]",                                       // 28
+        "nat-rules = [\"inside\", \"rest\"]",                             // 29
+        "[[service-set.rule]]",
+        "name = \"all\"",
+        "action = \"accept\"",
+    ]));
+    let p1 = &c.nat.pools[0];
+    assert_eq!(p1.address_count(), 7);
+    assert_eq!((p1.port_low, p1.port_high), (2000, 65535));
+    assert!(p1.contains("203.0.113.11".parse().unwrap()));
+    assert!(!p1.contains("198.51.100.4".parse().unwrap()));
+    assert_eq!(
+        p1.addresses().map(|a| a.to_string()).collect::<Vec<_>>()[3..5],
+        ["198.51.100.3", "203.0.113.10"]
+    );
+    assert_eq!(
+        (c.nat.pools[1].port_low, c.nat.pools[1].address_count()),
+        (1024, 1)
+    );
+    assert_eq!(c.service_sets[0].nat_rules, vec![0, 1]);
+    let a = |s: &str| s.parse::<core::net::Ipv4Addr>().unwrap();
+    assert_eq!(c.nat_rule_for(0, a("10.1.2.3"), a("8.8.8.8")), Some(0));
+    assert_eq!(c.nat_rule_for(0, a("172.16.0.1"), a("8.8.8.8")), Some(1));
+    assert_eq!(c.nat_rule_for(1, a("10.1.2.3"), a("8.8.8.8")), None);
+}
+
+#[test]
+fn nat_errors_name_line_and_field() {
+    let pool = |extra: &'static str| with_ports(&["[[nat.pool]]", "name = \"p1\"", extra]);
+    fails(
+        &pool("address = \"10.0.0.0/33\""),
+        11,
+        "nat.pool[0].address",
+        "not a prefix",
+    );
+    fails(
+        &pool("address = \"10.0.0.9-10.0.0.1\""),
+        11,
+        "nat.pool[0].address",
+        "ends before",
+    );
+    fails(
+        &pool("address = \"2001:db8::/64\""),
+        11,
+        "nat.pool[0].address",
+        "IPv4",
+    );
+    fails(
+        &pool("address = [\"10.0.0.0/30\", \"10.0.0.2\"]"),
+        11,
+        "nat.pool[0].address",
+        "overlaps",
+    );
+    let mut ports = pool("address = \"10.0.0.0/30\"");
+    ports.push("port-low = 70000");
+    fails(&ports, 12, "nat.pool[0].port-low", "");
+    let mut order = pool("address = \"10.0.0.0/30\"");
+    order.extend(["port-low = 5000", "port-high = 4000"]);
+    fails(&order, 13, "nat.pool[0].port-high", "above");
+    fails(
+        &with_ports(&["[[nat.pool]]", "name = \"p1\""]),
+        9,
+        "nat.pool[0].address",
+        "missing",
+    );
+    let mut two = pool("address = \"10.0.0.0/30\"");
+    two.extend([
+        "[[nat.pool]]",
+        "name = \"p2\"",
+        "address = \"10.0.0.3-10.0.0.8\"",
+    ]);
+    fails(&two, 14, "nat.pool[1].address", "also in pool 'p1'");
+    let rule = |extra: &'static str| {
+        let mut v = pool("address = \"10.0.0.0/30\"");
+        v.extend(["[[nat.rule]]", "name = \"r\"", extra]);
+        v
+    };
+    let mut typ = rule("translation-type = \"napt-66\"");
+    typ.push("pool = \"p1\"");
+    fails(
+        &typ,
+        14,
+        "nat.rule[0].translation-type",
+        "not a translation type",
+    );
+    let mut unbuilt = rule("translation-type = \"deterministic-napt44\"");
+    unbuilt.push("pool = \"p1\"");
+    fails(
+        &unbuilt,
+        14,
+        "nat.rule[0].translation-type",
+        "not built yet",
+    );
+    let mut nopool = rule("translation-type = \"napt-44\"");
+    nopool.push("pool = \"p9\"");
+    fails(&nopool, 15, "nat.rule[0].pool", "unknown pool 'p9'");
+    let mut dir = rule("match-direction = \"output\"");
+    dir.extend(["translation-type = \"napt-44\"", "pool = \"p1\""]);
+    fails(&dir, 14, "nat.rule[0].match-direction", "only input");
+    let mut v6 = rule("source = [\"10.0.0.0/8\", \"2001:db8::/32\"]");
+    v6.extend(["translation-type = \"napt-44\"", "pool = \"p1\""]);
+    fails(&v6, 14, "nat.rule[0].source", "translates IPv4");
+    let mut ss = rule("translation-type = \"napt-44\"");
+    ss.extend([
+        "pool = \"p1\"",
+        "[[service-set]]",
+        "name = \"ss1\"",
+        "nat-rules = [\"r\", \"nope\"]",
+    ]);
+    fails(
+        &ss,
+        18,
+        "service-set[0].nat-rules",
+        "unknown NAT rule 'nope'",
+    );
+}

@@ -2,7 +2,7 @@
 //! error carries the line of the key or value it is about.
 //!
 //! The rooms: [`reader`] (spanned values, tables, typed readers), [`sections`] (each table
-//! but the service sets), [`service_sets`], [`offload`] (the card's and each service set's); [`build`] reads them in order and assembles the
+//! but the service sets), [`service_sets`], [`offload`] (the card's and each service set's), [`nat`] (pools and rules); [`build`] reads them in order and assembles the
 //! model.
 
 use std::path::Path;
@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use crate::{Config, ConfigError};
 
+mod nat;
 mod offload;
 mod reader;
 mod sections;
@@ -46,6 +47,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             "offload",
             "aging",
             "metrics",
+            "nat",
         ],
     )?;
     let base = file.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -60,8 +62,9 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let limits = sections::limits(&src, &root)?;
     let offload = offload::offload(&src, &root)?;
     let metrics = sections::metrics(&src, &root)?;
+    let nat = nat::nat(&src, &root)?;
     let (service_sets, port_ss, unit_ss) =
-        service_sets::service_sets(&src, &root, &ports, &applications, &limits)?;
+        service_sets::service_sets(&src, &root, &ports, &applications, &limits, &nat)?;
 
     Ok(Config::assemble(
         file.to_path_buf(),
@@ -76,6 +79,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         algs,
         offload,
         metrics,
+        nat,
         port_ss,
         unit_ss,
     ))

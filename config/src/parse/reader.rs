@@ -416,3 +416,16 @@ pub(super) fn timeout_overrides(t: &Tab<'_, '_>) -> R<TimeoutOverrides> {
 pub(super) fn alg_names() -> Vec<&'static str> {
     AlgKind::ALL.iter().map(|k| k.junos_name()).collect()
 }
+
+/// A list field of prefixes (`source = ["10.0.0.0/8"]`), each error at its own value.
+pub(super) fn prefixes(src: &Src<'_>, t: &Tab<'_, '_>, key: &str) -> R<Vec<crate::Prefix>> {
+    t.items(key)
+        .into_iter()
+        .map(|v| {
+            let field = t.field(key);
+            let s = string(src, v, &field)?;
+            s.parse::<crate::Prefix>()
+                .map_err(|e| src.err(&v.span(), &field, format!("'{s}' is not a prefix: {e}")))
+        })
+        .collect()
+}

@@ -2,7 +2,7 @@
 //! the ordered rules (prefixes, protocol, ports, applications, action).
 
 use crate::app::{Application, PortRange};
-use crate::{Limits, Port, Prefix, Rule, RuleAction, ServiceSet, TimeoutOverrides};
+use crate::{Limits, Port, Rule, RuleAction, ServiceSet, TimeoutOverrides};
 
 use super::reader::*;
 
@@ -18,6 +18,7 @@ pub(super) fn service_sets(
     ports: &[Port],
     applications: &[Application],
     limits: &Limits,
+    nat: &crate::nat::Nat,
 ) -> R<Membership> {
     let mut service_sets: Vec<ServiceSet> = Vec::new();
     let mut ss_lines: Vec<usize> = Vec::new();
@@ -36,6 +37,7 @@ pub(super) fn service_sets(
             "max-sessions",
             "timeouts",
             "offload",
+            "nat-rules",
         ],
     )? {
         let (name, span) = t.req_word("name")?;
@@ -122,6 +124,7 @@ pub(super) fn service_sets(
             Some(tt) => timeout_overrides(&tt)?,
         };
         let offload = super::offload::service_set(src, &t, applications)?;
+        let nat_rules = super::nat::service_set_rules(src, &t, nat)?;
         let mut rules: Vec<Rule> = Vec::new();
         let mut rule_lines: Vec<usize> = Vec::new();
         for r in t.tables(
@@ -151,26 +154,14 @@ pub(super) fn service_sets(
             if rules.len() >= usize::from(u16::MAX - 1) {
                 return Err(r.err(&rspan, "name", "too many rules"));
             }
-            let prefixes = |key: &str| -> R<Vec<Prefix>> {
-                r.items(key)
-                    .into_iter()
-                    .map(|v| {
-                        let field = r.field(key);
-                        let s = string(src, v, &field)?;
-                        s.parse::<Prefix>().map_err(|e| {
-                            src.err(&v.span(), &field, format!("'{s}' is not a prefix: {e}"))
-                        })
-                    })
-                    .collect()
-            };
             let ranges = |key: &str| -> R<Vec<PortRange>> {
                 r.items(key)
                     .into_iter()
                     .map(|v| port_range(src, v, &r.field(key)))
                     .collect()
             };
-            let source = prefixes("source")?;
-            let destination = prefixes("destination")?;
+            let source = prefixes(src, &r, "source")?;
+            let destination = prefixes(src, &r, "destination")?;
             let proto = match r.get("protocol") {
                 None => None,
                 Some(v) => Some(protocol(src, v, &r.field("protocol"))?),
@@ -209,6 +200,7 @@ pub(super) fn service_sets(
             max_sessions: max,
             timeouts: overrides,
             offload,
+            nat_rules,
         });
     }
     Ok((service_sets, port_ss, unit_ss))

@@ -1,0 +1,250 @@
+//! The `[nat]` table: `[[nat.pool]]` (addresses as prefixes or `first-last` ranges, a port
+//! range) and `[[nat.rule]]` (match, translation type, pool), and a service set's
+//! `nat-rules`.
+
+use core::net::Ipv4Addr;
+
+use crate::nat::{AddrRange, Nat, NatPool, NatRule, Translation};
+use crate::Prefix;
+
+use super::reader::*;
+
+/// Lowest port a pool hands out unless told (Junos `port automatic` leaves the well-known
+/// ports alone).
+const DEFAULT_PORT_LOW: u16 = 1024;
+
+/// Reads `[nat]` (absent: no NAT).
+pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
+    let Some(t) = root.table("nat", &["pool", "rule"])? else {
+        return Ok(Nat::default());
+    };
+    let mut pools: Vec<NatPool> = Vec::new();
+    let mut pool_lines: Vec<usize> = Vec::new();
+    for p in t.tables("pool", &["name", "address", "port-low", "port-high"])? {
+        let (name, span) = p.req_word("name")?;
+        if let Some(i) = pools.iter().position(|x| x.name == name) {
+            return Err(p.err(
+                &span,
+                "name",
+                format!(
+                    "duplicate pool '{name}' (first defined on line {})",
+                    pool_lines[i]
+                ),
+            ));
+        }
+        p.req("address")?;
+        let mut ranges: Vec<AddrRange> = Vec::new();
+        for v in p.items("address") {
+            let field = p.field("address");
+            let s = string(src, v, &field)?;
+            let r = addr_range(s).map_err(|m| src.err(&v.span(), &field, m))?;
+            if let Some(o) = ranges
+                .iter()
+                .find(|o| o.first <= r.last && r.first <= o.last)
+            {
+                return Err(src.err(
+                    &v.span(),
+                    &field,
+                    format!(
+                        "'{s}' overlaps {}-{} of the same pool",
+                        Ipv4Addr::from(o.first),
+                        Ipv4Addr::from(o.last)
+                    ),
+                ));
+            }
+            ranges.push(r);
+        }
+        for (i, other) in pools.iter().enumerate() {
+            let shared = ranges.iter().find(|r| {
+                other
+                    .ranges
+                    .iter()
+                    .any(|o| o.first <= r.last && r.first <= o.last)
+            });
+            if let Some(r) = shared {
+                return Err(p.err(
+                    &p.get("address").map_or(span.clone(), V::span),
+                    "address",
+                    format!(
+                        "{}-{} is also in pool '{}' (line {}): a public address belongs to one pool",
+                        Ipv4Addr::from(r.first),
+                        Ipv4Addr::from(r.last),
+                        other.name,
+                        pool_lines[i]
+                    ),
+                ));
+            }
+        }
+        let low = p.num("port-low", 1, 65535)?.unwrap_or(DEFAULT_PORT_LOW);
+        let high = p.num("port-high", 1, 65535)?.unwrap_or(u16::MAX);
+        if low > high {
+            let at = p
+                .get("port-high")
+                .or(p.get("port-low"))
+                .map_or(span.clone(), V::span);
+            return Err(p.err(
+                &at,
+                if p.get("port-high").is_some() {
+                    "port-high"
+                } else {
+                    "port-low"
+                },
+                format!("port-low {low} is above port-high {high}"),
+            ));
+        }
+        if pools.len() >= usize::from(u16::MAX) {
+            return Err(p.err(&span, "name", "too many pools"));
+        }
+        pool_lines.push(src.line(span.start));
+        pools.push(NatPool {
+            name: name.to_string(),
+            ranges,
+            port_low: low,
+            port_high: high,
+        });
+    }
+    let mut rules: Vec<NatRule> = Vec::new();
+    let mut rule_lines: Vec<usize> = Vec::new();
+    for r in t.tables(
+        "rule",
+        &[
+            "name",
+            "match-direction",
+            "source",
+            "destination",
+            "translation-type",
+            "pool",
+        ],
+    )? {
+        let (name, span) = r.req_word("name")?;
+        if let Some(i) = rules.iter().position(|x| x.name == name) {
+            return Err(r.err(
+                &span,
+                "name",
+                format!(
+                    "duplicate NAT rule '{name}' (first defined on line {})",
+                    rule_lines[i]
+                ),
+            ));
+        }
+        if let Some((d, dspan)) = r.word("match-direction")? {
+            if d != "input" {
+                return Err(r.err(
+                    &dspan,
+                    "match-direction",
+                    format!(
+                        "'{d}': only input is supported (the rule matches the sessions its \
+                         service set's ports start)"
+                    ),
+                ));
+            }
+        }
+        // IPv4 only: napt-44 translates IPv4.
+        let v4 = |key: &str| -> R<Vec<Prefix>> {
+            let ps = prefixes(src, &r, key)?;
+            if let Some((p, v)) = ps.iter().zip(r.items(key)).find(|(p, _)| !p.addr.is_ipv4()) {
+                return Err(src.err(
+                    &v.span(),
+                    &r.field(key),
+                    format!("'{p}': source NAT translates IPv4 (napt-44)"),
+                ));
+            }
+            Ok(ps)
+        };
+        let source = v4("source")?;
+        let destination = v4("destination")?;
+        let (tt, tspan) = r.req_word("translation-type")?;
+        let translation = match tt {
+            "napt-44" => Translation::Napt44,
+            "basic-nat44" | "dynamic-nat44" | "deterministic-napt44" => {
+                return Err(r.err(
+                    &tspan,
+                    "translation-type",
+                    format!("'{tt}' is not built yet; napt-44 is"),
+                ))
+            }
+            _ => {
+                return Err(r.err(
+                    &tspan,
+                    "translation-type",
+                    format!(
+                        "'{tt}' is not a translation type (napt-44, basic-nat44, \
+                         dynamic-nat44, deterministic-napt44)"
+                    ),
+                ))
+            }
+        };
+        let (pname, pspan) = r.req_word("pool")?;
+        let Some(pool) = pools.iter().position(|p| p.name == pname) else {
+            return Err(r.err(
+                &pspan,
+                "pool",
+                format!("unknown pool '{pname}' (no [[nat.pool]] has that name)"),
+            ));
+        };
+        rule_lines.push(src.line(span.start));
+        rules.push(NatRule {
+            name: name.to_string(),
+            source,
+            destination,
+            translation,
+            pool: u16::try_from(pool).unwrap_or(u16::MAX),
+        });
+    }
+    Ok(Nat { pools, rules })
+}
+
+/// A service set's `nat-rules`: indices into `nat.rules`, in order.
+pub(super) fn service_set_rules(src: &Src<'_>, t: &Tab<'_, '_>, nat: &Nat) -> R<Vec<u16>> {
+    let mut out: Vec<u16> = Vec::new();
+    for v in t.items("nat-rules") {
+        let field = t.field("nat-rules");
+        let name = string(src, v, &field)?;
+        let Some(i) = nat.rules.iter().position(|r| r.name == name) else {
+            return Err(src.err(
+                &v.span(),
+                &field,
+                format!("unknown NAT rule '{name}' (no [[nat.rule]] has that name)"),
+            ));
+        };
+        let i = u16::try_from(i).unwrap_or(u16::MAX);
+        if out.contains(&i) {
+            return Err(src.err(&v.span(), &field, format!("'{name}' is listed twice")));
+        }
+        out.push(i);
+    }
+    Ok(out)
+}
+
+/// `198.51.100.0/30`, `198.51.100.10-198.51.100.20` or one address.
+fn addr_range(s: &str) -> Result<AddrRange, String> {
+    let v4 = |a: &str| -> Result<u32, String> {
+        a.trim()
+            .parse::<Ipv4Addr>()
+            .map(u32::from)
+            .map_err(|_| format!("'{a}' is not an IPv4 address"))
+    };
+    if let Some((a, b)) = s.split_once('-') {
+        let (first, last) = (v4(a)?, v4(b)?);
+        if first > last {
+            return Err(format!("'{s}': the range ends before it starts"));
+        }
+        return Ok(AddrRange { first, last });
+    }
+    let p: Prefix = s
+        .parse()
+        .map_err(|e| format!("'{s}' is not a prefix or an address range: {e}"))?;
+    let core::net::IpAddr::V4(a) = p.addr else {
+        return Err(format!("'{s}': NAT pools hold IPv4 addresses"));
+    };
+    let mask = if p.len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(p.len))
+    };
+    let first = u32::from(a) & mask;
+    Ok(AddrRange {
+        first,
+        last: first | !mask,
+    })
+}
