@@ -4,7 +4,7 @@
 
 use core::net::Ipv4Addr;
 
-use crate::Prefix;
+use crate::prefix::Prefix;
 
 /// How a rule translates (Junos `translation-type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod flow;
 pub mod handoff;
 pub mod mem;
+pub mod nat;
 pub mod offload;
 pub mod pcapfile;
 pub mod port;

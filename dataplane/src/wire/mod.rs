@@ -23,6 +23,7 @@ pub mod icmp;
 pub mod ipsec;
 pub mod ipv4;
 pub mod ipv6;
+pub mod nat;
 pub mod parse;
 pub mod reply;
 pub mod sctp;

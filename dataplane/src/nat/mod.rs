@@ -1,0 +1,29 @@
+//! Source NAT, the dataplane's side: reply steering ([`steer`]: which public address and
+//! port make a reply reach the worker that translated its session), a worker's share of
+//! each pool ([`alloc`]), and a translated session's second wing ([`Wing`], kept by the
+//! session table: the key replies carry). The in-place header rewrite is in
+//! [`crate::wire::nat`]; the worker's use of all of it in `worker/nat.rs`.
+
+pub mod alloc;
+pub mod steer;
+
+pub use alloc::{Kind, PoolAlloc, MAX_POOL_ADDRESSES};
+pub use steer::Steering;
+
+use crate::flow::FlowKey;
+
+/// A translated session's second wing: the canonical key of its translated tuple (what its
+/// replies carry), and the public address and port its initiator was given. The session
+/// table indexes the key under the session's slot, so a reply finds the session with one
+/// lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wing {
+    /// The translated tuple's canonical key.
+    pub key: FlowKey,
+    /// The public address (IPv4, network order bytes).
+    pub public_addr: [u8; 4],
+    /// The public port (ICMP: identifier).
+    pub public_port: u16,
+    /// The pool (index into the configuration's pools).
+    pub pool: u16,
+}
