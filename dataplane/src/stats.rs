@@ -164,6 +164,17 @@ registry! {
         FragmentsOverlapping => "fragments_overlapping" in Packets,
         /// Fragments of a datagram that came in too many pieces: dropped.
         FragmentsTooMany => "fragments_too_many" in Packets,
+        /// New sessions source NAT translated (given a public address and port).
+        NatSessions => "nat_sessions_translated" in Sessions,
+        /// First packets of sessions a NAT rule matched that were dropped because the pool
+        /// had no free port (of the address class that steers replies to this worker).
+        NatPoolExhausted => "nat_pool_exhausted_drops" in Packets,
+        /// First packets of sessions a NAT rule matched whose protocol napt-44 cannot
+        /// translate (not TCP, UDP or ICMP echo): dropped.
+        NatUnsupported => "nat_protocol_unsupported_drops" in Packets,
+        /// Packets to a translated session's private address that did not come through its
+        /// public one: dropped.
+        NatUntranslated => "nat_untranslated_drops" in Packets,
         /// Events lost because the event ring was full.
         EventRingFull => "event_ring_full" in Events,
         /// Query replies deferred because the reply ring was full.
@@ -227,6 +238,8 @@ registry! {
         Offloaded => "sessions_offloaded" in Sessions,
         /// 1 while early age-out runs (between the high and the low watermark).
         EarlyAgeout => "early_ageout_active" in Sessions,
+        /// Public (address, port) pairs this worker has handed out to live sessions.
+        NatPortsInUse => "nat_ports_in_use" in Sessions,
     }
 }
 

@@ -72,6 +72,13 @@ impl Names for ConfigNames {
     fn application_index(&self, name: &str) -> Option<u16> {
         self.config.application_index(name)
     }
+    fn nat_pool_name(&self, pool: u16) -> Option<&str> {
+        self.config
+            .nat
+            .pools
+            .get(usize::from(pool))
+            .map(|p| p.name.as_str())
+    }
 }
 
 /// What command execution needs.

@@ -63,6 +63,9 @@ pub enum EngineError {
     /// A worker thread panicked.
     #[error("a worker thread panicked")]
     WorkerPanicked,
+    /// Source NAT cannot run as configured with these workers.
+    #[error("source NAT: {0}")]
+    Nat(String),
 }
 
 /// How to start an [`Engine`] beyond the configuration.
@@ -159,6 +162,7 @@ impl Engine {
         if nworkers == 0 {
             return Err(EngineError::NoWorkers);
         }
+        check_nat(config, nworkers)?;
         let clock = Clock::new();
         let stop = Arc::new(AtomicBool::new(false));
         let stop_control = Arc::new(AtomicBool::new(false));
@@ -523,4 +527,48 @@ impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.stop_threads();
     }
+}
+
+/// Source NAT's conditions on the workers: replies are steered to the worker that
+/// translated their session by RSS alone ([`svcard_dataplane::nat::steer`]), which needs a
+/// power-of-two worker count and, in each pool a rule uses, an address of every class.
+fn check_nat(config: &Config, workers: usize) -> Result<(), EngineError> {
+    use svcard_dataplane::nat::{Steering, MAX_POOL_ADDRESSES};
+    if config.nat.rules.is_empty() {
+        return Ok(());
+    }
+    let w = u16::try_from(workers).unwrap_or(u16::MAX);
+    let Some(steer) = Steering::new(w, 0) else {
+        return Err(EngineError::Nat(format!(
+            "{workers} workers: NAT needs a power-of-two number of workers (1, 2, 4, …), so \
+             that RSS brings each reply to the worker that translated its session"
+        )));
+    };
+    for pool in &config.nat.pools {
+        let n = pool.address_count();
+        if n > MAX_POOL_ADDRESSES {
+            return Err(EngineError::Nat(format!(
+                "pool '{}' has {n} addresses; at most {MAX_POOL_ADDRESSES} per pool",
+                pool.name
+            )));
+        }
+        let missing = steer.missing_classes(pool.addresses().map(u32::from));
+        if !missing.is_empty()
+            && config.nat.rules.iter().any(|r| {
+                config
+                    .nat
+                    .pools
+                    .get(usize::from(r.pool))
+                    .is_some_and(|p| p.name == pool.name)
+            })
+        {
+            return Err(EngineError::Nat(format!(
+                "pool '{}' has no address of RSS class {missing:?} for {workers} workers: \
+                 replies to such an address would reach another worker; add addresses (two \
+                 that differ in their last bit cover two workers) or run fewer workers",
+                pool.name
+            )));
+        }
+    }
+    Ok(())
 }

@@ -414,7 +414,10 @@ impl<'a> FlowSession<'a> {
                     index: u32::from(v.rule) + 1,
                 }
             },
-            source_nat_pool: "Null",
+            source_nat_pool: match v.nat {
+                Some(n) => names.nat_pool_name(n.pool).unwrap_or(UNKNOWN_NAME),
+                None => "Null",
+            },
             application,
             dynamic_application: "junos:UNKNOWN",
             encryption: "Unknown",

@@ -65,6 +65,10 @@ pub trait Names {
     fn application_name(&self, application: u16) -> Option<&str>;
     /// The index of an application name (reverse of [`Names::application_name`]).
     fn application_index(&self, name: &str) -> Option<u16>;
+    /// The name of NAT pool `pool` (`p1`).
+    fn nat_pool_name(&self, _pool: u16) -> Option<&str> {
+        None
+    }
     /// The display name of an IP protocol; the default is [`protocol_name`].
     fn protocol_name(&self, proto: u8) -> Option<&str> {
         protocol_name(proto)

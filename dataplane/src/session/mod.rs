@@ -99,7 +99,15 @@ pub mod bits {
     pub const BYPASSED: u8 = 0x10;
     /// An offload policy waits to fire: the session's packets check its trigger.
     pub const OFFLOAD_ARMED: u8 = 0x20;
+    /// Source NAT translates the session: it has a second wing
+    /// ([`crate::nat::Wing`]) in the table, and its packets are rewritten.
+    pub const NAT: u8 = 0x40;
 }
+
+/// In a slot the session table's lookups return: the packet carries the session's
+/// translated tuple (its second wing, [`crate::nat::Wing`]). Slots stay below
+/// `1 << SLOT_BITS`, so the bit is never a slot's own.
+pub const WING: u32 = 1 << 31;
 
 /// Per-direction figures of a session, seen from the initiator ("In") or responder ("Out").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,6 +166,36 @@ pub struct SessionView {
     pub duration_s: u32,
     /// Offload state, rule and hardware counters.
     pub offload: crate::offload::OffloadView,
+    /// Source NAT: the pool and the public endpoint the initiator was given (the
+    /// responder's flow is shown to that endpoint, as SRX shows the reverse wing).
+    pub nat: Option<NatView>,
+}
+
+/// A translated session's NAT, as views show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatView {
+    /// The pool (index into the configuration's pools).
+    pub pool: u16,
+    /// The public address and port (ICMP: identifier).
+    pub public: crate::flow::Endpoint,
+}
+
+impl SessionView {
+    /// Adds a translated session's second wing: its pool and public endpoint, and the
+    /// responder's flow addressed to that endpoint.
+    #[must_use]
+    pub fn with_wing(mut self, w: &crate::nat::Wing) -> Self {
+        let public = crate::flow::Endpoint {
+            addr: core::net::Ipv4Addr::from(w.public_addr).into(),
+            port: w.public_port,
+        };
+        self.flows[1].dst = Some(public);
+        self.nat = Some(NatView {
+            pool: w.pool,
+            public,
+        });
+        self
+    }
 }
 
 impl SessionView {

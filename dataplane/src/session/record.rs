@@ -191,6 +191,7 @@ impl Session {
             start_s: info.start_s,
             duration_s: if dur >= 0x8000_0000 { 0 } else { dur },
             offload: info.offload_view(),
+            nat: None,
         }
     }
 }

@@ -33,8 +33,9 @@
 //! table recomputes it to remove a session).
 
 use super::timer::{Fired, Links, TimerWheel, DEFAULT_SLOTS, DEFAULT_TICK_MS, NIL};
-use super::{session_id, SessionView, WorkerId, SLOT_BITS};
+use super::{bits, session_id, SessionView, WorkerId, SLOT_BITS, WING};
 use crate::flow::{Direction, FlowKey, V4Words};
+use crate::nat::Wing;
 // Table arrays on 2 MiB-aligned memory advised for huge pages: random access over 100+ MB
 // otherwise pays a TLB miss (in a VM a two-level page walk) on nearly every lookup.
 use crate::mem::{prefetch, HugeSlice};
@@ -91,6 +92,7 @@ struct ExpireLinks<'a> {
     sessions: &'a mut [Session],
     index: &'a mut Index,
     hasher: fn(&FlowKey) -> u64,
+    wings: &'a [Wing],
 }
 
 impl Links for ExpireLinks<'_> {
@@ -144,6 +146,9 @@ pub struct SessionTable {
     /// Cold parts (timer links and the live bit live here).
     info: HugeSlice<SessionInfo>,
     index: Index,
+    /// Translated sessions' second wings, by slot (empty unless
+    /// [`with_wings`](Self::with_wings)).
+    wings: HugeSlice<Wing>,
     wheel: TimerWheel,
     /// First free slot, [`NIL`] when full.
     free_head: u32,
@@ -205,6 +210,7 @@ impl SessionTable {
             sessions,
             info,
             index: Index::new(capacity),
+            wings: HugeSlice::new(0, |_| Wing::default()),
             wheel: TimerWheel::new(DEFAULT_SLOTS, DEFAULT_TICK_MS, now_ms),
             free_head: if capacity > 0 { 0 } else { NIL },
             len: 0,
@@ -217,6 +223,54 @@ impl SessionTable {
             scratch: Session::EMPTY,
             scratch_info: SessionInfo::free(NIL),
         }
+    }
+
+    /// Makes room for translated sessions (source NAT): a second wing per slot, and an
+    /// index sized for two entries a session. Called before the first insert (the index is
+    /// rebuilt empty).
+    #[must_use]
+    pub fn with_wings(mut self) -> Self {
+        debug_assert!(self.is_empty(), "wings are added to an empty table");
+        let cap = self.capacity();
+        self.index = Index::new(cap.saturating_mul(2));
+        self.wings = HugeSlice::new(cap as usize, |_| Wing::default());
+        self
+    }
+
+    /// Gives live session `slot` its second wing: `wing.key` (which must have no session)
+    /// finds it too, as `slot | WING`. False when the table has no room for wings or the
+    /// session already has one.
+    pub fn add_wing(&mut self, slot: u32, wing: Wing) -> bool {
+        if !self.is_live(slot) {
+            return false;
+        }
+        let Some(w) = self.wings.get_mut(slot as usize) else {
+            return false;
+        };
+        let Some(s) = self.sessions.get_mut(slot as usize) else {
+            return false;
+        };
+        if s.bits & bits::NAT != 0 {
+            return false;
+        }
+        let hash = (self.hasher)(&wing.key);
+        if !self.index.insert(hash, slot | WING) {
+            return false;
+        }
+        *w = wing;
+        s.bits |= bits::NAT;
+        true
+    }
+
+    /// The second wing of a translated session.
+    #[inline]
+    #[must_use]
+    pub fn wing(&self, slot: u32) -> Option<&Wing> {
+        let s = self.sessions.get(slot as usize)?;
+        if s.bits & bits::NAT == 0 {
+            return None;
+        }
+        self.wings.get(slot as usize)
     }
 
     /// The owning worker.
@@ -258,6 +312,7 @@ impl SessionTable {
         core::mem::size_of_val::<[Session]>(&self.sessions)
             + core::mem::size_of_val::<[SessionInfo]>(&self.info)
             + self.index.memory_bytes()
+            + core::mem::size_of_val::<[Wing]>(&self.wings)
             + self.wheel.memory_bytes()
             + core::mem::size_of::<Self>()
     }
@@ -278,12 +333,32 @@ impl SessionTable {
     /// Prefetch the hot line of a session (what lookups and [`touch`](Self::touch) read).
     #[inline]
     pub fn prefetch_session(&self, slot: u32) {
-        if let Some(s) = self.sessions.get(slot as usize) {
+        if let Some(s) = self.sessions.get((slot & !WING) as usize) {
             prefetch(&s.key.addr_a[0]);
+        }
+        if slot & WING != 0 {
+            if let Some(w) = self.wings.get((slot & !WING) as usize) {
+                prefetch(&w.key.addr_a[0]);
+            }
         }
     }
 
-    /// The slot of `key`, if it has a session. `hash` is the table's hash of `key`.
+    /// True when index entry `slot` (a slot, or a slot with [`WING`]) stands for `key`.
+    #[inline(always)]
+    fn entry_is(&self, slot: u32, key: &FlowKey) -> bool {
+        if slot & WING == 0 {
+            self.sessions
+                .get(slot as usize)
+                .is_some_and(|s| key_eq(&s.key, key))
+        } else {
+            self.wings
+                .get((slot & !WING) as usize)
+                .is_some_and(|w| key_eq(&w.key, key))
+        }
+    }
+
+    /// The slot of `key`, if it has a session. `hash` is the table's hash of `key`. The
+    /// translated tuple of a session with a second wing finds `slot | WING`.
     #[inline]
     #[must_use]
     pub fn find(&self, key: &FlowKey, hash: u64) -> Option<u32> {
@@ -296,10 +371,8 @@ impl SessionTable {
             let mut m = b.matches(tag);
             while m != 0 {
                 let slot = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
-                if let Some(s) = self.sessions.get(slot as usize) {
-                    if key_eq(&s.key, key) {
-                        return Some(slot);
-                    }
+                if self.entry_is(slot, key) {
+                    return Some(slot);
                 }
                 m &= m - 1;
             }
@@ -363,6 +436,15 @@ impl SessionTable {
         self.find(key, hash)
     }
 
+    /// [`find`](Self::find) for callers that want the session whichever wing the key
+    /// names: its slot, and whether the key was its translated tuple.
+    #[inline]
+    #[must_use]
+    pub fn find_any(&self, key: &FlowKey, hash: u64) -> Option<(u32, bool)> {
+        self.find(key, hash)
+            .map(|slot| (slot & !WING, slot & WING != 0))
+    }
+
     /// [`resolve`](Self::resolve) for an IPv4 key given as its three words (the hot path's
     /// form): the candidate compared on three words, the chain walked with the whole key.
     #[inline(always)]
@@ -370,6 +452,12 @@ impl SessionTable {
     pub fn resolve_v4(&self, w: &V4Words, hash: u64, cand: u32) -> Option<u32> {
         if let Some(s) = self.sessions.get(cand as usize) {
             if w.matches(&s.key) {
+                return Some(cand);
+            }
+        } else if let Some(x) = self.wings.get((cand & !WING) as usize) {
+            // A translated tuple's entry (a reply of a NAT session): the candidate has
+            // WING set, so the session array's lookup above missed.
+            if cand & WING != 0 && w.matches(&x.key) {
                 return Some(cand);
             }
         }
@@ -546,8 +634,13 @@ impl SessionTable {
     /// The snapshot of the session in `slot`.
     #[must_use]
     pub fn view(&self, slot: u32, now_ms: u32, now_s: u32) -> SessionView {
-        self.get(slot)
-            .view(self.info(slot), self.worker, slot, now_ms, now_s)
+        let v = self
+            .get(slot)
+            .view(self.info(slot), self.worker, slot, now_ms, now_s);
+        match self.wing(slot) {
+            Some(w) => v.with_wing(w),
+            None => v,
+        }
     }
 
     /// Packets of direction `dir` (all 64 bits).
@@ -644,8 +737,15 @@ impl SessionTable {
             return;
         }
         let hash = (self.hasher)(&s.key);
+        let nat = s.bits & bits::NAT != 0;
         let found = self.index.remove(hash, slot);
         debug_assert!(found, "live slot {slot} missing from the index");
+        if nat {
+            if let Some(w) = self.wings.get(slot as usize) {
+                let found = self.index.remove((self.hasher)(&w.key), slot | WING);
+                debug_assert!(found, "wing of slot {slot} missing from the index");
+            }
+        }
         self.wheel.cancel(&mut SessLinks(&mut self.info), slot);
         release(&mut self.info, &mut self.free_head, &mut self.len, slot);
         if let Some(s) = self.sessions.get_mut(slot as usize) {
@@ -700,7 +800,7 @@ impl SessionTable {
         now_s: u32,
         lifetime_s: u32,
         budget: usize,
-        mut on_expire: impl FnMut(u32, &Session, &SessionInfo),
+        mut on_expire: impl FnMut(u32, &Session, &SessionInfo, Option<&Wing>),
     ) -> usize {
         self.lifetime_s = lifetime_s;
         let SessionTable {
@@ -712,6 +812,7 @@ impl SessionTable {
             len,
             hasher,
             ss_lifetime,
+            wings,
             ..
         } = self;
         // A session's lifetime: its service set's where one is set, else the table's.
@@ -727,6 +828,7 @@ impl SessionTable {
             sessions,
             index,
             hasher: *hasher,
+            wings,
         };
         wheel.advance(&mut links, now_ms, budget, |l, slot| {
             let (Some(s), Some(inf)) =
@@ -742,10 +844,17 @@ impl SessionTable {
             let life = life_of(inf.service_set);
             let over_life = life != 0 && age >= life;
             if idle >= tmo || over_life {
-                on_expire(slot, &s, inf);
+                let wing = (s.bits & bits::NAT != 0)
+                    .then(|| l.wings.get(slot as usize))
+                    .flatten();
+                on_expire(slot, &s, inf, wing);
                 let hash = (l.hasher)(&s.key);
                 let found = l.index.remove(hash, slot);
                 debug_assert!(found, "expiring slot {slot} missing from the index");
+                if let Some(w) = wing {
+                    let found = l.index.remove((l.hasher)(&w.key), slot | WING);
+                    debug_assert!(found, "wing of slot {slot} missing from the index");
+                }
                 release(l.links.0, free_head, len, slot);
                 if let Some(h) = l.sessions.get_mut(slot as usize) {
                     h.key = FlowKey::default();
@@ -825,16 +934,28 @@ mod tests {
         let n = t.index.buckets.len();
         let mut expect_over = vec![0u32; n];
         let mut seen = vec![false; t.sessions.len()];
+        let mut wings = vec![false; t.sessions.len()];
         for (bi, b) in t.index.buckets.iter().enumerate() {
             for w in 0..WAYS {
                 if b.occ & (1 << w) == 0 {
                     continue;
                 }
-                let slot = b.slots[w] as usize;
+                let entry = b.slots[w];
+                let slot = (entry & !WING) as usize;
                 assert!(t.info[slot].is_live(), "index names free slot {slot}");
-                assert!(!seen[slot], "slot {slot} indexed twice");
-                seen[slot] = true;
-                let h = t.hash(&t.sessions[slot].key);
+                let h = if entry & WING != 0 {
+                    assert!(
+                        t.sessions[slot].bits & bits::NAT != 0,
+                        "wing without NAT bit"
+                    );
+                    assert!(!wings[slot], "wing of {slot} indexed twice");
+                    wings[slot] = true;
+                    t.hash(&t.wings[slot].key)
+                } else {
+                    assert!(!seen[slot], "slot {slot} indexed twice");
+                    seen[slot] = true;
+                    t.hash(&t.sessions[slot].key)
+                };
                 assert_eq!(b.tag(w), tag_of(h));
                 let mut j = home_of(h, n);
                 while j != bi {
@@ -849,6 +970,13 @@ mod tests {
         let live = t.info.iter().filter(|s| s.is_live()).count();
         assert_eq!(live, t.len() as usize);
         assert_eq!(seen.iter().filter(|&&x| x).count(), live);
+        for (slot, &w) in wings.iter().enumerate() {
+            let nat = t.info[slot].is_live() && t.sessions[slot].bits & bits::NAT != 0;
+            assert_eq!(
+                w, nat,
+                "slot {slot}: a NAT session has exactly one wing entry"
+            );
+        }
         assert_eq!(t.wheel.len(), live);
         let mut free = 0;
         let mut f = t.free_head;
@@ -961,6 +1089,66 @@ mod tests {
     }
 
     #[test]
+    fn a_second_wing_finds_its_session_and_leaves_with_it() {
+        let mut t = SessionTable::with_hasher(WorkerId(0), 8, 0, bad_hash).with_wings();
+        let mut slots = Vec::new();
+        for i in 0..4 {
+            let (k, _) = key(i);
+            let s = t.insert(&k, bad_hash(&k), 0, 0, 5).unwrap();
+            let (mut x, _) = key(100 + i);
+            x.port_b = 40000;
+            assert!(t.add_wing(
+                s,
+                Wing {
+                    key: x,
+                    ..Wing::default()
+                }
+            ));
+            assert!(
+                !t.add_wing(
+                    s,
+                    Wing {
+                        key: x,
+                        ..Wing::default()
+                    }
+                ),
+                "one wing a session"
+            );
+            assert_eq!(t.find(&x, bad_hash(&x)), Some(s | WING));
+            assert_eq!(t.find_any(&x, bad_hash(&x)), Some((s, true)));
+            assert_eq!(t.find_any(&k, bad_hash(&k)), Some((s, false)));
+            assert_eq!(t.resolve(&x, bad_hash(&x), s | WING), Some(s | WING));
+            slots.push((s, k, x));
+            check(&t);
+        }
+        // Removed: neither wing finds it.
+        let (s, k, x) = slots[1];
+        t.remove(s);
+        assert_eq!(t.find(&k, bad_hash(&k)), None);
+        assert_eq!(t.find(&x, bad_hash(&x)), None);
+        check(&t);
+        // Expired: the callback sees the wing, and both entries go.
+        let mut seen = Vec::new();
+        let n = t.expire(10_000, 10, 0, usize::MAX, |slot, _, _, w| {
+            seen.push((slot, w.map(|w| w.key)));
+        });
+        assert_eq!(n, 3);
+        seen.sort_by_key(|e| e.0);
+        let want: Vec<_> = [0, 2, 3]
+            .iter()
+            .map(|&i| (slots[i].0, Some(slots[i].2)))
+            .collect();
+        assert_eq!(seen, want);
+        assert!(t.is_empty());
+        check(&t);
+        // A table without wings refuses them.
+        let mut plain = SessionTable::new(WorkerId(0), 8, 0);
+        let (k, _) = key(1);
+        let s = plain.insert(&k, k.hash(), 0, 0, 5).unwrap();
+        assert!(!plain.add_wing(s, Wing::default()));
+    }
+
+    #[test]
     fn session_table_full_then_remove_and_reinsert() {
         let mut t = SessionTable::new(WorkerId(0), 16, 0);
         let mut slots = Vec::new();
@@ -1053,15 +1241,16 @@ mod tests {
         let mut got = Vec::new();
         // Nothing before 10 s.
         assert_eq!(
-            t.expire(start.wrapping_add(9_999), 9, 0, usize::MAX, |s, _, _| got
-                .push(s)),
+            t.expire(start.wrapping_add(9_999), 9, 0, usize::MAX, |s, _, _, _| {
+                got.push(s)
+            }),
             0
         );
         // The idle half by 10 s + a tick, 100 per call.
         let now = start.wrapping_add(10_100);
         let mut calls = 0;
         while t.len() > 500 {
-            let n = t.expire(now, 10, 0, 100, |s, _sess, info| {
+            let n = t.expire(now, 10, 0, 100, |s, _sess, info, _| {
                 assert!(info.is_live());
                 got.push(s);
             });
@@ -1073,11 +1262,23 @@ mod tests {
         check(&t);
         // The touched half was rescheduled: not before 15 s.
         assert_eq!(
-            t.expire(start.wrapping_add(14_999), 14, 0, usize::MAX, |_, _, _| ()),
+            t.expire(
+                start.wrapping_add(14_999),
+                14,
+                0,
+                usize::MAX,
+                |_, _, _, _| ()
+            ),
             0
         );
         assert_eq!(
-            t.expire(start.wrapping_add(15_100), 15, 0, usize::MAX, |_, _, _| ()),
+            t.expire(
+                start.wrapping_add(15_100),
+                15,
+                0,
+                usize::MAX,
+                |_, _, _, _| ()
+            ),
             500
         );
         assert!(t.is_empty());
@@ -1089,12 +1290,12 @@ mod tests {
         let mut t = SessionTable::new(WorkerId(0), 10, 0);
         let (k, _) = key(1);
         // The worker's first expire call tells the table the lifetime.
-        assert_eq!(t.expire(0, 0, 20, 64, |_, _, _| ()), 0);
+        assert_eq!(t.expire(0, 0, 20, 64, |_, _, _, _| ()), 0);
         let s = t.insert(&k, k.hash(), 0, 0, 300).unwrap();
         // Kept alive by traffic, but the lifetime ends it.
         for sec in 1..=20u32 {
             let _ = t.touch(s, Direction::AtoB, 64, sec * 1000);
-            let n = t.expire(sec * 1000 + 100, sec, 20, 64, |_, _, _| ());
+            let n = t.expire(sec * 1000 + 100, sec, 20, 64, |_, _, _, _| ());
             assert_eq!(n, usize::from(sec == 20), "at {sec}");
         }
         // A shorter timeout takes effect on time.
@@ -1102,8 +1303,8 @@ mod tests {
         let s = t.insert(&k, k.hash(), 30_000, 30, 300).unwrap();
         t.set_timeout(s, 2);
         assert_eq!(t.info(s).timeout_s(), 2);
-        assert_eq!(t.expire(31_900, 31, 0, 64, |_, _, _| ()), 0);
-        assert_eq!(t.expire(32_100, 32, 0, 64, |_, _, _| ()), 1);
+        assert_eq!(t.expire(31_900, 31, 0, 64, |_, _, _, _| ()), 0);
+        assert_eq!(t.expire(32_100, 32, 0, 64, |_, _, _, _| ()), 1);
         check(&t);
     }
 
@@ -1122,7 +1323,7 @@ mod tests {
         for sec in 1..=8u32 {
             let _ = t.touch(a, Direction::AtoB, 64, sec * 1000);
             let _ = t.touch(b, Direction::AtoB, 64, sec * 1000);
-            t.expire(sec * 1000 + 100, sec, 0, 64, |slot, _, _| {
+            t.expire(sec * 1000 + 100, sec, 0, 64, |slot, _, _, _| {
                 ended.push((slot, sec))
             });
         }
@@ -1258,7 +1459,7 @@ mod tests {
                 Op::Expire(dt, budget) => {
                     now = now.wrapping_add(dt);
                     let mut gone = Vec::new();
-                    let n = t.expire(now, 0, 0, budget, |slot, s, _| gone.push((slot, s.key)));
+                    let n = t.expire(now, 0, 0, budget, |slot, s, _, _| gone.push((slot, s.key)));
                     prop_assert_eq!(n, gone.len());
                     prop_assert!(n <= budget);
                     for (slot, k) in gone {

@@ -13,6 +13,7 @@ use crate::wire::{self, Outcome, Parsed};
 use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
 
 use super::frag::{DatagramId, Follow};
+use super::nat::NatNew;
 use super::state::Worker;
 use super::types::*;
 use crate::wire::ip_proto;
@@ -208,19 +209,35 @@ impl<P: PortIo> Worker<P> {
             adm.pinhole = None;
             adm.offload_child = false;
         }
+        // Source NAT: a public address and port for a session that forwards (a Bypass
+        // session is forwarded without services, untranslated).
+        let mut wing = None;
+        if self.nat.is_some() && matches!(adm.action, Action::Forward | Action::Watch) {
+            match self.nat_new(adm.service_set, p) {
+                NatNew::None => {}
+                NatNew::Wing(w) => wing = Some(w),
+                NatNew::Refused(counter) => {
+                    self.give_back(adm.service_set);
+                    self.stats.inc(Counter::SessionsFailed);
+                    self.stats.inc(counter);
+                    drop(pkt);
+                    return;
+                }
+            }
+        }
         let slot = match self.table.insert(key, hash, now_ms, now_s, adm.timeout) {
             Ok(s) => s,
             Err(_) => {
                 if adm.action != Action::Bypass {
                     self.give_back(adm.service_set);
                 }
+                if let Some(w) = wing {
+                    self.nat_give_back(key, &w);
+                }
                 self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
                 return;
             }
         };
-        if ss < self.ss_sessions.len() && adm.action != Action::Bypass {
-            self.ss_sessions[ss] += 1;
-        }
         let len = u32::from(p.ip_len);
         if let Some((s, info)) = self.table.parts_mut(slot) {
             info.service_set = adm.service_set;
@@ -242,6 +259,27 @@ impl<P: PortIo> Worker<P> {
                 };
             s.tcp = tcp;
         }
+        // The wing after the session's bits are set (they would clear its NAT bit).
+        let mut pkt = pkt;
+        if let Some(w) = wing {
+            if self.table.add_wing(slot, w) {
+                self.stats.inc(Counter::NatSessions);
+                self.nat_rewrite_pkt(&mut pkt, slot, true);
+            } else {
+                // No room in the index (the sizing rules it out): untranslated, never.
+                self.nat_give_back(key, &w);
+                self.table.remove(slot);
+                self.give_back(adm.service_set);
+                self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
+                return;
+            }
+            if let Some(n) = self.nat.as_deref() {
+                self.stats.set_gauge(Gauge::NatPortsInUse, n.in_use());
+            }
+        }
+        if ss < self.ss_sessions.len() && adm.action != Action::Bypass {
+            self.ss_sessions[ss] += 1;
+        }
         let _ = self.table.touch(slot, dir, len, now_ms);
         if p.fragment == 1 {
             self.stats.inc(Counter::FragmentsFirst);
@@ -260,7 +298,8 @@ impl<P: PortIo> Worker<P> {
         if matches!(adm.action, Action::Drop | Action::Reject) {
             self.stats.gauges[Gauge::DropFlow as usize] += 1;
         }
-        if self.offload.is_some() {
+        // A translated session is never offloaded: rules do not rewrite (yet).
+        if self.offload.is_some() && wing.is_none() {
             let policy = self.setup.config.offload_policy(
                 adm.service_set,
                 adm.application,
@@ -413,6 +452,11 @@ impl<P: PortIo> Worker<P> {
             {
                 let _ = self.table.touch(slot, dir, u32::from(p.ip_len), now_ms);
                 self.stats.inc(Counter::FragmentsFollowed);
+                let mut pkt = pkt;
+                if self.table.get(slot).bits & bits::NAT != 0 {
+                    let from_initiator = dir == self.table.get(slot).initiator();
+                    self.nat_rewrite_pkt(&mut pkt, slot, from_initiator);
+                }
                 match Action::from_u8(self.table.get(slot).action) {
                     Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),
                     Action::Drop | Action::Reject => {

@@ -43,6 +43,9 @@ impl<P: PortIo> Worker<P> {
         if let Some(msg) = withdraw_at_end(view.id, &s, self.table.info(slot)) {
             self.push_offload(msg);
         }
+        if let Some(w) = self.table.wing(slot).copied() {
+            self.nat_give_back(&s.key, &w);
+        }
         self.table.remove(slot);
     }
 
@@ -69,8 +72,16 @@ impl<P: PortIo> Worker<P> {
         let gauges = &mut self.stats.gauges;
         let offload = self.offload.as_deref();
         let mut offload_lost = 0u64;
-        self.table
-            .expire(now_ms, now_s, lifetime, EXPIRE_BUDGET, |slot, s, info| {
+        let mut nat = self.nat.as_deref_mut();
+        self.table.expire(
+            now_ms,
+            now_s,
+            lifetime,
+            EXPIRE_BUDGET,
+            |slot, s, info, wing| {
+                if let (Some(n), Some(w)) = (nat.as_deref_mut(), wing) {
+                    n.release(&s.key, w);
+                }
                 let life = ss_lifetimes
                     .get(usize::from(info.service_set))
                     .copied()
@@ -86,7 +97,10 @@ impl<P: PortIo> Worker<P> {
                     CloseReason::Idle
                 };
                 unbook(ss_sessions, budget, gauges, s, info.service_set);
-                let view = s.view(info, index, slot, now_ms, now_s);
+                let mut view = s.view(info, index, slot, now_ms, now_s);
+                if let Some(w) = wing {
+                    view = view.with_wing(w);
+                }
                 let ev = Event {
                     kind: EventKind::Closed(reason),
                     view,
@@ -95,10 +109,14 @@ impl<P: PortIo> Worker<P> {
                 if let (Some(l), Some(msg)) = (offload, withdraw_at_end(view.id, s, info)) {
                     offload_lost += u64::from(l.requests.push(msg).is_err());
                 }
-            });
+            },
+        );
         self.stats.add(Counter::OffloadRingFull, offload_lost);
         let total: u64 = by_reason.iter().sum();
         if total > 0 {
+            if let Some(n) = self.nat.as_deref() {
+                self.stats.set_gauge(Gauge::NatPortsInUse, n.in_use());
+            }
             self.stats.add(Counter::SessionsIdleExpired, by_reason[0]);
             self.stats
                 .add(Counter::SessionsLifetimeExpired, by_reason[1]);

@@ -13,7 +13,8 @@
 //! [`alg`] (the ALG hand-off), [`offload`] (policy checks, requests, the manager's answers,
 //! the NIC model's hardware path), [`between`] (timeouts, commands, queries), [`budget`]
 //! (the service sets' card-wide session budget), [`frag`] (virtual reassembly: the
-//! datagrams whose later fragments follow their first one's session), [`types`] (the small
+//! datagrams whose later fragments follow their first one's session), [`nat`] (source NAT:
+//! translation of new sessions, the in-place rewrite, ports given back), [`types`] (the small
 //! types and helpers they share).
 
 mod admit;
@@ -21,11 +22,13 @@ mod alg;
 mod between;
 mod budget;
 mod frag;
+mod nat;
 mod offload;
 mod stages;
 mod state;
 mod types;
 
 pub use budget::ServiceSetBudget;
+pub use nat::NatShare;
 pub use state::{Worker, WorkerSetup};
 pub use types::validity;

@@ -6,7 +6,7 @@ use crate::flow::{Direction, Family, FlowKey, V4Words};
 use crate::port::{PacketBuf, PortId, PortIo, BURST};
 use crate::ring::EventKind;
 use crate::session::tcp::TcpPhase;
-use crate::session::{bits, Action};
+use crate::session::{bits, Action, WING};
 use crate::stats::Counter;
 use crate::wire::{self, Outcome};
 
@@ -179,12 +179,20 @@ impl<P: PortIo> Worker<P> {
         };
         match found {
             Some(s) => {
-                let dir = st.dirs[j];
-                if k & FAST == 0 && st.meta[j].fragment == 1 {
+                // A translated session's reply comes with its translated tuple (its second
+                // wing): it travels from the responder.
+                let wing = s & WING != 0;
+                let (s, dir) = if wing {
+                    let slot = s & !WING;
+                    (slot, self.table.get(slot).initiator().reverse())
+                } else {
+                    (s, st.dirs[j])
+                };
+                if k & FAST == 0 && self.stage.meta[j].fragment == 1 {
                     // A datagram's first fragment: its later ones will follow this session.
                     self.note_first_fragment(i, s, dir, now_ms);
                 }
-                self.on_existing::<OFFLOAD>(i, s, port, peer, j, dir, now_ms, now_s);
+                self.on_existing::<OFFLOAD>(i, s, port, peer, j, dir, wing, now_ms, now_s);
             }
             None => self.no_session(i, k, port, peer, now_ms, now_s),
         }
@@ -228,6 +236,7 @@ impl<P: PortIo> Worker<P> {
         peer: u16,
         at: usize,
         dir: Direction,
+        wing: bool,
         now_ms: u32,
         now_s: u32,
     ) {
@@ -257,6 +266,7 @@ impl<P: PortIo> Worker<P> {
         let from_initiator = dir == s.initiator();
         let action = s.action;
         let armed = OFFLOAD && s.bits & bits::OFFLOAD_ARMED != 0;
+        let nat = s.bits & bits::NAT != 0;
         if !from_initiator && s.bits & bits::ASYMMETRIC != 0 {
             // The first packet of the reverse direction: record where it came in.
             s.bits &= !bits::ASYMMETRIC;
@@ -275,6 +285,10 @@ impl<P: PortIo> Worker<P> {
             // An offload policy waits to fire (after TCP tracking: the segment that
             // completes a handshake counts).
             self.check_offload(slot, now_ms);
+        }
+        if nat && !self.nat_rewrite(i, slot, dir, wing) {
+            drop(self.rx.take(i));
+            return;
         }
         if action == Action::Forward as u8 {
             // The common case, without the general dispatch: the packet stays in its slot,

@@ -92,6 +92,8 @@ pub struct Worker<P: PortIo> {
     /// The datagrams whose first fragment was seen: their later fragments follow its
     /// session.
     pub(super) frags: super::frag::FragTable,
+    /// Source NAT: this worker's share of the pools (none: no NAT configured).
+    pub(super) nat: Option<Box<super::NatShare>>,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -99,8 +101,18 @@ impl<P: PortIo> Worker<P> {
     #[must_use]
     pub fn new(setup: WorkerSetup, io: P, capacity: u32) -> Self {
         let (now_ms, _) = setup.clock.now();
-        let mut table = SessionTable::new(setup.index, capacity, now_ms);
         let cfg = &setup.config;
+        // Source NAT: a share of every pool, and a table with room for second wings. A
+        // worker count that is not a power of two cannot steer replies: the engine refuses
+        // it at start; here the worker then translates nothing.
+        let nat = (!cfg.nat.rules.is_empty())
+            .then(|| super::NatShare::new(cfg, setup.workers, setup.index.0))
+            .flatten()
+            .map(Box::new);
+        let mut table = SessionTable::new(setup.index, capacity, now_ms);
+        if nat.is_some() {
+            table = table.with_wings();
+        }
         // Each service set's lifetime (its own, else the global one): the table checks each
         // session against its set's.
         let ss_lifetimes: Vec<u32> = (0..cfg.service_sets.len())
@@ -123,7 +135,10 @@ impl<P: PortIo> Worker<P> {
             .map_or(0, |r| u64::from(r.div_ceil(workers)));
         let mut stats = LocalStats::default();
         stats.set_gauge(Gauge::Capacity, u64::from(capacity));
-        stats.set_gauge(Gauge::TableBytes, table.memory_bytes() as u64);
+        stats.set_gauge(
+            Gauge::TableBytes,
+            (table.memory_bytes() + nat.as_ref().map_or(0, |n| n.memory_bytes())) as u64,
+        );
         Self {
             out: (0..nports).map(|_| Burst::default()).collect(),
             peers,
@@ -161,6 +176,7 @@ impl<P: PortIo> Worker<P> {
             early: None,
             budget: None,
             frags: super::frag::FragTable::default(),
+            nat,
             stats,
             table,
             io,

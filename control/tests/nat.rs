@@ -1,0 +1,306 @@
+//! Source NAT (napt-44) through the engine on pcap ports: the initiator's packets leave with
+//! the pool's address and port, the replies to that address come back to the private host,
+//! every checksum of what leaves verifies, the views show the pool and the translated
+//! reverse wing; a pool that runs out refuses new sessions (counted) while the existing one
+//! keeps working; a packet that reaches the private host without the public address is
+//! dropped; with two workers, each reply reaches the worker that translated its session
+//! (the backend's RSS is the NIC's symmetric Toeplitz hash).
+
+mod common;
+use common::{ip, two_ports, Dir};
+use std::net::IpAddr;
+use std::time::Duration;
+use svcard_dataplane::flow::{rss_queue, Endpoint, FlowKey};
+use svcard_dataplane::nat::Steering;
+use svcard_dataplane::pcapfile::{read_file, Record};
+use svcard_dataplane::stats::{Counter, Gauge};
+use svcard_dataplane::wire::checksum::verify_parsed;
+use svcard_dataplane::wire::{parse, Outcome, Parsed};
+use svcard_perf::frames::{build, L4};
+
+const MS: u64 = 1_000_000;
+
+fn udp(src: &str, sport: u16, dst: &str, dport: u16, from_client: bool) -> Vec<u8> {
+    let payload = format!("{src}:{sport}>{dst}:{dport}").into_bytes();
+    build(
+        ip(src),
+        ip(dst),
+        &L4::Udp {
+            sport,
+            dport,
+            payload,
+        },
+        60,
+        from_client,
+    )
+}
+
+fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, from_client: bool) -> Vec<u8> {
+    build(
+        ip(src),
+        ip(dst),
+        &L4::Tcp {
+            sport,
+            dport,
+            flags,
+            seq: 1000,
+            ack: 2000,
+            payload: b"tcp payload".to_vec(),
+        },
+        60,
+        from_client,
+    )
+}
+
+fn echo(src: &str, dst: &str, id: u16, request: bool) -> Vec<u8> {
+    build(
+        ip(src),
+        ip(dst),
+        &L4::Echo {
+            request,
+            id,
+            seq: 1,
+        },
+        60,
+        request,
+    )
+}
+
+fn at(ms: u64, data: Vec<u8>) -> Record {
+    Record {
+        ts_ns: ms * MS,
+        data,
+    }
+}
+
+/// Each frame of a capture, parsed, its checksums verified.
+fn packets(path: &std::path::Path) -> Vec<Parsed> {
+    read_file(path)
+        .unwrap()
+        .iter()
+        .map(|r| match parse(&r.data) {
+            Outcome::Ip(p) => {
+                assert!(verify_parsed(&r.data, &p), "bad checksum in {p:?}");
+                p
+            }
+            o => panic!("{o:?}"),
+        })
+        .collect()
+}
+
+fn v4(a: &[u8; 16]) -> String {
+    format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3])
+}
+
+const NAT: &str = r#"
+[[nat.pool]]
+name = "public"
+address = "198.51.100.7"
+port-low = 40000
+port-high = 40000
+[[nat.rule]]
+name = "inside"
+match-direction = "input"
+source = ["10.0.0.0/8"]
+translation-type = "napt-44"
+pool = "public"
+[[service-set]]
+name = "ss1"
+ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
+nat-rules = ["inside"]
+default-action = "accept"
+"#;
+
+#[test]
+fn napt44_translates_out_and_back_and_a_full_pool_refuses() {
+    let dir = Dir::new("nat");
+    // One public port per protocol: the first UDP, TCP and ICMP sessions get it; a second
+    // UDP session finds the pool empty. Then a packet straight to the private host.
+    let client = vec![
+        at(0, udp("10.0.0.1", 5000, "192.0.2.1", 53, true)),
+        at(1, tcp("10.0.0.1", 6000, "192.0.2.1", 80, 0x02, true)),
+        at(2, echo("10.0.0.1", "192.0.2.1", 77, true)),
+        at(3, udp("10.0.0.2", 5001, "192.0.2.1", 53, true)),
+        at(60, udp("10.0.0.1", 5000, "192.0.2.1", 53, true)),
+    ];
+    let server = vec![
+        at(30, udp("192.0.2.1", 53, "198.51.100.7", 40000, false)),
+        at(31, tcp("192.0.2.1", 80, "198.51.100.7", 40000, 0x12, false)),
+        at(32, echo("192.0.2.1", "198.51.100.7", 40000, false)),
+        at(33, udp("192.0.2.1", 53, "10.0.0.1", 5000, false)),
+    ];
+    let (engine, sink) = two_ports(&dir, 1, &client, &server, NAT, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::NatSessions), 3, "{card:?}");
+    assert_eq!(card.get(Counter::NatPoolExhausted), 1);
+    assert_eq!(card.get(Counter::NatUntranslated), 1);
+    assert_eq!(card.get(Counter::SessionsCreated), 3);
+    assert_eq!(card.gauge(Gauge::NatPortsInUse), 3);
+
+    // The views: the pool's name, and the reverse wing to the public address.
+    let out = engine.query("show security flow session source-port 5000 extensive");
+    assert!(out.contains("Source NAT pool: public,"), "{out}");
+    assert!(
+        out.contains("In: 10.0.0.1/5000 --> 192.0.2.1/53;udp,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Out: 192.0.2.1/53 --> 198.51.100.7/40000;udp,"),
+        "{out}"
+    );
+    assert!(out.contains("Pkts: 2,"), "{out}");
+    let x = engine.query("show security flow session source-port 5000 | display xml");
+    assert!(
+        x.contains("<nat-source-pool-name>public</nat-source-pool-name>"),
+        "{x}"
+    );
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![3, 4]);
+
+    // Toward the server: every packet from the pool's address and port.
+    let to_server = packets(&dir.0.join("out1.pcap"));
+    assert_eq!(to_server.len(), 4);
+    for p in &to_server {
+        assert_eq!(v4(&p.src), "198.51.100.7", "{p:?}");
+        assert_eq!(v4(&p.dst), "192.0.2.1");
+        assert_eq!(p.sport, 40000, "{p:?}");
+    }
+    // Back to the client: to the private address and port; the direct packet is not here.
+    let to_client = packets(&dir.0.join("out0.pcap"));
+    assert_eq!(to_client.len(), 3);
+    let ports: Vec<(u8, String, u16)> = to_client
+        .iter()
+        .map(|p| (p.proto, v4(&p.dst), p.dport))
+        .collect();
+    assert_eq!(
+        ports,
+        vec![
+            (17, "10.0.0.1".into(), 5000),
+            (6, "10.0.0.1".into(), 6000),
+            (1, "10.0.0.1".into(), 77),
+        ]
+    );
+    // The payloads crossed untouched.
+    let raw = read_file(&dir.0.join("out1.pcap")).unwrap();
+    let p0 = &to_server[0];
+    assert_eq!(
+        &raw[0].data[usize::from(p0.payload_offset)..][..usize::from(p0.payload_len)],
+        b"10.0.0.1:5000>192.0.2.1:53"
+    );
+}
+
+/// With two workers, the public address and port a worker chooses make the reply hash
+/// (as the NIC's RSS does) to that worker: the replies find their sessions and come back
+/// translated. Each worker owns one of the two ports, and the pool's two addresses are of
+/// the two classes.
+#[test]
+fn with_two_workers_replies_reach_the_translating_worker() {
+    let dir = Dir::new("nat2");
+    let ep = |a: &str, p: u16| Endpoint {
+        addr: ip(a),
+        port: p,
+    };
+    let pool = ["198.51.100.6", "198.51.100.7"];
+    let mut client = Vec::new();
+    let mut server = Vec::new();
+    let mut expect = Vec::new();
+    // Flows from different hosts to different servers, until each worker has one.
+    let mut seen = [false; 2];
+    for i in 0..64u16 {
+        let (host, remote) = (format!("10.0.1.{}", i + 1), format!("192.0.2.{}", i + 1));
+        let (k, d) = FlowKey::from_endpoints(17, ep(&host, 7000 + i), ep(&remote, 53));
+        let w = rss_queue(&k, d, 2);
+        if seen[usize::from(w)] {
+            continue;
+        }
+        seen[usize::from(w)] = true;
+        let steer = Steering::new(2, w).unwrap();
+        let port = (40000..=40001).find(|&p| steer.owner(p) == w).unwrap();
+        let want = steer.class_for_ports(u32::from(ip_v4(&remote)), 53);
+        let public = *pool
+            .iter()
+            .find(|a| steer.addr_class(u32::from(ip_v4(a))) == want)
+            .unwrap();
+        // The NIC model agrees: the reply hashes to the same worker.
+        let (rk, rd) = FlowKey::from_endpoints(17, ep(&remote, 53), ep(public, port));
+        assert_eq!(rss_queue(&rk, rd, 2), w);
+        client.push(at(u64::from(i), udp(&host, 7000 + i, &remote, 53, true)));
+        server.push(at(40 + u64::from(i), udp(&remote, 53, public, port, false)));
+        expect.push((host, 7000 + i, public.to_string(), port));
+        if seen == [true, true] {
+            break;
+        }
+    }
+    assert_eq!(expect.len(), 2);
+    let rest = NAT
+        .replace(
+            "address = \"198.51.100.7\"",
+            "address = \"198.51.100.6/31\"",
+        )
+        .replace("port-high = 40000", "port-high = 40001");
+    let (engine, sink) = two_ports(&dir, 2, &client, &server, &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::NatSessions), 2, "{card:?}");
+    assert_eq!(
+        card.get(Counter::SessionsCreated),
+        2,
+        "a reply made a session of its own"
+    );
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![2, 2]);
+    let to_server = packets(&dir.0.join("out1.pcap"));
+    let mut got: Vec<(String, u16)> = to_server.iter().map(|p| (v4(&p.src), p.sport)).collect();
+    got.sort();
+    let mut want: Vec<(String, u16)> = expect.iter().map(|e| (e.2.clone(), e.3)).collect();
+    want.sort();
+    assert_eq!(got, want);
+    let mut back: Vec<(String, u16)> = packets(&dir.0.join("out0.pcap"))
+        .iter()
+        .map(|p| (v4(&p.dst), p.dport))
+        .collect();
+    back.sort();
+    let mut hosts: Vec<(String, u16)> = expect.iter().map(|e| (e.0.clone(), e.1)).collect();
+    hosts.sort();
+    assert_eq!(back, hosts);
+}
+
+fn ip_v4(s: &str) -> std::net::Ipv4Addr {
+    match ip(s) {
+        IpAddr::V4(a) => a,
+        IpAddr::V6(_) => panic!("{s}"),
+    }
+}
+
+#[test]
+fn nat_refuses_to_start_where_replies_cannot_be_steered() {
+    use svcard_control::engine::{Engine, EngineError};
+    let dir = Dir::new("nat3");
+    let empty = dir.0.join("empty.pcap");
+    svcard_perf::write_pcap(&empty, &[]).unwrap();
+    let e = empty.display();
+    let text = format!(
+        "[workers]\ncount = 2\n[[port]]\nname = \"ge-0/0/0.0\"\npcap-rx = \"{e}\"\n\
+         peer = \"ge-0/0/1.0\"\n[[port]]\nname = \"ge-0/0/1.0\"\npcap-rx = \"{e}\"\n\
+         peer = \"ge-0/0/0.0\"\n{NAT}"
+    );
+    let config = std::sync::Arc::new(
+        svcard_config::Config::from_toml_str(&text, "t.toml".as_ref()).unwrap(),
+    );
+    // One address is of one class: with two workers half the replies would go astray.
+    let (q, c, _s) = svcard_dataplane::port::pcap::PcapBackend::for_config(
+        &config,
+        svcard_dataplane::port::pcap::PcapOptions {
+            pace: false,
+            repeat: 1,
+        },
+    )
+    .unwrap()
+    .into_parts();
+    match Engine::start(&config, q, c, Default::default()) {
+        Err(EngineError::Nat(m)) => assert!(m.contains("no address of RSS class"), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("started"),
+    }
+}
