@@ -1,0 +1,163 @@
+//! Source NAT with real hosts: a client namespace and a server namespace with svcard (DPDK,
+//! `net_af_packet` by default) between them; the client's sessions leave with the pool's
+//! address. `curl` fetches 3 MiB from Python's HTTP server, byte-identical, and `ping`
+//! gets its replies; the server's own log sees only the pool's address, never the client's;
+//! svcard's views show the pool and the translated reverse wing.
+//!
+//! The server reaches the pool's address as a host on its link: a route and a permanent
+//! neighbour entry to the client's MAC (svcard is a bump in the wire, and nobody answers
+//! ARP for a pool address). Needs root (network namespaces); one worker.
+
+#![cfg(feature = "dpdk")]
+
+mod common;
+use common::netns::{compare, need, pattern, Rig, PYTHON};
+use std::process::Command;
+use std::time::Duration;
+
+const POOL: &str = "198.51.100.7";
+
+fn nat_policy(client: &str) -> String {
+    format!(
+        r#"[[nat.pool]]
+name = "public"
+address = "{POOL}/32"
+[[nat.rule]]
+name = "inside"
+match-direction = "input"
+source = ["{client}/32"]
+translation-type = "napt-44"
+pool = "public"
+[[service-set]]
+name = "ss1"
+ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
+nat-rules = ["inside"]
+default-action = "accept"
+"#
+    )
+}
+
+fn mac_of(ns: &str, dev: &str) -> String {
+    let o = Command::new("ip")
+        .args(["-n", ns, "-o", "link", "show", dev])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&o.stdout).into_owned();
+    let at = s.find("link/ether ").expect("a MAC") + "link/ether ".len();
+    s[at..at + 17].to_string()
+}
+
+fn ip_ok(args: &[&str]) {
+    let o = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn rig_nat_curl_and_ping_reach_the_server_from_the_pool_address() {
+    need(&["ping", "curl", PYTHON]);
+    let mut rig = Rig::new(71, "nat");
+    let (c4, s4) = (rig.client_ip(), rig.server_ip());
+    let www = rig.dir.path("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let body = pattern(3 << 20, 7);
+    std::fs::write(www.join("data.bin"), &body).unwrap();
+    rig.start(&nat_policy(&c4.to_string()));
+    // The pool's address, as the server's link neighbour at the client's MAC.
+    let mac = mac_of(&rig.client_ns, &rig.client_if);
+    ip_ok(&[
+        "-n",
+        &rig.server_ns,
+        "route",
+        "add",
+        &format!("{POOL}/32"),
+        "dev",
+        &rig.server_if,
+    ]);
+    ip_ok(&[
+        "-n",
+        &rig.server_ns,
+        "neigh",
+        "replace",
+        POOL,
+        "lladdr",
+        &mac,
+        "dev",
+        &rig.server_if,
+        "nud",
+        "permanent",
+    ]);
+    let mut http = rig.server(
+        "http",
+        &format!(
+            "cd {w}\nexec {PYTHON} -m http.server -b {s4} 8080",
+            w = www.display()
+        ),
+    );
+    rig.wait_listening(&mut http, "tcp", 8080, 1);
+    let mut failures = Vec::new();
+    let o = rig.client(
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", &s4.to_string()],
+        Duration::from_secs(8),
+    );
+    if !o.ok() || !o.stdout.contains("3 received") {
+        failures.push(format!("ping {s4} through NAT failed: {}", o.report()));
+    }
+    let file = rig.dir.path("got");
+    let url = format!("http://{s4}:8080/data.bin");
+    for _ in 0..2 {
+        let o = rig.client(
+            &[
+                "curl",
+                "-sS",
+                "-m",
+                "20",
+                "-o",
+                &file.display().to_string(),
+                &url,
+            ],
+            Duration::from_secs(25),
+        );
+        let got = std::fs::read(&file).unwrap_or_default();
+        if let Some(d) = compare(&body, &got) {
+            failures.push(format!("HTTP GET {url} through NAT: {d}: {}", o.report()));
+        }
+    }
+    // The server's access log names its peers: only the pool's address.
+    let log = http.log_text();
+    let gets: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("GET /data.bin"))
+        .collect();
+    if gets.len() != 2 || !gets.iter().all(|l| l.starts_with(&format!("{POOL} "))) {
+        failures.push(format!("the server saw other peers than {POOL}:\n{log}"));
+    }
+    if log.contains(&c4.to_string()) {
+        failures.push(format!("the server saw the private address {c4}:\n{log}"));
+    }
+    let out = rig.show("show security flow session destination-port 8080 extensive");
+    if !out.contains("Source NAT pool: public,") || !out.contains(&format!("--> {POOL}/")) {
+        failures.push(format!("the views do not show the translation:\n{out}"));
+    }
+    let icmp = rig.show("show security flow session protocol icmp");
+    if !icmp.contains(&format!("--> {POOL}/")) {
+        failures.push(format!("the ping's session is not translated:\n{icmp}"));
+    }
+    let stats = rig.show("show svcard statistics");
+    let translated = stats
+        .lines()
+        .find(|l| l.contains("nat_sessions_translated"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    if translated < 3 {
+        failures.push(format!(
+            "nat_sessions_translated {translated}, expected 3 or more (ping, two GETs):\n{stats}"
+        ));
+    }
+    drop(http);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
