@@ -17,6 +17,7 @@ use crate::flow::FlowKey;
 /// table indexes the key under the session's slot, so a reply finds the session with one
 /// lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C, align(64))]
 pub struct Wing {
     /// The translated tuple's canonical key.
     pub key: FlowKey,
@@ -26,4 +27,13 @@ pub struct Wing {
     pub public_port: u16,
     /// The pool (index into the configuration's pools).
     pub pool: u16,
+    /// The IPv4 header checksum's adjustment for the initiator's packets (private source to
+    /// public, RFC 1624: the one's complement sum of the old words' complements and the new
+    /// words); replies take its complement.
+    pub adj_ip: u16,
+    /// The same for the TCP / UDP checksum (pseudo-header address and port) or the ICMP
+    /// checksum (identifier).
+    pub adj_l4: u16,
 }
+
+const _: () = assert!(core::mem::size_of::<Wing>() == 64);

@@ -273,6 +273,16 @@ impl SessionTable {
         self.wings.get(slot as usize)
     }
 
+    /// A translated session's hot part and second wing, in one call (the rewrite reads
+    /// both).
+    #[inline]
+    #[must_use]
+    pub fn nat_parts(&self, slot: u32) -> Option<(&Session, &Wing)> {
+        let s = self.sessions.get(slot as usize)?;
+        let w = self.wings.get(slot as usize)?;
+        (s.bits & bits::NAT != 0).then_some((s, w))
+    }
+
     /// The owning worker.
     #[must_use]
     pub fn worker(&self) -> WorkerId {
@@ -413,6 +423,13 @@ impl SessionTable {
             let first = b.slots[m.trailing_zeros() as usize & (WAYS - 1)];
             *c = first;
             self.prefetch_session(first);
+            if first & WING == 0 && !self.wings.is_empty() {
+                // With NAT on, a session's own packets read its wing too (the public
+                // address and port they leave with).
+                if let Some(w) = self.wings.get(first as usize) {
+                    prefetch(&w.key.addr_a[0]);
+                }
+            }
             m &= m - 1;
             while m != 0 {
                 self.prefetch_session(b.slots[m.trailing_zeros() as usize & (WAYS - 1)]);

@@ -6,14 +6,15 @@
 
 use core::net::Ipv4Addr;
 
-use crate::flow::{Direction, Family, FlowKey};
+use crate::flow::{Family, FlowKey};
 use crate::nat::{Kind, PoolAlloc, Steering, Wing};
-use crate::port::{PacketBuf, PortIo};
+use crate::port::{PacketBuf, PortIo, BURST};
 use crate::stats::{Counter, Gauge};
-use crate::wire::nat::{rewrite_v4, End};
+use crate::wire::nat::{adjustments, rewrite_fast_v4, rewrite_v4_adj, End};
 use crate::wire::{icmp, ip_proto, Parsed};
 
 use super::state::Worker;
+use super::types::FAST;
 
 /// A worker's NAT state: its share of every pool, and its steering.
 #[derive(Debug)]
@@ -126,11 +127,14 @@ impl<P: PortIo> Worker<P> {
             }
             return NatNew::Refused(Counter::NatPoolExhausted);
         }
+        let (adj_ip, adj_l4) = adjustments(p.proto, src, public, p.sport, port);
         NatNew::Wing(Wing {
             key,
             public_addr: public,
             public_port: port,
             pool,
+            adj_ip,
+            adj_l4,
         })
     }
 
@@ -142,44 +146,62 @@ impl<P: PortIo> Worker<P> {
         }
     }
 
-    /// What a packet of translated session `slot` gets written: the initiator's source
-    /// becomes the public address and port, a reply's destination the private ones.
+    /// What a packet of translated session `slot` gets written, with the checksum
+    /// adjustments: the initiator's source becomes the public address and port, a reply's
+    /// destination the private ones.
     #[inline]
-    fn nat_target(&self, slot: u32, from_initiator: bool) -> Option<(End, [u8; 4], u16)> {
+    fn nat_target(&self, slot: u32, from_initiator: bool) -> Option<(End, [u8; 4], u16, u16, u16)> {
+        let (s, w) = self.table.nat_parts(slot)?;
         if from_initiator {
-            let w = self.table.wing(slot)?;
-            Some((End::Src, w.public_addr, w.public_port))
+            Some((End::Src, w.public_addr, w.public_port, w.adj_ip, w.adj_l4))
         } else {
-            let s = self.table.get(slot);
-            let private = s.key.src(s.initiator());
-            match private.addr {
-                core::net::IpAddr::V4(a) => Some((End::Dst, a.octets(), private.port)),
-                core::net::IpAddr::V6(_) => None,
-            }
+            // The private endpoint: the initiator's end of the key (IPv4: its first bytes).
+            let (a, port) = if s.bits & crate::session::bits::INITIATOR_B != 0 {
+                (&s.key.addr_b, s.key.port_b)
+            } else {
+                (&s.key.addr_a, s.key.port_a)
+            };
+            Some((
+                End::Dst,
+                [a[0], a[1], a[2], a[3]],
+                port,
+                !w.adj_ip,
+                !w.adj_l4,
+            ))
         }
     }
 
     /// Rewrites `pkt`, a packet of translated session `slot`.
     pub(super) fn nat_rewrite_pkt(&self, pkt: &mut P::Pkt, slot: u32, from_initiator: bool) {
-        if let Some((end, addr, port)) = self.nat_target(slot, from_initiator) {
-            rewrite_v4(pkt.data_mut(), end, addr, port);
+        if let Some((end, addr, port, adj_ip, adj_l4)) = self.nat_target(slot, from_initiator) {
+            rewrite_v4_adj(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
         }
     }
 
-    /// Rewrites packet `i` of the burst, of translated session `slot`, travelling in `dir`
-    /// (`wing`: it came with the translated tuple). False (the caller drops the packet) for
-    /// a packet that reached the session's private side without its public address,
-    /// counted.
+    /// Rewrites packet `i` of the burst, of translated session `slot` (`wing`: it came
+    /// with the translated tuple). False (the caller drops the packet) for a packet that
+    /// reached the session's private side without its public address, counted.
     #[inline(never)]
-    pub(super) fn nat_rewrite(&mut self, i: usize, slot: u32, dir: Direction, wing: bool) -> bool {
-        let from_initiator = dir == self.table.get(slot).initiator();
+    pub(super) fn nat_rewrite(
+        &mut self,
+        i: usize,
+        slot: u32,
+        from_initiator: bool,
+        wing: bool,
+    ) -> bool {
         if !from_initiator && !wing {
             self.stats.inc(Counter::NatUntranslated);
             return false;
         }
-        if let Some((end, addr, port)) = self.nat_target(slot, from_initiator) {
+        // A frame the hot parser took has every offset fixed.
+        let fast = self.stage.kind[i & (BURST - 1)] & FAST != 0;
+        if let Some((end, addr, port, adj_ip, adj_l4)) = self.nat_target(slot, from_initiator) {
             if let Some(pkt) = self.rx.get_mut(i) {
-                rewrite_v4(pkt.data_mut(), end, addr, port);
+                if fast {
+                    rewrite_fast_v4(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
+                } else {
+                    rewrite_v4_adj(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
+                }
             }
         }
         true

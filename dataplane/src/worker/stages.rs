@@ -286,7 +286,7 @@ impl<P: PortIo> Worker<P> {
             // completes a handshake counts).
             self.check_offload(slot, now_ms);
         }
-        if nat && !self.nat_rewrite(i, slot, dir, wing) {
+        if nat && !self.nat_rewrite(i, slot, from_initiator, wing) {
             drop(self.rx.take(i));
             return;
         }
