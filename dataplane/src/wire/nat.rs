@@ -2,7 +2,6 @@
 //! identifier), with the IPv4, TCP, UDP and ICMP checksums updated incrementally (RFC 1624)
 //! rather than recomputed, so the cost does not grow with the payload.
 
-use super::checksum::{update16, update32};
 use super::{be16, ethertype, ip_proto};
 
 /// Which end of a packet a translation rewrites.
@@ -39,7 +38,7 @@ pub fn rewrite_v4(frame: &mut [u8], end: End, addr: [u8; 4], port: u16) -> bool 
     let Some(l3) = ipv4_offset(frame) else {
         return false;
     };
-    let Some(ip) = frame.get_mut(l3..) else {
+    let Some(ip) = frame.get(l3..) else {
         return false;
     };
     if ip.len() < 20 || ip[0] >> 4 != 4 {
@@ -47,51 +46,17 @@ pub fn rewrite_v4(frame: &mut [u8], end: End, addr: [u8; 4], port: u16) -> bool 
     }
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     let proto = ip[9];
-    let later_fragment = be16(ip[6], ip[7]) & 0x1fff != 0;
     let at = if end == End::Src { 12 } else { 16 };
-    let old_addr = u32::from_be_bytes([ip[at], ip[at + 1], ip[at + 2], ip[at + 3]]);
-    let new_addr = u32::from_be_bytes(addr);
-    // The L4 fields first (checked for length before anything is written).
-    let l4_len = ip.len().saturating_sub(ihl);
-    let l4_ok = !later_fragment && ihl >= 20;
-    let mut l4_fix: Option<(usize, usize, bool)> = None; // (port offset, checksum offset, pseudo)
-    if l4_ok {
-        match proto {
-            ip_proto::TCP if l4_len >= 20 => {
-                l4_fix = Some((if end == End::Src { 0 } else { 2 }, 16, true));
-            }
-            ip_proto::UDP if l4_len >= 8 => {
-                l4_fix = Some((if end == End::Src { 0 } else { 2 }, 6, true));
-            }
-            ip_proto::ICMP if l4_len >= 8 && matches!(ip[ihl], 0 | 8) => {
-                // Echo reply / request: the identifier stands for both ports.
-                l4_fix = Some((4, 2, false));
-            }
-            _ => {}
-        }
-    }
-    ip[at..at + 4].copy_from_slice(&addr);
-    let c = be16(ip[10], ip[11]);
-    ip[10..12].copy_from_slice(&update32(c, old_addr, new_addr).to_be_bytes());
-    if let Some((po, co, pseudo)) = l4_fix {
-        let l4 = &mut ip[ihl..];
-        let old_port = be16(l4[po], l4[po + 1]);
-        l4[po..po + 2].copy_from_slice(&port.to_be_bytes());
-        let old_c = be16(l4[co], l4[co + 1]);
-        if proto == ip_proto::UDP && old_c == 0 {
-            return true;
-        }
-        let mut c = update16(old_c, old_port, port);
-        if pseudo {
-            c = update32(c, old_addr, new_addr);
-        }
-        if proto == ip_proto::UDP && c == 0 {
-            // 0 means "no checksum" in UDP: its one's complement twin is sent instead.
-            c = 0xffff;
-        }
-        l4[co..co + 2].copy_from_slice(&c.to_be_bytes());
-    }
-    true
+    let old_addr = [ip[at], ip[at + 1], ip[at + 2], ip[at + 3]];
+    // The port (ICMP: identifier) the rewrite replaces, where there is one.
+    let po = match proto {
+        ip_proto::ICMP => ihl + 4,
+        _ if end == End::Src => ihl,
+        _ => ihl + 2,
+    };
+    let old_port = ip.get(po..po + 2).map_or(0, |b| be16(b[0], b[1]));
+    let (adj_ip, adj_l4) = adjustments(proto, old_addr, addr, old_port, port);
+    rewrite_v4_adj(frame, end, addr, port, adj_ip, adj_l4)
 }
 
 /// One's complement sum of two 16-bit sums, folded.
