@@ -66,6 +66,40 @@ fn echo(src: &str, dst: &str, id: u16, request: bool) -> Vec<u8> {
     )
 }
 
+/// The internet checksum (RFC 1071), written here for the test's own frames.
+fn csum(b: &[u8]) -> u16 {
+    let mut s: u32 = b
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// An ICMP port unreachable from `from` to `to`, quoting the IP header and 8 bytes of
+/// `quoted` (an Ethernet frame).
+fn unreachable(from: &str, to: &str, quoted: &[u8]) -> Vec<u8> {
+    let (IpAddr::V4(f), IpAddr::V4(t)) = (ip(from), ip(to)) else {
+        panic!("IPv4")
+    };
+    let mut icmp = vec![3u8, 3, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&quoted[14..14 + 28]);
+    let c = csum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut iph = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 1, 0, 0];
+    iph[2..4].copy_from_slice(&((20 + icmp.len()) as u16).to_be_bytes());
+    iph.extend_from_slice(&f.octets());
+    iph.extend_from_slice(&t.octets());
+    let c = csum(&iph);
+    iph[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0];
+    frame.extend_from_slice(&iph);
+    frame.extend_from_slice(&icmp);
+    frame
+}
+
 fn at(ms: u64, data: Vec<u8>) -> Record {
     Record {
         ts_ns: ms * MS,
@@ -128,6 +162,15 @@ fn napt44_translates_out_and_back_and_a_full_pool_refuses() {
         at(31, tcp("192.0.2.1", 80, "198.51.100.7", 40000, 0x12, false)),
         at(32, echo("192.0.2.1", "198.51.100.7", 40000, false)),
         at(33, udp("192.0.2.1", 53, "10.0.0.1", 5000, false)),
+        // The server's port unreachable, quoting the datagram as it arrived (translated).
+        at(
+            34,
+            unreachable(
+                "192.0.2.1",
+                "198.51.100.7",
+                &udp("198.51.100.7", 40000, "192.0.2.1", 53, true),
+            ),
+        ),
     ];
     let (engine, sink) = two_ports(&dir, 1, &client, &server, NAT, true);
     assert!(engine.wait_idle(Duration::from_secs(20)));
@@ -156,7 +199,7 @@ fn napt44_translates_out_and_back_and_a_full_pool_refuses() {
         "{x}"
     );
     drop(engine);
-    assert_eq!(sink.finish().unwrap(), vec![3, 4]);
+    assert_eq!(sink.finish().unwrap(), vec![4, 4]);
 
     // Toward the server: every packet from the pool's address and port.
     let to_server = packets(&dir.0.join("out1.pcap"));
@@ -168,24 +211,42 @@ fn napt44_translates_out_and_back_and_a_full_pool_refuses() {
     }
     // Back to the client: to the private address and port; the direct packet is not here.
     let to_client = packets(&dir.0.join("out0.pcap"));
-    assert_eq!(to_client.len(), 3);
-    let ports: Vec<(u8, String, u16)> = to_client
+    assert_eq!(to_client.len(), 4);
+    let mut ports: Vec<(u8, String, u16)> = to_client
         .iter()
         .map(|p| (p.proto, v4(&p.dst), p.dport))
         .collect();
+    ports.sort();
     assert_eq!(
         ports,
         vec![
-            (17, "10.0.0.1".into(), 5000),
-            (6, "10.0.0.1".into(), 6000),
+            (1, "10.0.0.1".into(), 0),
             (1, "10.0.0.1".into(), 77),
+            (6, "10.0.0.1".into(), 6000),
+            (17, "10.0.0.1".into(), 5000),
         ]
     );
+    // The error reached the private host quoting its own datagram (RFC 5508 4.2): the
+    // quote's header checksum verifies, and the error's ICMP checksum (checked above).
+    let raw0 = read_file(&dir.0.join("out0.pcap")).unwrap();
+    let e = to_client
+        .iter()
+        .position(|p| p.proto == 1 && p.is_icmp_error())
+        .expect("the error");
+    let err = &raw0[e].data;
+    let q = svcard_dataplane::wire::parse_icmp_error_inner(err, &to_client[e]).unwrap();
+    assert_eq!(
+        (v4(&q.src), q.sport, v4(&q.dst), q.dport),
+        ("10.0.0.1".into(), 5000, "192.0.2.1".into(), 53)
+    );
+    let l3 = usize::from(q.l3_offset);
+    assert_eq!(csum(&err[l3..l3 + 20]), 0, "the quoted header's checksum");
     // The payloads crossed untouched.
     let raw = read_file(&dir.0.join("out1.pcap")).unwrap();
-    let p0 = &to_server[0];
+    let u = to_server.iter().position(|p| p.proto == 17).unwrap();
+    let p0 = &to_server[u];
     assert_eq!(
-        &raw[0].data[usize::from(p0.payload_offset)..][..usize::from(p0.payload_len)],
+        &raw[u].data[usize::from(p0.payload_offset)..][..usize::from(p0.payload_len)],
         b"10.0.0.1:5000>192.0.2.1:53"
     );
 }

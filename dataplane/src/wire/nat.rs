@@ -192,6 +192,85 @@ pub fn rewrite_fast_v4(
     true
 }
 
+/// Translates an ICMP error about a translated session (RFC 5508 section 4.2): the
+/// address of `outer_end` of the error, and `inner_end`'s address and port (ICMP echo:
+/// identifier) of the packet it quotes, become `addr` and `port`; the quoted packet's IPv4
+/// and transport checksums are updated where quoted, the error's IPv4 checksum too, and its
+/// ICMP checksum recomputed (it covers the quote). `outer` and `inner` are the error's and
+/// the quote's parses ([`super::parse_icmp_error_inner`]). False, nothing written, when they
+/// do not fit the frame. Slow path: errors are rare.
+pub fn translate_icmp_error_v4(
+    frame: &mut [u8],
+    outer: &super::Parsed,
+    inner: &super::Parsed,
+    outer_end: End,
+    inner_end: End,
+    addr: [u8; 4],
+    port: u16,
+) -> bool {
+    use super::checksum::{internet_checksum, update16, update32};
+    if outer.family != 4 || inner.family != 4 || outer.proto != ip_proto::ICMP {
+        return false;
+    }
+    let (o3, i3, i4) = (
+        usize::from(outer.l3_offset),
+        usize::from(inner.l3_offset),
+        usize::from(inner.l4_offset),
+    );
+    let o4 = usize::from(outer.l4_offset);
+    let end = (o3 + usize::from(outer.ip_len)).min(frame.len());
+    if i3 + 20 > end || o4 + 8 > end || i4 + 8 > end {
+        return false;
+    }
+    let word32 = |f: &[u8], at: usize| u32::from_be_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
+    let new_addr = u32::from_be_bytes(addr);
+    // The quoted packet: its address and header checksum.
+    let ia = i3 + if inner_end == End::Src { 12 } else { 16 };
+    let old_addr = word32(frame, ia);
+    frame[ia..ia + 4].copy_from_slice(&addr);
+    let c = be16(frame[i3 + 10], frame[i3 + 11]);
+    frame[i3 + 10..i3 + 12].copy_from_slice(&update32(c, old_addr, new_addr).to_be_bytes());
+    // Its port (or identifier) and transport checksum, where quoted.
+    let (po, co, pseudo) = match inner.proto {
+        ip_proto::TCP => (
+            i4 + if inner_end == End::Src { 0 } else { 2 },
+            i4 + 16,
+            true,
+        ),
+        ip_proto::UDP => (i4 + if inner_end == End::Src { 0 } else { 2 }, i4 + 6, true),
+        ip_proto::ICMP => (i4 + 4, i4 + 2, false),
+        _ => (usize::MAX - 2, usize::MAX - 2, false),
+    };
+    if po + 2 <= end {
+        let old_port = be16(frame[po], frame[po + 1]);
+        frame[po..po + 2].copy_from_slice(&port.to_be_bytes());
+        if co + 2 <= end {
+            let old_c = be16(frame[co], frame[co + 1]);
+            if !(inner.proto == ip_proto::UDP && old_c == 0) {
+                let mut c = update16(old_c, old_port, port);
+                if pseudo {
+                    c = update32(c, old_addr, new_addr);
+                }
+                if inner.proto == ip_proto::UDP && c == 0 {
+                    c = 0xffff;
+                }
+                frame[co..co + 2].copy_from_slice(&c.to_be_bytes());
+            }
+        }
+    }
+    // The error's own address and header checksum.
+    let oa = o3 + if outer_end == End::Src { 12 } else { 16 };
+    let old_outer = word32(frame, oa);
+    frame[oa..oa + 4].copy_from_slice(&addr);
+    let c = be16(frame[o3 + 10], frame[o3 + 11]);
+    frame[o3 + 10..o3 + 12].copy_from_slice(&update32(c, old_outer, new_addr).to_be_bytes());
+    // The ICMP checksum covers the quote: computed again.
+    frame[o4 + 2..o4 + 4].fill(0);
+    let c = internet_checksum(&frame[o4..end]);
+    frame[o4 + 2..o4 + 4].copy_from_slice(&c.to_be_bytes());
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -383,17 +383,26 @@ impl<P: PortIo> Worker<P> {
             // The quoted packet travelled on the error's VLAN.
             k.vlan = p.vlan;
             let h = self.table.hash(&k);
-            self.table.find(&k, h).map(|slot| (slot, d))
+            self.table
+                .find_any(&k, h)
+                .map(|(slot, wing)| (slot, d, wing, q))
         });
-        let Some((slot, quoted_dir)) = quoted else {
+        let Some((slot, quoted_dir, wing, q)) = quoted else {
             self.stats.inc(Counter::IcmpErrorsNoSession);
             drop(pkt);
             return;
         };
-        // The error travels against the packet it quotes (its IP bytes, as every count).
+        // The error travels against the packet it quotes (its IP bytes, as every count). A
+        // quote of the translated tuple is of the initiator's packet.
+        let ini = self.table.get(slot).initiator();
+        let quoted_dir = if wing { ini } else { quoted_dir };
         let len = u32::from(p.ip_len);
         let _ = self.table.touch(slot, quoted_dir.reverse(), len, now_ms);
         self.stats.inc(Counter::IcmpErrorsRelated);
+        let mut pkt = pkt;
+        if self.table.get(slot).bits & bits::NAT != 0 {
+            self.nat_icmp_error(&mut pkt, slot, p, &q, wing, quoted_dir == ini);
+        }
         match Action::from_u8(self.table.get(slot).action) {
             Action::Drop | Action::Reject => {
                 self.stats.inc(Counter::PolicyDropped);

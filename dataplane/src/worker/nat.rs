@@ -10,7 +10,9 @@ use crate::flow::{Family, FlowKey};
 use crate::nat::{Kind, PoolAlloc, Steering, Wing};
 use crate::port::{PacketBuf, PortIo, BURST};
 use crate::stats::{Counter, Gauge};
-use crate::wire::nat::{adjustments, rewrite_fast_v4, rewrite_v4_adj, End};
+use crate::wire::nat::{
+    adjustments, rewrite_fast_v4, rewrite_v4_adj, translate_icmp_error_v4, End,
+};
 use crate::wire::{icmp, ip_proto, Parsed};
 
 use super::state::Worker;
@@ -168,6 +170,50 @@ impl<P: PortIo> Worker<P> {
                 !w.adj_ip,
                 !w.adj_l4,
             ))
+        }
+    }
+
+    /// Translates an ICMP error about translated session `slot` (`outer` and `inner`: the
+    /// error's and its quote's parses): an error that quotes the initiator's translated
+    /// packet (`wing`) goes back to the private host; one from the private host about a
+    /// reply it received (`from_initiator` false: the quote is the responder's) leaves from
+    /// the public address. An error from inside about the initiator's own packet needs
+    /// nothing.
+    pub(super) fn nat_icmp_error(
+        &self,
+        pkt: &mut P::Pkt,
+        slot: u32,
+        outer: &Parsed,
+        inner: &Parsed,
+        wing: bool,
+        quotes_initiator: bool,
+    ) {
+        let Some((s, w)) = self.table.nat_parts(slot) else {
+            return;
+        };
+        if wing {
+            let private = s.key.src(s.initiator());
+            if let core::net::IpAddr::V4(a) = private.addr {
+                translate_icmp_error_v4(
+                    pkt.data_mut(),
+                    outer,
+                    inner,
+                    End::Dst,
+                    End::Src,
+                    a.octets(),
+                    private.port,
+                );
+            }
+        } else if !quotes_initiator {
+            translate_icmp_error_v4(
+                pkt.data_mut(),
+                outer,
+                inner,
+                End::Src,
+                End::Dst,
+                w.public_addr,
+                w.public_port,
+            );
         }
     }
 
