@@ -9,6 +9,8 @@ pkgs+=(util-linux curl python3 python3-pyftpdlib tftpd-hpa tftp-hpa dnsmasq-base
   rpcbind rstatd rstat-client rsh-redone-server openbsd-inetd rsh-client traceroute)
 # The metrics endpoint's test: promtool's linter and a real Prometheus on loopback.
 pkgs+=(prometheus)
+# Source NAT's behaviour test (tests/nat_e2e.rs): coturn's turnserver and natdiscovery.
+pkgs+=(coturn)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

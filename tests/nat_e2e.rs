@@ -161,3 +161,74 @@ fn rig_nat_curl_and_ping_reach_the_server_from_the_pool_address() {
     drop(http);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The NAT's behaviour as an independent tool sees it: coturn's `turnutils_natdiscovery`
+/// (RFC 5780 mapping and filtering discovery) against `turnserver` on two addresses in the
+/// server namespace, the client translated by svcard. Returns the tool's report.
+fn natdiscovery(rig: &mut Rig, policy: &str) -> String {
+    let s4 = rig.server_ip();
+    let alt = format!("10.99.{}.3", rig.n);
+    rig.start(policy);
+    let mac = mac_of(&rig.client_ns, &rig.client_if);
+    ip_ok(&[
+        "-n",
+        &rig.server_ns,
+        "addr",
+        "add",
+        &format!("{alt}/24"),
+        "dev",
+        &rig.server_if,
+    ]);
+    ip_ok(&[
+        "-n",
+        &rig.server_ns,
+        "route",
+        "add",
+        &format!("{POOL}/32"),
+        "dev",
+        &rig.server_if,
+    ]);
+    ip_ok(&[
+        "-n",
+        &rig.server_ns,
+        "neigh",
+        "replace",
+        POOL,
+        "lladdr",
+        &mac,
+        "dev",
+        &rig.server_if,
+        "nud",
+        "permanent",
+    ]);
+    let mut stun = rig.server(
+        "turnserver",
+        &format!(
+            "exec turnserver -n --no-cli --no-tls --no-dtls --no-auth --log-file stdout \
+             --simple-log -L {s4} -L {alt} --listening-port 3478 --no-tcp-relay"
+        ),
+    );
+    rig.wait_listening(&mut stun, "udp", 3478, 2);
+    let o = rig.client(
+        &["turnutils_natdiscovery", "-m", "-f", &s4.to_string()],
+        Duration::from_secs(30),
+    );
+    drop(stun);
+    format!("{}\n{}", o.stdout, o.stderr)
+}
+
+#[test]
+fn rig_nat_behaviour_address_and_port_dependent_by_default() {
+    need(&["turnserver", "turnutils_natdiscovery"]);
+    let mut rig = Rig::new(72, "natdisc");
+    let c4 = rig.client_ip().to_string();
+    let report = natdiscovery(&mut rig, &nat_policy(&c4));
+    assert!(
+        report.contains("Address and Port Dependent Mapping"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Address and Port Dependent Filtering"),
+        "{report}"
+    );
+}

@@ -58,6 +58,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("inetd", "openbsd-inetd"),
     ("netkit-rsh", "rsh-client"),
     ("traceroute", "traceroute"),
+    ("turnserver", "coturn"),
+    ("turnutils_natdiscovery", "coturn"),
 ];
 
 /// The Debian Python (its `python3-*` packages), not whatever `python3` is first in PATH.
