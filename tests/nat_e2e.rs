@@ -232,3 +232,25 @@ fn rig_nat_behaviour_address_and_port_dependent_by_default() {
         "{report}"
     );
 }
+
+#[test]
+fn rig_nat_behaviour_endpoint_independent_when_configured() {
+    need(&["turnserver", "turnutils_natdiscovery"]);
+    let mut rig = Rig::new(73, "nateim");
+    let c4 = rig.client_ip().to_string();
+    let policy = nat_policy(&c4).replace(
+        "pool = \"public\"\n[[service-set]]",
+        "pool = \"public\"\nmapping-type = \"endpoint-independent\"\n\
+         filtering-type = \"endpoint-independent\"\n[[service-set]]",
+    );
+    assert!(policy.contains("filtering-type"), "{policy}");
+    let report = natdiscovery(&mut rig, &policy);
+    assert!(
+        report.contains("NAT with Endpoint Independent Mapping"),
+        "{report}"
+    );
+    assert!(
+        report.contains("NAT with Endpoint Independent Filtering"),
+        "{report}"
+    );
+}

@@ -94,6 +94,13 @@ pub struct NatRule {
     pub translation: Translation,
     /// The pool (index into [`Nat::pools`]).
     pub pool: u16,
+    /// `mapping-type endpoint-independent` (EIM, RFC 4787 REQ-1): a private endpoint keeps
+    /// its public endpoint whatever the destination, while one of its sessions lives.
+    pub eim: bool,
+    /// `filtering-type endpoint-independent` (EIF, RFC 4787 REQ-8 first option): any host
+    /// may reach a mapping's public endpoint, and a session to the private endpoint is
+    /// made for it. Needs `eim`.
+    pub eif: bool,
 }
 
 impl NatRule {

@@ -1039,27 +1039,29 @@ fn offload_errors_name_line_and_field() {
 #[test]
 fn nat_pools_rules_and_service_set_nat_rules() {
     let c = parse(&with_ports(&[
-        "[[nat.pool]]",                                                   // 9
-        "name = \"p1\"",                                                  // 10
-        "address = [\"198.51.100.0/30\", \"203.0.113.10-203.0.113.12\"]", // 11
-        "port-low = 2000",                                                // 12
-        "[[nat.pool]]",                                                   // 13
-        "name = \"p2\"",                                                  // 14
-        "address = \"192.0.2.1\"",                                        // 15
-        "[[nat.rule]]",                                                   // 16
-        "name = \"inside\"",                                              // 17
-        "match-direction = \"input\"",                                    // 18
-        "source = [\"10.0.0.0/8\"]",                                      // 19
-        "translation-type = \"napt-44\"",                                 // 20
-        "pool = \"p1\"",                                                  // 21
-        "[[nat.rule]]",                                                   // 22
-        "name = \"rest\"",                                                // 23
-        "translation-type = \"napt-44\"",                                 // 24
-        "pool = \"p2\"",                                                  // 25
-        "[[service-set]]",                                                // 26
-        "name = \"ss1\"",                                                 // 27
-        "ports = [\"ge-0/0/0.0\"]",                                       // 28
-        "nat-rules = [\"inside\", \"rest\"]",                             // 29
+        "[[nat.pool]]",
+        "name = \"p1\"",
+        "address = [\"198.51.100.0/30\", \"203.0.113.10-203.0.113.12\"]",
+        "port-low = 2000",
+        "[[nat.pool]]",
+        "name = \"p2\"",
+        "address = \"192.0.2.1\"",
+        "[[nat.rule]]",
+        "name = \"inside\"",
+        "match-direction = \"input\"",
+        "source = [\"10.0.0.0/8\"]",
+        "translation-type = \"napt-44\"",
+        "pool = \"p1\"",
+        "mapping-type = \"endpoint-independent\"",
+        "filtering-type = \"endpoint-independent\"",
+        "[[nat.rule]]",
+        "name = \"rest\"",
+        "translation-type = \"napt-44\"",
+        "pool = \"p2\"",
+        "[[service-set]]",
+        "name = \"ss1\"",
+        "ports = [\"ge-0/0/0.0\"]",
+        "nat-rules = [\"inside\", \"rest\"]",
         "[[service-set.rule]]",
         "name = \"all\"",
         "action = \"accept\"",
@@ -1078,6 +1080,8 @@ fn nat_pools_rules_and_service_set_nat_rules() {
         (1024, 1)
     );
     assert_eq!(c.service_sets[0].nat_rules, vec![0, 1]);
+    assert!(c.nat.rules[0].eim && c.nat.rules[0].eif);
+    assert!(!c.nat.rules[1].eim && !c.nat.rules[1].eif);
     let a = |s: &str| s.parse::<core::net::Ipv4Addr>().unwrap();
     assert_eq!(c.nat_rule_for(0, a("10.1.2.3"), a("8.8.8.8")), Some(0));
     assert_eq!(c.nat_rule_for(0, a("172.16.0.1"), a("8.8.8.8")), Some(1));
@@ -1160,6 +1164,12 @@ fn nat_errors_name_line_and_field() {
     let mut v6 = rule("source = [\"10.0.0.0/8\", \"2001:db8::/32\"]");
     v6.extend(["translation-type = \"napt-44\"", "pool = \"p1\""]);
     fails(&v6, 14, "nat.rule[0].source", "translates IPv4");
+    let mut eif = rule("translation-type = \"napt-44\"");
+    eif.extend(["pool = \"p1\"", "filtering-type = \"endpoint-independent\""]);
+    fails(&eif, 16, "nat.rule[0].filtering-type", "needs mapping-type");
+    let mut mt = rule("translation-type = \"napt-44\"");
+    mt.extend(["pool = \"p1\"", "mapping-type = \"full-cone\""]);
+    fails(&mt, 16, "nat.rule[0].mapping-type", "not a mapping-type");
     let mut ss = rule("translation-type = \"napt-44\"");
     ss.extend([
         "pool = \"p1\"",

@@ -365,3 +365,98 @@ fn nat_refuses_to_start_where_replies_cannot_be_steered() {
         Ok(_) => panic!("started"),
     }
 }
+
+/// Endpoint-independent mapping and filtering (RFC 4787 REQ-1 and REQ-8): a private
+/// endpoint keeps its public endpoint for every destination; any host may then reach it
+/// there, and gets a session to the private endpoint. Without EIF the same packet is
+/// filtered.
+#[test]
+fn endpoint_independent_mapping_and_filtering() {
+    for eif in [true, false] {
+        let dir = Dir::new(if eif { "nat-eif" } else { "nat-eim" });
+        let client = vec![
+            at(0, udp("10.0.0.1", 5000, "192.0.2.1", 53, true)),
+            at(1, udp("10.0.0.1", 5000, "192.0.2.2", 53, true)),
+        ];
+        // Replies from both servers, then a stranger to the same public endpoint. The
+        // pool has two ports: with EIM both sessions share one, so the stranger's port is
+        // whichever the first reply names; the test learns it from the view.
+        let rest = NAT
+            .replace("port-high = 40000", "port-high = 40001")
+            .replace(
+                "pool = \"public\"\n",
+                &format!(
+                    "pool = \"public\"\nmapping-type = \"endpoint-independent\"\n{}",
+                    if eif {
+                        "filtering-type = \"endpoint-independent\"\n"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        // The public port is random among two: send to both; only one is the mapping's.
+        let mut server = Vec::new();
+        for (i, port) in [40000u16, 40001].into_iter().enumerate() {
+            let t = 30 + 10 * i as u64;
+            server.push(at(t, udp("192.0.2.1", 53, "198.51.100.7", port, false)));
+            server.push(at(t + 1, udp("192.0.2.2", 53, "198.51.100.7", port, false)));
+            server.push(at(
+                t + 2,
+                udp("192.0.2.3", 9999, "198.51.100.7", port, false),
+            ));
+        }
+        let (engine, sink) = two_ports(&dir, 1, &client, &server, &rest, true);
+        assert!(engine.wait_idle(Duration::from_secs(20)));
+        let out = engine.query("show security flow session extensive");
+        let card = engine.stats().card();
+        assert_eq!(
+            card.get(Counter::NatSessions),
+            if eif { 3 } else { 2 },
+            "{out}"
+        );
+        // Both outbound sessions on one public endpoint.
+        let publics: Vec<&str> = out
+            .lines()
+            .filter(|l| {
+                l.trim_start().starts_with("Out: 192.0.2.1/53")
+                    || l.trim_start().starts_with("Out: 192.0.2.2/53")
+            })
+            .map(|l| l.split("--> ").nth(1).unwrap().split(';').next().unwrap())
+            .collect();
+        assert_eq!(publics.len(), 2, "{out}");
+        assert_eq!(publics[0], publics[1], "EIM: one public endpoint: {out}");
+        // Three packets to the unused port filtered; the stranger's to the mapping too
+        // without EIF.
+        assert_eq!(
+            card.get(Counter::NatFiltered),
+            if eif { 3 } else { 4 },
+            "{card:?}"
+        );
+        if eif {
+            assert!(
+                out.contains(&format!("In: 192.0.2.3/9999 --> {};udp,", publics[0])),
+                "the stranger's session, as it arrived: {out}"
+            );
+            assert!(
+                out.contains("Out: 10.0.0.1/5000 --> 192.0.2.3/9999;udp,"),
+                "{out}"
+            );
+        }
+        drop(engine);
+        let back = sink.finish().unwrap();
+        assert_eq!(back, vec![if eif { 3 } else { 2 }, 2]);
+        let mut to_client: Vec<(String, u16, String, u16)> = packets(&dir.0.join("out0.pcap"))
+            .iter()
+            .map(|p| (v4(&p.src), p.sport, v4(&p.dst), p.dport))
+            .collect();
+        to_client.sort();
+        let mut want = vec![
+            ("192.0.2.1".to_string(), 53, "10.0.0.1".to_string(), 5000),
+            ("192.0.2.2".to_string(), 53, "10.0.0.1".to_string(), 5000),
+        ];
+        if eif {
+            want.push(("192.0.2.3".to_string(), 9999, "10.0.0.1".to_string(), 5000));
+        }
+        assert_eq!(to_client, want);
+    }
+}

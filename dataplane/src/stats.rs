@@ -175,6 +175,9 @@ registry! {
         /// Packets to a translated session's private address that did not come through its
         /// public one: dropped.
         NatUntranslated => "nat_untranslated_drops" in Packets,
+        /// Packets to a pool address that no session and no endpoint-independent mapping
+        /// admits (address- and port-dependent filtering): dropped.
+        NatFiltered => "nat_filtered_drops" in Packets,
         /// Events lost because the event ring was full.
         EventRingFull => "event_ring_full" in Events,
         /// Query replies deferred because the reply ring was full.

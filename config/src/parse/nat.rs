@@ -114,6 +114,8 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             "destination",
             "translation-type",
             "pool",
+            "mapping-type",
+            "filtering-type",
         ],
     )? {
         let (name, span) = r.req_word("name")?;
@@ -182,6 +184,28 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 format!("unknown pool '{pname}' (no [[nat.pool]] has that name)"),
             ));
         };
+        let independent = |key: &str, other: &str| -> R<bool> {
+            match r.word(key)? {
+                None => Ok(false),
+                Some(("endpoint-independent", _)) => Ok(true),
+                Some((w, _)) if w == other => Ok(false),
+                Some((w, wspan)) => Err(r.err(
+                    &wspan,
+                    key,
+                    format!("'{w}' is not a {key} (endpoint-independent or {other})"),
+                )),
+            }
+        };
+        let eim = independent("mapping-type", "address-port-dependent")?;
+        let eif = independent("filtering-type", "address-port-dependent")?;
+        if eif && !eim {
+            let at = r.get("filtering-type").map_or(span.clone(), V::span);
+            return Err(r.err(
+                &at,
+                "filtering-type",
+                "endpoint-independent filtering needs mapping-type = \"endpoint-independent\"",
+            ));
+        }
         rule_lines.push(src.line(span.start));
         rules.push(NatRule {
             name: name.to_string(),
@@ -189,6 +213,8 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             destination,
             translation,
             pool: u16::try_from(pool).unwrap_or(u16::MAX),
+            eim,
+            eif,
         });
     }
     Ok(Nat { pools, rules })

@@ -544,6 +544,16 @@ fn check_nat(config: &Config, workers: usize) -> Result<(), EngineError> {
              that RSS brings each reply to the worker that translated its session"
         )));
     };
+    if workers > 1 {
+        if let Some(r) = config.nat.rules.iter().find(|r| r.eim) {
+            return Err(EngineError::Nat(format!(
+                "rule '{}' maps endpoint-independently, which runs on one worker: a mapping's \
+                 public address cannot follow each remote's RSS class, and packets in to it \
+                 may reach any worker (no hand-off between workers yet)",
+                r.name
+            )));
+        }
+    }
     for pool in &config.nat.pools {
         let n = pool.address_count();
         if n > MAX_POOL_ADDRESSES {

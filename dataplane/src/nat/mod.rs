@@ -1,13 +1,16 @@
 //! Source NAT, the dataplane's side: reply steering ([`steer`]: which public address and
 //! port make a reply reach the worker that translated its session), a worker's share of
-//! each pool ([`alloc`]), and a translated session's second wing ([`Wing`], kept by the
+//! each pool ([`alloc`]), endpoint-independent mappings ([`mapping`]), and a translated
+//! session's second wing ([`Wing`], kept by the
 //! session table: the key replies carry). The in-place header rewrite is in
 //! [`crate::wire::nat`]; the worker's use of all of it in `worker/nat.rs`.
 
 pub mod alloc;
+pub mod mapping;
 pub mod steer;
 
 pub use alloc::{Kind, PoolAlloc, MAX_POOL_ADDRESSES};
+pub use mapping::{Mapping, MappingTable};
 pub use steer::Steering;
 
 use crate::flow::FlowKey;
@@ -34,6 +37,18 @@ pub struct Wing {
     /// The same for the TCP / UDP checksum (pseudo-header address and port) or the ICMP
     /// checksum (identifier).
     pub adj_l4: u16,
+    /// [`wing`] flags.
+    pub flags: u8,
+}
+
+/// [`Wing::flags`].
+pub mod wing {
+    /// The private endpoint is the session's responder: the session came in to an
+    /// endpoint-independent mapping (EIF). Otherwise it is the initiator.
+    pub const INBOUND: u8 = 0x01;
+    /// The public endpoint is an endpoint-independent mapping's, held by the session
+    /// (released on the mapping, not on the pool, when it ends).
+    pub const EIM: u8 = 0x02;
 }
 
 const _: () = assert!(core::mem::size_of::<Wing>() == 64);

@@ -181,15 +181,18 @@ pub struct NatView {
 }
 
 impl SessionView {
-    /// Adds a translated session's second wing: its pool and public endpoint, and the
-    /// responder's flow addressed to that endpoint.
+    /// Adds a translated session's second wing: its pool and public endpoint, and each
+    /// flow as it arrives (as SRX shows them): the flow toward the private side addressed
+    /// to the public endpoint (the responder's for a session out, the initiator's for one
+    /// in to a mapping).
     #[must_use]
     pub fn with_wing(mut self, w: &crate::nat::Wing) -> Self {
         let public = crate::flow::Endpoint {
             addr: core::net::Ipv4Addr::from(w.public_addr).into(),
             port: w.public_port,
         };
-        self.flows[1].dst = Some(public);
+        let toward_private = usize::from(w.flags & crate::nat::wing::INBOUND == 0);
+        self.flows[toward_private].dst = Some(public);
         self.nat = Some(NatView {
             pool: w.pool,
             public,

@@ -13,7 +13,7 @@ use crate::wire::{self, Outcome, Parsed};
 use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
 
 use super::frag::{DatagramId, Follow};
-use super::nat::NatNew;
+use super::nat::{Inbound, NatNew};
 use super::state::Worker;
 use super::types::*;
 use crate::wire::ip_proto;
@@ -153,6 +153,7 @@ impl<P: PortIo> Worker<P> {
         now_ms: u32,
         now_s: u32,
     ) {
+        let (mut key, mut hash, mut dir) = (*key, hash, dir);
         if p.fragment == 2 {
             // A non-first fragment carries no ports: it follows the session its datagram's
             // first fragment went to.
@@ -162,6 +163,24 @@ impl<P: PortIo> Worker<P> {
         if self.icmp_alg && p.is_icmp_error() {
             self.on_icmp_error(peer, pkt, p, now_ms);
             return;
+        }
+        // Source NAT: a packet to a pool address needs a mapping that admits it
+        // (endpoint-independent filtering); its session is then keyed to the private
+        // endpoint, the packet's own tuple its second wing.
+        let mut wing = None;
+        if self.nat.is_some() {
+            match self.nat_inbound(p, &key) {
+                Inbound::NotNat => {}
+                Inbound::Filtered => {
+                    self.stats.inc(Counter::NatFiltered);
+                    drop(pkt);
+                    return;
+                }
+                Inbound::Session(k, h, d, w) => {
+                    (key, hash, dir) = (k, h, d);
+                    wing = Some(w);
+                }
+            }
         }
         let tcp = if p.proto == ip_proto::TCP {
             TcpState::new_from_first(p.tcp_flags)
@@ -195,6 +214,21 @@ impl<P: PortIo> Worker<P> {
                 self.tokens -= 1000;
             }
         }
+        let inbound = wing.is_some();
+        if inbound && (limited.is_some() || !matches!(adm.action, Action::Forward | Action::Watch))
+        {
+            // A session in to a mapping is made whole or not at all (a Bypass one would
+            // reach no private host).
+            if let Some(w) = wing {
+                self.nat_abandon(&key, dir, &w);
+            }
+            if took {
+                self.give_back(adm.service_set);
+            }
+            let counter = limited.unwrap_or(Counter::NatFiltered);
+            self.fail_new(LimitPolicy::Drop, peer, pkt, counter);
+            return;
+        }
         if let Some(counter) = limited {
             if took {
                 self.give_back(adm.service_set);
@@ -211,8 +245,7 @@ impl<P: PortIo> Worker<P> {
         }
         // Source NAT: a public address and port for a session that forwards (a Bypass
         // session is forwarded without services, untranslated).
-        let mut wing = None;
-        if self.nat.is_some() && matches!(adm.action, Action::Forward | Action::Watch) {
+        if !inbound && self.nat.is_some() && matches!(adm.action, Action::Forward | Action::Watch) {
             match self.nat_new(adm.service_set, p) {
                 NatNew::None => {}
                 NatNew::Wing(w) => wing = Some(w),
@@ -225,14 +258,14 @@ impl<P: PortIo> Worker<P> {
                 }
             }
         }
-        let slot = match self.table.insert(key, hash, now_ms, now_s, adm.timeout) {
+        let slot = match self.table.insert(&key, hash, now_ms, now_s, adm.timeout) {
             Ok(s) => s,
             Err(_) => {
                 if adm.action != Action::Bypass {
                     self.give_back(adm.service_set);
                 }
                 if let Some(w) = wing {
-                    self.nat_give_back(key, &w);
+                    self.nat_abandon(&key, dir, &w);
                 }
                 self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
                 return;
@@ -264,10 +297,10 @@ impl<P: PortIo> Worker<P> {
         if let Some(w) = wing {
             if self.table.add_wing(slot, w) {
                 self.stats.inc(Counter::NatSessions);
-                self.nat_rewrite_pkt(&mut pkt, slot, true);
+                self.nat_rewrite_pkt(&mut pkt, slot, true, inbound);
             } else {
                 // No room in the index (the sizing rules it out): untranslated, never.
-                self.nat_give_back(key, &w);
+                self.nat_abandon(&key, dir, &w);
                 self.table.remove(slot);
                 self.give_back(adm.service_set);
                 self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
@@ -287,7 +320,7 @@ impl<P: PortIo> Worker<P> {
                 datagram_of(p),
                 first_fragment_end(p),
                 slot,
-                *key,
+                key,
                 dir,
                 now_ms,
             );
@@ -401,7 +434,7 @@ impl<P: PortIo> Worker<P> {
         self.stats.inc(Counter::IcmpErrorsRelated);
         let mut pkt = pkt;
         if self.table.get(slot).bits & bits::NAT != 0 {
-            self.nat_icmp_error(&mut pkt, slot, p, &q, wing, quoted_dir == ini);
+            self.nat_icmp_error(&mut pkt, slot, p, &q, wing);
         }
         match Action::from_u8(self.table.get(slot).action) {
             Action::Drop | Action::Reject => {
@@ -464,7 +497,8 @@ impl<P: PortIo> Worker<P> {
                 let mut pkt = pkt;
                 if self.table.get(slot).bits & bits::NAT != 0 {
                     let from_initiator = dir == self.table.get(slot).initiator();
-                    self.nat_rewrite_pkt(&mut pkt, slot, from_initiator);
+                    // Its first fragment was checked: the rest follow it.
+                    self.nat_rewrite_pkt(&mut pkt, slot, from_initiator, true);
                 }
                 match Action::from_u8(self.table.get(slot).action) {
                     Action::Forward | Action::Watch | Action::Bypass => self.queue_out(peer, pkt),

@@ -44,7 +44,7 @@ impl<P: PortIo> Worker<P> {
             self.push_offload(msg);
         }
         if let Some(w) = self.table.wing(slot).copied() {
-            self.nat_give_back(&s.key, &w);
+            self.nat_give_back(&s, &w);
         }
         self.table.remove(slot);
     }
@@ -80,7 +80,7 @@ impl<P: PortIo> Worker<P> {
             EXPIRE_BUDGET,
             |slot, s, info, wing| {
                 if let (Some(n), Some(w)) = (nat.as_deref_mut(), wing) {
-                    n.release(&s.key, w);
+                    n.release(s, w);
                 }
                 let life = ss_lifetimes
                     .get(usize::from(info.service_set))

@@ -1,14 +1,18 @@
 //! Source NAT on the worker: a new session a NAT rule matches gets a public address and
 //! port from this worker's share of the pool (chosen so that replies reach this worker,
-//! [`crate::nat::steer`]) and a second wing in the table (the translated tuple); its
-//! packets are rewritten in place as they pass, the initiator's source out and the replies'
-//! destination back; its port goes back to the pool when it ends.
+//! [`crate::nat::steer`]) or from its private endpoint's endpoint-independent mapping, and
+//! a second wing in the table (the translated tuple); a packet to a mapping's public
+//! endpoint under endpoint-independent filtering makes a session to the private one. The
+//! packets of a translated session are rewritten in place as they pass (the private side's
+//! source out, the destination back in); its port goes back to the pool, or its hold on the
+//! mapping is released, when it ends.
 
 use core::net::Ipv4Addr;
 
-use crate::flow::{Family, FlowKey};
-use crate::nat::{Kind, PoolAlloc, Steering, Wing};
+use crate::flow::{Direction, Family, FlowKey};
+use crate::nat::{wing, Kind, Mapping, MappingTable, PoolAlloc, Steering, Wing};
 use crate::port::{PacketBuf, PortIo, BURST};
+use crate::session::Session;
 use crate::stats::{Counter, Gauge};
 use crate::wire::nat::{
     adjustments, rewrite_fast_v4, rewrite_v4_adj, translate_icmp_error_v4, End,
@@ -18,19 +22,26 @@ use crate::wire::{icmp, ip_proto, Parsed};
 use super::state::Worker;
 use super::types::FAST;
 
-/// A worker's NAT state: its share of every pool, and its steering.
+/// A worker's NAT state: its share of every pool, its steering, its endpoint-independent
+/// mappings.
 #[derive(Debug)]
 pub struct NatShare {
     pub(super) steer: Steering,
     pub(super) pools: Vec<PoolAlloc>,
+    pub(super) maps: MappingTable,
+    /// Some rule filters endpoint-independently: packets to a pool address are checked
+    /// against the mappings.
+    pub(super) eif: bool,
 }
 
 impl NatShare {
-    /// Worker `me` of `workers`' share of the configuration's pools; `None` when the worker
+    /// Worker `me` of `workers`' share of the configuration's pools, with room for
+    /// `capacity` mappings when a rule maps endpoint-independently; `None` when the worker
     /// count is not a power of two (replies could not be steered).
     #[must_use]
-    pub fn new(cfg: &svcard_config::Config, workers: u16, me: u16) -> Option<Self> {
+    pub fn new(cfg: &svcard_config::Config, workers: u16, me: u16, capacity: u32) -> Option<Self> {
         let steer = Steering::new(workers.max(1), me)?;
+        let eim = cfg.nat.rules.iter().any(|r| r.eim);
         Some(NatShare {
             steer,
             pools: cfg
@@ -39,6 +50,8 @@ impl NatShare {
                 .iter()
                 .map(|p| PoolAlloc::new(p, steer))
                 .collect(),
+            maps: MappingTable::new(if eim { capacity } else { 0 }),
+            eif: cfg.nat.rules.iter().any(|r| r.eif),
         })
     }
 
@@ -54,14 +67,39 @@ impl NatShare {
         self.pools.iter().map(PoolAlloc::memory_bytes).sum()
     }
 
-    /// Gives back a translated session's public port.
-    pub(super) fn release(&mut self, key: &FlowKey, w: &Wing) {
-        if let (Some(kind), Some(pool)) =
-            (Kind::of(key.proto), self.pools.get_mut(usize::from(w.pool)))
-        {
-            pool.free(kind, u32::from_be_bytes(w.public_addr), w.public_port);
+    /// A translated session ends: its hold on its mapping goes (and the mapping's port with
+    /// the last one), or its port goes back to the pool.
+    pub(super) fn release(&mut self, s: &Session, w: &Wing) {
+        let Some(kind) = Kind::of(s.key.proto) else {
+            return;
+        };
+        let (public, pport) = (u32::from_be_bytes(w.public_addr), w.public_port);
+        if w.flags & wing::EIM != 0 {
+            let (a, p) = private_of(s, w);
+            if self.maps.release(kind, u32::from_be_bytes(a), p).is_none() {
+                return;
+            }
+        }
+        if let Some(pool) = self.pools.get_mut(usize::from(w.pool)) {
+            pool.free(kind, public, pport);
         }
     }
+}
+
+/// The private endpoint of translated session `s`: its initiator's end, or its
+/// responder's when it came in to a mapping.
+#[inline]
+fn private_of(s: &Session, w: &Wing) -> ([u8; 4], u16) {
+    let mut dir = s.initiator();
+    if w.flags & wing::INBOUND != 0 {
+        dir = dir.reverse();
+    }
+    let (a, p) = if dir == Direction::AtoB {
+        (&s.key.addr_a, s.key.port_a)
+    } else {
+        (&s.key.addr_b, s.key.port_b)
+    };
+    ([a[0], a[1], a[2], a[3]], p)
 }
 
 /// What the NAT decided for a new session's first packet.
@@ -74,10 +112,23 @@ pub(super) enum NatNew {
     Refused(Counter),
 }
 
+/// A packet to a pool address with no session: what endpoint-independent filtering makes
+/// of it.
+pub(super) enum Inbound {
+    /// Not to a pool address: not NAT's business.
+    NotNat,
+    /// To a mapping that admits it: the session's key (to the private endpoint), its hash,
+    /// the packet's direction in it, and the wing (the packet's own tuple).
+    Session(FlowKey, u64, Direction, Wing),
+    /// To a pool address that nothing admits: dropped, counted.
+    Filtered,
+}
+
 impl<P: PortIo> Worker<P> {
     /// The translation of a new IPv4 session of `service_set` whose first packet is `p`:
-    /// a public address and port taken from the pool (given back by
-    /// [`nat_give_back`](Self::nat_give_back) if the session is not created after all).
+    /// its private endpoint's mapping (endpoint-independent), or a public address and port
+    /// taken from the pool (given back by [`nat_give_back`](Self::nat_give_back) if the
+    /// session is not created after all).
     pub(super) fn nat_new(&mut self, service_set: u16, p: &Parsed) -> NatNew {
         let Some(share) = self.nat.as_deref_mut() else {
             return NatNew::None;
@@ -91,7 +142,8 @@ impl<P: PortIo> Worker<P> {
         else {
             return NatNew::None;
         };
-        let pool = cfg.nat.rules[usize::from(rule)].pool;
+        let r = &cfg.nat.rules[usize::from(rule)];
+        let pool = r.pool;
         let echo = p.proto == ip_proto::ICMP && icmp::is_echo_v4(p.icmp_type);
         let kind = match Kind::of(p.proto) {
             Some(Kind::Icmp) if !echo => None,
@@ -100,17 +152,56 @@ impl<P: PortIo> Worker<P> {
         let Some(kind) = kind else {
             return NatNew::Refused(Counter::NatUnsupported);
         };
-        let remote = u32::from_be_bytes(dst);
-        let class = if kind == Kind::Icmp {
-            share.steer.class_for_icmp(remote)
+        let private = u32::from_be_bytes(src);
+        let mut flags = 0;
+        let held = if r.eim {
+            share
+                .maps
+                .by_private(kind, private, p.sport)
+                .map(|m| m.public)
         } else {
-            share.steer.class_for_ports(remote, p.dport)
+            None
         };
-        let Some(alloc) = share.pools.get_mut(usize::from(pool)) else {
-            return NatNew::None;
-        };
-        let Some((addr, port)) = alloc.alloc(kind, Some(class), u32::from_be_bytes(src)) else {
-            return NatNew::Refused(Counter::NatPoolExhausted);
+        let (addr, port) = match held {
+            Some(public) => {
+                share.maps.hold(kind, private, p.sport);
+                flags |= wing::EIM;
+                public
+            }
+            None => {
+                let remote = u32::from_be_bytes(dst);
+                // Endpoint-independent mappings run on one worker (the engine says so):
+                // their address cannot follow each remote's class.
+                let class = if r.eim {
+                    None
+                } else if kind == Kind::Icmp {
+                    Some(share.steer.class_for_icmp(remote))
+                } else {
+                    Some(share.steer.class_for_ports(remote, p.dport))
+                };
+                let Some(alloc) = share.pools.get_mut(usize::from(pool)) else {
+                    return NatNew::None;
+                };
+                let Some((addr, port)) = alloc.alloc(kind, class, private) else {
+                    return NatNew::Refused(Counter::NatPoolExhausted);
+                };
+                if r.eim {
+                    let m = Mapping {
+                        kind: kind as u8,
+                        private: (private, p.sport),
+                        public: (addr, port),
+                        pool,
+                        rule,
+                        refs: 1,
+                    };
+                    if !share.maps.insert(m) {
+                        alloc.free(kind, addr, port);
+                        return NatNew::Refused(Counter::NatPoolExhausted);
+                    }
+                    flags |= wing::EIM;
+                }
+                (addr, port)
+            }
         };
         let public = addr.to_be_bytes();
         let mut pub16 = [0u8; 16];
@@ -119,65 +210,169 @@ impl<P: PortIo> Worker<P> {
         let dport = if kind == Kind::Icmp { port } else { p.dport };
         let (mut key, _) = FlowKey::from_packet(Family::V4, p.proto, pub16, port, p.dst, dport);
         key.vlan = p.vlan;
-        if self.table.find(&key, self.table.hash(&key)).is_some() {
-            // The translated tuple is another session's (the public address is also a
-            // host's): this port will not do.
-            if let Some(share) = self.nat.as_deref_mut() {
-                if let Some(a) = share.pools.get_mut(usize::from(pool)) {
-                    a.free(kind, addr, port);
-                }
-            }
-            return NatNew::Refused(Counter::NatPoolExhausted);
-        }
         let (adj_ip, adj_l4) = adjustments(p.proto, src, public, p.sport, port);
-        NatNew::Wing(Wing {
+        let w = Wing {
             key,
             public_addr: public,
             public_port: port,
             pool,
             adj_ip,
             adj_l4,
-        })
+            flags,
+        };
+        if self.table.find(&key, self.table.hash(&key)).is_some() {
+            // The translated tuple is another session's (the public address is also a
+            // host's, or a mapping already talks to this remote port): not this one.
+            self.nat_undo(p.proto, private, p.sport, &w);
+            return NatNew::Refused(Counter::NatPoolExhausted);
+        }
+        NatNew::Wing(w)
     }
 
-    /// Gives a wing's port back (its session was not created, or has ended).
-    pub(super) fn nat_give_back(&mut self, key: &FlowKey, w: &Wing) {
-        if let Some(share) = self.nat.as_deref_mut() {
-            share.release(key, w);
+    /// Takes back what [`nat_new`](Self::nat_new) or [`nat_inbound`](Self::nat_inbound)
+    /// took for a session keyed `key`, its initiator in direction `dir`, that is not made.
+    pub(super) fn nat_abandon(&mut self, key: &FlowKey, dir: Direction, w: &Wing) {
+        let private = if w.flags & wing::INBOUND != 0 {
+            key.dst(dir)
+        } else {
+            key.src(dir)
+        };
+        if let core::net::IpAddr::V4(a) = private.addr {
+            self.nat_undo(key.proto, u32::from(a), private.port, w);
+        }
+        if let Some(share) = self.nat.as_deref() {
             self.stats.set_gauge(Gauge::NatPortsInUse, share.in_use());
         }
     }
 
-    /// What a packet of translated session `slot` gets written, with the checksum
-    /// adjustments: the initiator's source becomes the public address and port, a reply's
-    /// destination the private ones.
-    #[inline]
-    fn nat_target(&self, slot: u32, from_initiator: bool) -> Option<(End, [u8; 4], u16, u16, u16)> {
-        let (s, w) = self.table.nat_parts(slot)?;
-        if from_initiator {
-            Some((End::Src, w.public_addr, w.public_port, w.adj_ip, w.adj_l4))
+    /// Takes back what [`nat_new`](Self::nat_new) took for a session that is not made.
+    fn nat_undo(&mut self, proto: u8, private: u32, pport: u16, w: &Wing) {
+        let (Some(share), Some(kind)) = (self.nat.as_deref_mut(), Kind::of(proto)) else {
+            return;
+        };
+        if w.flags & wing::EIM != 0 && share.maps.release(kind, private, pport).is_none() {
+            return;
+        }
+        if let Some(a) = share.pools.get_mut(usize::from(w.pool)) {
+            a.free(kind, u32::from_be_bytes(w.public_addr), w.public_port);
+        }
+    }
+
+    /// A packet without a session (`p`, keyed `key`): to a mapping under
+    /// endpoint-independent filtering it makes a session to the private endpoint; to any
+    /// other pool address it is filtered.
+    pub(super) fn nat_inbound(&mut self, p: &Parsed, key: &FlowKey) -> Inbound {
+        let Some(share) = self.nat.as_deref() else {
+            return Inbound::NotNat;
+        };
+        if p.family != 4 {
+            return Inbound::NotNat;
+        }
+        let dst = p.dst_v4();
+        let cfg = &self.setup.config;
+        if !cfg
+            .nat
+            .pools
+            .iter()
+            .any(|x| x.contains(Ipv4Addr::from(dst)))
+        {
+            return Inbound::NotNat;
+        }
+        let m = match Kind::of(p.proto) {
+            Some(kind @ (Kind::Tcp | Kind::Udp)) if share.eif => {
+                share.maps.by_public(kind, u32::from_be_bytes(dst), p.dport)
+            }
+            _ => None,
+        };
+        let Some(m) = m
+            .filter(|m| {
+                cfg.nat
+                    .rules
+                    .get(usize::from(m.rule))
+                    .is_some_and(|r| r.eif)
+            })
+            .copied()
+        else {
+            return Inbound::Filtered;
+        };
+        let (private, pport) = (m.private.0.to_be_bytes(), m.private.1);
+        let mut priv16 = [0u8; 16];
+        priv16[..4].copy_from_slice(&private);
+        let (mut k, d) = FlowKey::from_packet(Family::V4, p.proto, p.src, p.sport, priv16, pport);
+        k.vlan = p.vlan;
+        if self.table.find(&k, self.table.hash(&k)).is_some() {
+            // The private endpoint already has a session with this remote endpoint (under
+            // another mapping): not made twice.
+            return Inbound::Filtered;
+        }
+        let (adj_ip, adj_l4) = adjustments(p.proto, private, dst, pport, p.dport);
+        let w = Wing {
+            key: *key,
+            public_addr: dst,
+            public_port: p.dport,
+            pool: m.pool,
+            adj_ip,
+            adj_l4,
+            flags: wing::INBOUND | wing::EIM,
+        };
+        let kind = if p.proto == ip_proto::TCP {
+            Kind::Tcp
         } else {
-            // The private endpoint: the initiator's end of the key (IPv4: its first bytes).
-            let (a, port) = if s.bits & crate::session::bits::INITIATOR_B != 0 {
-                (&s.key.addr_b, s.key.port_b)
-            } else {
-                (&s.key.addr_a, s.key.port_a)
-            };
-            Some((
-                End::Dst,
-                [a[0], a[1], a[2], a[3]],
-                port,
-                !w.adj_ip,
-                !w.adj_l4,
-            ))
+            Kind::Udp
+        };
+        if let Some(share) = self.nat.as_deref_mut() {
+            share.maps.hold(kind, m.private.0, pport);
+        }
+        Inbound::Session(k, self.table.hash(&k), d, w)
+    }
+
+    /// Gives a wing's port back, or its hold on its mapping (its session has ended, or was
+    /// not made: `s` is its hot part, with the key and initiator it has or would have had).
+    pub(super) fn nat_give_back(&mut self, s: &Session, w: &Wing) {
+        if let Some(share) = self.nat.as_deref_mut() {
+            share.release(s, w);
+            self.stats.set_gauge(Gauge::NatPortsInUse, share.in_use());
+        }
+    }
+
+    /// What a packet of translated session `slot` travelling from the initiator or not
+    /// (`wing`: it came with the translated tuple) gets written, with the checksum
+    /// adjustments: the private side's source becomes the public address and port, a
+    /// packet to the public endpoint gets the private ones. `Err` for a packet that reached
+    /// the private side without the public endpoint (it is dropped).
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    fn nat_target(
+        &self,
+        slot: u32,
+        from_initiator: bool,
+        wing_match: bool,
+    ) -> Result<Option<(End, [u8; 4], u16, u16, u16)>, ()> {
+        let Some((s, w)) = self.table.nat_parts(slot) else {
+            return Ok(None);
+        };
+        let from_private = from_initiator != (w.flags & wing::INBOUND != 0);
+        if from_private {
+            Ok(Some((
+                End::Src,
+                w.public_addr,
+                w.public_port,
+                w.adj_ip,
+                w.adj_l4,
+            )))
+        } else if wing_match {
+            let (a, p) = private_of(s, w);
+            Ok(Some((End::Dst, a, p, !w.adj_ip, !w.adj_l4)))
+        } else {
+            Err(())
         }
     }
 
     /// Translates an ICMP error about translated session `slot` (`outer` and `inner`: the
-    /// error's and its quote's parses): an error that quotes the initiator's translated
-    /// packet (`wing`) goes back to the private host; one from the private host about a
-    /// reply it received (`from_initiator` false: the quote is the responder's) leaves from
-    /// the public address. An error from inside about the initiator's own packet needs
+    /// error's and its quote's parses, `wing_match`: the quote is the translated tuple): an
+    /// error quoting a translated packet the private side sent goes back to the private
+    /// host; one from the private host about a packet it received leaves from the public
+    /// address. An error from the private side about its own untranslated packet needs
     /// nothing.
     pub(super) fn nat_icmp_error(
         &self,
@@ -185,26 +380,23 @@ impl<P: PortIo> Worker<P> {
         slot: u32,
         outer: &Parsed,
         inner: &Parsed,
-        wing: bool,
-        quotes_initiator: bool,
+        wing_match: bool,
     ) {
         let Some((s, w)) = self.table.nat_parts(slot) else {
             return;
         };
-        if wing {
-            let private = s.key.src(s.initiator());
-            if let core::net::IpAddr::V4(a) = private.addr {
-                translate_icmp_error_v4(
-                    pkt.data_mut(),
-                    outer,
-                    inner,
-                    End::Dst,
-                    End::Src,
-                    a.octets(),
-                    private.port,
-                );
-            }
-        } else if !quotes_initiator {
+        let (private, pport) = private_of(s, w);
+        if wing_match && inner.src_v4() == w.public_addr {
+            translate_icmp_error_v4(
+                pkt.data_mut(),
+                outer,
+                inner,
+                End::Dst,
+                End::Src,
+                private,
+                pport,
+            );
+        } else if !wing_match && inner.dst_v4() == private {
             translate_icmp_error_v4(
                 pkt.data_mut(),
                 outer,
@@ -217,37 +409,44 @@ impl<P: PortIo> Worker<P> {
         }
     }
 
-    /// Rewrites `pkt`, a packet of translated session `slot`.
-    pub(super) fn nat_rewrite_pkt(&self, pkt: &mut P::Pkt, slot: u32, from_initiator: bool) {
-        if let Some((end, addr, port, adj_ip, adj_l4)) = self.nat_target(slot, from_initiator) {
+    /// Rewrites `pkt`, a packet of translated session `slot` that matched its session (a
+    /// first packet, a later fragment).
+    pub(super) fn nat_rewrite_pkt(
+        &self,
+        pkt: &mut P::Pkt,
+        slot: u32,
+        from_initiator: bool,
+        wing_match: bool,
+    ) {
+        if let Ok(Some((end, addr, port, adj_ip, adj_l4))) =
+            self.nat_target(slot, from_initiator, wing_match)
+        {
             rewrite_v4_adj(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
         }
     }
 
-    /// Rewrites packet `i` of the burst, of translated session `slot` (`wing`: it came
-    /// with the translated tuple). False (the caller drops the packet) for a packet that
-    /// reached the session's private side without its public address, counted.
+    /// Rewrites packet `i` of the burst, of translated session `slot` (`wing_match`: it
+    /// came with the translated tuple). False (the caller drops the packet) for a packet
+    /// that reached the session's private side without its public endpoint, counted.
     #[inline(never)]
     pub(super) fn nat_rewrite(
         &mut self,
         i: usize,
         slot: u32,
         from_initiator: bool,
-        wing: bool,
+        wing_match: bool,
     ) -> bool {
-        if !from_initiator && !wing {
+        let Ok(target) = self.nat_target(slot, from_initiator, wing_match) else {
             self.stats.inc(Counter::NatUntranslated);
             return false;
-        }
+        };
         // A frame the hot parser took has every offset fixed.
         let fast = self.stage.kind[i & (BURST - 1)] & FAST != 0;
-        if let Some((end, addr, port, adj_ip, adj_l4)) = self.nat_target(slot, from_initiator) {
-            if let Some(pkt) = self.rx.get_mut(i) {
-                if fast {
-                    rewrite_fast_v4(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
-                } else {
-                    rewrite_v4_adj(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
-                }
+        if let (Some((end, addr, port, adj_ip, adj_l4)), Some(pkt)) = (target, self.rx.get_mut(i)) {
+            if fast {
+                rewrite_fast_v4(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
+            } else {
+                rewrite_v4_adj(pkt.data_mut(), end, addr, port, adj_ip, adj_l4);
             }
         }
         true

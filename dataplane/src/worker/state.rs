@@ -106,7 +106,7 @@ impl<P: PortIo> Worker<P> {
         // worker count that is not a power of two cannot steer replies: the engine refuses
         // it at start; here the worker then translates nothing.
         let nat = (!cfg.nat.rules.is_empty())
-            .then(|| super::NatShare::new(cfg, setup.workers, setup.index.0))
+            .then(|| super::NatShare::new(cfg, setup.workers, setup.index.0, capacity))
             .flatten()
             .map(Box::new);
         let mut table = SessionTable::new(setup.index, capacity, now_ms);
