@@ -6,6 +6,9 @@ use core::net::Ipv4Addr;
 
 use crate::prefix::Prefix;
 
+/// Most `[[nat.pool]]`s (each pool's figures are published in fixed arrays).
+pub const MAX_POOLS: usize = 32;
+
 /// How a rule translates (Junos `translation-type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Translation {

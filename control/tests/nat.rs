@@ -193,6 +193,46 @@ fn napt44_translates_out_and_back_and_a_full_pool_refuses() {
         "{out}"
     );
     assert!(out.contains("Pkts: 2,"), "{out}");
+    // The pool's figures (ports are counted per protocol: UDP, TCP and ICMP each hold one).
+    let pool = engine.query("show services nat pool detail");
+    assert!(
+        pool.contains("NAT pool: public, Translation type: NAPT-44\nAddress range: 198.51.100.7-198.51.100.7\n"),
+        "{pool}"
+    );
+    assert!(
+        pool.contains(
+            "Port range: 40000-40000, Ports in use: 3, Out of port errors: 1, Max ports used: 3"
+        ),
+        "{pool}"
+    );
+    let brief = engine.query("show services nat pool");
+    assert!(brief.contains("Interface: "), "{brief}");
+    assert!(
+        brief
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "public",
+                    "NAPT-44",
+                    "198.51.100.7-198.51.100.7",
+                    "40000-40000",
+                    "3"
+                ]),
+        "{brief}"
+    );
+    let px = engine.query("show services nat pool detail | display xml");
+    for e in [
+        "<service-nat-pool-information>",
+        "<service-set-name>ss1</service-set-name>",
+        "<pool-name>public</pool-name>",
+        "<translation-type>NAPT-44</translation-type>",
+        "<pool-address-range>198.51.100.7-198.51.100.7</pool-address-range>",
+        "<pool-ports-in-use>3</pool-ports-in-use>",
+        "<pool-out-of-port-errors>1</pool-out-of-port-errors>",
+        "<pool-max-ports-in-use>3</pool-max-ports-in-use>",
+    ] {
+        assert!(px.contains(e), "{e} in {px}");
+    }
     let x = engine.query("show security flow session source-port 5000 | display xml");
     assert!(
         x.contains("<nat-source-pool-name>public</nat-source-pool-name>"),

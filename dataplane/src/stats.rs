@@ -376,6 +376,7 @@ pub fn parse_fields(text: &str) -> LocalStats {
 #[derive(Debug)]
 pub struct SharedStats {
     counters: [AtomicU64; Counter::COUNT],
+    nat_pools: [[AtomicU64; POOL_FIGURES]; MAX_NAT_POOLS],
     drops: [AtomicU64; crate::wire::DropReason::COUNT],
     gauges: [AtomicU64; Gauge::COUNT],
     algs: [[AtomicU64; ALG_KINDS]; AlgCounter::COUNT],
@@ -387,6 +388,7 @@ impl Default for SharedStats {
     fn default() -> Self {
         Self {
             counters: [const { AtomicU64::new(0) }; Counter::COUNT],
+            nat_pools: [const { [const { AtomicU64::new(0) }; POOL_FIGURES] }; MAX_NAT_POOLS],
             drops: [const { AtomicU64::new(0) }; crate::wire::DropReason::COUNT],
             gauges: [const { AtomicU64::new(0) }; Gauge::COUNT],
             algs: [const { [const { AtomicU64::new(0) }; ALG_KINDS] }; AlgCounter::COUNT],
@@ -564,11 +566,32 @@ pub struct LocalStats {
     pub algs: [[u64; ALG_KINDS]; AlgCounter::COUNT],
     /// Busy loop iterations by duration.
     pub loops: LoopTimes,
+    /// Per NAT pool (configuration order), its [`PoolFigure`]s.
+    pub nat_pools: [[u64; POOL_FIGURES]; MAX_NAT_POOLS],
+}
+
+/// Most NAT pools a configuration may have (their figures are fixed arrays).
+pub const MAX_NAT_POOLS: usize = svcard_config::nat::MAX_POOLS;
+/// Figures per NAT pool.
+pub const POOL_FIGURES: usize = 4;
+
+/// What a worker publishes of each NAT pool (`show services nat pool detail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolFigure {
+    /// Public ports in use now.
+    PortsInUse = 0,
+    /// New sessions refused for want of a port.
+    OutOfPortErrors = 1,
+    /// The most ports in use at once.
+    MaxPortsInUse = 2,
+    /// Live sessions in to an endpoint-independent mapping.
+    EifInbound = 3,
 }
 
 impl Default for LocalStats {
     fn default() -> Self {
         Self {
+            nat_pools: [[0; POOL_FIGURES]; MAX_NAT_POOLS],
             counters: [0; Counter::COUNT],
             drops: [0; crate::wire::DropReason::COUNT],
             gauges: [0; Gauge::COUNT],
@@ -651,6 +674,13 @@ impl LocalStats {
                 *a += b;
             }
         }
+        // Summed over workers (the maximum too: the sum of each worker's most, an upper
+        // bound of the card's).
+        for (mine, theirs) in self.nat_pools.iter_mut().zip(&o.nat_pools) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
         self.loops.merge(&o.loops);
     }
 }
@@ -684,6 +714,11 @@ impl SharedStats {
                 a.store(*v, Ordering::Relaxed);
             }
         }
+        for (shared, local) in self.nat_pools.iter().zip(&s.nat_pools) {
+            for (a, v) in shared.iter().zip(local) {
+                a.store(*v, Ordering::Relaxed);
+            }
+        }
     }
     /// Reads the last published snapshot.
     #[must_use]
@@ -699,6 +734,11 @@ impl SharedStats {
             *v = a.load(Ordering::Relaxed);
         }
         for (local, shared) in s.algs.iter_mut().zip(&self.algs) {
+            for (v, a) in local.iter_mut().zip(shared) {
+                *v = a.load(Ordering::Relaxed);
+            }
+        }
+        for (local, shared) in s.nat_pools.iter_mut().zip(&self.nat_pools) {
             for (v, a) in local.iter_mut().zip(shared) {
                 *v = a.load(Ordering::Relaxed);
             }

@@ -92,8 +92,12 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 format!("port-low {low} is above port-high {high}"),
             ));
         }
-        if pools.len() >= usize::from(u16::MAX) {
-            return Err(p.err(&span, "name", "too many pools"));
+        if pools.len() >= crate::nat::MAX_POOLS {
+            return Err(p.err(
+                &span,
+                "name",
+                format!("too many pools (at most {})", crate::nat::MAX_POOLS),
+            ));
         }
         pool_lines.push(src.line(span.start));
         pools.push(NatPool {

@@ -18,6 +18,7 @@ pub mod alg_stats;
 pub mod counters;
 pub mod model;
 pub mod names;
+pub mod nat;
 pub mod offload;
 pub mod pipe;
 pub mod services;

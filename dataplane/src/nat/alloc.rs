@@ -56,6 +56,10 @@ pub struct PoolAlloc {
     used: Vec<u64>,
     /// Ports in use, all addresses and kinds.
     in_use: u64,
+    /// The most in use at once.
+    max_in_use: u64,
+    /// Allocations refused: every port of the class asked for in use.
+    out_of_port: u64,
     /// Ports this worker owns per address and kind.
     owned_count: u32,
     /// xorshift state for the scan's starting word.
@@ -96,6 +100,8 @@ impl PoolAlloc {
             words,
             owned,
             in_use: 0,
+            max_in_use: 0,
+            out_of_port: 0,
             owned_count,
             rng: 0x9E37_79B9 ^ u32::from(steer.me()).wrapping_mul(0x85EB_CA6B),
         }
@@ -111,6 +117,7 @@ impl PoolAlloc {
             None => self.addrs.len(),
         };
         if n == 0 || self.owned_count == 0 {
+            self.out_of_port += 1;
             return None;
         }
         let start = (host.wrapping_mul(0x9E37_79B1) >> 8) as usize % n;
@@ -126,9 +133,11 @@ impl PoolAlloc {
             };
             if let Some(port) = self.take_port(ai, kind, first_word) {
                 self.in_use += 1;
+                self.max_in_use = self.max_in_use.max(self.in_use);
                 return Some((self.addrs[ai], port));
             }
         }
+        self.out_of_port += 1;
         None
     }
 
@@ -185,6 +194,18 @@ impl PoolAlloc {
     #[must_use]
     pub fn in_use(&self) -> u64 {
         self.in_use
+    }
+
+    /// The most ports in use at once.
+    #[must_use]
+    pub fn max_in_use(&self) -> u64 {
+        self.max_in_use
+    }
+
+    /// Allocations refused for want of a port.
+    #[must_use]
+    pub fn out_of_port(&self) -> u64 {
+        self.out_of_port
     }
 
     /// Ports this worker may hand out per protocol, all addresses.

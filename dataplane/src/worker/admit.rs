@@ -297,6 +297,9 @@ impl<P: PortIo> Worker<P> {
         if let Some(w) = wing {
             if self.table.add_wing(slot, w) {
                 self.stats.inc(Counter::NatSessions);
+                if inbound {
+                    self.nat_inbound_made(w.pool);
+                }
                 self.nat_rewrite_pkt(&mut pkt, slot, true, inbound);
             } else {
                 // No room in the index (the sizing rules it out): untranslated, never.

@@ -32,6 +32,8 @@ pub struct NatShare {
     /// Some rule filters endpoint-independently: packets to a pool address are checked
     /// against the mappings.
     pub(super) eif: bool,
+    /// Per pool, live sessions in to its mappings.
+    pub(super) eif_inbound: Vec<u64>,
 }
 
 impl NatShare {
@@ -52,6 +54,7 @@ impl NatShare {
                 .collect(),
             maps: MappingTable::new(if eim { capacity } else { 0 }),
             eif: cfg.nat.rules.iter().any(|r| r.eif),
+            eif_inbound: vec![0; cfg.nat.pools.len()],
         })
     }
 
@@ -74,6 +77,11 @@ impl NatShare {
             return;
         };
         let (public, pport) = (u32::from_be_bytes(w.public_addr), w.public_port);
+        if w.flags & wing::INBOUND != 0 {
+            if let Some(n) = self.eif_inbound.get_mut(usize::from(w.pool)) {
+                *n = n.saturating_sub(1);
+            }
+        }
         if w.flags & wing::EIM != 0 {
             let (a, p) = private_of(s, w);
             if self.maps.release(kind, u32::from_be_bytes(a), p).is_none() {
@@ -324,6 +332,32 @@ impl<P: PortIo> Worker<P> {
             share.maps.hold(kind, m.private.0, pport);
         }
         Inbound::Session(k, self.table.hash(&k), d, w)
+    }
+
+    /// Copies each pool's figures into the worker's counters (published with them).
+    pub(super) fn publish_nat(&mut self) {
+        use crate::stats::{PoolFigure, MAX_NAT_POOLS};
+        let Some(share) = self.nat.as_deref() else {
+            return;
+        };
+        for (i, pool) in share.pools.iter().enumerate().take(MAX_NAT_POOLS) {
+            let f = &mut self.stats.nat_pools[i];
+            f[PoolFigure::PortsInUse as usize] = pool.in_use();
+            f[PoolFigure::OutOfPortErrors as usize] = pool.out_of_port();
+            f[PoolFigure::MaxPortsInUse as usize] = pool.max_in_use();
+            f[PoolFigure::EifInbound as usize] = share.eif_inbound.get(i).copied().unwrap_or(0);
+        }
+    }
+
+    /// Counts a session made in to a mapping of `pool`.
+    pub(super) fn nat_inbound_made(&mut self, pool: u16) {
+        if let Some(n) = self
+            .nat
+            .as_deref_mut()
+            .and_then(|s| s.eif_inbound.get_mut(usize::from(pool)))
+        {
+            *n += 1;
+        }
     }
 
     /// Gives a wing's port back, or its hold on its mapping (its session has ended, or was

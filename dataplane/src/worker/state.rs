@@ -317,6 +317,7 @@ impl<P: PortIo> Worker<P> {
 
     pub(super) fn publish(&mut self) {
         self.loops_since_publish = 0;
+        self.publish_nat();
         self.stats
             .set_gauge(Gauge::Sessions, u64::from(self.table.len()));
         self.setup
