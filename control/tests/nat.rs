@@ -465,6 +465,17 @@ fn endpoint_independent_mapping_and_filtering() {
             .collect();
         assert_eq!(publics.len(), 2, "{out}");
         assert_eq!(publics[0], publics[1], "EIM: one public endpoint: {out}");
+        // The mapping, once, held by both outbound sessions (and the stranger's, with EIF).
+        let maps = engine.query("show services nat mappings endpoint-independent");
+        let (addr, port) = publics[0].split_once('/').unwrap();
+        assert!(
+            maps.contains(&format!(
+                "NAT pool: public\nMapping          : 10.0.0.1        : 5000  --> {addr:<13}: {port}\nSession Count    :     {}\nMapping State    : Active\n",
+                if eif { 3 } else { 2 }
+            )),
+            "{maps}"
+        );
+        assert_eq!(maps.matches("Mapping State").count(), 1, "{maps}");
         // Three packets to the unused port filtered; the stranger's to the mapping too
         // without EIF.
         assert_eq!(

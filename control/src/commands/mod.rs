@@ -17,6 +17,7 @@ pub mod flow_session;
 pub mod flow_statistics;
 pub mod grammar;
 pub mod help;
+pub mod nat_mappings;
 pub mod nat_pool;
 pub mod offload_statistics;
 pub mod out;
@@ -60,6 +61,8 @@ pub enum Command {
     ClearFlowSession(ClearFlowSession),
     /// `clear services sessions …`.
     ClearServicesSessions(FlowSessionFilter),
+    /// `show services nat mappings endpoint-independent`.
+    ShowNatMappingsEim,
     /// `show services nat pool [brief | detail]`.
     ShowNatPool(crate::show::nat::PoolLevel),
     /// `show services offload statistics`.
@@ -102,6 +105,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowAlgConversations(s) => alg_conversations::show(ctx, s, out),
         Command::ShowAlgStatistics(p) => alg_statistics::show(ctx, *p, out),
         Command::ShowNatPool(l) => nat_pool::show(ctx, *l, out),
+        Command::ShowNatMappingsEim => nat_mappings::show(ctx, out),
         Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
         Command::ClearOffloadStatistics => offload_statistics::clear(ctx, out),
         Command::ShowSvcardStatistics => svcard_statistics::show(ctx, out),
@@ -121,6 +125,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowAlgConversations(s) => alg_conversations::request(s),
         Command::ShowAlgStatistics(p) => alg_statistics::request(*p),
         Command::ShowNatPool(l) => nat_pool::request(*l),
+        Command::ShowNatMappingsEim => nat_mappings::request(),
         Command::ShowOffloadStatistics => offload_statistics::request(),
         Command::ClearOffloadStatistics => offload_statistics::clear_request(),
         Command::ShowSvcardStatistics => svcard_statistics::request(),
@@ -204,14 +209,28 @@ static SHOW: &[Node<Command>] = &[
             Node {
                 word: "nat",
                 help: "Show Network Address Translation information",
-                next: Next::Nodes(&[Node {
-                    word: "pool",
-                    help: "Show NAT pools",
-                    next: Next::Command(CommandDef {
-                        options: nat_pool::OPTIONS,
-                        build: |o| nat_pool::build(o).map(Command::ShowNatPool),
-                    }),
-                }]),
+                next: Next::Nodes(&[
+                    Node {
+                        word: "mappings",
+                        help: "Show NAT address and port mappings",
+                        next: Next::Nodes(&[Node {
+                            word: "endpoint-independent",
+                            help: "Show endpoint-independent mappings",
+                            next: Next::Command(CommandDef {
+                                options: &[],
+                                build: |_| Ok(Command::ShowNatMappingsEim),
+                            }),
+                        }]),
+                    },
+                    Node {
+                        word: "pool",
+                        help: "Show NAT pools",
+                        next: Next::Command(CommandDef {
+                            options: nat_pool::OPTIONS,
+                            build: |o| nat_pool::build(o).map(Command::ShowNatPool),
+                        }),
+                    },
+                ]),
             },
             Node {
                 word: "offload",

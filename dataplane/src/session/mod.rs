@@ -178,6 +178,12 @@ pub struct NatView {
     pub pool: u16,
     /// The public address and port (ICMP: identifier).
     pub public: crate::flow::Endpoint,
+    /// The private address and port.
+    pub private: crate::flow::Endpoint,
+    /// The public endpoint is an endpoint-independent mapping's.
+    pub eim: bool,
+    /// The session came in to the mapping (endpoint-independent filtering).
+    pub inbound: bool,
 }
 
 impl SessionView {
@@ -191,11 +197,17 @@ impl SessionView {
             addr: core::net::Ipv4Addr::from(w.public_addr).into(),
             port: w.public_port,
         };
-        let toward_private = usize::from(w.flags & crate::nat::wing::INBOUND == 0);
+        let inbound = w.flags & crate::nat::wing::INBOUND != 0;
+        let toward_private = usize::from(!inbound);
+        // The private endpoint sends the other flow.
+        let private = self.flows[1 - toward_private].src.unwrap_or(public);
         self.flows[toward_private].dst = Some(public);
         self.nat = Some(NatView {
             pool: w.pool,
             public,
+            private,
+            eim: w.flags & crate::nat::wing::EIM != 0,
+            inbound,
         });
         self
     }

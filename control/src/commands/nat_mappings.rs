@@ -1,0 +1,121 @@
+//! `show services nat mappings endpoint-independent`: the endpoint-independent mappings,
+//! per member interface (worker) and service set: each private endpoint, the public
+//! endpoint it keeps, and the sessions that hold it (read from the workers' sessions: a
+//! mapping lives exactly as long as one of them).
+//!
+//! The text follows the layout that Juniper's own test framework parses (Toby's
+//! `get_nat_eim_mappings`: `Interface: …, Service set: …`, `NAT pool: …`, `Mapping : private
+//! : port --> public : port`, `Session Count : N`, `Mapping State : Active`); the XML root is
+//! the reply its RPC names (`get-service-nat-mapping-endpoint-independent` →
+//! `service-nat-mapping-endpoint-independent`), the element names below it are svcard's
+//! (docs/show-commands.md).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::context::Context;
+use super::out::{Failure, Out, Outcome};
+use crate::central::{run_query, Relay};
+use crate::show::model::Elem;
+use svcard_dataplane::query::SessionFilter;
+use svcard_dataplane::ring::QueryKind;
+
+/// The request RPC.
+#[must_use]
+pub fn request() -> Elem {
+    Elem::new("get-service-nat-mapping-endpoint-independent")
+}
+
+/// One mapping: (service set, pool, private, public) → sessions.
+type Mappings = BTreeMap<(u16, u16, (IpAddr, u16), (IpAddr, u16)), u64>;
+
+/// Runs the command.
+///
+/// # Errors
+/// The control core did not answer; the client went away.
+pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
+    let workers = ctx.workers(&SessionFilter::default());
+    let mut per_worker: Vec<Mappings> = vec![Mappings::new(); ctx.control.workers.len()];
+    run_query(
+        &ctx.control,
+        SessionFilter::default(),
+        QueryKind::Records { limit: u64::MAX },
+        workers,
+        |m| {
+            if let Relay::Session(v, _) = m {
+                if let Some(n) = v.nat.filter(|n| n.eim) {
+                    let w = v.worker.index();
+                    if let Some(map) = per_worker.get_mut(w) {
+                        let key = (
+                            v.service_set,
+                            n.pool,
+                            (n.private.addr, n.private.port),
+                            (n.public.addr, n.public.port),
+                        );
+                        *map.entry(key).or_insert(0) += 1;
+                    }
+                }
+            }
+            true
+        },
+    )
+    .map_err(|e| Failure::Message(format!("error: {e}")))?;
+    if let Out::Tree(t) = out {
+        t.open(&Elem::new("service-nat-mapping-endpoint-independent"))?;
+    }
+    for (wi, map) in per_worker.iter().enumerate() {
+        let wk = svcard_config::WorkerId(u16::try_from(wi).unwrap_or(u16::MAX));
+        let iface = ctx.config.member_interface(wk);
+        let mut current: Option<(u16, u16)> = None;
+        for (&(ss, pool, private, public), &count) in map {
+            let ss_name = ctx
+                .config
+                .service_sets
+                .get(usize::from(ss))
+                .map_or("-", |s| s.name.as_str());
+            let pool_name = ctx
+                .config
+                .nat
+                .pools
+                .get(usize::from(pool))
+                .map_or("-", |p| p.name.as_str());
+            match out {
+                Out::Text(w) => {
+                    if current.map(|c| c.0) != Some(ss) {
+                        writeln!(w, "Interface: {iface}, Service set: {ss_name}")?;
+                        writeln!(w)?;
+                    }
+                    if current != Some((ss, pool)) {
+                        writeln!(w, "NAT pool: {pool_name}")?;
+                    }
+                    writeln!(
+                        w,
+                        "Mapping          : {:<16}: {:<6}--> {:<13}: {}",
+                        private.0, private.1, public.0, public.1
+                    )?;
+                    writeln!(w, "Session Count    :{count:>6}")?;
+                    writeln!(w, "Mapping State    : Active")?;
+                    writeln!(w)?;
+                }
+                Out::Tree(t) => {
+                    let mut e = Elem::new("nat-mapping");
+                    e.push(Elem::leaf("interface-name", &iface));
+                    e.push(Elem::leaf("service-set-name", ss_name));
+                    e.push(Elem::leaf("pool-name", pool_name));
+                    e.push(Elem::leaf("private-address", private.0));
+                    e.push(Elem::leaf("private-port", private.1));
+                    e.push(Elem::leaf("public-address", public.0));
+                    e.push(Elem::leaf("public-port", public.1));
+                    e.push(Elem::leaf("session-count", count));
+                    e.push(Elem::leaf("mapping-state", "Active"));
+                    t.elem(&e)?;
+                }
+            }
+            current = Some((ss, pool));
+        }
+    }
+    if let Out::Tree(t) = out {
+        t.close()?;
+    }
+    Ok(())
+}
