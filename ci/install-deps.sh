@@ -11,6 +11,8 @@ pkgs+=(util-linux curl python3 python3-pyftpdlib tftpd-hpa tftp-hpa dnsmasq-base
 pkgs+=(prometheus)
 # Source NAT's behaviour test (tests/nat_e2e.rs): coturn's turnserver and natdiscovery.
 pkgs+=(coturn)
+# Session logs' test (control/tests/session_log.rs): a real syslog server.
+pkgs+=(rsyslog)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -39,6 +39,39 @@ pub struct Metrics {
     pub listen: Option<std::net::SocketAddr>,
 }
 
+/// Session logs (`[log]`): RT_FLOW syslog messages to a collector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    /// The collector (`host = "127.0.0.1:514"`; none: no session logs).
+    pub host: Option<std::net::SocketAddr>,
+    /// `udp` (RFC 5426) or `tcp` (RFC 6587 octet counting).
+    pub tcp: bool,
+    /// Which events: session creates (`session-init`), closes (`session-close`), denies.
+    pub session_init: bool,
+    /// See `session_init`.
+    pub session_close: bool,
+    /// See `session_init`.
+    pub deny: bool,
+    /// Most messages per second (the rest are counted, not sent).
+    pub rate_limit: u32,
+    /// The HOSTNAME field of each message.
+    pub hostname: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            host: None,
+            tcp: false,
+            session_init: true,
+            session_close: true,
+            deny: true,
+            rate_limit: 100_000,
+            hostname: "svcard".to_string(),
+        }
+    }
+}
+
 /// The "no index" value of the `u16` indices in [`Verdict`] and elsewhere.
 pub const NONE: u16 = u16::MAX;
 
@@ -499,6 +532,8 @@ pub struct Config {
     pub metrics: Metrics,
     /// Source NAT pools and rules (`[nat]`).
     pub nat: nat::Nat,
+    /// Session logs (`[log]`).
+    pub log: Log,
     /// The distinct offload policies of the service sets, `Never` first: sessions name
     /// theirs by index ([`Config::offload_policy`]).
     pub(crate) offload_triggers: Vec<OffloadTrigger>,
@@ -527,6 +562,7 @@ impl Config {
         offload: Offload,
         metrics: Metrics,
         nat: nat::Nat,
+        log: Log,
         port_ss: Vec<u16>,
         unit_ss: Vec<Vec<u16>>,
     ) -> Config {
@@ -566,6 +602,7 @@ impl Config {
             offload,
             metrics,
             nat,
+            log,
             offload_triggers,
             port_ss,
             unit_ss,

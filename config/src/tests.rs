@@ -1184,3 +1184,41 @@ fn nat_errors_name_line_and_field() {
         "unknown NAT rule 'nope'",
     );
 }
+
+#[test]
+fn session_log_table() {
+    let c = parse(&[
+        "[log]",
+        "host = \"127.0.0.1:5514\"",
+        "transport = \"tcp\"",
+        "events = [\"session-close\"]",
+        "rate-limit = 50",
+    ]);
+    assert_eq!(c.log.host, Some("127.0.0.1:5514".parse().unwrap()));
+    assert!(c.log.tcp && c.log.session_close && !c.log.session_init && !c.log.deny);
+    assert_eq!(c.log.rate_limit, 50);
+    assert_eq!(parse(&[]).log.host, None);
+    fails(
+        &["[log]", "host = \"nowhere\""],
+        2,
+        "log.host",
+        "not an address",
+    );
+    fails(
+        &["[log]", "host = \"127.0.0.1:514\"", "transport = \"sctp\""],
+        3,
+        "log.transport",
+        "udp or tcp",
+    );
+    fails(
+        &[
+            "[log]",
+            "host = \"127.0.0.1:514\"",
+            "events = [\"session-open\"]",
+        ],
+        3,
+        "log.events",
+        "not an event",
+    );
+    fails(&["[log]", "transport = \"udp\""], 1, "log.host", "missing");
+}

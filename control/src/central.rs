@@ -162,8 +162,16 @@ pub struct ControlCore {
     set_aside: u64,
     /// The ALG gateway, when attached.
     attachment: Option<Box<dyn Attachment>>,
+    /// Event taps (the session logger).
+    taps: Vec<Box<dyn EventTap>>,
     /// The offload manager, when offload is on.
     offload: Option<OffloadManager>,
+}
+
+impl core::fmt::Debug for dyn EventTap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EventTap")
+    }
 }
 
 impl core::fmt::Debug for dyn Attachment {
@@ -197,6 +205,12 @@ pub trait Attachment: Send {
     fn on_event(&mut self, worker: WorkerId, ev: &Event);
     /// One turn of its own work; true if it did anything.
     fn poll(&mut self) -> bool;
+}
+
+/// Something else that sees every event after the books (the session logger's channel).
+pub trait EventTap: Send {
+    /// A worker's event.
+    fn on_event(&mut self, worker: WorkerId, ev: &Event);
 }
 
 /// First CP session ID handed out.
@@ -237,6 +251,7 @@ impl ControlCore {
                 active: None,
                 set_aside: 0,
                 attachment: None,
+                taps: Vec::new(),
                 offload: None,
                 queries,
             },
@@ -247,6 +262,11 @@ impl ControlCore {
     /// Attaches work that runs beside the books (the ALG gateway).
     pub fn attach(&mut self, a: Box<dyn Attachment>) {
         self.attachment = Some(a);
+    }
+
+    /// Adds an event tap.
+    pub fn tap(&mut self, t: Box<dyn EventTap>) {
+        self.taps.push(t);
     }
 
     /// Runs the offload manager here: it sees every event first (a close carries the
@@ -355,8 +375,12 @@ impl ControlCore {
                         self.cp_ids.remove(&ev.view.id);
                     }
                 }
+                let wid = WorkerId::from_index(w).unwrap_or_default();
                 if let Some(a) = self.attachment.as_mut() {
-                    a.on_event(WorkerId::from_index(w).unwrap_or_default(), &ev);
+                    a.on_event(wid, &ev);
+                }
+                for t in &mut self.taps {
+                    t.on_event(wid, &ev);
                 }
             }
         }

@@ -48,6 +48,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             "aging",
             "metrics",
             "nat",
+            "log",
         ],
     )?;
     let base = file.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -63,6 +64,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let offload = offload::offload(&src, &root)?;
     let metrics = sections::metrics(&src, &root)?;
     let nat = nat::nat(&src, &root)?;
+    let log = sections::log(&src, &root)?;
     let (service_sets, port_ss, unit_ss) =
         service_sets::service_sets(&src, &root, &ports, &applications, &limits, &nat)?;
 
@@ -80,6 +82,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         offload,
         metrics,
         nat,
+        log,
         port_ss,
         unit_ss,
     ))

@@ -481,3 +481,55 @@ pub(super) fn metrics(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<crate::Metrics> {
     }
     Ok(m)
 }
+
+/// `[log]`: session logs to a syslog collector.
+pub(super) fn log(src: &Src<'_>, root: &Tab<'_, '_>) -> R<crate::Log> {
+    let mut l = crate::Log::default();
+    let Some(t) = root.table(
+        "log",
+        &["host", "transport", "events", "rate-limit", "hostname"],
+    )?
+    else {
+        return Ok(l);
+    };
+    let (s, span) = t.req_word("host")?;
+    l.host = Some(s.parse::<std::net::SocketAddr>().map_err(|_| {
+        t.err(
+            &span,
+            "host",
+            format!("'{s}' is not an address and port like 127.0.0.1:514"),
+        )
+    })?);
+    if let Some((w, wspan)) = t.word("transport")? {
+        l.tcp = match w {
+            "udp" => false,
+            "tcp" => true,
+            _ => return Err(t.err(&wspan, "transport", format!("'{w}' is not udp or tcp"))),
+        };
+    }
+    if t.get("events").is_some() {
+        (l.session_init, l.session_close, l.deny) = (false, false, false);
+        for v in t.items("events") {
+            let field = t.field("events");
+            match string(src, v, &field)? {
+                "session-init" => l.session_init = true,
+                "session-close" => l.session_close = true,
+                "deny" => l.deny = true,
+                e => {
+                    return Err(src.err(
+                        &v.span(),
+                        &field,
+                        format!("'{e}' is not an event (session-init, session-close, deny)"),
+                    ))
+                }
+            }
+        }
+    }
+    if let Some(n) = t.num("rate-limit", 1, 10_000_000)? {
+        l.rate_limit = n;
+    }
+    if let Some((h, _)) = t.word("hostname")? {
+        l.hostname = h.to_string();
+    }
+    Ok(l)
+}

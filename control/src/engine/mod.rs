@@ -63,6 +63,14 @@ pub enum EngineError {
     /// A worker thread panicked.
     #[error("a worker thread panicked")]
     WorkerPanicked,
+    /// The session logger could not start.
+    #[error("session log to {host}: {source}")]
+    Log {
+        /// The collector.
+        host: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Source NAT cannot run as configured with these workers.
     #[error("source NAT: {0}")]
     Nat(String),
@@ -131,6 +139,8 @@ pub struct Engine {
     server: Option<Server>,
     /// The Prometheus endpoint (`[metrics] listen`).
     metrics: Option<crate::metrics::MetricsServer>,
+    /// The session logger (`[log]`).
+    logger: Option<crate::logs::SessionLogger>,
     capacity: u32,
     offload_summary: Option<String>,
 }
@@ -286,6 +296,16 @@ impl Engine {
             ));
             summary
         });
+        // Session logs: a thread of their own, fed by the control core's events.
+        let logger = match config.log.host {
+            Some(host) => {
+                let (logger, tap) = crate::logs::SessionLogger::start(config)
+                    .map_err(|source| EngineError::Log { host, source })?;
+                core.tap(Box::new(tap));
+                Some(logger)
+            }
+            None => None,
+        };
         let sc = Arc::clone(&stop_control);
         let control_thread = std::thread::Builder::new()
             .name("control".into())
@@ -316,6 +336,7 @@ impl Engine {
             control_thread: Some(control_thread),
             server: None,
             metrics: None,
+            logger,
             capacity,
             offload_summary,
         };
@@ -341,6 +362,12 @@ impl Engine {
             engine.metrics = Some(m);
         }
         Ok(engine)
+    }
+
+    /// What the session logger counted, if it runs.
+    #[must_use]
+    pub fn log_stats(&self) -> Option<Arc<crate::logs::LogStats>> {
+        self.logger.as_ref().map(|l| Arc::clone(&l.stats))
     }
 
     /// Where the Prometheus endpoint listens, if it runs.
@@ -459,6 +486,10 @@ impl Engine {
             std::thread::sleep(Duration::from_millis(50));
             self.stop_control.store(true, Ordering::Relaxed);
             let _ = t.join();
+        }
+        // The control core's tap is gone with it: the logger sends what it holds and ends.
+        if let Some(l) = self.logger.as_mut() {
+            l.join();
         }
         self.server = None;
         if panicked {
