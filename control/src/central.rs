@@ -108,6 +108,35 @@ pub struct ControlHandle {
     pub alg_backlog: Arc<AtomicU64>,
     /// The offload manager's figures (`show services offload statistics`).
     pub offload: Arc<OffloadShared>,
+    /// The session logger's figures (zeros when `[log]` is off).
+    pub logs: Arc<LogStats>,
+}
+
+/// What the session logger ([`crate::logs`]) counted.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    /// Messages sent.
+    pub sent: AtomicU64,
+    /// Events lost because the logger's channel was full.
+    pub channel_full: AtomicU64,
+    /// Messages not sent: over the rate limit.
+    pub rate_limited: AtomicU64,
+    /// Messages the socket refused (TCP collector away, UDP error).
+    pub send_errors: AtomicU64,
+}
+
+impl LogStats {
+    /// The figures as (name, value), in display order.
+    #[must_use]
+    pub fn rows(&self) -> [(&'static str, u64); 4] {
+        use std::sync::atomic::Ordering::Relaxed;
+        [
+            ("session_logs_sent", self.sent.load(Relaxed)),
+            ("session_logs_channel_full", self.channel_full.load(Relaxed)),
+            ("session_logs_rate_limited", self.rate_limited.load(Relaxed)),
+            ("session_logs_send_errors", self.send_errors.load(Relaxed)),
+        ]
+    }
 }
 
 struct Active {
@@ -235,6 +264,7 @@ impl ControlCore {
             alg_statistics: Arc::default(),
             alg_backlog: Arc::default(),
             offload: Arc::default(),
+            logs: Arc::default(),
         };
         let n = workers.len();
         (

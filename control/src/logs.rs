@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,25 +21,13 @@ use svcard_dataplane::ring::{CloseReason, Event, EventKind};
 use svcard_dataplane::session::{Action, SessionView};
 
 use crate::central::EventTap;
+pub use crate::central::LogStats;
 use crate::commands::ConfigNames;
 use crate::show::names::Names;
 
 /// The structured-data ID: Juniper's enterprise number and the platform the messages
 /// stand for (an MX router's, as the MX-SPC3 samples carry).
 pub const SD_ID: &str = "junos@2636.1.1.1.2.25";
-
-/// What the logger counted.
-#[derive(Debug, Default)]
-pub struct LogStats {
-    /// Messages sent.
-    pub sent: AtomicU64,
-    /// Events lost because the logger's channel was full.
-    pub channel_full: AtomicU64,
-    /// Messages not sent: over the rate limit.
-    pub rate_limited: AtomicU64,
-    /// Messages the socket refused (TCP collector away, UDP error).
-    pub send_errors: AtomicU64,
-}
 
 /// The control core's end: offers events to the logger thread.
 #[derive(Debug)]
@@ -79,18 +67,20 @@ pub struct SessionLogger {
 }
 
 impl SessionLogger {
-    /// Starts the logger of `config`'s `[log]` (which must name a host); returns it and the
-    /// tap for the control core.
+    /// Starts the logger of `config`'s `[log]` (which must name a host), counting into
+    /// `stats`; returns it and the tap for the control core.
     ///
     /// # Errors
     /// The thread could not start, or the UDP socket not open.
-    pub fn start(config: &Arc<Config>) -> std::io::Result<(SessionLogger, LogTap)> {
+    pub fn start(
+        config: &Arc<Config>,
+        stats: Arc<LogStats>,
+    ) -> std::io::Result<(SessionLogger, LogTap)> {
         let host = config
             .log
             .host
             .ok_or_else(|| std::io::Error::other("no [log] host"))?;
         let (tx, rx) = crossbeam_channel::bounded::<(WorkerId, Event)>(16_384);
-        let stats = Arc::new(LogStats::default());
         let mut out = Sink::new(host, config.log.tcp)?;
         let (cfg, st) = (Arc::clone(config), Arc::clone(&stats));
         let thread = std::thread::Builder::new()

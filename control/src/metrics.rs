@@ -99,7 +99,23 @@ pub fn render(control: &ControlHandle) -> String {
     }
     loop_histogram(&mut out, &stats);
     offload(&mut out, control);
+    session_logs(&mut out, control);
     out
+}
+
+/// The session logger's figures (counters; zeros when `[log]` is off).
+fn session_logs(out: &mut String, control: &ControlHandle) {
+    let help = [
+        "Session log messages sent to the collector.",
+        "Session events lost because the logger's channel was full.",
+        "Session log messages not sent: over the rate limit.",
+        "Session log messages the socket refused.",
+    ];
+    for ((name, v), help) in control.logs.rows().into_iter().zip(help) {
+        let name = format!("svcard_{name}_total");
+        family(out, &name, "counter", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
 }
 
 /// The busy-loop times as a histogram: the registry's fine buckets summed under each bound

@@ -198,6 +198,14 @@ action = "discard"
     // The UDP session idles out (1 s) and is logged closed.
     let msgs = rs.messages(3);
     let stats = engine.log_stats().unwrap();
+    let shown = engine.query("show svcard statistics");
+    let sent: u64 = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("session_logs_sent"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(sent >= 3, "{shown}");
     drop(engine);
     let by = |id: &str| {
         msgs.iter()

@@ -35,6 +35,29 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
             Out::Tree(t) => t.elem(&counters::elem(&section, &st))?,
         }
     }
+    // The control core's own figures: the session logger (when `[log]` is on).
+    if ctx.config.log.host.is_some() {
+        let rows = ctx.control.logs.rows();
+        match out {
+            Out::Text(w) => {
+                writeln!(w)?;
+                writeln!(w, "Control core:")?;
+                for (name, v) in rows {
+                    writeln!(w, "  {name:<63}{v}")?;
+                }
+            }
+            Out::Tree(t) => {
+                let mut e = Elem::new("control-core-statistics");
+                for (name, v) in rows {
+                    let mut c = Elem::new("counter");
+                    c.push(Elem::leaf("name", name));
+                    c.push(Elem::leaf("value", v));
+                    e.push(c);
+                }
+                t.elem(&e)?;
+            }
+        }
+    }
     if let Out::Tree(t) = out {
         t.close()?;
     }

@@ -299,8 +299,9 @@ impl Engine {
         // Session logs: a thread of their own, fed by the control core's events.
         let logger = match config.log.host {
             Some(host) => {
-                let (logger, tap) = crate::logs::SessionLogger::start(config)
-                    .map_err(|source| EngineError::Log { host, source })?;
+                let (logger, tap) =
+                    crate::logs::SessionLogger::start(config, Arc::clone(&control.logs))
+                        .map_err(|source| EngineError::Log { host, source })?;
                 core.tap(Box::new(tap));
                 Some(logger)
             }
