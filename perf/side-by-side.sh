@@ -7,6 +7,9 @@
 #
 #   perf/side-by-side.sh CONFIG BUILD_A BUILD_B [ROUNDS] [SECONDS]
 #
+# SBS_EXTRA_B, when set, is TOML appended to build B's configuration only: the same build
+# twice then compares a feature on against off (SBS_EXTRA_B=$'[log]\nhost = "127.0.0.1:5514"').
+#
 # CONFIG is a configuration that `svcard bench --keep DIR` wrote (DIR/svcard-flows-N-flows.toml
 # for established traffic, DIR/svcard-setup-udp-….toml for the setup rate, or one of them
 # pointed at another capture); each build gets a copy with its own single lcore, EAL file
@@ -24,7 +27,7 @@
 # testpmd.
 set -euo pipefail
 if [ $# -lt 3 ]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 cfg=$1 a=$2 b=$3 rounds=${4:-3} secs=${5:-10}
@@ -41,6 +44,10 @@ scratch_dir svcard-ab
 # Both workers on core 1, both control cores on core 0 (see the header).
 for core in 0 1; do
   pinned_config "$cfg" "$dir/core$core.toml" "$core" "svab$$c$core" side-by-side || exit 2
+  cp "$dir/core$core.toml" "$dir/core${core}b.toml"
+  if [ -n "${SBS_EXTRA_B:-}" ]; then
+    printf '\n%s\n' "$SBS_EXTRA_B" >>"$dir/core${core}b.toml"
+  fi
 done
 # The median of a log's per-second receive rates after 3 warm-up seconds, in Mpps.
 median_rate() {
@@ -49,7 +56,7 @@ median_rate() {
 ratios=()
 for r in $(seq 1 "$rounds"); do
   for swap in 0 1; do
-    ca=$dir/core$swap.toml cb=$dir/core$((1 - swap)).toml
+    ca=$dir/core$swap.toml cb=$dir/core$((1 - swap))b.toml
     pids=()
     "$a" run -f "$ca" --socket "$dir/a.sock" --backend dpdk --rate --duration "$secs" >"$dir/a.log" 2>&1 &
     pids+=($!)
