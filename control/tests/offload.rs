@@ -466,3 +466,27 @@ fn with_offload_off_nothing_is_armed_and_the_view_says_so() {
         "{out}"
     );
 }
+
+/// Under `established`, a UDP session is offloaded at its first reply and not before: a
+/// one-way flow (a scan, a flood) never asks for a rule however many packets it sends,
+/// and a flow that is answered is offloaded at the answer.
+#[test]
+fn under_established_a_udp_session_waits_for_its_reply() {
+    let dir = Dir::new("offload-udp-reply");
+    let one_way = udp("10.0.0.1", 4000, "192.0.2.1", 5000);
+    let asked = udp("10.0.0.1", 4001, "192.0.2.1", 5000);
+    let answer = udp("192.0.2.1", 5000, "10.0.0.1", 4001);
+    let client = merge(every(&one_way, 30, 0, 10), every(&asked, 30, 5, 10));
+    // The answer comes after ten of the asking flow's packets.
+    let server = every(&answer, 5, 105, 20);
+    let policy = "[service-set.offload]\npolicy = \"established\"\n";
+    let (engine, _sink) = start(&dir, &client, &server, policy, "");
+    wait_idle(&engine);
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::OffloadRequested), 1, "{card:?}");
+    assert_eq!(card.get(Counter::OffloadActivated), 1, "{card:?}");
+    assert_eq!(card.get(Counter::TxPackets), 65, "all forwarded");
+    let out = engine.query("show services sessions extensive");
+    assert_eq!(out.matches("Offload: yes").count(), 1, "{out}");
+    assert_eq!(out.matches("Offload: no").count(), 1, "{out}");
+}

@@ -102,6 +102,10 @@ pub mod bits {
     /// Source NAT translates the session: it has a second wing
     /// ([`crate::nat::Wing`]) in the table, and its packets are rewritten.
     pub const NAT: u8 = 0x40;
+    /// Beside [`OFFLOAD_ARMED`]: the policy fires when the session is established, which
+    /// the hot line says (TCP phase, or a reply seen), so a packet of a session still
+    /// waiting for it checks nothing more (no read of the cold record).
+    pub const OFFLOAD_AWAITS_ESTABLISHED: u8 = 0x80;
 }
 
 /// In a slot the session table's lookups return: the packet carries the session's

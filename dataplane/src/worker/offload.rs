@@ -15,6 +15,7 @@ use crate::session::tcp::TcpPhase;
 use crate::session::{bits, Action, Session, SessionInfo};
 use crate::stats::{Counter, Gauge};
 use crate::wire::ip_proto;
+use svcard_config::OffloadTrigger;
 
 use super::state::Worker;
 
@@ -23,6 +24,16 @@ const REPLY_BUDGET: usize = 256;
 
 /// TCP flags a rule never matches: SYN, FIN, RST reach the worker.
 const CONTROL_FLAGS: u8 = 0x01 | 0x02 | 0x04;
+
+/// Whether a session is established as offload policies mean it: a TCP handshake done, a
+/// UDP (or other) reply seen. Read from the hot line alone.
+fn established(s: &Session) -> bool {
+    if s.key.proto == ip_proto::TCP {
+        s.tcp.phase() == TcpPhase::Established
+    } else {
+        s.bits & bits::ASYMMETRIC == 0
+    }
+}
 
 impl<P: PortIo> Worker<P> {
     /// A new session (its record filled in) under offload policy `policy`: armed when the
@@ -35,8 +46,15 @@ impl<P: PortIo> Worker<P> {
         {
             return;
         }
+        let awaits = matches!(
+            self.setup.config.offload_trigger(policy),
+            OffloadTrigger::Established
+        );
         if let Some((s, info)) = self.table.parts_mut(slot) {
             s.bits |= bits::OFFLOAD_ARMED;
+            if awaits {
+                s.bits |= bits::OFFLOAD_AWAITS_ESTABLISHED;
+            }
             info.offload_policy = policy;
             info.offload_mark = now_ms;
             info.offload_window = Window {
@@ -51,6 +69,12 @@ impl<P: PortIo> Worker<P> {
     #[cold]
     #[inline(never)]
     pub(super) fn check_offload(&mut self, slot: u32, now_ms: u32) {
+        // The hot line only (`get`: the slot is a live session's, found by this packet).
+        let s = self.table.get(slot);
+        if s.bits & bits::OFFLOAD_AWAITS_ESTABLISHED != 0 && !established(s) {
+            // Still waiting for the handshake or the reply: nothing else to read.
+            return;
+        }
         let packets =
             self.table.packets(slot, Direction::AtoB) + self.table.packets(slot, Direction::BtoA);
         let bytes =
@@ -58,21 +82,16 @@ impl<P: PortIo> Worker<P> {
         let Some((s, info)) = self.table.parts_mut(slot) else {
             return;
         };
-        let established = if s.key.proto == ip_proto::TCP {
-            s.tcp.phase() == TcpPhase::Established
-        } else {
-            s.bits & bits::ASYMMETRIC == 0
-        };
         let facts = Facts {
             packets,
             bytes,
-            established,
+            established: established(s),
         };
         let trigger = self.setup.config.offload_trigger(info.offload_policy);
         if !policy::fires(trigger, &facts, &mut info.offload_window, now_ms) {
             return;
         }
-        s.bits &= !bits::OFFLOAD_ARMED;
+        s.bits &= !(bits::OFFLOAD_ARMED | bits::OFFLOAD_AWAITS_ESTABLISHED);
         let req = InstallRequest {
             session: crate::session::session_id(self.setup.index, slot),
             key: s.key,
@@ -143,7 +162,7 @@ impl<P: PortIo> Worker<P> {
             return;
         };
         // A closing session is not worth a rule.
-        s.bits &= !bits::OFFLOAD_ARMED;
+        s.bits &= !(bits::OFFLOAD_ARMED | bits::OFFLOAD_AWAITS_ESTABLISHED);
         let Some(n) = info.offload_state().next(OffloadEvent::TcpClose) else {
             return;
         };
