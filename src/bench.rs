@@ -56,8 +56,10 @@ pub struct BenchArgs {
     #[arg(long, default_value = "dpdk-testpmd")]
     pub testpmd: PathBuf,
     /// Scenarios instead of the plain run over --flows (repeat the option or give a
-    /// list): sessions, imix, setup-udp, setup-tcp, show-under-load, alg-mix, zero-loss.
-    /// `all` runs every one. `offload` runs the offload experiment (in-process on the NIC
+    /// list): sessions, imix, setup-udp, setup-tcp, show-under-load, alg-mix, zero-loss,
+    /// features (the established capture with each feature on in turn: plain, rules,
+    /// algs, nat, offload-armed, logs-metrics; a table of each one's rate and cycles per
+    /// packet against plain). `all` runs every one. `offload` runs the offload experiment (in-process on the NIC
     /// model, any build: policies and insertion budgets over a heavy-tailed mix, --seconds
     /// of replay each, --flows-override flows, default 2000).
     #[arg(long, value_delimiter = ',', value_name = "NAME")]

@@ -116,11 +116,13 @@ pub enum Scenario {
     AlgMix,
     /// RFC 2544 zero-loss throughput.
     ZeroLoss,
+    /// The same established capture with each feature on in turn, against plain.
+    Features,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Sessions,
         Self::Imix,
         Self::SetupUdp,
@@ -128,6 +130,7 @@ impl Scenario {
         Self::ShowUnderLoad,
         Self::AlgMix,
         Self::ZeroLoss,
+        Self::Features,
     ];
 
     /// The name on the command line.
@@ -141,6 +144,7 @@ impl Scenario {
             Self::ShowUnderLoad => "show-under-load",
             Self::AlgMix => "alg-mix",
             Self::ZeroLoss => "zero-loss",
+            Self::Features => "features",
         }
     }
 
@@ -166,6 +170,7 @@ impl Scenario {
             Self::SetupTcp => vec![1 << 20],
             Self::ShowUnderLoad => vec![1 << 20],
             Self::AlgMix => vec![10_000],
+            Self::Features => vec![1 << 20],
         }
     }
 

@@ -79,6 +79,11 @@ pub fn run_all(opts: &Options, results: &mut Results) -> Result<()> {
             }
             results.reports.push(r?);
         }
+        if sc == Scenario::Features {
+            if let Some(note) = features_note(results) {
+                results.notes.push(note);
+            }
+        }
     }
     Ok(())
 }
@@ -171,6 +176,26 @@ pub(crate) fn pending(
             one(established(n, size), format!("{n} sessions"))
         }
         Scenario::AlgMix => one(Recipe::Ftp, format!("{n} FTP sessions")),
+        // One direction: a translated session's replies would need the public endpoints,
+        // which a capture written ahead cannot know.
+        // Every feature in turn, `rounds` times over: each round has its own plain run, so
+        // a feature is priced against the host as it was minutes around it.
+        Scenario::Features => (0..opts.rounds.max(1))
+            .flat_map(|_| FEATURES.iter())
+            .map(|f| Pending {
+                sc,
+                n,
+                what: Recipe::Flows(FlowSpec {
+                    flows: n,
+                    proto: Proto::Udp,
+                    family: Family::V4,
+                    vlan: None,
+                    size,
+                    both_directions: false,
+                }),
+                case: (*f).to_string(),
+            })
+            .collect(),
     };
     let mut v = Vec::new();
     for p in all {
@@ -189,6 +214,174 @@ pub(crate) fn pending(
     v
 }
 
+/// The features the `features` scenario turns on in turn (the first is plain forwarding).
+pub const FEATURES: &[&str] = &[
+    "plain",
+    "rules",
+    "algs",
+    "nat",
+    "offload-armed",
+    "logs-metrics",
+];
+
+/// The applications with an ALG the `algs` feature configures.
+const ALG_APPS: &[&str] = &[
+    "junos-ftp",
+    "junos-tftp",
+    "junos-dns-udp",
+    "junos-sip",
+    "junos-rtsp",
+    "junos-pptp",
+    "junos-sun-rpc-udp",
+    "junos-ms-rpc-tcp",
+    "junos-rsh",
+    "junos-talk",
+    "junos-icmp-all",
+    "junos-h323",
+    "junos-sqlnet-v2",
+    "junos-ike",
+];
+
+/// Features the `features` scenario lists as skipped: not built yet.
+pub const FEATURES_NOT_BUILT: &[&str] = &["tcp-window-checks"];
+
+/// What a feature adds to the established set-up.
+fn feature(setup: &mut SvcardSetup, name: &str, n: u32) {
+    match name {
+        "rules" => {
+            // 200 rules whose prefixes the traffic misses, then one that accepts it: every
+            // new session walks them (established ones never do).
+            let mut r = String::new();
+            for i in 0..200u32 {
+                let _ = std::fmt::Write::write_fmt(
+                    &mut r,
+                    format_args!(
+                        "[[service-set.rule]]\nname = \"r{i}\"\nsource = [\"172.{}.{}.0/24\"]\n\
+                         destination = [\"192.168.{}.0/24\"]\naction = \"discard\"\n",
+                        16 + i / 256,
+                        i % 256,
+                        i % 256
+                    ),
+                );
+            }
+            r.push_str("[[service-set.rule]]\nname = \"all\"\naction = \"accept\"\n");
+            setup.rules = r;
+        }
+        "algs" => {
+            // Every ALG's application accepted by a rule of its own ahead of the accept-all:
+            // new sessions are classified against them (the capture's flows match none).
+            let mut r = String::new();
+            for app in ALG_APPS {
+                let _ = std::fmt::Write::write_fmt(
+                    &mut r,
+                    format_args!(
+                        "[[service-set.rule]]\nname = \"{app}\"\napplication = [\"{app}\"]\n\
+                         action = \"accept\"\n"
+                    ),
+                );
+            }
+            r.push_str("[[service-set.rule]]\nname = \"all\"\naction = \"accept\"\n");
+            setup.rules = r;
+        }
+        "nat" => {
+            // The clients (10.0.0.0/8) to a pool with ports for every session.
+            let addrs = (u64::from(n) / 60_000 + 1).next_power_of_two().max(2);
+            let len = 32 - addrs.trailing_zeros();
+            setup.ss_keys = "nat-rules = [\"clients\"]\n".into();
+            setup.extra = format!(
+                "[[nat.pool]]\nname = \"bench\"\naddress = \"100.64.0.0/{len}\"\n\
+                 [[nat.rule]]\nname = \"clients\"\nsource = [\"10.0.0.0/8\"]\n\
+                 translation-type = \"napt-44\"\npool = \"bench\"\n"
+            );
+        }
+        "offload-armed" => {
+            // `established` on the NIC model. The capture has no replies, so no UDP session
+            // is ever established: every one stays armed, its packets checking the policy
+            // (the price of a policy that waits; the offload scenario measures the rest).
+            setup.ss_tables = "[service-set.offload]\npolicy = \"established\"\n".into();
+            setup.extra = format!(
+                "[offload]\nbackend = \"model\"\nmax-sessions = {}\n[offload.model]\n\
+                 preset = \"generic\"\ncapacity = {}\n",
+                n.max(1024),
+                n.max(1024)
+            );
+        }
+        "logs-metrics" => {
+            // A collector nobody listens on: the messages are formatted and sent all the same.
+            setup.extra =
+                "[log]\nhost = \"127.0.0.1:5514\"\n[metrics]\nlisten = \"127.0.0.1:9466\"\n".into();
+        }
+        _ => {}
+    }
+}
+
+/// The `features` scenario's table: each feature's rate and cycles per packet, and its
+/// rate over the same round's plain run (median, min and max over the rounds), as a note
+/// of the report.
+pub(crate) fn features_note(results: &Results) -> Option<Note> {
+    let runs: Vec<&RunReport> = results
+        .reports
+        .iter()
+        .filter(|r| r.scenario == Scenario::Features.name())
+        .collect();
+    // Rounds in the order they ran: each starts with its plain run.
+    let rounds: Vec<&[&RunReport]> = runs.chunks(FEATURES.len()).collect();
+    let mut text = format!(
+        "cost of each feature against plain forwarding (same capture; {} round{}; \
+         of plain: median (min-max) of each round's rate over that round's plain run):",
+        rounds.len(),
+        if rounds.len() == 1 { "" } else { "s" }
+    );
+    let mhz = runs.first()?.cpu_mhz;
+    for f in FEATURES {
+        let mut pps = Vec::new();
+        let mut ratio = Vec::new();
+        for round in &rounds {
+            let rate = |name: &str| {
+                round
+                    .iter()
+                    .find(|r| r.case == name)
+                    .map(|r| r.svcard.rate.median)
+            };
+            if let Some(p) = rate(f) {
+                pps.push(p);
+                if let Some(plain) = rate("plain").filter(|&x| x > 0.0) {
+                    ratio.push(p / plain);
+                }
+            }
+        }
+        if pps.is_empty() {
+            continue;
+        }
+        let (rate, _, _) = median_min_max(&pps);
+        let cyc = cycles_per_packet(mhz, rate).map_or("-".into(), |c| format!("{c:.0}"));
+        let of_plain = if ratio.is_empty() {
+            "-".to_string()
+        } else {
+            let (m, lo, hi) = median_min_max(&ratio);
+            format!("{m:.3} ({lo:.3}-{hi:.3}) of plain")
+        };
+        let _ = std::fmt::Write::write_fmt(
+            &mut text,
+            format_args!(
+                "\n    {f:<17} {:>7.2} Mpps  {cyc:>5} cyc/pkt  {of_plain}",
+                rate / 1e6
+            ),
+        );
+    }
+    for f in FEATURES_NOT_BUILT {
+        let _ = std::fmt::Write::write_fmt(
+            &mut text,
+            format_args!("\n    {f:<17} skipped: not built yet"),
+        );
+    }
+    Some(Note {
+        scenario: Scenario::Features.name().into(),
+        case: String::new(),
+        text,
+    })
+}
+
 /// The rule that makes port 21 `junos-ftp` (and so runs the FTP ALG) in `alg-mix`.
 pub const FTP_RULE: &str =
     "[[service-set.rule]]\nname = \"ftp\"\napplication = [\"junos-ftp\"]\naction = \"accept\"\n";
@@ -197,6 +390,7 @@ pub const FTP_RULE: &str =
 /// table over in the setup scenarios.
 #[must_use]
 pub fn setup_for(sc: Scenario, n: u32, what: String) -> (SvcardSetup, Option<u32>) {
+    let what_case = what.clone();
     let mut setup = SvcardSetup::established(n, what);
     let mut churn = None;
     match sc {
@@ -218,6 +412,7 @@ pub fn setup_for(sc: Scenario, n: u32, what: String) -> (SvcardSetup, Option<u32
             setup.rules = FTP_RULE.into();
             setup.max_sessions = n.saturating_mul(2).max(1024);
         }
+        Scenario::Features => feature(&mut setup, &what_case, n),
         Scenario::Sessions | Scenario::Imix | Scenario::ShowUnderLoad | Scenario::ZeroLoss => {}
     }
     (setup, churn)
@@ -352,6 +547,55 @@ mod tests {
         assert_eq!(c.lookup_application(6, 21), ftp);
         assert!(c.alg_enabled(ftp).is_some());
         assert_eq!(c.service_sets[0].rules.len(), 1);
+    }
+
+    /// Each case of `features` configures what it names, and nothing else: its
+    /// configuration parses and turns its feature on (plain turns none on).
+    #[test]
+    fn every_feature_s_configuration_parses_and_turns_its_feature_on() {
+        let n = 1 << 20;
+        for f in FEATURES {
+            let (s, churn) = setup_for(Scenario::Features, n, (*f).to_string());
+            assert_eq!(churn, None, "{f}: the established capture never churns");
+            let c = parse(&s, n);
+            let ss = &c.service_sets[0];
+            let on = [
+                ("rules", ss.rules.len() > 200),
+                ("algs", ss.rules.len() == ALG_APPS.len() + 1),
+                (
+                    "nat",
+                    c.nat_rule_for(
+                        0,
+                        "10.1.2.3".parse().unwrap(),
+                        "198.51.100.1".parse().unwrap(),
+                    )
+                    .is_some(),
+                ),
+                ("offload-armed", c.offload_enabled()),
+                (
+                    "logs-metrics",
+                    c.log.host.is_some() && c.metrics.listen.is_some(),
+                ),
+            ];
+            for (name, is_on) in on {
+                assert_eq!(is_on, name == *f, "{f}: {name} is {is_on}");
+            }
+        }
+        // The pool has a port for every session at a million flows.
+        let (s, _) = setup_for(Scenario::Features, n, "nat".into());
+        let c = parse(&s, n);
+        let ports: u64 = c
+            .nat
+            .pools
+            .iter()
+            .map(|p| p.address_count() * u64::from(p.port_high - p.port_low + 1))
+            .sum();
+        assert!(ports >= u64::from(n), "{ports} ports for {n} sessions");
+        // Every ALG application the `algs` case names is one with an ALG.
+        for app in ALG_APPS {
+            let i = c.application_index(app).unwrap_or_else(|| panic!("{app}"));
+            assert!(c.alg_enabled(i).is_some(), "{app} has no ALG");
+        }
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub struct SvcardSetup {
     pub rules: String,
     /// `[limits] max-sessions`.
     pub max_sessions: u32,
+    /// Keys of the service set (`nat-rules = […]`), before its rules.
+    pub ss_keys: String,
+    /// Tables of the service set (`[service-set.offload]`), after its rules.
+    pub ss_tables: String,
+    /// Top-level tables after the rest (`[nat]`, `[log]`, `[offload]`).
+    pub extra: String,
     /// What the capture holds, for the configuration's first line.
     pub what: String,
 }
@@ -67,6 +73,9 @@ impl SvcardSetup {
             timeouts: vec![("udp", 3600)],
             rules: String::new(),
             max_sessions: flows.max(1024),
+            ss_keys: String::new(),
+            ss_tables: String::new(),
+            extra: String::new(),
             what,
         }
     }
@@ -111,6 +120,7 @@ pub fn svcard_config_for(
     let what = &setup.what;
     let max_sessions = setup.max_sessions;
     let rules = &setup.rules;
+    let (ss_keys, ss_tables, extra) = (&setup.ss_keys, &setup.ss_tables, &setup.extra);
     let timeouts: String = setup
         .timeouts
         .iter()
@@ -137,10 +147,10 @@ peer = "ge-0/0/0.0"
 name = "bench"
 ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
 default-action = "accept"
-{rules}[timeouts]
+{ss_keys}{rules}{ss_tables}[timeouts]
 {timeouts}[limits]
 max-sessions = {max_sessions}
-"#
+{extra}"#
     )
 }
 

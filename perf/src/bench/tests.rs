@@ -422,3 +422,49 @@ fn the_json_keeps_strings_whole_and_numbers_as_the_tables_show_them() {
     assert!(first < text.find("\"baselines\"").unwrap());
     assert!(text.find("\"svcard\"").unwrap() < text.find("\"ratio_svcard_to\"").unwrap());
 }
+
+/// The features table prices each feature against the plain run of its own round, and
+/// lists the features not built.
+#[test]
+fn the_features_table_prices_each_feature_against_its_round_s_plain_run() {
+    use super::scenario::{features_note, FEATURES, FEATURES_NOT_BUILT};
+    let mut results = Results::default();
+    // Two rounds; the host is twice as fast in the second. NAT costs 20 % in both.
+    for speed in [1.0, 2.0] {
+        for f in FEATURES {
+            let pps = if *f == "nat" { 8e6 } else { 10e6 } * speed;
+            let mut r = fake_report("features", 1 << 20, FrameSize::Fixed(60), &[pps; 4], &[]);
+            r.case = (*f).to_string();
+            results.reports.push(r);
+        }
+    }
+    let note = features_note(&results).expect("a table");
+    let line = |name: &str| {
+        note.text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{}", note.text))
+            .to_string()
+    };
+    assert!(note.text.contains("2 rounds"), "{}", note.text);
+    assert!(
+        line("nat").ends_with("0.800 (0.800-0.800) of plain"),
+        "{}",
+        note.text
+    );
+    assert!(
+        line("plain").ends_with("1.000 (1.000-1.000) of plain"),
+        "{}",
+        note.text
+    );
+    // The rate is the median over the rounds (the lower of two: 8 and 16 Mpps), its
+    // cycles at the nominal 2000 MHz.
+    assert!(
+        line("nat").contains(" 8.00 Mpps    250 cyc/pkt"),
+        "{}",
+        note.text
+    );
+    for f in FEATURES_NOT_BUILT {
+        assert!(line(f).ends_with("skipped: not built yet"), "{}", note.text);
+    }
+}
