@@ -17,6 +17,7 @@ pub mod nat;
 pub mod offload;
 mod parse;
 pub mod prefix;
+pub mod tcp;
 pub mod units;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub use offload::{
     ModelSettings, Offload, OffloadBackendKind, OffloadTrigger, ServiceSetOffload, MODEL_PRESETS,
 };
 pub use prefix::{Prefix, PrefixError};
+pub use tcp::{OutOfWindow, TcpSession};
 pub use units::VlanUnit;
 
 /// The Prometheus endpoint (`[metrics]`).
@@ -256,6 +258,8 @@ pub struct ServiceSet {
     pub offload: ServiceSetOffload,
     /// Its NAT rules, in order (indices into [`Nat::rules`](nat::Nat::rules)).
     pub nat_rules: Vec<u16>,
+    /// Its TCP checks (`[service-set.tcp-session]` over the card's `[tcp-session]`).
+    pub tcp_session: TcpSession,
 }
 
 /// The timer that governs a session, by protocol and state.
@@ -534,6 +538,9 @@ pub struct Config {
     pub nat: nat::Nat,
     /// Session logs (`[log]`).
     pub log: Log,
+    /// The card's TCP checks (`[tcp-session]`): sessions of ports in no service set, and
+    /// the base of each service set's.
+    pub tcp_session: TcpSession,
     /// The distinct offload policies of the service sets, `Never` first: sessions name
     /// theirs by index ([`Config::offload_policy`]).
     pub(crate) offload_triggers: Vec<OffloadTrigger>,
@@ -563,6 +570,7 @@ impl Config {
         metrics: Metrics,
         nat: nat::Nat,
         log: Log,
+        tcp_session: TcpSession,
         port_ss: Vec<u16>,
         unit_ss: Vec<Vec<u16>>,
     ) -> Config {
@@ -603,6 +611,7 @@ impl Config {
             metrics,
             nat,
             log,
+            tcp_session,
             offload_triggers,
             port_ss,
             unit_ss,
@@ -629,6 +638,24 @@ impl Config {
     #[must_use]
     pub fn lookup_application(&self, proto: u8, dport: u16) -> u16 {
         self.lookup.get(proto, dport)
+    }
+
+    /// The TCP checks of a service set's sessions (the card's for [`NONE`]).
+    #[inline]
+    #[must_use]
+    pub fn tcp_session(&self, service_set: u16) -> &TcpSession {
+        self.service_sets
+            .get(usize::from(service_set))
+            .map_or(&self.tcp_session, |s| &s.tcp_session)
+    }
+
+    /// Some TCP session of the card may have its segments checked (sequence windows or
+    /// the strict SYN check): the workers keep a window line per session.
+    #[must_use]
+    pub fn checks_tcp_segments(&self) -> bool {
+        core::iter::once(&self.tcp_session)
+            .chain(self.service_sets.iter().map(|s| &s.tcp_session))
+            .any(|t| t.tracks_windows() || t.strict_syn_check)
     }
 
     /// The ALG of application `app`, only if it has one and that ALG is enabled.

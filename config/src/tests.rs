@@ -1222,3 +1222,78 @@ fn session_log_table() {
     );
     fails(&["[log]", "transport = \"udp\""], 1, "log.host", "missing");
 }
+
+#[test]
+fn tcp_session_checks_card_wide_then_per_service_set() {
+    let c = parse(&[]);
+    assert_eq!(c.tcp_session, TcpSession::default());
+    assert!(c.tcp_session.no_syn_check && !c.tcp_session.no_sequence_check);
+    assert!(c.checks_tcp_segments());
+    let c = parse(&with_ports(&[
+        "[tcp-session]",             // 9
+        "no-sequence-check = true",  // 10
+        "out-of-window = \"pass\"",  // 11
+        "[[service-set]]",           // 12
+        "name = \"strict\"",         // 13
+        "ports = [\"ge-0/0/0.0\"]",  // 14
+        "[service-set.tcp-session]", // 15
+        "no-sequence-check = false", // 16
+        "strict-syn-check = true",   // 17
+        "rst-sequence-check = true", // 18
+        "[[service-set]]",           // 19
+        "name = \"loose\"",          // 20
+        "ports = [\"ge-0/0/1.0\"]",  // 21
+    ]));
+    let strict = c.tcp_session(0);
+    assert!(
+        strict.strict_syn_check && !strict.no_syn_check,
+        "{strict:?}"
+    );
+    assert!(strict.tracks_windows() && strict.rst_sequence_check);
+    assert_eq!(
+        strict.out_of_window,
+        OutOfWindow::Pass,
+        "the card's, inherited"
+    );
+    let loose = c.tcp_session(1);
+    assert_eq!(*loose, c.tcp_session, "no table: the card's");
+    assert!(!loose.tracks_windows());
+    assert_eq!(c.tcp_session(crate::NONE), &c.tcp_session);
+    assert!(c.checks_tcp_segments(), "one service set tracks");
+    let c = parse(&["[tcp-session]", "no-sequence-check = true"]);
+    assert!(!c.checks_tcp_segments());
+    // Errors at the key.
+    fails(
+        &[
+            "[tcp-session]",
+            "strict-syn-check = true",
+            "no-syn-check = true",
+        ],
+        3,
+        "tcp-session.no-syn-check",
+        "cannot be set with strict-syn-check",
+    );
+    fails(
+        &["[tcp-session]", "out-of-window = \"reset\""],
+        2,
+        "tcp-session.out-of-window",
+        "drop or pass",
+    );
+    fails(
+        &["[tcp-session]", "no-syn-chek = true"],
+        2,
+        "tcp-session.no-syn-chek",
+        "",
+    );
+    fails(
+        &with_ports(&[
+            "[[service-set]]",
+            "name = \"a\"",
+            "[service-set.tcp-session]",
+            "no-sequence-check = 1",
+        ]),
+        12,
+        "service-set[0].tcp-session.no-sequence-check",
+        "true or false",
+    );
+}

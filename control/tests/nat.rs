@@ -43,8 +43,10 @@ fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, from_client: boo
             sport,
             dport,
             flags,
-            seq: 1000,
-            ack: 2000,
+            // The server's segment answers the client's (its SYN and 11 bytes): the
+            // sequence windows are checked.
+            seq: if from_client { 1000 } else { 2000 },
+            ack: if from_client { 2000 } else { 1012 },
             payload: b"tcp payload".to_vec(),
         },
         60,

@@ -194,6 +194,19 @@ registry! {
         IcmpErrorsRelated => "icmp_errors_related" in Packets,
         /// ICMP errors dropped: no session for the packet they quote.
         IcmpErrorsNoSession => "icmp_errors_without_session" in Packets,
+        /// TCP segments outside their session's sequence window (they change nothing in
+        /// it; dropped or passed by `out-of-window`).
+        TcpOutOfWindow => "tcp_out_of_window" in Packets,
+        /// Of them, dropped (`out-of-window = "drop"`).
+        TcpOutOfWindowDrops => "tcp_out_of_window_drops" in Packets,
+        /// RSTs inside the window but not at the expected sequence (`rst-sequence-check`):
+        /// dropped, the session kept.
+        TcpRstSequenceDrops => "tcp_rst_sequence_drops" in Packets,
+        /// First segments that are not a SYN, where mid-stream pickup is off (the SYN check):
+        /// dropped, no session.
+        TcpNonSynDrops => "tcp_non_syn_drops" in Packets,
+        /// Segments with data before the handshake completed (`strict-syn-check`): dropped.
+        TcpStrictSynDrops => "tcp_strict_syn_drops" in Packets,
         /// Worker loop iterations.
         Loops => "loops" in Loops,
         /// Loop iterations that received nothing.

@@ -2,7 +2,7 @@
 //! error carries the line of the key or value it is about.
 //!
 //! The rooms: [`reader`] (spanned values, tables, typed readers), [`sections`] (each table
-//! but the service sets), [`service_sets`], [`offload`] (the card's and each service set's), [`nat`] (pools and rules); [`build`] reads them in order and assembles the
+//! but the service sets), [`service_sets`], [`offload`] (the card's and each service set's), [`nat`] (pools and rules), [`tcp`] (the TCP checks); [`build`] reads them in order and assembles the
 //! model.
 
 use std::path::Path;
@@ -17,6 +17,7 @@ mod offload;
 mod reader;
 mod sections;
 mod service_sets;
+mod tcp;
 
 use reader::{Src, Tab, R, V};
 
@@ -49,6 +50,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             "metrics",
             "nat",
             "log",
+            "tcp-session",
         ],
     )?;
     let base = file.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -65,8 +67,16 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let metrics = sections::metrics(&src, &root)?;
     let nat = nat::nat(&src, &root)?;
     let log = sections::log(&src, &root)?;
-    let (service_sets, port_ss, unit_ss) =
-        service_sets::service_sets(&src, &root, &ports, &applications, &limits, &nat)?;
+    let tcp_session = tcp::tcp_session(&root, crate::TcpSession::default())?;
+    let (service_sets, port_ss, unit_ss) = service_sets::service_sets(
+        &src,
+        &root,
+        &ports,
+        &applications,
+        &limits,
+        &nat,
+        tcp_session,
+    )?;
 
     Ok(Config::assemble(
         file.to_path_buf(),
@@ -83,6 +93,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         metrics,
         nat,
         log,
+        tcp_session,
         port_ss,
         unit_ss,
     ))

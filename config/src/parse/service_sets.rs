@@ -19,6 +19,7 @@ pub(super) fn service_sets(
     applications: &[Application],
     limits: &Limits,
     nat: &crate::nat::Nat,
+    tcp_session: crate::TcpSession,
 ) -> R<Membership> {
     let mut service_sets: Vec<ServiceSet> = Vec::new();
     let mut ss_lines: Vec<usize> = Vec::new();
@@ -38,6 +39,7 @@ pub(super) fn service_sets(
             "timeouts",
             "offload",
             "nat-rules",
+            "tcp-session",
         ],
     )? {
         let (name, span) = t.req_word("name")?;
@@ -125,6 +127,7 @@ pub(super) fn service_sets(
         };
         let offload = super::offload::service_set(src, &t, applications)?;
         let nat_rules = super::nat::service_set_rules(src, &t, nat)?;
+        let tcp_session = super::tcp::tcp_session(&t, tcp_session)?;
         let mut rules: Vec<Rule> = Vec::new();
         let mut rule_lines: Vec<usize> = Vec::new();
         for r in t.tables(
@@ -201,6 +204,7 @@ pub(super) fn service_sets(
             timeouts: overrides,
             offload,
             nat_rules,
+            tcp_session,
         });
     }
     Ok((service_sets, port_ss, unit_ss))

@@ -1,4 +1,5 @@
-//! The per-core session shard: the table ([`table`]), the TCP tracker ([`tcp`]) and the
+//! The per-core session shard: the table ([`table`]), the TCP tracker ([`tcp`]) and its
+//! sequence windows ([`tcp_window`]), and the
 //! timer wheel ([`timer`]). One shard per worker, capacity fixed at start, no allocation
 //! after construction.
 //!
@@ -11,6 +12,7 @@ pub mod pinhole;
 mod record;
 pub mod table;
 pub mod tcp;
+pub mod tcp_window;
 pub mod timer;
 
 use crate::flow::{Direction, Endpoint, FlowKey};
@@ -19,6 +21,7 @@ pub use svcard_config::{PortId, WorkerId};
 pub use record::{Session, SessionInfo, PARTIAL_RULE};
 pub use table::{SessionTable, TableError};
 pub use tcp::TcpState;
+pub use tcp_window::TcpWindow;
 pub use timer::TimerWheel;
 
 /// What a session does with its packets (the "State" column of `show services sessions`).

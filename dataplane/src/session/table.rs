@@ -33,7 +33,7 @@
 //! table recomputes it to remove a session).
 
 use super::timer::{Fired, Links, TimerWheel, DEFAULT_SLOTS, DEFAULT_TICK_MS, NIL};
-use super::{bits, session_id, SessionView, WorkerId, SLOT_BITS, WING};
+use super::{bits, session_id, SessionView, TcpWindow, WorkerId, SLOT_BITS, WING};
 use crate::flow::{Direction, FlowKey, V4Words};
 use crate::nat::Wing;
 // Table arrays on 2 MiB-aligned memory advised for huge pages: random access over 100+ MB
@@ -149,6 +149,9 @@ pub struct SessionTable {
     /// Translated sessions' second wings, by slot (empty unless
     /// [`with_wings`](Self::with_wings)).
     wings: HugeSlice<Wing>,
+    /// TCP sessions' sequence windows, by slot (empty unless
+    /// [`with_tcp_windows`](Self::with_tcp_windows)).
+    windows: HugeSlice<TcpWindow>,
     wheel: TimerWheel,
     /// First free slot, [`NIL`] when full.
     free_head: u32,
@@ -211,6 +214,7 @@ impl SessionTable {
             info,
             index: Index::new(capacity),
             wings: HugeSlice::new(0, |_| Wing::default()),
+            windows: HugeSlice::new(0, |_| TcpWindow::default()),
             wheel: TimerWheel::new(DEFAULT_SLOTS, DEFAULT_TICK_MS, now_ms),
             free_head: if capacity > 0 { 0 } else { NIL },
             len: 0,
@@ -235,6 +239,43 @@ impl SessionTable {
         self.index = Index::new(cap.saturating_mul(2));
         self.wings = HugeSlice::new(cap as usize, |_| Wing::default());
         self
+    }
+
+    /// Makes room for TCP sequence windows ([`TcpWindow`]), 32 bytes a slot; a TCP session's
+    /// window starts empty at [`insert`](Self::insert).
+    #[must_use]
+    pub fn with_tcp_windows(mut self) -> Self {
+        self.windows = HugeSlice::new(self.capacity() as usize, |_| TcpWindow::default());
+        self
+    }
+
+    /// The table keeps TCP sequence windows.
+    #[inline]
+    #[must_use]
+    pub fn has_tcp_windows(&self) -> bool {
+        !self.windows.is_empty()
+    }
+
+    /// The sequence window of session `slot` (none without
+    /// [`with_tcp_windows`](Self::with_tcp_windows)).
+    #[inline]
+    pub fn tcp_window_mut(&mut self, slot: u32) -> Option<&mut TcpWindow> {
+        self.windows.get_mut(slot as usize)
+    }
+
+    /// The sequence window of session `slot`, to read.
+    #[inline]
+    #[must_use]
+    pub fn tcp_window(&self, slot: u32) -> Option<&TcpWindow> {
+        self.windows.get(slot as usize)
+    }
+
+    /// Prefetch the sequence window of session `slot` (a TCP segment's, before its turn).
+    #[inline]
+    pub fn prefetch_tcp_window(&self, slot: u32) {
+        if let Some(w) = self.windows.get((slot & !WING) as usize) {
+            prefetch(w);
+        }
     }
 
     /// Gives live session `slot` its second wing: `wing.key` (which must have no session)
@@ -323,6 +364,7 @@ impl SessionTable {
             + core::mem::size_of_val::<[SessionInfo]>(&self.info)
             + self.index.memory_bytes()
             + core::mem::size_of_val::<[Wing]>(&self.wings)
+            + core::mem::size_of_val::<[TcpWindow]>(&self.windows)
             + self.wheel.memory_bytes()
             + core::mem::size_of::<Self>()
     }
@@ -532,6 +574,11 @@ impl SessionTable {
         inf.timeout_s = timeout_s;
         inf.start_s = now_s;
         inf.timer_prev = NIL; // live, not scheduled yet
+        if key.proto == crate::wire::ip_proto::TCP {
+            if let Some(w) = self.windows.get_mut(slot as usize) {
+                w.reset();
+            }
+        }
         self.len += 1;
         self.high_water = self.high_water.max(slot + 1);
         let mut first = timeout_ms(timeout_s);

@@ -207,6 +207,7 @@ proptest! {
             let t = TcpPacket::new_checked(seg).expect("the views accept the parser's TCP");
             prop_assert_eq!((t.src_port(), t.dst_port()), (p.sport, p.dport));
             prop_assert_eq!((t.seq_number(), t.ack_number(), t.flags()), (p.tcp_seq, p.tcp_ack, p.tcp_flags));
+            prop_assert_eq!(t.window_len(), p.tcp_window);
             prop_assert_eq!(l4 + t.header_len(), usize::from(p.payload_offset));
         } else if p.proto == ip_proto::UDP {
             let u = UdpPacket::new_checked(seg).expect("the views accept the parser's UDP");

@@ -46,7 +46,7 @@ pub use parse::{
 };
 pub use reply::{icmp_unreachable_in_place, tcp_rst_in_place};
 pub use sctp::SctpPacket;
-pub use tcp::TcpPacket;
+pub use tcp::{read_options as read_tcp_options, TcpOptions, TcpPacket};
 pub use udp::UdpPacket;
 
 /// Why a view's `check_len` refused a buffer.

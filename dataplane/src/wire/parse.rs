@@ -143,6 +143,8 @@ pub struct Parsed {
     pub tcp_seq: u32,
     /// TCP acknowledgment number.
     pub tcp_ack: u32,
+    /// TCP window (unscaled, as sent).
+    pub tcp_window: u16,
     /// ICMP / ICMPv6 type.
     pub icmp_type: u8,
     /// ICMP / ICMPv6 code.
@@ -273,6 +275,8 @@ pub struct FastV4 {
     pub tcp_seq: u32,
     /// TCP acknowledgment number (0 for UDP).
     pub tcp_ack: u32,
+    /// TCP window (0 for UDP).
+    pub tcp_window: u16,
     /// The IP packet's length (header and payload, as [`Parsed::ip_len`]): what a
     /// session's byte counters count.
     pub ip_len: u16,
@@ -333,6 +337,7 @@ pub fn parse_fast_v4(frame: &[u8]) -> Option<FastV4> {
             f.tcp_seq = be32(t[38], t[39], t[40], t[41]);
             f.tcp_ack = be32(t[42], t[43], t[44], t[45]);
             f.tcp_flags = t[47];
+            f.tcp_window = be16(t[48], t[49]);
         }
         _ => return None,
     }
@@ -625,6 +630,7 @@ fn parse_l4(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropReason> {
             p.tcp_seq = be32(t[4], t[5], t[6], t[7]);
             p.tcp_ack = be32(t[8], t[9], t[10], t[11]);
             p.tcp_flags = t[13];
+            p.tcp_window = be16(t[14], t[15]);
             set_payload(&mut p, ip, l4, hl);
         }
         ip_proto::UDP => {
@@ -794,7 +800,8 @@ mod tests {
                 p.payload_len,
                 p.tcp_seq,
                 p.tcp_ack,
-                p.tcp_flags
+                p.tcp_flags,
+                p.tcp_window
             ),
             (
                 f.sport,
@@ -802,7 +809,8 @@ mod tests {
                 f.payload_len,
                 f.tcp_seq,
                 f.tcp_ack,
-                f.tcp_flags
+                f.tcp_flags,
+                f.tcp_window
             ),
             "{frame:02x?}"
         );
@@ -964,6 +972,7 @@ mod tests {
                 tcp_flags: tcp::SYN,
                 tcp_seq: 0x0a1b_2c3d,
                 tcp_ack: 0,
+                tcp_window: 64240,
                 icmp_type: 0,
                 icmp_code: 0,
                 fragment: 0,

@@ -165,6 +165,61 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     }
 }
 
+/// What the session engine reads of a segment's options: the window scale and SACK
+/// permission a SYN offers (RFC 7323 section 2, RFC 2018), and the highest right edge of the
+/// SACK blocks a segment carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpOptions {
+    /// Window scale shift (clamped to 14, as RFC 7323 requires of receivers).
+    pub wscale: Option<u8>,
+    /// SACK-permitted.
+    pub sack_permitted: bool,
+    /// The highest right edge of the SACK blocks (sequence-space maximum).
+    pub sack_right: Option<u32>,
+}
+
+/// Reads the options area of a TCP header (the bytes after its fixed 20). Malformed
+/// options (a length below 2 or past the end) end the walk: what was read before stays.
+#[must_use]
+pub fn read_options(opts: &[u8]) -> TcpOptions {
+    let mut o = TcpOptions::default();
+    let mut i = 0usize;
+    while let Some(&kind) = opts.get(i) {
+        match kind {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&len) = opts.get(i + 1) else { break };
+        let len = usize::from(len);
+        let Some(body) = opts.get(i + 2..i + len.max(2)) else {
+            break;
+        };
+        if len < 2 {
+            break;
+        }
+        match (kind, body.len()) {
+            (3, 1) => o.wscale = Some(body[0].min(14)),
+            (4, 0) => o.sack_permitted = true,
+            (5, n) if n >= 8 && n % 8 == 0 => {
+                for b in body.chunks_exact(8) {
+                    let right = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+                    o.sack_right = Some(match o.sack_right {
+                        Some(r) if r.wrapping_sub(right) < 0x8000_0000 => r,
+                        _ => right,
+                    });
+                }
+            }
+            _ => {}
+        }
+        i += len;
+    }
+    o
+}
+
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     #[inline]
     fn set_word(&mut self, r: core::ops::Range<usize>, v: u16) {
@@ -270,5 +325,48 @@ mod tests {
         t.set_ack_number(7);
         assert_eq!(t.payload_mut().len(), 5);
         assert_eq!(b[8..14], [0, 0, 0, 7, 0x50, 0x14]);
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+
+    #[test]
+    fn options_of_a_linux_syn_and_of_a_sack_segment() {
+        // MSS 1460, SACK permitted, timestamps, NOP, window scale 7 (Linux's SYN).
+        let syn = [
+            2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        let o = read_options(&syn);
+        assert_eq!(
+            (o.wscale, o.sack_permitted, o.sack_right),
+            (Some(7), true, None)
+        );
+        // NOP NOP timestamps, NOP NOP SACK with two blocks; the right edges wrap.
+        let mut ack = vec![1, 1, 8, 10, 0, 0, 0, 2, 0, 0, 0, 1, 1, 1, 5, 18];
+        for (l, r) in [(0xffff_ff00u32, 0xffff_fff0u32), (0x10, 0x20)] {
+            ack.extend_from_slice(&l.to_be_bytes());
+            ack.extend_from_slice(&r.to_be_bytes());
+        }
+        let o = read_options(&ack);
+        assert_eq!(
+            (o.wscale, o.sack_permitted, o.sack_right),
+            (None, false, Some(0x20))
+        );
+        // A shift above 14 is read as 14; a bad length ends the walk, keeping what came
+        // before.
+        assert_eq!(read_options(&[3, 3, 20]).wscale, Some(14));
+        assert_eq!(read_options(&[3, 3, 2, 4, 0]).wscale, Some(2));
+        assert!(read_options(&[4, 2, 3, 9, 1]).sack_permitted);
+        assert_eq!(read_options(&[5, 9, 0, 0, 0, 0, 0, 0, 0]).sack_right, None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_option_bytes_read_without_panic(b in proptest::collection::vec(proptest::num::u8::ANY, 0..60)) {
+            let o = read_options(&b);
+            proptest::prop_assert!(o.wscale.is_none_or(|w| w <= 14));
+        }
     }
 }

@@ -7,6 +7,7 @@ use crate::flow::{Direction, Family, FlowKey};
 use crate::port::{PacketBuf, PortIo, BURST};
 use crate::ring::EventKind;
 use crate::session::pinhole::PinholeSpec;
+use crate::session::tcp::flag::{ACK, RST, SYN};
 use crate::session::{bits, Action, TcpState};
 use crate::stats::{Counter, Gauge};
 use crate::wire::{self, Outcome, Parsed};
@@ -195,6 +196,18 @@ impl<P: PortIo> Worker<P> {
             Some(ph) => self.admit_child(&ph, class),
             None => self.admit(port, p, class),
         };
+        if p.proto == ip_proto::TCP
+            && p.tcp_flags & (SYN | ACK | RST) != SYN
+            && !self.tcp_checks.pickup(adm.service_set)
+        {
+            // The SYN check: no mid-stream pickup in this service set.
+            if let Some(w) = wing {
+                self.nat_abandon(&key, dir, &w);
+            }
+            self.stats.inc(Counter::TcpNonSynDrops);
+            drop(pkt);
+            return;
+        }
         let policy = self.setup.config.limits.at_limit;
         let ss = usize::from(adm.service_set);
         // The service set's session limit (the card-wide budget, else this worker's share)
@@ -291,6 +304,9 @@ impl<P: PortIo> Worker<P> {
                     0
                 };
             s.tcp = tcp;
+        }
+        if p.proto == ip_proto::TCP && self.table.has_tcp_windows() {
+            self.start_window(slot, adm.service_set, p, pkt.data());
         }
         // The wing after the session's bits are set (they would clear its NAT bit).
         let mut pkt = pkt;

@@ -14,7 +14,8 @@
 //! the NIC model's hardware path), [`between`] (timeouts, commands, queries), [`budget`]
 //! (the service sets' card-wide session budget), [`frag`] (virtual reassembly: the
 //! datagrams whose later fragments follow their first one's session), [`nat`] (source NAT:
-//! translation of new sessions, the in-place rewrite, ports given back), [`types`] (the small
+//! translation of new sessions, the in-place rewrite, ports given back), [`tcp`] (the
+//! service sets' TCP checks: SYN checks, sequence windows), [`types`] (the small
 //! types and helpers they share).
 
 mod admit;
@@ -26,6 +27,7 @@ mod nat;
 mod offload;
 mod stages;
 mod state;
+mod tcp;
 mod types;
 
 pub use budget::ServiceSetBudget;

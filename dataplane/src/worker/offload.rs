@@ -253,6 +253,11 @@ impl<P: PortIo> Worker<P> {
         }
         s.bits |= bits::OFFLOAD;
         self.stats.gauges[Gauge::Offloaded as usize] += 1;
+        // The rule forwards the data segments, unseen by the sequence window: the FIN or
+        // RST that comes back to software would be judged against stale figures.
+        if let Some(w) = self.table.tcp_window_mut(slot) {
+            w.make_liberal();
+        }
     }
 
     /// The slot of live session `id` of this worker with `key`.

@@ -11,6 +11,7 @@ use crate::stats::Counter;
 use crate::wire::{self, Outcome};
 
 use super::state::Worker;
+use super::tcp::SegmentFate;
 use super::types::*;
 use crate::wire::ip_proto;
 
@@ -277,7 +278,19 @@ impl<P: PortIo> Worker<P> {
             // path's, which is never a fragment). A data or ACK segment of an established
             // connection cannot change its tracker: skipped.
             let meta = self.stage.meta[at & (BURST - 1)];
-            if meta.fragment != 2 && !tracker.unchanged_by(meta.tcp_flags) {
+            let mut fate = SegmentFate::Track;
+            if meta.fragment != 2 && self.table.has_tcp_windows() {
+                // The service set's checks (sequence window, strict SYN).
+                fate = self.check_segment(i, slot, from_initiator, &meta, tracker);
+                if fate == SegmentFate::Drop {
+                    drop(self.rx.take(i));
+                    return;
+                }
+            }
+            if fate == SegmentFate::Track
+                && meta.fragment != 2
+                && !tracker.unchanged_by(meta.tcp_flags)
+            {
                 self.on_tcp(slot, from_initiator, &meta, now_ms, now_s);
             }
         }

@@ -92,6 +92,8 @@ pub struct Worker<P: PortIo> {
     /// The datagrams whose first fragment was seen: their later fragments follow its
     /// session.
     pub(super) frags: super::frag::FragTable,
+    /// The service sets' TCP checks (`tcp-session`).
+    pub(super) tcp_checks: crate::session::tcp_window::TcpChecks,
     /// Source NAT: this worker's share of the pools (none: no NAT configured).
     pub(super) nat: Option<Box<super::NatShare>>,
 }
@@ -112,6 +114,9 @@ impl<P: PortIo> Worker<P> {
         let mut table = SessionTable::new(setup.index, capacity, now_ms);
         if nat.is_some() {
             table = table.with_wings();
+        }
+        if cfg.checks_tcp_segments() {
+            table = table.with_tcp_windows();
         }
         // Each service set's lifetime (its own, else the global one): the table checks each
         // session against its set's.
@@ -176,6 +181,7 @@ impl<P: PortIo> Worker<P> {
             early: None,
             budget: None,
             frags: super::frag::FragTable::default(),
+            tcp_checks: crate::session::tcp_window::TcpChecks::new(cfg),
             nat,
             stats,
             table,

@@ -97,7 +97,13 @@ pub(super) struct Meta {
     pub(super) payload_len: u16,
     pub(super) fragment: u8,
     pub(super) tcp_flags: u8,
+    pub(super) tcp_window: u16,
+    /// Where the TCP header starts in the frame (its options are read from there when the
+    /// sequence window needs them).
+    pub(super) l4_offset: u16,
 }
+
+const _: () = assert!(core::mem::size_of::<Meta>() == 16);
 
 impl Meta {
     /// From the hot path's parse (never a fragment).
@@ -109,6 +115,9 @@ impl Meta {
             payload_len: f.payload_len,
             fragment: 0,
             tcp_flags: f.tcp_flags,
+            tcp_window: f.tcp_window,
+            // Ethernet, then a 20-byte IPv4 header: the hot path takes no other.
+            l4_offset: 34,
         }
     }
 
@@ -120,6 +129,8 @@ impl Meta {
             payload_len: p.payload_len,
             fragment: p.fragment,
             tcp_flags: p.tcp_flags,
+            tcp_window: p.tcp_window,
+            l4_offset: p.l4_offset,
         }
     }
 }
