@@ -13,6 +13,8 @@ pkgs+=(prometheus)
 pkgs+=(coturn)
 # Session logs' test (control/tests/session_log.rs): a real syslog server.
 pkgs+=(rsyslog)
+# The flood test (tests/flood_e2e.rs): tcpreplay offers the flood, iperf3 the UDP stream.
+pkgs+=(tcpreplay iperf3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -127,6 +127,7 @@ fn drive<P: PortIo + 'static>(
         socket: Some(args.socket.clone()),
         pin: true,
         offload_backend,
+        ring_sizes: None,
     };
     let engine = Engine::start(config, queues, control_io, opts)?;
     eprintln!(

@@ -1,5 +1,5 @@
-//! The `tcp-session` knobs with real Linux TCP: `curl` fetches 2 MiB at 500 kB/s from
-//! Python's HTTP server through svcard (DPDK, `net_af_packet` by default), and while the
+//! The `tcp-session` knobs with real Linux TCP: `curl` fetches 300 KiB, sent over 3 s by a
+//! small Python server, through svcard (DPDK, `net_af_packet` by default), and while the
 //! transfer runs a raw socket in the client namespace spoofs five RSTs on the connection's
 //! tuple with sequence numbers far from its window. Under each knob the test checks the
 //! transfer (byte-identical), svcard's counters, and whether the session is still
@@ -10,7 +10,7 @@
 #![cfg(feature = "dpdk")]
 
 mod common;
-use common::netns::{compare, need, pattern, Rig, PYTHON};
+use common::netns::{compare, figure, need, Rig, PYTHON};
 use std::time::Duration;
 
 /// The spoofer: `python3 -c SPOOF src dst sport dport flags seq...` sends one segment per
@@ -35,10 +35,33 @@ for seq in sys.argv[6:]:
     time.sleep(0.05)
 "#;
 
-/// Far from any window a 2 MiB download opens (the client sends nothing but ACKs).
+/// Far from any window the download opens (the client sends nothing but ACKs).
 const SPOOFED_SEQS: [&str; 5] = ["1", "1073741824", "2147483648", "3221225472", "2147483647"];
 
 const CLIENT_PORT: u16 = 41000;
+
+/// Bytes the slow server sends: `i % 251` for each offset `i`.
+const SLOW_BYTES: usize = 300 * 1024;
+
+/// An HTTP server that answers one request with [`SLOW_BYTES`] in 4 KiB pieces 40 ms
+/// apart (3 s): the connection stays open, whatever the socket buffers hold, while the
+/// spoofed segments go by.
+const SLOW_SERVER: &str = r#"
+import socket, sys, time
+n = 300 * 1024
+body = bytes(i % 251 for i in range(n))
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8080))
+s.listen(1)
+c, _ = s.accept()
+c.recv(65536)
+c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+for i in range(0, n, 4096):
+    c.sendall(body[i:i + 4096])
+    time.sleep(0.04)
+c.close()
+"#;
 
 struct Seen {
     /// tcp_out_of_window, its drops, tcp_rst_sequence_drops, tcp_non_syn_drops,
@@ -52,38 +75,19 @@ struct Seen {
     failures: Vec<String>,
 }
 
-fn figure(stats: &str, name: &str) -> u64 {
-    stats
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next()? == name).then(|| w.next()?.parse::<u64>().ok())?
-        })
-        .sum()
-}
-
 /// One download under `knobs` (the `[tcp-session]` table's lines), with the spoofed RSTs
 /// and, when `non_syn` is set, one bare ACK with data on a connection that never began.
 fn download(n: u8, knobs: &str, non_syn: bool) -> Seen {
     need(&["curl", PYTHON]);
     let mut rig = Rig::new(n, &format!("tcp{n}"));
-    let www = rig.dir.path("www");
-    std::fs::create_dir_all(&www).unwrap();
-    let body = pattern(2 << 20, u64::from(n));
-    std::fs::write(www.join("data.bin"), &body).unwrap();
     rig.start(&format!(
         "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
          default-action = \"accept\"\n[tcp-session]\n{knobs}\n"
     ));
     let (c4, s4) = (rig.client_ip().to_string(), rig.server_ip().to_string());
-    let mut http = rig.server(
-        "http",
-        &format!(
-            "cd {}\nexec {PYTHON} -m http.server -b {s4} 8080",
-            www.display()
-        ),
-    );
+    let mut http = rig.server("http", &format!("exec {PYTHON} -c '{SLOW_SERVER}' {s4}"));
     rig.wait_listening(&mut http, "tcp", 8080, 1);
+    let body: Vec<u8> = (0..SLOW_BYTES).map(|i| (i % 251) as u8).collect();
     let file = rig.dir.path("got");
     let url = format!("http://{s4}:8080/data.bin");
     let port = CLIENT_PORT.to_string();
@@ -92,8 +96,6 @@ fn download(n: u8, knobs: &str, non_syn: bool) -> Seen {
         "-sS",
         "-m",
         "30",
-        "--limit-rate",
-        "500k",
         "--local-port",
         &port,
         "-o",

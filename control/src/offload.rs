@@ -20,7 +20,7 @@ use svcard_dataplane::offload::{
     OffloadState, Rule, ToManager, ToWorker, WithdrawReason,
 };
 use svcard_dataplane::ring::{Event, EventKind};
-use svcard_dataplane::session::{split_session_id, SessionView};
+use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
 
 /// Requests taken from each worker's ring per poll.
 const REQUEST_BUDGET: usize = 1024;
@@ -118,6 +118,8 @@ struct Rec {
     hw: HwCounters,
     /// The session ended (a withdrawal said so); when, milliseconds.
     closed_at: Option<u32>,
+    /// When the rule was asked for, microseconds.
+    since_us: u64,
 }
 
 /// The offload manager.
@@ -299,6 +301,7 @@ impl OffloadManager {
                         aged: false,
                         hw: HwCounters::default(),
                         closed_at: None,
+                        since_us: now_us,
                     },
                 );
                 self.coming
@@ -461,6 +464,47 @@ impl OffloadManager {
         }
         let hw = rec.rule.map_or(rec.hw, |r| self.backend.counters(r));
         add_hw(v, &hw);
+    }
+
+    /// The manager's clock, microseconds.
+    #[must_use]
+    pub fn now_us(&self) -> u64 {
+        self.now().1
+    }
+
+    /// After a walk of `worker`'s sessions that began at `began_us` (the books'
+    /// reconciliation after lost events): the rules of its sessions that ended unseen (not
+    /// among `live`, ID to start and key, and asked for before the walk) are removed, their
+    /// counts kept in the totals.
+    pub fn forget_gone(
+        &mut self,
+        worker: WorkerId,
+        live: &HashMap<u32, (u32, FlowKey)>,
+        began_us: u64,
+    ) {
+        let gone: Vec<u32> = self
+            .sessions
+            .iter()
+            .filter(|(id, r)| {
+                split_session_id(**id).is_some_and(|(w, _)| w == worker)
+                    && r.since_us < began_us
+                    && live.get(id).is_none_or(|(_, k)| *k != r.key)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let (_, now_us) = self.now();
+        for id in gone {
+            let Some(mut rec) = self.sessions.remove(&id) else {
+                continue;
+            };
+            if let Some(rule) = rec.rule.take() {
+                rec.hw = self.backend.remove(rule, now_us);
+                self.stats.removed += 1;
+                self.stats.rules = self.stats.rules.saturating_sub(1);
+            }
+            self.stats.hw_closed.0 += rec.hw.total_packets();
+            self.stats.hw_closed.1 += rec.hw.bytes[0] + rec.hw.bytes[1];
+        }
     }
 
     /// A worker's event, before the books and the ALGs see it: a close of a session with

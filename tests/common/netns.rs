@@ -543,6 +543,12 @@ tcp-closed = 30
         }
     }
 
+    /// Stops svcard and gives its log (with its per-port statistics at stop).
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn stop_svcard(&mut self) -> String {
+        self.svcard.take().map(Svcard::stop).unwrap_or_default()
+    }
+
     pub fn svcard(&self) -> &Svcard {
         self.svcard.as_ref().expect("svcard not started")
     }
@@ -628,6 +634,18 @@ impl Drop for Rig {
         }
         self.teardown_net();
     }
+}
+
+/// The value of figure `name` in `show svcard statistics` output, summed over workers.
+#[allow(dead_code)] // not every test binary uses it
+pub fn figure(stats: &str, name: &str) -> u64 {
+    stats
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == name).then(|| w.next()?.parse::<u64>().ok())?
+        })
+        .sum()
 }
 
 /// `len` bytes of a fixed pseudo-random pattern (xorshift64*), the same on every run.

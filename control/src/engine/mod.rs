@@ -88,6 +88,9 @@ pub struct EngineOptions {
     /// backend that owns the devices (none: the model when the configuration asks for it,
     /// else no flow offload: every session stays in software, counted).
     pub offload_backend: Option<Box<dyn OffloadBackend>>,
+    /// The workers' ring sizes (none: [`RingSizes::default`]); tests shrink the event ring
+    /// to make it overflow.
+    pub ring_sizes: Option<RingSizes>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -203,6 +206,7 @@ impl Engine {
         let EngineOptions {
             socket,
             offload_backend,
+            ring_sizes,
             ..
         } = opts;
         let offload = offload_parts(config, offload_backend);
@@ -232,7 +236,7 @@ impl Engine {
                 Arc::new(svcard_dataplane::worker::ServiceSetBudget::new(&limits))
             });
         for (w, io) in queues.into_iter().enumerate() {
-            let rings = WorkerRings::new(RingSizes::default());
+            let rings = WorkerRings::new(ring_sizes.unwrap_or_default());
             let stats = Arc::new(SharedStats::default());
             let done = Arc::new(AtomicBool::new(false));
             handles.push(WorkerHandle {

@@ -28,6 +28,7 @@ impl<P: PortIo> Worker<P> {
         st.port = port;
         st.n = n;
         st.marked = 0;
+        st.tcp = 0;
         let me = self.setup.index;
         let mut m = 0usize;
         let mut fast = 0usize;
@@ -96,12 +97,21 @@ impl<P: PortIo> Worker<P> {
         let m = st.m.min(BURST);
         if st.marked == 0 {
             self.table.candidates(&st.hashes[..m], &mut st.cand[..m]);
-            return;
+        } else {
+            for j in 0..m {
+                if st.marked & (1 << j) == 0 {
+                    self.table
+                        .candidates(&st.hashes[j..=j], &mut st.cand[j..=j]);
+                }
+            }
         }
-        for j in 0..m {
-            if st.marked & (1 << j) == 0 {
-                self.table
-                    .candidates(&st.hashes[j..=j], &mut st.cand[j..=j]);
+        if st.tcp != 0 && self.table.has_tcp_windows() {
+            // The TCP segments' windows, read in stage C after the session.
+            let mut t = st.tcp;
+            while t != 0 {
+                let j = t.trailing_zeros() as usize & (BURST - 1);
+                self.table.prefetch_tcp_window(st.cand[j]);
+                t &= t - 1;
             }
         }
     }

@@ -27,7 +27,7 @@ pub(super) enum SegmentFate {
 
 /// The options of the TCP header at `l4` of `frame` that the window reads. Linux's data
 /// segments carry only timestamps (NOP, NOP, TS): those are recognised without a walk.
-#[inline]
+#[inline(always)]
 fn options_at(frame: &[u8], l4: usize) -> TcpOptions {
     let Some(hdr) = frame.get(l4..l4 + 20) else {
         return TcpOptions::default();
@@ -47,6 +47,7 @@ fn options_at(frame: &[u8], l4: usize) -> TcpOptions {
 
 impl<P: PortIo> Worker<P> {
     /// The segment whose meta is `m`, as the window reads it (options from frame `i`).
+    #[inline(always)]
     fn segment(&self, i: usize, m: &Meta) -> Segment {
         let options = self.rx.get(i).map_or_else(TcpOptions::default, |p| {
             options_at(p.data(), usize::from(m.l4_offset))

@@ -77,6 +77,9 @@ pub(super) struct Stage {
     /// Bit `j`: IP packet `j` came marked with its session (partial offload): its
     /// candidate is the mark's slot, prefetched in stage A, and stage B skips its bucket.
     pub(super) marked: u64,
+    /// Bit `j`: IP packet `j` is a TCP segment (its session's sequence window is
+    /// prefetched in stage B when the table keeps windows).
+    pub(super) tcp: u64,
 }
 const _: () = assert!(BURST <= 64, "Stage::marked has a bit per packet");
 
@@ -155,6 +158,7 @@ impl Stage {
         self.keys[j] = k;
         self.l3_len[j] = ip_len;
         self.meta[j] = meta;
+        self.tcp |= u64::from(k.proto == crate::wire::ip_proto::TCP) << j;
         self.push_tail(table, i, m, k.hash(), d, 0, mark);
     }
 
@@ -177,6 +181,7 @@ impl Stage {
         self.l3_len[j] = f.ip_len;
         if f.proto == crate::wire::ip_proto::TCP {
             self.meta[j] = Meta::of_fast(f);
+            self.tcp |= 1 << j;
         }
         self.push_tail(table, i, m, w.hash(), d, FAST, mark);
     }
@@ -228,6 +233,7 @@ impl Default for Stage {
             cand: [u32::MAX; BURST],
             l3_len: [0; BURST],
             marked: 0,
+            tcp: 0,
         }
     }
 }

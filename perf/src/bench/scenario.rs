@@ -180,20 +180,25 @@ pub(crate) fn pending(
         // which a capture written ahead cannot know.
         // Every feature in turn, `rounds` times over: each round has its own plain run, so
         // a feature is priced against the host as it was minutes around it.
+        // The TCP features run TCP flows both ways (picked up mid-stream: the capture has
+        // no handshakes), priced against `tcp-plain`.
         Scenario::Features => (0..opts.rounds.max(1))
             .flat_map(|_| FEATURES.iter())
-            .map(|f| Pending {
-                sc,
-                n,
-                what: Recipe::Flows(FlowSpec {
-                    flows: n,
-                    proto: Proto::Udp,
-                    family: Family::V4,
-                    vlan: None,
-                    size,
-                    both_directions: false,
-                }),
-                case: (*f).to_string(),
+            .map(|f| {
+                let tcp = f.starts_with("tcp-");
+                Pending {
+                    sc,
+                    n,
+                    what: Recipe::Flows(FlowSpec {
+                        flows: n,
+                        proto: if tcp { Proto::Tcp } else { Proto::Udp },
+                        family: Family::V4,
+                        vlan: None,
+                        size,
+                        both_directions: tcp,
+                    }),
+                    case: (*f).to_string(),
+                }
             })
             .collect(),
     };
@@ -222,7 +227,20 @@ pub const FEATURES: &[&str] = &[
     "nat",
     "offload-armed",
     "logs-metrics",
+    "tcp-plain",
+    "tcp-window-checks",
 ];
+
+/// The run a feature is priced against, in the same round: `plain`, but `tcp-plain` (TCP
+/// flows both ways, sequence checks off) for the TCP checks.
+#[must_use]
+pub fn baseline(feature: &str) -> &'static str {
+    if feature == "tcp-window-checks" {
+        "tcp-plain"
+    } else {
+        "plain"
+    }
+}
 
 /// The applications with an ALG the `algs` feature configures.
 const ALG_APPS: &[&str] = &[
@@ -242,8 +260,8 @@ const ALG_APPS: &[&str] = &[
     "junos-ike",
 ];
 
-/// Features the `features` scenario lists as skipped: not built yet.
-pub const FEATURES_NOT_BUILT: &[&str] = &["tcp-window-checks"];
+/// Features the `features` scenario lists as skipped: not built yet (none today).
+pub const FEATURES_NOT_BUILT: &[&str] = &[];
 
 /// What a feature adds to the established set-up.
 fn feature(setup: &mut SvcardSetup, name: &str, n: u32) {
@@ -306,6 +324,12 @@ fn feature(setup: &mut SvcardSetup, name: &str, n: u32) {
                 n.max(1024)
             );
         }
+        "tcp-plain" => {
+            // TCP without sequence checks: no window line, nothing read per segment.
+            setup.extra = "[tcp-session]\nno-sequence-check = true\n".into();
+        }
+        // "tcp-window-checks": svcard's default (sequence windows checked); against
+        // tcp-plain it prices the window line each segment reads and updates.
         "logs-metrics" => {
             // A collector nobody listens on: the messages are formatted and sent all the same.
             setup.extra =
@@ -345,7 +369,7 @@ pub(crate) fn features_note(results: &Results) -> Option<Note> {
             };
             if let Some(p) = rate(f) {
                 pps.push(p);
-                if let Some(plain) = rate("plain").filter(|&x| x > 0.0) {
+                if let Some(plain) = rate(baseline(f)).filter(|&x| x > 0.0) {
                     ratio.push(p / plain);
                 }
             }
@@ -359,7 +383,7 @@ pub(crate) fn features_note(results: &Results) -> Option<Note> {
             "-".to_string()
         } else {
             let (m, lo, hi) = median_min_max(&ratio);
-            format!("{m:.3} ({lo:.3}-{hi:.3}) of plain")
+            format!("{m:.3} ({lo:.3}-{hi:.3}) of {}", baseline(f))
         };
         let _ = std::fmt::Write::write_fmt(
             &mut text,
@@ -572,6 +596,8 @@ mod tests {
                     .is_some(),
                 ),
                 ("offload-armed", c.offload_enabled()),
+                // Sequence checks are the default: only tcp-plain turns them off.
+                ("tcp-plain", !c.checks_tcp_segments()),
                 (
                     "logs-metrics",
                     c.log.host.is_some() && c.metrics.listen.is_some(),

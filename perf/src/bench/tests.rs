@@ -464,6 +464,12 @@ fn the_features_table_prices_each_feature_against_its_round_s_plain_run() {
         "{}",
         note.text
     );
+    // The TCP checks are priced against the TCP flows without them.
+    assert!(
+        line("tcp-window-checks").ends_with("1.000 (1.000-1.000) of tcp-plain"),
+        "{}",
+        note.text
+    );
     for f in FEATURES_NOT_BUILT {
         assert!(line(f).ends_with("skipped: not built yet"), "{}", note.text);
     }

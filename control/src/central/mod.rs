@@ -1,7 +1,8 @@
 //! The control core ("central point": it hands out CP session IDs). Its loop drains every worker's event ring into the books, and relays
 //! show/clear queries: it sends a query to one worker at a time, pulls that worker's reply
 //! slices only while the client's stream has room (so a slow client stalls its own query,
-//! never a worker), and cancels the query if the client goes away.
+//! never a worker), and cancels the query if the client goes away. When a worker lost
+//! events (its ring was full), [`reconcile`] walks its sessions and puts the books right.
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::collections::{HashMap, VecDeque};
@@ -14,6 +15,9 @@ use svcard_dataplane::ring::{
 };
 use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
 use svcard_dataplane::stats::SharedStats;
+
+mod reconcile;
+use reconcile::{CpId, Reconciler};
 
 use crate::gateway::rm::Conversations;
 use crate::offload::{OffloadManager, OffloadShared};
@@ -110,6 +114,8 @@ pub struct ControlHandle {
     pub offload: Arc<OffloadShared>,
     /// The session logger's figures (zeros when `[log]` is off).
     pub logs: Arc<LogStats>,
+    /// Times the books were reconciled with a worker's table after it lost events.
+    pub reconciles: Arc<AtomicU64>,
 }
 
 /// What the session logger ([`crate::logs`]) counted.
@@ -181,8 +187,12 @@ pub struct ControlCore {
     books: Arc<Mutex<Books>>,
     local: Vec<WorkerBooks>,
     events: u64,
-    cp_ids: HashMap<u32, u32>,
+    cp_ids: HashMap<u32, CpId>,
     next_cp: u32,
+    /// The books' repair after lost events ([`reconcile`]).
+    reconciler: Reconciler,
+    /// Reconciliations done (readable by the show server).
+    reconciles: Arc<AtomicU64>,
     next_query: u32,
     queue: VecDeque<Active>,
     active: Option<ActiveDbg>,
@@ -255,7 +265,9 @@ impl ControlCore {
             events: 0,
         }));
         let queries = Arc::new(AtomicU64::new(0));
+        let reconciles = Arc::new(AtomicU64::new(0));
         let handle = ControlHandle {
+            reconciles: Arc::clone(&reconciles),
             requests: tx,
             books: Arc::clone(&books),
             workers: workers.clone(),
@@ -276,6 +288,8 @@ impl ControlCore {
                 events: 0,
                 cp_ids: HashMap::new(),
                 next_cp: CP_ID_BASE,
+                reconciler: Reconciler::default(),
+                reconciles: Arc::clone(&reconciles),
                 next_query: 1,
                 queue: VecDeque::new(),
                 active: None,
@@ -308,7 +322,7 @@ impl ControlCore {
     /// The CP session ID recorded for a session.
     #[must_use]
     pub fn cp_id(&self, session: u32) -> Option<u32> {
-        self.cp_ids.get(&session).copied()
+        self.cp_ids.get(&session).map(|c| c.cp)
     }
 
     /// Runs until `stop` is set. While there is work it polls back to back; idle, it sleeps
@@ -355,6 +369,7 @@ impl ControlCore {
             };
             self.queue.insert(at, Active::new(r));
         }
+        busy |= self.reconcile_step();
         busy |= self.drive_query();
         self.publish();
         busy
@@ -385,7 +400,14 @@ impl ControlCore {
                     EventKind::Created => {
                         b.created += 1;
                         b.live += 1;
-                        self.cp_ids.insert(ev.view.id, self.next_cp);
+                        self.cp_ids.insert(
+                            ev.view.id,
+                            CpId {
+                                cp: self.next_cp,
+                                start_s: ev.view.start_s,
+                                at_event: self.events + n as u64,
+                            },
+                        );
                         self.next_cp = self.next_cp.wrapping_add(1).max(CP_ID_BASE);
                     }
                     EventKind::Changed => b.changed += 1,
@@ -505,7 +527,14 @@ impl ControlCore {
                             a.start = slot + 1;
                         }
                         a.relayed += 1;
-                        Relay::Session(v, self.cp_ids.get(&v.id).copied())
+                        // A CP ID belongs to the session that started when it was given
+                        // (a slot reused while a close was lost is another session).
+                        let cp = self
+                            .cp_ids
+                            .get(&v.id)
+                            .filter(|c| c.start_s == v.start_s)
+                            .map(|c| c.cp);
+                        Relay::Session(v, cp)
                     }
                     ReplyBody::Done(c) => Relay::End(w, c),
                 };
