@@ -128,6 +128,7 @@ fn drive<P: PortIo + 'static>(
         pin: true,
         offload_backend,
         ring_sizes: None,
+        link_sizes: None,
     };
     let engine = Engine::start(config, queues, control_io, opts)?;
     eprintln!(

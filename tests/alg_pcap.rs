@@ -360,3 +360,76 @@ fn the_conversation_cap_leaves_a_second_control_connection_uninspected() {
         "{stats}"
     );
 }
+
+/// Junos flag 0x4 ("no free session ID available") on the ALG's session whose child found
+/// the table full: a table of two sessions holds the FTP control connection and a refused
+/// flow to port 5002 (a drop-flow session) when the negotiated data connection arrives.
+#[test]
+fn a_child_refused_for_want_of_a_session_id_flags_its_parent_0x4() {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    cap.client(tcp(C, 40002, S, 5002, SYN, 7100, 0, &[]));
+    cap.data(40001, 5001);
+    let dir = setup("alg-flag4", &cap, 1, "[limits]\nmax-sessions = 2\n");
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
+    let out = sv.wait_for("show services sessions", 20, |o| {
+        o.contains("Flags: 0x0004")
+    });
+    let stats = sv.cli("show svcard statistics");
+    let log = sv.stop();
+    let control = out
+        .lines()
+        .find(|l| l.contains("Flags: 0x0004"))
+        .unwrap_or_else(|| panic!("no session flagged 0x4:\n{out}\n{log}"));
+    assert!(
+        control.contains("ALG: ftp"),
+        "the FTP session: {control}\n{out}"
+    );
+    // The data connection's frames (its SYN, the server's answers) were refused.
+    assert!(
+        stats.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() == 2 && w[0] == "table_full_drops" && w[1] != "0"
+        }),
+        "{stats}"
+    );
+    // The data connection never crossed.
+    let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
+    assert!(!to_server.contains(&(40001, 5001)), "{to_server:?}");
+}
+
+/// Junos flag 0x3 ("no memory available for new sessions") on the ALG's session whose
+/// child's pinhole found the worker's pinhole table full: a table of one pinhole holds the
+/// first control connection's, so the second one's PASV cannot open its data connection.
+#[test]
+fn a_pinhole_refused_for_want_of_memory_flags_its_parent_0x3() {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    cap.ftp_control(40010, 5011);
+    let dir = setup("alg-flag3", &cap, 1, "");
+    let opts = svcard_control::engine::EngineOptions {
+        link_sizes: Some(svcard_dataplane::handoff::LinkSizes {
+            pinholes: 1,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let sv = InProcess::start_opts(&dir.path("svcard.toml"), true, opts);
+    let out = sv.wait_for("show services sessions", 20, |o| {
+        o.contains("Flags: 0x0003")
+    });
+    let log = sv.stop();
+    let flagged: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("Flags: 0x0003"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{out}\n{log}");
+    // The second control connection's session (client port 40010) carries it.
+    let at = out.find(flagged[0]).unwrap_or(0);
+    let next = out[at..].lines().nth(1).unwrap_or("");
+    assert!(next.contains(":40010"), "{out}");
+    assert!(
+        out.contains("Flags: 0x0000"),
+        "the first is not flagged: {out}"
+    );
+}

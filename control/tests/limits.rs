@@ -8,7 +8,7 @@ use common::{ip, two_ports, Dir};
 use std::time::Duration;
 use svcard_dataplane::flow::{rss_queue, Endpoint, FlowKey};
 use svcard_dataplane::pcapfile::Record;
-use svcard_dataplane::stats::Counter;
+use svcard_dataplane::stats::{Counter, Gauge};
 
 /// 12 UDP flows that RSS puts all on worker 0 of 2.
 fn flows_of_worker_0() -> Vec<Record> {
@@ -77,6 +77,19 @@ fn past_the_limit_bypass_sessions_forward_without_services() {
         2,
         "the limit flag on the Bypass sessions: {out}"
     );
+    // The resource-manager summary counts them as "other", and its failed count is the
+    // flows that met the limit.
+    let summary = engine.query("show security flow session summary");
+    let field = |label: &str| {
+        summary
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(label))
+            .filter_map(|v| v.trim().parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    assert_eq!(field("Sessions in other states:"), 2, "{summary}");
+    assert_eq!(field("Failed-sessions:"), 2, "{summary}");
+    assert_eq!(engine.stats().card().gauge(Gauge::Other), 2);
     drop(engine);
     assert_eq!(sink.finish().unwrap(), vec![0, 12], "every flow forwarded");
 }

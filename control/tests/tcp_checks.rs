@@ -199,3 +199,26 @@ fn strict_syn_check_drops_data_before_the_handshake_completes() {
     assert_eq!(r.counters[4], 0);
     assert_eq!(r.out, vec![5, 3]);
 }
+
+#[test]
+fn a_new_connection_on_a_closed_session_s_tuple_flags_it_0x1() {
+    let (mut c, s) = connection();
+    // The client resets the connection (the next sequence), then opens a new one on the
+    // same ports: the session is taken over, flagged "found an existing session".
+    c.push(seg(90, 40000, true, RST, 1151, 0, 0));
+    c.push(seg(100, 40000, true, SYN, 90_000, 0, 0));
+    let dir = Dir::new("tcp-flag1");
+    let rest = format!("{BASE}[tcp-session]\n");
+    let (engine, _sink) = two_ports(&dir, 1, &c, &s, &rest, true);
+    assert!(engine.wait_idle(std::time::Duration::from_secs(20)));
+    let out = engine.query("show services sessions");
+    assert!(out.contains("Flags: 0x0001,"), "{out}");
+    assert_eq!(out.matches("Flags: 0x").count(), 1, "one session: {out}");
+    // Without the restart, no flag.
+    let (c, s) = connection();
+    let dir = Dir::new("tcp-flag0");
+    let (engine, _sink) = two_ports(&dir, 1, &c, &s, &rest, true);
+    assert!(engine.wait_idle(std::time::Duration::from_secs(20)));
+    let out = engine.query("show services sessions");
+    assert!(out.contains("Flags: 0x0000,"), "{out}");
+}

@@ -244,6 +244,8 @@ registry! {
         Pending => "sessions_pending" in Sessions,
         /// Invalidated sessions (closing).
         Invalidated => "sessions_invalidated" in Sessions,
+        /// Sessions in other states (Bypass sessions).
+        Other => "sessions_other" in Sessions,
         /// Session table capacity.
         Capacity => "sessions_max" in Sessions,
         /// Bytes the session table allocated.

@@ -106,6 +106,19 @@ impl InProcess {
     /// [`start`](Self::start), replaying at the captures' own pace when `pace` (as
     /// `svcard run` does without `--fast`).
     pub fn start_with(config: &Path, pace: bool) -> InProcess {
+        InProcess::start_opts(
+            config,
+            pace,
+            svcard_control::engine::EngineOptions::default(),
+        )
+    }
+
+    /// [`start_with`](Self::start_with) with engine options of the test's own.
+    pub fn start_opts(
+        config: &Path,
+        pace: bool,
+        engine_opts: svcard_control::engine::EngineOptions,
+    ) -> InProcess {
         use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
         let config = std::sync::Arc::new(
             svcard_config::Config::load(config).unwrap_or_else(|e| panic!("{e}")),
@@ -114,13 +127,8 @@ impl InProcess {
         let (queues, control, sink) = PcapBackend::for_config(&config, opts)
             .expect("open the pcap ports")
             .into_parts();
-        let engine = svcard_control::engine::Engine::start(
-            &config,
-            queues,
-            control,
-            svcard_control::engine::EngineOptions::default(),
-        )
-        .expect("start the engine");
+        let engine = svcard_control::engine::Engine::start(&config, queues, control, engine_opts)
+            .expect("start the engine");
         InProcess {
             engine: Some(engine),
             sink: Some(sink),

@@ -13,10 +13,6 @@ use crate::central::{run_query, ControlHandle, Relay};
 use crate::show::model::{Section, SessState};
 use crate::show::names::Names;
 
-/// Sessions in states other than valid, pending and invalidated: a svcard session is always
-/// in one of those three, so Junos's fourth count is always 0.
-pub const OTHER_STATES: u64 = 0;
-
 /// Names from the configuration.
 #[derive(Debug)]
 pub struct ConfigNames {
@@ -163,5 +159,6 @@ pub fn state_of(v: &SessionView) -> SessState {
         Validity::Valid => SessState::Valid,
         Validity::Pending => SessState::Pending,
         Validity::Invalidated => SessState::Invalidated,
+        Validity::Other => SessState::Other,
     }
 }

@@ -8,7 +8,7 @@ use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::Action;
 use svcard_dataplane::stats::{Counter, Gauge};
 
-use super::context::{state_of, Context, OTHER_STATES};
+use super::context::{state_of, Context};
 use super::grammar::{opt, syntax, Arg, CliError, OptSpec, Opts};
 use super::out::{message, Failure, Out, Outcome};
 use super::selectors::{filter_leaves, selector, FlowSessionFilter, FLOW_SELECTORS};
@@ -242,7 +242,7 @@ pub fn show(ctx: &Context, s: &ShowFlowSession, out: &mut Out<'_>) -> Outcome {
                 valid: st.gauge(Gauge::Valid),
                 pending: st.gauge(Gauge::Pending),
                 invalidated: st.gauge(Gauge::Invalidated),
-                other: OTHER_STATES,
+                other: st.gauge(Gauge::Other),
                 maximum: st.gauge(Gauge::Capacity),
             };
             match out {

@@ -10,7 +10,7 @@ use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::{bits, SessionView};
 use svcard_dataplane::stats::Gauge;
 
-use super::context::{state_of, Context, OTHER_STATES};
+use super::context::{state_of, Context};
 use super::grammar::{opt, Arg, CliError, OptSpec, Opts, Value};
 use super::out::{message, Failure, Out, Outcome};
 use super::selectors::{
@@ -439,7 +439,7 @@ fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outco
                     valid: st.gauge(Gauge::Valid),
                     pending: st.gauge(Gauge::Pending),
                     invalidated: st.gauge(Gauge::Invalidated),
-                    other: OTHER_STATES,
+                    other: st.gauge(Gauge::Other),
                     total: st.gauge(Gauge::Sessions),
                 },
             ));

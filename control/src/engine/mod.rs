@@ -91,6 +91,8 @@ pub struct EngineOptions {
     /// The workers' ring sizes (none: [`RingSizes::default`]); tests shrink the event ring
     /// to make it overflow.
     pub ring_sizes: Option<RingSizes>,
+    /// The ALG links' sizes (none: the defaults); tests shrink a worker's pinhole table.
+    pub link_sizes: Option<LinkSizes>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -202,7 +204,7 @@ impl Engine {
             threads: Vec::new(),
         };
         let mut drained = Vec::new();
-        let links = gateway::links::<P::Pkt>(nworkers, LinkSizes::default());
+        let links = gateway::links::<P::Pkt>(nworkers, opts.link_sizes.unwrap_or_default());
         let EngineOptions {
             socket,
             offload_backend,

@@ -243,6 +243,9 @@ pub enum Validity {
     Pending,
     /// Closing, or marked for deletion.
     Invalidated,
+    /// Neither: a Bypass session (made past a limit, forwarded without services), which
+    /// the resource-manager summary counts as "other".
+    Other,
 }
 
 /// The validity of a session from its protocol, TCP state and [`bits`].
@@ -251,6 +254,9 @@ pub enum Validity {
 pub fn validity(proto: u8, tcp: TcpState, session_bits: u8) -> Validity {
     if session_bits & bits::CLEARING != 0 {
         return Validity::Invalidated;
+    }
+    if session_bits & bits::BYPASSED != 0 {
+        return Validity::Other;
     }
     if proto == crate::wire::ip_proto::TCP {
         return match tcp.phase() {

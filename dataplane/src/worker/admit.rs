@@ -246,6 +246,10 @@ impl<P: PortIo> Worker<P> {
             if took {
                 self.give_back(adm.service_set);
             }
+            if let Some(parent) = adm.parent {
+                // 0x2 on the ALG's session: its child met the session or flow limit.
+                self.flag_session(parent, crate::session::flags::LIMIT);
+            }
             if policy == LimitPolicy::Drop {
                 self.fail_new(policy, peer, pkt, counter);
                 return;
@@ -280,6 +284,10 @@ impl<P: PortIo> Worker<P> {
                 if let Some(w) = wing {
                     self.nat_abandon(&key, dir, &w);
                 }
+                if let Some(parent) = adm.parent {
+                    // 0x4 on the ALG's session: no session ID was free for its child.
+                    self.flag_session(parent, crate::session::flags::NO_ID);
+                }
                 self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
                 return;
             }
@@ -300,6 +308,11 @@ impl<P: PortIo> Worker<P> {
             s.bits = bits::ASYMMETRIC
                 | if dir == Direction::BtoA {
                     bits::INITIATOR_B
+                } else {
+                    0
+                }
+                | if adm.action == Action::Bypass {
+                    bits::BYPASSED
                 } else {
                     0
                 };
@@ -401,7 +414,20 @@ impl<P: PortIo> Worker<P> {
             action,
             timeout: cfg.idle_timeout(v.service_set, v.application, class),
             pinhole: None,
+            parent: None,
             offload_child: false,
+        }
+    }
+
+    /// Sets the Junos flag of session `id` (`show services sessions`, `Flags: 0x…`), if it
+    /// is a live session of this worker.
+    pub(super) fn flag_session(&mut self, id: u32, flag: u8) {
+        if let Some((w, slot)) = crate::session::split_session_id(id) {
+            if w == self.setup.index {
+                if let Some(s) = self.table.try_get_mut(slot) {
+                    s.junos_flags = flag;
+                }
+            }
         }
     }
 
@@ -417,6 +443,7 @@ impl<P: PortIo> Worker<P> {
                 .config
                 .idle_timeout(ph.service_set, ph.application, class),
             pinhole: Some(ph.id),
+            parent: Some(ph.parent),
             offload_child: ph.offload,
         }
     }

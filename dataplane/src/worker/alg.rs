@@ -71,6 +71,8 @@ impl<P: PortIo> Worker<P> {
                 AlgCommand::AddPinhole { spec, .. } => {
                     if !self.pinholes.insert(spec) {
                         self.stats.inc(Counter::PinholeTableFull);
+                        // 0x3 on the ALG's session: no memory for its child's pinhole.
+                        self.flag_session(spec.parent, crate::session::flags::NO_MEMORY);
                     }
                 }
                 AlgCommand::RemovePinhole { id, .. } => {

@@ -371,6 +371,11 @@ impl<P: PortIo> Worker<P> {
         let Some((s, info)) = self.table.parts_mut(slot) else {
             return;
         };
+        if changed == Some(TcpPhase::SynSent) {
+            // A new connection took over the closed session of its tuple: 0x1, found an
+            // existing session.
+            s.junos_flags = crate::session::flags::EXISTING;
+        }
         let after = validity(s);
         let class = timeout_class(6, s.tcp);
         let (ss, app) = (info.service_set, info.application);

@@ -257,6 +257,7 @@ pub(super) fn gauge_of(v: Validity) -> Gauge {
         Validity::Valid => Gauge::Valid,
         Validity::Pending => Gauge::Pending,
         Validity::Invalidated => Gauge::Invalidated,
+        Validity::Other => Gauge::Other,
     }
 }
 
@@ -306,6 +307,9 @@ pub(super) struct Admission {
     pub(super) action: Action,
     pub(super) timeout: u32,
     pub(super) pinhole: Option<u32>,
+    /// A child flow's parent session (the ALG's control session): it carries the Junos
+    /// flag of a child that could not be made.
+    pub(super) parent: Option<u32>,
     /// A child flow its ALG marked offloadable (FTP data).
     pub(super) offload_child: bool,
 }
@@ -347,5 +351,6 @@ pub(super) fn count_into(c: &mut QueryCounts, s: &Session) {
         Validity::Valid => c.valid += 1,
         Validity::Pending => c.pending += 1,
         Validity::Invalidated => c.invalidated += 1,
+        Validity::Other => c.other += 1,
     }
 }
