@@ -1,4 +1,5 @@
-//! Fuzz target: the hot-path parser, the ICMP-error quote parser and the reply builders.
+//! Fuzz target: the hot-path parser, the ICMP-error quote parser, the TCP options reader
+//! (window scale, SACK) and the reply builders.
 //! Seeds: `seeds/parse/` (the wire test fixtures as binary frames).
 #![no_main]
 
@@ -30,6 +31,13 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let _ = checksum::verify_parsed(data, &p);
+    if p.proto == wire::ip_proto::TCP && p.l4_offset != 0 {
+        // The options area as the session's sequence window reads it.
+        let l4 = usize::from(p.l4_offset);
+        let opts = data.get(l4 + 20..usize::from(p.payload_offset)).unwrap_or(&[]);
+        let o = wire::read_tcp_options(opts);
+        assert!(o.wscale.is_none_or(|w| w <= 14));
+    }
 
     let mut buf = Vec::with_capacity(data.len() + ROOM);
     buf.extend_from_slice(data);
