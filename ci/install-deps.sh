@@ -15,6 +15,8 @@ pkgs+=(coturn)
 pkgs+=(rsyslog)
 # The flood test (tests/flood_e2e.rs): tcpreplay offers the flood, iperf3 the UDP stream.
 pkgs+=(tcpreplay iperf3)
+# IPFIX's test (control/tests/ipfix.rs): nfdump's collector and reader.
+pkgs+=(nfdump)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,6 +41,31 @@ pub struct Metrics {
     pub listen: Option<std::net::SocketAddr>,
 }
 
+/// IPFIX flow records (`[ipfix]`, RFC 7011) to a collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipfix {
+    /// The collector (`collector = "127.0.0.1:4739"`; none: no IPFIX), over UDP.
+    pub collector: Option<std::net::SocketAddr>,
+    /// A long-lived session's flows are exported every this many seconds (their counts
+    /// since the last record), flow end reason "active timeout"; 0: on close only.
+    pub active_timeout_s: u32,
+    /// The templates are sent again every this many seconds (UDP may lose them).
+    pub template_refresh_s: u32,
+    /// The message header's observation domain.
+    pub observation_domain: u32,
+}
+
+impl Default for Ipfix {
+    fn default() -> Self {
+        Ipfix {
+            collector: None,
+            active_timeout_s: 60,
+            template_refresh_s: 60,
+            observation_domain: 0,
+        }
+    }
+}
+
 /// Session logs (`[log]`): RT_FLOW syslog messages to a collector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Log {
@@ -538,6 +563,8 @@ pub struct Config {
     pub nat: nat::Nat,
     /// Session logs (`[log]`).
     pub log: Log,
+    /// IPFIX flow records (`[ipfix]`).
+    pub ipfix: Ipfix,
     /// The card's TCP checks (`[tcp-session]`): sessions of ports in no service set, and
     /// the base of each service set's.
     pub tcp_session: TcpSession,
@@ -611,6 +638,7 @@ impl Config {
             metrics,
             nat,
             log,
+            ipfix: Ipfix::default(),
             tcp_session,
             offload_triggers,
             port_ss,

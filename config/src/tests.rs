@@ -1297,3 +1297,48 @@ fn tcp_session_checks_card_wide_then_per_service_set() {
         "true or false",
     );
 }
+
+#[test]
+fn ipfix_collector_and_timers() {
+    let c = parse(&[]);
+    assert_eq!(c.ipfix, Ipfix::default());
+    assert!(c.ipfix.collector.is_none());
+    let c = parse(&[
+        "[ipfix]",
+        "collector = \"127.0.0.1:4739\"",
+        "active-timeout = 30",
+        "template-refresh = 10",
+        "observation-domain = 7",
+    ]);
+    assert_eq!(c.ipfix.collector, Some("127.0.0.1:4739".parse().unwrap()));
+    assert_eq!(
+        (
+            c.ipfix.active_timeout_s,
+            c.ipfix.template_refresh_s,
+            c.ipfix.observation_domain
+        ),
+        (30, 10, 7)
+    );
+    fails(
+        &["[ipfix]", "active-timeout = 5"],
+        1,
+        "ipfix.collector",
+        "missing",
+    );
+    fails(
+        &["[ipfix]", "collector = \"nfcapd\""],
+        2,
+        "ipfix.collector",
+        "not an address and port",
+    );
+    fails(
+        &[
+            "[ipfix]",
+            "collector = \"127.0.0.1:4739\"",
+            "template-refresh = 0",
+        ],
+        3,
+        "ipfix.template-refresh",
+        "",
+    );
+}

@@ -11,6 +11,7 @@ pub mod central;
 pub mod commands;
 pub mod engine;
 pub mod gateway;
+pub mod ipfix;
 pub mod logs;
 pub mod metrics;
 pub mod offload;

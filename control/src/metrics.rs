@@ -100,7 +100,19 @@ pub fn render(control: &ControlHandle) -> String {
     loop_histogram(&mut out, &stats);
     offload(&mut out, control);
     session_logs(&mut out, control);
+    ipfix(&mut out, control);
     out
+}
+
+/// The IPFIX exporter's figures (counters; zeros when `[ipfix]` is off).
+fn ipfix(out: &mut String, control: &ControlHandle) {
+    let help = [
+        "IPFIX flow records sent to the collector.",
+        "IPFIX messages sent to the collector.",
+        "Session closes lost because the IPFIX exporter's channel was full.",
+        "IPFIX messages the socket refused.",
+    ];
+    control_counters(out, &control.ipfix.rows(), &help);
 }
 
 /// The session logger's figures (counters; zeros when `[log]` is off).
@@ -111,7 +123,12 @@ fn session_logs(out: &mut String, control: &ControlHandle) {
         "Session log messages not sent: over the rate limit.",
         "Session log messages the socket refused.",
     ];
-    for ((name, v), help) in control.logs.rows().into_iter().zip(help) {
+    control_counters(out, &control.logs.rows(), &help);
+}
+
+/// Counters of the control core's side (`svcard_<name>_total`), each with its help.
+fn control_counters(out: &mut String, rows: &[(&str, u64)], help: &[&str]) {
+    for ((name, v), help) in rows.iter().zip(help) {
         let name = format!("svcard_{name}_total");
         family(out, &name, "counter", help);
         let _ = writeln!(out, "{name} {v}");

@@ -6,10 +6,9 @@
 //! closed one).
 
 mod common;
-use common::{ip, two_ports, Dir};
+use common::{at, tcp_frame, two_ports, Dir};
 use svcard_dataplane::pcapfile::Record;
 use svcard_dataplane::stats::Counter;
-use svcard_perf::frames::{build, L4};
 
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;
@@ -32,23 +31,17 @@ fn seg(
     } else {
         ("192.0.2.1", 80, "10.0.0.1", cport)
     };
-    Record {
-        ts_ns: ms * 1_000_000,
-        data: build(
-            ip(src),
-            ip(dst),
-            &L4::Tcp {
-                sport,
-                dport,
-                flags,
-                seq,
-                ack,
-                payload: vec![b'x'; len],
-            },
-            60,
+    at(
+        ms,
+        tcp_frame(
+            (src, sport),
+            (dst, dport),
+            flags,
+            (seq, ack),
+            len,
             from_client,
         ),
-    }
+    )
 }
 
 /// The connection (ISNs 1000 and 5000, windows 65535) with two spoofed segments.

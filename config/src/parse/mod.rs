@@ -51,6 +51,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
             "nat",
             "log",
             "tcp-session",
+            "ipfix",
         ],
     )?;
     let base = file.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -67,6 +68,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
     let metrics = sections::metrics(&src, &root)?;
     let nat = nat::nat(&src, &root)?;
     let log = sections::log(&src, &root)?;
+    let ipfix = sections::ipfix(&root)?;
     let tcp_session = tcp::tcp_session(&root, crate::TcpSession::default())?;
     let (service_sets, port_ss, unit_ss) = service_sets::service_sets(
         &src,
@@ -78,7 +80,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         tcp_session,
     )?;
 
-    Ok(Config::assemble(
+    let mut config = Config::assemble(
         file.to_path_buf(),
         card,
         workers,
@@ -96,7 +98,9 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         tcp_session,
         port_ss,
         unit_ss,
-    ))
+    );
+    config.ipfix = ipfix;
+    Ok(config)
 }
 
 /// Reading a configuration: the entry points, here beside the parser they call.

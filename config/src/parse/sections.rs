@@ -482,6 +482,41 @@ pub(super) fn metrics(_src: &Src<'_>, root: &Tab<'_, '_>) -> R<crate::Metrics> {
     Ok(m)
 }
 
+/// `[ipfix]`: flow records to an IPFIX collector.
+pub(super) fn ipfix(root: &Tab<'_, '_>) -> R<crate::Ipfix> {
+    let mut x = crate::Ipfix::default();
+    let Some(t) = root.table(
+        "ipfix",
+        &[
+            "collector",
+            "active-timeout",
+            "template-refresh",
+            "observation-domain",
+        ],
+    )?
+    else {
+        return Ok(x);
+    };
+    let (s, span) = t.req_word("collector")?;
+    x.collector = Some(s.parse::<std::net::SocketAddr>().map_err(|_| {
+        t.err(
+            &span,
+            "collector",
+            format!("'{s}' is not an address and port like 127.0.0.1:4739"),
+        )
+    })?);
+    if let Some(v) = t.seconds("active-timeout", 0, 86_400)? {
+        x.active_timeout_s = v;
+    }
+    if let Some(v) = t.seconds("template-refresh", 1, 86_400)? {
+        x.template_refresh_s = v;
+    }
+    if let Some(v) = t.num::<u32>("observation-domain", 0, i64::from(u32::MAX))? {
+        x.observation_domain = v;
+    }
+    Ok(x)
+}
+
 /// `[log]`: session logs to a syslog collector.
 pub(super) fn log(src: &Src<'_>, root: &Tab<'_, '_>) -> R<crate::Log> {
     let mut l = crate::Log::default();

@@ -116,6 +116,35 @@ pub struct ControlHandle {
     pub logs: Arc<LogStats>,
     /// Times the books were reconciled with a worker's table after it lost events.
     pub reconciles: Arc<AtomicU64>,
+    /// The IPFIX exporter's figures (zeros when `[ipfix]` is off).
+    pub ipfix: Arc<IpfixStats>,
+}
+
+/// What the IPFIX exporter ([`crate::ipfix`]) counted.
+#[derive(Debug, Default)]
+pub struct IpfixStats {
+    /// Flow records sent.
+    pub records: AtomicU64,
+    /// IPFIX messages sent.
+    pub messages: AtomicU64,
+    /// Closes lost because the exporter's channel was full.
+    pub channel_full: AtomicU64,
+    /// Messages the socket refused.
+    pub send_errors: AtomicU64,
+}
+
+impl IpfixStats {
+    /// The figures, by name.
+    #[must_use]
+    pub fn rows(&self) -> [(&'static str, u64); 4] {
+        use std::sync::atomic::Ordering::Relaxed;
+        [
+            ("ipfix_records_sent", self.records.load(Relaxed)),
+            ("ipfix_messages_sent", self.messages.load(Relaxed)),
+            ("ipfix_channel_full", self.channel_full.load(Relaxed)),
+            ("ipfix_send_errors", self.send_errors.load(Relaxed)),
+        ]
+    }
 }
 
 /// What the session logger ([`crate::logs`]) counted.
@@ -268,6 +297,7 @@ impl ControlCore {
         let reconciles = Arc::new(AtomicU64::new(0));
         let handle = ControlHandle {
             reconciles: Arc::clone(&reconciles),
+            ipfix: Arc::default(),
             requests: tx,
             books: Arc::clone(&books),
             workers: workers.clone(),

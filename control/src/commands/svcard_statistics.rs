@@ -35,23 +35,30 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
             Out::Tree(t) => t.elem(&counters::elem(&section, &st))?,
         }
     }
-    // The control core's own figures: the session logger (when `[log]` is on).
+    // The control core's own figures: the session logger (when `[log]` is on), the IPFIX
+    // exporter (when `[ipfix]` is).
+    let mut rows: Vec<(&str, u64)> = Vec::new();
     if ctx.config.log.host.is_some() {
-        let rows = ctx.control.logs.rows();
+        rows.extend(ctx.control.logs.rows());
+    }
+    if ctx.config.ipfix.collector.is_some() {
+        rows.extend(ctx.control.ipfix.rows());
+    }
+    if !rows.is_empty() {
         match out {
             Out::Text(w) => {
                 writeln!(w)?;
                 writeln!(w, "Control core:")?;
-                for (name, v) in rows {
+                for (name, v) in &rows {
                     writeln!(w, "  {name:<63}{v}")?;
                 }
             }
             Out::Tree(t) => {
                 let mut e = Elem::new("control-core-statistics");
-                for (name, v) in rows {
+                for (name, v) in &rows {
                     let mut c = Elem::new("counter");
-                    c.push(Elem::leaf("name", name));
-                    c.push(Elem::leaf("value", v));
+                    c.push(Elem::leaf("name", *name));
+                    c.push(Elem::leaf("value", *v));
                     e.push(c);
                 }
                 t.elem(&e)?;

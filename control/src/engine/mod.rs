@@ -71,6 +71,14 @@ pub enum EngineError {
         /// Why.
         source: std::io::Error,
     },
+    /// The IPFIX exporter could not start.
+    #[error("IPFIX to {collector}: {source}")]
+    Ipfix {
+        /// The collector.
+        collector: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Source NAT cannot run as configured with these workers.
     #[error("source NAT: {0}")]
     Nat(String),
@@ -146,6 +154,8 @@ pub struct Engine {
     metrics: Option<crate::metrics::MetricsServer>,
     /// The session logger (`[log]`).
     logger: Option<crate::logs::SessionLogger>,
+    /// The IPFIX exporter (`[ipfix]`).
+    exporter: Option<crate::ipfix::IpfixExporter>,
     capacity: u32,
     offload_summary: Option<String>,
 }
@@ -313,6 +323,21 @@ impl Engine {
             }
             None => None,
         };
+        // IPFIX flow records: a thread of their own, fed by the closes and its own walks.
+        let exporter = match config.ipfix.collector {
+            Some(collector) => {
+                let (x, tap) = crate::ipfix::IpfixExporter::start(
+                    config,
+                    clock,
+                    control.clone(),
+                    Arc::clone(&control.ipfix),
+                )
+                .map_err(|source| EngineError::Ipfix { collector, source })?;
+                core.tap(Box::new(tap));
+                Some(x)
+            }
+            None => None,
+        };
         let sc = Arc::clone(&stop_control);
         let control_thread = std::thread::Builder::new()
             .name("control".into())
@@ -344,6 +369,7 @@ impl Engine {
             server: None,
             metrics: None,
             logger,
+            exporter,
             capacity,
             offload_summary,
         };
@@ -497,6 +523,9 @@ impl Engine {
         // The control core's tap is gone with it: the logger sends what it holds and ends.
         if let Some(l) = self.logger.as_mut() {
             l.join();
+        }
+        if let Some(x) = self.exporter.as_mut() {
+            x.join();
         }
         self.server = None;
         if panicked {

@@ -29,6 +29,52 @@ pub fn ip(s: &str) -> IpAddr {
         .unwrap_or_else(|e| panic!("test address {s:?}: {e}"))
 }
 
+/// A record of `frame` at `ms` milliseconds.
+pub fn at(ms: u64, frame: Vec<u8>) -> svcard_dataplane::pcapfile::Record {
+    svcard_dataplane::pcapfile::Record {
+        ts_ns: ms * 1_000_000,
+        data: frame,
+    }
+}
+
+/// A UDP frame of `len` payload bytes (padded to 60), client-side MACs when `client`.
+pub fn udp_frame(
+    src: &str,
+    sport: u16,
+    dst: &str,
+    dport: u16,
+    len: usize,
+    client: bool,
+) -> Vec<u8> {
+    let l4 = svcard_perf::frames::L4::Udp {
+        sport,
+        dport,
+        payload: vec![7; len],
+    };
+    svcard_perf::frames::build(ip(src), ip(dst), &l4, 60, client)
+}
+
+/// A TCP segment: (source, port) to (destination, port), `flags`, (`seq`, `ack`), `len`
+/// payload bytes, client-side MACs when `client`.
+pub fn tcp_frame(
+    (src, sport): (&str, u16),
+    (dst, dport): (&str, u16),
+    flags: u8,
+    (seq, ack): (u32, u32),
+    len: usize,
+    client: bool,
+) -> Vec<u8> {
+    let l4 = svcard_perf::frames::L4::Tcp {
+        sport,
+        dport,
+        flags,
+        seq,
+        ack,
+        payload: vec![b'x'; len],
+    };
+    svcard_perf::frames::build(ip(src), ip(dst), &l4, 60, client)
+}
+
 /// The engine in-process on two pcap ports (`ge-0/0/0.0` the client side, `ge-0/0/1.0` the
 /// server side, peers of each other), replaying `client` and `server` (at their pace when
 /// `pace`) to `workers` workers; `rest` is the configuration after the ports (service sets,
