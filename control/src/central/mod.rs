@@ -14,7 +14,7 @@ use svcard_dataplane::ring::{
     CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
 };
 use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
-use svcard_dataplane::stats::SharedStats;
+use svcard_dataplane::stats::{LocalStats, SharedStats};
 
 mod reconcile;
 use reconcile::{CpId, Reconciler};
@@ -118,6 +118,19 @@ pub struct ControlHandle {
     pub reconciles: Arc<AtomicU64>,
     /// The IPFIX exporter's figures (zeros when `[ipfix]` is off).
     pub ipfix: Arc<IpfixStats>,
+    /// What `show svcard runtime` computes from: samples of each worker's figures, about
+    /// a second apart, and the baseline of the last `clear svcard runtime`.
+    pub runtime: Arc<Mutex<RuntimeSamples>>,
+}
+
+/// Samples of each worker's published figures for `show svcard runtime`.
+#[derive(Debug, Default)]
+pub struct RuntimeSamples {
+    /// Per worker, the two latest samples (older first), taken about a second apart by the
+    /// control core.
+    pub samples: Vec<[Option<(Instant, LocalStats)>; 2]>,
+    /// Per worker, the figures at the last clear (none: since start).
+    pub cleared: Vec<Option<LocalStats>>,
 }
 
 /// What the IPFIX exporter ([`crate::ipfix`]) counted.
@@ -222,6 +235,9 @@ pub struct ControlCore {
     reconciler: Reconciler,
     /// Reconciliations done (readable by the show server).
     reconciles: Arc<AtomicU64>,
+    /// `show svcard runtime`'s samples, and when the last was taken.
+    runtime: Arc<Mutex<RuntimeSamples>>,
+    last_sample: Option<Instant>,
     next_query: u32,
     queue: VecDeque<Active>,
     active: Option<ActiveDbg>,
@@ -295,9 +311,11 @@ impl ControlCore {
         }));
         let queries = Arc::new(AtomicU64::new(0));
         let reconciles = Arc::new(AtomicU64::new(0));
+        let runtime = Arc::new(Mutex::new(RuntimeSamples::default()));
         let handle = ControlHandle {
             reconciles: Arc::clone(&reconciles),
             ipfix: Arc::default(),
+            runtime: Arc::clone(&runtime),
             requests: tx,
             books: Arc::clone(&books),
             workers: workers.clone(),
@@ -320,6 +338,8 @@ impl ControlCore {
                 next_cp: CP_ID_BASE,
                 reconciler: Reconciler::default(),
                 reconciles: Arc::clone(&reconciles),
+                runtime,
+                last_sample: None,
                 next_query: 1,
                 queue: VecDeque::new(),
                 active: None,
@@ -405,10 +425,31 @@ impl ControlCore {
         busy
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         if let Ok(mut b) = self.books.lock() {
             b.workers.clone_from(&self.local);
             b.events = self.events;
+        }
+        self.sample_runtime();
+    }
+
+    /// Once a second: each worker's figures, for `show svcard runtime`'s rates.
+    fn sample_runtime(&mut self) {
+        let now = Instant::now();
+        if self
+            .last_sample
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_sample = Some(now);
+        let snaps: Vec<LocalStats> = self.workers.iter().map(|h| h.stats.snapshot()).collect();
+        if let Ok(mut rt) = self.runtime.lock() {
+            rt.samples.resize(snaps.len(), [None, None]);
+            for (slot, s) in rt.samples.iter_mut().zip(snaps) {
+                slot[0] = slot[1].take();
+                slot[1] = Some((now, s));
+            }
         }
     }
 

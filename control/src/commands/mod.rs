@@ -21,6 +21,7 @@ pub mod nat_mappings;
 pub mod nat_pool;
 pub mod offload_statistics;
 pub mod out;
+pub mod runtime;
 pub mod selectors;
 pub mod services_sessions;
 pub mod svcard_statistics;
@@ -71,6 +72,10 @@ pub enum Command {
     ClearOffloadStatistics,
     /// `show svcard statistics`.
     ShowSvcardStatistics,
+    /// `show svcard runtime`.
+    ShowSvcardRuntime,
+    /// `clear svcard runtime`.
+    ClearSvcardRuntime,
     /// `show security flow statistics`.
     ShowFlowStatistics,
     /// `show version`.
@@ -109,6 +114,8 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
         Command::ClearOffloadStatistics => offload_statistics::clear(ctx, out),
         Command::ShowSvcardStatistics => svcard_statistics::show(ctx, out),
+        Command::ShowSvcardRuntime => runtime::show(ctx, out),
+        Command::ClearSvcardRuntime => runtime::clear(ctx, out),
         Command::ShowFlowStatistics => flow_statistics::show(ctx, out),
         Command::ShowVersion => version::show(ctx, out),
     }
@@ -129,6 +136,8 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowOffloadStatistics => offload_statistics::request(),
         Command::ClearOffloadStatistics => offload_statistics::clear_request(),
         Command::ShowSvcardStatistics => svcard_statistics::request(),
+        Command::ShowSvcardRuntime => runtime::request(),
+        Command::ClearSvcardRuntime => runtime::clear_request(),
         Command::ShowFlowStatistics => flow_statistics::request(),
         Command::ShowVersion => version::request(),
     }
@@ -257,14 +266,24 @@ static SHOW: &[Node<Command>] = &[
     Node {
         word: "svcard",
         help: "Show svcard's own information",
-        next: Next::Nodes(&[Node {
-            word: "statistics",
-            help: "Show every counter and gauge of each worker",
-            next: Next::Command(CommandDef {
-                options: &[],
-                build: |_| Ok(Command::ShowSvcardStatistics),
-            }),
-        }]),
+        next: Next::Nodes(&[
+            Node {
+                word: "runtime",
+                help: "Show each worker's loop: polls, packets per poll, time per packet",
+                next: Next::Command(CommandDef {
+                    options: &[],
+                    build: |_| Ok(Command::ShowSvcardRuntime),
+                }),
+            },
+            Node {
+                word: "statistics",
+                help: "Show every counter and gauge of each worker",
+                next: Next::Command(CommandDef {
+                    options: &[],
+                    build: |_| Ok(Command::ShowSvcardStatistics),
+                }),
+            },
+        ]),
     },
     Node {
         word: "version",
@@ -320,6 +339,18 @@ static CLEAR: &[Node<Command>] = &[
                 }),
             },
         ]),
+    },
+    Node {
+        word: "svcard",
+        help: "Clear svcard's own information",
+        next: Next::Nodes(&[Node {
+            word: "runtime",
+            help: "Start the runtime totals again",
+            next: Next::Command(CommandDef {
+                options: &[],
+                build: |_| Ok(Command::ClearSvcardRuntime),
+            }),
+        }]),
     },
 ];
 
