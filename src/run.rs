@@ -73,7 +73,7 @@ pub fn run(args: RunArgs) -> Result<()> {
                 repeat: args.repeat,
             };
             let (queues, control_io, sink) = PcapBackend::for_config(&config, opts)?.into_parts();
-            let summary = drive(&config, &args, queues, control_io, None)?;
+            let summary = drive(&config, &args, queues, control_io, None, |_| {})?;
             let written = sink.finish().context("writing output captures")?;
             for (i, n) in written.iter().enumerate() {
                 if let Some(p) = config.ports.get(i).and_then(|p| p.pcap_tx.as_ref()) {
@@ -102,7 +102,21 @@ fn run_dpdk(_config: &Arc<Config>, _args: &RunArgs) -> Result<()> {
 fn run_dpdk(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
     let ports = crate::run_dpdk::open(config, &args.eal)?;
     let flow = ports.ports.flow_backend(&ports.config);
-    let summary = drive(&ports.config, args, ports.queues, ports.control_io, flow)?;
+    // svcard's commands in DPDK's telemetry, once the engine runs.
+    let on_start = |engine: &Engine| {
+        let source = Arc::new(crate::run_dpdk::Telemetry::new(engine));
+        if let Err(e) = svcard_dataplane::port::dpdk::telemetry::register(source) {
+            eprintln!("svcard: telemetry: {e}");
+        }
+    };
+    let summary = drive(
+        &ports.config,
+        args,
+        ports.queues,
+        ports.control_io,
+        flow,
+        on_start,
+    )?;
     for line in ports.ports.report() {
         println!("{line}");
     }
@@ -119,6 +133,7 @@ fn drive<P: PortIo + 'static>(
     queues: Vec<P>,
     control_io: Option<P>,
     offload_backend: Option<Box<dyn svcard_dataplane::offload::OffloadBackend>>,
+    on_start: impl FnOnce(&Engine),
 ) -> Result<String> {
     let signalled = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&signalled))?;
@@ -131,6 +146,7 @@ fn drive<P: PortIo + 'static>(
         link_sizes: None,
     };
     let engine = Engine::start(config, queues, control_io, opts)?;
+    on_start(&engine);
     eprintln!(
         "svcard: {} worker(s), {} sessions each; show server on {}",
         engine.workers(),

@@ -219,6 +219,70 @@ fn with_eal_cores(config: &Arc<Config>, cpus: &[usize]) -> Arc<Config> {
     Arc::new(c)
 }
 
+/// What svcard's telemetry commands read: the workers' published figures.
+pub struct Telemetry {
+    workers: Vec<Arc<svcard_dataplane::stats::SharedStats>>,
+}
+
+impl Telemetry {
+    /// Over the running engine's workers.
+    pub fn new(engine: &svcard_control::engine::Engine) -> Telemetry {
+        Telemetry {
+            workers: engine
+                .control()
+                .workers
+                .iter()
+                .map(|h| Arc::clone(&h.stats))
+                .collect(),
+        }
+    }
+}
+
+impl svcard_dataplane::port::dpdk::telemetry::TelemetrySource for Telemetry {
+    fn dict(&self, cmd: &str, params: &str) -> Vec<(String, u64)> {
+        use svcard_dataplane::stats::{Counter, Figure, Gauge, LocalStats};
+        let snaps: Vec<LocalStats> = self.workers.iter().map(|w| w.snapshot()).collect();
+        let mut card = LocalStats::default();
+        for s in &snaps {
+            card.merge(s);
+        }
+        let figures = |s: &LocalStats, keep: &dyn Fn(&Figure) -> bool| -> Vec<(String, u64)> {
+            Figure::all()
+                .filter(|f| keep(f))
+                .map(|f| (f.key().into_owned(), s.value(f)))
+                .collect()
+        };
+        match cmd {
+            "/svcard/counters" => figures(&card, &|f| matches!(f, Figure::Counter(_))),
+            "/svcard/sessions" => figures(&card, &|f| matches!(f, Figure::Gauge(_))),
+            "/svcard/drops" => figures(&card, &|f| matches!(f, Figure::Malformed(_))),
+            "/svcard/workers" => match params.parse::<usize>() {
+                Ok(w) => snaps
+                    .get(w)
+                    .map(|s| figures(s, &|f| matches!(f, Figure::Counter(_) | Figure::Gauge(_))))
+                    .unwrap_or_default(),
+                Err(_) => {
+                    let mut v = vec![("workers".to_string(), snaps.len() as u64)];
+                    for (i, s) in snaps.iter().enumerate() {
+                        let busy = s
+                            .get(Counter::Loops)
+                            .saturating_sub(s.get(Counter::IdleLoops));
+                        v.extend([
+                            (format!("w{i}_rx_packets"), s.get(Counter::RxPackets)),
+                            (format!("w{i}_tx_packets"), s.get(Counter::TxPackets)),
+                            (format!("w{i}_polls"), s.get(Counter::Loops)),
+                            (format!("w{i}_busy_polls"), busy),
+                            (format!("w{i}_sessions"), s.gauge(Gauge::Sessions)),
+                        ]);
+                    }
+                    v
+                }
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

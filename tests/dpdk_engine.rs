@@ -286,3 +286,67 @@ peer = "ge-0/0/0.0"
         "later packets still reached the worker: rx_packets={rx}\n{log}"
     );
 }
+
+/// svcard's commands in DPDK's telemetry, read with DPDK's own client
+/// (`dpdk-telemetry.py`, Debian `dpdk`) through the EAL's telemetry socket: the workers'
+/// packets and sessions as the show commands give them.
+#[test]
+fn dpdk_telemetry_reads_svcard_s_commands() {
+    let client = std::path::Path::new("/usr/bin/dpdk-telemetry.py");
+    if !client.exists() {
+        eprintln!("skipped: no {} (Debian dpdk)", client.display());
+        return;
+    }
+    let dir = TempDir::new("dpdk-tel");
+    let input: Vec<Vec<u8>> = (0..10u16)
+        .map(|f| udp("10.9.0.1", 4000 + f, "192.0.2.9", 9000, 1))
+        .collect();
+    write_pcap(&dir.path("in.pcap"), &input);
+    let cfg = config(&dir, "");
+    // Telemetry on: the EAL arguments without --no-telemetry.
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("\"--no-telemetry\", ", "");
+    std::fs::write(&cfg, text).unwrap();
+    let sv = Svcard::start(&dir, &cfg, &["--backend", "dpdk", "--hold"]);
+    sv.wait_for("show security flow session summary", 20, |o| {
+        o.contains("Unicast-sessions: 10\n")
+    });
+    let prefix = format!("svt{}", std::process::id());
+    let ask = |cmds: &str| -> String {
+        let mut child = Command::new("python3")
+            .arg(client)
+            .args(["-f", &prefix])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(cmds.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let out = ask("/\n/svcard/workers\n/svcard/sessions\n/svcard/counters\n/svcard/workers,0\n");
+    let log = sv.stop();
+    // The command list names svcard's commands beside DPDK's.
+    for c in [
+        "/svcard/counters",
+        "/svcard/sessions",
+        "/svcard/drops",
+        "/svcard/workers",
+    ] {
+        assert!(
+            out.contains(&format!("\"{c}\"")),
+            "{c} not listed:\n{out}\n{log}"
+        );
+    }
+    assert!(out.contains("\"/ethdev/stats\""), "{out}");
+    assert!(out.contains("\"w0_rx_packets\": 10,"), "{out}");
+    assert!(out.contains("\"w0_sessions\": 10"), "{out}");
+    assert!(out.contains("\"sessions\": 10,"), "{out}");
+    assert!(out.contains("\"sessions_created\": 10,"), "{out}");
+}

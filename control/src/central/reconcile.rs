@@ -23,6 +23,11 @@ use super::{Active, ControlCore, Relay, Request};
 /// How often the lost-event counters are looked at.
 const CHECK_EVERY: Duration = Duration::from_millis(100);
 
+/// The least time between two walks: under a sustained overflow (a flood of new sessions
+/// on a million-session table) walks would otherwise follow each other and keep the
+/// control core relaying.
+const MIN_WALK_GAP: Duration = Duration::from_secs(2);
+
 /// A CP session ID, with what ties it to its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct CpId {
@@ -53,6 +58,8 @@ pub(super) struct Reconciler {
     lost_seen: Vec<u64>,
     walk: Option<Walk>,
     last_check: Option<Instant>,
+    /// When the last walk was asked for.
+    last_walk: Option<Instant>,
     /// Walks completed.
     pub(super) done: u64,
 }
@@ -73,6 +80,13 @@ impl ControlCore {
             return false;
         }
         self.reconciler.last_check = Some(now);
+        if self
+            .reconciler
+            .last_walk
+            .is_some_and(|t| now.duration_since(t) < MIN_WALK_GAP)
+        {
+            return false;
+        }
         let n = self.workers.len();
         self.reconciler.lost_seen.resize(n, 0);
         for w in 0..n {
@@ -87,6 +101,7 @@ impl ControlCore {
     }
 
     fn start_walk(&mut self, w: usize) {
+        self.reconciler.last_walk = Some(Instant::now());
         let (tx, rx) = crossbeam_channel::bounded(4096);
         let req = Request {
             filter: SessionFilter::default(),

@@ -28,7 +28,7 @@
 
 //!
 //! The rooms: [`error`], [`eal`], [`mempool`], [`mbuf`], [`ethport`], [`queues`], [`flow`]
-//! (the `rte_flow` offload backend).
+//! (the `rte_flow` offload backend), [`telemetry`] (svcard's commands in DPDK's telemetry).
 
 mod eal;
 mod error;
@@ -37,6 +37,7 @@ mod flow;
 mod mbuf;
 mod mempool;
 mod queues;
+pub mod telemetry;
 
 pub use eal::{eal_running, lcore_id, register_thread, unregister_thread, DpdkLink, Eal};
 pub use error::DpdkError;
