@@ -73,7 +73,7 @@ pub fn run(args: RunArgs) -> Result<()> {
                 repeat: args.repeat,
             };
             let (queues, control_io, sink) = PcapBackend::for_config(&config, opts)?.into_parts();
-            let summary = drive(&config, &args, queues, control_io, None, |_| {})?;
+            let summary = drive(&config, &args, (queues, control_io), (None, None), |_| {})?;
             let written = sink.finish().context("writing output captures")?;
             for (i, n) in written.iter().enumerate() {
                 if let Some(p) = config.ports.get(i).and_then(|p| p.pcap_tx.as_ref()) {
@@ -109,12 +109,12 @@ fn run_dpdk(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
             eprintln!("svcard: telemetry: {e}");
         }
     };
+    let status = Some(ports.ports.status_reader());
     let summary = drive(
         &ports.config,
         args,
-        ports.queues,
-        ports.control_io,
-        flow,
+        (ports.queues, ports.control_io),
+        (flow, status),
         on_start,
     )?;
     for line in ports.ports.report() {
@@ -124,15 +124,21 @@ fn run_dpdk(config: &Arc<Config>, args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a port backend hands the engine beside its queues: an offload backend of its
+/// devices, and what `show interfaces` reads of them.
+type BackendParts = (
+    Option<Box<dyn svcard_dataplane::offload::OffloadBackend>>,
+    Option<Arc<dyn svcard_dataplane::port::PortStatusSource>>,
+);
+
 /// Runs the engine over `queues` (one per worker) and `control_io` until the replay ends
 /// (or --duration, or a signal with --hold), printing the rate lines with --rate. Returns
 /// the closing summary.
 fn drive<P: PortIo + 'static>(
     config: &Arc<Config>,
     args: &RunArgs,
-    queues: Vec<P>,
-    control_io: Option<P>,
-    offload_backend: Option<Box<dyn svcard_dataplane::offload::OffloadBackend>>,
+    (queues, control_io): (Vec<P>, Option<P>),
+    (offload_backend, port_status): BackendParts,
     on_start: impl FnOnce(&Engine),
 ) -> Result<String> {
     let signalled = Arc::new(AtomicBool::new(false));
@@ -144,6 +150,7 @@ fn drive<P: PortIo + 'static>(
         offload_backend,
         ring_sizes: None,
         link_sizes: None,
+        port_status,
     };
     let engine = Engine::start(config, queues, control_io, opts)?;
     on_start(&engine);

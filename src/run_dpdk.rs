@@ -56,7 +56,42 @@ pub struct Ports {
     _eal: Eal,
 }
 
+/// The ports' link and counters for `show interfaces`, read when asked.
+pub struct PortStatusReader {
+    ports: Vec<EthPort>,
+}
+
+impl svcard_dataplane::port::PortStatusSource for PortStatusReader {
+    fn ports(&self) -> Vec<svcard_dataplane::port::PortStatus> {
+        self.ports
+            .iter()
+            .map(|p| {
+                let link = p.link().ok();
+                svcard_dataplane::port::PortStatus {
+                    device: p.name().unwrap_or_default(),
+                    link_up: link.map(|l| l.up),
+                    speed_mbps: link.map_or(0, |l| {
+                        if l.speed_mbps == u32::MAX {
+                            0
+                        } else {
+                            l.speed_mbps
+                        }
+                    }),
+                    stats: p.stats().ok(),
+                }
+            })
+            .collect()
+    }
+}
+
 impl Ports {
+    /// What `show interfaces` reads of these ports.
+    pub fn status_reader(&self) -> Arc<dyn svcard_dataplane::port::PortStatusSource> {
+        Arc::new(PortStatusReader {
+            ports: self.ports.clone(),
+        })
+    }
+
     /// The `rte_flow` offload backend over these ports, when the configuration asks for it
     /// (and offloads anything); one line per port says what its device supports.
     pub fn flow_backend(

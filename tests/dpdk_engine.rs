@@ -350,3 +350,45 @@ fn dpdk_telemetry_reads_svcard_s_commands() {
     assert!(out.contains("\"sessions\": 10,"), "{out}");
     assert!(out.contains("\"sessions_created\": 10,"), "{out}");
 }
+
+/// `show interfaces` reads the ports from DPDK: link, device, and at `extensive` the
+/// traffic statistics and errors `rte_eth_stats_get` gives (the 12 frames of the capture in
+/// on the first port, out on the second).
+#[test]
+fn show_interfaces_reads_the_ports_from_dpdk() {
+    let dir = TempDir::new("dpdk-if");
+    let input: Vec<Vec<u8>> = (0..12u16)
+        .map(|f| udp("10.9.0.1", 4100 + f, "192.0.2.9", 9000, 1))
+        .collect();
+    write_pcap(&dir.path("in.pcap"), &input);
+    let bytes: usize = input.iter().map(Vec::len).sum();
+    let cfg = config(&dir, "");
+    let sv = Svcard::start(&dir, &cfg, &["--backend", "dpdk", "--hold"]);
+    let ext = sv.wait_for("show interfaces extensive", 20, |o| {
+        o.matches("Output packets:                   12").count() == 1
+    });
+    let terse = sv.cli("show interfaces terse");
+    let one = sv.cli("show interfaces interface-name ge-0/0/1.0 extensive | display xml");
+    let log = sv.stop();
+    assert!(
+        ext.contains("Physical interface: ge-0/0/0, Enabled, Physical link is Up"),
+        "{ext}"
+    );
+    assert!(ext.contains("Device: net_pcap0"), "{ext}");
+    assert!(
+        ext.contains("Input  packets:                   12"),
+        "{ext}\n{log}"
+    );
+    assert!(
+        ext.contains(&format!("Input  bytes  : {bytes:>20}")),
+        "{ext}"
+    );
+    assert!(
+        ext.contains("Errors: 0, Drops: 0, Resource errors: 0"),
+        "{ext}"
+    );
+    assert_eq!(terse.lines().count(), 3, "{terse}");
+    assert!(one.contains("<name>ge-0/0/1</name>"), "{one}");
+    assert!(one.contains("<output-packets>12</output-packets>"), "{one}");
+    assert!(!one.contains("ge-0/0/0<"), "{one}");
+}

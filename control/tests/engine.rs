@@ -183,6 +183,7 @@ fn a_show_socket_that_cannot_be_bound_fails_the_start_and_names_the_path() {
         offload_backend: None,
         ring_sizes: None,
         link_sizes: None,
+        port_status: None,
     };
     let err = Engine::start(&config, queues, control, opts).unwrap_err();
     assert!(matches!(err, EngineError::Server { .. }), "{err}");

@@ -1,6 +1,7 @@
-//! `show svcard runtime` and its `clear`: a worker's totals (polls, packets, sessions, time
-//! per packet) after a capture, started again by the clear; rates over the last interval
-//! while traffic runs; the XML form.
+//! The operators' views of the card itself: `show svcard runtime` and its `clear` (a
+//! worker's totals, polls, packets, sessions, time per packet, after a capture, started
+//! again by the clear; rates over the last interval while traffic runs; the XML form), and
+//! `show interfaces` on the pcap backend (the DPDK one is in tests/dpdk_engine.rs).
 
 mod common;
 use common::{at, two_ports, udp_frame, Dir};
@@ -72,4 +73,31 @@ fn runtime_totals_rates_and_clear() {
     assert!(out.contains("(totals since the last clear"), "{out}");
     assert_eq!(row(&out, "Packets received").0, "0", "{out}");
     assert_eq!(row(&out, "Sessions created").0, "0", "{out}");
+}
+
+/// On the pcap backend `show interfaces` names the ports and says their counters are not
+/// kept; an unknown interface is an error.
+#[test]
+fn show_interfaces_on_the_pcap_backend() {
+    let dir = Dir::new("interfaces");
+    let client = vec![at(
+        0,
+        udp_frame("10.0.0.1", 5000, "192.0.2.1", 53, 20, true),
+    )];
+    let rest = "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
+                default-action = \"accept\"\n";
+    let (engine, _sink) = two_ports(&dir, 1, &client, &[], rest, false);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let out = engine.query("show interfaces extensive");
+    assert!(
+        out.contains("Physical interface: ge-0/0/0, Enabled, Physical link is Up"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Physical interface: ge-0/0/1, Enabled"),
+        "{out}"
+    );
+    assert!(out.contains("not kept by this port backend"), "{out}");
+    let bad = engine.query("show interfaces interface-name ge-9/9/9");
+    assert!(bad.contains("error: device ge-9/9/9 not found"), "{bad}");
 }

@@ -121,6 +121,22 @@ pub struct ControlHandle {
     /// What `show svcard runtime` computes from: samples of each worker's figures, about
     /// a second apart, and the baseline of the last `clear svcard runtime`.
     pub runtime: Arc<Mutex<RuntimeSamples>>,
+    /// What `show interfaces` reads of the ports (the port backend's, when it keeps any).
+    pub port_status: PortStatusHandle,
+}
+
+/// The port backend's [`PortStatusSource`](svcard_dataplane::port::PortStatusSource), if any.
+#[derive(Clone, Default)]
+pub struct PortStatusHandle(pub Option<Arc<dyn svcard_dataplane::port::PortStatusSource>>);
+
+impl core::fmt::Debug for PortStatusHandle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "PortStatusHandle(Some)"
+        } else {
+            "PortStatusHandle(None)"
+        })
+    }
 }
 
 /// Samples of each worker's published figures for `show svcard runtime`.
@@ -316,6 +332,7 @@ impl ControlCore {
             reconciles: Arc::clone(&reconciles),
             ipfix: Arc::default(),
             runtime: Arc::clone(&runtime),
+            port_status: PortStatusHandle::default(),
             requests: tx,
             books: Arc::clone(&books),
             workers: workers.clone(),

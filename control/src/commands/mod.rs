@@ -17,6 +17,7 @@ pub mod flow_session;
 pub mod flow_statistics;
 pub mod grammar;
 pub mod help;
+pub mod interfaces;
 pub mod nat_mappings;
 pub mod nat_pool;
 pub mod offload_statistics;
@@ -80,6 +81,8 @@ pub enum Command {
     ShowFlowStatistics,
     /// `show version`.
     ShowVersion,
+    /// `show interfaces …`.
+    ShowInterfaces(interfaces::ShowInterfaces),
 }
 
 /// A parsed command line.
@@ -118,6 +121,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ClearSvcardRuntime => runtime::clear(ctx, out),
         Command::ShowFlowStatistics => flow_statistics::show(ctx, out),
         Command::ShowVersion => version::show(ctx, out),
+        Command::ShowInterfaces(s) => interfaces::show(ctx, s, out),
     }
 }
 
@@ -140,6 +144,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ClearSvcardRuntime => runtime::clear_request(),
         Command::ShowFlowStatistics => flow_statistics::request(),
         Command::ShowVersion => version::request(),
+        Command::ShowInterfaces(s) => interfaces::request(s),
     }
 }
 
@@ -284,6 +289,14 @@ static SHOW: &[Node<Command>] = &[
                 }),
             },
         ]),
+    },
+    Node {
+        word: "interfaces",
+        help: "Show interface information",
+        next: Next::Command(CommandDef {
+            options: interfaces::OPTIONS,
+            build: |o| interfaces::build(o).map(Command::ShowInterfaces),
+        }),
     },
     Node {
         word: "version",

@@ -101,6 +101,8 @@ pub struct EngineOptions {
     pub ring_sizes: Option<RingSizes>,
     /// The ALG links' sizes (none: the defaults); tests shrink a worker's pinhole table.
     pub link_sizes: Option<LinkSizes>,
+    /// What `show interfaces` reads of the ports (none: the backend keeps no port state).
+    pub port_status: Option<Arc<dyn svcard_dataplane::port::PortStatusSource>>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -219,6 +221,7 @@ impl Engine {
             socket,
             offload_backend,
             ring_sizes,
+            port_status,
             ..
         } = opts;
         let offload = offload_parts(config, offload_backend);
@@ -293,7 +296,8 @@ impl Engine {
                 .map_err(thread_error(format!("worker-{w}")))?;
             workers.threads.push(thread);
         }
-        let (mut core, control) = ControlCore::new(handles.clone());
+        let (mut core, mut control) = ControlCore::new(handles.clone());
+        control.port_status = crate::central::PortStatusHandle(port_status);
         core.attach(Box::new(Gateway::new(
             Arc::clone(config),
             clock,

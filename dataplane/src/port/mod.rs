@@ -219,6 +219,26 @@ pub struct PortStats {
     pub oerrors: u64,
 }
 
+/// A port's state as an operator reads it (`show interfaces`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortStatus {
+    /// The device (`net_pcap0`, `0000:03:00.0`).
+    pub device: String,
+    /// Link up (none: the backend cannot tell).
+    pub link_up: Option<bool>,
+    /// Speed, Mbit/s (0: unknown).
+    pub speed_mbps: u32,
+    /// Its counters (none: the backend keeps none).
+    pub stats: Option<PortStats>,
+}
+
+/// Reads every port's status, in configuration order. The show server calls it, never a
+/// worker.
+pub trait PortStatusSource: Send + Sync {
+    /// Each port's status.
+    fn ports(&self) -> Vec<PortStatus>;
+}
+
 /// One worker's (or the control core's) view of the ports: an RX queue on each port and a
 /// TX queue on each port. Implementations never block.
 pub trait PortIo: Send {

@@ -144,9 +144,10 @@ pub(super) fn receiving_rx_queues(info: &sys::rte_eth_dev_info) -> u16 {
     }
 }
 
-/// A configured and started Ethernet port. Dropping it (after every [`DpdkQueues`] that uses
-/// it) stops and closes the port; for virtual devices closing releases the port id.
-#[derive(Debug)]
+/// A configured and started Ethernet port. Dropping it (its last clone, after every
+/// [`DpdkQueues`] that uses it) stops and closes the port; for virtual devices closing
+/// releases the port id.
+#[derive(Debug, Clone)]
 pub struct EthPort {
     pub(super) inner: Arc<PortInner>,
 }
