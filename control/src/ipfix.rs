@@ -32,6 +32,13 @@ use crate::central::{run_query, ControlHandle, EventTap, Relay};
 pub const TEMPLATE_V4: u16 = 256;
 /// Template ID of IPv6 flows.
 pub const TEMPLATE_V6: u16 = 257;
+/// Template ID of IPv4 flows of translated sessions (source NAT): the IPv4 fields and the
+/// post-NAT ones of RFC 8158 (`postNATSourceIPv4Address` 225, `postNAPTSourceTransportPort`
+/// 227, `postNATDestinationIPv4Address` 226, `postNAPTDestinationTransportPort` 228).
+pub const TEMPLATE_V4_NAT: u16 = 258;
+
+/// The post-NAT fields of [`TEMPLATE_V4_NAT`].
+const NAT_TAIL: [(u16, u16); 4] = [(225, 4), (227, 2), (226, 4), (228, 2)];
 
 /// The fields of a record after the addresses: (information element, length).
 const TAIL: [(u16, u16); 9] = [
@@ -98,18 +105,24 @@ pub struct FlowRecord {
     pub end_reason: u8,
     /// The port it came in on (svcard's port index + 1, as an ifIndex is never 0).
     pub ingress: u32,
+    /// A translated flow's addresses and ports as it leaves (source, then destination).
+    pub post_nat: Option<(std::net::Ipv4Addr, u16, std::net::Ipv4Addr, u16)>,
 }
 
 impl FlowRecord {
-    fn v6(&self) -> bool {
-        self.src.is_ipv6()
+    fn template(&self) -> u16 {
+        match (self.src.is_ipv6(), self.post_nat.is_some()) {
+            (true, _) => TEMPLATE_V6,
+            (false, true) => TEMPLATE_V4_NAT,
+            (false, false) => TEMPLATE_V4,
+        }
     }
 
     fn len(&self) -> usize {
-        if self.v6() {
-            32 + TAIL_LEN
-        } else {
-            8 + TAIL_LEN
+        match self.template() {
+            TEMPLATE_V6 => 32 + TAIL_LEN,
+            TEMPLATE_V4_NAT => 8 + TAIL_LEN + 12,
+            _ => 8 + TAIL_LEN,
         }
     }
 
@@ -129,6 +142,12 @@ impl FlowRecord {
         out.extend_from_slice(&self.end_s.to_be_bytes());
         out.push(self.end_reason);
         out.extend_from_slice(&self.ingress.to_be_bytes());
+        if let Some((sa, sp, da, dp)) = self.post_nat {
+            out.extend_from_slice(&sa.octets());
+            out.extend_from_slice(&sp.to_be_bytes());
+            out.extend_from_slice(&da.octets());
+            out.extend_from_slice(&dp.to_be_bytes());
+        }
     }
 }
 
@@ -137,17 +156,19 @@ fn len16(n: usize) -> [u8; 2] {
     u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes()
 }
 
-/// The template set: both templates.
+/// The template set: the three templates.
 #[must_use]
 pub fn template_set() -> Vec<u8> {
     let mut t = Vec::new();
-    for (id, addrs) in [
-        (TEMPLATE_V4, [(8u16, 4u16), (12, 4)]),
-        (TEMPLATE_V6, [(27, 16), (28, 16)]),
+    let none: &[(u16, u16)] = &[];
+    for (id, addrs, extra) in [
+        (TEMPLATE_V4, [(8u16, 4u16), (12, 4)], none),
+        (TEMPLATE_V6, [(27, 16), (28, 16)], none),
+        (TEMPLATE_V4_NAT, [(8, 4), (12, 4)], &NAT_TAIL[..]),
     ] {
         t.extend_from_slice(&id.to_be_bytes());
-        t.extend_from_slice(&len16(2 + TAIL.len()));
-        for (ie, len) in addrs.iter().chain(TAIL.iter()) {
+        t.extend_from_slice(&len16(2 + TAIL.len() + extra.len()));
+        for (ie, len) in addrs.iter().chain(TAIL.iter()).chain(extra.iter()) {
             t.extend_from_slice(&ie.to_be_bytes());
             t.extend_from_slice(&len.to_be_bytes());
         }
@@ -197,10 +218,10 @@ impl Encoder {
             let mut n = 0u32;
             // Data sets, one per template, records of that family in order.
             while i < records.len() {
-                let v6 = records[i].v6();
+                let id = records[i].template();
                 let mut set = Vec::new();
                 while i < records.len()
-                    && records[i].v6() == v6
+                    && records[i].template() == id
                     && 16 + body.len() + 4 + set.len() + records[i].len() <= MAX_MESSAGE
                 {
                     records[i].encode(&mut set);
@@ -210,7 +231,6 @@ impl Encoder {
                 if set.is_empty() {
                     break;
                 }
-                let id = if v6 { TEMPLATE_V6 } else { TEMPLATE_V4 };
                 body.extend_from_slice(&id.to_be_bytes());
                 body.extend_from_slice(&len16(4 + set.len()));
                 body.extend_from_slice(&set);
@@ -253,6 +273,24 @@ fn records_of(
         if packets == 0 {
             continue;
         }
+        // Source NAT: the flow out leaves from the public endpoint, the flow back leaves
+        // to the private one.
+        let post_nat = v.nat.and_then(|n| {
+            let v4 = |e: svcard_dataplane::flow::Endpoint| match e.addr {
+                IpAddr::V4(a) => Some((a, e.port)),
+                IpAddr::V6(_) => None,
+            };
+            let (s, d) = (v4(src)?, v4(dst)?);
+            if src == n.private {
+                let p = v4(n.public)?;
+                Some((p.0, p.1, d.0, d.1))
+            } else if dst == n.public {
+                let p = v4(n.private)?;
+                Some((s.0, s.1, p.0, p.1))
+            } else {
+                None
+            }
+        });
         out.push(FlowRecord {
             src: src.addr,
             dst: dst.addr,
@@ -265,6 +303,7 @@ fn records_of(
             end_s: base_s.wrapping_add(end_s),
             end_reason: reason,
             ingress: f.ingress_port.map_or(0, |p| u32::from(p.0) + 1),
+            post_nat,
         });
     }
     out
@@ -475,6 +514,7 @@ mod tests {
             end_s: 1_800_000_005,
             end_reason: end_reason::IDLE,
             ingress: 1,
+            post_nat: None,
         }
     }
 
@@ -537,5 +577,15 @@ mod tests {
         let mut one = Vec::new();
         rec(1, true).encode(&mut one);
         assert_eq!(v6, one.len());
+        // Template 258: the IPv4 fields and the four post-NAT ones.
+        let at = at + 4 + 11 * 4;
+        assert_eq!((be16(&t, at), be16(&t, at + 2)), (258, 15));
+        let nat: usize = (0..15).map(|f| be16(&t, at + 4 + f * 4 + 2)).sum();
+        let mut r = rec(1, false);
+        r.post_nat = Some(([198, 51, 100, 7].into(), 40000, [192, 0, 2, 1].into(), 53));
+        let mut one = Vec::new();
+        r.encode(&mut one);
+        assert_eq!(nat, one.len());
+        assert_eq!(at + 4 + 15 * 4, t.len());
     }
 }

@@ -67,13 +67,32 @@ impl Nfcapd {
         Nfcapd { child, dir: d }
     }
 
-    /// Ends nfcapd (SIGTERM: it writes its file out) and reads every record back with
-    /// nfdump: (source, destination, protocol number) to (packets, bytes, records), summed.
-    fn records(mut self) -> HashMap<(String, String, String), (u64, u64, u64)> {
+    /// Ends nfcapd and gives nfdump's lines in `format`, fields trimmed.
+    fn lines(mut self, format: &str) -> Vec<String> {
+        self.stop();
+        let out = Command::new("nfdump")
+            .arg("-R")
+            .arg(&self.dir)
+            .args(["-q", "-N", "-o", format])
+            .output()
+            .expect("nfdump");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>().join("|"))
+            .collect()
+    }
+
+    fn stop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+    }
+
+    /// Ends nfcapd (SIGTERM: it writes its file out) and reads every record back with
+    /// nfdump: (source, destination, protocol number) to (packets, bytes, records), summed.
+    fn records(mut self) -> HashMap<(String, String, String), (u64, u64, u64)> {
+        self.stop();
         let out = Command::new("nfdump")
             .arg("-R")
             .arg(&self.dir)
@@ -261,4 +280,57 @@ fn nfcapd_receives_every_flow_of_every_session_with_its_counts() {
         "one record for a session past the active timeout: {long:?}"
     );
     assert!(stats.contains("ipfix_records_sent"), "{stats}");
+}
+
+/// A translated session's flows carry their post-NAT addresses and ports (RFC 8158's
+/// `postNATSourceIPv4Address` and the rest), which nfdump reads as its translation fields:
+/// the flow out leaves from the pool's address and port, the flow back to the private host.
+#[test]
+fn translated_flows_carry_their_post_nat_endpoints() {
+    let dir = Dir::new("ipfix-nat");
+    let port = free_port();
+    let collector = Nfcapd::start(&dir, port);
+    let client = vec![
+        at(0, udp_frame("10.0.0.1", 5000, "192.0.2.1", 53, 30, true)),
+        at(20, udp_frame("10.0.0.1", 5000, "192.0.2.1", 53, 30, true)),
+    ];
+    // The answer to the pool's address and port.
+    let server = vec![at(
+        10,
+        udp_frame("192.0.2.1", 53, "198.51.100.7", 40000, 90, false),
+    )];
+    let rest = format!(
+        "[[nat.pool]]\nname = \"public\"\naddress = \"198.51.100.7\"\nport-low = 40000\n\
+         port-high = 40000\n[[nat.rule]]\nname = \"inside\"\nmatch-direction = \"input\"\n\
+         source = [\"10.0.0.0/8\"]\ntranslation-type = \"napt-44\"\npool = \"public\"\n\
+         [[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
+         nat-rules = [\"inside\"]\ndefault-action = \"accept\"\n\
+         [ipfix]\ncollector = \"127.0.0.1:{port}\"\n"
+    );
+    let (engine, _sink) = two_ports(&dir, 1, &client, &server, &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let _ = engine.query("clear services sessions");
+    let t0 = Instant::now();
+    while engine.control().ipfix.rows()[0].1 < 2 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no records sent");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(engine);
+    let lines = collector.lines("fmt:%sap|%dap|%xsap|%xdap|%pkt");
+    let out = lines
+        .iter()
+        .find(|l| l.starts_with("10.0.0.1:5000|"))
+        .unwrap_or_else(|| panic!("no flow out: {lines:?}"));
+    assert_eq!(
+        out, "10.0.0.1:5000|192.0.2.1:53|198.51.100.7:40000|192.0.2.1:53|2",
+        "{lines:?}"
+    );
+    let back = lines
+        .iter()
+        .find(|l| l.starts_with("192.0.2.1:53|"))
+        .unwrap_or_else(|| panic!("no flow back: {lines:?}"));
+    assert_eq!(
+        back, "192.0.2.1:53|198.51.100.7:40000|192.0.2.1:53|10.0.0.1:5000|1",
+        "{lines:?}"
+    );
 }
