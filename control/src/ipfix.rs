@@ -37,6 +37,94 @@ pub const TEMPLATE_V6: u16 = 257;
 /// 227, `postNATDestinationIPv4Address` 226, `postNAPTDestinationTransportPort` 228).
 pub const TEMPLATE_V4_NAT: u16 = 258;
 
+/// Template ID of NAT44 session events (RFC 8158 section 4.1: a translated session's
+/// create and delete).
+pub const TEMPLATE_NAT_EVENT: u16 = 259;
+
+/// The fields of [`TEMPLATE_NAT_EVENT`].
+const NAT_EVENT_FIELDS: [(u16, u16); 9] = [
+    (323, 8), // observationTimeMilliseconds
+    (230, 1), // natEvent
+    (8, 4),   // sourceIPv4Address
+    (225, 4), // postNATSourceIPv4Address
+    (4, 1),   // protocolIdentifier
+    (7, 2),   // sourceTransportPort
+    (227, 2), // postNAPTSourceTransportPort
+    (12, 4),  // destinationIPv4Address
+    (11, 2),  // destinationTransportPort
+];
+
+/// natEvent values (IANA "NAT Event Type", RFC 8158).
+pub mod nat_event {
+    /// NAT44 session create.
+    pub const SESSION_CREATE: u8 = 4;
+    /// NAT44 session delete.
+    pub const SESSION_DELETE: u8 = 5;
+}
+
+/// A NAT44 session event: the private endpoint, the public one it was given, the remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatEvent {
+    /// When, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// [`nat_event`].
+    pub event: u8,
+    /// The private source and the public one.
+    pub src: (std::net::Ipv4Addr, u16),
+    /// See `src`.
+    pub post_src: (std::net::Ipv4Addr, u16),
+    /// The remote destination.
+    pub dst: (std::net::Ipv4Addr, u16),
+    /// IP protocol.
+    pub proto: u8,
+}
+
+impl NatEvent {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.time_ms.to_be_bytes());
+        out.push(self.event);
+        out.extend_from_slice(&self.src.0.octets());
+        out.extend_from_slice(&self.post_src.0.octets());
+        out.push(self.proto);
+        out.extend_from_slice(&self.src.1.to_be_bytes());
+        out.extend_from_slice(&self.post_src.1.to_be_bytes());
+        out.extend_from_slice(&self.dst.0.octets());
+        out.extend_from_slice(&self.dst.1.to_be_bytes());
+    }
+}
+
+/// A record of any template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// One direction of a session.
+    Flow(FlowRecord),
+    /// A NAT44 session event.
+    Nat(NatEvent),
+}
+
+impl Record {
+    fn template(&self) -> u16 {
+        match self {
+            Record::Flow(f) => f.template(),
+            Record::Nat(_) => TEMPLATE_NAT_EVENT,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Record::Flow(f) => f.len(),
+            Record::Nat(_) => 28,
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Record::Flow(f) => f.encode(out),
+            Record::Nat(n) => n.encode(out),
+        }
+    }
+}
+
 /// The post-NAT fields of [`TEMPLATE_V4_NAT`].
 const NAT_TAIL: [(u16, u16); 4] = [(225, 4), (227, 2), (226, 4), (228, 2)];
 
@@ -173,6 +261,12 @@ pub fn template_set() -> Vec<u8> {
             t.extend_from_slice(&len.to_be_bytes());
         }
     }
+    t.extend_from_slice(&TEMPLATE_NAT_EVENT.to_be_bytes());
+    t.extend_from_slice(&len16(NAT_EVENT_FIELDS.len()));
+    for (ie, len) in NAT_EVENT_FIELDS {
+        t.extend_from_slice(&ie.to_be_bytes());
+        t.extend_from_slice(&len.to_be_bytes());
+    }
     let mut set = Vec::with_capacity(4 + t.len());
     set.extend_from_slice(&2u16.to_be_bytes());
     set.extend_from_slice(&len16(4 + t.len()));
@@ -200,12 +294,7 @@ impl Encoder {
 
     /// Messages carrying `records` (templates first when `templates`), each at most
     /// [`MAX_MESSAGE`] bytes, stamped `export_s`.
-    pub fn messages(
-        &mut self,
-        records: &[FlowRecord],
-        templates: bool,
-        export_s: u32,
-    ) -> Vec<Vec<u8>> {
+    pub fn messages(&mut self, records: &[Record], templates: bool, export_s: u32) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         let mut i = 0;
         let mut first = true;
@@ -309,6 +398,29 @@ fn records_of(
     out
 }
 
+/// The NAT44 session event of translated session `v` (none for others).
+fn nat_event_of(v: &SessionView, event: u8, time_ms: u64) -> Option<NatEvent> {
+    let n = v.nat?;
+    let v4 = |e: svcard_dataplane::flow::Endpoint| match e.addr {
+        IpAddr::V4(a) => Some((a, e.port)),
+        IpAddr::V6(_) => None,
+    };
+    // The flow the private host sends: its destination is the remote endpoint.
+    let remote = v
+        .flows
+        .iter()
+        .find(|f| f.src == Some(n.private))
+        .and_then(|f| f.dst)?;
+    Some(NatEvent {
+        time_ms,
+        event,
+        src: v4(n.private)?,
+        post_src: v4(n.public)?,
+        dst: v4(remote)?,
+        proto: v.key.proto,
+    })
+}
+
 fn counts(v: &SessionView) -> ([u64; 2], [u64; 2]) {
     (
         [v.flows[0].packets, v.flows[1].packets],
@@ -325,7 +437,14 @@ pub struct IpfixTap {
 
 impl EventTap for IpfixTap {
     fn on_event(&mut self, _worker: WorkerId, ev: &Event) {
-        if matches!(ev.kind, EventKind::Closed(_)) && self.tx.try_send(*ev).is_err() {
+        // Closes (flow records, and a translated session's NAT delete event) and the
+        // creates of translated sessions (NAT create events).
+        let wanted = match ev.kind {
+            EventKind::Closed(_) => true,
+            EventKind::Created => ev.view.nat.is_some(),
+            EventKind::Changed | EventKind::Matched(_) => false,
+        };
+        if wanted && self.tx.try_send(*ev).is_err() {
             self.stats.channel_full.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -378,12 +497,12 @@ impl IpfixExporter {
                 let base_s = now_unix().wrapping_sub(clock.now().1);
                 let mut enc = Encoder::new(x.observation_domain);
                 let mut exported: Exported = HashMap::new();
-                let mut pending: Vec<FlowRecord> = Vec::new();
+                let mut pending: Vec<Record> = Vec::new();
                 let refresh = Duration::from_secs(u64::from(x.template_refresh_s));
                 let mut last_templates: Option<Instant> = None;
                 let active = Duration::from_secs(u64::from(x.active_timeout_s));
                 let mut last_walk = Instant::now();
-                let send = |records: &[FlowRecord],
+                let send = |records: &[Record],
                             enc: &mut Encoder,
                             last_templates: &mut Option<Instant>| {
                     let templates = last_templates.is_none_or(|t| t.elapsed() >= refresh);
@@ -407,6 +526,16 @@ impl IpfixExporter {
                 loop {
                     match rx.recv_timeout(Duration::from_millis(100)) {
                         Ok(ev) => {
+                            let now_ms = SystemTime::now()
+                                .duration_since(UNIX_EPOCH)
+                                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                            let event = match ev.kind {
+                                EventKind::Created => nat_event::SESSION_CREATE,
+                                _ => nat_event::SESSION_DELETE,
+                            };
+                            if let Some(n) = nat_event_of(&ev.view, event, now_ms) {
+                                pending.push(Record::Nat(n));
+                            }
                             if let EventKind::Closed(r) = ev.kind {
                                 let v = &ev.view;
                                 let before = exported
@@ -414,13 +543,11 @@ impl IpfixExporter {
                                     .filter(|(start, _, _)| *start == v.start_s)
                                     .map_or(([0; 2], [0; 2]), |(_, p, o)| (p, o));
                                 let end = v.start_s.wrapping_add(v.duration_s);
-                                pending.extend(records_of(
-                                    v,
-                                    before,
-                                    base_s,
-                                    end,
-                                    end_reason_of(r),
-                                ));
+                                pending.extend(
+                                    records_of(v, before, base_s, end, end_reason_of(r))
+                                        .into_iter()
+                                        .map(Record::Flow),
+                                );
                             }
                             if pending.len() < 64 {
                                 continue;
@@ -457,13 +584,11 @@ impl IpfixExporter {
                                 .get(&v.id)
                                 .filter(|(start, _, _)| *start == v.start_s)
                                 .map_or(([0; 2], [0; 2]), |(_, p, o)| (*p, *o));
-                            pending.extend(records_of(
-                                v,
-                                before,
-                                base_s,
-                                now_s,
-                                end_reason::ACTIVE,
-                            ));
+                            pending.extend(
+                                records_of(v, before, base_s, now_s, end_reason::ACTIVE)
+                                    .into_iter()
+                                    .map(Record::Flow),
+                            );
                             let (p, o) = counts(v);
                             exported.insert(v.id, (v.start_s, p, o));
                         }
@@ -525,7 +650,15 @@ mod tests {
     #[test]
     fn messages_split_at_the_mtu_with_sets_that_add_up() {
         let mut enc = Encoder::new(7);
-        let records: Vec<FlowRecord> = (1..=40).map(|i| rec(i, i % 3 == 0)).collect();
+        let mut records: Vec<Record> = (1..=40).map(|i| Record::Flow(rec(i, i % 3 == 0))).collect();
+        records.push(Record::Nat(NatEvent {
+            time_ms: 1_800_000_000_000,
+            event: nat_event::SESSION_CREATE,
+            src: ([10, 0, 0, 1].into(), 5000),
+            post_src: ([198, 51, 100, 7].into(), 40000),
+            dst: ([192, 0, 2, 1].into(), 53),
+            proto: 17,
+        }));
         let msgs = enc.messages(&records, true, 1_800_000_010);
         assert!(msgs.len() >= 2, "{} messages", msgs.len());
         let mut seen = 0;
@@ -551,6 +684,11 @@ mod tests {
                         assert_eq!((len - 4) % (32 + TAIL_LEN), 0);
                         seen += (len - 4) / (32 + TAIL_LEN);
                         sequence += u32::try_from((len - 4) / (32 + TAIL_LEN)).unwrap();
+                    }
+                    259 => {
+                        assert_eq!(len - 4, 28, "one NAT event");
+                        seen += 1;
+                        sequence += 1;
                     }
                     other => panic!("set {other}"),
                 }
@@ -586,6 +724,34 @@ mod tests {
         let mut one = Vec::new();
         r.encode(&mut one);
         assert_eq!(nat, one.len());
-        assert_eq!(at + 4 + 15 * 4, t.len());
+        // Template 259: the NAT event's nine fields, 28 bytes.
+        let at = at + 4 + 15 * 4;
+        assert_eq!((be16(&t, at), be16(&t, at + 2)), (259, 9));
+        let ev: usize = (0..9).map(|f| be16(&t, at + 4 + f * 4 + 2)).sum();
+        assert_eq!(ev, 28);
+        assert_eq!(at + 4 + 9 * 4, t.len());
+    }
+
+    #[test]
+    fn a_nat_event_encodes_its_fields_in_template_order() {
+        let e = NatEvent {
+            time_ms: 0x0102_0304_0506_0708,
+            event: nat_event::SESSION_DELETE,
+            src: ([10, 0, 0, 1].into(), 5000),
+            post_src: ([198, 51, 100, 7].into(), 40000),
+            dst: ([192, 0, 2, 1].into(), 53),
+            proto: 17,
+        };
+        let mut b = Vec::new();
+        e.encode(&mut b);
+        assert_eq!(b.len(), 28);
+        assert_eq!(&b[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(b[8], 5, "natEvent: NAT44 session delete");
+        assert_eq!(&b[9..13], &[10, 0, 0, 1]);
+        assert_eq!(&b[13..17], &[198, 51, 100, 7]);
+        assert_eq!(b[17], 17);
+        assert_eq!((be16(&b, 18), be16(&b, 20)), (5000, 40000));
+        assert_eq!(&b[22..26], &[192, 0, 2, 1]);
+        assert_eq!(be16(&b, 26), 53);
     }
 }
