@@ -71,6 +71,8 @@ struct Run {
     /// Frames sent out of each port: [to the server, to the client] (the sink gives them by
     /// port: port 0 faces the client).
     out: Vec<u64>,
+    /// The TCP segments sent to the client: (flags, seq, ack).
+    to_client: Vec<(u8, u32, u32)>,
     counters: [u64; 5],
     /// The `Timeout:` of each session shown.
     timeouts: Vec<u32>,
@@ -99,8 +101,19 @@ fn run(name: &str, tcp_session: &str, client: &[Record], server: &[Record]) -> R
     drop(engine);
     let mut out = sink.finish().unwrap();
     out.reverse();
+    let to_client = svcard_dataplane::pcapfile::read_file(&dir.0.join("out0.pcap"))
+        .unwrap()
+        .iter()
+        .filter_map(|r| match svcard_dataplane::wire::parse(&r.data) {
+            svcard_dataplane::wire::Outcome::Ip(p) if p.proto == 6 => {
+                Some((p.tcp_flags, p.tcp_seq, p.tcp_ack))
+            }
+            _ => None,
+        })
+        .collect();
     Run {
         out,
+        to_client,
         counters,
         timeouts,
     }
@@ -145,7 +158,14 @@ fn rst_sequence_check_wants_the_next_sequence_and_then_closes() {
     c.push(seg(90, 40000, true, RST, 1120, 0, 0));
     c.push(seg(100, 40000, true, RST, 1151, 0, 0));
     let r = run("tcp-rstseq", "rst-sequence-check = true", &c, &s);
-    assert_eq!(r.out, vec![5, 3]);
+    // The inexact RST is answered with a challenge ACK (RFC 5961): from the server's next
+    // sequence, acknowledging the client's (1151).
+    assert_eq!(r.out, vec![5, 4]);
+    assert!(
+        r.to_client.contains(&(ACK, 5001, 1151)),
+        "{:?}",
+        r.to_client
+    );
     assert_eq!(r.counters, [2, 2, 1, 0, 0]);
     assert!(
         r.timeouts[0] <= 600,

@@ -202,6 +202,8 @@ registry! {
         /// RSTs inside the window but not at the expected sequence (`rst-sequence-check`):
         /// dropped, the session kept.
         TcpRstSequenceDrops => "tcp_rst_sequence_drops" in Packets,
+        /// Challenge ACKs sent back to the senders of those RSTs (RFC 5961 3.2).
+        TcpChallengeAcks => "tcp_challenge_acks_sent" in Packets,
         /// First segments that are not a SYN, where mid-stream pickup is off (the SYN check):
         /// dropped, no session.
         TcpNonSynDrops => "tcp_non_syn_drops" in Packets,

@@ -167,6 +167,15 @@ impl TcpWindow {
         self.sides[1].flags |= LIBERAL;
     }
 
+    /// The challenge ACK for an RST from the initiator (`from_initiator`) or the responder
+    /// at the wrong sequence (RFC 5961 3.2): (`seq`, `ack`) of an ACK back to the RST's sender
+    /// as the other side would send it, acknowledging what the sender sent so far.
+    #[must_use]
+    pub fn challenge(&self, from_initiator: bool) -> (u32, u32) {
+        let (si, ri) = if from_initiator { (0, 1) } else { (1, 0) };
+        (self.sides[ri].end, self.sides[si].end)
+    }
+
     /// The session's [`knob`]s.
     #[inline]
     #[must_use]
@@ -559,6 +568,10 @@ mod tests {
             w.track(I, &seg(RST, 1050, 0, 0, 0), false).is_ok(),
             "in the window"
         );
+        // The challenge ACK back to the initiator: the responder's next sequence,
+        // acknowledging everything the initiator sent.
+        assert_eq!(w.challenge(I), (5001, 1101));
+        assert_eq!(w.challenge(R), (1101, 5001));
         let mut x = handshake();
         x.track(I, &seg(ACK, 1001, 5001, 502, 100), false).unwrap();
         x.track(I, &seg(RST, 1101, 0, 0, 0), true).unwrap();

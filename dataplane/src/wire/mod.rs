@@ -44,7 +44,7 @@ pub use ipv6::{Ipv6ExtHeader, Ipv6FragmentHeader, Ipv6Packet};
 pub use parse::{
     parse, parse_fast_v4, parse_icmp_error_inner, DropReason, FastV4, Outcome, Parsed,
 };
-pub use reply::{icmp_unreachable_in_place, tcp_rst_in_place};
+pub use reply::{icmp_unreachable_in_place, tcp_ack_in_place, tcp_rst_in_place};
 pub use sctp::SctpPacket;
 pub use tcp::{read_options as read_tcp_options, TcpOptions, TcpPacket};
 pub use udp::UdpPacket;

@@ -78,10 +78,53 @@ fn v4_of(a: &[u8; 16]) -> [u8; 4] {
 /// address (neither is ever answered, RFC 1122 4.2.3.10), or if `p` does not fit
 /// `buf[..frame_len]`.
 pub fn tcp_rst_in_place(buf: &mut [u8], frame_len: usize, p: &Parsed) -> Option<usize> {
+    if p.tcp_flags & tcp::RST != 0 {
+        return None;
+    }
+    let (seq, ack, flags) = if p.tcp_flags & tcp::ACK != 0 {
+        (p.tcp_ack, 0, tcp::RST)
+    } else {
+        let mut a = p.tcp_seq.wrapping_add(u32::from(p.payload_len));
+        if p.tcp_flags & tcp::SYN != 0 {
+            a = a.wrapping_add(1);
+        }
+        if p.tcp_flags & tcp::FIN != 0 {
+            a = a.wrapping_add(1);
+        }
+        (0, a, tcp::RST | tcp::ACK)
+    };
+    tcp_answer_in_place(buf, frame_len, p, seq, ack, flags)
+}
+
+/// Turns the TCP segment in `buf[..frame_len]`, parsed as `p` (an RST among them), into a
+/// bare ACK back to its sender with `seq` and `ack` (the challenge ACK of RFC 5961 3.2,
+/// which Junos's `rst-sequence-check` sends for an RST at the wrong sequence): the same
+/// rewrite as [`tcp_rst_in_place`] otherwise.
+///
+/// Returns the new frame length, or `None` as [`tcp_rst_in_place`] does (an RST is
+/// answered here).
+pub fn tcp_ack_in_place(
+    buf: &mut [u8],
+    frame_len: usize,
+    p: &Parsed,
+    seq: u32,
+    ack: u32,
+) -> Option<usize> {
+    tcp_answer_in_place(buf, frame_len, p, seq, ack, tcp::ACK)
+}
+
+/// The segment answering `p` with `seq`, `ack` and `flags`, built in place.
+fn tcp_answer_in_place(
+    buf: &mut [u8],
+    frame_len: usize,
+    p: &Parsed,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+) -> Option<usize> {
     if p.proto != ip_proto::TCP
         || p.l4_offset == 0
         || p.fragment == 2
-        || p.tcp_flags & tcp::RST != 0
         || frame_len > buf.len()
         || to_group(p)
     {
@@ -97,18 +140,6 @@ pub fn tcp_rst_in_place(buf: &mut [u8], frame_len: usize, p: &Parsed) -> Option<
     if l3 < 14 || new_len > frame_len {
         return None;
     }
-    let (seq, ack, flags) = if p.tcp_flags & tcp::ACK != 0 {
-        (p.tcp_ack, 0, tcp::RST)
-    } else {
-        let mut a = p.tcp_seq.wrapping_add(u32::from(p.payload_len));
-        if p.tcp_flags & tcp::SYN != 0 {
-            a = a.wrapping_add(1);
-        }
-        if p.tcp_flags & tcp::FIN != 0 {
-            a = a.wrapping_add(1);
-        }
-        (0, a, tcp::RST | tcp::ACK)
-    };
     let at = l3 + ip_hl;
     {
         let mut t = TcpPacket::new_unchecked(buf.get_mut(at..at + 20)?);

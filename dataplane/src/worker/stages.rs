@@ -292,9 +292,16 @@ impl<P: PortIo> Worker<P> {
             if meta.fragment != 2 && self.table.has_tcp_windows() {
                 // The service set's checks (sequence window, strict SYN).
                 fate = self.check_segment(i, slot, from_initiator, &meta, tracker);
-                if fate == SegmentFate::Drop {
-                    drop(self.rx.take(i));
-                    return;
+                match fate {
+                    SegmentFate::Drop => {
+                        drop(self.rx.take(i));
+                        return;
+                    }
+                    SegmentFate::Challenge(seq, ack) => {
+                        self.challenge_ack(i, port, seq, ack);
+                        return;
+                    }
+                    SegmentFate::Track | SegmentFate::Pass => {}
                 }
             }
             if fate == SegmentFate::Track

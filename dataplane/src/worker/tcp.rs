@@ -23,6 +23,9 @@ pub(super) enum SegmentFate {
     Pass,
     /// Dropped (counted by reason).
     Drop,
+    /// An RST at the wrong sequence (`rst-sequence-check`): dropped, and answered with
+    /// this challenge ACK (`seq`, `ack`) to its sender.
+    Challenge(u32, u32),
 }
 
 /// The options of the TCP header at `l4` of `frame` that the window reads. Linux's data
@@ -105,7 +108,8 @@ impl<P: PortIo> Worker<P> {
             Ok(()) => SegmentFate::Track,
             Err(OutOfWindow::RstNotExact) => {
                 self.stats.inc(Counter::TcpRstSequenceDrops);
-                SegmentFate::Drop
+                let (seq, ack) = w.challenge(from_initiator);
+                SegmentFate::Challenge(seq, ack)
             }
             Err(_) => {
                 self.stats.inc(Counter::TcpOutOfWindow);
@@ -116,6 +120,34 @@ impl<P: PortIo> Worker<P> {
                     SegmentFate::Drop
                 }
             }
+        }
+    }
+
+    /// Answers RST frame `i` (taken out of the burst) with the challenge ACK (`seq`, `ack`),
+    /// sent back out of `port`, the port it came in on. Rare: the frame is parsed again.
+    #[cold]
+    pub(super) fn challenge_ack(&mut self, i: usize, port: u16, seq: u32, ack: u32) {
+        let Some(mut pkt) = self.rx.take(i) else {
+            return;
+        };
+        let len = pkt.data().len();
+        let crate::wire::Outcome::Ip(p) = crate::wire::parse(pkt.data()) else {
+            return;
+        };
+        // Room for the answer (an RST is at least as long as the bare ACK; padding below).
+        if !pkt.set_len(pkt.capacity()) {
+            return;
+        }
+        let Some(mut n) = crate::wire::tcp_ack_in_place(pkt.data_mut(), len, &p, seq, ack) else {
+            return;
+        };
+        if n < 60 && pkt.set_len(60) {
+            pkt.data_mut()[n..].fill(0);
+            n = 60;
+        }
+        if pkt.set_len(n) {
+            self.stats.inc(Counter::TcpChallengeAcks);
+            self.queue_out(port, pkt);
         }
     }
 
