@@ -156,6 +156,45 @@ impl ConditionalEventHandler for Question {
     }
 }
 
+/// Space: completes a unique keyword prefix (`sh` becomes `show `), as Junos does; after a
+/// full word, a value, an ambiguous prefix or inside a quoted pattern it is a space.
+struct SpaceCompletes;
+
+/// What space inserts at the end of `before` (the line up to the cursor), if it completes
+/// a keyword: the rest of the word and the space.
+fn space_completion(before: &str) -> Option<String> {
+    if before.matches('"').count() % 2 == 1 {
+        return None;
+    }
+    let h = help(before).ok()?;
+    if h.partial.is_empty() {
+        return None;
+    }
+    let words: Vec<&str> = h
+        .items
+        .iter()
+        .filter(|i| i.is_word() && i.word.starts_with(h.partial.as_str()))
+        .map(|i| i.word.as_str())
+        .collect();
+    match words.as_slice() {
+        [w] if *w != h.partial => Some(format!("{} ", &w[h.partial.len()..])),
+        _ => None,
+    }
+}
+
+impl ConditionalEventHandler for SpaceCompletes {
+    fn handle(
+        &self,
+        _evt: &Event,
+        _n: RepeatCount,
+        _positive: bool,
+        ctx: &EventContext<'_>,
+    ) -> Option<Cmd> {
+        let before = &ctx.line()[..ctx.pos()];
+        space_completion(before).map(|rest| Cmd::Insert(1, rest))
+    }
+}
+
 fn hostname(socket: &Path) -> String {
     let mut out = Vec::new();
     if query(socket, "show version", &mut out).is_ok() {
@@ -178,6 +217,10 @@ fn interactive(socket: &Path) -> Result<()> {
     rl.bind_sequence(
         KeyEvent::from('?'),
         EventHandler::Conditional(Box::new(Question(Arc::clone(&pending)))),
+    );
+    rl.bind_sequence(
+        KeyEvent::from(' '),
+        EventHandler::Conditional(Box::new(SpaceCompletes)),
     );
     let history = std::env::var_os("HOME").map(|h| Path::new(&h).join(".svcard_history"));
     if let Some(h) = &history {
@@ -227,4 +270,29 @@ fn interactive(socket: &Path) -> Result<()> {
         let _ = rl.save_history(h);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::space_completion;
+
+    #[test]
+    fn space_completes_unique_keyword_prefixes_only() {
+        assert_eq!(space_completion("sh").as_deref(), Some("ow "));
+        assert_eq!(space_completion("show sec").as_deref(), Some("urity "));
+        assert_eq!(space_completion("show security fl").as_deref(), Some("ow "));
+        // A whole word, nothing typed, an ambiguous prefix, a value, a quoted pattern.
+        assert_eq!(space_completion("show"), None);
+        assert_eq!(space_completion("show "), None);
+        assert_eq!(
+            space_completion("show s"),
+            None,
+            "security, services, svcard"
+        );
+        assert_eq!(
+            space_completion("show services sessions destination-port 8"),
+            None
+        );
+        assert_eq!(space_completion("show version | match \"sh"), None);
+    }
 }

@@ -1358,3 +1358,105 @@ fn many_udp_sessions(dir: &TempDir, n: u16) -> Svcard {
     });
     sv
 }
+
+/// The interactive shell through a real terminal (tmux): space completes a unique keyword
+/// prefix, `?` lists what may come next and gives the line back, Tab completes, the up
+/// arrow recalls the last command. The tmux server is ended by its PID.
+#[test]
+fn the_interactive_shell_in_a_real_terminal() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no tmux");
+        return;
+    }
+    let dir = TempDir::new("cli-tmux");
+    write_pcap(
+        &dir.path("c.pcap"),
+        &[udp("10.5.0.1", 20_000, "192.0.2.50", 9000, 1)],
+    );
+    write_one_worker_config(&dir);
+    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    sv.wait_for("show security flow session summary", 20, |o| {
+        o.contains("Unicast-sessions: 1")
+    });
+    let server = format!("svcli{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &server, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let shell = format!(
+        "env HOME={} {BIN} cli --socket {}",
+        dir.0.display(),
+        sv.socket.display()
+    );
+    let o = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "160",
+        "-y",
+        "60",
+        &shell,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pid = String::from_utf8(tmux(&["display-message", "-p", "#{pid}"]).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    // Ends the tmux server (and the shell in it) by its PID, whatever the test's outcome.
+    struct EndByPid(String);
+    impl Drop for EndByPid {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill").arg(&self.0).status();
+        }
+    }
+    let _end = EndByPid(pid);
+    let screen = || String::from_utf8(tmux(&["capture-pane", "-p", "-S", "-200"]).stdout).unwrap();
+    let wait_for = |what: &str, times: usize| {
+        let t0 = std::time::Instant::now();
+        loop {
+            let s = screen();
+            if s.matches(what).count() >= times {
+                return s;
+            }
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(10),
+                "no {what:?} ({times}x) on the screen:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let keys = |k: &[&str]| {
+        let mut a = vec!["send-keys", "-t", "t"];
+        a.extend_from_slice(k);
+        tmux(&a);
+    };
+    wait_for("svcard>", 1);
+    // Space completes each keyword.
+    keys(&[
+        "sh", "Space", "sec", "Space", "fl", "Space", "sess", "Space", "sum", "Enter",
+    ]);
+    let s = wait_for("Unicast-sessions: 1", 1);
+    assert!(s.contains("> show security flow session sum\n"), "{s}");
+    // `?` lists, and gives the line back.
+    keys(&["show sv?"]);
+    let s = wait_for("Possible completions:", 1);
+    assert!(s.contains("svcard"), "{s}");
+    // Tab completes what was given back, then the rest.
+    keys(&["Tab", "st", "Tab", "Enter"]);
+    wait_for("Worker statistics on", 1);
+    // The up arrow recalls it.
+    keys(&["Up", "Enter"]);
+    let s = wait_for("Worker statistics on", 2);
+    assert!(s.contains("> show svcard statistics"), "{s}");
+    keys(&["exit", "Enter"]);
+    sv.stop();
+}
