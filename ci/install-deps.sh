@@ -17,6 +17,8 @@ pkgs+=(rsyslog)
 pkgs+=(tcpreplay iperf3)
 # IPFIX's test (control/tests/ipfix.rs): nfdump's collector and reader.
 pkgs+=(nfdump)
+# The interactive shell's test (tests/show_commands.rs) types into a real terminal.
+pkgs+=(tmux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
