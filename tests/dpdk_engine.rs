@@ -186,7 +186,7 @@ fn rte_flow_on_devices_without_flow_support_leaves_sessions_in_software() {
 /// rule is gone after `clear`. Frames are written into the tap devices svcard's EAL creates
 /// (their kernel side, with an AF_PACKET socket): they go nowhere but to svcard. This
 /// kernel has no flower classifier (nor the multiq qdisc net_tap needs), so here the test
-/// says so and stops; see the README's offload section.
+/// says so and stops; see docs/offload.md.
 #[test]
 fn rte_flow_drop_rules_on_net_tap_where_the_kernel_has_tc_flower() {
     // The flower classifier's entry point is in the kernel's symbols when cls_flower is
