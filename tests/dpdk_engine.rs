@@ -383,10 +383,7 @@ fn show_interfaces_reads_the_ports_from_dpdk() {
         ext.contains(&format!("Input  bytes  : {bytes:>20}")),
         "{ext}"
     );
-    assert!(
-        ext.contains("Errors: 0, Drops: 0, Resource errors: 0"),
-        "{ext}"
-    );
+    assert!(ext.contains("    Errors: 0, Drops: 0\n"), "{ext}");
     assert_eq!(terse.lines().count(), 3, "{terse}");
     assert!(one.contains("<name>ge-0/0/1</name>"), "{one}");
     assert!(one.contains("<output-packets>12</output-packets>"), "{one}");

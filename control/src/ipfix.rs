@@ -365,10 +365,6 @@ fn records_of(
         // Source NAT: the flow out leaves from the public endpoint, the flow back leaves
         // to the private one.
         let post_nat = v.nat.and_then(|n| {
-            let v4 = |e: svcard_dataplane::flow::Endpoint| match e.addr {
-                IpAddr::V4(a) => Some((a, e.port)),
-                IpAddr::V6(_) => None,
-            };
             let (s, d) = (v4(src)?, v4(dst)?);
             if src == n.private {
                 let p = v4(n.public)?;
@@ -398,13 +394,17 @@ fn records_of(
     out
 }
 
+/// An endpoint's IPv4 address and port (none for IPv6).
+fn v4(e: svcard_dataplane::flow::Endpoint) -> Option<(std::net::Ipv4Addr, u16)> {
+    match e.addr {
+        IpAddr::V4(a) => Some((a, e.port)),
+        IpAddr::V6(_) => None,
+    }
+}
+
 /// The NAT44 session event of translated session `v` (none for others).
 fn nat_event_of(v: &SessionView, event: u8, time_ms: u64) -> Option<NatEvent> {
     let n = v.nat?;
-    let v4 = |e: svcard_dataplane::flow::Endpoint| match e.addr {
-        IpAddr::V4(a) => Some((a, e.port)),
-        IpAddr::V6(_) => None,
-    };
     // The flow the private host sends: its destination is the remote endpoint.
     let remote = v
         .flows

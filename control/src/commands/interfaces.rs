@@ -157,13 +157,9 @@ pub fn show(ctx: &Context, s: &ShowInterfaces, out: &mut Out<'_>) -> Outcome {
                                 writeln!(w, "   Input  packets: {:>20}", c.ipackets)?;
                                 writeln!(w, "   Output packets: {:>20}", c.opackets)?;
                                 writeln!(w, "  Input errors:")?;
-                                writeln!(
-                                    w,
-                                    "    Errors: {}, Drops: {}, Resource errors: 0",
-                                    c.ierrors, c.imissed
-                                )?;
+                                writeln!(w, "    Errors: {}, Drops: {}", c.ierrors, c.imissed)?;
                                 writeln!(w, "  Output errors:")?;
-                                writeln!(w, "    Errors: {}, Drops: 0", c.oerrors)?;
+                                writeln!(w, "    Errors: {}", c.oerrors)?;
                             }
                             None => writeln!(
                                 w,
@@ -193,11 +189,9 @@ pub fn show(ctx: &Context, s: &ShowInterfaces, out: &mut Out<'_>) -> Outcome {
                     let mut ie = Elem::new("input-error-list");
                     ie.push(Elem::leaf("input-errors", c.ierrors));
                     ie.push(Elem::leaf("input-drops", c.imissed));
-                    ie.push(Elem::leaf("input-resource-errors", 0));
                     e.push(ie);
                     let mut oe = Elem::new("output-error-list");
                     oe.push(Elem::leaf("output-errors", c.oerrors));
-                    oe.push(Elem::leaf("output-drops", 0));
                     e.push(oe);
                 }
                 t.elem(&e)?;

@@ -155,8 +155,14 @@ impl Side {
 impl TcpWindow {
     /// Forget both sides (a new connection on the same tuple); the knobs stay.
     pub fn reset(&mut self) {
+        self.put(Side::default(), Side::default());
+    }
+
+    /// Replaces both sides (initiator's first), keeping the session's knobs, which live in
+    /// the initiator's side.
+    fn put(&mut self, initiator: Side, responder: Side) {
         let knobs = self.knobs();
-        *self = TcpWindow::default();
+        self.sides = [initiator, responder];
         self.sides[0].knobs = knobs;
     }
 
@@ -219,15 +225,19 @@ impl TcpWindow {
             .wrapping_add(u32::from(s.payload_len))
             .wrapping_add(u32::from(syn))
             .wrapping_add(u32::from(s.flags & FIN != 0));
-        let knobs = self.knobs();
         let mut sender = self.sides[si];
         let mut receiver = self.sides[ri];
+        // Writes the two sides back in their places (the knobs kept).
+        let put = |w: &mut TcpWindow, sender: Side, receiver: Side| {
+            if si == 0 {
+                w.put(sender, receiver);
+            } else {
+                w.put(receiver, sender);
+            }
+        };
         if syn && !has_ack && from_initiator && receiver.flags & SEEN == 0 {
             // The initiator's SYN (or its retransmission, or a new ISN before any answer).
-            let knobs = self.knobs();
-            self.sides[si] = Side::on_syn(end, s);
-            self.sides[ri] = Side::default();
-            self.sides[0].knobs = knobs;
+            put(self, Side::on_syn(end, s), Side::default());
             return Ok(());
         }
         if sender.flags & SEEN == 0 {
@@ -252,12 +262,7 @@ impl TcpWindow {
                 }
                 // The SYN-ACK's window (never scaled) bounds what the initiator may send.
                 receiver.maxend = s.ack.wrapping_add(u32::from(s.window));
-                self.sides = if from_initiator {
-                    [me, receiver]
-                } else {
-                    [receiver, me]
-                };
-                self.sides[0].knobs = knobs;
+                put(self, me, receiver);
                 return Ok(());
             }
             // Mid-stream (or an answer other than a SYN-ACK): no scale known. Liberal.
@@ -271,9 +276,7 @@ impl TcpWindow {
                 _pad: 0,
             };
             receiver.flags |= LIBERAL;
-            self.sides[si] = sender;
-            self.sides[ri] = receiver;
-            self.sides[0].knobs = knobs;
+            put(self, sender, receiver);
             return Ok(());
         }
         if receiver.flags & SEEN == 0 {
@@ -283,7 +286,7 @@ impl TcpWindow {
             if seq_gt(end, sender.end) {
                 sender.end = end;
             }
-            self.sides[si] = sender;
+            put(self, sender, receiver);
             return Ok(());
         }
         let win = if syn {
@@ -338,9 +341,7 @@ impl TcpWindow {
                 receiver.maxend = reach;
             }
         }
-        self.sides[si] = sender;
-        self.sides[ri] = receiver;
-        self.sides[0].knobs = knobs;
+        put(self, sender, receiver);
         Ok(())
     }
 }

@@ -96,7 +96,21 @@ impl<P: PortIo> Worker<P> {
                 Counter::IcmpUnreachSent,
             )
         };
-        // Pad to Ethernet's minimum frame (60 bytes without FCS), as a NIC would.
+        if !self.send_answer(port, pkt, answer, counter) {
+            self.stats.inc(Counter::RejectUnanswered);
+        }
+    }
+
+    /// Sends an answer a reply builder wrote in `pkt` (`answer`: its length, none when it
+    /// could not) out of `port`, padded to Ethernet's minimum frame (60 bytes without FCS)
+    /// as a NIC would, and counts it in `counter`. False when nothing was sent.
+    pub(super) fn send_answer(
+        &mut self,
+        port: u16,
+        mut pkt: P::Pkt,
+        answer: Option<usize>,
+        counter: Counter,
+    ) -> bool {
         let answer = answer.map(|n| {
             if n < 60 && pkt.set_len(60) {
                 pkt.data_mut()[n..].fill(0);
@@ -109,8 +123,9 @@ impl<P: PortIo> Worker<P> {
             Some(n) if pkt.set_len(n) => {
                 self.stats.inc(counter);
                 self.queue_out(port, pkt);
+                true
             }
-            _ => self.stats.inc(Counter::RejectUnanswered),
+            _ => false,
         }
     }
 

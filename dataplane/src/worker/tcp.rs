@@ -138,17 +138,8 @@ impl<P: PortIo> Worker<P> {
         if !pkt.set_len(pkt.capacity()) {
             return;
         }
-        let Some(mut n) = crate::wire::tcp_ack_in_place(pkt.data_mut(), len, &p, seq, ack) else {
-            return;
-        };
-        if n < 60 && pkt.set_len(60) {
-            pkt.data_mut()[n..].fill(0);
-            n = 60;
-        }
-        if pkt.set_len(n) {
-            self.stats.inc(Counter::TcpChallengeAcks);
-            self.queue_out(port, pkt);
-        }
+        let answer = crate::wire::tcp_ack_in_place(pkt.data_mut(), len, &p, seq, ack);
+        self.send_answer(port, pkt, answer, Counter::TcpChallengeAcks);
     }
 
     /// A new TCP session `slot` of `service_set`: its window takes the service set's knobs
