@@ -131,6 +131,25 @@ type BackendParts = (
     Option<Arc<dyn svcard_dataplane::port::PortStatusSource>>,
 );
 
+/// How a reload reads the file: as at start, with `--workers` applied again, and the cores
+/// the start chose (from the EAL's lcores) where the file leaves them to svcard.
+fn reloader(workers: Option<u16>, running: &Arc<Config>) -> svcard_control::reload::Loader {
+    let (cores, control) = (running.workers.cores.clone(), running.workers.control_core);
+    Box::new(move |path| {
+        let mut c = Config::load(path).map_err(|e| e.to_string())?;
+        if let Some(w) = workers {
+            c.workers.count = w;
+        }
+        if c.workers.cores.is_empty() {
+            c.workers.cores.clone_from(&cores);
+            if c.workers.control_core.is_none() {
+                c.workers.control_core = control;
+            }
+        }
+        Ok(c)
+    })
+}
+
 /// Runs the engine over `queues` (one per worker) and `control_io` until the replay ends
 /// (or --duration, or a signal with --hold), printing the rate lines with --rate. Returns
 /// the closing summary.
@@ -144,7 +163,10 @@ fn drive<P: PortIo + 'static>(
     let signalled = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&signalled))?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&signalled))?;
+    let hangup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hangup))?;
     let opts = EngineOptions {
+        loader: Some(reloader(args.workers, config)),
         socket: Some(args.socket.clone()),
         pin: true,
         offload_backend,
@@ -194,6 +216,22 @@ fn drive<P: PortIo + 'static>(
         }
         if signalled.load(Ordering::Relaxed) {
             break;
+        }
+        if hangup.swap(false, Ordering::Relaxed) {
+            // SIGHUP: as `request system configuration reload`.
+            match engine.reload() {
+                Ok(r) => eprintln!(
+                    "svcard: configuration reloaded from {} (generation {}){}",
+                    r.file.display(),
+                    r.generation,
+                    if r.changes.is_empty() {
+                        ": no changes".to_string()
+                    } else {
+                        format!(": {}", r.changes.join("; "))
+                    }
+                ),
+                Err(e) => eprintln!("svcard: configuration reload refused, nothing changed: {e}"),
+            }
         }
         if let Some(d) = args.duration {
             if started.elapsed().as_secs_f64() >= d {

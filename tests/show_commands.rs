@@ -14,6 +14,7 @@ mod common;
 
 use common::*;
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 use svcard_perf::frames::{build, L4};
 
 fn frame(src: &str, dst: &str, l4: &L4) -> Vec<u8> {
@@ -377,6 +378,67 @@ fn services_sessions_levels_filters_count_and_utilization() {
             "{x}"
         );
     }
+    sv.stop();
+}
+
+/// SIGHUP to `svcard run` reloads its configuration as `request system configuration
+/// reload` does: the changes are put in force and said on its log; a bad file is refused
+/// with its line, and `svcard cli -c` exits 1 for it.
+#[test]
+fn sighup_reloads_the_configuration_and_a_bad_file_is_refused() {
+    let dir = TempDir::new("sighup");
+    write_pcap(
+        &dir.path("c.pcap"),
+        &[udp("10.5.0.1", 20_000, "192.0.2.50", 9000, 1)],
+    );
+    write_one_worker_config(&dir);
+    let sv = Svcard::start(&dir, &dir.path("svcard.toml"), &["--hold"]);
+    let path = dir.path("svcard.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}[timeouts]\nudp = 9\n")).unwrap();
+    let pid = sv.child.as_ref().unwrap().id().to_string();
+    let hup = || {
+        assert!(std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    let wait_for = |what: &str| {
+        let t0 = Instant::now();
+        while !sv.log_text().contains(what) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "no {what:?} in {}",
+                sv.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    hup();
+    wait_for(&format!(
+        "svcard: configuration reloaded from {} (generation 1): [timeouts]",
+        path.display()
+    ));
+    std::fs::write(&path, format!("{text}[timeouts]\nudp = \"soon\"\n")).unwrap();
+    hup();
+    let line = text.lines().count() + 2;
+    wait_for(&format!(
+        "svcard: configuration reload refused, nothing changed: {}:{line}: timeouts.udp:",
+        path.display()
+    ));
+    let o = std::process::Command::new(BIN)
+        .args(["cli", "--socket"])
+        .arg(&sv.socket)
+        .args(["-c", "request system configuration reload"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.ends_with("error: configuration check-out failed\n"),
+        "{out}"
+    );
     sv.stop();
 }
 

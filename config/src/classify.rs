@@ -50,11 +50,11 @@ impl Config {
                 application: self.lookup.get(proto, dport),
             };
         };
-        for (i, r) in set.rules.iter().enumerate() {
+        for r in &set.rules {
             if let Some(app) = self.rule_matches(r, proto, src, sport, dst, dport) {
                 return Verdict {
                     service_set: ss,
-                    rule: u16::try_from(i).unwrap_or(NONE),
+                    rule: r.id,
                     action: r.action,
                     application: if app == NONE {
                         self.lookup.get(proto, dport)

@@ -17,6 +17,7 @@ pub mod nat;
 pub mod offload;
 mod parse;
 pub mod prefix;
+pub mod reload;
 pub mod tcp;
 pub mod units;
 
@@ -246,8 +247,13 @@ impl RuleAction {
 pub struct Rule {
     /// Rule name (unique within the service set).
     pub name: String,
-    /// 1-based position in the service set (Junos shows `name/index`, `p1/4`).
+    /// 1-based policy index (Junos shows `name/index`, `p1/4`): `id + 1`.
     pub index: u16,
+    /// The rule's stable ID in its service set: its position when the file was first read;
+    /// a configuration reloaded while svcard runs keeps each rule's ID by name and gives
+    /// new rules new ones ([`Config::rebase`]), so the ID a live session holds names the
+    /// rule that admitted it. What a session's `rule` and [`Verdict::rule`] hold.
+    pub id: u16,
     /// Source prefixes (any when empty).
     pub source: Vec<Prefix>,
     /// Destination prefixes (any when empty).
@@ -273,6 +279,9 @@ pub struct ServiceSet {
     pub ports: Vec<usize>,
     /// Rules, tried in order.
     pub rules: Vec<Rule>,
+    /// Every rule name by [`Rule::id`]: the rules' names, then those of rules a reload
+    /// removed (their live sessions still name them).
+    pub rule_names: Vec<String>,
     /// Action when no rule matches (default discard).
     pub default_action: RuleAction,
     /// Maximum sessions of this service set on the card.
@@ -494,7 +503,7 @@ impl core::ops::Index<AlgKind> for Algs {
 pub struct Verdict {
     /// Service set index ([`NONE`] if the port is in no service set).
     pub service_set: u16,
-    /// Index into the service set's rules ([`NONE`] when no rule matched).
+    /// The matching rule's [`Rule::id`] ([`NONE`] when no rule matched).
     pub rule: u16,
     /// What to do.
     pub action: RuleAction,

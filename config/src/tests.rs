@@ -1342,3 +1342,131 @@ fn ipfix_collector_and_timers() {
         "",
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Reload: the new configuration rebased on the running one.
+
+fn reloaded(old: &[&str], new: &[&str]) -> Result<(Config, Vec<String>), reload::Refused> {
+    parse(&with_ports(new)).rebase(&parse(&with_ports(old)))
+}
+
+const TWO_RULES: &[&str] = &[
+    "[[service-set]]",
+    "name = \"ss1\"",
+    "ports = \"ge-0/0/0.0\"",
+    "[[service-set.rule]]",
+    "name = \"web\"",
+    "protocol = 6",
+    "destination-port = \"80\"",
+    "action = \"accept\"",
+    "[[service-set.rule]]",
+    "name = \"dns\"",
+    "protocol = 17",
+    "action = \"accept\"",
+];
+
+#[test]
+fn a_reload_keeps_each_rules_id_by_name_and_gives_new_rules_new_ones() {
+    // A deny inserted first, `web` moved last, `dns` removed.
+    let new = [
+        "[[service-set]]",
+        "name = \"ss1\"",
+        "ports = \"ge-0/0/0.0\"",
+        "[[service-set.rule]]",
+        "name = \"block\"",
+        "protocol = 17",
+        "action = \"discard\"",
+        "[[service-set.rule]]",
+        "name = \"web\"",
+        "protocol = 6",
+        "action = \"accept\"",
+    ];
+    let (c, changes) = reloaded(TWO_RULES, &new).unwrap();
+    let ss = &c.service_sets[0];
+    let ids: Vec<(&str, u16, u16)> = ss
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), r.id, r.index))
+        .collect();
+    assert_eq!(ids, [("block", 2, 3), ("web", 0, 1)]);
+    // `dns` keeps ID 1 for the sessions it admitted.
+    assert_eq!(ss.rule_names, ["web", "dns", "block"]);
+    let any = ip("1.2.3.4");
+    let v = c.classify(0, 17, any, 1, any, 53);
+    assert_eq!((v.rule, v.action), (2, RuleAction::Discard));
+    let v = c.classify(0, 6, any, 1, any, 443);
+    assert_eq!((v.rule, v.action), (0, RuleAction::Accept));
+    assert_eq!(changes, ["service-set 'ss1' rules"]);
+    // Reloading the same file changes nothing, and IDs stay where they are.
+    let (again, changes) = parse(&with_ports(&new)).rebase(&c).unwrap();
+    assert_eq!(again.service_sets[0].rule_names, ss.rule_names);
+    assert!(changes.is_empty(), "{changes:?}");
+}
+
+#[test]
+fn a_reload_refuses_what_needs_a_restart_and_says_each_part() {
+    let mut old = TWO_RULES.to_vec();
+    old.extend(["[tcp-session]", "no-sequence-check = true"]);
+    let mut new = TWO_RULES.to_vec();
+    new.extend(["[workers]", "count = 2", "[limits]", "max-sessions = 1000"]);
+    let e = reloaded(&old, &new).unwrap_err();
+    let all = e.to_string();
+    assert_eq!(e.0.len(), 3, "{all}");
+    assert!(
+        e.0[0].starts_with("[workers]: cannot change while svcard runs; restart"),
+        "{all}"
+    );
+    assert!(
+        e.0[1].starts_with("[limits] max-sessions: the session table is sized at start"),
+        "{all}"
+    );
+    assert!(
+        e.0[2].starts_with("[tcp-session]: TCP sequence checks need the windows"),
+        "{all}"
+    );
+    // A service set removed (or moved) is refused; one added after the others is not.
+    let e = reloaded(TWO_RULES, &[]).unwrap_err();
+    assert_eq!(
+        e.0,
+        [
+            "service-set 'ss1': removed: its live sessions are counted under it; restart svcard \
+          to apply it"
+        ]
+    );
+    let mut more = TWO_RULES.to_vec();
+    more.extend([
+        "[[service-set]]",
+        "name = \"ss2\"",
+        "ports = \"ge-0/0/1.0\"",
+    ]);
+    let (c, changes) = reloaded(TWO_RULES, &more).unwrap();
+    assert_eq!(c.port_service_set(1), 1);
+    assert_eq!(
+        changes,
+        ["service-set 'ss2' added", "interfaces' service sets"]
+    );
+}
+
+#[test]
+fn a_reload_takes_timeouts_limits_algs_and_applications_added_after_the_others() {
+    let mut new = TWO_RULES.to_vec();
+    new.extend([
+        "[timeouts]",
+        "udp = 7",
+        "[limits]",
+        "setup-rate = 10",
+        "[alg.ftp]",
+        "enabled = false",
+        "[[application]]",
+        "name = \"my-app\"",
+        "protocol = \"tcp\"",
+        "destination-port = \"8080\"",
+    ]);
+    let (c, changes) = reloaded(TWO_RULES, &new).unwrap();
+    assert_eq!(c.timeouts.udp, 7);
+    assert_eq!(c.limits.setup_rate, Some(10));
+    assert_eq!(
+        changes,
+        ["1 application(s) added", "[timeouts]", "[limits]", "[alg]"]
+    );
+}

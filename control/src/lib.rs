@@ -1,6 +1,6 @@
 //! The svcard control core and the engine that starts everything ([`engine`]): event
 //! intake, the resource manager's books, the ALG gateway ([`gateway`]), the offload manager
-//! ([`offload`]), the commands ([`commands`]: one file each), their views ([`show`]: model,
+//! ([`offload`]), configuration reload while running ([`reload`]), the commands ([`commands`]: one file each), their views ([`show`]: model,
 //! layouts, renderers, pipes), and the show server.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,5 +15,6 @@ pub mod ipfix;
 pub mod logs;
 pub mod metrics;
 pub mod offload;
+pub mod reload;
 pub mod server;
 pub mod show;

@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use svcard_config::reload::LiveConfig;
 use svcard_config::{Config, WorkerId};
 use svcard_dataplane::ring::{CloseReason, Event, EventKind};
 use svcard_dataplane::session::{Action, SessionView};
@@ -37,10 +38,19 @@ pub struct LogTap {
     init: bool,
     close: bool,
     deny: bool,
+    /// The configuration in force, and the generation the switches are from.
+    live: Arc<LiveConfig>,
+    generation: u64,
 }
 
 impl EventTap for LogTap {
     fn on_event(&mut self, worker: WorkerId, ev: &Event) {
+        if self.live.generation() != self.generation {
+            // A reload: its switches apply from this event on.
+            self.generation = self.live.generation();
+            let log = &self.live.current().log;
+            (self.init, self.close, self.deny) = (log.session_init, log.session_close, log.deny);
+        }
         let wanted = match ev.kind {
             EventKind::Created if denied(&ev.view) => self.deny,
             EventKind::Created => self.init,
@@ -73,23 +83,33 @@ impl SessionLogger {
     /// # Errors
     /// The thread could not start, or the UDP socket not open.
     pub fn start(
-        config: &Arc<Config>,
+        live: &Arc<LiveConfig>,
         stats: Arc<LogStats>,
     ) -> std::io::Result<(SessionLogger, LogTap)> {
+        let config = &live.current();
         let host = config
             .log
             .host
             .ok_or_else(|| std::io::Error::other("no [log] host"))?;
         let (tx, rx) = crossbeam_channel::bounded::<(WorkerId, Event)>(16_384);
         let mut out = Sink::new(host, config.log.tcp)?;
-        let (cfg, st) = (Arc::clone(config), Arc::clone(&stats));
+        let (lv, st) = (Arc::clone(live), Arc::clone(&stats));
         let thread = std::thread::Builder::new()
             .name("svcard-log".into())
             .spawn(move || {
-                let names = ConfigNames::new(Arc::clone(&cfg));
-                let rate = u64::from(cfg.log.rate_limit);
+                let mut generation = lv.generation();
+                let mut cfg = lv.current();
+                let mut names = ConfigNames::new(Arc::clone(&cfg));
+                let mut rate = u64::from(cfg.log.rate_limit);
                 let (mut window, mut in_window) = (Instant::now(), 0u64);
                 while let Ok((w, ev)) = rx.recv() {
+                    if lv.generation() != generation {
+                        // A reload: its names and rate from this message on.
+                        generation = lv.generation();
+                        cfg = lv.current();
+                        names = ConfigNames::new(Arc::clone(&cfg));
+                        rate = u64::from(cfg.log.rate_limit);
+                    }
                     if window.elapsed() >= Duration::from_secs(1) {
                         (window, in_window) = (Instant::now(), 0);
                     }
@@ -112,6 +132,8 @@ impl SessionLogger {
             init: config.log.session_init,
             close: config.log.session_close,
             deny: config.log.deny,
+            generation: live.generation(),
+            live: Arc::clone(live),
         };
         Ok((
             SessionLogger {

@@ -184,6 +184,7 @@ fn a_show_socket_that_cannot_be_bound_fails_the_start_and_names_the_path() {
         ring_sizes: None,
         link_sizes: None,
         port_status: None,
+        loader: None,
     };
     let err = Engine::start(&config, queues, control, opts).unwrap_err();
     assert!(matches!(err, EngineError::Server { .. }), "{err}");

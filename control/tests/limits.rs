@@ -93,3 +93,37 @@ fn past_the_limit_bypass_sessions_forward_without_services() {
     drop(engine);
     assert_eq!(sink.finish().unwrap(), vec![0, 12], "every flow forwarded");
 }
+
+/// A reload that lowers a service set's `max-sessions` keeps the sessions above the new
+/// limit and refuses new ones until the count is below it; one that adds a service set with
+/// a limit holds that limit too.
+#[test]
+fn a_reloaded_limit_applies_to_new_sessions() {
+    let dir = Dir::new("limits-reload");
+    // Six flows at once, then six more 1.5 s later.
+    let mut flows = flows_of_worker_0();
+    for (i, r) in flows.iter_mut().enumerate() {
+        r.ts_ns = if i < 6 { 0 } else { 1_500_000_000 } + i as u64 * 1_000_000;
+    }
+    let (engine, _sink) = two_ports(&dir, 1, &flows, &[], &rest("drop"), true);
+    let t0 = std::time::Instant::now();
+    while engine.stats().card().get(Counter::SessionsCreated) < 6 {
+        assert!(
+            t0.elapsed() < Duration::from_millis(1200),
+            "the first six are late"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    common::write_config(
+        &dir,
+        1,
+        &rest("drop").replace("max-sessions = 10", "max-sessions = 7"),
+    );
+    let r = engine.query("request system configuration reload");
+    assert!(r.contains("changed: service-set 'ss1' max-sessions"), "{r}");
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::SessionsCreated), 7, "{card:?}");
+    assert_eq!(card.get(Counter::SessionLimitDrops), 5);
+    assert_eq!(card.gauge(Gauge::Sessions), 7);
+}

@@ -202,6 +202,10 @@ pub struct WorkerRings {
     /// The number of a query the control core abandoned (its client went away); the
     /// worker drops that query when it sees it.
     pub cancelled: AtomicU32,
+    /// control → worker: a reloaded configuration (one at a time).
+    pub reconfig: ArrayQueue<Box<crate::worker::Reconfig>>,
+    /// worker → control: the configuration it replaced, to be freed off the worker.
+    pub retired: ArrayQueue<Box<crate::worker::Reconfig>>,
 }
 
 impl WorkerRings {
@@ -213,6 +217,8 @@ impl WorkerRings {
             commands: ArrayQueue::new(sizes.commands.max(1)),
             replies: ArrayQueue::new(sizes.replies.max(1)),
             cancelled: AtomicU32::new(0),
+            reconfig: ArrayQueue::new(1),
+            retired: ArrayQueue::new(1),
         })
     }
 }

@@ -185,6 +185,7 @@ pub(super) fn service_sets(
             rules.push(Rule {
                 name: rname.to_string(),
                 index: u16::try_from(rules.len() + 1).unwrap_or(u16::MAX),
+                id: u16::try_from(rules.len()).unwrap_or(u16::MAX),
                 source,
                 destination,
                 protocol: proto,
@@ -198,6 +199,7 @@ pub(super) fn service_sets(
         service_sets.push(ServiceSet {
             name: name.to_string(),
             ports: members,
+            rule_names: rules.iter().map(|r| r.name.clone()).collect(),
             rules,
             default_action,
             max_sessions: max,

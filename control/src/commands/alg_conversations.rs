@@ -83,10 +83,10 @@ pub fn show(ctx: &Context, s: &ShowAlgConversations, out: &mut Out<'_>) -> Outco
     let n = ctx.control.workers.len();
     let worker = match &s.interface {
         None => None,
-        Some(i) if *i == ctx.config.card.bundle => None,
+        Some(i) if *i == ctx.config().card.bundle => None,
         Some(i) => Some(
             WorkerId::all(n)
-                .find(|&w| ctx.config.member_interface(w) == *i)
+                .find(|&w| ctx.config().member_interface(w) == *i)
                 .ok_or_else(|| message(ResolveError::Interface(i.clone())))?,
         ),
     };
@@ -128,7 +128,7 @@ pub fn show(ctx: &Context, s: &ShowAlgConversations, out: &mut Out<'_>) -> Outco
     for a in &books {
         if last != Some(a.worker) {
             last = Some(a.worker);
-            let iface = ctx.config.member_interface(a.worker);
+            let iface = ctx.config().member_interface(a.worker);
             match out {
                 Out::Text(w) => text.interface(*w, &iface)?,
                 Out::Tree(t) => t.elem(&Elem::leaf("interface-name", iface))?,

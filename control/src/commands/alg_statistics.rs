@@ -66,7 +66,7 @@ pub fn show(ctx: &Context, protocol: Option<&'static str>, out: &mut Out<'_>) ->
         let b = AlgBlock {
             name: k.display_name(),
             protocol: k.junos_name(),
-            enabled: ctx.config.algs[k].enabled,
+            enabled: ctx.config().algs[k].enabled,
             row: &st.rows[k as usize],
         };
         match out {

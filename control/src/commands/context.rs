@@ -1,7 +1,8 @@
 //! What every command needs: the configuration and its names, the control core, the
 //! clock, and the few helpers the session commands share.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use svcard_config::reload::LiveConfig;
 use svcard_config::{Config, PortId, WorkerId};
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::query::SessionFilter;
@@ -10,6 +11,7 @@ use svcard_dataplane::session::{SessionView, Validity};
 
 use super::out::{message, Failure};
 use crate::central::{run_query, ControlHandle, Relay};
+use crate::reload::Reloader;
 use crate::show::model::{Section, SessState};
 use crate::show::names::Names;
 
@@ -17,19 +19,13 @@ use crate::show::names::Names;
 #[derive(Debug)]
 pub struct ConfigNames {
     config: Arc<Config>,
-    rules: Vec<Vec<String>>,
 }
 
 impl ConfigNames {
     /// Names of `config`.
     #[must_use]
     pub fn new(config: Arc<Config>) -> Self {
-        let rules = config
-            .service_sets
-            .iter()
-            .map(|ss| ss.rules.iter().map(|r| r.name.clone()).collect())
-            .collect();
-        Self { config, rules }
+        Self { config }
     }
 }
 
@@ -54,8 +50,11 @@ impl Names for ConfigNames {
             .map(|s| s.name.as_str())
     }
     fn rule_name(&self, service_set: u16, rule: u16) -> Option<&str> {
-        self.rules
+        // By the rule's ID: a rule a reload removed still names its live sessions.
+        self.config
+            .service_sets
             .get(usize::from(service_set))?
+            .rule_names
             .get(usize::from(rule))
             .map(String::as_str)
     }
@@ -77,29 +76,75 @@ impl Names for ConfigNames {
     }
 }
 
+/// The configuration a command runs with, and its names: taken once when the command
+/// starts, so a reload in the middle of a command does not mix two configurations.
+#[derive(Debug)]
+struct InForce {
+    generation: u64,
+    config: Arc<Config>,
+    names: Arc<ConfigNames>,
+}
+
 /// What command execution needs.
 #[derive(Debug)]
 pub struct Context {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// Names for rendering.
-    pub names: ConfigNames,
+    live: Arc<LiveConfig>,
+    in_force: Mutex<Arc<InForce>>,
     /// The control core.
     pub control: ControlHandle,
     /// svcard's clock.
     pub clock: Clock,
+    /// What reloads the configuration (none: this context cannot).
+    pub reloader: Option<Arc<Reloader>>,
 }
 
 impl Context {
-    /// A context over a running control core.
+    /// A context over a running control core, with a configuration that does not change.
     #[must_use]
     pub fn new(config: Arc<Config>, control: ControlHandle, clock: Clock) -> Self {
+        Self::live(Arc::new(LiveConfig::new(config)), control, clock, None)
+    }
+
+    /// A context over a running control core, with the configuration in force in `live`
+    /// (changed by `reloader`).
+    #[must_use]
+    pub fn live(
+        live: Arc<LiveConfig>,
+        control: ControlHandle,
+        clock: Clock,
+        reloader: Option<Arc<Reloader>>,
+    ) -> Self {
+        let in_force = Mutex::new(Arc::new(in_force(&live)));
         Self {
-            names: ConfigNames::new(Arc::clone(&config)),
-            config,
+            live,
+            in_force,
             control,
             clock,
+            reloader,
         }
+    }
+
+    fn now_in_force(&self) -> Arc<InForce> {
+        let mut g = match self.in_force.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if g.generation != self.live.generation() {
+            *g = Arc::new(in_force(&self.live));
+        }
+        Arc::clone(&g)
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.now_in_force().config)
+    }
+
+    /// Names of the configuration in force.
+    #[must_use]
+    pub fn names(&self) -> Arc<ConfigNames> {
+        Arc::clone(&self.now_in_force().names)
     }
 
     /// The offload backend's name (`model`, `rte-flow`, `none`).
@@ -116,8 +161,8 @@ impl Context {
     #[must_use]
     pub fn section(&self, worker: WorkerId) -> Section {
         Section {
-            fpc: u16::from(self.config.card.fpc),
-            pic: self.config.pic(worker),
+            fpc: u16::from(self.config().card.fpc),
+            pic: self.config().pic(worker),
         }
     }
 
@@ -149,6 +194,16 @@ impl Context {
         )
         .map_err(|e| message(format!("error: {e}")))?;
         Ok(v)
+    }
+}
+
+fn in_force(live: &LiveConfig) -> InForce {
+    let generation = live.generation();
+    let config = live.current();
+    InForce {
+        generation,
+        names: Arc::new(ConfigNames::new(Arc::clone(&config))),
+        config,
     }
 }
 

@@ -226,7 +226,8 @@ fn flow_ns_root(name: &'static str) -> Elem {
 /// # Errors
 /// A name the configuration does not know; the client went away.
 pub fn show(ctx: &Context, s: &ShowFlowSession, out: &mut Out<'_>) -> Outcome {
-    let filter = s.filter.resolve(&ctx.names).map_err(message)?;
+    let names = ctx.names();
+    let filter = s.filter.resolve(&*ctx.names()).map_err(message)?;
     let mut r = FlowSessionText::new(s.level, s.resource_manager);
     let workers = ctx.workers(&filter);
     if s.level == Level::Summary && s.summary_form() == SummaryForm::Full {
@@ -302,7 +303,7 @@ pub fn show(ctx: &Context, s: &ShowFlowSession, out: &mut Out<'_>) -> Outcome {
                     }),
                     state: Some(state),
                 };
-                let fs = FlowSession::from_view(&v, &ctx.names, extra);
+                let fs = FlowSession::from_view(&v, &*names, extra);
                 match out {
                     Out::Text(w) => r.session(*w, &fs),
                     Out::Tree(t) => t.elem(&fs.to_elem(s.level, s.resource_manager)),
@@ -348,7 +349,7 @@ pub fn clear(ctx: &Context, c: &ClearFlowSession, out: &mut Out<'_>) -> Outcome 
     let filter = if c.all {
         SessionFilter::default()
     } else {
-        c.filter.resolve(&ctx.names).map_err(message)?
+        c.filter.resolve(&*ctx.names()).map_err(message)?
     };
     let workers = ctx.workers(&filter);
     let mut cleared: Vec<u64> = vec![0; ctx.control.workers.len()];

@@ -94,7 +94,7 @@ fn speed(mbps: u32) -> String {
 /// # Errors
 /// An unknown interface; the client went away.
 pub fn show(ctx: &Context, s: &ShowInterfaces, out: &mut Out<'_>) -> Outcome {
-    let ports = &ctx.config.ports;
+    let ports = &ctx.config().ports;
     if let Some(n) = &s.name {
         if !ports.iter().any(|p| &p.name == n) {
             return Err(message(format!("error: device {n} not found")));

@@ -22,6 +22,7 @@ pub mod nat_mappings;
 pub mod nat_pool;
 pub mod offload_statistics;
 pub mod out;
+pub mod reload;
 pub mod runtime;
 pub mod selectors;
 pub mod services_sessions;
@@ -83,6 +84,8 @@ pub enum Command {
     ShowVersion,
     /// `show interfaces …`.
     ShowInterfaces(interfaces::ShowInterfaces),
+    /// `request system configuration reload`.
+    RequestConfigurationReload,
 }
 
 /// A parsed command line.
@@ -122,6 +125,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowFlowStatistics => flow_statistics::show(ctx, out),
         Command::ShowVersion => version::show(ctx, out),
         Command::ShowInterfaces(s) => interfaces::show(ctx, s, out),
+        Command::RequestConfigurationReload => reload::run(ctx, out),
     }
 }
 
@@ -145,6 +149,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowFlowStatistics => flow_statistics::request(),
         Command::ShowVersion => version::request(),
         Command::ShowInterfaces(s) => interfaces::request(s),
+        Command::RequestConfigurationReload => reload::request(),
     }
 }
 
@@ -157,6 +162,26 @@ pub static ROOT: &[Node<Command>] = &[
         word: "clear",
         help: "Clear information in the system",
         next: Next::Nodes(CLEAR),
+    },
+    Node {
+        word: "request",
+        help: "Make system-level requests",
+        next: Next::Nodes(&[Node {
+            word: "system",
+            help: "Perform system-level operations",
+            next: Next::Nodes(&[Node {
+                word: "configuration",
+                help: "Request operation on system configuration",
+                next: Next::Nodes(&[Node {
+                    word: "reload",
+                    help: "Read the configuration file again and commit it",
+                    next: Next::Command(CommandDef {
+                        options: &[],
+                        build: |_| Ok(Command::RequestConfigurationReload),
+                    }),
+                }]),
+            }]),
+        }]),
     },
     Node {
         word: "show",

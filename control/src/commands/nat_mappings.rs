@@ -34,6 +34,7 @@ type Mappings = BTreeMap<(u16, u16, (IpAddr, u16), (IpAddr, u16)), u64>;
 /// # Errors
 /// The control core did not answer; the client went away.
 pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
+    let cfg = ctx.config();
     let workers = ctx.workers(&SessionFilter::default());
     let mut per_worker: Vec<Mappings> = vec![Mappings::new(); ctx.control.workers.len()];
     run_query(
@@ -65,16 +66,14 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
     }
     for (wi, map) in per_worker.iter().enumerate() {
         let wk = svcard_config::WorkerId(u16::try_from(wi).unwrap_or(u16::MAX));
-        let iface = ctx.config.member_interface(wk);
+        let iface = ctx.config().member_interface(wk);
         let mut current: Option<(u16, u16)> = None;
         for (&(ss, pool, private, public), &count) in map {
-            let ss_name = ctx
-                .config
+            let ss_name = cfg
                 .service_sets
                 .get(usize::from(ss))
                 .map_or("-", |s| s.name.as_str());
-            let pool_name = ctx
-                .config
+            let pool_name = cfg
                 .nat
                 .pools
                 .get(usize::from(pool))

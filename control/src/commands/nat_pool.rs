@@ -49,7 +49,7 @@ pub fn request(level: PoolLevel) -> Elem {
 /// # Errors
 /// The client went away.
 pub fn show(ctx: &Context, level: PoolLevel, out: &mut Out<'_>) -> Outcome {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     if let Out::Tree(t) = out {
         t.open(&Elem::new("service-nat-pool-information"))?;
     }

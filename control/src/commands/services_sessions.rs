@@ -10,7 +10,7 @@ use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::{bits, SessionView};
 use svcard_dataplane::stats::Gauge;
 
-use super::context::{state_of, Context};
+use super::context::{state_of, ConfigNames, Context};
 use super::grammar::{opt, Arg, CliError, OptSpec, Opts, Value};
 use super::out::{message, Failure, Out, Outcome};
 use super::selectors::{
@@ -243,15 +243,15 @@ fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
         application_protocol: None,
         ..f.clone()
     };
-    let mut filter = base.resolve(&ctx.names).map_err(message)?;
+    let mut filter = base.resolve(&*ctx.names()).map_err(message)?;
     if let Some(i) = &f.interface {
-        if *i != ctx.config.card.bundle {
+        if *i != ctx.config().card.bundle {
             let n = ctx.control.workers.len();
-            if let Some(w) = WorkerId::all(n).find(|&w| ctx.config.member_interface(w) == *i) {
+            if let Some(w) = WorkerId::all(n).find(|&w| ctx.config().member_interface(w) == *i) {
                 filter.worker = Some(w);
-            } else if let Some(p) = ctx.names.port_index(i) {
+            } else if let Some(p) = ctx.names().port_index(i) {
                 filter.port = Some(p);
-            } else if let Some((p, v)) = ctx.names.unit_index(i) {
+            } else if let Some((p, v)) = ctx.names().unit_index(i) {
                 filter.port = Some(p);
                 filter.vlan = Some(v);
             } else {
@@ -261,7 +261,7 @@ fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
     }
     if let Some(s) = &f.service_set {
         filter.service_set = Some(
-            ctx.config
+            ctx.config()
                 .service_set_index(s)
                 .ok_or_else(|| message(ResolveError::ServiceSet(s.clone())))?,
         );
@@ -270,7 +270,7 @@ fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
     let applications = match f.application_protocol {
         None => None,
         Some(p) => {
-            let sel = applications_of(&ctx.config, p);
+            let sel = applications_of(&ctx.config(), p);
             if sel.applications.is_empty() {
                 note = Some(format!(
                     "warning: no application of the configuration has application-protocol '{p}': no session is selected"
@@ -293,8 +293,8 @@ fn select(ctx: &Context, f: &FlowSessionFilter) -> Result<Selection, Failure> {
     })
 }
 
-fn service_set_name(ctx: &Context, ss: u16) -> &str {
-    ctx.names
+fn service_set_name(names: &ConfigNames, ss: u16) -> &str {
+    names
         .service_set_name(ss)
         .unwrap_or(crate::show::model::UNKNOWN_NAME)
 }
@@ -305,15 +305,15 @@ fn service_set_name(ctx: &Context, ss: u16) -> &str {
 fn service_sets(ctx: &Context, filter: &SessionFilter) -> Vec<u16> {
     match filter.service_set {
         Some(s) => vec![s],
-        None => (0..u16::try_from(ctx.config.service_sets.len()).unwrap_or(NONE))
+        None => (0..u16::try_from(ctx.config().service_sets.len()).unwrap_or(NONE))
             .chain(core::iter::once(NONE))
             .collect(),
     }
 }
 
-fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
+fn msp_session<'a>(ctx: &Context, names: &'a ConfigNames, v: &SessionView) -> MspSession<'a> {
     use svcard_dataplane::offload::{FailReason, OffloadState};
-    let fs = FlowSession::from_view(v, &ctx.names, SessionExtra::default());
+    let fs = FlowSession::from_view(v, names, SessionExtra::default());
     let o = &v.offload;
     let offload_info = (o.state != OffloadState::None).then(|| OffloadInfo {
         state: o.state.name(),
@@ -327,8 +327,8 @@ fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
     });
     let mut m = MspSession::from_flow_session(
         &fs,
-        service_set_name(ctx, v.service_set),
-        alg_of(&ctx.config, v.application).map_or("none", AlgKind::junos_name),
+        service_set_name(names, v.service_set),
+        alg_of(&ctx.config(), v.application).map_or("none", AlgKind::junos_name),
         v.action.junos_name(),
         u32::from(v.junos_flags),
         v.bits & bits::OFFLOAD != 0,
@@ -343,6 +343,7 @@ fn msp_session<'a>(ctx: &'a Context, v: &SessionView) -> MspSession<'a> {
 /// # Errors
 /// A name the configuration does not know; the client went away.
 pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outcome {
+    let names = ctx.names();
     let mut sel = select(ctx, &s.filter)?;
     sel.say_note(out)?;
     if s.count {
@@ -380,7 +381,7 @@ pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outco
                 }
                 shown += 1;
                 if let Some(wk) = waiting.take() {
-                    let name = ctx.config.member_interface(wk);
+                    let name = ctx.config().member_interface(wk);
                     opened = true;
                     match out {
                         Out::Text(w) => text.interface(*w, &name)?,
@@ -390,7 +391,7 @@ pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outco
                         }
                     }
                 }
-                let ms = msp_session(ctx, &v);
+                let ms = msp_session(ctx, &names, &v);
                 match out {
                     Out::Text(w) => text.session(*w, &ms),
                     Out::Tree(t) => t.elem(&ms.to_elem(s.level)),
@@ -424,11 +425,12 @@ pub fn show(ctx: &Context, s: &ShowServicesSessions, out: &mut Out<'_>) -> Outco
 /// is selected and one service set holds every port (O(workers)), else by count queries per
 /// service set, else (application protocols the workers cannot select) by records.
 fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outcome {
+    let names = ctx.names();
     let n = ctx.control.workers.len();
-    let nss = ctx.config.service_sets.len();
+    let nss = ctx.config().service_sets.len();
     let mut rows: Vec<(WorkerId, u16, SessionCounts)> = Vec::new();
     let one_set =
-        nss == 1 && (0..ctx.config.ports.len()).all(|p| ctx.config.port_service_set(p) == 0);
+        nss == 1 && (0..ctx.config().ports.len()).all(|p| ctx.config().port_service_set(p) == 0);
     if sel.filter.is_all() && sel.applications.is_none() && one_set {
         for w in WorkerId::all(n) {
             let st = ctx.control.workers[w.index()].stats.snapshot();
@@ -490,10 +492,10 @@ fn services_count(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) -> Outco
         if c.total == 0 {
             continue;
         }
-        let iface = ctx.config.member_interface(w);
+        let iface = ctx.config().member_interface(w);
         let row = CountRow {
             interface: &iface,
-            service_set: service_set_name(ctx, ss),
+            service_set: service_set_name(&names, ss),
             valid: c.valid,
             invalid: c.invalidated,
             pending: c.pending,
@@ -549,7 +551,7 @@ fn services_utilization(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) ->
     }
     for wk in workers {
         let st = ctx.control.workers[wk.index()].stats.snapshot();
-        let iface = ctx.config.member_interface(wk);
+        let iface = ctx.config().member_interface(wk);
         let sessions = if use_gauges {
             st.gauge(Gauge::Sessions)
         } else {
@@ -576,6 +578,7 @@ fn services_utilization(ctx: &Context, mut sel: Selection, out: &mut Out<'_>) ->
 /// # Errors
 /// A name the configuration does not know; the client went away.
 pub fn clear(ctx: &Context, f: &FlowSessionFilter, out: &mut Out<'_>) -> Outcome {
+    let names = ctx.names();
     let sel = select(ctx, f)?;
     sel.say_note(out)?;
     let workers = ctx.workers(&sel.filter);
@@ -602,7 +605,7 @@ pub fn clear(ctx: &Context, f: &FlowSessionFilter, out: &mut Out<'_>) -> Outcome
         Out::Tree(t) => t.open(&Elem::new("service-msp-sess-drain-information"))?,
     }
     for &wk in &workers {
-        let iface = ctx.config.member_interface(wk);
+        let iface = ctx.config().member_interface(wk);
         for &ss in &sets {
             let n = marked.get(&(wk, ss)).copied().unwrap_or(0);
             if ss == NONE && n == 0 {
@@ -611,7 +614,7 @@ pub fn clear(ctx: &Context, f: &FlowSessionFilter, out: &mut Out<'_>) -> Outcome
             }
             let row = DrainRow {
                 interface: &iface,
-                service_set: service_set_name(ctx, ss),
+                service_set: service_set_name(&names, ss),
                 marked: n,
             };
             match out {

@@ -38,10 +38,10 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
     // The control core's own figures: the session logger (when `[log]` is on), the IPFIX
     // exporter (when `[ipfix]` is).
     let mut rows: Vec<(&str, u64)> = Vec::new();
-    if ctx.config.log.host.is_some() {
+    if ctx.config().log.host.is_some() {
         rows.extend(ctx.control.logs.rows());
     }
-    if ctx.config.ipfix.collector.is_some() {
+    if ctx.config().ipfix.collector.is_some() {
         rows.extend(ctx.control.ipfix.rows());
     }
     if !rows.is_empty() {

@@ -425,7 +425,12 @@ fn question_mark_lists_what_comes_next() {
     let h = help("").unwrap();
     assert_eq!(
         h.render(),
-        "Possible completions:\n  clear                Clear information in the system\n  show                 Show system information\n"
+        "Possible completions:\n  clear                Clear information in the system\n  request              Make system-level requests\n  show                 Show system information\n"
+    );
+    let h = help("request system configuration ").unwrap();
+    assert_eq!(
+        h.render(),
+        "Possible completions:\n  reload               Read the configuration file again and commit it\n"
     );
     let h = help("show s").unwrap();
     let words: Vec<&str> = h.items.iter().map(|i| i.word.as_str()).collect();

@@ -15,7 +15,7 @@ pub fn request() -> Elem {
 /// # Errors
 /// The client went away.
 pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
-    let host = &ctx.config.card.hostname;
+    let host = &ctx.config().card.hostname;
     let version = env!("CARGO_PKG_VERSION");
     match out {
         Out::Text(w) => {

@@ -28,7 +28,9 @@ use svcard_dataplane::worker::{Worker, WorkerSetup};
 use crate::central::{ControlCore, ControlHandle, WorkerHandle};
 use crate::gateway::{self, Gateway};
 use crate::offload::OffloadManager;
+use crate::reload::Reloader;
 use crate::server::{Handler, Server};
+use svcard_config::reload::LiveConfig;
 
 /// What [`Engine::start`] may fail on.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +105,9 @@ pub struct EngineOptions {
     pub link_sizes: Option<LinkSizes>,
     /// What `show interfaces` reads of the ports (none: the backend keeps no port state).
     pub port_status: Option<Arc<dyn svcard_dataplane::port::PortStatusSource>>,
+    /// How a reload reads the configuration file (none: as it is; the binary applies its
+    /// command-line overrides again).
+    pub loader: Option<crate::reload::Loader>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -139,7 +144,8 @@ impl EngineStats {
 
 /// A running engine.
 pub struct Engine {
-    config: Arc<Config>,
+    live: Arc<LiveConfig>,
+    reloader: Arc<Reloader>,
     handles: Vec<WorkerHandle>,
     control: ControlHandle,
     /// Whether every ALG link's rings are empty (the links are typed by the backend's
@@ -222,8 +228,10 @@ impl Engine {
             offload_backend,
             ring_sizes,
             port_status,
+            loader,
             ..
         } = opts;
+        let live = Arc::new(LiveConfig::new(Arc::clone(config)));
         let offload = offload_parts(config, offload_backend);
         let offload_links: Vec<Arc<OffloadLink>> = (0..nworkers)
             .map(|_| {
@@ -299,7 +307,7 @@ impl Engine {
         let (mut core, mut control) = ControlCore::new(handles.clone());
         control.port_status = crate::central::PortStatusHandle(port_status);
         core.attach(Box::new(Gateway::new(
-            Arc::clone(config),
+            &live,
             clock,
             links.clone(),
             control_io,
@@ -320,7 +328,7 @@ impl Engine {
         let logger = match config.log.host {
             Some(host) => {
                 let (logger, tap) =
-                    crate::logs::SessionLogger::start(config, Arc::clone(&control.logs))
+                    crate::logs::SessionLogger::start(&live, Arc::clone(&control.logs))
                         .map_err(|source| EngineError::Log { host, source })?;
                 core.tap(Box::new(tap));
                 Some(logger)
@@ -347,13 +355,21 @@ impl Engine {
             .name("control".into())
             .spawn(move || core.run(&sc))
             .map_err(thread_error("control".into()))?;
-        let context = Arc::new(crate::commands::Context::new(
-            Arc::clone(config),
+        let reloader = Arc::new(Reloader::new(
+            Arc::clone(&live),
+            loader,
+            handles.iter().map(|h| Arc::clone(&h.rings)).collect(),
+            budget,
+        ));
+        let context = Arc::new(crate::commands::Context::live(
+            Arc::clone(&live),
             control.clone(),
             clock,
+            Some(Arc::clone(&reloader)),
         ));
         let mut engine = Engine {
-            config: Arc::clone(config),
+            live,
+            reloader,
             idle_probe: Box::new({
                 let links = links.clone();
                 move || {
@@ -415,10 +431,20 @@ impl Engine {
             .map(crate::metrics::MetricsServer::addr)
     }
 
-    /// The configuration the engine runs.
+    /// The configuration in force.
     #[must_use]
-    pub fn config(&self) -> &Arc<Config> {
-        &self.config
+    pub fn config(&self) -> Arc<Config> {
+        self.live.current()
+    }
+
+    /// Reads the configuration file again and puts it in force while sessions keep
+    /// forwarding ([`crate::reload`]).
+    ///
+    /// # Errors
+    /// A bad file, a change that needs a restart, a reload already running: nothing
+    /// changed.
+    pub fn reload(&self) -> Result<crate::reload::ReloadReport, crate::reload::ReloadError> {
+        self.reloader.reload()
     }
 
     /// How many workers run.

@@ -24,7 +24,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use svcard_alg::{Action as AlgAction, Actions, Alg as _, FlowCtx, Proto, Side};
-use svcard_config::{AlgKind, Config, PortId, WorkerId};
+use svcard_config::reload::LiveConfig;
+use svcard_config::{AlgKind, PortId, WorkerId};
 use svcard_dataplane::clock::Clock;
 use svcard_dataplane::handoff::{AlgCommand, AlgLink, Handoff, LinkSizes, Returned};
 use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
@@ -87,6 +88,9 @@ pub struct Gateway<P: PortIo> {
     backlog: Arc<AtomicU64>,
     /// The TX queues were set up on the control core's thread.
     started: bool,
+    /// The configuration in force, and the generation the resource manager has.
+    live: Arc<LiveConfig>,
+    generation: u64,
 }
 
 impl<P: PortIo> core::fmt::Debug for Gateway<P> {
@@ -103,12 +107,13 @@ impl<P: PortIo> Gateway<P> {
     /// queues, when the ports have them), publishing into the books of `handle`.
     #[must_use]
     pub fn new(
-        config: Arc<Config>,
+        live: &Arc<LiveConfig>,
         clock: Clock,
         links: Vec<Arc<AlgLink<P::Pkt>>>,
         tx: Option<P>,
         handle: &ControlHandle,
     ) -> Gateway<P> {
+        let config = live.current();
         let nports = config
             .ports
             .len()
@@ -137,6 +142,8 @@ impl<P: PortIo> Gateway<P> {
                 .collect(),
             backlog: Arc::clone(&handle.alg_backlog),
             started: false,
+            generation: live.generation(),
+            live: Arc::clone(live),
         }
     }
 
@@ -428,6 +435,10 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
                     self.tx = None;
                 }
             }
+        }
+        if self.live.generation() != self.generation {
+            self.generation = self.live.generation();
+            self.rm.set_config(self.live.current());
         }
         let now_ms = self.clock.now_ms();
         let mut did = self.release_pending();

@@ -319,6 +319,12 @@ fn conv_session(v: &SessionView) -> ConvSession {
 }
 
 impl ResourceManager {
+    /// Puts a reloaded configuration in force: new conversations take its ALG settings
+    /// and caps; live ones keep the engines they run.
+    pub fn set_config(&mut self, config: Arc<Config>) {
+        self.config = config;
+    }
+
     /// An empty manager.
     #[must_use]
     pub fn new(config: Arc<Config>) -> ResourceManager {

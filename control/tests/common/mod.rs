@@ -101,25 +101,11 @@ pub fn two_ports(
     )
 }
 
-/// [`two_ports`] with engine options (an offload backend of the test's own).
+/// Writes `dir/svcard.toml` for [`two_ports`]: `workers` workers, the two ports replaying
+/// `dir/client.pcap` and `dir/server.pcap`, then `rest`. Returns its path (a reload reads
+/// it again).
 #[allow(dead_code)] // not every test binary uses it
-pub fn two_ports_with(
-    dir: &Dir,
-    workers: u16,
-    client: &[svcard_dataplane::pcapfile::Record],
-    server: &[svcard_dataplane::pcapfile::Record],
-    rest: &str,
-    pace: bool,
-    opts: svcard_control::engine::EngineOptions,
-) -> (
-    svcard_control::engine::Engine,
-    svcard_dataplane::port::pcap::PcapSink,
-) {
-    use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
-    let c = dir.0.join("client.pcap");
-    let s = dir.0.join("server.pcap");
-    svcard_perf::write_pcap(&c, client).unwrap();
-    svcard_perf::write_pcap(&s, server).unwrap();
+pub fn write_config(dir: &Dir, workers: u16, rest: &str) -> PathBuf {
     let text = format!(
         r#"
 [workers]
@@ -136,15 +122,36 @@ pcap-tx = "{}"
 peer = "ge-0/0/0.0"
 {rest}
 "#,
-        c.display(),
+        dir.0.join("client.pcap").display(),
         dir.0.join("out0.pcap").display(),
-        s.display(),
+        dir.0.join("server.pcap").display(),
         dir.0.join("out1.pcap").display(),
     );
-    let config = std::sync::Arc::new(
-        svcard_config::Config::from_toml_str(&text, "t.toml".as_ref())
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let path = dir.0.join("svcard.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// [`two_ports`] with engine options (an offload backend of the test's own).
+#[allow(dead_code)] // not every test binary uses it
+pub fn two_ports_with(
+    dir: &Dir,
+    workers: u16,
+    client: &[svcard_dataplane::pcapfile::Record],
+    server: &[svcard_dataplane::pcapfile::Record],
+    rest: &str,
+    pace: bool,
+    opts: svcard_control::engine::EngineOptions,
+) -> (
+    svcard_control::engine::Engine,
+    svcard_dataplane::port::pcap::PcapSink,
+) {
+    use svcard_dataplane::port::pcap::{PcapBackend, PcapOptions};
+    svcard_perf::write_pcap(&dir.0.join("client.pcap"), client).unwrap();
+    svcard_perf::write_pcap(&dir.0.join("server.pcap"), server).unwrap();
+    let path = write_config(dir, workers, rest);
+    let config =
+        std::sync::Arc::new(svcard_config::Config::load(&path).unwrap_or_else(|e| panic!("{e}")));
     let pcap = PcapOptions { pace, repeat: 1 };
     let (queues, control, sink) = PcapBackend::for_config(&config, pcap).unwrap().into_parts();
     let engine = svcard_control::engine::Engine::start(&config, queues, control, opts).unwrap();

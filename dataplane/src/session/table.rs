@@ -611,6 +611,19 @@ impl SessionTable {
             .unwrap_or(0);
     }
 
+    /// Swaps the service sets' lifetimes with `per_service_set` (a reload: the old ones
+    /// go back in it, so nothing is allocated or freed here).
+    pub fn swap_service_set_lifetimes(&mut self, per_service_set: &mut Box<[u32]>) {
+        core::mem::swap(&mut self.ss_lifetime, per_service_set);
+        self.first_lifetime_s = self
+            .ss_lifetime
+            .iter()
+            .copied()
+            .filter(|&l| l != 0)
+            .min()
+            .unwrap_or(0);
+    }
+
     /// The shortest lifetime any session may have (0: none).
     fn first_lifetime(&self) -> u32 {
         match (self.lifetime_s, self.first_lifetime_s) {

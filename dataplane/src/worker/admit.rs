@@ -230,8 +230,8 @@ impl<P: PortIo> Worker<P> {
         // (forwarded without services, flagged 0x2, outside the service set's count).
         let mut limited = None;
         let took = match self.budget.as_deref() {
-            Some(b) => b.try_take(adm.service_set),
-            None => ss >= self.ss_sessions.len() || self.ss_sessions[ss] < self.ss_limits[ss],
+            Some(b) if b.covers(adm.service_set) => b.try_take(adm.service_set),
+            _ => ss >= self.ss_sessions.len() || self.ss_sessions[ss] < self.ss_limits[ss],
         };
         if !took {
             limited = Some(Counter::SessionLimitDrops);

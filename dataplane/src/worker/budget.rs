@@ -11,7 +11,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 #[derive(Debug)]
 pub struct ServiceSetBudget {
     used: Box<[AtomicU32]>,
-    limits: Box<[u32]>,
+    /// Each service set's limit (`u32::MAX`: none); a reload may change them.
+    limits: Box<[AtomicU32]>,
 }
 
 impl ServiceSetBudget {
@@ -20,7 +21,22 @@ impl ServiceSetBudget {
     pub fn new(limits: &[u32]) -> ServiceSetBudget {
         ServiceSetBudget {
             used: limits.iter().map(|_| AtomicU32::new(0)).collect(),
-            limits: limits.into(),
+            limits: limits.iter().map(|&l| AtomicU32::new(l)).collect(),
+        }
+    }
+
+    /// Whether service set `ss` has a count here (service sets a reload added after the
+    /// budget was made have none: their limits are held per worker).
+    #[must_use]
+    pub fn covers(&self, ss: u16) -> bool {
+        usize::from(ss) < self.used.len()
+    }
+
+    /// Changes service set `ss`'s limit (a reload); sessions above a lowered limit stay,
+    /// and new ones wait until the count is below it.
+    pub fn set_limit(&self, ss: u16, limit: u32) {
+        if let Some(l) = self.limits.get(usize::from(ss)) {
+            l.store(limit, Ordering::Release);
         }
     }
 
@@ -29,9 +45,10 @@ impl ServiceSetBudget {
     #[must_use]
     pub fn try_take(&self, ss: u16) -> bool {
         let i = usize::from(ss);
-        let (Some(used), Some(&limit)) = (self.used.get(i), self.limits.get(i)) else {
+        let (Some(used), Some(limit)) = (self.used.get(i), self.limits.get(i)) else {
             return true;
         };
+        let limit = limit.load(Ordering::Acquire);
         used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
             (n < limit).then_some(n + 1)
         })

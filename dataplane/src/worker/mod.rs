@@ -15,7 +15,8 @@
 //! (the service sets' card-wide session budget), [`frag`] (virtual reassembly: the
 //! datagrams whose later fragments follow their first one's session), [`nat`] (source NAT:
 //! translation of new sessions, the in-place rewrite, ports given back), [`tcp`] (the
-//! service sets' TCP checks: SYN checks, sequence windows), [`types`] (the small
+//! service sets' TCP checks: SYN checks, sequence windows), [`reconfig`] (what a worker
+//! derives from its configuration, and a reload taken between bursts), [`types`] (the small
 //! types and helpers they share).
 
 mod admit;
@@ -25,6 +26,7 @@ mod budget;
 mod frag;
 mod nat;
 mod offload;
+mod reconfig;
 mod stages;
 mod state;
 mod tcp;
@@ -32,5 +34,6 @@ mod types;
 
 pub use budget::ServiceSetBudget;
 pub use nat::NatShare;
+pub use reconfig::Reconfig;
 pub use state::{Worker, WorkerSetup};
 pub use types::validity;

@@ -11,7 +11,7 @@ use crate::session::SessionTable;
 use crate::stats::{Counter, Gauge, LocalStats, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use svcard_config::{AlgKind, Config, PortId, WorkerId};
+use svcard_config::{Config, PortId, WorkerId};
 
 use super::types::*;
 
@@ -96,6 +96,8 @@ pub struct Worker<P: PortIo> {
     pub(super) tcp_checks: crate::session::tcp_window::TcpChecks,
     /// Source NAT: this worker's share of the pools (none: no NAT configured).
     pub(super) nat: Option<Box<super::NatShare>>,
+    /// The reload whose configuration this worker runs (0: the one it started with).
+    pub(super) generation: u64,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -118,26 +120,14 @@ impl<P: PortIo> Worker<P> {
         if cfg.checks_tcp_segments() {
             table = table.with_tcp_windows();
         }
+        let r = *super::Reconfig::new(Arc::clone(cfg), setup.workers, 0);
         // Each service set's lifetime (its own, else the global one): the table checks each
         // session against its set's.
-        let ss_lifetimes: Vec<u32> = (0..cfg.service_sets.len())
-            .map(|ss| cfg.lifetime(u16::try_from(ss).unwrap_or(svcard_config::NONE)))
-            .collect();
-        table.set_service_set_lifetimes(&ss_lifetimes);
+        table.set_service_set_lifetimes(&r.table_lifetimes);
         let nports = io.port_count();
         let peers = (0..nports)
             .map(|p| cfg.ports.get(p).map_or(p as u16, |port| port.peer as u16))
             .collect();
-        let workers = u32::from(setup.workers.max(1));
-        let ss_limits = cfg
-            .service_sets
-            .iter()
-            .map(|ss| ss.max_sessions.map_or(u32::MAX, |m| m.div_ceil(workers)))
-            .collect();
-        let rate = cfg
-            .limits
-            .setup_rate
-            .map_or(0, |r| u64::from(r.div_ceil(workers)));
         let mut stats = LocalStats::default();
         stats.set_gauge(Gauge::Capacity, u64::from(capacity));
         stats.set_gauge(
@@ -159,29 +149,30 @@ impl<P: PortIo> Worker<P> {
                 b
             },
             query: None,
-            ss_sessions: vec![0; cfg.service_sets.len()],
-            ss_limits,
+            ss_sessions: r.ss_sessions,
+            ss_limits: r.ss_limits,
             // Token bucket in milli-sessions: rate/s == rate milli-sessions per ms.
-            tokens: rate * 1000,
-            token_rate_per_ms: rate,
+            tokens: r.token_rate_per_ms * 1000,
+            token_rate_per_ms: r.token_rate_per_ms,
             last_refill_ms: now_ms,
             loops_since_publish: 0,
             events: setup.rings.events.take_producer(),
             last_loop_ns: 0,
             last_received: 0,
             loops_dirty: false,
-            lifetime_s: cfg.timeouts.lifetime,
-            ss_lifetimes,
+            lifetime_s: r.lifetime_s,
+            ss_lifetimes: r.ss_lifetimes,
             alg: None,
             pinholes: PinholeTable::new(1),
-            icmp_alg: cfg.algs[AlgKind::Icmp].enabled,
+            icmp_alg: r.icmp_alg,
             offload: None,
             model: None,
             marks: false,
             early: None,
             budget: None,
             frags: super::frag::FragTable::default(),
-            tcp_checks: crate::session::tcp_window::TcpChecks::new(cfg),
+            tcp_checks: r.tcp_checks,
+            generation: 0,
             nat,
             stats,
             table,
@@ -315,6 +306,7 @@ impl<P: PortIo> Worker<P> {
             }
         }
         if received == 0 || self.loops_since_publish >= PUBLISH_EVERY {
+            self.take_reconfig();
             self.publish();
         }
         self.last_received = received as u64;
