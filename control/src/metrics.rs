@@ -7,7 +7,8 @@
 //!
 //! Names follow Prometheus's conventions: `svcard_` then the registry's name; counters end
 //! in `_total`; the unit is in the name where the registry's name lacks it (bytes,
-//! seconds). Labels: `worker` (its member interface's index), `reason`, `alg`.
+//! seconds). Labels: `worker` (its member interface's index), `reason`, `alg`, `service_set`
+//! (its name), `verdict`, `action`.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
@@ -16,9 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use svcard_config::AlgKind;
+use svcard_config::reload::LiveConfig;
+use svcard_config::{AlgKind, Config};
 use svcard_dataplane::stats::{
-    loop_bucket_range, AlgCounter, Counter, Gauge, Kind, LocalStats, LOOP_BUCKETS,
+    loop_bucket_range, AlgCounter, Counter, Gauge, Kind, LocalStats, SsFigure, LOOP_BUCKETS,
+    MAX_SS_FIGURES,
 };
 use svcard_dataplane::wire::DropReason;
 
@@ -44,9 +47,10 @@ fn prom_name(name: &str, counter: bool) -> String {
     }
 }
 
-/// Renders every metric from the workers' published figures and the offload manager's.
+/// Renders every metric from the workers' published figures and the offload manager's;
+/// `config` names the service sets.
 #[must_use]
-pub fn render(control: &ControlHandle) -> String {
+pub fn render(control: &ControlHandle, config: &Config) -> String {
     let stats: Vec<LocalStats> = control.workers.iter().map(|w| w.stats.snapshot()).collect();
     let mut out = String::with_capacity(64 * 1024);
     for &c in Counter::ALL {
@@ -98,10 +102,102 @@ pub fn render(control: &ControlHandle) -> String {
         }
     }
     loop_histogram(&mut out, &stats);
+    service_sets(&mut out, control, config, &stats);
     offload(&mut out, control);
     session_logs(&mut out, control);
     ipfix(&mut out, control);
     out
+}
+
+/// Per service set (`show services stateful-firewall statistics`'s figures): new flows by
+/// verdict, new flows refused by reason, and the sessions that closed with their packets
+/// by action (live sessions' packets need a walk, which a scrape does not make).
+fn service_sets(out: &mut String, control: &ControlHandle, config: &Config, stats: &[LocalStats]) {
+    let names: Vec<&str> = config
+        .service_sets
+        .iter()
+        .take(MAX_SS_FIGURES)
+        .map(|s| s.name.as_str())
+        .collect();
+    let books: Vec<crate::central::WorkerBooks> = control
+        .books
+        .lock()
+        .map(|b| b.workers.clone())
+        .unwrap_or_default();
+    let fig = |fs: &'static [SsFigure]| {
+        move |w: usize, ss: usize, k: usize| {
+            stats[w].ss(u16::try_from(ss).unwrap_or(u16::MAX), fs[k])
+        }
+    };
+    use SsFigure as F;
+    let families: [Family<'_>; 4] = [
+        Family {
+            name: "svcard_service_set_new_flows_total",
+            help: "New sessions of the service set, by the verdict of its rules.",
+            labels: &[
+                "verdict=\"accept\"",
+                "verdict=\"discard\"",
+                "verdict=\"reject\"",
+            ],
+            value: Box::new(fig(&[F::RuleAccepts, F::RuleDiscards, F::RuleRejects])),
+        },
+        Family {
+            name: "svcard_service_set_new_flow_refusals_total",
+            help: "New flows of the service set refused, by reason.",
+            labels: &[
+                "reason=\"limit\"",
+                "reason=\"nat\"",
+                "reason=\"tcp_syn_check\"",
+            ],
+            value: Box::new(fig(&[F::LimitDrops, F::NatRefused, F::TcpSynCheckDrops])),
+        },
+        Family {
+            name: "svcard_service_set_limit_bypassed_total",
+            help: "New flows of the service set past a limit made Bypass sessions.",
+            labels: &[""],
+            value: Box::new(fig(&[F::LimitBypassed])),
+        },
+        Family {
+            name: "svcard_service_set_closed_sessions_total",
+            help: "Sessions of the service set that closed.",
+            labels: &[""],
+            value: Box::new(|w, ss, _| books.get(w).map_or(0, |b| b.service_sets.0[ss].ended)),
+        },
+    ];
+    let closed_packets = Family {
+        name: "svcard_service_set_closed_packets_total",
+        help: "Packets of the service set's sessions that closed, by the session's action.",
+        labels: &[
+            "action=\"accept\"",
+            "action=\"discard\"",
+            "action=\"reject\"",
+        ],
+        value: Box::new(|w, ss, k| books.get(w).map_or(0, |b| b.service_sets.0[ss].packets[k])),
+    };
+    for f in families.iter().chain([&closed_packets]) {
+        family(out, f.name, "counter", f.help);
+        for w in 0..stats.len() {
+            for (ss, ssn) in names.iter().enumerate() {
+                for (k, label) in f.labels.iter().enumerate() {
+                    let sep = if label.is_empty() { "" } else { "," };
+                    let v = (f.value)(w, ss, k);
+                    let _ = writeln!(
+                        out,
+                        "{}{{worker=\"{w}\",service_set=\"{ssn}\"{sep}{label}}} {v}",
+                        f.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A per-service-set metric: its samples are `value(worker, service set, label index)`.
+struct Family<'a> {
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    value: Box<dyn Fn(usize, usize, usize) -> u64 + 'a>,
 }
 
 /// The IPFIX exporter's figures (counters; zeros when `[ipfix]` is off).
@@ -237,7 +333,11 @@ impl MetricsServer {
     ///
     /// # Errors
     /// When the address cannot be bound.
-    pub fn start(addr: SocketAddr, control: ControlHandle) -> std::io::Result<MetricsServer> {
+    pub fn start(
+        addr: SocketAddr,
+        control: ControlHandle,
+        live: Arc<LiveConfig>,
+    ) -> std::io::Result<MetricsServer> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
@@ -248,7 +348,7 @@ impl MetricsServer {
             .spawn(move || {
                 while !stop2.load(Ordering::Relaxed) {
                     match listener.accept() {
-                        Ok((s, _)) => answer(s, &control),
+                        Ok((s, _)) => answer(s, &control, &live.current()),
                         Err(_) => std::thread::sleep(Duration::from_millis(20)),
                     }
                 }
@@ -277,7 +377,7 @@ impl Drop for MetricsServer {
 }
 
 /// One HTTP exchange: `GET /metrics` gets the exposition, anything else 404.
-fn answer(stream: TcpStream, control: &ControlHandle) {
+fn answer(stream: TcpStream, control: &ControlHandle, config: &Config) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
@@ -297,7 +397,7 @@ fn answer(stream: TcpStream, control: &ControlHandle) {
     let path = request.split_whitespace().nth(1).unwrap_or("");
     let (status, body) =
         if request.starts_with("GET ") && (path == "/metrics" || path.starts_with("/metrics?")) {
-            ("200 OK", render(control))
+            ("200 OK", render(control, config))
         } else {
             (
                 "404 Not Found",

@@ -88,6 +88,13 @@ fn the_endpoint_serves_every_figure_and_prometheus_reads_it() {
         text.contains("svcard_malformed_drops_total{worker=\"0\",reason=\"truncated_ipv4\"} 0\n")
     );
     assert!(text.contains("# TYPE svcard_busy_loop_duration_seconds histogram\n"));
+    // Per service set: the 20 new flows its default action accepted.
+    assert!(
+        text.contains(
+            "svcard_service_set_new_flows_total{worker=\"0\",service_set=\"ss1\",verdict=\"accept\"} 20\n"
+        ),
+        "{text}"
+    );
     for c in Counter::ALL {
         assert!(
             text.contains(&format!("# TYPE svcard_{}_total counter\n", c.name())),

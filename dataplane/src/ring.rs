@@ -94,6 +94,9 @@ pub struct QueryCounts {
     pub other: u64,
     /// Sessions marked for deletion by a clear.
     pub cleared: u64,
+    /// Count queries: the selected sessions' packets (both directions, software-counted)
+    /// by their action: forwarded (Forward, Watch, Bypass), discarded, rejected.
+    pub packets: [u64; 3],
 }
 
 /// The body of a reply.

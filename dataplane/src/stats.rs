@@ -399,6 +399,8 @@ pub struct SharedStats {
     algs: [[AtomicU64; ALG_KINDS]; AlgCounter::COUNT],
     /// [`LoopTimes::burst_ns`], then [`LoopTimes::packet_ns`].
     loops: [[AtomicU64; LOOP_BUCKETS]; 2],
+    /// Per service set, its [`SsFigure`]s.
+    service_sets: [[AtomicU64; SS_FIGURES]; MAX_SS_FIGURES],
 }
 
 impl Default for SharedStats {
@@ -410,6 +412,7 @@ impl Default for SharedStats {
             gauges: [const { AtomicU64::new(0) }; Gauge::COUNT],
             algs: [const { [const { AtomicU64::new(0) }; ALG_KINDS] }; AlgCounter::COUNT],
             loops: [const { [const { AtomicU64::new(0) }; LOOP_BUCKETS] }; 2],
+            service_sets: [const { [const { AtomicU64::new(0) }; SS_FIGURES] }; MAX_SS_FIGURES],
         }
     }
 }
@@ -585,6 +588,49 @@ pub struct LocalStats {
     pub loops: LoopTimes,
     /// Per NAT pool (configuration order), its [`PoolFigure`]s.
     pub nat_pools: [[u64; POOL_FIGURES]; MAX_NAT_POOLS],
+    /// Per service set (configuration order), its [`SsFigure`]s.
+    pub service_sets: [[u64; SS_FIGURES]; MAX_SS_FIGURES],
+    /// A service set's figure changed since the last publish.
+    pub service_sets_dirty: bool,
+}
+
+/// Service sets with figures of their own: the first this many of the configuration (a
+/// service set past them is counted in the card's counters only).
+pub const MAX_SS_FIGURES: usize = 64;
+/// Figures per service set.
+pub const SS_FIGURES: usize = SsFigure::ALL.len();
+
+/// What a worker counts of each service set's new flows
+/// (`show services stateful-firewall statistics`): one add per new flow, none per packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsFigure {
+    /// New sessions a rule (or the default action) accepted: Forward or Watch.
+    RuleAccepts = 0,
+    /// New sessions made to discard their packets.
+    RuleDiscards = 1,
+    /// New sessions made to reject their packets.
+    RuleRejects = 2,
+    /// New flows past the service set's session limit or the setup rate, dropped.
+    LimitDrops = 3,
+    /// New flows past a limit made Bypass sessions (`at-limit = "bypass"`).
+    LimitBypassed = 4,
+    /// New flows refused for want of a NAT port (or a mapping's filtering).
+    NatRefused = 5,
+    /// New TCP flows refused by the SYN check (`no-syn-check = false`).
+    TcpSynCheckDrops = 6,
+}
+
+impl SsFigure {
+    /// Every figure, in index order.
+    pub const ALL: [SsFigure; 7] = [
+        SsFigure::RuleAccepts,
+        SsFigure::RuleDiscards,
+        SsFigure::RuleRejects,
+        SsFigure::LimitDrops,
+        SsFigure::LimitBypassed,
+        SsFigure::NatRefused,
+        SsFigure::TcpSynCheckDrops,
+    ];
 }
 
 /// Most NAT pools a configuration may have (their figures are fixed arrays).
@@ -609,6 +655,8 @@ impl Default for LocalStats {
     fn default() -> Self {
         Self {
             nat_pools: [[0; POOL_FIGURES]; MAX_NAT_POOLS],
+            service_sets: [[0; SS_FIGURES]; MAX_SS_FIGURES],
+            service_sets_dirty: false,
             counters: [0; Counter::COUNT],
             drops: [0; crate::wire::DropReason::COUNT],
             gauges: [0; Gauge::COUNT],
@@ -628,6 +676,22 @@ impl LocalStats {
     #[inline]
     pub fn inc(&mut self, c: Counter) {
         self.counters[c as usize] += 1;
+    }
+    /// Adds one to service set `ss`'s figure `f` (none past [`MAX_SS_FIGURES`], or for a
+    /// session of no service set).
+    #[inline]
+    pub fn inc_ss(&mut self, ss: u16, f: SsFigure) {
+        if let Some(row) = self.service_sets.get_mut(usize::from(ss)) {
+            row[f as usize] += 1;
+            self.service_sets_dirty = true;
+        }
+    }
+    /// Service set `ss`'s figure `f`.
+    #[must_use]
+    pub fn ss(&self, ss: u16, f: SsFigure) -> u64 {
+        self.service_sets
+            .get(usize::from(ss))
+            .map_or(0, |row| row[f as usize])
     }
     /// A counter's value.
     #[inline]
@@ -698,6 +762,11 @@ impl LocalStats {
                 *a += b;
             }
         }
+        for (mine, theirs) in self.service_sets.iter_mut().zip(&o.service_sets) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
         self.loops.merge(&o.loops);
     }
 }
@@ -736,6 +805,14 @@ impl SharedStats {
                 a.store(*v, Ordering::Relaxed);
             }
         }
+        // Only when one changed: they change per new flow, not per packet.
+        if s.service_sets_dirty {
+            for (shared, local) in self.service_sets.iter().zip(&s.service_sets) {
+                for (a, v) in shared.iter().zip(local) {
+                    a.store(*v, Ordering::Relaxed);
+                }
+            }
+        }
     }
     /// Reads the last published snapshot.
     #[must_use]
@@ -751,6 +828,11 @@ impl SharedStats {
             *v = a.load(Ordering::Relaxed);
         }
         for (local, shared) in s.algs.iter_mut().zip(&self.algs) {
+            for (v, a) in local.iter_mut().zip(shared) {
+                *v = a.load(Ordering::Relaxed);
+            }
+        }
+        for (local, shared) in s.service_sets.iter_mut().zip(&self.service_sets) {
             for (v, a) in local.iter_mut().zip(shared) {
                 *v = a.load(Ordering::Relaxed);
             }

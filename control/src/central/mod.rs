@@ -14,7 +14,7 @@ use svcard_dataplane::ring::{
     CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
 };
 use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
-use svcard_dataplane::stats::{LocalStats, SharedStats};
+use svcard_dataplane::stats::{LocalStats, SharedStats, MAX_SS_FIGURES, SS_FIGURES};
 
 mod reconcile;
 use reconcile::{CpId, Reconciler};
@@ -74,6 +74,40 @@ pub struct WorkerBooks {
     pub closed_packets: u64,
     /// Bytes of the sessions that closed, likewise.
     pub closed_bytes: u64,
+    /// Per service set, what its sessions that closed carried.
+    pub service_sets: SsBooks,
+}
+
+/// Per service set (the first [`MAX_SS_FIGURES`]), the sessions that closed and their
+/// packets by the action of their session, software and hardware
+/// (`show services stateful-firewall statistics`: the existing flows' share that ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SsBooks(pub [SsClosed; MAX_SS_FIGURES]);
+
+impl Default for SsBooks {
+    fn default() -> Self {
+        SsBooks([SsClosed::default(); MAX_SS_FIGURES])
+    }
+}
+
+/// One service set's closed sessions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SsClosed {
+    /// Sessions that closed.
+    pub ended: u64,
+    /// Their packets, by the session's action: forwarded (Forward, Watch, Bypass),
+    /// discarded, rejected.
+    pub packets: [u64; 3],
+}
+
+impl SsBooks {
+    /// Counts a closed session `v`.
+    pub fn close(&mut self, v: &SessionView) {
+        if let Some(c) = self.0.get_mut(usize::from(v.service_set)) {
+            c.ended += 1;
+            c.packets[v.action.packet_class()] += v.packets();
+        }
+    }
 }
 
 /// The control core's books, readable by the show server.
@@ -121,6 +155,9 @@ pub struct ControlHandle {
     /// What `show svcard runtime` computes from: samples of each worker's figures, about
     /// a second apart, and the baseline of the last `clear svcard runtime`.
     pub runtime: Arc<Mutex<RuntimeSamples>>,
+    /// Per worker, the per-service-set figures at the last `clear services stateful-firewall
+    /// statistics` (none: since start).
+    pub sfw_cleared: Arc<Mutex<Vec<Option<SfwBaseline>>>>,
     /// What `show interfaces` reads of the ports (the port backend's, when it keeps any).
     pub port_status: PortStatusHandle,
 }
@@ -147,6 +184,19 @@ pub struct RuntimeSamples {
     pub samples: Vec<[Option<(Instant, LocalStats)>; 2]>,
     /// Per worker, the figures at the last clear (none: since start).
     pub cleared: Vec<Option<LocalStats>>,
+}
+
+/// One worker's per-service-set figures when they were cleared: the new-flow figures the
+/// worker published, and each service set's packets of existing flows by class (live and
+/// closed sessions), subtracted from what later shows give.
+#[derive(Debug, Clone)]
+pub struct SfwBaseline {
+    /// [`LocalStats::service_sets`] then.
+    pub figures: Box<[[u64; SS_FIGURES]; MAX_SS_FIGURES]>,
+    /// Packets by class (forwarded, discarded, rejected) per service set then.
+    pub packets: Box<[[u64; 3]; MAX_SS_FIGURES]>,
+    /// Sessions closed per service set then.
+    pub ended: Box<[u64; MAX_SS_FIGURES]>,
 }
 
 /// What the IPFIX exporter ([`crate::ipfix`]) counted.
@@ -332,6 +382,7 @@ impl ControlCore {
             reconciles: Arc::clone(&reconciles),
             ipfix: Arc::default(),
             runtime: Arc::clone(&runtime),
+            sfw_cleared: Arc::new(Mutex::new(vec![None; workers.len()])),
             port_status: PortStatusHandle::default(),
             requests: tx,
             books: Arc::clone(&books),
@@ -512,6 +563,7 @@ impl ControlCore {
                         b.live = b.live.saturating_sub(1);
                         b.closed_packets += ev.view.packets();
                         b.closed_bytes += ev.view.flows[0].bytes + ev.view.flows[1].bytes;
+                        b.service_sets.close(&ev.view);
                         self.cp_ids.remove(&ev.view.id);
                     }
                 }

@@ -26,6 +26,7 @@ pub mod reload;
 pub mod runtime;
 pub mod selectors;
 pub mod services_sessions;
+pub mod sfw_statistics;
 pub mod svcard_statistics;
 pub mod version;
 
@@ -86,6 +87,10 @@ pub enum Command {
     ShowInterfaces(interfaces::ShowInterfaces),
     /// `request system configuration reload`.
     RequestConfigurationReload,
+    /// `show services stateful-firewall statistics …`.
+    ShowSfwStatistics(sfw_statistics::ShowSfwStatistics),
+    /// `clear services stateful-firewall statistics [interface I]`.
+    ClearSfwStatistics(Option<String>),
 }
 
 /// A parsed command line.
@@ -126,6 +131,8 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowVersion => version::show(ctx, out),
         Command::ShowInterfaces(s) => interfaces::show(ctx, s, out),
         Command::RequestConfigurationReload => reload::run(ctx, out),
+        Command::ShowSfwStatistics(s) => sfw_statistics::show(ctx, s, out),
+        Command::ClearSfwStatistics(i) => sfw_statistics::clear(ctx, i.as_ref(), out),
     }
 }
 
@@ -150,6 +157,8 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowVersion => version::request(),
         Command::ShowInterfaces(s) => interfaces::request(s),
         Command::RequestConfigurationReload => reload::request(),
+        Command::ShowSfwStatistics(s) => sfw_statistics::show_request(s),
+        Command::ClearSfwStatistics(i) => sfw_statistics::clear_request(i.as_ref()),
     }
 }
 
@@ -291,6 +300,18 @@ static SHOW: &[Node<Command>] = &[
                     build: |o| services_sessions::build_show(o).map(Command::ShowServicesSessions),
                 }),
             },
+            Node {
+                word: "stateful-firewall",
+                help: "Show stateful firewall information",
+                next: Next::Nodes(&[Node {
+                    word: "statistics",
+                    help: "Show stateful firewall statistics",
+                    next: Next::Command(CommandDef {
+                        options: sfw_statistics::SHOW_OPTIONS,
+                        build: |o| sfw_statistics::build_show(o).map(Command::ShowSfwStatistics),
+                    }),
+                }]),
+            },
         ]),
     },
     Node {
@@ -375,6 +396,18 @@ static CLEAR: &[Node<Command>] = &[
                         services_sessions::build_clear(o).map(Command::ClearServicesSessions)
                     },
                 }),
+            },
+            Node {
+                word: "stateful-firewall",
+                help: "Clear stateful firewall information",
+                next: Next::Nodes(&[Node {
+                    word: "statistics",
+                    help: "Clear stateful firewall statistics",
+                    next: Next::Command(CommandDef {
+                        options: sfw_statistics::CLEAR_OPTIONS,
+                        build: |o| sfw_statistics::build_clear(o).map(Command::ClearSfwStatistics),
+                    }),
+                }]),
             },
         ]),
     },

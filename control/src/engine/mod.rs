@@ -410,8 +410,12 @@ impl Engine {
                 );
         }
         if let Some(addr) = config.metrics.listen {
-            let m = crate::metrics::MetricsServer::start(addr, engine.control.clone())
-                .map_err(|source| EngineError::Metrics { addr, source })?;
+            let m = crate::metrics::MetricsServer::start(
+                addr,
+                engine.control.clone(),
+                Arc::clone(&engine.live),
+            )
+            .map_err(|source| EngineError::Metrics { addr, source })?;
             engine.metrics = Some(m);
         }
         Ok(engine)

@@ -22,6 +22,7 @@ pub mod nat;
 pub mod offload;
 pub mod pipe;
 pub mod services;
+pub mod sfw;
 pub mod text;
 pub mod tree;
 

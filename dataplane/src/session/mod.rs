@@ -42,6 +42,18 @@ pub enum Action {
 }
 
 impl Action {
+    /// The session's packets' class in the per-service-set counts
+    /// (`show services stateful-firewall statistics`, [`crate::ring::QueryCounts::packets`]):
+    /// 0 forwarded (Forward, Watch, Bypass), 1 discarded, 2 rejected.
+    #[must_use]
+    pub fn packet_class(self) -> usize {
+        match self {
+            Action::Drop => 1,
+            Action::Reject => 2,
+            Action::Forward | Action::Watch | Action::Bypass => 0,
+        }
+    }
+
     /// The Junos word for the state.
     #[must_use]
     pub fn junos_name(self) -> &'static str {

@@ -9,7 +9,7 @@ use crate::ring::EventKind;
 use crate::session::pinhole::PinholeSpec;
 use crate::session::tcp::flag::{ACK, RST, SYN};
 use crate::session::{bits, Action, TcpState};
-use crate::stats::{Counter, Gauge};
+use crate::stats::{Counter, Gauge, SsFigure};
 use crate::wire::{self, Outcome, Parsed};
 use svcard_config::{Config, LimitPolicy, RuleAction, TimeoutClass};
 
@@ -139,7 +139,7 @@ impl<P: PortIo> Worker<P> {
     pub(super) fn fail_new(
         &mut self,
         policy: LimitPolicy,
-        peer: u16,
+        (peer, ss): (u16, u16),
         pkt: P::Pkt,
         counter: Counter,
     ) {
@@ -147,10 +147,21 @@ impl<P: PortIo> Worker<P> {
         match policy {
             LimitPolicy::Bypass => {
                 self.stats.inc(Counter::SessionLimitBypassed);
+                self.stats.inc_ss(ss, SsFigure::LimitBypassed);
                 self.queue_out(peer, pkt);
             }
             LimitPolicy::Drop => {
                 self.stats.inc(counter);
+                let f = match counter {
+                    Counter::SessionLimitDrops | Counter::SetupRateDrops => {
+                        Some(SsFigure::LimitDrops)
+                    }
+                    Counter::NatFiltered => Some(SsFigure::NatRefused),
+                    _ => None,
+                };
+                if let Some(f) = f {
+                    self.stats.inc_ss(ss, f);
+                }
                 drop(pkt);
             }
         }
@@ -220,6 +231,8 @@ impl<P: PortIo> Worker<P> {
                 self.nat_abandon(&key, dir, &w);
             }
             self.stats.inc(Counter::TcpNonSynDrops);
+            self.stats
+                .inc_ss(adm.service_set, SsFigure::TcpSynCheckDrops);
             drop(pkt);
             return;
         }
@@ -254,7 +267,7 @@ impl<P: PortIo> Worker<P> {
                 self.give_back(adm.service_set);
             }
             let counter = limited.unwrap_or(Counter::NatFiltered);
-            self.fail_new(LimitPolicy::Drop, peer, pkt, counter);
+            self.fail_new(LimitPolicy::Drop, (peer, adm.service_set), pkt, counter);
             return;
         }
         if let Some(counter) = limited {
@@ -266,11 +279,12 @@ impl<P: PortIo> Worker<P> {
                 self.flag_session(parent, crate::session::flags::LIMIT);
             }
             if policy == LimitPolicy::Drop {
-                self.fail_new(policy, peer, pkt, counter);
+                self.fail_new(policy, (peer, adm.service_set), pkt, counter);
                 return;
             }
             self.stats.inc(Counter::SessionsFailed);
             self.stats.inc(Counter::SessionLimitBypassed);
+            self.stats.inc_ss(adm.service_set, SsFigure::LimitBypassed);
             adm.action = Action::Bypass;
             adm.pinhole = None;
             adm.offload_child = false;
@@ -285,6 +299,7 @@ impl<P: PortIo> Worker<P> {
                     self.give_back(adm.service_set);
                     self.stats.inc(Counter::SessionsFailed);
                     self.stats.inc(counter);
+                    self.stats.inc_ss(adm.service_set, SsFigure::NatRefused);
                     drop(pkt);
                     return;
                 }
@@ -303,7 +318,12 @@ impl<P: PortIo> Worker<P> {
                     // 0x4 on the ALG's session: no session ID was free for its child.
                     self.flag_session(parent, crate::session::flags::NO_ID);
                 }
-                self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
+                self.fail_new(
+                    policy,
+                    (peer, adm.service_set),
+                    pkt,
+                    Counter::TableFullDrops,
+                );
                 return;
             }
         };
@@ -350,7 +370,12 @@ impl<P: PortIo> Worker<P> {
                 self.nat_abandon(&key, dir, &w);
                 self.table.remove(slot);
                 self.give_back(adm.service_set);
-                self.fail_new(policy, peer, pkt, Counter::TableFullDrops);
+                self.fail_new(
+                    policy,
+                    (peer, adm.service_set),
+                    pkt,
+                    Counter::TableFullDrops,
+                );
                 return;
             }
             if let Some(n) = self.nat.as_deref() {
@@ -373,6 +398,14 @@ impl<P: PortIo> Worker<P> {
             );
         }
         self.stats.inc(Counter::SessionsCreated);
+        match adm.action {
+            Action::Forward | Action::Watch => {
+                self.stats.inc_ss(adm.service_set, SsFigure::RuleAccepts);
+            }
+            Action::Drop => self.stats.inc_ss(adm.service_set, SsFigure::RuleDiscards),
+            Action::Reject => self.stats.inc_ss(adm.service_set, SsFigure::RuleRejects),
+            Action::Bypass => {}
+        }
         let val = validity(self.table.get(slot));
         self.stats.gauges[gauge_of(val) as usize] += 1;
         if matches!(adm.action, Action::Drop | Action::Reject) {

@@ -258,7 +258,10 @@ impl<P: PortIo> Worker<P> {
                     q.sent += 1;
                     count_into(&mut q.counts, self.table.get(slot));
                 }
-                QueryKind::Count => count_into(&mut q.counts, self.table.get(slot)),
+                QueryKind::Count => {
+                    count_into(&mut q.counts, self.table.get(slot));
+                    q.counts.packets[view.action.packet_class()] += view.packets();
+                }
                 QueryKind::Clear => {
                     count_into(&mut q.counts, self.table.get(slot));
                     q.counts.cleared += 1;

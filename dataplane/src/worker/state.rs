@@ -321,6 +321,7 @@ impl<P: PortIo> Worker<P> {
         self.setup
             .stats
             .publish_with(&self.stats, core::mem::take(&mut self.loops_dirty));
+        self.stats.service_sets_dirty = false;
     }
 
     pub(super) fn refill_tokens(&mut self, now_ms: u32) {
