@@ -157,6 +157,17 @@ pub enum AppHint {
 }
 
 impl AppHint {
+    /// Every kind of child, one of each (an RPC program's numbers do not change its name).
+    pub const ALL: [AppHint; 7] = [
+        AppHint::FtpData,
+        AppHint::TftpData,
+        AppHint::RpcProgram { prog: 0, vers: 0 },
+        AppHint::RshStderr,
+        AppHint::TalkData,
+        AppHint::TalkControl,
+        AppHint::TracerouteIcmp,
+    ];
+
     /// The Junos-style application name of the child.
     #[must_use]
     pub fn name(self) -> &'static str {

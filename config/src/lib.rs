@@ -74,12 +74,9 @@ pub struct Log {
     pub host: Option<std::net::SocketAddr>,
     /// `udp` (RFC 5426) or `tcp` (RFC 6587 octet counting).
     pub tcp: bool,
-    /// Which events: session creates (`session-init`), closes (`session-close`), denies.
-    pub session_init: bool,
-    /// See `session_init`.
-    pub session_close: bool,
-    /// See `session_init`.
-    pub deny: bool,
+    /// Which events and sessions are logged: the card's, and each service set's unless its
+    /// own `[service-set.log]` says ([`Config::log_events`]).
+    pub events: LogEvents,
     /// Most messages per second (the rest are counted, not sent).
     pub rate_limit: u32,
     /// The HOSTNAME field of each message.
@@ -91,11 +88,33 @@ impl Default for Log {
         Log {
             host: None,
             tcp: false,
+            events: LogEvents::default(),
+            rate_limit: 100_000,
+            hostname: "svcard".to_string(),
+        }
+    }
+}
+
+/// Which session events are logged (`events`) and of which sessions (`alg-only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEvents {
+    /// Session creates (`session-init`).
+    pub session_init: bool,
+    /// Session closes (`session-close`).
+    pub session_close: bool,
+    /// Denied sessions (`deny`): a discard or reject rule's new session.
+    pub deny: bool,
+    /// Only sessions of an ALG: the ones it watches and the ones its pinholes open.
+    pub alg_only: bool,
+}
+
+impl Default for LogEvents {
+    fn default() -> Self {
+        LogEvents {
             session_init: true,
             session_close: true,
             deny: true,
-            rate_limit: 100_000,
-            hostname: "svcard".to_string(),
+            alg_only: false,
         }
     }
 }
@@ -294,6 +313,8 @@ pub struct ServiceSet {
     pub nat_rules: Vec<u16>,
     /// Its TCP checks (`[service-set.tcp-session]` over the card's `[tcp-session]`).
     pub tcp_session: TcpSession,
+    /// Its session logs (`[service-set.log]`; none: the card's `[log]` events).
+    pub log: Option<LogEvents>,
 }
 
 /// The timer that governs a session, by protocol and state.
@@ -684,6 +705,16 @@ impl Config {
         self.service_sets
             .get(usize::from(service_set))
             .map_or(&self.tcp_session, |s| &s.tcp_session)
+    }
+
+    /// Which events of service set `service_set`'s sessions are logged (its own
+    /// `[service-set.log]`, else the card's; [`NONE`]: the card's).
+    #[must_use]
+    pub fn log_events(&self, service_set: u16) -> LogEvents {
+        self.service_sets
+            .get(usize::from(service_set))
+            .and_then(|s| s.log)
+            .unwrap_or(self.log.events)
     }
 
     /// Some TCP session of the card may have its segments checked (sequence windows or

@@ -197,6 +197,9 @@ fn changes(new: &Config, old: &Config) -> Vec<String> {
         if ss.tcp_session != o.tcp_session {
             v.push(format!("service-set '{}' tcp-session", ss.name));
         }
+        if ss.log != o.log {
+            v.push(format!("service-set '{}' log", ss.name));
+        }
     }
     if new.applications.len() > old.applications.len() {
         v.push(format!(

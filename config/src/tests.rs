@@ -1195,7 +1195,9 @@ fn session_log_table() {
         "rate-limit = 50",
     ]);
     assert_eq!(c.log.host, Some("127.0.0.1:5514".parse().unwrap()));
-    assert!(c.log.tcp && c.log.session_close && !c.log.session_init && !c.log.deny);
+    assert!(
+        c.log.tcp && c.log.events.session_close && !c.log.events.session_init && !c.log.events.deny
+    );
     assert_eq!(c.log.rate_limit, 50);
     assert_eq!(parse(&[]).log.host, None);
     fails(

@@ -35,10 +35,9 @@ pub const SD_ID: &str = "junos@2636.1.1.1.2.25";
 pub struct LogTap {
     tx: crossbeam_channel::Sender<(WorkerId, Event)>,
     stats: Arc<LogStats>,
-    init: bool,
-    close: bool,
-    deny: bool,
-    /// The configuration in force, and the generation the switches are from.
+    /// The configuration in force (its switches: the card's and each service set's), and
+    /// its generation.
+    config: Arc<Config>,
     live: Arc<LiveConfig>,
     generation: u64,
 }
@@ -48,16 +47,16 @@ impl EventTap for LogTap {
         if self.live.generation() != self.generation {
             // A reload: its switches apply from this event on.
             self.generation = self.live.generation();
-            let log = &self.live.current().log;
-            (self.init, self.close, self.deny) = (log.session_init, log.session_close, log.deny);
+            self.config = self.live.current();
         }
+        let on = self.config.log_events(ev.view.service_set);
         let wanted = match ev.kind {
-            EventKind::Created if denied(&ev.view) => self.deny,
-            EventKind::Created => self.init,
+            EventKind::Created if denied(&ev.view) => on.deny,
+            EventKind::Created => on.session_init,
             EventKind::Closed(_) if denied(&ev.view) => false,
-            EventKind::Closed(_) => self.close,
+            EventKind::Closed(_) => on.session_close,
             EventKind::Changed | EventKind::Matched(_) => false,
-        };
+        } && (!on.alg_only || of_alg(&self.config, &ev.view));
         if wanted && self.tx.try_send((worker, *ev)).is_err() {
             self.stats.channel_full.fetch_add(1, Ordering::Relaxed);
         }
@@ -66,6 +65,18 @@ impl EventTap for LogTap {
 
 fn denied(v: &SessionView) -> bool {
     matches!(v.action, Action::Drop | Action::Reject)
+}
+
+/// Whether `v` is a session of an ALG: one it watches (its application has an ALG), or one
+/// its pinholes opened (an ALG's child application: FTP data, TFTP data, …).
+fn of_alg(config: &Config, v: &SessionView) -> bool {
+    v.action == Action::Watch
+        || config
+            .applications
+            .get(usize::from(v.application))
+            .is_some_and(|a| {
+                a.alg.is_some() || svcard_alg::AppHint::ALL.iter().any(|h| h.name() == a.name)
+            })
 }
 
 /// The logger thread and its figures.
@@ -129,9 +140,7 @@ impl SessionLogger {
         let tap = LogTap {
             tx,
             stats: Arc::clone(&stats),
-            init: config.log.session_init,
-            close: config.log.session_close,
-            deny: config.log.deny,
+            config: Arc::clone(config),
             generation: live.generation(),
             live: Arc::clone(live),
         };

@@ -28,6 +28,24 @@ fn udp(src: &str, sport: u16, dst: &str, dport: u16, len: usize, from_client: bo
     )
 }
 
+/// A client's SYN from `src`:`sport` to 192.0.2.1:`dport`.
+fn syn(src: &str, sport: u16, dport: u16) -> Vec<u8> {
+    build(
+        ip(src),
+        ip("192.0.2.1"),
+        &L4::Tcp {
+            sport,
+            dport,
+            flags: 0x02,
+            seq: 1,
+            ack: 0,
+            payload: Vec::new(),
+        },
+        60,
+        true,
+    )
+}
+
 fn at(ms: u64, data: Vec<u8>) -> Record {
     Record {
         ts_ns: ms * MS,
@@ -171,23 +189,7 @@ action = "discard"
     let client = vec![
         at(0, udp("10.0.0.1", 5000, "192.0.2.1", 53, 30, true)),
         at(2, udp("10.0.0.1", 5000, "192.0.2.1", 53, 40, true)),
-        at(
-            4,
-            build(
-                ip("10.0.0.9"),
-                ip("192.0.2.1"),
-                &L4::Tcp {
-                    sport: 6000,
-                    dport: 23,
-                    flags: 0x02,
-                    seq: 1,
-                    ack: 0,
-                    payload: Vec::new(),
-                },
-                60,
-                true,
-            ),
-        ),
+        at(4, syn("10.0.0.9", 6000, 23)),
     ];
     let server = vec![at(
         20,
@@ -282,4 +284,72 @@ fn rt_flow_messages_reach_rsyslog_over_udp() {
 #[test]
 fn rt_flow_messages_reach_rsyslog_over_tcp() {
     run(true);
+}
+
+/// A service set's own switches (`[service-set.log]`) over the card's, and the ALG-only
+/// filter put in force by a reload while traffic runs: first only denies are logged, then
+/// only the sessions of an ALG.
+#[test]
+fn service_set_switches_and_the_alg_only_filter_follow_a_reload() {
+    let dir = Dir::new("log-switches");
+    let (up, tp) = (free_port(), free_port());
+    let rs = Rsyslog::start(&dir, up, tp);
+    let config = |ss_log: &str| {
+        format!(
+            r#"
+[log]
+host = "127.0.0.1:{up}"
+[[service-set]]
+name = "ss1"
+ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
+default-action = "accept"
+[service-set.log]
+{ss_log}
+[[service-set.rule]]
+name = "no-telnet"
+protocol = "tcp"
+destination-port = 23
+action = "discard"
+"#
+        )
+    };
+    // Before the reload (~0.8 s): DNS (accepted), telnet (denied). After it (from 2 s): FTP
+    // (its ALG watches it), UDP to 9999 (accepted, no ALG), telnet again (denied).
+    let client = vec![
+        at(0, udp("10.0.0.1", 5000, "192.0.2.1", 53, 30, true)),
+        at(10, syn("10.0.0.2", 6000, 23)),
+        at(2000, syn("10.0.0.3", 6001, 21)),
+        at(2010, udp("10.0.0.4", 5001, "192.0.2.1", 9999, 30, true)),
+        at(2020, syn("10.0.0.5", 6002, 23)),
+    ];
+    let (engine, _sink) = two_ports(&dir, 1, &client, &[], &config("events = [\"deny\"]"), true);
+    std::thread::sleep(Duration::from_millis(800));
+    common::write_config(&dir, 1, &config("alg-only = true"));
+    let r = engine.query("request system configuration reload");
+    assert!(r.contains("changed: service-set 'ss1' log"), "{r}");
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let _ = rs.messages(2);
+    // Anything that should not have been logged has had time to arrive too.
+    std::thread::sleep(Duration::from_millis(500));
+    let msgs = rs.messages(0);
+    drop(engine);
+    let summary: Vec<(String, String)> = msgs
+        .iter()
+        .map(|m| {
+            let kind = m
+                .split_whitespace()
+                .find(|w| w.starts_with("RT_FLOW_SESSION_"))
+                .unwrap_or("")
+                .to_string();
+            (kind, fields(m)["source-address"].clone())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("RT_FLOW_SESSION_DENY".to_string(), "10.0.0.2".to_string()),
+            ("RT_FLOW_SESSION_CREATE".to_string(), "10.0.0.3".to_string()),
+        ],
+        "{msgs:#?}"
+    );
 }

@@ -77,7 +77,7 @@ pub(crate) fn build(text: &str, file: &Path) -> R<Config> {
         &applications,
         &limits,
         &nat,
-        tcp_session,
+        (tcp_session, log.events),
     )?;
 
     let mut config = Config::assemble(

@@ -518,11 +518,49 @@ pub(super) fn ipfix(root: &Tab<'_, '_>) -> R<crate::Ipfix> {
 }
 
 /// `[log]`: session logs to a syslog collector.
+/// The `events` and `alg-only` keys of `[log]` or `[service-set.log]`, over `base`.
+pub(super) fn log_events(
+    src: &Src<'_>,
+    t: &Tab<'_, '_>,
+    base: crate::LogEvents,
+) -> R<crate::LogEvents> {
+    let mut e = base;
+    if t.get("events").is_some() {
+        (e.session_init, e.session_close, e.deny) = (false, false, false);
+        for v in t.items("events") {
+            let field = t.field("events");
+            match string(src, v, &field)? {
+                "session-init" => e.session_init = true,
+                "session-close" => e.session_close = true,
+                "deny" => e.deny = true,
+                x => {
+                    return Err(src.err(
+                        &v.span(),
+                        &field,
+                        format!("'{x}' is not an event (session-init, session-close, deny)"),
+                    ))
+                }
+            }
+        }
+    }
+    if let Some(b) = t.boolean("alg-only")? {
+        e.alg_only = b;
+    }
+    Ok(e)
+}
+
 pub(super) fn log(src: &Src<'_>, root: &Tab<'_, '_>) -> R<crate::Log> {
     let mut l = crate::Log::default();
     let Some(t) = root.table(
         "log",
-        &["host", "transport", "events", "rate-limit", "hostname"],
+        &[
+            "host",
+            "transport",
+            "events",
+            "alg-only",
+            "rate-limit",
+            "hostname",
+        ],
     )?
     else {
         return Ok(l);
@@ -542,24 +580,7 @@ pub(super) fn log(src: &Src<'_>, root: &Tab<'_, '_>) -> R<crate::Log> {
             _ => return Err(t.err(&wspan, "transport", format!("'{w}' is not udp or tcp"))),
         };
     }
-    if t.get("events").is_some() {
-        (l.session_init, l.session_close, l.deny) = (false, false, false);
-        for v in t.items("events") {
-            let field = t.field("events");
-            match string(src, v, &field)? {
-                "session-init" => l.session_init = true,
-                "session-close" => l.session_close = true,
-                "deny" => l.deny = true,
-                e => {
-                    return Err(src.err(
-                        &v.span(),
-                        &field,
-                        format!("'{e}' is not an event (session-init, session-close, deny)"),
-                    ))
-                }
-            }
-        }
-    }
+    l.events = log_events(src, &t, crate::LogEvents::default())?;
     if let Some(n) = t.num("rate-limit", 1, 10_000_000)? {
         l.rate_limit = n;
     }

@@ -19,7 +19,7 @@ pub(super) fn service_sets(
     applications: &[Application],
     limits: &Limits,
     nat: &crate::nat::Nat,
-    tcp_session: crate::TcpSession,
+    (tcp_session, log_events): (crate::TcpSession, crate::LogEvents),
 ) -> R<Membership> {
     let mut service_sets: Vec<ServiceSet> = Vec::new();
     let mut ss_lines: Vec<usize> = Vec::new();
@@ -40,6 +40,7 @@ pub(super) fn service_sets(
             "offload",
             "nat-rules",
             "tcp-session",
+            "log",
         ],
     )? {
         let (name, span) = t.req_word("name")?;
@@ -128,6 +129,10 @@ pub(super) fn service_sets(
         let offload = super::offload::service_set(src, &t, applications)?;
         let nat_rules = super::nat::service_set_rules(src, &t, nat)?;
         let tcp_session = super::tcp::tcp_session(&t, tcp_session)?;
+        let log = match t.table("log", &["events", "alg-only"])? {
+            None => None,
+            Some(lt) => Some(super::sections::log_events(src, &lt, log_events)?),
+        };
         let mut rules: Vec<Rule> = Vec::new();
         let mut rule_lines: Vec<usize> = Vec::new();
         for r in t.tables(
@@ -207,6 +212,7 @@ pub(super) fn service_sets(
             offload,
             nat_rules,
             tcp_session,
+            log,
         });
     }
     Ok((service_sets, port_ss, unit_ss))
