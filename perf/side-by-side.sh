@@ -2,8 +2,9 @@
 # Side-by-side A/B of two svcard builds: both run at the same time on the same capture,
 # their workers sharing core 1 (the kernel interleaves them every few milliseconds) and
 # their control cores sharing core 0, so both see the same core, caches and host at the
-# same moments; each pass prints both rates and their ratio, the end the median ratio.
-# The two passes of a round swap the builds' EAL lcores (0 and 1).
+# same moments; each pass prints both rates and their ratio. The two passes of a round swap
+# the builds' EAL lcores (0 and 1): a round's ratio is the geometric mean of its two, which
+# cancels what the lcore gives, and the end prints the median over rounds.
 #
 #   perf/side-by-side.sh CONFIG BUILD_A BUILD_B [ROUNDS] [SECONDS]
 #
@@ -14,7 +15,7 @@
 # for established traffic, DIR/svcard-setup-udp-….toml for the setup rate, or one of them
 # pointed at another capture); each build gets a copy with its own single lcore, EAL file
 # prefix and show socket. Rates are the median of the per-second receive rates after
-# 3 warm-up seconds.
+# 3 warm-up seconds (counted from the first second with traffic).
 #
 # Why: on a shared host the rate of one build moves by +-20% from one run to the next (the
 # last-level cache and memory are shared with other tenants), so back-to-back runs cannot
@@ -49,12 +50,17 @@ for core in 0 1; do
     printf '\n%s\n' "$SBS_EXTRA_B" >>"$dir/core${core}b.toml"
   fi
 done
-# The median of a log's per-second receive rates after 3 warm-up seconds, in Mpps.
+# The median of a log's per-second receive rates after 3 warm-up seconds, in Mpps. The
+# warm-up counts from the first second that received anything: a capture of millions of
+# frames takes seconds to load into mbufs, and the two builds load theirs at their own pace.
 median_rate() {
-  svcard_rates "$1" 3 | median | awk '{if ($1 == 0) print 0; else printf "%.3f", $1 / 1e6}'
+  svcard_rates "$1" 0 | awk 'started || $1 > 0 {started = 1; print}' | tail -n +4 | median |
+    awk '{if ($1 == 0) print 0; else printf "%.3f", $1 / 1e6}'
 }
 ratios=()
+rounds_mean=()
 for r in $(seq 1 "$rounds"); do
+  pair=()
   for swap in 0 1; do
     ca=$dir/core$swap.toml cb=$dir/core$((1 - swap))b.toml
     pids=()
@@ -69,8 +75,17 @@ for r in $(seq 1 "$rounds"); do
     need_rate side-by-side "$rb" "$dir/b.log"
     ratio=$(awk -v x="$rb" -v y="$ra" 'BEGIN {printf "%.3f", x / y}')
     ratios+=("$ratio")
+    pair+=("$ratio")
     echo "round $r, A with lcore $swap: A $ra Mpps, B $rb Mpps, B/A $ratio"
   done
+  # The two passes of a round swap the lcores: their geometric mean cancels what an lcore
+  # gives one build over the other (on this host up to +-10% a pass).
+  mean=$(awk -v x="${pair[0]}" -v y="${pair[1]}" 'BEGIN {printf "%.3f", sqrt(x * y)}')
+  rounds_mean+=("$mean")
+  echo "round $r: B/A $mean (geometric mean of its two passes)"
 done
 printf '%s\n' "${ratios[@]}" | sort -n |
-  awk '{v[NR]=$1} END {printf "B/A: median %s (min %s, max %s) over %d passes\n", v[int((NR+1)/2)], v[1], v[NR], NR}'
+  awk '{v[NR]=$1} END {printf "B/A per pass: min %s, max %s over %d passes\n", v[1], v[NR], NR}'
+printf '%s\n' "${rounds_mean[@]}" | sort -n |
+  awk '{v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2;
+       printf "B/A: median %.3f (rounds %s to %s) over %d rounds\n", m, v[1], v[NR], NR}'
