@@ -1,7 +1,9 @@
 //! `svcard cli`: one command (`-c "…"`, for scripts) or an interactive shell with a
 //! `user@host> ` prompt, history (`~/.svcard_history`), tab completion from the command
 //! grammar and `?`, which lists what may come next without sending the line (as Junos
-//! does), then gives the line back for editing.
+//! does), then gives the line back for editing. Answers longer than the screen stop at
+//! `---(more)---` (the pager, [`crate::pager`]; `set cli screen-length 0` or `| no-more`
+//! turns it off).
 
 use anyhow::Result;
 use rustyline::completion::{Completer, Pair};
@@ -16,7 +18,9 @@ use rustyline::{
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use svcard_control::commands::help;
+use svcard_control::commands::cli::{self, CliSettings, SetCli};
+use svcard_control::commands::out::Out;
+use svcard_control::commands::{help, Command};
 use svcard_control::server::query;
 
 /// The default show-server socket (override with --socket or SVCARD_SOCKET).
@@ -208,6 +212,42 @@ fn hostname(socket: &Path) -> String {
     "svcard".to_string()
 }
 
+/// The shell's own settings (`set cli …`, `show cli`).
+#[derive(Debug, Default)]
+struct Settings(CliSettings);
+
+impl Settings {
+    /// The rows the pager fills before it stops (0: it never does): `set cli
+    /// screen-length`, else the terminal's; no terminal, no pager.
+    fn screen_length(&self) -> usize {
+        match crate::pager::terminal_rows() {
+            None => 0,
+            Some(rows) => self.0.screen_length.map_or(rows, |n| n as usize),
+        }
+    }
+
+    /// Carries out `cmd` if it is one of the shell's own; returns its answer.
+    fn apply(&mut self, cmd: &Command) -> Option<String> {
+        let mut text = String::new();
+        match cmd {
+            Command::SetCli(s) => {
+                match *s {
+                    SetCli::ScreenLength(n) => self.0.screen_length = Some(n),
+                    SetCli::ScreenWidth(n) => self.0.screen_width = Some(n),
+                }
+                let _ = cli::set(*s, &mut Out::Text(&mut text));
+            }
+            Command::ShowCli => {
+                let mut shown = self.0;
+                shown.terminal = crate::pager::terminal_size();
+                let _ = cli::show(&shown, &mut Out::Text(&mut text));
+            }
+            _ => return None,
+        }
+        Some(text)
+    }
+}
+
 fn interactive(socket: &Path) -> Result<()> {
     let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
     let prompt = format!("{user}@{}> ", hostname(socket));
@@ -227,6 +267,7 @@ fn interactive(socket: &Path) -> Result<()> {
         let _ = rl.load_history(h);
     }
     let mut initial: Option<(String, String)> = None;
+    let mut settings = Settings::default();
     loop {
         let read = match &initial {
             Some((l, r)) => rl.readline_with_initial(&prompt, (l, r)),
@@ -259,10 +300,36 @@ fn interactive(socket: &Path) -> Result<()> {
         if matches!(l, "quit" | "exit") {
             break;
         }
+        let parsed = svcard_control::commands::parse(l).ok();
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        if let Err(e) = run_line(socket, l, &mut out) {
-            eprintln!("svcard: {e:#}");
+        // The shell's own settings: kept here, answered here.
+        if let Some(cl) = &parsed {
+            if let Some(text) = settings.apply(&cl.command) {
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+                continue;
+            }
+        }
+        let no_more = parsed.as_ref().is_some_and(|cl| cl.pipes.no_more());
+        let length = settings.screen_length();
+        let r = if no_more || length == 0 {
+            run_line(socket, l, &mut out)
+        } else {
+            let mut keys = crate::pager::TerminalKeys::new();
+            let mut next = || keys.next();
+            let mut pager = crate::pager::Pager::new(&mut out, length, &mut next);
+            run_line(socket, l, &mut pager)
+        };
+        if let Err(e) = r {
+            let quit = e
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(crate::pager::is_quit);
+            if quit {
+                writeln!(out)?;
+            } else {
+                eprintln!("svcard: {e:#}");
+            }
         }
         out.flush()?;
     }

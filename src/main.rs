@@ -6,6 +6,7 @@
 
 mod bench;
 mod cli;
+mod pager;
 mod run;
 #[cfg(feature = "dpdk")]
 mod run_dpdk;

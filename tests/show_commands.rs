@@ -1422,8 +1422,10 @@ fn many_udp_sessions(dir: &TempDir, n: u16) -> Svcard {
 }
 
 /// The interactive shell through a real terminal (tmux): space completes a unique keyword
-/// prefix, `?` lists what may come next and gives the line back, Tab completes, the up
-/// arrow recalls the last command. The tmux server is ended by its PID.
+/// prefix, `?` lists what may come next and gives the line back, Tab completes, the pager
+/// stops a long answer (space, `q`), the up arrow recalls the last command, `| no-more`
+/// and `set cli screen-length 0` turn the pager off, `show cli` says so. The tmux server
+/// is ended by its PID.
 #[test]
 fn the_interactive_shell_in_a_real_terminal() {
     if std::process::Command::new("tmux")
@@ -1481,7 +1483,7 @@ fn the_interactive_shell_in_a_real_terminal() {
         }
     }
     let _end = EndByPid(pid);
-    let screen = || String::from_utf8(tmux(&["capture-pane", "-p", "-S", "-200"]).stdout).unwrap();
+    let screen = || String::from_utf8(tmux(&["capture-pane", "-p", "-S", "-2000"]).stdout).unwrap();
     let wait_for = |what: &str, times: usize| {
         let t0 = std::time::Instant::now();
         loop {
@@ -1512,13 +1514,41 @@ fn the_interactive_shell_in_a_real_terminal() {
     keys(&["show sv?"]);
     let s = wait_for("Possible completions:", 1);
     assert!(s.contains("svcard"), "{s}");
-    // Tab completes what was given back, then the rest.
+    // Tab completes what was given back, then the rest. The answer (over 100 lines) is
+    // longer than the 60-row screen: the pager stops at `---(more)---`; space shows the
+    // next screen, which ends it. The last line of the answer:
+    let last = "alg_handoff_ring_full.traceroute";
     keys(&["Tab", "st", "Tab", "Enter"]);
-    wait_for("Worker statistics on", 1);
-    // The up arrow recalls it.
+    let s = wait_for("---(more)---", 1);
+    assert!(
+        s.contains("Worker statistics on") && !s.contains(last),
+        "{s}"
+    );
+    let prompts = s.matches("svcard>").count();
+    keys(&["Space"]);
+    let s = wait_for("svcard>", prompts + 1);
+    assert_eq!(s.matches(last).count(), 1, "{s}");
+    // The up arrow recalls it; `q` at the pager ends the answer there.
     keys(&["Up", "Enter"]);
-    let s = wait_for("Worker statistics on", 2);
+    wait_for("---(more)---", 1);
+    keys(&["q"]);
+    let s = wait_for("svcard>", prompts + 2);
+    assert_eq!(s.matches(last).count(), 1, "q showed the rest: {s}");
     assert!(s.contains("> show svcard statistics"), "{s}");
+    // `| no-more` does not stop.
+    keys(&["Up", " | no-more", "Enter"]);
+    let s = wait_for("svcard>", prompts + 3);
+    assert!(s.contains("> show svcard statistics | no-more"), "{s}");
+    assert_eq!(s.matches(last).count(), 2, "{s}");
+    assert!(!s.contains("---(more)---"), "{s}");
+    // `set cli screen-length 0` turns the pager off for the session; `show cli` says so.
+    keys(&["set cli screen-length 0", "Enter"]);
+    wait_for("Screen length set to 0", 1);
+    keys(&["show svcard statistics", "Enter"]);
+    let s = wait_for(last, 3);
+    assert!(!s.contains("---(more)---"), "{s}");
+    keys(&["show cli", "Enter"]);
+    wait_for("CLI screen-length set to 0", 1);
     keys(&["exit", "Enter"]);
     sv.stop();
 }

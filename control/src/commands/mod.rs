@@ -12,6 +12,7 @@
 
 pub mod alg_conversations;
 pub mod alg_statistics;
+pub mod cli;
 pub mod context;
 pub mod flow_session;
 pub mod flow_statistics;
@@ -91,6 +92,11 @@ pub enum Command {
     ShowSfwStatistics(sfw_statistics::ShowSfwStatistics),
     /// `clear services stateful-firewall statistics [interface I]`.
     ClearSfwStatistics(Option<String>),
+    /// `set cli screen-length N` / `screen-width N`: the interactive shell's own settings
+    /// (`svcard cli` keeps them; the server only acknowledges).
+    SetCli(cli::SetCli),
+    /// `show cli`: the interactive shell's settings.
+    ShowCli,
 }
 
 /// A parsed command line.
@@ -133,6 +139,8 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::RequestConfigurationReload => reload::run(ctx, out),
         Command::ShowSfwStatistics(s) => sfw_statistics::show(ctx, s, out),
         Command::ClearSfwStatistics(i) => sfw_statistics::clear(ctx, i.as_ref(), out),
+        Command::SetCli(s) => cli::set(*s, out),
+        Command::ShowCli => cli::show(&cli::CliSettings::default(), out),
     }
 }
 
@@ -159,6 +167,8 @@ pub fn request(cmd: &Command) -> Elem {
         Command::RequestConfigurationReload => reload::request(),
         Command::ShowSfwStatistics(s) => sfw_statistics::show_request(s),
         Command::ClearSfwStatistics(i) => sfw_statistics::clear_request(i.as_ref()),
+        Command::SetCli(s) => cli::set_request(*s),
+        Command::ShowCli => cli::show_request(),
     }
 }
 
@@ -193,6 +203,18 @@ pub static ROOT: &[Node<Command>] = &[
         }]),
     },
     Node {
+        word: "set",
+        help: "Set CLI properties, date/time, craft interface message",
+        next: Next::Nodes(&[Node {
+            word: "cli",
+            help: "Set CLI properties",
+            next: Next::Command(CommandDef {
+                options: cli::SET_OPTIONS,
+                build: |o| cli::build_set(o).map(Command::SetCli),
+            }),
+        }]),
+    },
+    Node {
         word: "show",
         help: "Show system information",
         next: Next::Nodes(SHOW),
@@ -200,6 +222,14 @@ pub static ROOT: &[Node<Command>] = &[
 ];
 
 static SHOW: &[Node<Command>] = &[
+    Node {
+        word: "cli",
+        help: "Show command-line interface settings",
+        next: Next::Command(CommandDef {
+            options: &[],
+            build: |_| Ok(Command::ShowCli),
+        }),
+    },
     Node {
         word: "security",
         help: "Show security information",

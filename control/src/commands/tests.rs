@@ -425,7 +425,7 @@ fn question_mark_lists_what_comes_next() {
     let h = help("").unwrap();
     assert_eq!(
         h.render(),
-        "Possible completions:\n  clear                Clear information in the system\n  request              Make system-level requests\n  show                 Show system information\n"
+        "Possible completions:\n  clear                Clear information in the system\n  request              Make system-level requests\n  set                  Set CLI properties, date/time, craft interface message\n  show                 Show system information\n"
     );
     let h = help("request system configuration ").unwrap();
     assert_eq!(

@@ -88,6 +88,12 @@ impl Pipes {
         })
     }
 
+    /// Whether `| no-more` asks the interactive shell not to page the answer.
+    #[must_use]
+    pub fn no_more(&self) -> bool {
+        self.0.iter().any(|p| matches!(p, Pipe::NoMore))
+    }
+
     /// The file of a `save` pipe.
     #[must_use]
     pub fn save(&self) -> Option<&str> {
