@@ -64,6 +64,12 @@ pub struct BenchArgs {
     /// of replay each, --flows-override flows, default 2000).
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub scenario: Vec<String>,
+    /// In setup-udp and setup-tcp, keep the flow count given even when the source comes
+    /// round the capture before the sessions' idle timeout ends them (by default such a
+    /// case runs again with a capture sized from the set-up rate it measured, so that the
+    /// table turns over).
+    #[arg(long)]
+    pub churn_fixed: bool,
     /// Session counts replacing the scenarios' own (sessions takes the list, the others
     /// its first value), e.g. `--flows-override 1000,65536` for a short run.
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
@@ -183,6 +189,7 @@ pub fn bench(mut a: BenchArgs) -> Result<()> {
         cli_core: a.cli_core,
         passes: a.passes,
         hugepages: a.hugepages,
+        churn_fixed: a.churn_fixed,
     };
     let mut results = Results::default();
     let r = bench::run(&opts, &mut results);

@@ -88,6 +88,10 @@ pub struct Options {
     pub passes: u32,
     /// Hugepages or 4 KiB pages for the DPDK programs ([`crate::hugepages`]).
     pub hugepages: Hugepages,
+    /// Keep a setup scenario's flow count even when the source comes round the capture
+    /// before the sessions expire (else the case runs again with a capture sized from the
+    /// set-up rate it measured).
+    pub churn_fixed: bool,
 }
 
 impl Options {

@@ -77,7 +77,55 @@ pub fn run_all(opts: &Options, results: &mut Results) -> Result<()> {
             if !dir.keep {
                 let _ = std::fs::remove_file(&case.capture);
             }
-            results.reports.push(r?);
+            let r = r?;
+            // A churn capture the source came round before its sessions expired measured
+            // hits on live sessions, not set-up: again with as many flows as the measured
+            // set-up rate needs (unless --churn-fixed).
+            let resized = match r.setup.as_ref().filter(|_| !opts.churn_fixed) {
+                Some(s) if !turned_over(s) => churn_flows_needed(s).filter(|&n| n > p.n),
+                _ => None,
+            };
+            let Some(n) = resized else {
+                results.reports.push(r);
+                continue;
+            };
+            let bigger = p.with_flows(n);
+            let (frames, sessions) = bigger.size();
+            let text = |outcome: &str| {
+                let s = r.setup.as_ref();
+                format!(
+                    "{} flows: the source came round the capture every {:.2} s, inside the \
+                     {} s idle timeout, so its frames hit live sessions; the {:.0} new \
+                     sessions/s measured need about {n} flows to turn the table over: {outcome}",
+                    p.n,
+                    s.map_or(f64::NAN, |s| s.loop_s),
+                    s.map_or(0, |s| s.timeout_s),
+                    s.map_or(0.0, |s| s.new_per_s.max),
+                )
+            };
+            if let Some(why) = memory_note(frames, bigger.max_len(opts.size), sessions) {
+                results.notes.push(Note {
+                    scenario: sc.name().into(),
+                    case: p.case.clone(),
+                    text: text(&format!("not run again ({why})")),
+                });
+                results.reports.push(r);
+                continue;
+            }
+            eprintln!("svcard bench: {} {}: {}", sc.name(), p.case, text("again"));
+            results.notes.push(Note {
+                scenario: sc.name().into(),
+                case: bigger.case.clone(),
+                text: text(&format!(
+                    "run again with {n} flows (--churn-fixed keeps the count)"
+                )),
+            });
+            let case = make_case(opts, &dir.path, &bigger, &mut progress)?;
+            let r2 = run_case(opts, &dir.path, &case, &mut progress);
+            if !dir.keep {
+                let _ = std::fs::remove_file(&case.capture);
+            }
+            results.reports.push(r2?);
         }
         if sc == Scenario::Features {
             if let Some(note) = features_note(results) {
@@ -118,6 +166,21 @@ pub(crate) fn established(n: u32, size: FrameSize) -> Recipe {
 }
 
 impl Pending {
+    /// The same case with `n` flows (a churn capture sized to the host).
+    pub(crate) fn with_flows(&self, n: u32) -> Pending {
+        let case = match self.sc {
+            Scenario::SetupUdp => format!("{n} new UDP flows"),
+            Scenario::SetupTcp => format!("{n} TCP exchanges"),
+            _ => self.case.clone(),
+        };
+        Pending {
+            sc: self.sc,
+            n,
+            what: self.what,
+            case,
+        }
+    }
+
     /// Frames its capture will hold, and the sessions it makes.
     pub(crate) fn size(&self) -> (u64, u32) {
         let n = u64::from(self.n);
@@ -406,6 +469,28 @@ pub(crate) fn features_note(results: &Results) -> Option<Note> {
     })
 }
 
+/// Whether a churn run turned its table over: nearly every frame of the capture made a
+/// session (the source came round each flow after its session had ended).
+#[must_use]
+pub fn turned_over(s: &SetupFigures) -> bool {
+    !(s.new_per_frame < 0.9 * s.expected_per_frame)
+}
+
+/// Flows (connections) a churn capture needs for each to come round only after its
+/// session has expired: the highest set-up rate measured (the first seconds, when every
+/// flow is new) over the idle timeout plus a second of the timer's granularity and
+/// slack, a quarter more, rounded up to a multiple of 2^20. None without a rate.
+#[must_use]
+pub fn churn_flows_needed(s: &SetupFigures) -> Option<u32> {
+    let rate = s.new_per_s.max;
+    if !rate.is_finite() || rate <= 0.0 {
+        return None;
+    }
+    let flows = rate * (f64::from(s.timeout_s) + 1.0) * 1.25;
+    let mib = (flows / f64::from(1u32 << 20)).ceil().max(1.0);
+    u32::try_from(mib as u64 * (1 << 20)).ok()
+}
+
 /// The rule that makes port 21 `junos-ftp` (and so runs the FTP ALG) in `alg-mix`.
 pub const FTP_RULE: &str =
     "[[service-set.rule]]\nname = \"ftp\"\napplication = [\"junos-ftp\"]\naction = \"accept\"\n";
@@ -625,6 +710,35 @@ mod tests {
     }
 
     #[test]
+    fn a_churn_capture_is_sized_from_the_set_up_rate_measured() {
+        let mut s = SetupFigures {
+            timeout_s: 1,
+            expected_per_frame: 1.0,
+            new_per_frame: 0.3,
+            ..SetupFigures::default()
+        };
+        s.new_per_s.max = 3.1e6;
+        assert!(!turned_over(&s));
+        // 3.1M/s over 1 s + 1 s, a quarter more: 7.75M, up to 8 Mi.
+        assert_eq!(churn_flows_needed(&s), Some(8 << 20));
+        s.new_per_frame = 0.95;
+        assert!(turned_over(&s));
+        s.new_per_s.max = 0.0;
+        assert_eq!(churn_flows_needed(&s), None);
+        let opts_case = Pending {
+            sc: Scenario::SetupUdp,
+            n: 1 << 22,
+            what: Recipe::UdpChurn,
+            case: "4194304 new UDP flows".into(),
+        };
+        let b = opts_case.with_flows(8 << 20);
+        assert_eq!(
+            (b.case.as_str(), b.size()),
+            ("8388608 new UDP flows", (8 << 20, 8 << 20))
+        );
+    }
+
+    #[test]
     fn pending_cases() {
         let opts = Options {
             flows: vec![],
@@ -642,6 +756,7 @@ mod tests {
             cli_core: 0,
             passes: 1,
             hugepages: crate::hugepages::Hugepages::No,
+            churn_fixed: false,
         };
         let mut r = Results::default();
         let p = pending(&opts, Scenario::Imix, &[1000], &mut r);
