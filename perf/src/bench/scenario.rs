@@ -473,7 +473,8 @@ pub(crate) fn features_note(results: &Results) -> Option<Note> {
 /// session (the source came round each flow after its session had ended).
 #[must_use]
 pub fn turned_over(s: &SetupFigures) -> bool {
-    !(s.new_per_frame < 0.9 * s.expected_per_frame)
+    // Not known (no frames, no expectation): taken as turned over, nothing to size.
+    s.new_per_frame.partial_cmp(&(0.9 * s.expected_per_frame)) != Some(std::cmp::Ordering::Less)
 }
 
 /// Flows (connections) a churn capture needs for each to come round only after its
