@@ -239,6 +239,7 @@ fn extras(o: &mut Map<String, Value>, r: &RunReport) {
             json!({
                 "new_sessions_per_s": rate_short(&s.new_per_s),
                 "ending_sessions_per_s": rate_short(&s.closed_per_s),
+                "peak_new_sessions_per_s": s.peak_new_per_s,
                 "new_sessions_per_frame": num(s.new_per_frame),
                 "peak_live_sessions": s.peak_live,
                 "idle_timeout_s": s.timeout_s,

@@ -29,10 +29,13 @@ impl Rate {
     pub fn kept(&self) -> &[f64] {
         &self.samples[self.samples.len() - self.periods.min(self.samples.len())..]
     }
-    /// Figures over `samples` without the first `warmup` (at least one period is kept).
+    /// Figures over `samples` without the first `warmup` after the first that is not 0
+    /// (a capture of millions of frames takes seconds to load before anything flows; at
+    /// least one period is kept).
     #[must_use]
     pub fn of(samples: &[f64], warmup: usize) -> Self {
-        let skip = warmup.min(samples.len().saturating_sub(1));
+        let first = samples.iter().position(|&x| x > 0.0).unwrap_or(0);
+        let skip = (first + warmup).min(samples.len().saturating_sub(1));
         let mut v: Vec<f64> = samples[skip..].to_vec();
         v.sort_by(f64::total_cmp);
         let median = match v.len() {
@@ -245,6 +248,9 @@ impl RunReport {
 pub struct SetupFigures {
     /// New sessions per second (per-second differences of `created`).
     pub new_per_s: Rate,
+    /// The highest new sessions per second of any second, warm-up included (while the
+    /// table fills every flow is new: the set-up rate even of a run that then only hits).
+    pub peak_new_per_s: f64,
     /// Sessions ending per second (new minus the change of live sessions).
     pub closed_per_s: Rate,
     /// Sessions created per received frame after warm-up (1 = every frame made a session).
@@ -284,6 +290,7 @@ impl SetupFigures {
             prev = (l.t, l.created, l.sessions);
         }
         Self {
+            peak_new_per_s: new.iter().copied().fold(0.0, f64::max),
             new_per_s: Rate::of(&new, warmup),
             closed_per_s: Rate::of(&closed, warmup),
             new_per_frame: if rx > 0.0 { made / rx } else { 0.0 },

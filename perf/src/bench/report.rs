@@ -232,14 +232,27 @@ pub fn render_report(results: &Results) -> String {
     for r in reports {
         let name = format!("{} {}", r.scenario, r.case);
         if let Some(s) = &r.setup {
+            // The table's occupancy beside the rates: at the peak, of what it holds.
+            let occupancy = r
+                .svcard
+                .max_sessions
+                .filter(|&m| m > 0)
+                .map_or(String::new(), |m| {
+                    format!(
+                        " ({:.0}% of the table's {m})",
+                        s.peak_live as f64 * 100.0 / m as f64
+                    )
+                });
             let _ = writeln!(
                 out,
-                "{name}: {:.0} new sessions/s (min {:.0}, max {:.0}), {:.0} sessions/s ending, \
-                 {:.3} new sessions per received frame, peak {} live (idle timeout {} s, the \
-                 source comes round the capture every {:.2} s)",
+                "{name}: {:.0} new sessions/s (min {:.0}, max {:.0}; {:.0} at the peak second, \
+                 warm-up included), {:.0} sessions/s ending, {:.3} new sessions per received \
+                 frame, peak {} live{occupancy} (idle timeout {} s, the source comes round the \
+                 capture every {:.2} s)",
                 s.new_per_s.median,
                 s.new_per_s.min,
                 s.new_per_s.max,
+                s.peak_new_per_s,
                 s.closed_per_s.median,
                 s.new_per_frame,
                 s.peak_live,

@@ -100,7 +100,7 @@ pub fn run_all(opts: &Options, results: &mut Results) -> Result<()> {
                     p.n,
                     s.map_or(f64::NAN, |s| s.loop_s),
                     s.map_or(0, |s| s.timeout_s),
-                    s.map_or(0.0, |s| s.new_per_s.max),
+                    s.map_or(0.0, |s| s.peak_new_per_s),
                 )
             };
             if let Some(why) = memory_note(frames, bigger.max_len(opts.size), sessions) {
@@ -479,11 +479,11 @@ pub fn turned_over(s: &SetupFigures) -> bool {
 
 /// Flows (connections) a churn capture needs for each to come round only after its
 /// session has expired: the highest set-up rate measured (the first seconds, when every
-/// flow is new) over the idle timeout plus a second of the timer's granularity and
+/// flow is new, warm-up included) over the idle timeout plus a second of the timer's granularity and
 /// slack, a quarter more, rounded up to a multiple of 2^20. None without a rate.
 #[must_use]
 pub fn churn_flows_needed(s: &SetupFigures) -> Option<u32> {
-    let rate = s.new_per_s.max;
+    let rate = s.peak_new_per_s;
     if !rate.is_finite() || rate <= 0.0 {
         return None;
     }
@@ -718,13 +718,13 @@ mod tests {
             new_per_frame: 0.3,
             ..SetupFigures::default()
         };
-        s.new_per_s.max = 3.1e6;
+        s.peak_new_per_s = 3.1e6;
         assert!(!turned_over(&s));
         // 3.1M/s over 1 s + 1 s, a quarter more: 7.75M, up to 8 Mi.
         assert_eq!(churn_flows_needed(&s), Some(8 << 20));
         s.new_per_frame = 0.95;
         assert!(turned_over(&s));
-        s.new_per_s.max = 0.0;
+        s.peak_new_per_s = 0.0;
         assert_eq!(churn_flows_needed(&s), None);
         let opts_case = Pending {
             sc: Scenario::SetupUdp,

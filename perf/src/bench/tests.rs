@@ -389,7 +389,10 @@ fn summary_and_table() {
 
 #[test]
 fn figures() {
-    let r = Rate::of(&[0.0, 1.0, 2.0, 10.0, 30.0, 20.0], 3);
+    let r = Rate::of(&[1.0, 2.0, 3.0, 10.0, 30.0, 20.0], 3);
+    assert_eq!((r.median, r.min, r.max, r.periods), (20.0, 10.0, 30.0, 3));
+    // The warm-up counts from the first period with traffic (a capture loading before).
+    let r = Rate::of(&[0.0, 0.0, 1.0, 2.0, 3.0, 10.0, 30.0, 20.0], 3);
     assert_eq!((r.median, r.min, r.max, r.periods), (20.0, 10.0, 30.0, 3));
     let r = Rate::of(&[5.0], 3);
     assert_eq!(r.periods, 1);
