@@ -5,7 +5,7 @@
 //! events (its ring was full), [`reconcile`] walks its sessions and puts the books right.
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,8 +16,10 @@ use svcard_dataplane::ring::{
 use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
 use svcard_dataplane::stats::{LocalStats, SharedStats, MAX_SS_FIGURES, SS_FIGURES};
 
+mod cp_ids;
 mod reconcile;
-use reconcile::{CpId, Reconciler};
+use cp_ids::{CpId, CpIds};
+use reconcile::Reconciler;
 
 use crate::gateway::rm::Conversations;
 use crate::offload::{OffloadManager, OffloadShared};
@@ -295,7 +297,7 @@ pub struct ControlCore {
     books: Arc<Mutex<Books>>,
     local: Vec<WorkerBooks>,
     events: u64,
-    cp_ids: HashMap<u32, CpId>,
+    cp_ids: CpIds,
     next_cp: u32,
     /// The books' repair after lost events ([`reconcile`]).
     reconciler: Reconciler,
@@ -402,7 +404,7 @@ impl ControlCore {
                 books,
                 local: vec![WorkerBooks::default(); n],
                 events: 0,
-                cp_ids: HashMap::new(),
+                cp_ids: CpIds::default(),
                 next_cp: CP_ID_BASE,
                 reconciler: Reconciler::default(),
                 reconciles: Arc::clone(&reconciles),
@@ -440,7 +442,7 @@ impl ControlCore {
     /// The CP session ID recorded for a session.
     #[must_use]
     pub fn cp_id(&self, session: u32) -> Option<u32> {
-        self.cp_ids.get(&session).map(|c| c.cp)
+        self.cp_ids.get(session).map(|c| c.cp)
     }
 
     /// Runs until `stop` is set. While there is work it polls back to back; idle, it sleeps
@@ -564,7 +566,7 @@ impl ControlCore {
                         b.closed_packets += ev.view.packets();
                         b.closed_bytes += ev.view.flows[0].bytes + ev.view.flows[1].bytes;
                         b.service_sets.close(&ev.view);
-                        self.cp_ids.remove(&ev.view.id);
+                        self.cp_ids.remove(ev.view.id);
                     }
                 }
                 let wid = WorkerId::from_index(w).unwrap_or_default();
@@ -671,7 +673,7 @@ impl ControlCore {
                         // (a slot reused while a close was lost is another session).
                         let cp = self
                             .cp_ids
-                            .get(&v.id)
+                            .get(v.id)
                             .filter(|c| c.start_s == v.start_s)
                             .map(|c| c.cp);
                         Relay::Session(v, cp)

@@ -18,6 +18,7 @@ use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::{split_session_id, WorkerId};
 use svcard_dataplane::stats::{Counter, Gauge};
 
+use super::cp_ids::CpId;
 use super::{Active, ControlCore, Relay, Request};
 
 /// How often the lost-event counters are looked at.
@@ -38,16 +39,6 @@ const WALK_GAP_FACTOR: u32 = 4;
 /// The gap before the next walk, after one that took `last`.
 fn walk_gap(last: Option<Duration>) -> Duration {
     last.map_or(MIN_WALK_GAP, |d| MIN_WALK_GAP.max(d * WALK_GAP_FACTOR))
-}
-
-/// A CP session ID, with what ties it to its session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct CpId {
-    pub(super) cp: u32,
-    /// The session's start (seconds since start), from its create event.
-    pub(super) start_s: u32,
-    /// The control core's event count when it was recorded.
-    pub(super) at_event: u64,
 }
 
 /// The walk under way.
@@ -169,15 +160,15 @@ impl ControlCore {
         // CP IDs of sessions gone unseen, unless recorded after the walk began (the walk
         // may have passed their slot before they were made).
         self.cp_ids.retain(|id, c| {
-            !of_worker(*id)
+            !of_worker(id)
                 || c.at_event >= walk.began_at_event
                 || walk
                     .live
-                    .get(id)
+                    .get(&id)
                     .is_some_and(|(start, _)| *start == c.start_s)
         });
         for (id, (start_s, _)) in &walk.live {
-            let fresh = self.cp_ids.get(id).is_none_or(|c| c.start_s != *start_s);
+            let fresh = self.cp_ids.get(*id).is_none_or(|c| c.start_s != *start_s);
             if fresh {
                 let cp = self.next_cp;
                 self.next_cp = self.next_cp.wrapping_add(1).max(super::CP_ID_BASE);

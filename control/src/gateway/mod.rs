@@ -412,9 +412,10 @@ impl<P: PortIo> Gateway<P> {
 
 impl<P: PortIo + 'static> Attachment for Gateway<P> {
     fn on_event(&mut self, _worker: WorkerId, ev: &Event) {
-        let now_ms = self.clock.now_ms();
         match ev.kind {
             EventKind::Matched(pinhole) => {
+                // The clock only where it is used: events come by millions a second.
+                let now_ms = self.clock.now_ms();
                 if let Some(id) = self.rm.child_matched(pinhole, &ev.view, now_ms) {
                     // Used up: the other workers drop their copies.
                     self.broadcast(|seq| AlgCommand::RemovePinhole { seq, id });
