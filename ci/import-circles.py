@@ -75,13 +75,22 @@ def deps(files, mod, text):
                 f = resolve(files, tuple(base + pre + names[:2]))
                 if f:
                     out.add(f)
-    # Child modules named relative to this one (`ftp::Ftp`, `use ftp::Ftp`).
+    # Child modules named relative to this one (`ftp::Ftp`, `use ftp::Ftp`, and the group
+    # form `use ftp::{Ftp, X}`, which the first pattern does not see).
     for child in {k[len(mod)] for k in files if len(k) == len(mod) + 1 and k[: len(mod)] == mod}:
         for m in re.finditer(r"(?<![:\w])" + re.escape(child) + r"((?:::[A-Za-z_][A-Za-z0-9_]*)+)", text):
             rest = m.group(1).split("::")[1:]
             f = resolve(files, tuple(list(mod) + [child] + rest))
             if f:
                 out.add(f)
+        for m in re.finditer(r"(?<![:\w])" + re.escape(child) + r"((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{([^;]*?)\};", text, re.S):
+            pre = m.group(1).split("::")[1:]
+            for item in m.group(2).split(","):
+                names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", item.split(" as ")[0])
+                if names:
+                    f = resolve(files, tuple(list(mod) + [child] + pre + names[:2]))
+                    if f:
+                        out.add(f)
     return out
 
 

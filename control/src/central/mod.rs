@@ -11,15 +11,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::{
-    CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, ReplyBody, WorkerRings,
+    CloseReason, Command, Event, EventKind, QueryKind, ReplyBody, WorkerRings,
 };
 use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
 use svcard_dataplane::stats::{LocalStats, SharedStats, MAX_SS_FIGURES, SS_FIGURES};
 
 mod cp_ids;
+mod query;
 mod reconcile;
+mod walk;
 use cp_ids::{CpId, CpIds};
-use reconcile::Reconciler;
+pub use query::{Relay, Request};
+use walk::Reconciler;
 
 use crate::gateway::rm::Conversations;
 use crate::offload::{OffloadManager, OffloadShared};
@@ -31,34 +34,6 @@ pub struct WorkerHandle {
     pub rings: Arc<WorkerRings>,
     /// Its published counters.
     pub stats: Arc<SharedStats>,
-}
-
-/// What the control core sends back for a query, in order: for each worker asked,
-/// `Begin`, its sessions, `End`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-// Nearly every message is a `Session` (two others per worker): boxing it would allocate per
-// session relayed to save nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum Relay {
-    /// The worker's answer starts.
-    Begin(WorkerId),
-    /// One session, with its CP session ID if the control core recorded it.
-    Session(SessionView, Option<u32>),
-    /// The worker's answer is complete.
-    End(WorkerId, QueryCounts),
-}
-
-/// A query for the control core.
-#[derive(Debug)]
-pub struct Request {
-    /// Which sessions.
-    pub filter: SessionFilter,
-    /// What to do with them.
-    pub kind: QueryKind,
-    /// The workers to ask, in order.
-    pub workers: Vec<WorkerId>,
-    /// Where the answer goes (bounded: the client's pace).
-    pub out: Sender<Relay>,
 }
 
 /// Per-worker books of the resource manager.

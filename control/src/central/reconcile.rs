@@ -9,17 +9,18 @@
 //! unseen. A CP ID is also tied to its session's start, so a slot reused while its close
 //! was lost never shows the old session's ID.
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::TryRecvError;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use svcard_dataplane::flow::FlowKey;
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::QueryKind;
 use svcard_dataplane::session::{split_session_id, WorkerId};
 use svcard_dataplane::stats::{Counter, Gauge};
 
 use super::cp_ids::CpId;
-use super::{Active, ControlCore, Relay, Request};
+use super::query::{Relay, Request};
+use super::walk::Walk;
+use super::{Active, ControlCore};
 
 /// How often the lost-event counters are looked at.
 const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -39,34 +40,6 @@ const WALK_GAP_FACTOR: u32 = 4;
 /// The gap before the next walk, after one that took `last`.
 fn walk_gap(last: Option<Duration>) -> Duration {
     last.map_or(MIN_WALK_GAP, |d| MIN_WALK_GAP.max(d * WALK_GAP_FACTOR))
-}
-
-/// The walk under way.
-#[derive(Debug)]
-struct Walk {
-    worker: usize,
-    rx: Receiver<Relay>,
-    /// Live sessions seen: ID → (start, key).
-    live: HashMap<u32, (u32, FlowKey)>,
-    /// The event count when the walk was asked for.
-    began_at_event: u64,
-    /// The offload manager's clock then, microseconds.
-    began_us: u64,
-}
-
-/// The reconciler's state, kept by the control core.
-#[derive(Debug, Default)]
-pub(super) struct Reconciler {
-    /// Per worker, its `event_ring_full` when last reconciled.
-    lost_seen: Vec<u64>,
-    walk: Option<Walk>,
-    last_check: Option<Instant>,
-    /// When the last walk was asked for.
-    last_walk: Option<Instant>,
-    /// How long the last complete walk took.
-    last_walk_took: Option<Duration>,
-    /// Walks completed.
-    pub(super) done: u64,
 }
 
 impl ControlCore {
