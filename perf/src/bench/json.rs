@@ -283,7 +283,17 @@ fn extras(o: &mut Map<String, Value>, r: &RunReport) {
 }
 
 fn array(reports: &[RunReport], notes: &[Note]) -> String {
-    let mut items: Vec<Value> = reports.iter().map(case).collect();
+    let host = super::process::host();
+    let mut items: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            let mut v = case(r);
+            if let Value::Object(o) = &mut v {
+                o.insert("host".into(), host.clone());
+            }
+            v
+        })
+        .collect();
     items.extend(
         notes
             .iter()

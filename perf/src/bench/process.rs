@@ -36,6 +36,34 @@ pub fn cpu_mhz() -> Option<f64> {
         .find_map(|l| l.split(':').nth(1)?.trim().parse().ok())
 }
 
+/// The host a run was made on: CPU model, logical cores, kernel release, and the DPDK
+/// version pkg-config reports (none where it is not installed).
+#[must_use]
+pub fn host() -> serde_json::Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|m| m.trim().to_string());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .map(|k| k.trim().to_string());
+    let dpdk = std::process::Command::new("pkg-config")
+        .args(["--modversion", "libdpdk"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    serde_json::json!({
+        "cpu_model": model,
+        "cpu_mhz": cpu_mhz(),
+        "logical_cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        "kernel": kernel,
+        "dpdk_version": dpdk,
+    })
+}
+
 pub(crate) fn command_line(prog: &Path, args: &[String]) -> String {
     let q = |s: &str| {
         if !s.is_empty()

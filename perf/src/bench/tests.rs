@@ -139,6 +139,16 @@ fn both_programs_run_on_the_chosen_memory() {
         json.contains("\"eal_memory\": \"hugepages-2048kB\""),
         "{json}"
     );
+    // The host the run was made on, with each case.
+    let j: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let host = &j[0]["host"];
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    assert_eq!(host["kernel"], kernel.trim(), "{host}");
+    assert!(
+        host["logical_cores"].as_u64().is_some_and(|n| n >= 1),
+        "{host}"
+    );
+    assert!(host.get("cpu_model").is_some() && host.get("dpdk_version").is_some());
 }
 
 #[test]
