@@ -5,8 +5,9 @@
 //! answers, in bounded slices). A producer never waits: a full ring is counted and the item
 //! dropped, except query replies, which the worker simply resumes on a later loop.
 
+use crate::nat::Wing;
 use crate::query::SessionFilter;
-use crate::session::SessionView;
+use crate::session::{Session, SessionInfo, SessionTable, SessionView, WorkerId};
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -39,13 +40,97 @@ pub enum EventKind {
     Matched(u32),
 }
 
-/// A session event from a worker.
+/// A session event, as the control core's readers see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
     /// What happened.
     pub kind: EventKind,
     /// The session at that moment.
     pub view: SessionView,
+}
+
+/// A session event as it crosses the ring: the session's two records as they were (its hot
+/// and cold lines) and what its NAT wing adds, which the control core expands into the
+/// [`Event`] its readers take ([`WireEvent::expand`], the same function the worker's views
+/// come from). Three cache lines instead of the view's five: under a churn of millions of
+/// sessions a second, every event is written by the worker and read by the control core on
+/// another core, and those lines are what the worker pays for (docs/performance-notes.md).
+#[derive(Debug, Clone, Copy)]
+pub struct WireEvent {
+    session: Session,
+    info: SessionInfo,
+    kind: EventKind,
+    nat: Option<WireNat>,
+    worker: WorkerId,
+    slot: u32,
+    now_ms: u32,
+    now_s: u32,
+}
+
+// Three cache lines (the view is five).
+const _: () = assert!(core::mem::size_of::<WireEvent>() <= 192);
+
+/// The part of a NAT wing a view shows.
+#[derive(Debug, Clone, Copy)]
+struct WireNat {
+    addr: [u8; 4],
+    port: u16,
+    pool: u16,
+    flags: u8,
+}
+
+impl WireEvent {
+    /// The event of the session in `slot` of `table` at (`now_ms`, `now_s`).
+    #[must_use]
+    pub fn of(kind: EventKind, table: &SessionTable, slot: u32, now_ms: u32, now_s: u32) -> Self {
+        Self::from_parts(
+            kind,
+            (table.get(slot), table.info(slot), table.wing(slot)),
+            (table.worker(), slot),
+            (now_ms, now_s),
+        )
+    }
+
+    /// The event of a session from its records (one being removed: the table's expiry hands
+    /// them out).
+    #[must_use]
+    pub fn from_parts(
+        kind: EventKind,
+        (session, info, wing): (&Session, &SessionInfo, Option<&Wing>),
+        (worker, slot): (WorkerId, u32),
+        (now_ms, now_s): (u32, u32),
+    ) -> Self {
+        WireEvent {
+            session: *session,
+            info: *info,
+            kind,
+            nat: wing.map(|w| WireNat {
+                addr: w.public_addr,
+                port: w.public_port,
+                pool: w.pool,
+                flags: w.flags,
+            }),
+            worker,
+            slot,
+            now_ms,
+            now_s,
+        }
+    }
+
+    /// The event as the control core's readers take it.
+    #[must_use]
+    pub fn expand(&self) -> Event {
+        let v = self
+            .session
+            .view(&self.info, self.worker, self.slot, self.now_ms, self.now_s);
+        Event {
+            kind: self.kind,
+            view: match self.nat {
+                Some(n) => v.with_nat(n.addr, n.port, n.pool, n.flags),
+                None => v,
+            },
+        }
+    }
 }
 
 /// What a query asks of the selected sessions.
@@ -147,10 +232,10 @@ impl Default for RingSizes {
 /// that took 32 % of the worker's time.
 pub struct EventRing {
     /// The worker's end, taken once by the worker ([`take_producer`](Self::take_producer)).
-    producer: Mutex<Option<rtrb::Producer<Event>>>,
+    producer: Mutex<Option<rtrb::Producer<WireEvent>>>,
     /// The control core's end. Its readers lock it (uncontended: the control core drains
     /// it, and only a stopping `svcard run` and tests look besides).
-    consumer: Mutex<rtrb::Consumer<Event>>,
+    consumer: Mutex<rtrb::Consumer<WireEvent>>,
 }
 
 impl EventRing {
@@ -164,19 +249,19 @@ impl EventRing {
         }
     }
     /// The producing end, once (the worker takes it when it starts); `None` after.
-    pub fn take_producer(&self) -> Option<rtrb::Producer<Event>> {
+    pub fn take_producer(&self) -> Option<rtrb::Producer<WireEvent>> {
         self.producer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
     /// The consuming end, locked for as long as the guard lives.
-    pub fn consumer(&self) -> MutexGuard<'_, rtrb::Consumer<Event>> {
+    pub fn consumer(&self) -> MutexGuard<'_, rtrb::Consumer<WireEvent>> {
         self.consumer.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    /// Takes the oldest event.
+    /// Takes the oldest event, expanded.
     pub fn pop(&self) -> Option<Event> {
-        self.consumer().pop().ok()
+        self.consumer().pop().ok().map(|w| w.expand())
     }
     /// No event waiting.
     #[must_use]

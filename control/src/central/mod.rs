@@ -504,9 +504,10 @@ impl ControlCore {
         for (w, h) in self.workers.iter().enumerate() {
             let mut ring = h.rings.events.consumer();
             for _ in 0..budget {
-                let Ok(mut ev) = ring.pop() else {
+                let Ok(wire) = ring.pop() else {
                     break;
                 };
+                let mut ev = wire.expand();
                 n += 1;
                 if let Some(o) = self.offload.as_mut() {
                     o.on_event(&mut ev);

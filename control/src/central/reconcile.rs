@@ -189,9 +189,9 @@ mod tests {
 
     use std::sync::Arc;
     use svcard_dataplane::ring::{
-        Command, Event, EventKind, QueryCounts, Reply, ReplyBody, RingSizes, WorkerRings,
+        Command, EventKind, QueryCounts, Reply, ReplyBody, RingSizes, WireEvent, WorkerRings,
     };
-    use svcard_dataplane::session::{session_id, SessionView, WorkerId};
+    use svcard_dataplane::session::{session_id, SessionTable, SessionView, WorkerId};
     use svcard_dataplane::stats::{Counter, Gauge, LocalStats, SharedStats};
 
     fn view(slot: u32, start_s: u32) -> SessionView {
@@ -241,13 +241,18 @@ mod tests {
             stats: Arc::clone(&stats),
         }]);
         let mut events = rings.events.take_producer().unwrap();
-        // Sessions in slots 1-5 are made and their events seen.
+        // Sessions in slots 1-5 are made (at 10 s) and their events seen.
+        let mut table = SessionTable::new(WorkerId(0), 64, 0);
+        let slots: Vec<u32> = (0..6u16)
+            .map(|i| {
+                let k = view(u32::from(i), 10).key;
+                table.insert(&k, k.hash(), 10_000, 10, 30).unwrap()
+            })
+            .collect();
+        assert_eq!(slots, [0, 1, 2, 3, 4, 5]);
         for slot in 1..=5 {
             events
-                .push(Event {
-                    kind: EventKind::Created,
-                    view: view(slot, 10),
-                })
+                .push(WireEvent::of(EventKind::Created, &table, slot, 10_000, 10))
                 .unwrap();
         }
         core.poll();

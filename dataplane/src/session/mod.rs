@@ -211,21 +211,34 @@ impl SessionView {
     /// to the public endpoint (the responder's for a session out, the initiator's for one
     /// in to a mapping).
     #[must_use]
-    pub fn with_wing(mut self, w: &crate::nat::Wing) -> Self {
+    pub fn with_wing(self, w: &crate::nat::Wing) -> Self {
+        self.with_nat(w.public_addr, w.public_port, w.pool, w.flags)
+    }
+
+    /// [`with_wing`](Self::with_wing) from the wing's public address and port, pool and
+    /// flags (what an event carries of it).
+    #[must_use]
+    pub fn with_nat(
+        mut self,
+        public_addr: [u8; 4],
+        public_port: u16,
+        pool: u16,
+        flags: u8,
+    ) -> Self {
         let public = crate::flow::Endpoint {
-            addr: core::net::Ipv4Addr::from(w.public_addr).into(),
-            port: w.public_port,
+            addr: core::net::Ipv4Addr::from(public_addr).into(),
+            port: public_port,
         };
-        let inbound = w.flags & crate::nat::wing::INBOUND != 0;
+        let inbound = flags & crate::nat::wing::INBOUND != 0;
         let toward_private = usize::from(!inbound);
         // The private endpoint sends the other flow.
         let private = self.flows[1 - toward_private].src.unwrap_or(public);
         self.flows[toward_private].dst = Some(public);
         self.nat = Some(NatView {
-            pool: w.pool,
+            pool,
             public,
             private,
-            eim: w.flags & crate::nat::wing::EIM != 0,
+            eim: flags & crate::nat::wing::EIM != 0,
             inbound,
         });
         self

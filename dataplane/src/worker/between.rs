@@ -3,10 +3,10 @@
 
 use crate::port::PortIo;
 use crate::ring::{
-    CloseReason, Command, Event, EventKind, QueryCounts, QueryKind, Reply, ReplyBody,
+    CloseReason, Command, EventKind, QueryCounts, QueryKind, Reply, ReplyBody, WireEvent,
 };
 use crate::session::tcp::TcpPhase;
-use crate::session::{bits, split_session_id, Session};
+use crate::session::{bits, session_id, split_session_id, Session};
 use crate::stats::{Counter, Gauge};
 use std::sync::atomic::Ordering;
 
@@ -35,12 +35,15 @@ impl<P: PortIo> Worker<P> {
         if reason == CloseReason::Cleared {
             self.table.get_mut(slot).bits |= bits::CLEARING;
         }
-        let view = self.table.view(slot, now_ms, now_s);
-        self.push_event(Event {
-            kind: EventKind::Closed(reason),
-            view,
-        });
-        if let Some(msg) = withdraw_at_end(view.id, &s, self.table.info(slot)) {
+        self.push_event(WireEvent::of(
+            EventKind::Closed(reason),
+            &self.table,
+            slot,
+            now_ms,
+            now_s,
+        ));
+        let id = self.table.id(slot);
+        if let Some(msg) = withdraw_at_end(id, &s, self.table.info(slot)) {
             self.push_offload(msg);
         }
         if let Some(w) = self.table.wing(slot).copied() {
@@ -97,16 +100,15 @@ impl<P: PortIo> Worker<P> {
                     CloseReason::Idle
                 };
                 unbook(ss_sessions, budget, gauges, s, info.service_set);
-                let mut view = s.view(info, index, slot, now_ms, now_s);
-                if let Some(w) = wing {
-                    view = view.with_wing(w);
-                }
-                let ev = Event {
-                    kind: EventKind::Closed(reason),
-                    view,
-                };
+                let ev = WireEvent::from_parts(
+                    EventKind::Closed(reason),
+                    (s, info, wing),
+                    (index, slot),
+                    (now_ms, now_s),
+                );
                 lost += u64::from(!send_event(events, ev));
-                if let (Some(l), Some(msg)) = (offload, withdraw_at_end(view.id, s, info)) {
+                let id = session_id(index, slot);
+                if let (Some(l), Some(msg)) = (offload, withdraw_at_end(id, s, info)) {
                     offload_lost += u64::from(l.requests.push(msg).is_err());
                 }
             },

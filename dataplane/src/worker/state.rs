@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::handoff::AlgLink;
 use crate::offload::{ModelCells, OffloadLink};
 use crate::port::{Burst, PortIo};
-use crate::ring::{Event, EventKind, WorkerRings};
+use crate::ring::{EventKind, WireEvent, WorkerRings};
 use crate::session::pinhole::PinholeTable;
 use crate::session::SessionTable;
 use crate::stats::{Counter, Gauge, LocalStats, SharedStats};
@@ -60,7 +60,7 @@ pub struct Worker<P: PortIo> {
     pub(super) loops_since_publish: u64,
     /// This worker's end of its event ring (taken from `setup.rings` at start; `None` only
     /// if another worker took it, and then every event counts as lost).
-    pub(super) events: Option<rtrb::Producer<Event>>,
+    pub(super) events: Option<rtrb::Producer<WireEvent>>,
     /// Start of the current loop iteration, ns (for [`LocalStats::loops`]).
     pub(super) last_loop_ns: u64,
     /// Packets the previous iteration received (0: it was idle, and is not timed).
@@ -358,12 +358,11 @@ impl<P: PortIo> Worker<P> {
     }
 
     pub(super) fn emit(&mut self, kind: EventKind, slot: u32, now_ms: u32, now_s: u32) {
-        let view = self.table.view(slot, now_ms, now_s);
-        self.push_event(Event { kind, view });
+        self.push_event(WireEvent::of(kind, &self.table, slot, now_ms, now_s));
     }
 
     /// Sends an event to the control core; a full ring loses it, counted.
-    pub(super) fn push_event(&mut self, ev: Event) {
+    pub(super) fn push_event(&mut self, ev: WireEvent) {
         if !send_event(&mut self.events, ev) {
             self.stats.inc(Counter::EventRingFull);
         }

@@ -4,7 +4,7 @@
 use crate::flow::{Direction, FlowKey, V4Words};
 use crate::port::BURST;
 use crate::query::SessionFilter;
-use crate::ring::{Event, QueryCounts, QueryKind};
+use crate::ring::{QueryCounts, QueryKind, WireEvent};
 use crate::session::tcp::TcpPhase;
 use crate::session::{Action, Session, SessionTable, TcpState, Validity};
 use crate::stats::Gauge;
@@ -241,7 +241,7 @@ impl Default for Stage {
 /// Puts `ev` on the worker's event ring; false if the ring is full (or the worker has no
 /// end of it).
 #[inline]
-pub(super) fn send_event(ring: &mut Option<rtrb::Producer<Event>>, ev: Event) -> bool {
+pub(super) fn send_event(ring: &mut Option<rtrb::Producer<WireEvent>>, ev: WireEvent) -> bool {
     ring.as_mut().is_some_and(|p| p.push(ev).is_ok())
 }
 
