@@ -70,6 +70,39 @@ pub struct WireEvent {
 // Three cache lines (the view is five).
 const _: () = assert!(core::mem::size_of::<WireEvent>() <= 192);
 
+/// What the books take of an event: from the expanded view when a reader needs it
+/// ([`EventFacts::of`]), else straight from the records ([`WireEvent::facts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventFacts {
+    /// The session ID.
+    pub id: u32,
+    /// Its start, seconds since start.
+    pub start_s: u32,
+    /// Packets, both directions (with any hardware counts the view carries).
+    pub packets: u64,
+    /// Bytes, both directions (likewise).
+    pub bytes: u64,
+    /// Its service set.
+    pub service_set: u16,
+    /// Its action.
+    pub action: crate::session::Action,
+}
+
+impl EventFacts {
+    /// The facts of an expanded event.
+    #[must_use]
+    pub fn of(v: &SessionView) -> EventFacts {
+        EventFacts {
+            id: v.id,
+            start_s: v.start_s,
+            packets: v.packets(),
+            bytes: v.flows[0].bytes + v.flows[1].bytes,
+            service_set: v.service_set,
+            action: v.action,
+        }
+    }
+}
+
 /// The part of a NAT wing a view shows.
 #[derive(Debug, Clone, Copy)]
 struct WireNat {
@@ -115,6 +148,33 @@ impl WireEvent {
             now_ms,
             now_s,
         }
+    }
+
+    /// What happened.
+    #[must_use]
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// What the control core's books take of an event, without expanding it.
+    #[must_use]
+    pub fn facts(&self) -> EventFacts {
+        let (packets, bytes) = self.session.counts(&self.info);
+        EventFacts {
+            id: crate::session::session_id(self.worker, self.slot),
+            start_s: self.info.start_s,
+            packets: packets[0] + packets[1],
+            bytes: bytes[0] + bytes[1],
+            service_set: self.info.service_set,
+            action: self.session.action(),
+        }
+    }
+
+    /// Whether the session ever went to offload (its close may carry hardware counts the
+    /// offload manager adds to the expanded view).
+    #[must_use]
+    pub fn offloaded(&self) -> bool {
+        self.info.offload != crate::offload::OffloadState::None as u8
     }
 
     /// The event as the control core's readers take it.

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::{
-    CloseReason, Command, Event, EventKind, QueryKind, ReplyBody, WorkerRings,
+    CloseReason, Command, Event, EventFacts, EventKind, QueryKind, ReplyBody, WorkerRings,
 };
-use svcard_dataplane::session::{split_session_id, SessionView, WorkerId};
+use svcard_dataplane::session::{split_session_id, WorkerId};
 use svcard_dataplane::stats::{LocalStats, SharedStats, MAX_SS_FIGURES, SS_FIGURES};
 
 mod cp_ids;
@@ -78,11 +78,11 @@ pub struct SsClosed {
 }
 
 impl SsBooks {
-    /// Counts a closed session `v`.
-    pub fn close(&mut self, v: &SessionView) {
-        if let Some(c) = self.0.get_mut(usize::from(v.service_set)) {
+    /// Counts a closed session.
+    pub fn close(&mut self, f: &EventFacts) {
+        if let Some(c) = self.0.get_mut(usize::from(f.service_set)) {
             c.ended += 1;
-            c.packets[v.action.packet_class()] += v.packets();
+            c.packets[f.action.packet_class()] += f.packets;
         }
     }
 }
@@ -328,6 +328,11 @@ impl core::fmt::Debug for ActiveDbg {
 /// Work that runs on the control core beside the books and the queries (the ALG gateway):
 /// it sees every event after the books took it, and gets a turn every iteration.
 pub trait Attachment: Send {
+    /// Whether it needs events of `kind` (each is expanded into a view for it).
+    fn wants(&self, kind: EventKind) -> bool {
+        let _ = kind;
+        true
+    }
     /// A worker's event.
     fn on_event(&mut self, worker: WorkerId, ev: &Event);
     /// One turn of its own work; true if it did anything.
@@ -507,21 +512,30 @@ impl ControlCore {
                 let Ok(wire) = ring.pop() else {
                     break;
                 };
-                let mut ev = wire.expand();
                 n += 1;
-                if let Some(o) = self.offload.as_mut() {
-                    o.on_event(&mut ev);
+                let kind = wire.kind();
+                // The whole view only for a reader that takes it: at millions of events a
+                // second, expanding every one is most of the control core's work.
+                let expand = !self.taps.is_empty()
+                    || (self.offload.is_some() && wire.offloaded())
+                    || self.attachment.as_ref().is_some_and(|a| a.wants(kind));
+                let mut ev = expand.then(|| wire.expand());
+                if let (Some(o), Some(ev)) = (self.offload.as_mut(), ev.as_mut()) {
+                    o.on_event(ev);
                 }
+                let f = ev
+                    .as_ref()
+                    .map_or_else(|| wire.facts(), |e| EventFacts::of(&e.view));
                 let b = &mut self.local[w];
-                match ev.kind {
+                match kind {
                     EventKind::Created => {
                         b.created += 1;
                         b.live += 1;
                         self.cp_ids.insert(
-                            ev.view.id,
+                            f.id,
                             CpId {
                                 cp: self.next_cp,
-                                start_s: ev.view.start_s,
+                                start_s: f.start_s,
                                 at_event: self.events + n as u64,
                             },
                         );
@@ -539,12 +553,15 @@ impl ControlCore {
                         };
                         b.closed[i] += 1;
                         b.live = b.live.saturating_sub(1);
-                        b.closed_packets += ev.view.packets();
-                        b.closed_bytes += ev.view.flows[0].bytes + ev.view.flows[1].bytes;
-                        b.service_sets.close(&ev.view);
-                        self.cp_ids.remove(ev.view.id);
+                        b.closed_packets += f.packets;
+                        b.closed_bytes += f.bytes;
+                        b.service_sets.close(&f);
+                        self.cp_ids.remove(f.id);
                     }
                 }
+                let Some(ev) = ev else {
+                    continue;
+                };
                 let wid = WorkerId::from_index(w).unwrap_or_default();
                 if let Some(a) = self.attachment.as_mut() {
                     a.on_event(wid, &ev);

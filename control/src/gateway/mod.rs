@@ -411,6 +411,15 @@ impl<P: PortIo> Gateway<P> {
 }
 
 impl<P: PortIo + 'static> Attachment for Gateway<P> {
+    fn wants(&self, kind: EventKind) -> bool {
+        match kind {
+            EventKind::Matched(_) => true,
+            // A close matters only while conversations hold sessions.
+            EventKind::Closed(_) => self.rm.holds_sessions(),
+            EventKind::Created | EventKind::Changed => false,
+        }
+    }
+
     fn on_event(&mut self, _worker: WorkerId, ev: &Event) {
         match ev.kind {
             EventKind::Matched(pinhole) => {

@@ -490,6 +490,13 @@ impl ResourceManager {
         }
     }
 
+    /// Whether a close can matter: some session is a conversation's parent or child, or
+    /// was refused by a cap.
+    #[must_use]
+    pub fn holds_sessions(&self) -> bool {
+        !(self.children.is_empty() && self.by_parent.is_empty() && self.refused.is_empty())
+    }
+
     /// A session ended: a child leaves its resource, a parent leaves its conversation.
     pub fn session_closed(&mut self, v: &SessionView) {
         self.refused.remove(&v.id);

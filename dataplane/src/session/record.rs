@@ -148,6 +148,15 @@ impl Session {
         }
     }
 
+    /// Packets and bytes, all 64 bits, per canonical direction.
+    #[must_use]
+    pub fn counts(&self, info: &SessionInfo) -> ([u64; 2], [u64; 2]) {
+        (
+            [0, 1].map(|d| join(info.packets_hi[d], self.packets_lo[d])),
+            [0, 1].map(|d| join(info.bytes_hi[d], self.bytes_lo[d])),
+        )
+    }
+
     /// The owned snapshot the worker reports: `flows[0]` is the initiator's direction.
     #[must_use]
     pub fn view(
