@@ -57,17 +57,6 @@ pub enum ReloadError {
     Refused(Refused),
 }
 
-/// Reloads and their counts.
-#[derive(Debug, Default, Clone)]
-pub struct ReloadStats {
-    /// Reloads put in force.
-    pub done: u64,
-    /// Reloads refused (bad file, changes needing a restart).
-    pub refused: u64,
-    /// The last outcome, as said to the operator.
-    pub last: Option<String>,
-}
-
 /// What reloads a running engine's configuration.
 pub struct Reloader {
     live: Arc<LiveConfig>,
@@ -75,7 +64,6 @@ pub struct Reloader {
     rings: Vec<Arc<WorkerRings>>,
     budget: Option<Arc<ServiceSetBudget>>,
     busy: Mutex<()>,
-    stats: Mutex<ReloadStats>,
 }
 
 impl std::fmt::Debug for Reloader {
@@ -103,20 +91,7 @@ impl Reloader {
             rings,
             budget,
             busy: Mutex::new(()),
-            stats: Mutex::new(ReloadStats::default()),
         }
-    }
-
-    /// The configuration in force.
-    #[must_use]
-    pub fn live(&self) -> &Arc<LiveConfig> {
-        &self.live
-    }
-
-    /// Reloads and their last outcome.
-    #[must_use]
-    pub fn stats(&self) -> ReloadStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Reads the running configuration's file again and puts it in force.
@@ -128,24 +103,7 @@ impl Reloader {
         let Ok(_one) = self.busy.try_lock() else {
             return Err(ReloadError::Busy);
         };
-        let r = self.reload_now();
-        if let Ok(mut s) = self.stats.lock() {
-            match &r {
-                Ok(rep) => {
-                    s.done += 1;
-                    s.last = Some(format!(
-                        "generation {} from {}",
-                        rep.generation,
-                        rep.file.display()
-                    ));
-                }
-                Err(e) => {
-                    s.refused += 1;
-                    s.last = Some(format!("refused: {e}"));
-                }
-            }
-        }
-        r
+        self.reload_now()
     }
 
     fn reload_now(&self) -> Result<ReloadReport, ReloadError> {
@@ -153,7 +111,6 @@ impl Reloader {
         let read = (self.load)(&running.file).map_err(ReloadError::File)?;
         let (new, changes) = read.rebase(&running).map_err(ReloadError::Refused)?;
         let new = Arc::new(new);
-        let generation = self.live.generation() + 1;
         if let Some(b) = &self.budget {
             for (i, ss) in new.service_sets.iter().enumerate() {
                 let i = u16::try_from(i).unwrap_or(u16::MAX);
@@ -168,7 +125,7 @@ impl Reloader {
             drop(rings.reconfig.pop());
             let _ = rings
                 .reconfig
-                .push(Reconfig::new(Arc::clone(&new), workers, generation));
+                .push(Reconfig::new(Arc::clone(&new), workers));
         }
         let start = Instant::now();
         let mut taken = vec![false; self.rings.len()];
@@ -189,7 +146,7 @@ impl Reloader {
             .filter(|(_, t)| !**t)
             .filter_map(|(w, _)| WorkerId::from_index(w))
             .collect();
-        self.live.replace(Arc::clone(&new));
+        let generation = self.live.replace(Arc::clone(&new));
         Ok(ReloadReport {
             file: new.file.clone(),
             generation,

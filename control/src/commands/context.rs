@@ -96,6 +96,9 @@ pub struct Context {
     pub clock: Clock,
     /// What reloads the configuration (none: this context cannot).
     pub reloader: Option<Arc<Reloader>>,
+    /// A command's own context ([`Context::pinned`]): it keeps the configuration it was
+    /// made with, whatever a reload puts in force meanwhile.
+    pinned: bool,
 }
 
 impl Context {
@@ -121,6 +124,21 @@ impl Context {
             control,
             clock,
             reloader,
+            pinned: false,
+        }
+    }
+
+    /// A context for one command: the configuration in force now, kept for the whole
+    /// command, so a reload in its middle never mixes two configurations in one answer.
+    #[must_use]
+    pub fn pinned(&self) -> Self {
+        Self {
+            live: Arc::clone(&self.live),
+            in_force: Mutex::new(self.now_in_force()),
+            control: self.control.clone(),
+            clock: self.clock,
+            reloader: self.reloader.clone(),
+            pinned: true,
         }
     }
 
@@ -129,7 +147,7 @@ impl Context {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if g.generation != self.live.generation() {
+        if !self.pinned && g.generation != self.live.generation() {
             *g = Arc::new(in_force(&self.live));
         }
         Arc::clone(&g)
@@ -215,5 +233,32 @@ pub fn state_of(v: &SessionView) -> SessState {
         Validity::Pending => SessState::Pending,
         Validity::Invalidated => SessState::Invalidated,
         Validity::Other => SessState::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::central::{ControlCore, WorkerHandle};
+    use svcard_dataplane::ring::{RingSizes, WorkerRings};
+    use svcard_dataplane::stats::SharedStats;
+
+    #[test]
+    fn a_command_keeps_its_configuration_through_a_reload() {
+        let conf = |host: &str| {
+            let text = format!("[card]\nhostname = \"{host}\"\n");
+            Arc::new(Config::from_toml_str(&text, "t.toml".as_ref()).unwrap())
+        };
+        let (_core, handle) = ControlCore::new(vec![WorkerHandle {
+            rings: WorkerRings::new(RingSizes::default()),
+            stats: Arc::new(SharedStats::default()),
+        }]);
+        let live = Arc::new(LiveConfig::new(conf("before")));
+        let ctx = Context::live(Arc::clone(&live), handle, Clock::new(), None);
+        let command = ctx.pinned();
+        live.replace(conf("after"));
+        assert_eq!(command.config().card.hostname, "before");
+        assert_eq!(ctx.config().card.hostname, "after");
+        assert_eq!(ctx.pinned().config().card.hostname, "after");
     }
 }

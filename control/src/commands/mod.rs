@@ -490,6 +490,9 @@ fn token_at(line: &str, column: usize) -> Option<&str> {
 /// # Errors
 /// The client's connection failed.
 pub fn execute(ctx: &Context, line: &str, out: &mut dyn Write) -> io::Result<Status> {
+    // One configuration for the whole command (a reload may come while it runs).
+    let pinned = ctx.pinned();
+    let ctx = &pinned;
     if let Some(before) = line.trim_end().strip_suffix('?') {
         return match help(before) {
             Ok(h) => out.write_all(h.render().as_bytes()).map(|()| Status::Done),

@@ -37,14 +37,12 @@ pub struct Reconfig {
     pub(super) lifetime_s: u32,
     /// ICMP errors are tied to the session they quote.
     pub(super) icmp_alg: bool,
-    /// Which reload this is (0: the configuration started with).
-    pub generation: u64,
 }
 
 impl Reconfig {
     /// What one of `workers` workers derives from `config`.
     #[must_use]
-    pub fn new(config: Arc<Config>, workers: u16, generation: u64) -> Box<Reconfig> {
+    pub fn new(config: Arc<Config>, workers: u16) -> Box<Reconfig> {
         let cfg = &*config;
         let n = cfg.service_sets.len();
         let ss_lifetimes: Vec<u32> = (0..n)
@@ -67,15 +65,8 @@ impl Reconfig {
                 .map_or(0, |r| u64::from(r.div_ceil(workers))),
             lifetime_s: cfg.timeouts.lifetime,
             icmp_alg: cfg.algs[AlgKind::Icmp].enabled,
-            generation,
             config,
         })
-    }
-
-    /// The configuration it carries.
-    #[must_use]
-    pub fn config(&self) -> &Arc<Config> {
-        &self.config
     }
 }
 
@@ -110,12 +101,5 @@ impl<P: crate::port::PortIo> super::Worker<P> {
         self.tokens = self.tokens.min(self.token_rate_per_ms * 1000);
         core::mem::swap(&mut self.lifetime_s, &mut r.lifetime_s);
         core::mem::swap(&mut self.icmp_alg, &mut r.icmp_alg);
-        core::mem::swap(&mut self.generation, &mut r.generation);
-    }
-
-    /// The reload whose configuration the worker runs (0: the one it started with).
-    #[must_use]
-    pub fn generation(&self) -> u64 {
-        self.generation
     }
 }

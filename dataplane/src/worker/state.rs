@@ -96,8 +96,6 @@ pub struct Worker<P: PortIo> {
     pub(super) tcp_checks: crate::session::tcp_window::TcpChecks,
     /// Source NAT: this worker's share of the pools (none: no NAT configured).
     pub(super) nat: Option<Box<super::NatShare>>,
-    /// The reload whose configuration this worker runs (0: the one it started with).
-    pub(super) generation: u64,
 }
 
 impl<P: PortIo> Worker<P> {
@@ -120,7 +118,7 @@ impl<P: PortIo> Worker<P> {
         if cfg.checks_tcp_segments() {
             table = table.with_tcp_windows();
         }
-        let r = *super::Reconfig::new(Arc::clone(cfg), setup.workers, 0);
+        let r = *super::Reconfig::new(Arc::clone(cfg), setup.workers);
         // Each service set's lifetime (its own, else the global one): the table checks each
         // session against its set's.
         table.set_service_set_lifetimes(&r.table_lifetimes);
@@ -172,7 +170,6 @@ impl<P: PortIo> Worker<P> {
             budget: None,
             frags: super::frag::FragTable::default(),
             tcp_checks: r.tcp_checks,
-            generation: 0,
             nat,
             stats,
             table,
