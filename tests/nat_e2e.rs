@@ -11,7 +11,7 @@
 #![cfg(feature = "dpdk")]
 
 mod common;
-use common::netns::{compare, need, pattern, Rig, PYTHON};
+use common::netns::{compare, need, pattern, tail, Rig, PYTHON};
 use std::process::Command;
 use std::time::Duration;
 
@@ -47,6 +47,15 @@ fn mac_of(ns: &str, dev: &str) -> String {
     s[at..at + 17].to_string()
 }
 
+/// The last number on the first line of `text` that holds `label` (0: none).
+fn last_number(text: &str, label: &str) -> u64 {
+    text.lines()
+        .find(|l| l.contains(label))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
 fn ip_ok(args: &[&str]) {
     let o = Command::new("ip").args(args).output().unwrap();
     assert!(
@@ -56,17 +65,9 @@ fn ip_ok(args: &[&str]) {
     );
 }
 
-#[test]
-fn rig_nat_curl_and_ping_reach_the_server_from_the_pool_address() {
-    need(&["ping", "curl", PYTHON]);
-    let mut rig = Rig::new(71, "nat");
-    let (c4, s4) = (rig.client_ip(), rig.server_ip());
-    let www = rig.dir.path("www");
-    std::fs::create_dir_all(&www).unwrap();
-    let body = pattern(3 << 20, 7);
-    std::fs::write(www.join("data.bin"), &body).unwrap();
-    rig.start(&nat_policy(&c4.to_string()));
-    // The pool's address, as the server's link neighbour at the client's MAC.
+/// The pool's address, as the server's link neighbour at the client's MAC: svcard is a
+/// bump in the wire and nobody answers ARP for a pool address.
+fn pool_reachable(rig: &Rig) {
     let mac = mac_of(&rig.client_ns, &rig.client_if);
     ip_ok(&[
         "-n",
@@ -90,6 +91,19 @@ fn rig_nat_curl_and_ping_reach_the_server_from_the_pool_address() {
         "nud",
         "permanent",
     ]);
+}
+
+#[test]
+fn rig_nat_curl_and_ping_reach_the_server_from_the_pool_address() {
+    need(&["ping", "curl", PYTHON]);
+    let mut rig = Rig::new(71, "nat");
+    let (c4, s4) = (rig.client_ip(), rig.server_ip());
+    let www = rig.dir.path("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let body = pattern(3 << 20, 7);
+    std::fs::write(www.join("data.bin"), &body).unwrap();
+    rig.start(&nat_policy(&c4.to_string()));
+    pool_reachable(&rig);
     let mut http = rig.server(
         "http",
         &format!(
@@ -147,12 +161,7 @@ fn rig_nat_curl_and_ping_reach_the_server_from_the_pool_address() {
         failures.push(format!("the ping's session is not translated:\n{icmp}"));
     }
     let stats = rig.show("show svcard statistics");
-    let translated = stats
-        .lines()
-        .find(|l| l.contains("nat_sessions_translated"))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(0);
+    let translated = last_number(&stats, "nat_sessions_translated");
     if translated < 3 {
         failures.push(format!(
             "nat_sessions_translated {translated}, expected 3 or more (ping, two GETs):\n{stats}"
@@ -169,7 +178,6 @@ fn natdiscovery(rig: &mut Rig, policy: &str) -> String {
     let s4 = rig.server_ip();
     let alt = format!("10.99.{}.3", rig.n);
     rig.start(policy);
-    let mac = mac_of(&rig.client_ns, &rig.client_if);
     ip_ok(&[
         "-n",
         &rig.server_ns,
@@ -179,28 +187,7 @@ fn natdiscovery(rig: &mut Rig, policy: &str) -> String {
         "dev",
         &rig.server_if,
     ]);
-    ip_ok(&[
-        "-n",
-        &rig.server_ns,
-        "route",
-        "add",
-        &format!("{POOL}/32"),
-        "dev",
-        &rig.server_if,
-    ]);
-    ip_ok(&[
-        "-n",
-        &rig.server_ns,
-        "neigh",
-        "replace",
-        POOL,
-        "lladdr",
-        &mac,
-        "dev",
-        &rig.server_if,
-        "nud",
-        "permanent",
-    ]);
+    pool_reachable(rig);
     let mut stun = rig.server(
         "turnserver",
         &format!(
@@ -253,4 +240,112 @@ fn rig_nat_behaviour_endpoint_independent_when_configured() {
         report.contains("NAT with Endpoint Independent Filtering"),
         "{report}"
     );
+}
+
+/// The FTP ALG through NAT, discard by default: curl fetches three files over one control
+/// connection in each mode from pyftpdlib (which refuses a `PORT` / `EPRT` naming another
+/// host than its peer). Active mode works only if svcard writes the pool's address and an
+/// ALG port into each `PORT` / `EPRT` (the texts change length: the rest of the control
+/// connection is sequence-adjusted) and lets the server's data connection in to it;
+/// passive mode only if the client's data connection matches its pinhole and is then
+/// translated. Every file is byte-identical; the server sees only the pool's address.
+#[test]
+fn rig_nat_ftp_active_and_passive_through_the_alg() {
+    need(&["curl", PYTHON]);
+    let mut rig = Rig::new(74, "natftp");
+    let (c4, s4) = (rig.client_ip(), rig.server_ip());
+    let root = rig.dir.path("ftp");
+    std::fs::create_dir_all(&root).unwrap();
+    let names = ["a.bin", "bb.bin", "ccc.bin"];
+    let bodies: Vec<Vec<u8>> = (0..3)
+        .map(|i| pattern((1 << 20) + 4099 * i, 30 + i as u64))
+        .collect();
+    for (n, b) in names.iter().zip(&bodies) {
+        std::fs::write(root.join(n), b).unwrap();
+    }
+    let policy = nat_policy(&c4.to_string()).replace(
+        "default-action = \"accept\"\n",
+        "default-action = \"discard\"\n[[service-set.rule]]\nname = \"control\"\n\
+         application = [\"junos-ftp\"]\naction = \"accept\"\n",
+    );
+    assert!(policy.contains("junos-ftp"), "{policy}");
+    rig.start(&policy);
+    pool_reachable(&rig);
+    let mut srv = rig.server(
+        "ftpd",
+        &format!(
+            "exec {PYTHON} -m pyftpdlib -D -i {s4} -p 21 -d {}",
+            root.display()
+        ),
+    );
+    rig.wait_listening(&mut srv, "tcp", 21, 1);
+    let modes: [(&str, &[&str]); 4] = [
+        ("PORT", &["--ftp-port", "-", "--disable-eprt"]),
+        ("EPRT", &["--ftp-port", "-"]),
+        ("PASV", &["--ftp-pasv", "--disable-epsv"]),
+        ("EPSV", &["--ftp-pasv"]),
+    ];
+    let mut failures = Vec::new();
+    for (cmd, args) in modes {
+        let files: Vec<String> = (0..3)
+            .map(|i| rig.dir.path(&format!("{cmd}{i}")).display().to_string())
+            .collect();
+        let urls: Vec<String> = names.iter().map(|n| format!("ftp://{s4}/{n}")).collect();
+        let mut argv = vec!["curl", "-sS", "-v", "-m", "40"];
+        argv.extend(args);
+        for (f, u) in files.iter().zip(&urls) {
+            argv.extend(["-o", f.as_str(), u.as_str()]);
+        }
+        let o = rig.client(&argv, Duration::from_secs(45));
+        for (i, f) in files.iter().enumerate() {
+            let got = std::fs::read(f).unwrap_or_default();
+            if let Some(d) = compare(&bodies[i], &got) {
+                failures.push(format!("{cmd} {}: {d}: {}", urls[i], o.report()));
+            }
+        }
+        // One control connection, a data connection command per file.
+        let sent = o
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("> {cmd}")))
+            .count();
+        let reused = o.stderr.contains("Re-using existing connection");
+        if sent != 3 || !reused {
+            failures.push(format!(
+                "{cmd}: {sent} commands sent, connection reused {reused}:\n{}",
+                tail(&o.stderr, 40)
+            ));
+        }
+    }
+    let log = srv.log_text();
+    // The server saw the pool's address in every active command, never the client's.
+    let announced: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("<- PORT ") || l.contains("<- EPRT "))
+        .collect();
+    let pool_port = POOL.replace('.', ",");
+    let ok = announced
+        .iter()
+        .all(|l| l.contains(&format!("PORT {pool_port},")) || l.contains(&format!("|{POOL}|")));
+    if announced.len() != 6 || !ok {
+        failures.push(format!(
+            "the server should see 6 active commands naming {POOL}:\n{}",
+            tail(&log, 60)
+        ));
+    }
+    if log.contains(&c4.to_string()) {
+        failures.push(format!(
+            "the server saw the private address {c4}:\n{}",
+            tail(&log, 60)
+        ));
+    }
+    let stats = rig.show("show services alg statistics");
+    let rewrites = last_number(&stats, "NAT payload rewrites");
+    if rewrites < 6 {
+        failures.push(format!(
+            "{rewrites} NAT payload rewrites, 6 expected:\n{stats}"
+        ));
+    }
+    drop(srv);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

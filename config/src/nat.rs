@@ -60,6 +60,10 @@ pub struct NatPool {
     pub port_low: u16,
     /// Highest port handed out (default 65535).
     pub port_high: u16,
+    /// Ports at the top of the range kept for the ALGs' data connections (`alg-ports`):
+    /// the control core hands them out for an active FTP data connection to a translated
+    /// client, the workers never do. Default: a 64th of the range.
+    pub alg_ports: u16,
 }
 
 impl NatPool {
@@ -74,6 +78,29 @@ impl NatPool {
     #[must_use]
     pub fn address_count(&self) -> u64 {
         self.ranges.iter().map(AddrRange::len).sum()
+    }
+
+    /// The ports the workers hand out: the range below the ALGs' share.
+    #[must_use]
+    pub fn worker_ports(&self) -> (u16, u16) {
+        (self.port_low, self.port_high - self.alg_ports)
+    }
+
+    /// The ports kept for the ALGs (`None`: none are).
+    #[must_use]
+    pub fn alg_port_range(&self) -> Option<(u16, u16)> {
+        (self.alg_ports > 0).then(|| (self.port_high - self.alg_ports + 1, self.port_high))
+    }
+
+    /// The default `alg-ports` of a range `low..=high`: a 64th of it (none under 128 ports).
+    #[must_use]
+    pub fn default_alg_ports(low: u16, high: u16) -> u16 {
+        let range = u32::from(high - low) + 1;
+        if range < 128 {
+            0
+        } else {
+            u16::try_from(range / 64).unwrap_or(0)
+        }
     }
 
     /// True when `a` is one of the pool's addresses.

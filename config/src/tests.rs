@@ -1069,6 +1069,10 @@ fn nat_pools_rules_and_service_set_nat_rules() {
     let p1 = &c.nat.pools[0];
     assert_eq!(p1.address_count(), 7);
     assert_eq!((p1.port_low, p1.port_high), (2000, 65535));
+    // A 64th of the range kept for the ALGs, at its top.
+    assert_eq!(p1.alg_ports, 992);
+    assert_eq!(p1.worker_ports(), (2000, 64543));
+    assert_eq!(p1.alg_port_range(), Some((64544, 65535)));
     assert!(p1.contains("203.0.113.11".parse().unwrap()));
     assert!(!p1.contains("198.51.100.4".parse().unwrap()));
     assert_eq!(
@@ -1091,6 +1095,19 @@ fn nat_pools_rules_and_service_set_nat_rules() {
 #[test]
 fn nat_errors_name_line_and_field() {
     let pool = |extra: &'static str| with_ports(&["[[nat.pool]]", "name = \"p1\"", extra]);
+    fails(
+        &with_ports(&[
+            "[[nat.pool]]",
+            "name = \"p1\"",
+            "address = \"10.0.0.1\"",
+            "port-low = 5000",
+            "port-high = 5009",
+            "alg-ports = 10",
+        ]),
+        14,
+        "nat.pool[0].alg-ports",
+        "leave none of the pool's 10 ports",
+    );
     fails(
         &pool("address = \"10.0.0.0/33\""),
         11,

@@ -39,6 +39,24 @@ pub struct Handoff<P> {
     pub service_set: u16,
     /// See `application`.
     pub rule: u16,
+    /// The session's source NAT, when it is translated.
+    pub nat: Option<HandoffNat>,
+}
+
+/// What the control core needs of a translated session's NAT to run its ALG: the ALG sees
+/// the private side's endpoints (as without NAT), and writes the public ones into the
+/// payloads it rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandoffNat {
+    /// The private endpoint (IPv4 address, port).
+    pub private: ([u8; 4], u16),
+    /// The public endpoint it is translated to.
+    pub public: ([u8; 4], u16),
+    /// The pool.
+    pub pool: u16,
+    /// The private endpoint is the session's initiator (a session out); false for one made
+    /// in to it (a mapping's, an ALG's child).
+    pub private_initiates: bool,
 }
 
 /// A packet the control core gives back to the worker to transmit (devices without a TX
@@ -84,6 +102,15 @@ pub enum AlgCommand {
         /// The session's ID.
         session: u32,
     },
+    /// A NAT rewrite changed a payload's length: the session's sequence numbers are
+    /// shifted by the control core from now on, so the worker's windows (which see them
+    /// unshifted one way and shifted the other) track the session but refuse nothing.
+    SequenceShifted {
+        /// Sequence number of this command.
+        seq: u64,
+        /// The session's ID.
+        session: u32,
+    },
 }
 
 impl AlgCommand {
@@ -94,7 +121,8 @@ impl AlgCommand {
             AlgCommand::AddPinhole { seq, .. }
             | AlgCommand::RemovePinhole { seq, .. }
             | AlgCommand::SetAction { seq, .. }
-            | AlgCommand::CloseSession { seq, .. } => seq,
+            | AlgCommand::CloseSession { seq, .. }
+            | AlgCommand::SequenceShifted { seq, .. } => seq,
         }
     }
 }

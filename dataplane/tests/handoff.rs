@@ -198,6 +198,7 @@ fn a_pinhole_opens_exactly_its_child_flow_and_is_used_up() {
         service_set: u16::MAX,
         rule: u16::MAX,
         offload: false,
+        nat: None,
     };
     r.link
         .commands

@@ -20,7 +20,10 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
     };
     let mut pools: Vec<NatPool> = Vec::new();
     let mut pool_lines: Vec<usize> = Vec::new();
-    for p in t.tables("pool", &["name", "address", "port-low", "port-high"])? {
+    for p in t.tables(
+        "pool",
+        &["name", "address", "port-low", "port-high", "alg-ports"],
+    )? {
         let (name, span) = p.req_word("name")?;
         if let Some(i) = pools.iter().position(|x| x.name == name) {
             return Err(p.err(
@@ -92,6 +95,20 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 format!("port-low {low} is above port-high {high}"),
             ));
         }
+        let range = u32::from(high - low) + 1;
+        let alg_ports = match p.num::<u16>("alg-ports", 0, 65535)? {
+            None => NatPool::default_alg_ports(low, high),
+            Some(n) if u32::from(n) < range => n,
+            Some(n) => {
+                return Err(p.err(
+                    &p.get("alg-ports").map_or(span.clone(), V::span),
+                    "alg-ports",
+                    format!(
+                        "{n} ALG ports leave none of the pool's {range} ports ({low}-{high}) to the workers"
+                    ),
+                ))
+            }
+        };
         if pools.len() >= crate::nat::MAX_POOLS {
             return Err(p.err(
                 &span,
@@ -105,6 +122,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             ranges,
             port_low: low,
             port_high: high,
+            alg_ports,
         });
     }
     let mut rules: Vec<NatRule> = Vec::new();

@@ -53,6 +53,13 @@ pub fn show(ctx: &Context, level: PoolLevel, out: &mut Out<'_>) -> Outcome {
     if let Out::Tree(t) = out {
         t.open(&Elem::new("service-nat-pool-information"))?;
     }
+    // The pools' ALG ports are the control core's: counted with the first member's.
+    let alg_ports = ctx
+        .control
+        .alg_statistics
+        .lock()
+        .map(|s| s.nat_alg_ports.clone())
+        .unwrap_or_default();
     for wk in WorkerId::all(ctx.control.workers.len()) {
         let st = ctx.control.workers[wk.index()].stats.snapshot();
         let iface = cfg.member_interface(wk);
@@ -94,7 +101,12 @@ pub fn show(ctx: &Context, level: PoolLevel, out: &mut Out<'_>) -> Outcome {
                             })
                             .collect(),
                         port_range: format!("{}-{}", pool.port_low, pool.port_high),
-                        in_use: f[PoolFigure::PortsInUse as usize],
+                        in_use: f[PoolFigure::PortsInUse as usize]
+                            + if wk.index() == 0 {
+                                alg_ports.get(usize::from(p)).copied().unwrap_or(0)
+                            } else {
+                                0
+                            },
                         out_of_port: f[PoolFigure::OutOfPortErrors as usize],
                         max_in_use: f[PoolFigure::MaxPortsInUse as usize],
                         eif_inbound: f[PoolFigure::EifInbound as usize],

@@ -14,24 +14,28 @@
 //! ALGs themselves (parsing, what to expect) live in the `svcard-alg` crate; the worker's
 //! side (hand-off, pinhole lookup) in `svcard_dataplane::worker`.
 
+pub mod nat;
 pub mod rm;
 
 use crate::central::{Attachment, ControlHandle};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use nat::{AlgNat, NatConv};
 use rm::Conversations;
 use rm::{AlgStatistics, ResourceManager};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use svcard_alg::{Action as AlgAction, Actions, Alg as _, FlowCtx, Proto, Side};
+use svcard_alg::{Action as AlgAction, Actions, Alg as _, FlowCtx, Proto, RewriteKind, Side};
 use svcard_config::reload::LiveConfig;
 use svcard_config::{AlgKind, PortId, WorkerId};
 use svcard_dataplane::clock::Clock;
-use svcard_dataplane::handoff::{AlgCommand, AlgLink, Handoff, LinkSizes, Returned};
+use svcard_dataplane::handoff::{AlgCommand, AlgLink, Handoff, HandoffNat, LinkSizes, Returned};
 use svcard_dataplane::port::{Burst, PacketBuf, PortIo};
 use svcard_dataplane::ring::{Event, EventKind};
+use svcard_dataplane::session::pinhole::PinholeNat;
 use svcard_dataplane::session::{split_session_id, Action};
 use svcard_dataplane::stats::{AlgCounter, Counter, Figure, SharedStats};
+use svcard_dataplane::wire::splice::{shift_v4, splice_v4};
 use svcard_dataplane::wire::{self, Outcome, Parsed};
 
 /// Hand-offs taken from one worker per iteration.
@@ -91,6 +95,10 @@ pub struct Gateway<P: PortIo> {
     /// The configuration in force, and the generation the resource manager has.
     live: Arc<LiveConfig>,
     generation: u64,
+    /// The ALGs through source NAT: ALG ports, payload rewrites, sequence shifts.
+    nat: AlgNat,
+    /// The rewrites the ALG asked for on the packet in hand: (side, sequence range, kind).
+    rewrites: Vec<(Side, core::ops::Range<u32>, RewriteKind)>,
 }
 
 impl<P: PortIo> core::fmt::Debug for Gateway<P> {
@@ -120,7 +128,10 @@ impl<P: PortIo> Gateway<P> {
             .max(tx.as_ref().map_or(0, PortIo::port_count));
         let now = clock.now_ms();
         let n = links.len();
+        let workers = u16::try_from(links.len()).unwrap_or(1);
         Gateway {
+            nat: AlgNat::new(&config, workers),
+            rewrites: Vec::new(),
             rm: ResourceManager::new(config),
             clock,
             links,
@@ -161,8 +172,8 @@ impl<P: PortIo> Gateway<P> {
         seq
     }
 
-    /// Sends a command to one worker.
-    fn unicast(&mut self, w: WorkerId, make: impl Fn(u64) -> AlgCommand) {
+    /// Sends a command to one worker; returns its sequence number.
+    fn unicast(&mut self, w: WorkerId, make: impl Fn(u64) -> AlgCommand) -> u64 {
         self.seq += 1;
         let seq = self.seq;
         if let Some(l) = self.links.get(w.index()) {
@@ -172,6 +183,7 @@ impl<P: PortIo> Gateway<P> {
                 self.rm.stats.command_ring_full += 1;
             }
         }
+        seq
     }
 
     /// True once every worker applied the commands up to `need` that it was sent.
@@ -238,6 +250,7 @@ impl<P: PortIo> Gateway<P> {
             alg,
             service_set,
             rule,
+            nat,
             ..
         } = h;
         let Outcome::Ip(p) = wire::parse(pkt.data()) else {
@@ -258,7 +271,7 @@ impl<P: PortIo> Gateway<P> {
             session,
             &key,
             alg,
-            || flow_ctx(&p, from_initiator),
+            || private_ctx(flow_ctx(&p, from_initiator), nat),
             (service_set, rule),
         ) else {
             // Over the ALG's conversation cap: the session passes uninspected, forwarded by
@@ -288,7 +301,16 @@ impl<P: PortIo> Gateway<P> {
         } else {
             conv.alg.on_data(now, side, seq, payload, &mut self.actions);
         }
-        let need = self.apply_actions(worker, session, now_ms);
+        if let Some(n) = nat {
+            self.nat.conv(session, &key, n);
+        }
+        let mut need = self.apply_actions(worker, session, now_ms);
+        let mut pkt = pkt;
+        if nat.is_some() && tcp && self.nat_rewrite(&mut pkt, &p, session, side) {
+            // The first shift: the worker's windows stop refusing before the segment (and
+            // so the peer's shifted acknowledgements) can reach anyone.
+            need = self.unicast(worker, |seq| AlgCommand::SequenceShifted { seq, session });
+        }
         if need == 0 || self.applied(need) {
             self.transmit(worker, egress, pkt);
         } else if self.pending.len() < PENDING_CAP {
@@ -311,11 +333,14 @@ impl<P: PortIo> Gateway<P> {
         for a in actions.iter() {
             match a {
                 AlgAction::Expect(e) => {
-                    let Some(spec) = self.rm.open_pinhole(session, e, now_ms) else {
+                    let Some(spec) = self.open_pinhole(session, e, now_ms) else {
                         continue;
                     };
                     need = self.broadcast(|seq| AlgCommand::AddPinhole { seq, spec });
                 }
+                AlgAction::Rewrite {
+                    side, range, kind, ..
+                } => self.rewrites.push((*side, range.clone(), *kind)),
                 AlgAction::Close => {
                     self.rm.parent_done(session);
                     if let Some((w, _)) = split_session_id(session) {
@@ -330,8 +355,7 @@ impl<P: PortIo> Gateway<P> {
                         action: Action::Forward,
                     });
                 }
-                AlgAction::ParentState(svcard_alg::ParentState::Watch)
-                | AlgAction::Rewrite { .. } => {}
+                AlgAction::ParentState(svcard_alg::ParentState::Watch) => {}
                 AlgAction::ParseError(_) => {}
             }
         }
@@ -339,11 +363,143 @@ impl<P: PortIo> Gateway<P> {
         need
     }
 
+    /// Opens a pinhole for `session`'s expectation `e`. When the session is translated and
+    /// the child is to connect to its private endpoint from outside, the pinhole is for an
+    /// ALG port of the pool instead, with the private endpoint beside it; `None` when no
+    /// pinhole is opened (the conversation's cap, or no ALG port free).
+    fn open_pinhole(
+        &mut self,
+        session: u32,
+        e: &svcard_alg::Expectation,
+        now_ms: u32,
+    ) -> Option<svcard_dataplane::session::pinhole::PinholeSpec> {
+        let through = self.nat.get(session).and_then(|c| {
+            let private = c.nat.private;
+            let to_private = e.dst == IpAddr::V4(Ipv4Addr::from(private.0));
+            let tcp = e.proto == Proto::TCP;
+            (to_private && (tcp || e.proto == Proto::UDP)).then_some((
+                c.nat.pool,
+                tcp,
+                private.0,
+                e.dst_port?,
+            ))
+        });
+        let Some((pool, tcp, private, pport)) = through else {
+            return self.rm.open_pinhole(session, e, now_ms);
+        };
+        let (a, q) = self
+            .nat
+            .take(pool, tcp, u32::from_be_bytes(private), pport)?;
+        let public = (a.to_be_bytes(), q);
+        let outside = svcard_alg::Expectation {
+            dst: IpAddr::V4(Ipv4Addr::from(a)),
+            dst_port: Some(q),
+            ..*e
+        };
+        let Some(mut spec) = self.rm.open_pinhole(session, &outside, now_ms) else {
+            self.nat.release(pool, tcp, (a, q));
+            return None;
+        };
+        spec.nat = Some(PinholeNat {
+            private: (private, pport),
+            public,
+            pool,
+        });
+        self.nat.hold(spec.id, pool, tcp, (a, q));
+        if let Some(c) = self.nat.get(session) {
+            c.set_next(public);
+        }
+        Some(spec)
+    }
+
+    /// A translated conversation's packet leaves: the rewrites its ALG asked for (and those
+    /// of earlier segments it carries again) are made in its payload, and its sequence and
+    /// acknowledgement numbers shifted for what rewrites changed before. True when this
+    /// segment is the first whose length changed (the conversation's numbers are shifted
+    /// from now on).
+    fn nat_rewrite(&mut self, pkt: &mut P::Pkt, p: &Parsed, session: u32, side: Side) -> bool {
+        let rewrites = core::mem::take(&mut self.rewrites);
+        let Some(c) = self.nat.get(session) else {
+            self.rewrites = rewrites;
+            return false;
+        };
+        let shifted_before = !(c.adj[0].is_zero() && c.adj[1].is_zero());
+        let seq = p.tcp_seq;
+        let start = usize::from(p.payload_offset);
+        let payload = pkt
+            .data()
+            .get(start..start + usize::from(p.payload_len))
+            .unwrap_or(&[]);
+        // (offset in the payload, old length, new text), ascending.
+        let mut edits = if rewrites.is_empty() {
+            c.again(side, seq, payload)
+        } else {
+            Vec::new()
+        };
+        let again = edits.len();
+        let mut failed = 0u64;
+        for (s, range, kind) in &rewrites {
+            if *s != side || side != c.private_side() {
+                continue;
+            }
+            let off = range.start.wrapping_sub(seq) as usize;
+            let len = range.end.wrapping_sub(range.start) as usize;
+            let Some(old) = off.checked_add(len).and_then(|end| payload.get(off..end)) else {
+                failed += 1;
+                continue;
+            };
+            match c.text(*kind, old) {
+                Some(new) => {
+                    c.record(side, range.start, old, &new);
+                    edits.push((off, len, new));
+                }
+                None => failed += 1,
+            }
+        }
+        edits.sort_by_key(|e| e.0);
+        let i = NatConv::index(side);
+        let mut diff = 0i64;
+        let mut spliced = false;
+        // From the last: earlier offsets stay valid.
+        for (k, (off, len, new)) in edits.iter().enumerate().rev() {
+            let Outcome::Ip(q) = wire::parse(pkt.data()) else {
+                break;
+            };
+            if splice_v4(pkt, &q, *off, off + len, new) {
+                spliced = true;
+                self.nat.stats.rewrites += 1;
+                if k >= again {
+                    diff += new.len() as i64 - *len as i64;
+                }
+            } else {
+                failed += 1;
+            }
+        }
+        self.nat.stats.rewrite_failed += failed;
+        let Some(c) = self.nat.get(session) else {
+            self.rewrites = rewrites;
+            return false;
+        };
+        if diff != 0 {
+            c.adj[i].record(seq, i32::try_from(diff).unwrap_or(0));
+        }
+        let (mine, theirs) = (c.adj[i], c.adj[1 - i]);
+        if spliced || !mine.is_zero() || !theirs.is_zero() {
+            shift_v4(pkt.data_mut(), p, mine.seq_delta(seq), |a| {
+                theirs.unshift_ack(a)
+            });
+        }
+        self.rewrites = rewrites;
+        self.rewrites.clear();
+        !shifted_before && diff != 0
+    }
+
     /// Pinholes that lapsed leave every worker; ALG clocks advance.
     fn tick(&mut self, now_ms: u32) {
         let mut lapsed = Vec::new();
         self.rm.expire(now_ms, &mut lapsed);
         for id in lapsed {
+            self.nat.pinhole_gone(id);
             self.broadcast(|seq| AlgCommand::RemovePinhole { seq, id });
         }
         let mut expects = Vec::new();
@@ -381,6 +537,10 @@ impl<P: PortIo> Gateway<P> {
             st.pinhole_table_full += figures.get(Counter::PinholeTableFull);
         }
         st.pending = self.pending.len() as u64;
+        st.nat = self.nat.stats;
+        st.nat_alg_ports = (0..self.live.current().nat.pools.len())
+            .map(|i| self.nat.in_use(i))
+            .collect();
         if let Ok(mut s) = self.statistics.lock() {
             *s = st;
         }
@@ -415,7 +575,7 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
         match kind {
             EventKind::Matched(_) => true,
             // A close matters only while conversations hold sessions.
-            EventKind::Closed(_) => self.rm.holds_sessions(),
+            EventKind::Closed(_) => self.rm.holds_sessions() || self.nat.holds_sessions(),
             EventKind::Created | EventKind::Changed => false,
         }
     }
@@ -425,12 +585,16 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
             EventKind::Matched(pinhole) => {
                 // The clock only where it is used: events come by millions a second.
                 let now_ms = self.clock.now_ms();
+                self.nat.child_matched(pinhole, ev.view.id);
                 if let Some(id) = self.rm.child_matched(pinhole, &ev.view, now_ms) {
                     // Used up: the other workers drop their copies.
                     self.broadcast(|seq| AlgCommand::RemovePinhole { seq, id });
                 }
             }
-            EventKind::Closed(_) => self.rm.session_closed(&ev.view),
+            EventKind::Closed(_) => {
+                self.nat.session_closed(ev.view.id, &ev.view.key);
+                self.rm.session_closed(&ev.view);
+            }
             EventKind::Created | EventKind::Changed => {}
         }
     }
@@ -481,6 +645,20 @@ fn ip_of(family: u8, slot: &[u8; 16]) -> IpAddr {
     } else {
         IpAddr::V4(Ipv4Addr::new(slot[0], slot[1], slot[2], slot[3]))
     }
+}
+
+/// The parent's endpoints as its ALG sees them when it is translated: the private side's
+/// own endpoint, not the public one its packets leave with.
+fn private_ctx(mut ctx: FlowCtx, nat: Option<HandoffNat>) -> FlowCtx {
+    if let Some(n) = nat {
+        let private = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(n.private.0)), n.private.1);
+        if n.private_initiates {
+            ctx.initiator = private;
+        } else {
+            ctx.responder = private;
+        }
+    }
+    ctx
 }
 
 /// The parent's endpoints as the ALG sees them, from one of its packets.

@@ -240,6 +240,10 @@ pub struct AlgStatistics {
     pub pending: u64,
     /// Pinholes a worker could not hold (its pinhole table was full).
     pub pinhole_table_full: u64,
+    /// The ALGs through source NAT.
+    pub nat: super::nat::AlgNatStats,
+    /// ALG ports in use, per pool (configuration order).
+    pub nat_alg_ports: Vec<u64>,
 }
 
 /// A resource (pinhole) and the children it opened.
@@ -606,6 +610,8 @@ impl ResourceManager {
             gateway: self.stats,
             pending: 0,
             pinhole_table_full: 0,
+            nat: super::nat::AlgNatStats::default(),
+            nat_alg_ports: Vec::new(),
         }
     }
 
@@ -699,6 +705,7 @@ pub fn pinhole_spec(
         service_set,
         rule,
         offload: !watched && e.child_app.offloadable(),
+        nat: None,
     }
 }
 

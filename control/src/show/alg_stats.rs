@@ -120,7 +120,7 @@ pub fn gateway_text<W: Write + ?Sized>(w: &mut W, s: &AlgStatistics) -> fmt::Res
     Ok(())
 }
 
-fn gateway_lines(s: &AlgStatistics) -> [(&'static str, &'static str, u64); 6] {
+fn gateway_lines(s: &AlgStatistics) -> [(&'static str, &'static str, u64); 9] {
     [
         (
             "Packets transmitted",
@@ -143,6 +143,17 @@ fn gateway_lines(s: &AlgStatistics) -> [(&'static str, &'static str, u64); 6] {
             "Pinhole table full",
             "pinhole-table-full",
             s.pinhole_table_full,
+        ),
+        ("NAT payload rewrites", "nat-rewrites", s.nat.rewrites),
+        (
+            "NAT rewrites not made",
+            "nat-rewrite-failures",
+            s.nat.rewrite_failed,
+        ),
+        (
+            "NAT ALG ports exhausted",
+            "nat-alg-ports-exhausted",
+            s.nat.ports_exhausted,
         ),
     ]
 }

@@ -80,7 +80,8 @@ impl PoolAlloc {
         for (i, &a) in addrs.iter().enumerate() {
             by_class[usize::from(steer.addr_class(a))].push(i as u32);
         }
-        let (low, high) = (pool.port_low, pool.port_high);
+        // The top of the range is the ALGs' (the control core hands those ports out).
+        let (low, high) = pool.worker_ports();
         let range = usize::from(high - low) + 1;
         let words = range.div_ceil(64);
         let mut owned = vec![0u64; words];
@@ -237,6 +238,7 @@ mod tests {
             }],
             port_low: low,
             port_high: high,
+            alg_ports: 0,
         }
     }
 

@@ -49,6 +49,10 @@ pub mod wing {
     /// The public endpoint is an endpoint-independent mapping's, held by the session
     /// (released on the mapping, not on the pool, when it ends).
     pub const EIM: u8 = 0x02;
+    /// The public endpoint is one of the pool's ALG ports, taken by the control core for
+    /// an ALG's child (an active FTP data connection): the control core gives it back when
+    /// the session ends, never the worker.
+    pub const ALG: u8 = 0x04;
 }
 
 const _: () = assert!(core::mem::size_of::<Wing>() == 64);

@@ -79,6 +79,16 @@ impl Steering {
         field_hash(port) as u16 & self.mask
     }
 
+    /// The class of a public endpoint for a session made *to* it from outside and keyed to
+    /// a private endpoint (an ALG's child through NAT): the session's two tuples, (remote,
+    /// public) and (remote, private), hash to one worker whatever the remote is when
+    /// `pair_class(public) == pair_class(private)`.
+    #[inline]
+    #[must_use]
+    pub fn pair_class(&self, addr: u32, port: u16) -> u16 {
+        self.addr_class(addr) ^ self.owner(port)
+    }
+
     /// The class of an IPv4 address (host order).
     #[inline]
     #[must_use]

@@ -49,6 +49,22 @@ pub struct PinholeSpec {
     /// The child may be offloaded under its service set's policy although its
     /// application has an ALG (the ALG needs to see only the control session: FTP data).
     pub offload: bool,
+    /// Through source NAT: the child comes to a public endpoint the control core took from
+    /// the pool's ALG ports (`dst`, `dst_port`) and its session is made to the private one.
+    pub nat: Option<PinholeNat>,
+}
+
+/// A pinhole through source NAT (an active FTP data connection to a translated client):
+/// the public endpoint the ALG wrote into the payload, the private one the child's session
+/// is made to, and the pool the public port came from (the control core gives it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinholeNat {
+    /// The private address (IPv4) and port.
+    pub private: ([u8; 4], u16),
+    /// The public address and port (the pinhole's destination).
+    pub public: ([u8; 4], u16),
+    /// The pool (index into the configuration's pools).
+    pub pool: u16,
 }
 
 impl PinholeSpec {
@@ -114,6 +130,7 @@ impl PinholeTable {
                     service_set: 0,
                     rule: 0,
                     offload: false,
+                    nat: None,
                 },
                 next: if i + 1 < cap { i + 1 } else { NIL },
                 live: false,
@@ -277,6 +294,7 @@ mod tests {
             service_set: 0,
             rule: 1,
             offload: false,
+            nat: None,
         }
     }
 

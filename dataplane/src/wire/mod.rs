@@ -27,6 +27,7 @@ pub mod nat;
 pub mod parse;
 pub mod reply;
 pub mod sctp;
+pub mod splice;
 pub mod tcp;
 pub mod udp;
 

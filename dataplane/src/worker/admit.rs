@@ -191,11 +191,28 @@ impl<P: PortIo> Worker<P> {
             self.on_icmp_error(peer, pkt, p, now_ms);
             return;
         }
-        // Source NAT: a packet to a pool address needs a mapping that admits it
-        // (endpoint-independent filtering); its session is then keyed to the private
-        // endpoint, the packet's own tuple its second wing.
+        // An ALG's pinhole, matched on the packet's own tuple. Through source NAT (the
+        // child comes to the public endpoint the ALG wrote into its parent's payload) the
+        // session is keyed to the private endpoint, the packet's tuple its second wing.
+        // Otherwise a packet to a pool address needs a mapping that admits it
+        // (endpoint-independent filtering), and its session is made the same way.
+        let pinhole = self
+            .pinholes
+            .take_match(p.proto, &p.src, p.sport, &p.dst, p.dport, now_ms);
         let mut wing = None;
-        if self.nat.is_some() {
+        if let Some(n) = pinhole.as_ref().and_then(|ph| ph.nat) {
+            match self.nat_pinhole(p, &key, &n) {
+                Some((k, h, d, w)) => {
+                    (key, hash, dir) = (k, h, d);
+                    wing = Some(w);
+                }
+                None => {
+                    self.stats.inc(Counter::NatFiltered);
+                    drop(pkt);
+                    return;
+                }
+            }
+        } else if self.nat.is_some() && pinhole.is_none() {
             match self.nat_inbound(p, &key) {
                 Inbound::NotNat => {}
                 Inbound::Filtered => {
@@ -215,10 +232,7 @@ impl<P: PortIo> Worker<P> {
             TcpState::default()
         };
         let class = timeout_class(p.proto, tcp);
-        let mut adm = match self
-            .pinholes
-            .take_match(p.proto, &p.src, p.sport, &p.dst, p.dport, now_ms)
-        {
+        let mut adm = match pinhole {
             Some(ph) => self.admit_child(&ph, class),
             None => self.admit(port, p, class),
         };
@@ -361,7 +375,7 @@ impl<P: PortIo> Worker<P> {
         if let Some(w) = wing {
             if self.table.add_wing(slot, w) {
                 self.stats.inc(Counter::NatSessions);
-                if inbound {
+                if inbound && w.flags & crate::nat::wing::ALG == 0 {
                     self.nat_inbound_made(w.pool);
                 }
                 self.nat_rewrite_pkt(&mut pkt, slot, true, inbound);

@@ -42,6 +42,7 @@ impl<P: PortIo> Worker<P> {
             application: info.application,
             service_set: info.service_set,
             rule: info.rule,
+            nat: self.handoff_nat(slot),
         };
         match link.handoff.push(h) {
             Ok(()) => self.stats.inc_alg(AlgCounter::HandedOff, alg),
@@ -90,6 +91,15 @@ impl<P: PortIo> Worker<P> {
                 }
                 AlgCommand::CloseSession { session, .. } => {
                     self.close_session(session, now_ms, now_s);
+                }
+                AlgCommand::SequenceShifted { session, .. } => {
+                    if let Some((w, slot)) = split_session_id(session) {
+                        if w == self.setup.index && self.table.is_live(slot) {
+                            if let Some(win) = self.table.tcp_window_mut(slot) {
+                                win.make_liberal();
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -10,8 +10,10 @@
 use core::net::Ipv4Addr;
 
 use crate::flow::{Direction, Family, FlowKey};
+use crate::handoff::HandoffNat;
 use crate::nat::{wing, Kind, Mapping, MappingTable, PoolAlloc, Steering, Wing};
 use crate::port::{PacketBuf, PortIo, BURST};
+use crate::session::pinhole::PinholeNat;
 use crate::session::Session;
 use crate::stats::{Counter, Gauge};
 use crate::wire::nat::{
@@ -77,6 +79,10 @@ impl NatShare {
             return;
         };
         let (public, pport) = (u32::from_be_bytes(w.public_addr), w.public_port);
+        if w.flags & wing::ALG != 0 {
+            // One of the pool's ALG ports: the control core's to give back.
+            return;
+        }
         if w.flags & wing::INBOUND != 0 {
             if let Some(n) = self.eif_inbound.get_mut(usize::from(w.pool)) {
                 *n = n.saturating_sub(1);
@@ -258,6 +264,9 @@ impl<P: PortIo> Worker<P> {
         let (Some(share), Some(kind)) = (self.nat.as_deref_mut(), Kind::of(proto)) else {
             return;
         };
+        if w.flags & wing::ALG != 0 {
+            return;
+        }
         if w.flags & wing::EIM != 0 && share.maps.release(kind, private, pport).is_none() {
             return;
         }
@@ -332,6 +341,51 @@ impl<P: PortIo> Worker<P> {
             share.maps.hold(kind, m.private.0, pport);
         }
         Inbound::Session(k, self.table.hash(&k), d, w)
+    }
+
+    /// A packet that matched an ALG's pinhole through NAT (`n`: it came to the public
+    /// endpoint the control core wrote into the parent's payload): its session is keyed to
+    /// the private endpoint, the packet's own tuple (`key`) its second wing. Returns the
+    /// session's key, hash, the packet's direction in it and the wing; `None` when the
+    /// private endpoint already has a session with this remote endpoint.
+    pub(super) fn nat_pinhole(
+        &self,
+        p: &Parsed,
+        key: &FlowKey,
+        n: &PinholeNat,
+    ) -> Option<(FlowKey, u64, Direction, Wing)> {
+        let (private, pport) = n.private;
+        let mut priv16 = [0u8; 16];
+        priv16[..4].copy_from_slice(&private);
+        let (mut k, d) = FlowKey::from_packet(Family::V4, p.proto, p.src, p.sport, priv16, pport);
+        k.vlan = p.vlan;
+        let h = self.table.hash(&k);
+        if self.table.find(&k, h).is_some() {
+            return None;
+        }
+        let (adj_ip, adj_l4) = adjustments(p.proto, private, n.public.0, pport, n.public.1);
+        let w = Wing {
+            key: *key,
+            public_addr: n.public.0,
+            public_port: n.public.1,
+            pool: n.pool,
+            adj_ip,
+            adj_l4,
+            flags: wing::INBOUND | wing::ALG,
+        };
+        Some((k, h, d, w))
+    }
+
+    /// What the control core needs of session `slot`'s NAT to run its ALG (`None`: not
+    /// translated).
+    pub(super) fn handoff_nat(&self, slot: u32) -> Option<HandoffNat> {
+        let (s, w) = self.table.nat_parts(slot)?;
+        Some(HandoffNat {
+            private: private_of(s, w),
+            public: (w.public_addr, w.public_port),
+            pool: w.pool,
+            private_initiates: w.flags & wing::INBOUND == 0,
+        })
     }
 
     /// Copies each pool's figures into the worker's counters (published with them).

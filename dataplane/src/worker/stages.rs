@@ -190,12 +190,26 @@ impl<P: PortIo> Worker<P> {
         };
         match found {
             Some(s) => {
-                // A translated session's reply comes with its translated tuple (its second
-                // wing): it travels from the responder.
+                // A packet with a translated session's translated tuple (its second wing)
+                // travels from the remote end: the responder of a session out, the
+                // initiator of one made in to a mapping or an ALG's port (the wing's line
+                // is read here rather than by the rewrite that follows).
                 let wing = s & WING != 0;
                 let (s, dir) = if wing {
                     let slot = s & !WING;
-                    (slot, self.table.get(slot).initiator().reverse())
+                    let initiator = self.table.get(slot).initiator();
+                    let inbound = self
+                        .table
+                        .wing(slot)
+                        .is_some_and(|w| w.flags & crate::nat::wing::INBOUND != 0);
+                    (
+                        slot,
+                        if inbound {
+                            initiator
+                        } else {
+                            initiator.reverse()
+                        },
+                    )
                 } else {
                     (s, st.dirs[j])
                 };
