@@ -442,10 +442,14 @@ fn endpoint_independent_mapping_and_filtering() {
             let t = 30 + 10 * i as u64;
             server.push(at(t, udp("192.0.2.1", 53, "198.51.100.7", port, false)));
             server.push(at(t + 1, udp("192.0.2.2", 53, "198.51.100.7", port, false)));
-            server.push(at(
-                t + 2,
-                udp("192.0.2.3", 9999, "198.51.100.7", port, false),
-            ));
+            // The stranger twice: its second packet finds the session by its wing, and
+            // travels from the session's initiator.
+            for k in [2, 3] {
+                server.push(at(
+                    t + k,
+                    udp("192.0.2.3", 9999, "198.51.100.7", port, false),
+                ));
+            }
         }
         let (engine, sink) = two_ports(&dir, 1, &client, &server, &rest, true);
         assert!(engine.wait_idle(Duration::from_secs(20)));
@@ -478,17 +482,20 @@ fn endpoint_independent_mapping_and_filtering() {
             "{maps}"
         );
         assert_eq!(maps.matches("Mapping State").count(), 1, "{maps}");
-        // Three packets to the unused port filtered; the stranger's to the mapping too
+        // Four packets to the unused port filtered; the stranger's two to the mapping too
         // without EIF.
         assert_eq!(
             card.get(Counter::NatFiltered),
-            if eif { 3 } else { 4 },
+            if eif { 4 } else { 6 },
             "{card:?}"
         );
         if eif {
+            let stranger = format!("In: 192.0.2.3/9999 --> {};udp,", publics[0]);
+            let brief = engine.query("show security flow session");
+            let line = brief.lines().find(|l| l.contains(&stranger));
             assert!(
-                out.contains(&format!("In: 192.0.2.3/9999 --> {};udp,", publics[0])),
-                "the stranger's session, as it arrived: {out}"
+                line.is_some_and(|l| l.contains("Pkts: 2,")),
+                "the stranger's session, as it arrived, both its packets on its flow: {brief}"
             );
             assert!(
                 out.contains("Out: 10.0.0.1/5000 --> 192.0.2.3/9999;udp,"),
@@ -497,7 +504,7 @@ fn endpoint_independent_mapping_and_filtering() {
         }
         drop(engine);
         let back = sink.finish().unwrap();
-        assert_eq!(back, vec![if eif { 3 } else { 2 }, 2]);
+        assert_eq!(back, vec![if eif { 4 } else { 2 }, 2]);
         let mut to_client: Vec<(String, u16, String, u16)> = packets(&dir.0.join("out0.pcap"))
             .iter()
             .map(|p| (v4(&p.src), p.sport, v4(&p.dst), p.dport))
@@ -508,7 +515,8 @@ fn endpoint_independent_mapping_and_filtering() {
             ("192.0.2.2".to_string(), 53, "10.0.0.1".to_string(), 5000),
         ];
         if eif {
-            want.push(("192.0.2.3".to_string(), 9999, "10.0.0.1".to_string(), 5000));
+            let s = ("192.0.2.3".to_string(), 9999, "10.0.0.1".to_string(), 5000);
+            want.extend([s.clone(), s]);
         }
         assert_eq!(to_client, want);
     }
