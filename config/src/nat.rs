@@ -14,6 +14,10 @@ pub const MAX_POOLS: usize = 32;
 pub enum Translation {
     /// `napt-44`: the source address and port, from a pool of addresses and ports.
     Napt44,
+    /// `deterministic-napt44`: each private host's public address and port block are
+    /// computed from its offset in the rule's source range, never allocated, so no log of
+    /// them is needed ([`Deterministic`]).
+    Deterministic,
 }
 
 impl Translation {
@@ -22,6 +26,7 @@ impl Translation {
     pub fn name(self) -> &'static str {
         match self {
             Translation::Napt44 => "napt-44",
+            Translation::Deterministic => "deterministic-napt44",
         }
     }
 }
@@ -62,8 +67,16 @@ pub struct NatPool {
     pub port_high: u16,
     /// Ports at the top of the range kept for the ALGs' data connections (`alg-ports`):
     /// the control core hands them out for an active FTP data connection to a translated
-    /// client, the workers never do. Default: a 64th of the range.
+    /// client, the workers never do. Default: a 64th of the range (none in a deterministic
+    /// pool, whose ports are its hosts' blocks).
     pub alg_ports: u16,
+    /// `block-size`: the pool gives deterministic port blocks of this many ports (Junos
+    /// `deterministic-port-block-allocation block-size`; 0: computed from the hosts and
+    /// addresses, as Junos does). `None`: not a deterministic pool.
+    pub block_size: Option<u16>,
+    /// `include-boundary-addresses`: a deterministic rule's source prefixes translate
+    /// their network and broadcast addresses too (by default they are left out).
+    pub include_boundary: bool,
 }
 
 impl NatPool {
@@ -131,15 +144,137 @@ pub struct NatRule {
     /// may reach a mapping's public endpoint, and a session to the private endpoint is
     /// made for it. Needs `eim`.
     pub eif: bool,
+    /// `deterministic-napt44`: the host-to-block mapping.
+    pub det: Option<Deterministic>,
+}
+
+/// A deterministic rule's mapping (Junos deterministic NAPT44): host `h` (its offset in
+/// the rule's source range, the hosts of every prefix in order, network and broadcast
+/// addresses left out unless the pool includes them) gets block `h` of the pool: address
+/// `h / blocks_per_address` (in the pool's order), ports `low + (h % blocks_per_address) *
+/// block` up. A block never straddles two addresses. The reverse (a public address and
+/// port to the host) is [`Deterministic::host_of`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deterministic {
+    /// The private hosts, as ranges, in order.
+    pub hosts: Vec<AddrRange>,
+    /// Ports a block.
+    pub block: u16,
+    /// Blocks an address holds.
+    pub blocks_per_address: u32,
+    /// The first port of an address's first block.
+    pub low: u16,
+    /// The pool's addresses, in the pool's order.
+    pub addresses: Vec<u32>,
+}
+
+impl Deterministic {
+    /// The mapping of `hosts` onto `pool` with blocks of `block` ports (0: the most that
+    /// give every host one, Junos's `int(range / ceil(hosts / addresses))`). `Err` says
+    /// why it cannot be built.
+    ///
+    /// # Errors
+    /// A block larger than the pool's port range, or more hosts than blocks.
+    pub fn new(pool: &NatPool, hosts: Vec<AddrRange>, block: u16) -> Result<Self, String> {
+        let (low, high) = pool.worker_ports();
+        let range = u32::from(high - low) + 1;
+        let addresses: Vec<u32> = pool.addresses().map(u32::from).collect();
+        let n_hosts: u64 = hosts.iter().map(AddrRange::len).sum();
+        let n_addr = addresses.len() as u64;
+        let block = if block == 0 {
+            let per_addr = n_hosts.div_ceil(n_addr.max(1)).max(1);
+            u16::try_from((u64::from(range) / per_addr).min(u64::from(u16::MAX))).unwrap_or(0)
+        } else {
+            block
+        };
+        if block == 0 || u32::from(block) > range {
+            return Err(format!(
+                "a block of {block} ports does not fit the pool's {range} ports ({low}-{high})"
+            ));
+        }
+        let blocks_per_address = range / u32::from(block);
+        let capacity = n_addr * u64::from(blocks_per_address);
+        if n_hosts > capacity {
+            return Err(format!(
+                "{n_hosts} hosts need {n_hosts} blocks of {block} ports; pool '{}' holds {capacity} \
+                 ({n_addr} address{} of {blocks_per_address} blocks)",
+                pool.name,
+                if n_addr == 1 { "" } else { "es" }
+            ));
+        }
+        Ok(Deterministic {
+            hosts,
+            block,
+            blocks_per_address,
+            low,
+            addresses,
+        })
+    }
+
+    /// Hosts the rule maps.
+    #[must_use]
+    pub fn host_count(&self) -> u64 {
+        self.hosts.iter().map(AddrRange::len).sum()
+    }
+
+    /// The offset of private host `a` (host order), `None` when the rule does not map it.
+    #[must_use]
+    pub fn offset_of(&self, a: u32) -> Option<u64> {
+        let mut base = 0u64;
+        for r in &self.hosts {
+            if r.first <= a && a <= r.last {
+                return Some(base + u64::from(a - r.first));
+            }
+            base += r.len();
+        }
+        None
+    }
+
+    /// Private host `a`'s public address and the first port of its block.
+    #[must_use]
+    pub fn block_of(&self, a: u32) -> Option<(u32, u16)> {
+        let h = self.offset_of(a)?;
+        let per = u64::from(self.blocks_per_address);
+        let addr = *self.addresses.get(usize::try_from(h / per).ok()?)?;
+        let first = u64::from(self.low) + (h % per) * u64::from(self.block);
+        Some((addr, u16::try_from(first).ok()?))
+    }
+
+    /// The private host that public address `public` and `port` belong to (the reverse
+    /// algorithm an operator traces a subscriber by).
+    #[must_use]
+    pub fn host_of(&self, public: u32, port: u16) -> Option<u32> {
+        let ai = self.addresses.iter().position(|&a| a == public)? as u64;
+        let off = u32::from(port.checked_sub(self.low)?);
+        let b = off / u32::from(self.block);
+        if b >= self.blocks_per_address {
+            return None;
+        }
+        let mut h = ai * u64::from(self.blocks_per_address) + u64::from(b);
+        for r in &self.hosts {
+            if h < r.len() {
+                return u32::try_from(u64::from(r.first) + h).ok();
+            }
+            h -= r.len();
+        }
+        None
+    }
 }
 
 impl NatRule {
-    /// True when a new IPv4 session from `src` to `dst` is the rule's.
+    /// True when a new IPv4 session from `src` to `dst` is the rule's (a deterministic
+    /// rule's source must be one of its mapped hosts: a prefix's network and broadcast
+    /// addresses are left untranslated unless the pool includes them).
     #[must_use]
     pub fn matches(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
         let any =
             |p: &[Prefix], a: Ipv4Addr| p.is_empty() || p.iter().any(|x| x.contains(a.into()));
-        any(&self.source, src) && any(&self.destination, dst)
+        any(&self.source, src)
+            && any(&self.destination, dst)
+            && self
+                .det
+                .as_ref()
+                .is_none_or(|d| d.offset_of(u32::from(src)).is_some())
     }
 }
 

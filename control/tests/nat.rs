@@ -353,18 +353,24 @@ fn with_two_workers_replies_reach_the_translating_worker() {
     );
     drop(engine);
     assert_eq!(sink.finish().unwrap(), vec![2, 2]);
+    let publics: Vec<(String, u16)> = expect.iter().map(|e| (e.2.clone(), e.3)).collect();
+    let hosts: Vec<(String, u16)> = expect.iter().map(|e| (e.0.clone(), e.1)).collect();
+    left_and_came_back(&dir, publics, hosts);
+}
+
+/// What reached the server left from exactly `publics` (address, port), and the replies
+/// reached exactly `hosts`.
+fn left_and_came_back(dir: &Dir, mut publics: Vec<(String, u16)>, mut hosts: Vec<(String, u16)>) {
     let to_server = packets(&dir.0.join("out1.pcap"));
     let mut got: Vec<(String, u16)> = to_server.iter().map(|p| (v4(&p.src), p.sport)).collect();
     got.sort();
-    let mut want: Vec<(String, u16)> = expect.iter().map(|e| (e.2.clone(), e.3)).collect();
-    want.sort();
-    assert_eq!(got, want);
+    publics.sort();
+    assert_eq!(got, publics);
     let mut back: Vec<(String, u16)> = packets(&dir.0.join("out0.pcap"))
         .iter()
         .map(|p| (v4(&p.dst), p.dport))
         .collect();
     back.sort();
-    let mut hosts: Vec<(String, u16)> = expect.iter().map(|e| (e.0.clone(), e.1)).collect();
     hosts.sort();
     assert_eq!(back, hosts);
 }
@@ -520,4 +526,86 @@ fn endpoint_independent_mapping_and_filtering() {
         }
         assert_eq!(to_client, want);
     }
+}
+
+/// Deterministic NAPT44 with two workers: each host leaves with its computed address and a
+/// port of its computed block (blocks of two ports: the one whose RSS class brings the reply
+/// back to the worker that holds the session), every reply reaches its host, no two
+/// sessions share a public port, and a host whose block has no free port of the class
+/// needed is refused (counted) while its first session keeps working.
+#[test]
+fn deterministic_blocks_with_two_workers() {
+    let dir = Dir::new("nat-det");
+    let ep = |a: &str, p: u16| Endpoint {
+        addr: ip(a),
+        port: p,
+    };
+    let public = "198.51.100.7";
+    let paddr = u32::from(ip_v4(public));
+    let mut client = Vec::new();
+    let mut server = Vec::new();
+    let mut expect = Vec::new();
+    for i in 0..40u16 {
+        let (host, remote) = (format!("10.0.1.{}", i + 1), format!("192.0.2.{}", i + 1));
+        let (k, d) = FlowKey::from_endpoints(17, ep(&host, 7000 + i), ep(&remote, 53));
+        let w = rss_queue(&k, d, 2);
+        let steer = Steering::new(2, w).unwrap();
+        // Host offset i (10.0.1.0 is the network address): ports 1024 + 2i and up.
+        let first = 1024 + 2 * i;
+        let class = steer.port_class_for(u32::from(ip_v4(&remote)), 53, paddr);
+        let port = (first..first + 2)
+            .find(|&p| steer.owner(p) == class)
+            .unwrap();
+        let (rk, rd) = FlowKey::from_endpoints(17, ep(&remote, 53), ep(public, port));
+        assert_eq!(
+            rss_queue(&rk, rd, 2),
+            w,
+            "the reply reaches the session's worker"
+        );
+        client.push(at(u64::from(i), udp(&host, 7000 + i, &remote, 53, true)));
+        server.push(at(60 + u64::from(i), udp(&remote, 53, public, port, false)));
+        expect.push((host, 7000 + i, port));
+    }
+    // Host 10.0.1.1 again, to the same server from a source port that RSS gives the same
+    // worker: it needs the same class, and its block's one port of that class is taken.
+    let w0 = {
+        let (k, d) = FlowKey::from_endpoints(17, ep("10.0.1.1", 7000), ep("192.0.2.1", 53));
+        rss_queue(&k, d, 2)
+    };
+    let again = (9000..9100u16)
+        .find(|&s| {
+            let (k, d) = FlowKey::from_endpoints(17, ep("10.0.1.1", s), ep("192.0.2.1", 53));
+            rss_queue(&k, d, 2) == w0
+        })
+        .unwrap();
+    client.push(at(50, udp("10.0.1.1", again, "192.0.2.1", 53, true)));
+    let rest = NAT
+        .replace("port-low = 40000\nport-high = 40000\n", "block-size = 2\n")
+        .replace("source = [\"10.0.0.0/8\"]", "source = [\"10.0.1.0/24\"]")
+        .replace("napt-44", "deterministic-napt44");
+    let (engine, sink) = two_ports(&dir, 2, &client, &server, &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::NatSessions), 40, "{card:?}");
+    assert_eq!(card.get(Counter::NatPoolExhausted), 1, "{card:?}");
+    assert_eq!(
+        card.get(Counter::SessionsCreated),
+        40,
+        "no reply made a session"
+    );
+    let pool = engine.query("show services nat pool detail");
+    assert!(pool.contains("Ports in use: "), "{pool}");
+    let in_use: u64 = pool
+        .lines()
+        .filter_map(|l| l.split("Ports in use: ").nth(1))
+        .filter_map(|r| r.split(',').next()?.trim().parse::<u64>().ok())
+        .sum();
+    assert_eq!(in_use, 40, "{pool}");
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![40, 40]);
+    left_and_came_back(
+        &dir,
+        expect.iter().map(|e| (public.to_string(), e.2)).collect(),
+        expect.iter().map(|e| (e.0.clone(), e.1)).collect(),
+    );
 }

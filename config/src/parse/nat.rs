@@ -4,7 +4,7 @@
 
 use core::net::Ipv4Addr;
 
-use crate::nat::{AddrRange, Nat, NatPool, NatRule, Translation};
+use crate::nat::{AddrRange, Deterministic, Nat, NatPool, NatRule, Translation};
 use crate::Prefix;
 
 use super::reader::*;
@@ -22,7 +22,15 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
     let mut pool_lines: Vec<usize> = Vec::new();
     for p in t.tables(
         "pool",
-        &["name", "address", "port-low", "port-high", "alg-ports"],
+        &[
+            "name",
+            "address",
+            "port-low",
+            "port-high",
+            "alg-ports",
+            "block-size",
+            "include-boundary-addresses",
+        ],
     )? {
         let (name, span) = p.req_word("name")?;
         if let Some(i) = pools.iter().position(|x| x.name == name) {
@@ -96,7 +104,10 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             ));
         }
         let range = u32::from(high - low) + 1;
+        let block_size = p.num::<u16>("block-size", 0, 64512)?;
         let alg_ports = match p.num::<u16>("alg-ports", 0, 65535)? {
+            // A deterministic pool's ports are its hosts' blocks, all of them by default.
+            None if block_size.is_some() => 0,
             None => NatPool::default_alg_ports(low, high),
             Some(n) if u32::from(n) < range => n,
             Some(n) => {
@@ -123,6 +134,8 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             port_low: low,
             port_high: high,
             alg_ports,
+            block_size,
+            include_boundary: p.boolean("include-boundary-addresses")?.unwrap_or(false),
         });
     }
     let mut rules: Vec<NatRule> = Vec::new();
@@ -180,11 +193,12 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
         let (tt, tspan) = r.req_word("translation-type")?;
         let translation = match tt {
             "napt-44" => Translation::Napt44,
-            "basic-nat44" | "dynamic-nat44" | "deterministic-napt44" => {
+            "deterministic-napt44" => Translation::Deterministic,
+            "basic-nat44" | "dynamic-nat44" => {
                 return Err(r.err(
                     &tspan,
                     "translation-type",
-                    format!("'{tt}' is not built yet; napt-44 is"),
+                    format!("'{tt}' is not built yet; napt-44 and deterministic-napt44 are"),
                 ))
             }
             _ => {
@@ -228,6 +242,52 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 "endpoint-independent filtering needs mapping-type = \"endpoint-independent\"",
             ));
         }
+        let det = &pools[pool];
+        let det = match (translation, det.block_size) {
+            (Translation::Deterministic, None) => {
+                return Err(r.err(
+                    &pspan,
+                    "pool",
+                    format!(
+                        "pool '{pname}' has no block-size: deterministic-napt44 needs a pool of \
+                         deterministic port blocks"
+                    ),
+                ))
+            }
+            (Translation::Napt44, Some(_)) => {
+                return Err(r.err(
+                    &pspan,
+                    "pool",
+                    format!(
+                        "pool '{pname}' gives deterministic port blocks (block-size): only \
+                         deterministic-napt44 rules may use it"
+                    ),
+                ))
+            }
+            (Translation::Napt44, None) => None,
+            (Translation::Deterministic, Some(block)) => {
+                let at = r.get("source").map_or(span.clone(), V::span);
+                if source.is_empty() {
+                    return Err(r.err(
+                        &at,
+                        "source",
+                        "deterministic-napt44 maps the hosts of its source prefixes: name them",
+                    ));
+                }
+                if eim {
+                    let at = r.get("mapping-type").map_or(span.clone(), V::span);
+                    return Err(r.err(
+                        &at,
+                        "mapping-type",
+                        "endpoint-independent mapping is napt-44's; deterministic-napt44 maps \
+                         hosts to blocks",
+                    ));
+                }
+                let hosts = det_hosts(&source, det.include_boundary)
+                    .map_err(|m| r.err(&at, "source", m))?;
+                Some(Deterministic::new(det, hosts, block).map_err(|m| r.err(&pspan, "pool", m))?)
+            }
+        };
         rule_lines.push(src.line(span.start));
         rules.push(NatRule {
             name: name.to_string(),
@@ -237,9 +297,48 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             pool: u16::try_from(pool).unwrap_or(u16::MAX),
             eim,
             eif,
+            det,
         });
     }
     Ok(Nat { pools, rules })
+}
+
+/// The hosts of a deterministic rule's source prefixes, in order: a prefix shorter than
+/// /31 loses its network and broadcast addresses unless `boundary`. Overlapping prefixes
+/// would map a host twice: refused.
+fn det_hosts(source: &[Prefix], boundary: bool) -> Result<Vec<AddrRange>, String> {
+    let mut out: Vec<AddrRange> = Vec::new();
+    for p in source {
+        let core::net::IpAddr::V4(a) = p.addr else {
+            continue;
+        };
+        let len = u32::from(p.len.min(32));
+        let span = if len == 0 {
+            u32::MAX
+        } else {
+            (1u32 << (32 - len)) - 1
+        };
+        let first = u32::from(a) & !span;
+        let mut r = AddrRange {
+            first,
+            last: first | span,
+        };
+        if len < 31 && !boundary {
+            r = AddrRange {
+                first: r.first + 1,
+                last: r.last - 1,
+            };
+        }
+        if let Some(o) = out.iter().find(|o| o.first <= r.last && r.first <= o.last) {
+            return Err(format!(
+                "'{p}' overlaps {}-{}: a host is mapped once",
+                Ipv4Addr::from(o.first),
+                Ipv4Addr::from(o.last)
+            ));
+        }
+        out.push(r);
+    }
+    Ok(out)
 }
 
 /// A service set's `nat-rules`: indices into `nat.rules`, in order.

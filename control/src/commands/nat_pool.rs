@@ -146,5 +146,6 @@ pub fn show(ctx: &Context, level: PoolLevel, out: &mut Out<'_>) -> Outcome {
 fn junos_type(t: svcard_config::nat::Translation) -> &'static str {
     match t {
         svcard_config::nat::Translation::Napt44 => "NAPT-44",
+        svcard_config::nat::Translation::Deterministic => "DETERMINISTIC-NAPT44",
     }
 }

@@ -258,6 +258,8 @@ impl Engine {
                     .collect();
                 Arc::new(svcard_dataplane::worker::ServiceSetBudget::new(&limits))
             });
+        // Deterministic NAT: the ports its blocks hold, one bitmap the workers share.
+        let det_ports = svcard_dataplane::nat::DetPorts::new(config).map(Arc::new);
         for (w, io) in queues.into_iter().enumerate() {
             let rings = WorkerRings::new(ring_sizes.unwrap_or_default());
             let stats = Arc::new(SharedStats::default());
@@ -281,6 +283,7 @@ impl Engine {
             let link = Arc::clone(&links[w]);
             let olink = Arc::clone(&offload_links[w]);
             let wbudget = budget.clone();
+            let wdet = det_ports.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .spawn(move || {
@@ -298,6 +301,9 @@ impl Engine {
                         .with_offload_link(olink);
                     if let Some(b) = wbudget {
                         worker = worker.with_budget(b);
+                    }
+                    if let Some(d) = wdet {
+                        worker = worker.with_det_ports(d);
                     }
                     worker.run();
                 })
@@ -662,6 +668,31 @@ fn check_nat(config: &Config, workers: usize) -> Result<(), EngineError> {
                 "pool '{}' has {n} addresses; at most {MAX_POOL_ADDRESSES} per pool",
                 pool.name
             )));
+        }
+        if let Some(block) = config
+            .nat
+            .rules
+            .iter()
+            .filter_map(|r| r.det.as_ref())
+            .find(|d| d.addresses.first() == pool.addresses().map(u32::from).next().as_ref())
+        {
+            // Deterministic: the address is fixed, the port steers; every block needs a
+            // port of every class.
+            for b in 0..block.blocks_per_address {
+                let first = u32::from(block.low) + b * u32::from(block.block);
+                let mut seen = vec![false; usize::from(steer.classes())];
+                for p in first..first + u32::from(block.block) {
+                    seen[usize::from(steer.owner(u16::try_from(p).unwrap_or(0)))] = true;
+                }
+                if seen.iter().any(|s| !s) {
+                    return Err(EngineError::Nat(format!(
+                        "pool '{}': the block at port {first} ({} ports) has no port of some RSS \
+                         class for {workers} workers; use larger blocks",
+                        pool.name, block.block
+                    )));
+                }
+            }
+            continue;
         }
         let missing = steer.missing_classes(pool.addresses().map(u32::from));
         if !missing.is_empty()

@@ -239,6 +239,8 @@ mod tests {
             port_low: low,
             port_high: high,
             alg_ports: 0,
+            block_size: None,
+            include_boundary: false,
         }
     }
 

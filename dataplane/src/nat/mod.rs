@@ -6,10 +6,12 @@
 //! [`crate::wire::nat`]; the worker's use of all of it in `worker/nat.rs`.
 
 pub mod alloc;
+pub mod det;
 pub mod mapping;
 pub mod steer;
 
 pub use alloc::{Kind, PoolAlloc, MAX_POOL_ADDRESSES};
+pub use det::DetPorts;
 pub use mapping::{Mapping, MappingTable};
 pub use steer::Steering;
 
@@ -53,6 +55,9 @@ pub mod wing {
     /// an ALG's child (an active FTP data connection): the control core gives it back when
     /// the session ends, never the worker.
     pub const ALG: u8 = 0x04;
+    /// The public port is a deterministic block's (held in the card-wide
+    /// [`super::DetPorts`], given back there).
+    pub const DET: u8 = 0x08;
 }
 
 const _: () = assert!(core::mem::size_of::<Wing>() == 64);

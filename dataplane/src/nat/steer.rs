@@ -89,6 +89,14 @@ impl Steering {
         self.addr_class(addr) ^ self.owner(port)
     }
 
+    /// The class a public port needs so that replies from `remote`:`remote_port` to it at
+    /// public address `public` (fixed: a deterministic block's) reach this worker.
+    #[inline]
+    #[must_use]
+    pub fn port_class_for(&self, remote: u32, remote_port: u16, public: u32) -> u16 {
+        self.me ^ self.class_for_ports(remote, remote_port) ^ self.addr_class(public)
+    }
+
     /// The class of an IPv4 address (host order).
     #[inline]
     #[must_use]

@@ -11,7 +11,9 @@ use core::net::Ipv4Addr;
 
 use crate::flow::{Direction, Family, FlowKey};
 use crate::handoff::HandoffNat;
-use crate::nat::{wing, Kind, Mapping, MappingTable, PoolAlloc, Steering, Wing};
+use std::sync::Arc;
+
+use crate::nat::{wing, DetPorts, Kind, Mapping, MappingTable, PoolAlloc, Steering, Wing};
 use crate::port::{PacketBuf, PortIo, BURST};
 use crate::session::pinhole::PinholeNat;
 use crate::session::Session;
@@ -36,6 +38,11 @@ pub struct NatShare {
     pub(super) eif: bool,
     /// Per pool, live sessions in to its mappings.
     pub(super) eif_inbound: Vec<u64>,
+    /// Deterministic blocks: the card-wide ports in use (shared with the other workers).
+    pub(super) det: Option<Arc<DetPorts>>,
+    /// Per pool, this worker's deterministic sessions: ports held now, the most at once,
+    /// and sessions refused because the host's block had no free port of the class.
+    pub(super) det_figures: Vec<[u64; 3]>,
 }
 
 impl NatShare {
@@ -57,13 +64,39 @@ impl NatShare {
             maps: MappingTable::new(if eim { capacity } else { 0 }),
             eif: cfg.nat.rules.iter().any(|r| r.eif),
             eif_inbound: vec![0; cfg.nat.pools.len()],
+            det: None,
+            det_figures: vec![[0; 3]; cfg.nat.pools.len()],
         })
     }
 
     /// Ports in use, all pools.
     #[must_use]
     pub fn in_use(&self) -> u64 {
-        self.pools.iter().map(PoolAlloc::in_use).sum()
+        self.pools.iter().map(PoolAlloc::in_use).sum::<u64>()
+            + self.det_figures.iter().map(|f| f[0]).sum::<u64>()
+    }
+
+    /// A deterministic port of `pool` is held (`true`) or given back.
+    fn det_count(&mut self, pool: u16, held: bool) {
+        if let Some(f) = self.det_figures.get_mut(usize::from(pool)) {
+            if held {
+                f[0] += 1;
+                f[1] = f[1].max(f[0]);
+            } else {
+                f[0] = f[0].saturating_sub(1);
+            }
+        }
+    }
+
+    /// Gives back a deterministic port.
+    fn det_release(&mut self, pool: u16, kind: Kind, public: u32, port: u16) {
+        if self
+            .det
+            .as_deref()
+            .is_some_and(|d| d.release(pool, kind, public, port))
+        {
+            self.det_count(pool, false);
+        }
     }
 
     /// Bytes of bitmaps, all pools.
@@ -81,6 +114,10 @@ impl NatShare {
         let (public, pport) = (u32::from_be_bytes(w.public_addr), w.public_port);
         if w.flags & wing::ALG != 0 {
             // One of the pool's ALG ports: the control core's to give back.
+            return;
+        }
+        if w.flags & wing::DET != 0 {
+            self.det_release(w.pool, kind, public, pport);
             return;
         }
         if w.flags & wing::INBOUND != 0 {
@@ -168,6 +205,45 @@ impl<P: PortIo> Worker<P> {
         };
         let private = u32::from_be_bytes(src);
         let mut flags = 0;
+        if let Some(d) = r.det.as_ref() {
+            // Deterministic: the host's address and block are computed; a port of the block
+            // whose class steers the reply here is claimed card-wide.
+            let (Some((addr, first)), Some(ports)) = (d.block_of(private), share.det.as_deref())
+            else {
+                return NatNew::Refused(Counter::NatPoolExhausted);
+            };
+            let remote = u32::from_be_bytes(dst);
+            let steer = share.steer;
+            let class = if kind == Kind::Icmp {
+                // ICMP is hashed on addresses only: the fixed address steers or it does not.
+                if steer.addr_class(remote) ^ steer.addr_class(addr) != steer.me() {
+                    return NatNew::Refused(Counter::NatUnsupported);
+                }
+                None
+            } else {
+                Some(steer.port_class_for(remote, p.dport, addr))
+            };
+            let start = (u32::from(p.sport) ^ remote.rotate_left(7) ^ u32::from(p.dport) << 16)
+                .wrapping_mul(0x9E37_79B1)
+                >> 16;
+            let claimed = ports.claim(
+                pool,
+                kind,
+                addr,
+                (first, d.block),
+                steer,
+                class,
+                start as u16,
+            );
+            let Some(port) = claimed else {
+                if let Some(f) = share.det_figures.get_mut(usize::from(pool)) {
+                    f[2] += 1;
+                }
+                return NatNew::Refused(Counter::NatPoolExhausted);
+            };
+            share.det_count(pool, true);
+            return self.nat_wing(p, private, (addr, port), pool, wing::DET);
+        }
         let held = if r.eim {
             share
                 .maps
@@ -217,6 +293,22 @@ impl<P: PortIo> Worker<P> {
                 (addr, port)
             }
         };
+        self.nat_wing(p, private, (addr, port), pool, flags)
+    }
+
+    /// The wing of a new session from `private` (the packet `p`'s source) translated to
+    /// public `addr`:`port` of `pool`, or its refusal when the translated tuple is another
+    /// session's (what was taken is given back).
+    fn nat_wing(
+        &mut self,
+        p: &Parsed,
+        private: u32,
+        (addr, port): (u32, u16),
+        pool: u16,
+        flags: u8,
+    ) -> NatNew {
+        let src = p.src_v4();
+        let kind = Kind::of(p.proto).unwrap_or(Kind::Icmp);
         let public = addr.to_be_bytes();
         let mut pub16 = [0u8; 16];
         pub16[..4].copy_from_slice(&public);
@@ -265,6 +357,15 @@ impl<P: PortIo> Worker<P> {
             return;
         };
         if w.flags & wing::ALG != 0 {
+            return;
+        }
+        if w.flags & wing::DET != 0 {
+            share.det_release(
+                w.pool,
+                kind,
+                u32::from_be_bytes(w.public_addr),
+                w.public_port,
+            );
             return;
         }
         if w.flags & wing::EIM != 0 && share.maps.release(kind, private, pport).is_none() {
@@ -400,6 +501,11 @@ impl<P: PortIo> Worker<P> {
             f[PoolFigure::OutOfPortErrors as usize] = pool.out_of_port();
             f[PoolFigure::MaxPortsInUse as usize] = pool.max_in_use();
             f[PoolFigure::EifInbound as usize] = share.eif_inbound.get(i).copied().unwrap_or(0);
+            if let Some(d) = share.det_figures.get(i) {
+                f[PoolFigure::PortsInUse as usize] += d[0];
+                f[PoolFigure::MaxPortsInUse as usize] += d[1];
+                f[PoolFigure::OutOfPortErrors as usize] += d[2];
+            }
         }
     }
 

@@ -207,6 +207,16 @@ impl<P: PortIo> Worker<P> {
         self
     }
 
+    /// Shares the card-wide ports of the deterministic NAT blocks (one
+    /// [`DetPorts`](crate::nat::DetPorts) for every worker).
+    #[must_use]
+    pub fn with_det_ports(mut self, ports: Arc<crate::nat::DetPorts>) -> Self {
+        if let Some(n) = self.nat.as_deref_mut() {
+            n.det = Some(ports);
+        }
+        self
+    }
+
     /// Honours the marks a NIC's flow rules put on frames (`rte_flow` `MARK` with the
     /// session's ID: partial offload, where the device can classify but not forward): a
     /// marked frame goes to the session its mark names, compared on its key, without the
