@@ -601,6 +601,49 @@ fn deterministic_blocks_with_two_workers() {
         .filter_map(|r| r.split(',').next()?.trim().parse::<u64>().ok())
         .sum();
     assert_eq!(in_use, 40, "{pool}");
+    // The mapping both ways: host 10.0.1.5 (offset 4) holds 1032-1033 and one UDP port.
+    let host = engine.query("show services nat deterministic-nat internal-host 10.0.1.5");
+    assert_eq!(
+        host,
+        "Pool name: public\nInternal host: 10.0.1.5\n  NAT IP: 198.51.100.7\n  \
+         NAT port block: 1032-1033\n  Block size: 2\n  Ports in use: TCP 0, UDP 1, ICMP 0\n"
+    );
+    let block =
+        engine.query("show services nat deterministic-nat nat-port-block 198.51.100.7 port 1033");
+    let lines: Vec<&str> = block.lines().collect();
+    assert_eq!(lines.len(), 2, "{block}");
+    let cols: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        cols,
+        [
+            "public",
+            "198.51.100.7",
+            "1032-1033",
+            "10.0.1.5",
+            "0",
+            "1",
+            "0"
+        ],
+        "{block}"
+    );
+    let all = engine.query("show services nat deterministic-nat nat-port-block 198.51.100.7");
+    assert_eq!(
+        all.lines().count(),
+        1 + 254,
+        "a block per host of 10.0.1.0/24"
+    );
+    let none = engine.query("show services nat deterministic-nat internal-host 10.0.2.1");
+    assert!(
+        none.contains("error: no deterministic NAT rule maps internal host 10.0.2.1"),
+        "{none}"
+    );
+    let xml =
+        engine.query("show services nat deterministic-nat internal-host 10.0.1.5 | display xml");
+    assert!(
+        xml.contains("<port-block-range>1032-1033</port-block-range>")
+            && xml.contains("<udp-ports-in-use>1</udp-ports-in-use>"),
+        "{xml}"
+    );
     drop(engine);
     assert_eq!(sink.finish().unwrap(), vec![40, 40]);
     left_and_came_back(

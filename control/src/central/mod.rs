@@ -137,6 +137,8 @@ pub struct ControlHandle {
     pub sfw_cleared: Arc<Mutex<Vec<Option<SfwBaseline>>>>,
     /// What `show interfaces` reads of the ports (the port backend's, when it keeps any).
     pub port_status: PortStatusHandle,
+    /// The ports deterministic NAT blocks hold, card-wide (none: no deterministic rule).
+    pub det_ports: Option<Arc<svcard_dataplane::nat::DetPorts>>,
 }
 
 /// The port backend's [`PortStatusSource`](svcard_dataplane::port::PortStatusSource), if any.
@@ -366,6 +368,7 @@ impl ControlCore {
             runtime: Arc::clone(&runtime),
             sfw_cleared: Arc::new(Mutex::new(vec![None; workers.len()])),
             port_status: PortStatusHandle::default(),
+            det_ports: None,
             requests: tx,
             books: Arc::clone(&books),
             workers: workers.clone(),

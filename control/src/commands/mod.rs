@@ -19,6 +19,7 @@ pub mod flow_statistics;
 pub mod grammar;
 pub mod help;
 pub mod interfaces;
+pub mod nat_deterministic;
 pub mod nat_mappings;
 pub mod nat_pool;
 pub mod offload_statistics;
@@ -68,6 +69,8 @@ pub enum Command {
     ClearServicesSessions(FlowSessionFilter),
     /// `show services nat mappings endpoint-independent`.
     ShowNatMappingsEim,
+    /// `show services nat deterministic-nat (internal-host | nat-port-block) …`.
+    ShowNatDeterministic(nat_deterministic::DetQuery),
     /// `show services nat pool [brief | detail]`.
     ShowNatPool(crate::show::nat::PoolLevel),
     /// `show services offload statistics`.
@@ -128,6 +131,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowAlgStatistics(p) => alg_statistics::show(ctx, *p, out),
         Command::ShowNatPool(l) => nat_pool::show(ctx, *l, out),
         Command::ShowNatMappingsEim => nat_mappings::show(ctx, out),
+        Command::ShowNatDeterministic(q) => nat_deterministic::show(ctx, *q, out),
         Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
         Command::ClearOffloadStatistics => offload_statistics::clear(ctx, out),
         Command::ShowSvcardStatistics => svcard_statistics::show(ctx, out),
@@ -156,6 +160,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowAlgStatistics(p) => alg_statistics::request(*p),
         Command::ShowNatPool(l) => nat_pool::request(*l),
         Command::ShowNatMappingsEim => nat_mappings::request(),
+        Command::ShowNatDeterministic(q) => nat_deterministic::request(*q),
         Command::ShowOffloadStatistics => offload_statistics::request(),
         Command::ClearOffloadStatistics => offload_statistics::clear_request(),
         Command::ShowSvcardStatistics => svcard_statistics::request(),
@@ -288,6 +293,16 @@ static SHOW: &[Node<Command>] = &[
                 word: "nat",
                 help: "Show Network Address Translation information",
                 next: Next::Nodes(&[
+                    Node {
+                        word: "deterministic-nat",
+                        help: "Show deterministic NAT port blocks",
+                        next: Next::Command(CommandDef {
+                            options: nat_deterministic::OPTIONS,
+                            build: |o| {
+                                nat_deterministic::build(o).map(Command::ShowNatDeterministic)
+                            },
+                        }),
+                    },
                     Node {
                         word: "mappings",
                         help: "Show NAT address and port mappings",

@@ -312,6 +312,7 @@ impl Engine {
         }
         let (mut core, mut control) = ControlCore::new(handles.clone());
         control.port_status = crate::central::PortStatusHandle(port_status);
+        control.det_ports = det_ports;
         core.attach(Box::new(Gateway::new(
             &live,
             clock,

@@ -118,6 +118,14 @@ impl DetPorts {
             .is_some_and(|(word, bit)| word.fetch_and(!bit, Ordering::AcqRel) & bit != 0)
     }
 
+    /// Ports of `kind` held in block `first .. first + block` of `addr`.
+    #[must_use]
+    pub fn held_in(&self, pool: u16, kind: Kind, addr: u32, (first, block): (u16, u16)) -> u32 {
+        (0..block)
+            .filter(|&k| self.is_held(pool, kind, addr, first.wrapping_add(k)))
+            .count() as u32
+    }
+
     /// True when `addr`:`port` of `kind` is held.
     #[must_use]
     pub fn is_held(&self, pool: u16, kind: Kind, addr: u32, port: u16) -> bool {
