@@ -77,6 +77,22 @@ pub struct NatPool {
     /// `include-boundary-addresses`: a deterministic rule's source prefixes translate
     /// their network and broadcast addresses too (by default they are left out).
     pub include_boundary: bool,
+    /// How the public port follows the private one (napt-44).
+    pub preserve: Preserve,
+}
+
+/// How a napt-44 pool's public port follows the private port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Preserve {
+    /// `preserve-port`: the private port itself when it is free (and, with several
+    /// workers, one the translating worker owns); any other otherwise.
+    pub port: bool,
+    /// `preserve-parity` (Junos): an even private port gets an even public port, an odd
+    /// one an odd (RTP and RTCP pairs keep their parity).
+    pub parity: bool,
+    /// `preserve-range` (Junos): a private port below 1024 gets a public port below 1024
+    /// (the pool's range must reach below it), one above gets one above.
+    pub range: bool,
 }
 
 impl NatPool {

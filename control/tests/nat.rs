@@ -652,3 +652,30 @@ fn deterministic_blocks_with_two_workers() {
         expect.iter().map(|e| (e.0.clone(), e.1)).collect(),
     );
 }
+
+/// `preserve-port` and `preserve-parity`: a session's public port is its private port while
+/// that is free; the next session from another host with the same port gets another port of
+/// the same parity. Both replies come back.
+#[test]
+fn ports_are_preserved_where_free_and_keep_their_parity() {
+    let dir = Dir::new("nat-preserve");
+    let client = vec![
+        at(0, udp("10.0.0.1", 7001, "192.0.2.1", 53, true)),
+        at(1, udp("10.0.0.2", 7001, "192.0.2.1", 53, true)),
+    ];
+    let rest = NAT.replace(
+        "port-low = 40000\nport-high = 40000\n",
+        "port-low = 7000\nport-high = 7999\npreserve-port = true\npreserve-parity = true\n",
+    );
+    let (engine, sink) = two_ports(&dir, 1, &client, &[], &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    assert_eq!(engine.stats().card().get(Counter::NatSessions), 2);
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![0, 2]);
+    let ports: Vec<u16> = packets(&dir.0.join("out1.pcap"))
+        .iter()
+        .map(|p| p.sport)
+        .collect();
+    assert_eq!(ports[0], 7001, "the private port, preserved");
+    assert!(ports[1] != 7001 && ports[1] % 2 == 1, "{ports:?}");
+}

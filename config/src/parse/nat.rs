@@ -4,7 +4,7 @@
 
 use core::net::Ipv4Addr;
 
-use crate::nat::{AddrRange, Deterministic, Nat, NatPool, NatRule, Translation};
+use crate::nat::{AddrRange, Deterministic, Nat, NatPool, NatRule, Preserve, Translation};
 use crate::Prefix;
 
 use super::reader::*;
@@ -30,6 +30,9 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             "alg-ports",
             "block-size",
             "include-boundary-addresses",
+            "preserve-port",
+            "preserve-parity",
+            "preserve-range",
         ],
     )? {
         let (name, span) = p.req_word("name")?;
@@ -120,6 +123,18 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 ))
             }
         };
+        if block_size.is_some() {
+            if let Some(k) = ["preserve-port", "preserve-parity", "preserve-range"]
+                .into_iter()
+                .find(|k| p.get(k).is_some())
+            {
+                return Err(p.err(
+                    &p.get(k).map_or(span.clone(), V::span),
+                    k,
+                    format!("{k} is napt-44's: a deterministic pool's ports are its hosts' blocks"),
+                ));
+            }
+        }
         if pools.len() >= crate::nat::MAX_POOLS {
             return Err(p.err(
                 &span,
@@ -136,6 +151,11 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             alg_ports,
             block_size,
             include_boundary: p.boolean("include-boundary-addresses")?.unwrap_or(false),
+            preserve: Preserve {
+                port: p.boolean("preserve-port")?.unwrap_or(false),
+                parity: p.boolean("preserve-parity")?.unwrap_or(false),
+                range: p.boolean("preserve-range")?.unwrap_or(false),
+            },
         });
     }
     let mut rules: Vec<NatRule> = Vec::new();

@@ -3,7 +3,7 @@
 //! start; an allocation scans bitmap words from a random one (ports are not predictable,
 //! RFC 6056), a release clears one bit. No allocation, no lock.
 
-use svcard_config::nat::NatPool;
+use svcard_config::nat::{NatPool, Preserve};
 
 use super::Steering;
 use crate::wire::ip_proto;
@@ -64,7 +64,12 @@ pub struct PoolAlloc {
     owned_count: u32,
     /// xorshift state for the scan's starting word.
     rng: u32,
+    /// How the public port follows the private one.
+    preserve: Preserve,
 }
+
+/// Bit indices of a bitmap word whose ports have the parity of the range's first port.
+const SAME_PARITY: u64 = 0x5555_5555_5555_5555;
 
 impl PoolAlloc {
     /// Worker `steer.me()`'s share of `pool`.
@@ -105,14 +110,21 @@ impl PoolAlloc {
             out_of_port: 0,
             owned_count,
             rng: 0x9E37_79B9 ^ u32::from(steer.me()).wrapping_mul(0x85EB_CA6B),
+            preserve: pool.preserve,
         }
     }
 
     /// Takes a free public (address, port) of `kind`: among the addresses of `class` (all
     /// addresses when `None`), starting with the one `host` (the private address) hashes
-    /// to, so that a host's sessions tend to share one public address. `None`: every
-    /// such address has all its ports of `kind` in use.
-    pub fn alloc(&mut self, kind: Kind, class: Option<u16>, host: u32) -> Option<(u32, u16)> {
+    /// to, so that a host's sessions tend to share one public address; the port follows
+    /// private port `pport` as the pool's [`Preserve`] says. `None`: every such address
+    /// has all its ports of `kind` (that the preservation allows) in use.
+    pub fn alloc(
+        &mut self,
+        kind: Kind,
+        class: Option<u16>,
+        (host, pport): (u32, u16),
+    ) -> Option<(u32, u16)> {
         let n = match class {
             Some(c) => self.by_class.get(usize::from(c))?.len(),
             None => self.addrs.len(),
@@ -132,7 +144,7 @@ impl PoolAlloc {
                 Some(c) => self.by_class[usize::from(c)][i] as usize,
                 None => i,
             };
-            if let Some(port) = self.take_port(ai, kind, first_word) {
+            if let Some(port) = self.take_port(ai, kind, first_word, pport) {
                 self.in_use += 1;
                 self.max_in_use = self.max_in_use.max(self.in_use);
                 return Some((self.addrs[ai], port));
@@ -142,13 +154,50 @@ impl PoolAlloc {
         None
     }
 
-    /// A free owned port of address `ai` and `kind`, marked used.
-    fn take_port(&mut self, ai: usize, kind: Kind, first_word: usize) -> Option<u16> {
+    /// A free owned port of address `ai` and `kind`, marked used: private port `pport`
+    /// itself first when the pool preserves ports, else one of its parity and range when
+    /// the pool preserves those.
+    fn take_port(&mut self, ai: usize, kind: Kind, first_word: usize, pport: u16) -> Option<u16> {
         let base = (ai * KINDS + kind as usize) * self.words;
         let used = self.used.get_mut(base..base + self.words)?;
+        let low = self.low;
+        if self.preserve.port {
+            if let Some(off) = pport.checked_sub(low).map(usize::from) {
+                let (w, bit) = (off / 64, 1u64 << (off % 64));
+                if w < self.words && self.owned[w] & !used[w] & bit != 0 {
+                    used[w] |= bit;
+                    return Some(pport);
+                }
+            }
+        }
+        let parity = match self.preserve.parity {
+            false => u64::MAX,
+            true if (low ^ pport) & 1 == 0 => SAME_PARITY,
+            true => !SAME_PARITY,
+        };
+        // With preserve-range: the bit index where the ports of 1024 and above start.
+        let split = self
+            .preserve
+            .range
+            .then(|| (pport < 1024, usize::from(1024u16.saturating_sub(low))));
         for k in 0..self.words {
             let w = (first_word + k) % self.words;
-            let free = self.owned[w] & !used[w];
+            let range = split.map_or(u64::MAX, |(below, at)| {
+                let start = w * 64;
+                let under = if at >= start + 64 {
+                    u64::MAX
+                } else if at <= start {
+                    0
+                } else {
+                    (1u64 << (at - start)) - 1
+                };
+                if below {
+                    under
+                } else {
+                    !under
+                }
+            });
+            let free = self.owned[w] & !used[w] & parity & range;
             if free != 0 {
                 let b = free.trailing_zeros() as usize;
                 used[w] |= 1 << b;
@@ -227,7 +276,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::HashSet;
-    use svcard_config::nat::AddrRange;
+    use svcard_config::nat::{AddrRange, Preserve};
 
     fn pool(first: u32, n: u32, low: u16, high: u16) -> NatPool {
         NatPool {
@@ -241,6 +290,7 @@ mod tests {
             alg_ports: 0,
             block_size: None,
             include_boundary: false,
+            preserve: Preserve::default(),
         }
     }
 
@@ -250,20 +300,63 @@ mod tests {
         let mut a = PoolAlloc::new(&p, Steering::new(1, 0).unwrap());
         assert_eq!(a.capacity(), 10);
         let got: Vec<_> = (0..10)
-            .map(|_| a.alloc(Kind::Udp, None, 7).unwrap())
+            .map(|_| a.alloc(Kind::Udp, None, (7, 5000)).unwrap())
             .collect();
         let ports: HashSet<u16> = got.iter().map(|g| g.1).collect();
         assert_eq!(ports, (5000..=5009).collect());
-        assert_eq!(a.alloc(Kind::Udp, None, 7), None);
+        assert_eq!(a.alloc(Kind::Udp, None, (7, 5000)), None);
         // Another protocol has its own ports.
-        assert!(a.alloc(Kind::Tcp, None, 7).is_some());
+        assert!(a.alloc(Kind::Tcp, None, (7, 5000)).is_some());
         assert!(a.free(Kind::Udp, got[3].0, got[3].1));
         assert!(
             !a.free(Kind::Udp, got[3].0, got[3].1),
             "a double free is refused"
         );
-        assert_eq!(a.alloc(Kind::Udp, None, 7), Some(got[3]));
+        assert_eq!(a.alloc(Kind::Udp, None, (7, 5000)), Some(got[3]));
         assert_eq!(a.in_use(), 11);
+    }
+
+    #[test]
+    fn ports_follow_the_private_port_as_the_pool_says() {
+        let mut p = pool(0xC633_6400, 1, 500, 2047);
+        p.preserve = Preserve {
+            port: true,
+            parity: true,
+            range: true,
+        };
+        let mut a = PoolAlloc::new(&p, Steering::new(1, 0).unwrap());
+        // The private port itself while it is free.
+        assert_eq!(
+            a.alloc(Kind::Udp, None, (7, 1500)),
+            Some((0xC633_6400, 1500))
+        );
+        // Taken: another of its parity and range.
+        for _ in 0..200 {
+            let (_, port) = a.alloc(Kind::Udp, None, (8, 1500)).unwrap();
+            assert!(port >= 1024 && port % 2 == 0, "{port}");
+            let (_, port) = a.alloc(Kind::Udp, None, (8, 1501)).unwrap();
+            assert!(port >= 1024 && port % 2 == 1, "{port}");
+            let (_, port) = a.alloc(Kind::Udp, None, (8, 601)).unwrap();
+            assert!(port < 1024 && port % 2 == 1, "{port}");
+        }
+        // Below 1024 and odd: 501..=1023 has 262 odd ports; 200 taken above, 1 for 601.
+        let odd_low: Vec<u16> =
+            core::iter::from_fn(|| a.alloc(Kind::Udp, None, (9, 777)).map(|x| x.1)).collect();
+        assert_eq!(odd_low.len(), 262 - 200);
+        assert!(odd_low.iter().all(|&p| p < 1024 && p % 2 == 1));
+        // Those are gone; the even ones below 1024 are still there.
+        assert!(a
+            .alloc(Kind::Udp, None, (9, 778))
+            .is_some_and(|x| x.1 < 1024 && x.1 % 2 == 0));
+        // Without preservation, any port.
+        let mut q = PoolAlloc::new(
+            &pool(0xC633_6400, 1, 500, 2047),
+            Steering::new(1, 0).unwrap(),
+        );
+        let any: HashSet<u16> = (0..400)
+            .map(|_| q.alloc(Kind::Udp, None, (7, 1500)).unwrap().1)
+            .collect();
+        assert!(any.iter().any(|p| p % 2 == 1) && any.iter().any(|p| *p < 1024));
     }
 
     proptest! {
@@ -289,7 +382,7 @@ mod tests {
                 }
                 let s = st[usize::from(who)];
                 let class = s.class_for_ports(remote, 80);
-                if let Some((a, port)) = w[usize::from(who)].alloc(kind, Some(class), remote) {
+                if let Some((a, port)) = w[usize::from(who)].alloc(kind, Some(class), (remote, 5000)) {
                     prop_assert_eq!(s.owner(port), who);
                     prop_assert_eq!(s.addr_class(a), class);
                     prop_assert!(live.insert((kind as u8, a, port)), "shared {a:x}:{port}");

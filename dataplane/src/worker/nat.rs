@@ -272,7 +272,7 @@ impl<P: PortIo> Worker<P> {
                 let Some(alloc) = share.pools.get_mut(usize::from(pool)) else {
                     return NatNew::None;
                 };
-                let Some((addr, port)) = alloc.alloc(kind, class, private) else {
+                let Some((addr, port)) = alloc.alloc(kind, class, (private, p.sport)) else {
                     return NatNew::Refused(Counter::NatPoolExhausted);
                 };
                 if r.eim {
