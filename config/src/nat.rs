@@ -79,6 +79,36 @@ pub struct NatPool {
     pub include_boundary: bool,
     /// How the public port follows the private one (napt-44).
     pub preserve: Preserve,
+    /// `[nat.pool.port-block-allocation]`: napt-44 hands each host blocks of ports, one
+    /// log per block instead of one per session.
+    pub pba: Option<PortBlocks>,
+}
+
+/// Most blocks a host may hold (`maximum-blocks-per-host`; Junos allows 512, svcard keeps
+/// a host's blocks inline).
+pub const MAX_BLOCKS_PER_HOST: u16 = 8;
+
+/// Port block allocation (Junos `block-allocation` / secured PBA): a host's first session
+/// takes a block of the pool's ports; its sessions take ports from its active block; when
+/// that has no port free, or has been active `active_timeout_s` (non-zero), a new block is
+/// taken, up to `max_blocks`; a block goes back when its last session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortBlocks {
+    /// `block-size`: ports a block (default 128).
+    pub block: u16,
+    /// `maximum-blocks-per-host` (default 8, at most [`MAX_BLOCKS_PER_HOST`]).
+    pub max_blocks: u16,
+    /// `active-block-timeout`, seconds (0: a block stays active until it is full).
+    pub active_timeout_s: u32,
+}
+
+impl PortBlocks {
+    /// Blocks an address holds in `pool`'s worker range (a block never straddles two).
+    #[must_use]
+    pub fn per_address(&self, pool: &NatPool) -> u32 {
+        let (low, high) = pool.worker_ports();
+        (u32::from(high - low) + 1) / u32::from(self.block)
+    }
 }
 
 /// How a napt-44 pool's public port follows the private port.

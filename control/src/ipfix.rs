@@ -54,12 +54,56 @@ const NAT_EVENT_FIELDS: [(u16, u16); 9] = [
     (11, 2),  // destinationTransportPort
 ];
 
+/// Template ID of NAT port block events (RFC 8158 section 4.5: a block allocated to a
+/// host, or given back).
+pub const TEMPLATE_PORT_BLOCK: u16 = 260;
+
+/// The fields of [`TEMPLATE_PORT_BLOCK`].
+const PORT_BLOCK_FIELDS: [(u16, u16); 6] = [
+    (323, 8), // observationTimeMilliseconds
+    (230, 1), // natEvent
+    (8, 4),   // sourceIPv4Address
+    (225, 4), // postNATSourceIPv4Address
+    (361, 2), // portRangeStart
+    (362, 2), // portRangeEnd
+];
+
 /// natEvent values (IANA "NAT Event Type", RFC 8158).
 pub mod nat_event {
     /// NAT44 session create.
     pub const SESSION_CREATE: u8 = 4;
     /// NAT44 session delete.
     pub const SESSION_DELETE: u8 = 5;
+    /// Port block allocation.
+    pub const PORT_BLOCK_ALLOC: u8 = 16;
+    /// Port block de-allocation.
+    pub const PORT_BLOCK_DEALLOC: u8 = 17;
+}
+
+/// A port block event: the host, the public address, the block's first and last port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// When, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// [`nat_event`].
+    pub event: u8,
+    /// The private host.
+    pub host: std::net::Ipv4Addr,
+    /// The public address.
+    pub public: std::net::Ipv4Addr,
+    /// The block's first and last port.
+    pub ports: (u16, u16),
+}
+
+impl BlockRecord {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.time_ms.to_be_bytes());
+        out.push(self.event);
+        out.extend_from_slice(&self.host.octets());
+        out.extend_from_slice(&self.public.octets());
+        out.extend_from_slice(&self.ports.0.to_be_bytes());
+        out.extend_from_slice(&self.ports.1.to_be_bytes());
+    }
 }
 
 /// A NAT44 session event: the private endpoint, the public one it was given, the remote.
@@ -100,6 +144,8 @@ pub enum Record {
     Flow(FlowRecord),
     /// A NAT44 session event.
     Nat(NatEvent),
+    /// A NAT port block event.
+    Block(BlockRecord),
 }
 
 impl Record {
@@ -107,6 +153,7 @@ impl Record {
         match self {
             Record::Flow(f) => f.template(),
             Record::Nat(_) => TEMPLATE_NAT_EVENT,
+            Record::Block(_) => TEMPLATE_PORT_BLOCK,
         }
     }
 
@@ -114,6 +161,7 @@ impl Record {
         match self {
             Record::Flow(f) => f.len(),
             Record::Nat(_) => 28,
+            Record::Block(_) => 21,
         }
     }
 
@@ -121,6 +169,7 @@ impl Record {
         match self {
             Record::Flow(f) => f.encode(out),
             Record::Nat(n) => n.encode(out),
+            Record::Block(b) => b.encode(out),
         }
     }
 }
@@ -261,11 +310,16 @@ pub fn template_set() -> Vec<u8> {
             t.extend_from_slice(&len.to_be_bytes());
         }
     }
-    t.extend_from_slice(&TEMPLATE_NAT_EVENT.to_be_bytes());
-    t.extend_from_slice(&len16(NAT_EVENT_FIELDS.len()));
-    for (ie, len) in NAT_EVENT_FIELDS {
-        t.extend_from_slice(&ie.to_be_bytes());
-        t.extend_from_slice(&len.to_be_bytes());
+    for (id, fields) in [
+        (TEMPLATE_NAT_EVENT, &NAT_EVENT_FIELDS[..]),
+        (TEMPLATE_PORT_BLOCK, &PORT_BLOCK_FIELDS[..]),
+    ] {
+        t.extend_from_slice(&id.to_be_bytes());
+        t.extend_from_slice(&len16(fields.len()));
+        for (ie, len) in fields {
+            t.extend_from_slice(&ie.to_be_bytes());
+            t.extend_from_slice(&len.to_be_bytes());
+        }
     }
     let mut set = Vec::with_capacity(4 + t.len());
     set.extend_from_slice(&2u16.to_be_bytes());
@@ -431,7 +485,7 @@ fn counts(v: &SessionView) -> ([u64; 2], [u64; 2]) {
 /// The control core's end: offers each close to the exporter.
 #[derive(Debug)]
 pub struct IpfixTap {
-    tx: crossbeam_channel::Sender<Event>,
+    tx: crossbeam_channel::Sender<Offered>,
     stats: Arc<IpfixStats>,
 }
 
@@ -444,10 +498,28 @@ impl EventTap for IpfixTap {
             EventKind::Created => ev.view.nat.is_some(),
             EventKind::Changed | EventKind::Matched(_) => false,
         };
-        if wanted && self.tx.try_send(*ev).is_err() {
+        if wanted && self.tx.try_send(Offered::Session(*ev)).is_err() {
             self.stats.channel_full.fetch_add(1, Ordering::Relaxed);
         }
     }
+
+    fn on_block(&mut self, _worker: WorkerId, ev: &svcard_dataplane::nat::BlockEvent) {
+        if self.tx.try_send(Offered::Block(*ev)).is_err() {
+            self.stats.channel_full.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the exporter thread is offered.
+// By value, as the events were before: no allocation per session event (block events
+// are rare and small).
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy)]
+enum Offered {
+    /// A session's create or close.
+    Session(Event),
+    /// A NAT port block allocated or released.
+    Block(svcard_dataplane::nat::BlockEvent),
 }
 
 /// The exporter thread.
@@ -481,7 +553,7 @@ impl IpfixExporter {
             "[::]:0".parse().map_err(std::io::Error::other)?
         };
         let sock = UdpSocket::bind(bind)?;
-        let (tx, rx) = crossbeam_channel::bounded::<Event>(16_384);
+        let (tx, rx) = crossbeam_channel::bounded::<Offered>(16_384);
         let st = Arc::clone(&stats);
         let workers: Vec<WorkerId> = (0..control.workers.len())
             .filter_map(WorkerId::from_index)
@@ -525,7 +597,26 @@ impl IpfixExporter {
                 send(&[], &mut enc, &mut last_templates);
                 loop {
                     match rx.recv_timeout(Duration::from_millis(100)) {
-                        Ok(ev) => {
+                        Ok(Offered::Block(b)) => {
+                            let now_ms = SystemTime::now()
+                                .duration_since(UNIX_EPOCH)
+                                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                            pending.push(Record::Block(BlockRecord {
+                                time_ms: now_ms,
+                                event: if b.alloc {
+                                    nat_event::PORT_BLOCK_ALLOC
+                                } else {
+                                    nat_event::PORT_BLOCK_DEALLOC
+                                },
+                                host: std::net::Ipv4Addr::from(b.host),
+                                public: std::net::Ipv4Addr::from(b.public),
+                                ports: b.ports,
+                            }));
+                            if pending.len() < 64 {
+                                continue;
+                            }
+                        }
+                        Ok(Offered::Session(ev)) => {
                             let now_ms = SystemTime::now()
                                 .duration_since(UNIX_EPOCH)
                                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -729,7 +820,24 @@ mod tests {
         assert_eq!((be16(&t, at), be16(&t, at + 2)), (259, 9));
         let ev: usize = (0..9).map(|f| be16(&t, at + 4 + f * 4 + 2)).sum();
         assert_eq!(ev, 28);
-        assert_eq!(at + 4 + 9 * 4, t.len());
+        // Template 260: the port block event's six fields, as a record encodes them.
+        let at = at + 4 + 9 * 4;
+        assert_eq!((be16(&t, at), be16(&t, at + 2)), (260, 6));
+        let ies: Vec<usize> = (0..6).map(|f| be16(&t, at + 4 + f * 4)).collect();
+        assert_eq!(ies, [323, 230, 8, 225, 361, 362]);
+        let pb: usize = (0..6).map(|f| be16(&t, at + 4 + f * 4 + 2)).sum();
+        let b = Record::Block(BlockRecord {
+            time_ms: 1,
+            event: nat_event::PORT_BLOCK_ALLOC,
+            host: [10, 0, 0, 1].into(),
+            public: [198, 51, 100, 7].into(),
+            ports: (1024, 1151),
+        });
+        let mut one = Vec::new();
+        b.encode(&mut one);
+        assert_eq!((pb, b.len()), (one.len(), one.len()));
+        assert_eq!(&one[8..], &[16, 10, 0, 0, 1, 198, 51, 100, 7, 4, 0, 4, 127]);
+        assert_eq!(at + 4 + 6 * 4, t.len());
     }
 
     #[test]

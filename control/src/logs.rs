@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use svcard_config::reload::LiveConfig;
 use svcard_config::{Config, WorkerId};
+use svcard_dataplane::nat::BlockEvent;
 use svcard_dataplane::ring::{CloseReason, Event, EventKind};
 use svcard_dataplane::session::{Action, SessionView};
 
@@ -30,10 +31,22 @@ use crate::show::names::Names;
 /// stand for (an MX router's, as the MX-SPC3 samples carry).
 pub const SD_ID: &str = "junos@2636.1.1.1.2.25";
 
+/// What the logger thread is offered.
+// By value, as the events were before: no allocation per session event (block events
+// are rare and small).
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy)]
+enum LogItem {
+    /// A session's event.
+    Session(WorkerId, Event),
+    /// A NAT port block allocated or released.
+    Block(BlockEvent),
+}
+
 /// The control core's end: offers events to the logger thread.
 #[derive(Debug)]
 pub struct LogTap {
-    tx: crossbeam_channel::Sender<(WorkerId, Event)>,
+    tx: crossbeam_channel::Sender<LogItem>,
     stats: Arc<LogStats>,
     /// The configuration in force (its switches: the card's and each service set's), and
     /// its generation.
@@ -57,7 +70,15 @@ impl EventTap for LogTap {
             EventKind::Closed(_) => on.session_close,
             EventKind::Changed | EventKind::Matched(_) => false,
         } && (!on.alg_only || of_alg(&self.config, &ev.view));
-        if wanted && self.tx.try_send((worker, *ev)).is_err() {
+        if wanted && self.tx.try_send(LogItem::Session(worker, *ev)).is_err() {
+            self.stats.channel_full.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn on_block(&mut self, _worker: WorkerId, ev: &BlockEvent) {
+        // Port block logs are on whenever the log is (Junos logs them unless told not
+        // to): they are what a compliance archive keeps instead of a log per session.
+        if self.tx.try_send(LogItem::Block(*ev)).is_err() {
             self.stats.channel_full.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -102,7 +123,7 @@ impl SessionLogger {
             .log
             .host
             .ok_or_else(|| std::io::Error::other("no [log] host"))?;
-        let (tx, rx) = crossbeam_channel::bounded::<(WorkerId, Event)>(16_384);
+        let (tx, rx) = crossbeam_channel::bounded::<LogItem>(16_384);
         let mut out = Sink::new(host, config.log.tcp)?;
         let (lv, st) = (Arc::clone(live), Arc::clone(&stats));
         let thread = std::thread::Builder::new()
@@ -113,7 +134,7 @@ impl SessionLogger {
                 let mut names = ConfigNames::new(Arc::clone(&cfg));
                 let mut rate = u64::from(cfg.log.rate_limit);
                 let (mut window, mut in_window) = (Instant::now(), 0u64);
-                while let Ok((w, ev)) = rx.recv() {
+                while let Ok(item) = rx.recv() {
                     if lv.generation() != generation {
                         // A reload: its names and rate from this message on.
                         generation = lv.generation();
@@ -129,7 +150,12 @@ impl SessionLogger {
                         continue;
                     }
                     in_window += 1;
-                    let msg = format_event(&cfg, &names, w, &ev, SystemTime::now());
+                    let msg = match item {
+                        LogItem::Session(w, ev) => {
+                            format_event(&cfg, &names, w, &ev, SystemTime::now())
+                        }
+                        LogItem::Block(b) => format_block(&cfg, &b, SystemTime::now()),
+                    };
                     if out.send(&msg) {
                         st.sent.fetch_add(1, Ordering::Relaxed);
                     } else {
@@ -367,6 +393,38 @@ pub fn format_event(
     // <14>: facility user (1), severity info (6), as the devices send them.
     format!(
         "<14>1 {} {} RT_FLOW - {msgid} [{SD_ID}{sd}]",
+        timestamp(now),
+        cfg.log.hostname
+    )
+}
+
+/// A NAT port block allocated or released, as the SRX's `RT_SRC_NAT_PBA_ALLOC` /
+/// `RT_SRC_NAT_PBA_RELEASE` message (no trailing newline): its fields as structured data,
+/// then the text the SRX writes ("Subscriber A used/maximum [U/M] blocks, allocates port
+/// block [F-L] from P in source pool N lsys_id: 0").
+#[must_use]
+pub fn format_block(cfg: &Config, b: &BlockEvent, now: SystemTime) -> String {
+    let (msgid, verb) = if b.alloc {
+        ("RT_SRC_NAT_PBA_ALLOC", "allocates")
+    } else {
+        ("RT_SRC_NAT_PBA_RELEASE", "releases")
+    };
+    let host = std::net::Ipv4Addr::from(b.host);
+    let public = std::net::Ipv4Addr::from(b.public);
+    let pool = cfg
+        .nat
+        .pools
+        .get(usize::from(b.pool))
+        .map_or("N/A", |p| p.name.as_str());
+    let (first, last) = b.ports;
+    let (used, max) = b.used;
+    format!(
+        "<14>1 {} {} RT_NAT - {msgid} [{SD_ID} subscriber-address=\"{host}\" \
+         nat-source-address=\"{public}\" nat-source-port-start=\"{first}\" \
+         nat-source-port-end=\"{last}\" blocks-used=\"{used}\" blocks-maximum=\"{max}\" \
+         source-nat-pool-name=\"{pool}\" lsys-id=\"0\"] Subscriber {host} used/maximum \
+         [{used}/{max}] blocks, {verb} port block [{first}-{last}] from {public} in source \
+         pool {pool} lsys_id: 0",
         timestamp(now),
         cfg.log.hostname
     )

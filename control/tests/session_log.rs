@@ -114,12 +114,17 @@ template(name="raw" type="string" string="%rawmsg%\n")
 
     /// The RT_FLOW messages received, once `want` have arrived (or 10 s passed).
     fn messages(&self, want: usize) -> Vec<String> {
+        self.messages_of("RT_FLOW_SESSION", want)
+    }
+
+    /// The messages holding `what` received, once `want` have arrived (or 10 s passed).
+    fn messages_of(&self, what: &str, want: usize) -> Vec<String> {
         let t0 = Instant::now();
         loop {
             let got: Vec<String> = std::fs::read_to_string(&self.out)
                 .unwrap_or_default()
                 .lines()
-                .filter(|l| l.contains("RT_FLOW_SESSION"))
+                .filter(|l| l.contains(what))
                 .map(str::to_string)
                 .collect();
             if got.len() >= want || t0.elapsed() > Duration::from_secs(10) {
@@ -352,4 +357,98 @@ action = "discard"
         ],
         "{msgs:#?}"
     );
+}
+
+/// Port block allocation: a host's six sessions fill one block of four and take a second
+/// (two `RT_SRC_NAT_PBA_ALLOC` messages, the second with 2/2 blocks used); every session
+/// left from a port of its host's blocks; when the sessions idle out both blocks go back
+/// (two `RT_SRC_NAT_PBA_RELEASE`), and rsyslog received all four.
+#[test]
+fn port_blocks_are_logged_when_allocated_and_released() {
+    let dir = Dir::new("log-pba");
+    let (up, tp) = (free_port(), free_port());
+    let rs = Rsyslog::start(&dir, up, tp);
+    let rest = format!(
+        r#"
+[timeouts]
+udp = 1
+[log]
+host = "127.0.0.1:{up}"
+hostname = "card-1"
+[[nat.pool]]
+name = "blocks"
+address = "198.51.100.7"
+port-low = 2000
+port-high = 2999
+[nat.pool.port-block-allocation]
+block-size = 4
+maximum-blocks-per-host = 2
+[[nat.rule]]
+name = "inside"
+source = ["10.0.0.0/8"]
+translation-type = "napt-44"
+pool = "blocks"
+[[service-set]]
+name = "ss1"
+ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
+nat-rules = ["inside"]
+default-action = "accept"
+"#
+    );
+    let client: Vec<Record> = (0..6u16)
+        .map(|i| {
+            at(
+                u64::from(i),
+                udp("10.0.0.1", 5000 + i, "192.0.2.1", 53, 20, true),
+            )
+        })
+        .collect();
+    let (engine, sink) = two_ports(&dir, 1, &client, &[], &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let allocs = rs.messages_of("RT_SRC_NAT_PBA_ALLOC", 2);
+    assert_eq!(allocs.len(), 2, "{allocs:?}");
+    let mut blocks = Vec::new();
+    for (k, m) in allocs.iter().enumerate() {
+        let f = fields(m);
+        assert!(m.contains(" RT_NAT - RT_SRC_NAT_PBA_ALLOC "), "{m}");
+        assert_eq!(f["subscriber-address"], "10.0.0.1");
+        assert_eq!(f["nat-source-address"], "198.51.100.7");
+        assert_eq!(f["blocks-used"], (k + 1).to_string());
+        assert_eq!(f["blocks-maximum"], "2");
+        assert_eq!(f["source-nat-pool-name"], "blocks");
+        let (a, b): (u16, u16) = (
+            f["nat-source-port-start"].parse().unwrap(),
+            f["nat-source-port-end"].parse().unwrap(),
+        );
+        assert_eq!(b - a, 3);
+        assert!(m.ends_with(&format!(
+            "] Subscriber 10.0.0.1 used/maximum [{}/2] blocks, allocates port block [{a}-{b}] \
+             from 198.51.100.7 in source pool blocks lsys_id: 0",
+            k + 1
+        )));
+        blocks.push(a..=b);
+    }
+    // The sessions idle out (1 s): both blocks go back.
+    let releases = rs.messages_of("RT_SRC_NAT_PBA_RELEASE", 2);
+    assert_eq!(releases.len(), 2, "{releases:?}");
+    let mut left: Vec<String> = releases
+        .iter()
+        .map(|m| fields(m)["blocks-used"].clone())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["0", "1"]);
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![0, 6]);
+    let out = svcard_dataplane::pcapfile::read_file(&dir.0.join("out1.pcap")).unwrap();
+    for r in &out {
+        let svcard_dataplane::wire::Outcome::Ip(p) = svcard_dataplane::wire::parse(&r.data) else {
+            panic!("not IP");
+        };
+        assert!(
+            blocks.iter().any(|b| b.contains(&p.sport)),
+            "port {} outside the host's blocks {blocks:?}",
+            p.sport
+        );
+    }
+    drop(rs);
 }

@@ -338,6 +338,9 @@ impl core::fmt::Debug for EventRing {
     }
 }
 
+/// Port block events a worker's ring holds.
+pub const NAT_EVENTS: usize = 4096;
+
 /// The rings of one worker, shared by the worker and the control core.
 #[derive(Debug)]
 pub struct WorkerRings {
@@ -354,6 +357,8 @@ pub struct WorkerRings {
     pub reconfig: ArrayQueue<Box<crate::worker::Reconfig>>,
     /// worker → control: the configuration it replaced, to be freed off the worker.
     pub retired: ArrayQueue<Box<crate::worker::Reconfig>>,
+    /// Port blocks allocated and released (their logs), worker to control core.
+    pub nat_events: ArrayQueue<crate::nat::BlockEvent>,
 }
 
 impl WorkerRings {
@@ -367,6 +372,7 @@ impl WorkerRings {
             cancelled: AtomicU32::new(0),
             reconfig: ArrayQueue::new(1),
             retired: ArrayQueue::new(1),
+            nat_events: ArrayQueue::new(NAT_EVENTS),
         })
     }
 }

@@ -180,6 +180,9 @@ registry! {
         NatFiltered => "nat_filtered_drops" in Packets,
         /// Events lost because the event ring was full.
         EventRingFull => "event_ring_full" in Events,
+        /// Port block allocations and releases whose log was lost: the NAT event ring was
+        /// full.
+        NatBlockEventsLost => "nat_block_events_lost" in Events,
         /// Query replies deferred because the reply ring was full.
         ReplyRingFull => "reply_ring_full" in Events,
         /// Packets the control core gave back for this worker to transmit.

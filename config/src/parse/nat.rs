@@ -4,7 +4,10 @@
 
 use core::net::Ipv4Addr;
 
-use crate::nat::{AddrRange, Deterministic, Nat, NatPool, NatRule, Preserve, Translation};
+use crate::nat::{
+    AddrRange, Deterministic, Nat, NatPool, NatRule, PortBlocks, Preserve, Translation,
+    MAX_BLOCKS_PER_HOST,
+};
 use crate::Prefix;
 
 use super::reader::*;
@@ -33,6 +36,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             "preserve-port",
             "preserve-parity",
             "preserve-range",
+            "port-block-allocation",
         ],
     )? {
         let (name, span) = p.req_word("name")?;
@@ -123,6 +127,55 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 ))
             }
         };
+        let pba = match p.table(
+            "port-block-allocation",
+            &[
+                "block-size",
+                "maximum-blocks-per-host",
+                "active-block-timeout",
+            ],
+        )? {
+            None => None,
+            Some(b) => {
+                let at = p.get("port-block-allocation").map_or(span.clone(), V::span);
+                if block_size.is_some() {
+                    return Err(p.err(
+                        &at,
+                        "port-block-allocation",
+                        "a deterministic pool (block-size) computes its blocks: no port-block-allocation",
+                    ));
+                }
+                if let Some(k) = ["preserve-port", "preserve-parity", "preserve-range"]
+                    .into_iter()
+                    .find(|k| p.get(k).is_some())
+                {
+                    return Err(p.err(
+                        &p.get(k).map_or(span.clone(), V::span),
+                        k,
+                        format!("{k} does not go with port-block-allocation (a host's ports are its blocks')"),
+                    ));
+                }
+                let blocks = PortBlocks {
+                    block: b.num::<u16>("block-size", 1, 64512)?.unwrap_or(128),
+                    max_blocks: b
+                        .num::<u16>("maximum-blocks-per-host", 1, i64::from(MAX_BLOCKS_PER_HOST))?
+                        .unwrap_or(MAX_BLOCKS_PER_HOST),
+                    active_timeout_s: b.seconds("active-block-timeout", 0, 86_400)?.unwrap_or(0),
+                };
+                let range = u32::from(high - low) + 1 - u32::from(alg_ports);
+                if u32::from(blocks.block) > range {
+                    return Err(b.err(
+                        &b.get("block-size").map_or(at.clone(), V::span),
+                        "block-size",
+                        format!(
+                            "a block of {} ports does not fit the pool's {range} ports",
+                            blocks.block
+                        ),
+                    ));
+                }
+                Some(blocks)
+            }
+        };
         if block_size.is_some() {
             if let Some(k) = ["preserve-port", "preserve-parity", "preserve-range"]
                 .into_iter()
@@ -156,6 +209,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 parity: p.boolean("preserve-parity")?.unwrap_or(false),
                 range: p.boolean("preserve-range")?.unwrap_or(false),
             },
+            pba,
         });
     }
     let mut rules: Vec<NatRule> = Vec::new();
@@ -260,6 +314,17 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 &at,
                 "filtering-type",
                 "endpoint-independent filtering needs mapping-type = \"endpoint-independent\"",
+            ));
+        }
+        if eim && pools[pool].pba.is_some() {
+            let at = r.get("mapping-type").map_or(span.clone(), V::span);
+            return Err(r.err(
+                &at,
+                "mapping-type",
+                format!(
+                    "pool '{pname}' allocates port blocks: endpoint-independent mapping with \
+                     port blocks is not built"
+                ),
             ));
         }
         let det = &pools[pool];

@@ -345,6 +345,10 @@ pub trait Attachment: Send {
 pub trait EventTap: Send {
     /// A worker's event.
     fn on_event(&mut self, worker: WorkerId, ev: &Event);
+    /// A worker allocated or released a NAT port block.
+    fn on_block(&mut self, worker: WorkerId, ev: &svcard_dataplane::nat::BlockEvent) {
+        let _ = (worker, ev);
+    }
 }
 
 /// First CP session ID handed out.
@@ -452,6 +456,7 @@ impl ControlCore {
     /// One iteration. Returns true if it did anything.
     pub fn poll(&mut self) -> bool {
         let mut busy = self.drain_events(4096) > 0;
+        busy |= self.drain_block_events(1024) > 0;
         if let Some(a) = self.attachment.as_mut() {
             busy |= a.poll();
         }
@@ -504,6 +509,25 @@ impl ControlCore {
                 slot[1] = Some((now, s));
             }
         }
+    }
+
+    /// Takes up to `budget` NAT port block events from each worker's ring to the taps (the
+    /// session logger's, the IPFIX exporter's).
+    pub fn drain_block_events(&mut self, budget: usize) -> usize {
+        let mut n = 0;
+        for (w, h) in self.workers.iter().enumerate() {
+            let wid = WorkerId::from_index(w).unwrap_or_default();
+            for _ in 0..budget {
+                let Some(e) = h.rings.nat_events.pop() else {
+                    break;
+                };
+                n += 1;
+                for t in &mut self.taps {
+                    t.on_block(wid, &e);
+                }
+            }
+        }
+        n
     }
 
     /// Takes up to `budget` events from each worker's ring into the books.

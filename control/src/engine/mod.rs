@@ -637,6 +637,25 @@ impl Drop for Engine {
     }
 }
 
+/// The first port of the first block of `block` ports from `low` (`per_address` of them)
+/// that has no port of some RSS class under `steer`.
+fn block_missing_a_class(
+    steer: svcard_dataplane::nat::Steering,
+    low: u16,
+    block: u16,
+    per_address: u32,
+) -> Option<u32> {
+    (0..per_address)
+        .map(|b| u32::from(low) + b * u32::from(block))
+        .find(|&first| {
+            let mut seen = vec![false; usize::from(steer.classes())];
+            for p in first..first + u32::from(block) {
+                seen[usize::from(steer.owner(u16::try_from(p).unwrap_or(0)))] = true;
+            }
+            seen.iter().any(|s| !s)
+        })
+}
+
 /// Source NAT's conditions on the workers: replies are steered to the worker that
 /// translated their session by RSS alone ([`svcard_dataplane::nat::steer`]), which needs a
 /// power-of-two worker count and, in each pool a rule uses, an address of every class.
@@ -670,28 +689,25 @@ fn check_nat(config: &Config, workers: usize) -> Result<(), EngineError> {
                 pool.name
             )));
         }
-        if let Some(block) = config
+        let det = config
             .nat
             .rules
             .iter()
             .filter_map(|r| r.det.as_ref())
             .find(|d| d.addresses.first() == pool.addresses().map(u32::from).next().as_ref())
-        {
-            // Deterministic: the address is fixed, the port steers; every block needs a
-            // port of every class.
-            for b in 0..block.blocks_per_address {
-                let first = u32::from(block.low) + b * u32::from(block.block);
-                let mut seen = vec![false; usize::from(steer.classes())];
-                for p in first..first + u32::from(block.block) {
-                    seen[usize::from(steer.owner(u16::try_from(p).unwrap_or(0)))] = true;
-                }
-                if seen.iter().any(|s| !s) {
-                    return Err(EngineError::Nat(format!(
-                        "pool '{}': the block at port {first} ({} ports) has no port of some RSS \
-                         class for {workers} workers; use larger blocks",
-                        pool.name, block.block
-                    )));
-                }
+            .map(|d| (d.low, d.block, d.blocks_per_address));
+        let pba = pool
+            .pba
+            .map(|b| (pool.worker_ports().0, b.block, b.per_address(pool)));
+        if let Some((low, block, per_address)) = det.or(pba) {
+            // Blocks (deterministic or allocated): the address is fixed, the port steers;
+            // every block needs a port of every class.
+            if let Some(first) = block_missing_a_class(steer, low, block, per_address) {
+                return Err(EngineError::Nat(format!(
+                    "pool '{}': the block at port {first} ({block} ports) has no port of some \
+                     RSS class for {workers} workers; use larger blocks",
+                    pool.name
+                )));
             }
             continue;
         }

@@ -291,6 +291,7 @@ mod tests {
             block_size: None,
             include_boundary: false,
             preserve: Preserve::default(),
+            pba: None,
         }
     }
 

@@ -8,11 +8,13 @@
 pub mod alloc;
 pub mod det;
 pub mod mapping;
+pub mod pba;
 pub mod steer;
 
 pub use alloc::{Kind, PoolAlloc, MAX_POOL_ADDRESSES};
 pub use det::DetPorts;
 pub use mapping::{Mapping, MappingTable};
+pub use pba::{BlockEvent, PoolBlocks};
 pub use steer::Steering;
 
 use crate::flow::FlowKey;
@@ -58,6 +60,9 @@ pub mod wing {
     /// The public port is a deterministic block's (held in the card-wide
     /// [`super::DetPorts`], given back there).
     pub const DET: u8 = 0x08;
+    /// The public port is one of a port block's (given back to the worker's
+    /// [`super::PoolBlocks`]).
+    pub const PBA: u8 = 0x10;
 }
 
 const _: () = assert!(core::mem::size_of::<Wing>() == 64);

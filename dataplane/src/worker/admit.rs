@@ -306,7 +306,10 @@ impl<P: PortIo> Worker<P> {
         // Source NAT: a public address and port for a session that forwards (a Bypass
         // session is forwarded without services, untranslated).
         if !inbound && self.nat.is_some() && matches!(adm.action, Action::Forward | Action::Watch) {
-            match self.nat_new(adm.service_set, p) {
+            let translated = self.nat_new(adm.service_set, p, now_ms);
+            // A port block taken for it: its log.
+            self.send_block_event();
+            match translated {
                 NatNew::None => {}
                 NatNew::Wing(w) => wing = Some(w),
                 NatNew::Refused(counter) => {

@@ -76,6 +76,8 @@ impl<P: PortIo> Worker<P> {
         let offload = self.offload.as_deref();
         let mut offload_lost = 0u64;
         let mut nat = self.nat.as_deref_mut();
+        let nat_events = &self.setup.rings.nat_events;
+        let mut nat_lost = 0u64;
         self.table.expire(
             now_ms,
             now_s,
@@ -84,6 +86,8 @@ impl<P: PortIo> Worker<P> {
             |slot, s, info, wing| {
                 if let (Some(n), Some(w)) = (nat.as_deref_mut(), wing) {
                     n.release(s, w);
+                    // A port block its last session gave back: its log.
+                    nat_lost += n.flush_events(nat_events);
                 }
                 let life = ss_lifetimes
                     .get(usize::from(info.service_set))
@@ -114,6 +118,7 @@ impl<P: PortIo> Worker<P> {
             },
         );
         self.stats.add(Counter::OffloadRingFull, offload_lost);
+        self.stats.add(Counter::NatBlockEventsLost, nat_lost);
         let total: u64 = by_reason.iter().sum();
         if total > 0 {
             if let Some(n) = self.nat.as_deref() {

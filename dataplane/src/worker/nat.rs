@@ -13,7 +13,9 @@ use crate::flow::{Direction, Family, FlowKey};
 use crate::handoff::HandoffNat;
 use std::sync::Arc;
 
-use crate::nat::{wing, DetPorts, Kind, Mapping, MappingTable, PoolAlloc, Steering, Wing};
+use crate::nat::{
+    wing, BlockEvent, DetPorts, Kind, Mapping, MappingTable, PoolAlloc, PoolBlocks, Steering, Wing,
+};
 use crate::port::{PacketBuf, PortIo, BURST};
 use crate::session::pinhole::PinholeNat;
 use crate::session::Session;
@@ -43,6 +45,11 @@ pub struct NatShare {
     /// Per pool, this worker's deterministic sessions: ports held now, the most at once,
     /// and sessions refused because the host's block had no free port of the class.
     pub(super) det_figures: Vec<[u64; 3]>,
+    /// Per pool, its port blocks on this worker (pools with port block allocation).
+    pub(super) pba: Vec<Option<PoolBlocks>>,
+    /// Port block events not yet on the ring (an allocation, and the release of a block
+    /// its session was not made after all; sent by the worker right after, in order).
+    pub(super) block_events: [Option<BlockEvent>; 2],
 }
 
 impl NatShare {
@@ -66,6 +73,13 @@ impl NatShare {
             eif_inbound: vec![0; cfg.nat.pools.len()],
             det: None,
             det_figures: vec![[0; 3]; cfg.nat.pools.len()],
+            pba: cfg
+                .nat
+                .pools
+                .iter()
+                .map(|p| p.pba.map(|b| PoolBlocks::new(p, b, steer)))
+                .collect(),
+            block_events: [None; 2],
         })
     }
 
@@ -74,6 +88,39 @@ impl NatShare {
     pub fn in_use(&self) -> u64 {
         self.pools.iter().map(PoolAlloc::in_use).sum::<u64>()
             + self.det_figures.iter().map(|f| f[0]).sum::<u64>()
+            + self
+                .pba
+                .iter()
+                .flatten()
+                .map(|b| b.ports_in_use)
+                .sum::<u64>()
+    }
+
+    /// Puts the port block events kept onto ring `q`; returns how many a full ring lost.
+    pub(super) fn flush_events(&mut self, q: &crossbeam_queue::ArrayQueue<BlockEvent>) -> u64 {
+        let mut lost = 0;
+        for e in self.block_events.iter_mut().filter_map(Option::take) {
+            lost += u64::from(q.push(e).is_err());
+        }
+        lost
+    }
+
+    /// Keeps a port block event for the worker to send.
+    fn keep_event(&mut self, e: BlockEvent) {
+        if let Some(slot) = self.block_events.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(e);
+        }
+    }
+
+    /// Gives back a port of a block; a block that empties goes back (its event kept for
+    /// the worker to send).
+    fn pba_release(&mut self, pool: u16, kind: Kind, public: u32, port: u16) {
+        if let Some(Some(b)) = self.pba.get_mut(usize::from(pool)) {
+            if let Some(mut e) = b.free(kind, public, port) {
+                e.pool = pool;
+                self.keep_event(e);
+            }
+        }
     }
 
     /// A deterministic port of `pool` is held (`true`) or given back.
@@ -118,6 +165,10 @@ impl NatShare {
         }
         if w.flags & wing::DET != 0 {
             self.det_release(w.pool, kind, public, pport);
+            return;
+        }
+        if w.flags & wing::PBA != 0 {
+            self.pba_release(w.pool, kind, public, pport);
             return;
         }
         if w.flags & wing::INBOUND != 0 {
@@ -180,7 +231,7 @@ impl<P: PortIo> Worker<P> {
     /// its private endpoint's mapping (endpoint-independent), or a public address and port
     /// taken from the pool (given back by [`nat_give_back`](Self::nat_give_back) if the
     /// session is not created after all).
-    pub(super) fn nat_new(&mut self, service_set: u16, p: &Parsed) -> NatNew {
+    pub(super) fn nat_new(&mut self, service_set: u16, p: &Parsed, now_ms: u32) -> NatNew {
         let Some(share) = self.nat.as_deref_mut() else {
             return NatNew::None;
         };
@@ -243,6 +294,20 @@ impl<P: PortIo> Worker<P> {
             };
             share.det_count(pool, true);
             return self.nat_wing(p, private, (addr, port), pool, wing::DET);
+        }
+        if let Some(Some(blocks)) = share.pba.get_mut(usize::from(pool)) {
+            // Port blocks: the host's active block, or a new one (its event sent).
+            let remote = (u32::from_be_bytes(dst), p.dport);
+            let Some(((addr, port), ev)) = blocks.alloc(private, kind, remote, share.steer, now_ms)
+            else {
+                return NatNew::Refused(Counter::NatPoolExhausted);
+            };
+            if let Some(mut e) = ev {
+                e.pool = pool;
+                share.keep_event(e);
+            }
+            // The caller sends the block's event.
+            return self.nat_wing(p, private, (addr, port), pool, wing::PBA);
         }
         let held = if r.eim {
             share
@@ -359,13 +424,14 @@ impl<P: PortIo> Worker<P> {
         if w.flags & wing::ALG != 0 {
             return;
         }
+        let public = (u32::from_be_bytes(w.public_addr), w.public_port);
         if w.flags & wing::DET != 0 {
-            share.det_release(
-                w.pool,
-                kind,
-                u32::from_be_bytes(w.public_addr),
-                w.public_port,
-            );
+            share.det_release(w.pool, kind, public.0, public.1);
+            return;
+        }
+        if w.flags & wing::PBA != 0 {
+            share.pba_release(w.pool, kind, public.0, public.1);
+            self.send_block_event();
             return;
         }
         if w.flags & wing::EIM != 0 && share.maps.release(kind, private, pport).is_none() {
@@ -501,12 +567,26 @@ impl<P: PortIo> Worker<P> {
             f[PoolFigure::OutOfPortErrors as usize] = pool.out_of_port();
             f[PoolFigure::MaxPortsInUse as usize] = pool.max_in_use();
             f[PoolFigure::EifInbound as usize] = share.eif_inbound.get(i).copied().unwrap_or(0);
+            if let Some(Some(b)) = share.pba.get(i) {
+                f[PoolFigure::PortsInUse as usize] += b.ports_in_use;
+                f[PoolFigure::MaxPortsInUse as usize] += b.max_ports_in_use;
+                f[PoolFigure::OutOfPortErrors as usize] += b.out_of_port();
+            }
             if let Some(d) = share.det_figures.get(i) {
                 f[PoolFigure::PortsInUse as usize] += d[0];
                 f[PoolFigure::MaxPortsInUse as usize] += d[1];
                 f[PoolFigure::OutOfPortErrors as usize] += d[2];
             }
         }
+    }
+
+    /// Sends the port block event the NAT state keeps (a full ring loses it, counted).
+    pub(super) fn send_block_event(&mut self) {
+        let Some(share) = self.nat.as_deref_mut() else {
+            return;
+        };
+        let lost = share.flush_events(&self.setup.rings.nat_events);
+        self.stats.add(Counter::NatBlockEventsLost, lost);
     }
 
     /// Counts a session made in to a mapping of `pool`.
@@ -527,6 +607,7 @@ impl<P: PortIo> Worker<P> {
             share.release(s, w);
             self.stats.set_gauge(Gauge::NatPortsInUse, share.in_use());
         }
+        self.send_block_event();
     }
 
     /// What a packet of translated session `slot` travelling from the initiator or not
