@@ -162,6 +162,20 @@ impl NatPool {
         }
     }
 
+    /// The public address of private host `host` under address pooling paired: one of the
+    /// pool's, by a hash of the host, the same on every worker and for every session.
+    #[must_use]
+    pub fn paired_address(&self, host: u32) -> Option<u32> {
+        let n = self.address_count();
+        if n == 0 {
+            return None;
+        }
+        let h = u64::from(host).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        self.addresses()
+            .nth(usize::try_from(h % n).ok()?)
+            .map(u32::from)
+    }
+
     /// True when `a` is one of the pool's addresses.
     #[must_use]
     pub fn contains(&self, a: Ipv4Addr) -> bool {
@@ -192,6 +206,9 @@ pub struct NatRule {
     pub eif: bool,
     /// `deterministic-napt44`: the host-to-block mapping.
     pub det: Option<Deterministic>,
+    /// `address-pooling = "paired"` (APP, RFC 4787 REQ-2): every session of a private host
+    /// leaves from one public address, [`NatPool::paired_address`].
+    pub paired: bool,
 }
 
 /// A deterministic rule's mapping (Junos deterministic NAPT44): host `h` (its offset in

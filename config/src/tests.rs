@@ -1164,13 +1164,65 @@ fn nat_errors_name_line_and_field() {
         "nat.rule[0].translation-type",
         "not a translation type",
     );
-    let mut unbuilt = rule("translation-type = \"deterministic-napt44\"");
+    let mut unbuilt = rule("translation-type = \"basic-nat44\"");
     unbuilt.push("pool = \"p1\"");
     fails(
         &unbuilt,
         14,
         "nat.rule[0].translation-type",
         "not built yet",
+    );
+    let mut det = rule("translation-type = \"deterministic-napt44\"");
+    det.extend(["pool = \"p1\"", "source = [\"10.1.0.0/24\"]"]);
+    fails(&det, 15, "nat.rule[0].pool", "has no block-size");
+    let mut app = rule("translation-type = \"napt-44\"");
+    app.extend(["pool = \"p1\"", "address-pooling = \"cone\""]);
+    fails(
+        &app,
+        16,
+        "nat.rule[0].address-pooling",
+        "not an address pooling",
+    );
+    let mut app_eim = rule("translation-type = \"napt-44\"");
+    app_eim.extend([
+        "pool = \"p1\"",
+        "mapping-type = \"endpoint-independent\"",
+        "address-pooling = \"paired\"",
+    ]);
+    fails(&app_eim, 17, "nat.rule[0].address-pooling", "not built");
+    let mut mixed = rule("translation-type = \"napt-44\"");
+    mixed.extend([
+        "pool = \"p1\"",
+        "address-pooling = \"paired\"",
+        "[[nat.rule]]",
+        "name = \"r2\"",
+        "translation-type = \"napt-44\"",
+        "pool = \"p1\"",
+    ]);
+    fails(&mixed, 20, "nat.rule[1].pool", "handed out one way");
+    let mut pba = pool("address = \"10.0.0.0/30\"");
+    pba.extend([
+        "port-low = 5000",
+        "port-high = 5099",
+        "[nat.pool.port-block-allocation]",
+        "block-size = 200",
+    ]);
+    fails(
+        &pba,
+        15,
+        "nat.pool[0].port-block-allocation.block-size",
+        "does not fit the pool's 100 ports",
+    );
+    let mut pba_max = pool("address = \"10.0.0.0/30\"");
+    pba_max.extend([
+        "[nat.pool.port-block-allocation]",
+        "maximum-blocks-per-host = 9",
+    ]);
+    fails(
+        &pba_max,
+        13,
+        "nat.pool[0].port-block-allocation.maximum-blocks-per-host",
+        "",
     );
     let mut nopool = rule("translation-type = \"napt-44\"");
     nopool.push("pool = \"p9\"");

@@ -679,3 +679,71 @@ fn ports_are_preserved_where_free_and_keep_their_parity() {
     assert_eq!(ports[0], 7001, "the private port, preserved");
     assert!(ports[1] != 7001 && ports[1] % 2 == 1, "{ports:?}");
 }
+
+/// Address pooling paired with two workers: every session of a host leaves from one public
+/// address (the pool's address for that host, the same on both workers), no two sessions
+/// share a public port, and each reply's tuple hashes to the worker that holds the session.
+#[test]
+fn paired_pooling_keeps_a_host_on_one_address_across_workers() {
+    let dir = Dir::new("nat-app");
+    let ep = |a: &str, p: u16| Endpoint {
+        addr: ip(a),
+        port: p,
+    };
+    let mut client = Vec::new();
+    for h in 0..8u16 {
+        for f in 0..6u16 {
+            let (host, remote) = (format!("10.0.1.{}", h + 1), format!("192.0.2.{}", f + 1));
+            let sport = 7000 + f;
+            client.push(at(
+                u64::from(h * 6 + f),
+                udp(&host, sport, &remote, 53, true),
+            ));
+        }
+    }
+    let rest = NAT
+        .replace(
+            "address = \"198.51.100.7\"",
+            "address = \"198.51.100.0/29\"",
+        )
+        .replace("port-low = 40000\nport-high = 40000\n", "")
+        .replace(
+            "pool = \"public\"\n",
+            "pool = \"public\"\naddress-pooling = \"paired\"\n",
+        );
+    let (engine, sink) = two_ports(&dir, 2, &client, &[], &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let cfg = engine.config();
+    assert_eq!(engine.stats().card().get(Counter::NatSessions), 48);
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![0, 48]);
+    let mut seen = std::collections::HashSet::new();
+    for r in read_file(&dir.0.join("out1.pcap")).unwrap() {
+        let Outcome::Ip(p) = parse(&r.data) else {
+            panic!("not IP");
+        };
+        assert!(verify_parsed(&r.data, &p));
+        // The payload names the private sender ("src:sport>dst:dport").
+        let text = String::from_utf8_lossy(&r.data[usize::from(p.payload_offset)..]).into_owned();
+        let (s, _) = text.split_once('>').unwrap();
+        let (host, sport) = s.rsplit_once(':').unwrap();
+        let (host, sport, remote) = (host.to_string(), sport.parse::<u16>().unwrap(), v4(&p.dst));
+        let want = cfg.nat.pools[0]
+            .paired_address(u32::from(ip_v4(&host)))
+            .unwrap();
+        assert_eq!(
+            v4(&p.src),
+            std::net::Ipv4Addr::from(want).to_string(),
+            "{host}"
+        );
+        assert!(seen.insert((v4(&p.src), p.sport)), "public port shared");
+        let (k, d) = FlowKey::from_endpoints(17, ep(&host, sport), ep(&remote, 53));
+        let (rk, rd) = FlowKey::from_endpoints(17, ep(&remote, 53), ep(&v4(&p.src), p.sport));
+        assert_eq!(
+            rss_queue(&rk, rd, 2),
+            rss_queue(&k, d, 2),
+            "the reply reaches the session's worker"
+        );
+    }
+    assert_eq!(seen.len(), 48);
+}

@@ -225,6 +225,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             "pool",
             "mapping-type",
             "filtering-type",
+            "address-pooling",
         ],
     )? {
         let (name, span) = r.req_word("name")?;
@@ -316,6 +317,46 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 "endpoint-independent filtering needs mapping-type = \"endpoint-independent\"",
             ));
         }
+        let paired = match r.word("address-pooling")? {
+            None => false,
+            Some(("paired", wspan)) => {
+                let why = if translation == Translation::Deterministic {
+                    Some("a deterministic rule's host keeps one address already")
+                } else if pools[pool].pba.is_some() {
+                    Some("a pool with port blocks gives a host its blocks' addresses")
+                } else if eim {
+                    Some("endpoint-independent mapping with address pooling paired is not built")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(r.err(&wspan, "address-pooling", why));
+                }
+                true
+            }
+            Some((w, wspan)) => {
+                return Err(r.err(
+                    &wspan,
+                    "address-pooling",
+                    format!("'{w}' is not an address pooling (paired)"),
+                ))
+            }
+        };
+        if let Some(other) = rules
+            .iter()
+            .find(|o| usize::from(o.pool) == pool && o.det.is_none() && o.paired != paired)
+        {
+            return Err(r.err(
+                &pspan,
+                "pool",
+                format!(
+                    "pool '{pname}' is also rule '{}''s, which {} address pooling paired: a \
+                     pool's ports are handed out one way",
+                    other.name,
+                    if other.paired { "uses" } else { "does not use" }
+                ),
+            ));
+        }
         if eim && pools[pool].pba.is_some() {
             let at = r.get("mapping-type").map_or(span.clone(), V::span);
             return Err(r.err(
@@ -383,6 +424,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             eim,
             eif,
             det,
+            paired,
         });
     }
     Ok(Nat { pools, rules })

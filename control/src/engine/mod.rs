@@ -711,6 +711,17 @@ fn check_nat(config: &Config, workers: usize) -> Result<(), EngineError> {
             }
             continue;
         }
+        if config.nat.rules.iter().any(|r| {
+            r.paired
+                && config
+                    .nat
+                    .pools
+                    .get(usize::from(r.pool))
+                    .is_some_and(|p| p.name == pool.name)
+        }) {
+            // Address pooling paired: the host's address is fixed, the port steers.
+            continue;
+        }
         let missing = steer.missing_classes(pool.addresses().map(u32::from));
         if !missing.is_empty()
             && config.nat.rules.iter().any(|r| {

@@ -1,4 +1,4 @@
-//! Deterministic NAPT44 on the workers: a private host's public address and port block
+//! Deterministic NAPT44 (and address pooling paired) on the workers: a private host's public address and port block
 //! are computed ([`svcard_config::nat::Deterministic`]), never allocated; which port of the
 //! block a session takes is. A host's sessions reach any worker (RSS hashes their tuples),
 //! so the ports in use are one card-wide bitmap per pool address and protocol, claimed and
@@ -37,11 +37,13 @@ impl DetPorts {
     /// The bitmaps of `config`'s deterministic pools; `None` when no rule is deterministic.
     #[must_use]
     pub fn new(config: &Config) -> Option<Self> {
+        // Deterministic pools, and the pools of address pooling paired (a host's address is
+        // fixed there too, so its ports are claimed card-wide the same way).
         let used: Vec<u16> = config
             .nat
             .rules
             .iter()
-            .filter(|r| r.det.is_some())
+            .filter(|r| r.det.is_some() || r.paired)
             .map(|r| r.pool)
             .collect();
         if used.is_empty() {
@@ -105,7 +107,10 @@ impl DetPorts {
                 continue;
             }
             let (word, bit) = self.place(pool, kind, addr, port)?;
-            if word.fetch_or(bit, Ordering::AcqRel) & bit == 0 {
+            // Read before the read-modify-write: in a busy range most candidates are held.
+            if word.load(Ordering::Relaxed) & bit == 0
+                && word.fetch_or(bit, Ordering::AcqRel) & bit == 0
+            {
                 return Some(port);
             }
         }

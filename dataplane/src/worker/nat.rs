@@ -256,11 +256,22 @@ impl<P: PortIo> Worker<P> {
         };
         let private = u32::from_be_bytes(src);
         let mut flags = 0;
-        if let Some(d) = r.det.as_ref() {
-            // Deterministic: the host's address and block are computed; a port of the block
-            // whose class steers the reply here is claimed card-wide.
-            let (Some((addr, first)), Some(ports)) = (d.block_of(private), share.det.as_deref())
-            else {
+        // Deterministic: the host's address and block are computed. Address pooling
+        // paired: the host's address is (the whole port range is its "block"). Either way a
+        // port whose class steers the reply here is claimed card-wide.
+        let fixed = if let Some(d) = r.det.as_ref() {
+            d.block_of(private).map(|(a, first)| (a, (first, d.block)))
+        } else if r.paired {
+            cfg.nat.pools.get(usize::from(pool)).and_then(|pl| {
+                let (low, high) = pl.worker_ports();
+                pl.paired_address(private)
+                    .map(|a| (a, (low, high - low + 1)))
+            })
+        } else {
+            None
+        };
+        if r.det.is_some() || r.paired {
+            let (Some((addr, block)), Some(ports)) = (fixed, share.det.as_deref()) else {
                 return NatNew::Refused(Counter::NatPoolExhausted);
             };
             let remote = u32::from_be_bytes(dst);
@@ -277,15 +288,7 @@ impl<P: PortIo> Worker<P> {
             let start = (u32::from(p.sport) ^ remote.rotate_left(7) ^ u32::from(p.dport) << 16)
                 .wrapping_mul(0x9E37_79B1)
                 >> 16;
-            let claimed = ports.claim(
-                pool,
-                kind,
-                addr,
-                (first, d.block),
-                steer,
-                class,
-                start as u16,
-            );
+            let claimed = ports.claim(pool, kind, addr, block, steer, class, start as u16);
             let Some(port) = claimed else {
                 if let Some(f) = share.det_figures.get_mut(usize::from(pool)) {
                     f[2] += 1;
