@@ -232,10 +232,7 @@ impl<P: PortIo> Worker<P> {
     /// taken from the pool (given back by [`nat_give_back`](Self::nat_give_back) if the
     /// session is not created after all).
     pub(super) fn nat_new(&mut self, service_set: u16, p: &Parsed, now_ms: u32) -> NatNew {
-        let Some(share) = self.nat.as_deref_mut() else {
-            return NatNew::None;
-        };
-        if p.family != 4 {
+        if self.nat.is_none() || p.family != 4 {
             return NatNew::None;
         }
         let (src, dst) = (p.src_v4(), p.dst_v4());
@@ -244,6 +241,23 @@ impl<P: PortIo> Worker<P> {
         else {
             return NatNew::None;
         };
+        let private = u32::from_be_bytes(src);
+        let pool = cfg.nat.rules[usize::from(rule)].pool;
+        match self.nat_public(rule, p, now_ms) {
+            Ok((public, flags)) => self.nat_wing(p, private, public, pool, flags),
+            Err(c) => NatNew::Refused(c),
+        }
+    }
+
+    /// The public endpoint NAT rule `rule` gives the source of new session `p` (its
+    /// endpoint-independent mapping's, a deterministic block's, a port block's or the
+    /// pool's), with the wing flags that say where it came from; `Err`: refused, counted so.
+    fn nat_public(&mut self, rule: u16, p: &Parsed, now_ms: u32) -> Result<((u32, u16), u8), Counter> {
+        let Some(share) = self.nat.as_deref_mut() else {
+            return Err(Counter::NatUnsupported);
+        };
+        let (src, dst) = (p.src_v4(), p.dst_v4());
+        let cfg = &self.setup.config;
         let r = &cfg.nat.rules[usize::from(rule)];
         let pool = r.pool;
         let echo = p.proto == ip_proto::ICMP && icmp::is_echo_v4(p.icmp_type);
@@ -252,7 +266,7 @@ impl<P: PortIo> Worker<P> {
             k => k,
         };
         let Some(kind) = kind else {
-            return NatNew::Refused(Counter::NatUnsupported);
+            return Err(Counter::NatUnsupported);
         };
         let private = u32::from_be_bytes(src);
         let mut flags = 0;
@@ -272,14 +286,14 @@ impl<P: PortIo> Worker<P> {
         };
         if r.det.is_some() || r.paired {
             let (Some((addr, block)), Some(ports)) = (fixed, share.det.as_deref()) else {
-                return NatNew::Refused(Counter::NatPoolExhausted);
+                return Err(Counter::NatPoolExhausted);
             };
             let remote = u32::from_be_bytes(dst);
             let steer = share.steer;
             let class = if kind == Kind::Icmp {
                 // ICMP is hashed on addresses only: the fixed address steers or it does not.
                 if steer.addr_class(remote) ^ steer.addr_class(addr) != steer.me() {
-                    return NatNew::Refused(Counter::NatUnsupported);
+                    return Err(Counter::NatUnsupported);
                 }
                 None
             } else {
@@ -293,24 +307,24 @@ impl<P: PortIo> Worker<P> {
                 if let Some(f) = share.det_figures.get_mut(usize::from(pool)) {
                     f[2] += 1;
                 }
-                return NatNew::Refused(Counter::NatPoolExhausted);
+                return Err(Counter::NatPoolExhausted);
             };
             share.det_count(pool, true);
-            return self.nat_wing(p, private, (addr, port), pool, wing::DET);
+            return Ok(((addr, port), wing::DET));
         }
         if let Some(Some(blocks)) = share.pba.get_mut(usize::from(pool)) {
             // Port blocks: the host's active block, or a new one (its event sent).
             let remote = (u32::from_be_bytes(dst), p.dport);
             let Some(((addr, port), ev)) = blocks.alloc(private, kind, remote, share.steer, now_ms)
             else {
-                return NatNew::Refused(Counter::NatPoolExhausted);
+                return Err(Counter::NatPoolExhausted);
             };
             if let Some(mut e) = ev {
                 e.pool = pool;
                 share.keep_event(e);
             }
             // The caller sends the block's event.
-            return self.nat_wing(p, private, (addr, port), pool, wing::PBA);
+            return Ok(((addr, port), wing::PBA));
         }
         let held = if r.eim {
             share
@@ -338,10 +352,10 @@ impl<P: PortIo> Worker<P> {
                     Some(share.steer.class_for_ports(remote, p.dport))
                 };
                 let Some(alloc) = share.pools.get_mut(usize::from(pool)) else {
-                    return NatNew::None;
+                    return Err(Counter::NatPoolExhausted);
                 };
                 let Some((addr, port)) = alloc.alloc(kind, class, (private, p.sport)) else {
-                    return NatNew::Refused(Counter::NatPoolExhausted);
+                    return Err(Counter::NatPoolExhausted);
                 };
                 if r.eim {
                     let m = Mapping {
@@ -354,14 +368,14 @@ impl<P: PortIo> Worker<P> {
                     };
                     if !share.maps.insert(m) {
                         alloc.free(kind, addr, port);
-                        return NatNew::Refused(Counter::NatPoolExhausted);
+                        return Err(Counter::NatPoolExhausted);
                     }
                     flags |= wing::EIM;
                 }
                 (addr, port)
             }
         };
-        self.nat_wing(p, private, (addr, port), pool, flags)
+        Ok(((addr, port), flags))
     }
 
     /// The wing of a new session from `private` (the packet `p`'s source) translated to
