@@ -747,3 +747,108 @@ fn paired_pooling_keeps_a_host_on_one_address_across_workers() {
     }
     assert_eq!(seen.len(), 48);
 }
+
+/// Hairpinning (RFC 4787 REQ-9) under endpoint-independent mapping and filtering: host A's
+/// packet to host B's public endpoint comes back out the private port, from A's own public
+/// endpoint to B's private one and addressed to B's Ethernet address; B's answer to A's
+/// public endpoint goes back the same way to A. Nothing of it reaches the outside.
+#[test]
+fn hairpinned_hosts_reach_each_other_through_their_public_endpoints() {
+    let dir = Dir::new("nat-hairpin");
+    let mac = |last: u8| [0x02, 0, 0, 0, 0, last];
+    let from = |f: Vec<u8>, m: [u8; 6]| {
+        let mut f = f;
+        f[6..12].copy_from_slice(&m);
+        f
+    };
+    let client = vec![
+        // B's session out makes its mapping 198.51.100.7:40000 (its port, preserved).
+        at(
+            0,
+            from(udp("10.0.0.2", 40000, "192.0.2.1", 53, true), mac(0xb)),
+        ),
+        // A to B's public endpoint: hairpinned.
+        at(
+            1,
+            from(
+                udp("10.0.0.1", 40001, "198.51.100.7", 40000, true),
+                mac(0xa),
+            ),
+        ),
+        // B's answer to A's public endpoint.
+        at(
+            2,
+            from(
+                udp("10.0.0.2", 40000, "198.51.100.7", 40001, true),
+                mac(0xb),
+            ),
+        ),
+    ];
+    let rest = NAT
+        .replace(
+            "port-high = 40000\n",
+            "port-high = 40001\npreserve-port = true\n",
+        )
+        .replace(
+            "pool = \"public\"\n",
+            "pool = \"public\"\nmapping-type = \"endpoint-independent\"\n\
+             filtering-type = \"endpoint-independent\"\n",
+        );
+    let (engine, sink) = two_ports(&dir, 1, &client, &[], &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let out = engine.query("show security flow session");
+    assert_eq!(engine.stats().card().get(Counter::NatSessions), 2, "{out}");
+    assert!(
+        out.contains("In: 10.0.0.1/40001 --> 198.51.100.7/40000;udp,")
+            && out.contains("Out: 10.0.0.2/40000 --> 198.51.100.7/40001;udp,"),
+        "the hairpinned session as its packets arrive: {out}"
+    );
+    drop(engine);
+    assert_eq!(
+        sink.finish().unwrap(),
+        vec![2, 1],
+        "two back inside, one out"
+    );
+    let back: Vec<(String, u16, String, u16, Vec<u8>)> = read_file(&dir.0.join("out0.pcap"))
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let Outcome::Ip(p) = parse(&r.data) else {
+                panic!("not IP");
+            };
+            assert!(verify_parsed(&r.data, &p), "checksums");
+            (
+                v4(&p.src),
+                p.sport,
+                v4(&p.dst),
+                p.dport,
+                r.data[..6].to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        back,
+        vec![
+            (
+                "198.51.100.7".into(),
+                40001,
+                "10.0.0.2".into(),
+                40000,
+                mac(0xb).to_vec()
+            ),
+            (
+                "198.51.100.7".into(),
+                40000,
+                "10.0.0.1".into(),
+                40001,
+                mac(0xa).to_vec()
+            ),
+        ]
+    );
+    let outside = packets(&dir.0.join("out1.pcap"));
+    assert_eq!(outside.len(), 1);
+    assert_eq!(
+        (v4(&outside[0].src), outside[0].sport),
+        ("198.51.100.7".into(), 40000)
+    );
+}

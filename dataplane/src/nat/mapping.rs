@@ -23,6 +23,9 @@ pub struct Mapping {
     pub rule: u16,
     /// Live sessions using it (0: the entry is free).
     pub refs: u32,
+    /// The private host's Ethernet address, from the frame that made the mapping (where a
+    /// hairpinned packet to the mapping is sent).
+    pub mac: [u8; 6],
 }
 
 /// Empty index cell.

@@ -45,6 +45,27 @@ pub struct Wing {
     pub flags: u8,
 }
 
+impl Wing {
+    /// The other private host of a hairpinned session ([`wing::HAIRPIN`]): the end of the
+    /// wing's key that is not the first host's public endpoint (IPv4 address, port).
+    #[must_use]
+    pub fn hairpin_other(&self) -> ([u8; 4], u16) {
+        let k = &self.key;
+        let a = (
+            [k.addr_a[0], k.addr_a[1], k.addr_a[2], k.addr_a[3]],
+            k.port_a,
+        );
+        if a == (self.public_addr, self.public_port) {
+            (
+                [k.addr_b[0], k.addr_b[1], k.addr_b[2], k.addr_b[3]],
+                k.port_b,
+            )
+        } else {
+            a
+        }
+    }
+}
+
 /// [`Wing::flags`].
 pub mod wing {
     /// The private endpoint is the session's responder: the session came in to an
@@ -63,6 +84,12 @@ pub mod wing {
     /// The public port is one of a port block's (given back to the worker's
     /// [`super::PoolBlocks`]).
     pub const PBA: u8 = 0x10;
+    /// Hairpinning (RFC 4787 REQ-9): a private host's session to another private host's
+    /// mapping. The session's key is the first host's packets' tuple (to the other's public
+    /// endpoint); the wing is the other host's packets' tuple (to the first's public
+    /// endpoint, [`Wing::public_addr`]); both ends of each packet are rewritten and it goes
+    /// back out the port it came in on. The other host's mapping is held by the session.
+    pub const HAIRPIN: u8 = 0x20;
 }
 
 const _: () = assert!(core::mem::size_of::<Wing>() == 64);

@@ -212,7 +212,16 @@ impl SessionView {
     /// in to a mapping).
     #[must_use]
     pub fn with_wing(self, w: &crate::nat::Wing) -> Self {
-        self.with_nat(w.public_addr, w.public_port, w.pool, w.flags)
+        let mut v = self.with_nat(w.public_addr, w.public_port, w.pool, w.flags);
+        if w.flags & crate::nat::wing::HAIRPIN != 0 {
+            // A hairpinned session's other flow comes from the other private host.
+            let (addr, port) = w.hairpin_other();
+            v.flows[1].src = Some(crate::flow::Endpoint {
+                addr: core::net::Ipv4Addr::from(addr).into(),
+                port,
+            });
+        }
+        v
     }
 
     /// [`with_wing`](Self::with_wing) from the wing's public address and port, pool and

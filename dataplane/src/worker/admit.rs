@@ -213,8 +213,12 @@ impl<P: PortIo> Worker<P> {
                 }
             }
         } else if self.nat.is_some() && pinhole.is_none() {
-            match self.nat_inbound(p, &key) {
+            match self.nat_inbound(p, &key, now_ms, src_mac(&pkt)) {
                 Inbound::NotNat => {}
+                Inbound::Hairpin(w) => {
+                    // The session keeps the packet's own key; its wing is the other host's.
+                    wing = Some(w);
+                }
                 Inbound::Filtered => {
                     self.stats.inc(Counter::NatFiltered);
                     drop(pkt);
@@ -306,7 +310,7 @@ impl<P: PortIo> Worker<P> {
         // Source NAT: a public address and port for a session that forwards (a Bypass
         // session is forwarded without services, untranslated).
         if !inbound && self.nat.is_some() && matches!(adm.action, Action::Forward | Action::Watch) {
-            let translated = self.nat_new(adm.service_set, p, now_ms);
+            let translated = self.nat_new(adm.service_set, p, now_ms, src_mac(&pkt));
             // A port block taken for it: its log.
             self.send_block_event();
             match translated {
@@ -375,13 +379,20 @@ impl<P: PortIo> Worker<P> {
         }
         // The wing after the session's bits are set (they would clear its NAT bit).
         let mut pkt = pkt;
+        let mut hairpin = false;
         if let Some(w) = wing {
             if self.table.add_wing(slot, w) {
                 self.stats.inc(Counter::NatSessions);
-                if inbound && w.flags & crate::nat::wing::ALG == 0 {
+                hairpin = w.flags & crate::nat::wing::HAIRPIN != 0;
+                if inbound && w.flags & (crate::nat::wing::ALG | crate::nat::wing::HAIRPIN) == 0 {
                     self.nat_inbound_made(w.pool);
                 }
-                self.nat_rewrite_pkt(&mut pkt, slot, true, inbound);
+                if hairpin {
+                    self.hairpin_made(slot, src_mac(&pkt), &w);
+                    self.hairpin_rewrite(pkt.data_mut(), slot, true);
+                } else {
+                    self.nat_rewrite_pkt(&mut pkt, slot, true, inbound);
+                }
             } else {
                 // No room in the index (the sizing rules it out): untranslated, never.
                 self.nat_abandon(&key, dir, &w);
@@ -446,7 +457,8 @@ impl<P: PortIo> Worker<P> {
             self.hand_off(slot, port, peer, true, pkt);
             return;
         }
-        self.act(adm.action, port, peer, pkt);
+        // A hairpinned packet goes back out the port it came in on.
+        self.act(adm.action, port, if hairpin { port } else { peer }, pkt);
     }
 
     /// What the policy says of a new flow's first packet. Everything the configuration
@@ -558,6 +570,15 @@ impl<P: PortIo> Worker<P> {
 }
 
 /// The datagram a fragment belongs to.
+/// A frame's Ethernet source address.
+fn src_mac<B: crate::port::PacketBuf>(pkt: &B) -> [u8; 6] {
+    let mut m = [0u8; 6];
+    if let Some(s) = pkt.data().get(6..12) {
+        m.copy_from_slice(s);
+    }
+    m
+}
+
 fn datagram_of(p: &Parsed) -> DatagramId {
     DatagramId {
         src: p.src,

@@ -21,7 +21,7 @@ use crate::session::pinhole::PinholeNat;
 use crate::session::Session;
 use crate::stats::{Counter, Gauge};
 use crate::wire::nat::{
-    adjustments, rewrite_fast_v4, rewrite_v4_adj, translate_icmp_error_v4, End,
+    adjustments, rewrite_fast_v4, rewrite_v4, rewrite_v4_adj, translate_icmp_error_v4, End,
 };
 use crate::wire::{icmp, ip_proto, Parsed};
 
@@ -50,6 +50,10 @@ pub struct NatShare {
     /// Port block events not yet on the ring (an allocation, and the release of a block
     /// its session was not made after all; sent by the worker right after, in order).
     pub(super) block_events: [Option<BlockEvent>; 2],
+    /// Per session slot, the two hosts' Ethernet addresses of a hairpinned session (the
+    /// initiator's, then the other's); sized only when a rule filters
+    /// endpoint-independently (hairpinning needs it).
+    pub(super) hairpin_macs: Vec<[u8; 12]>,
 }
 
 impl NatShare {
@@ -80,6 +84,11 @@ impl NatShare {
                 .map(|p| p.pba.map(|b| PoolBlocks::new(p, b, steer)))
                 .collect(),
             block_events: [None; 2],
+            hairpin_macs: if cfg.nat.rules.iter().any(|r| r.eif) {
+                vec![[0; 12]; capacity as usize]
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -103,6 +112,17 @@ impl NatShare {
             lost += u64::from(q.push(e).is_err());
         }
         lost
+    }
+
+    /// A hairpinned session lets go of the other host's mapping (its public port goes back
+    /// to the pool with the mapping's last session).
+    fn release_other(&mut self, kind: Kind, w: &Wing) {
+        let (b, bport) = hairpin_other(w);
+        if let Some(m) = self.maps.release(kind, b, bport) {
+            if let Some(pool) = self.pools.get_mut(usize::from(m.pool)) {
+                pool.free(kind, m.public.0, m.public.1);
+            }
+        }
     }
 
     /// Keeps a port block event for the worker to send.
@@ -176,6 +196,9 @@ impl NatShare {
                 *n = n.saturating_sub(1);
             }
         }
+        if w.flags & wing::HAIRPIN != 0 {
+            self.release_other(kind, w);
+        }
         if w.flags & wing::EIM != 0 {
             let (a, p) = private_of(s, w);
             if self.maps.release(kind, u32::from_be_bytes(a), p).is_none() {
@@ -204,6 +227,12 @@ fn private_of(s: &Session, w: &Wing) -> ([u8; 4], u16) {
     ([a[0], a[1], a[2], a[3]], p)
 }
 
+/// The other host of a hairpinned session (host-order address, port).
+fn hairpin_other(w: &Wing) -> (u32, u16) {
+    let (addr, port) = w.hairpin_other();
+    (u32::from_be_bytes(addr), port)
+}
+
 /// What the NAT decided for a new session's first packet.
 pub(super) enum NatNew {
     /// No rule matched: not translated.
@@ -224,6 +253,8 @@ pub(super) enum Inbound {
     Session(FlowKey, u64, Direction, Wing),
     /// To a pool address that nothing admits: dropped, counted.
     Filtered,
+    /// From a private host to another's mapping: hairpinned. The wing.
+    Hairpin(Wing),
 }
 
 impl<P: PortIo> Worker<P> {
@@ -231,7 +262,13 @@ impl<P: PortIo> Worker<P> {
     /// its private endpoint's mapping (endpoint-independent), or a public address and port
     /// taken from the pool (given back by [`nat_give_back`](Self::nat_give_back) if the
     /// session is not created after all).
-    pub(super) fn nat_new(&mut self, service_set: u16, p: &Parsed, now_ms: u32) -> NatNew {
+    pub(super) fn nat_new(
+        &mut self,
+        service_set: u16,
+        p: &Parsed,
+        now_ms: u32,
+        mac: [u8; 6],
+    ) -> NatNew {
         if self.nat.is_none() || p.family != 4 {
             return NatNew::None;
         }
@@ -243,7 +280,7 @@ impl<P: PortIo> Worker<P> {
         };
         let private = u32::from_be_bytes(src);
         let pool = cfg.nat.rules[usize::from(rule)].pool;
-        match self.nat_public(rule, p, now_ms) {
+        match self.nat_public(rule, p, now_ms, mac) {
             Ok((public, flags)) => self.nat_wing(p, private, public, pool, flags),
             Err(c) => NatNew::Refused(c),
         }
@@ -252,7 +289,13 @@ impl<P: PortIo> Worker<P> {
     /// The public endpoint NAT rule `rule` gives the source of new session `p` (its
     /// endpoint-independent mapping's, a deterministic block's, a port block's or the
     /// pool's), with the wing flags that say where it came from; `Err`: refused, counted so.
-    fn nat_public(&mut self, rule: u16, p: &Parsed, now_ms: u32) -> Result<((u32, u16), u8), Counter> {
+    fn nat_public(
+        &mut self,
+        rule: u16,
+        p: &Parsed,
+        now_ms: u32,
+        mac: [u8; 6],
+    ) -> Result<((u32, u16), u8), Counter> {
         let Some(share) = self.nat.as_deref_mut() else {
             return Err(Counter::NatUnsupported);
         };
@@ -365,6 +408,7 @@ impl<P: PortIo> Worker<P> {
                         pool,
                         rule,
                         refs: 1,
+                        mac,
                     };
                     if !share.maps.insert(m) {
                         alloc.free(kind, addr, port);
@@ -441,6 +485,9 @@ impl<P: PortIo> Worker<P> {
         if w.flags & wing::ALG != 0 {
             return;
         }
+        if w.flags & wing::HAIRPIN != 0 {
+            share.release_other(kind, w);
+        }
         let public = (u32::from_be_bytes(w.public_addr), w.public_port);
         if w.flags & wing::DET != 0 {
             share.det_release(w.pool, kind, public.0, public.1);
@@ -462,7 +509,13 @@ impl<P: PortIo> Worker<P> {
     /// A packet without a session (`p`, keyed `key`): to a mapping under
     /// endpoint-independent filtering it makes a session to the private endpoint; to any
     /// other pool address it is filtered.
-    pub(super) fn nat_inbound(&mut self, p: &Parsed, key: &FlowKey) -> Inbound {
+    pub(super) fn nat_inbound(
+        &mut self,
+        p: &Parsed,
+        key: &FlowKey,
+        now_ms: u32,
+        mac: [u8; 6],
+    ) -> Inbound {
         let Some(share) = self.nat.as_deref() else {
             return Inbound::NotNat;
         };
@@ -496,6 +549,19 @@ impl<P: PortIo> Worker<P> {
         else {
             return Inbound::Filtered;
         };
+        let src = Ipv4Addr::from(p.src_v4());
+        if cfg
+            .nat
+            .rules
+            .get(usize::from(m.rule))
+            .is_some_and(|r| r.matches(src, Ipv4Addr::from(dst)))
+        {
+            // From one of the mapping's own private hosts: hairpinned.
+            return match self.nat_hairpin(p, &m, now_ms, mac) {
+                Some(w) => Inbound::Hairpin(w),
+                None => Inbound::Filtered,
+            };
+        }
         let (private, pport) = (m.private.0.to_be_bytes(), m.private.1);
         let mut priv16 = [0u8; 16];
         priv16[..4].copy_from_slice(&private);
@@ -525,6 +591,100 @@ impl<P: PortIo> Worker<P> {
             share.maps.hold(kind, m.private.0, pport);
         }
         Inbound::Session(k, self.table.hash(&k), d, w)
+    }
+
+    /// Hairpinning (RFC 4787 REQ-9): private host A's packet `p` to private host B's
+    /// mapping `m`. A gets its own public endpoint, as any session of its rule (so B sees A
+    /// as the outside would); B's mapping is held for the session. The wing is B's packets'
+    /// tuple (B to A's public endpoint). `None` when A gets no public endpoint.
+    fn nat_hairpin(&mut self, p: &Parsed, m: &Mapping, now_ms: u32, mac: [u8; 6]) -> Option<Wing> {
+        let kind = Kind::of(p.proto)?;
+        let ((a, port), flags) = self.nat_public(m.rule, p, now_ms, mac).ok()?;
+        let mut pub16 = [0u8; 16];
+        pub16[..4].copy_from_slice(&a.to_be_bytes());
+        let mut b16 = [0u8; 16];
+        b16[..4].copy_from_slice(&m.private.0.to_be_bytes());
+        let (mut key, _) = FlowKey::from_packet(Family::V4, p.proto, b16, m.private.1, pub16, port);
+        key.vlan = p.vlan;
+        let w = Wing {
+            key,
+            public_addr: a.to_be_bytes(),
+            public_port: port,
+            pool: m.pool,
+            adj_ip: 0,
+            adj_l4: 0,
+            flags: flags | wing::HAIRPIN,
+        };
+        if self.table.find(&key, self.table.hash(&key)).is_some() {
+            self.nat_undo(
+                p.proto,
+                u32::from_be_bytes(p.src_v4()),
+                p.sport,
+                &Wing { flags, ..w },
+            );
+            return None;
+        }
+        let share = self.nat.as_deref_mut()?;
+        share.maps.hold(kind, m.private.0, m.private.1);
+        Some(w)
+    }
+
+    /// Notes the two hosts' Ethernet addresses of hairpinned session `slot`.
+    pub(super) fn hairpin_made(&mut self, slot: u32, a_mac: [u8; 6], w: &Wing) {
+        let Some(share) = self.nat.as_deref_mut() else {
+            return;
+        };
+        let kind = Kind::of(w.key.proto).unwrap_or(Kind::Udp);
+        let (b, bport) = hairpin_other(w);
+        let b_mac = share
+            .maps
+            .by_private(kind, b, bport)
+            .map_or([0; 6], |m| m.mac);
+        if let Some(cell) = share.hairpin_macs.get_mut(slot as usize) {
+            cell[..6].copy_from_slice(&a_mac);
+            cell[6..].copy_from_slice(&b_mac);
+        }
+    }
+
+    /// Rewrites a packet of hairpinned session `slot` (from the first host when
+    /// `from_initiator`, else from the other): both its ends (its source to its sender's
+    /// public endpoint, its destination to the receiver's private one) and its Ethernet
+    /// addresses (to the receiver, from the gateway the sender addressed), for it to go back
+    /// out the port it came in on.
+    pub(super) fn hairpin_rewrite(&self, frame: &mut [u8], slot: u32, from_initiator: bool) {
+        let Some((s, w)) = self.table.nat_parts(slot) else {
+            return;
+        };
+        let dir = s.initiator();
+        let (a, a_port) = (s.key.src(dir), s.key.src(dir).port);
+        let (pb, pb_port) = (s.key.dst(dir), s.key.dst(dir).port);
+        let v4 = |e: crate::flow::Endpoint| match e.addr {
+            core::net::IpAddr::V4(x) => x.octets(),
+            core::net::IpAddr::V6(_) => [0; 4],
+        };
+        let (b, b_port) = hairpin_other(w);
+        let macs = self
+            .nat
+            .as_deref()
+            .and_then(|n| n.hairpin_macs.get(slot as usize))
+            .copied()
+            .unwrap_or([0; 12]);
+        let (src, dst, to_mac) = if from_initiator {
+            (
+                (w.public_addr, w.public_port),
+                (b.to_be_bytes(), b_port),
+                &macs[6..],
+            )
+        } else {
+            ((v4(pb), pb_port), (v4(a), a_port), &macs[..6])
+        };
+        rewrite_v4(frame, End::Src, src.0, src.1);
+        rewrite_v4(frame, End::Dst, dst.0, dst.1);
+        if frame.len() >= 12 {
+            // From the gateway the sender addressed, to the receiver.
+            frame.copy_within(0..6, 6);
+            frame[..6].copy_from_slice(to_mac);
+        }
     }
 
     /// A packet that matched an ALG's pinhole through NAT (`n`: it came to the public
@@ -718,16 +878,30 @@ impl<P: PortIo> Worker<P> {
     }
 
     /// Rewrites packet `i` of the burst, of translated session `slot` (`wing_match`: it
-    /// came with the translated tuple). False (the caller drops the packet) for a packet
-    /// that reached the session's private side without its public endpoint, counted.
+    /// came with the translated tuple; `port`: in on that port). False when the packet has
+    /// left the burst: a hairpinned one went back out `port`, or one that reached the
+    /// session's private side without its public endpoint is to be dropped (counted; the
+    /// caller drops it).
     #[inline(never)]
     pub(super) fn nat_rewrite(
         &mut self,
         i: usize,
         slot: u32,
         from_initiator: bool,
-        wing_match: bool,
+        (wing_match, port): (bool, u16),
     ) -> bool {
+        if self
+            .table
+            .nat_parts(slot)
+            .is_some_and(|(_, w)| w.flags & wing::HAIRPIN != 0)
+        {
+            // Hairpinned: both ends rewritten, back out the port it came in on.
+            if let Some(mut pkt) = self.take_for_slow_path(i) {
+                self.hairpin_rewrite(pkt.data_mut(), slot, from_initiator);
+                self.queue_out(port, pkt);
+            }
+            return false;
+        }
         let Ok(target) = self.nat_target(slot, from_initiator, wing_match) else {
             self.stats.inc(Counter::NatUntranslated);
             return false;

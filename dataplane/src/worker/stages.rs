@@ -330,7 +330,7 @@ impl<P: PortIo> Worker<P> {
             // completes a handshake counts).
             self.check_offload(slot, now_ms);
         }
-        if nat && !self.nat_rewrite(i, slot, from_initiator, wing) {
+        if nat && !self.nat_rewrite(i, slot, from_initiator, (wing, port)) {
             drop(self.rx.take(i));
             return;
         }
