@@ -52,6 +52,7 @@ fn sample() -> MspSession<'static> {
             flow("20.1.1.2", 21, "10.1.1.2", 1024, FlowDirection::Out, 1100),
         ],
         offload_info: None,
+        nat_info: None,
     }
 }
 

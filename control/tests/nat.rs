@@ -195,6 +195,25 @@ fn napt44_translates_out_and_back_and_a_full_pool_refuses() {
         "{out}"
     );
     assert!(out.contains("Pkts: 2,"), "{out}");
+    // The MS-MPC view: the NAT PLugin Data block, then the reverse flow to the public
+    // endpoint.
+    let msp = engine.query("show services sessions source-port 5000 extensive");
+    assert!(
+        msp.contains(
+            "NAT PLugin Data:\n  NAT Action:   Translation Type - NAPT-44\n    \
+             NAT source         10.0.0.1:5000         ->   198.51.100.7:40000\n"
+        ),
+        "{msp}"
+    );
+    assert!(
+        msp.contains("192.0.2.1:53    ->   198.51.100.7:40000"),
+        "{msp}"
+    );
+    let xml = engine.query("show services sessions source-port 5000 extensive | display xml");
+    assert!(
+        xml.contains("<nat-translated-address>198.51.100.7</nat-translated-address>"),
+        "{xml}"
+    );
     // The pool's figures (ports are counted per protocol: UDP, TCP and ICMP each hold one).
     let pool = engine.query("show services nat pool detail");
     assert!(
@@ -508,6 +527,26 @@ fn endpoint_independent_mapping_and_filtering() {
                 "{out}"
             );
         }
+        // Clearing the mappings clears the sessions that hold them, and they go.
+        let cleared = engine.query("clear services nat mappings");
+        let held = if eif { 3 } else { 2 };
+        assert!(
+            cleared.contains(&format!("Total sessions of mappings cleared: {held}")),
+            "{cleared}"
+        );
+        let t0 = std::time::Instant::now();
+        loop {
+            let maps = engine.query("show services nat mappings endpoint-independent");
+            if !maps.contains("Mapping State") {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "still mapped: {maps}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(engine.stats().card().gauge(Gauge::NatPortsInUse), 0);
         drop(engine);
         let back = sink.finish().unwrap();
         assert_eq!(back, vec![if eif { 4 } else { 2 }, 2]);

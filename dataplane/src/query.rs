@@ -31,6 +31,9 @@ pub struct SessionFilter {
     pub vlan: Option<u16>,
     /// Only this worker's sessions (an interface filter on a member interface).
     pub worker: Option<WorkerId>,
+    /// Only sessions that hold an endpoint-independent mapping (`clear services nat
+    /// mappings`).
+    pub eim_only: bool,
 }
 
 impl SessionFilter {
@@ -82,6 +85,9 @@ impl SessionFilter {
             return false;
         }
         if self.worker.is_some_and(|w| w != v.worker) {
+            return false;
+        }
+        if self.eim_only && !v.nat.is_some_and(|n| n.eim) {
             return false;
         }
         true

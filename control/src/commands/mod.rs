@@ -69,6 +69,8 @@ pub enum Command {
     ClearServicesSessions(FlowSessionFilter),
     /// `show services nat mappings endpoint-independent`.
     ShowNatMappingsEim,
+    /// `clear services nat mappings`.
+    ClearNatMappings,
     /// `show services nat deterministic-nat (internal-host | nat-port-block) …`.
     ShowNatDeterministic(nat_deterministic::DetQuery),
     /// `show services nat pool [brief | detail]`.
@@ -131,6 +133,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowAlgStatistics(p) => alg_statistics::show(ctx, *p, out),
         Command::ShowNatPool(l) => nat_pool::show(ctx, *l, out),
         Command::ShowNatMappingsEim => nat_mappings::show(ctx, out),
+        Command::ClearNatMappings => nat_mappings::clear(ctx, out),
         Command::ShowNatDeterministic(q) => nat_deterministic::show(ctx, *q, out),
         Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
         Command::ClearOffloadStatistics => offload_statistics::clear(ctx, out),
@@ -160,6 +163,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowAlgStatistics(p) => alg_statistics::request(*p),
         Command::ShowNatPool(l) => nat_pool::request(*l),
         Command::ShowNatMappingsEim => nat_mappings::request(),
+        Command::ClearNatMappings => nat_mappings::clear_request(),
         Command::ShowNatDeterministic(q) => nat_deterministic::request(*q),
         Command::ShowOffloadStatistics => offload_statistics::request(),
         Command::ClearOffloadStatistics => offload_statistics::clear_request(),
@@ -420,6 +424,18 @@ static CLEAR: &[Node<Command>] = &[
         word: "services",
         help: "Clear services information",
         next: Next::Nodes(&[
+            Node {
+                word: "nat",
+                help: "Clear Network Address Translation information",
+                next: Next::Nodes(&[Node {
+                    word: "mappings",
+                    help: "Clear NAT mappings (the sessions that hold them)",
+                    next: Next::Command(CommandDef {
+                        options: &[],
+                        build: |_| Ok(Command::ClearNatMappings),
+                    }),
+                }]),
+            },
             Node {
                 word: "offload",
                 help: "Clear session offload information",

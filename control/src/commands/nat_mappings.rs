@@ -26,6 +26,51 @@ pub fn request() -> Elem {
     Elem::new("get-service-nat-mapping-endpoint-independent")
 }
 
+/// The request RPC of `clear services nat mappings`.
+#[must_use]
+pub fn clear_request() -> Elem {
+    Elem::new("clear-service-nat-mappings")
+}
+
+/// Runs `clear services nat mappings`: a mapping lives exactly as long as one of its
+/// sessions, so the sessions that hold endpoint-independent mappings are cleared and the
+/// mappings go with them (their public ports back to the pools). Prints how many sessions
+/// each member interface cleared.
+///
+/// # Errors
+/// The control core did not answer; the client went away.
+pub fn clear(ctx: &Context, out: &mut Out<'_>) -> Outcome {
+    let filter = SessionFilter {
+        eim_only: true,
+        ..SessionFilter::default()
+    };
+    let cleared = ctx.clear(filter)?;
+    let total: u64 = cleared.iter().map(|c| c.1).sum();
+    match out {
+        Out::Text(w) => {
+            for (wk, n) in &cleared {
+                let iface = ctx.config().member_interface(*wk);
+                writeln!(w, "Interface: {iface}, Sessions of mappings cleared: {n}")?;
+            }
+            writeln!(w, "Total sessions of mappings cleared: {total}")?;
+        }
+        Out::Tree(t) => {
+            t.open(&Elem::new("clear-service-nat-mappings-results"))?;
+            for (wk, n) in &cleared {
+                let mut e = Elem::new("nat-mappings-cleared");
+                e.push(Elem::leaf(
+                    "interface-name",
+                    ctx.config().member_interface(*wk),
+                ));
+                e.push(Elem::leaf("sessions-cleared", n));
+                t.elem(&e)?;
+            }
+            t.close()?;
+        }
+    }
+    Ok(())
+}
+
 /// One mapping: (service set, pool, private, public) → sessions.
 type Mappings = BTreeMap<(u16, u16, (IpAddr, u16), (IpAddr, u16)), u64>;
 

@@ -20,7 +20,7 @@ use crate::central::{run_query, Relay};
 use crate::show::model::{Elem, FlowSession, SessionCounts, SessionExtra};
 use crate::show::names::Names;
 use crate::show::services::{
-    count_line, drain_line, utilization_line, CountRow, DrainRow, MspSession, OffloadInfo,
+    count_line, drain_line, utilization_line, CountRow, DrainRow, MspSession, NatInfo, OffloadInfo,
     ServicesLevel, ServicesText, UtilizationRow, COUNT_HEADER, DRAIN_HEADER, UTILIZATION_HEADER,
 };
 
@@ -335,6 +335,29 @@ fn msp_session<'a>(ctx: &Context, names: &'a ConfigNames, v: &SessionView) -> Ms
         v.bits & bits::ASYMMETRIC != 0,
     );
     m.offload_info = offload_info;
+    m.nat_info = v.nat.map(|n| {
+        let cfg = ctx.config();
+        let translation = cfg
+            .nat
+            .rules
+            .iter()
+            .find(|r| r.pool == n.pool)
+            .map_or("NAPT-44", |r| match r.translation {
+                svcard_config::nat::Translation::Napt44 => "NAPT-44",
+                svcard_config::nat::Translation::Deterministic => "DETERMINISTIC-NAPT44",
+            });
+        let (which, from, to) = if n.inbound {
+            ("destination", n.public, n.private)
+        } else {
+            ("source", n.private, n.public)
+        };
+        NatInfo {
+            translation,
+            which,
+            from: (from.addr, from.port),
+            to: (to.addr, to.port),
+        }
+    });
     m
 }
 

@@ -122,6 +122,22 @@ pub struct MspSession<'a> {
     /// Offload state, backend, rule and hardware counts (`extensive`; none when the
     /// session never had an offload request).
     pub offload_info: Option<OffloadInfo<'a>>,
+    /// Source NAT (`extensive`: the "NAT PLugin Data" block; none when not translated).
+    pub nat_info: Option<NatInfo>,
+}
+
+/// A translated session's NAT, as `extensive` shows it (the MS-MPC's "NAT PLugin Data").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatInfo {
+    /// The translation type as Junos prints it (`NAPT-44`).
+    pub translation: &'static str,
+    /// `source` (a session out: its private source to its public one), or `destination`
+    /// (a session in to a mapping: the public destination to the private one).
+    pub which: &'static str,
+    /// Before and after, each address and port.
+    pub from: (IpAddr, u16),
+    /// See `from`.
+    pub to: (IpAddr, u16),
 }
 
 /// A session's offload details, as `extensive` shows them (svcard's own lines).
@@ -181,6 +197,7 @@ impl<'a> MspSession<'a> {
             asymmetric,
             flows: [flow(0), flow(1)],
             offload_info: None,
+            nat_info: None,
         }
     }
 
@@ -213,6 +230,16 @@ impl<'a> MspSession<'a> {
             oe.push(Elem::leaf("hardware-byte-count-in", o.bytes[0]));
             oe.push(Elem::leaf("hardware-byte-count-out", o.bytes[1]));
             e.push(oe);
+        }
+        if let (ServicesLevel::Extensive, Some(n)) = (level, &self.nat_info) {
+            let mut ne = Elem::new("nat-plugin-data");
+            ne.push(Elem::leaf("nat-translation-type", n.translation));
+            ne.push(Elem::leaf("nat-translation", n.which));
+            ne.push(Elem::leaf("nat-original-address", n.from.0));
+            ne.push(Elem::leaf("nat-original-port", n.from.1));
+            ne.push(Elem::leaf("nat-translated-address", n.to.0));
+            ne.push(Elem::leaf("nat-translated-port", n.to.1));
+            e.push(ne);
         }
         for f in &self.flows {
             let mut fe = Elem::new("msp-flow");
@@ -312,6 +339,18 @@ impl ServicesText {
                 w,
                 "  Hardware frames: {}/{}, Hardware bytes: {}/{}",
                 o.frames[0], o.frames[1], o.bytes[0], o.bytes[1]
+            )?;
+        }
+        if let (ServicesLevel::Extensive, Some(n)) = (self.level, &s.nat_info) {
+            writeln!(w, "NAT PLugin Data:")?;
+            writeln!(w, "  NAT Action:   Translation Type - {}", n.translation)?;
+            writeln!(
+                w,
+                "    NAT {:<14} {:<21} ->   {}:{}",
+                n.which,
+                format!("{}:{}", n.from.0, n.from.1),
+                n.to.0,
+                n.to.1
             )?;
         }
         for f in &s.flows {
