@@ -233,6 +233,12 @@ fn hairpin_other(w: &Wing) -> (u32, u16) {
     (u32::from_be_bytes(addr), port)
 }
 
+/// Why a packet of a translated session gets no one-end rewrite: its session is
+/// hairpinned (`true`: both ends, back out its port), or it reached the private side
+/// without the public endpoint (`false`: dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hairpin(bool);
+
 /// What the NAT decided for a new session's first packet.
 pub(super) enum NatNew {
     /// No rule matched: not translated.
@@ -799,10 +805,13 @@ impl<P: PortIo> Worker<P> {
         slot: u32,
         from_initiator: bool,
         wing_match: bool,
-    ) -> Result<Option<(End, [u8; 4], u16, u16, u16)>, ()> {
+    ) -> Result<Option<(End, [u8; 4], u16, u16, u16)>, Hairpin> {
         let Some((s, w)) = self.table.nat_parts(slot) else {
             return Ok(None);
         };
+        if w.flags & wing::HAIRPIN != 0 {
+            return Err(Hairpin(true));
+        }
         let from_private = from_initiator != (w.flags & wing::INBOUND != 0);
         if from_private {
             Ok(Some((
@@ -816,7 +825,7 @@ impl<P: PortIo> Worker<P> {
             let (a, p) = private_of(s, w);
             Ok(Some((End::Dst, a, p, !w.adj_ip, !w.adj_l4)))
         } else {
-            Err(())
+            Err(Hairpin(false))
         }
     }
 
@@ -890,21 +899,20 @@ impl<P: PortIo> Worker<P> {
         from_initiator: bool,
         (wing_match, port): (bool, u16),
     ) -> bool {
-        if self
-            .table
-            .nat_parts(slot)
-            .is_some_and(|(_, w)| w.flags & wing::HAIRPIN != 0)
-        {
-            // Hairpinned: both ends rewritten, back out the port it came in on.
-            if let Some(mut pkt) = self.take_for_slow_path(i) {
-                self.hairpin_rewrite(pkt.data_mut(), slot, from_initiator);
-                self.queue_out(port, pkt);
+        let target = match self.nat_target(slot, from_initiator, wing_match) {
+            Ok(t) => t,
+            Err(Hairpin(true)) => {
+                // Hairpinned: both ends rewritten, back out the port it came in on.
+                if let Some(mut pkt) = self.take_for_slow_path(i) {
+                    self.hairpin_rewrite(pkt.data_mut(), slot, from_initiator);
+                    self.queue_out(port, pkt);
+                }
+                return false;
             }
-            return false;
-        }
-        let Ok(target) = self.nat_target(slot, from_initiator, wing_match) else {
-            self.stats.inc(Counter::NatUntranslated);
-            return false;
+            Err(Hairpin(false)) => {
+                self.stats.inc(Counter::NatUntranslated);
+                return false;
+            }
         };
         // A frame the hot parser took has every offset fixed.
         let fast = self.stage.kind[i & (BURST - 1)] & FAST != 0;
