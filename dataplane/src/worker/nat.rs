@@ -886,12 +886,35 @@ impl<P: PortIo> Worker<P> {
         }
     }
 
+    /// The rare packets of translated sessions that get no one-end rewrite: a hairpinned
+    /// session's (both ends rewritten, back out the port it came in on), and one that reached
+    /// the private side without the public endpoint (counted; the caller drops it).
+    #[cold]
+    #[inline(never)]
+    fn nat_not_rewritten(
+        &mut self,
+        i: usize,
+        slot: u32,
+        from_initiator: bool,
+        port: u16,
+        h: Hairpin,
+    ) {
+        if h.0 {
+            if let Some(mut pkt) = self.take_for_slow_path(i) {
+                self.hairpin_rewrite(pkt.data_mut(), slot, from_initiator);
+                self.queue_out(port, pkt);
+            }
+        } else {
+            self.stats.inc(Counter::NatUntranslated);
+        }
+    }
+
     /// Rewrites packet `i` of the burst, of translated session `slot` (`wing_match`: it
     /// came with the translated tuple; `port`: in on that port). False when the packet has
     /// left the burst: a hairpinned one went back out `port`, or one that reached the
     /// session's private side without its public endpoint is to be dropped (counted; the
     /// caller drops it).
-    #[inline(never)]
+    #[inline(always)]
     pub(super) fn nat_rewrite(
         &mut self,
         i: usize,
@@ -901,16 +924,8 @@ impl<P: PortIo> Worker<P> {
     ) -> bool {
         let target = match self.nat_target(slot, from_initiator, wing_match) {
             Ok(t) => t,
-            Err(Hairpin(true)) => {
-                // Hairpinned: both ends rewritten, back out the port it came in on.
-                if let Some(mut pkt) = self.take_for_slow_path(i) {
-                    self.hairpin_rewrite(pkt.data_mut(), slot, from_initiator);
-                    self.queue_out(port, pkt);
-                }
-                return false;
-            }
-            Err(Hairpin(false)) => {
-                self.stats.inc(Counter::NatUntranslated);
+            Err(h) => {
+                self.nat_not_rewritten(i, slot, from_initiator, port, h);
                 return false;
             }
         };
