@@ -122,11 +122,14 @@ pub enum Scenario {
     ZeroLoss,
     /// The same established capture with each feature on in turn, against plain.
     Features,
+    /// Established UDP through source NAT (napt-44 of every session), one direction, with
+    /// the testpmd baselines on the same capture in the same run.
+    Nat,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Sessions,
         Self::Imix,
         Self::SetupUdp,
@@ -135,6 +138,7 @@ impl Scenario {
         Self::AlgMix,
         Self::ZeroLoss,
         Self::Features,
+        Self::Nat,
     ];
 
     /// The name on the command line.
@@ -149,6 +153,7 @@ impl Scenario {
             Self::AlgMix => "alg-mix",
             Self::ZeroLoss => "zero-loss",
             Self::Features => "features",
+            Self::Nat => "nat",
         }
     }
 
@@ -174,13 +179,13 @@ impl Scenario {
             Self::SetupTcp => vec![1 << 20],
             Self::ShowUnderLoad => vec![1 << 20],
             Self::AlgMix => vec![10_000],
-            Self::Features => vec![1 << 20],
+            Self::Features | Self::Nat => vec![1 << 20],
         }
     }
 
     /// Whether its cases run the testpmd baselines.
     #[must_use]
     pub fn has_baselines(self) -> bool {
-        matches!(self, Self::Sessions | Self::Imix | Self::AlgMix)
+        matches!(self, Self::Sessions | Self::Imix | Self::AlgMix | Self::Nat)
     }
 }

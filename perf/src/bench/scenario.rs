@@ -239,6 +239,19 @@ pub(crate) fn pending(
             one(established(n, size), format!("{n} sessions"))
         }
         Scenario::AlgMix => one(Recipe::Ftp, format!("{n} FTP sessions")),
+        // One direction, as the features' NAT case (a capture written ahead cannot know a
+        // translated session's public endpoints for its replies).
+        Scenario::Nat => one(
+            Recipe::Flows(FlowSpec {
+                flows: n,
+                proto: Proto::Udp,
+                family: Family::V4,
+                vlan: None,
+                size,
+                both_directions: false,
+            }),
+            format!("{n} sessions NAPT44"),
+        ),
         // One direction: a translated session's replies would need the public endpoints,
         // which a capture written ahead cannot know.
         // Every feature in turn, `rounds` times over: each round has its own plain run, so
@@ -523,6 +536,7 @@ pub fn setup_for(sc: Scenario, n: u32, what: String) -> (SvcardSetup, Option<u32
             setup.max_sessions = n.saturating_mul(2).max(1024);
         }
         Scenario::Features => feature(&mut setup, &what_case, n),
+        Scenario::Nat => feature(&mut setup, "nat", n),
         Scenario::Sessions | Scenario::Imix | Scenario::ShowUnderLoad | Scenario::ZeroLoss => {}
     }
     (setup, churn)
