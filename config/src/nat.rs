@@ -18,6 +18,12 @@ pub enum Translation {
     /// computed from its offset in the rule's source range, never allocated, so no log of
     /// them is needed ([`Deterministic`]).
     Deterministic,
+    /// `basic-nat44`: the address only, one pool address per host of the rule's source
+    /// prefixes, in order (static, one to one); ports unchanged.
+    Basic,
+    /// `dynamic-nat44`: the address only, a pool address held by the host while it has
+    /// sessions; ports unchanged.
+    Dynamic,
 }
 
 impl Translation {
@@ -27,6 +33,19 @@ impl Translation {
         match self {
             Translation::Napt44 => "napt-44",
             Translation::Deterministic => "deterministic-napt44",
+            Translation::Basic => "basic-nat44",
+            Translation::Dynamic => "dynamic-nat44",
+        }
+    }
+
+    /// As Junos prints it in the NAT views (`NAPT-44`).
+    #[must_use]
+    pub fn junos_label(self) -> &'static str {
+        match self {
+            Translation::Napt44 => "NAPT-44",
+            Translation::Deterministic => "DETERMINISTIC-NAPT44",
+            Translation::Basic => "BASIC-NAT44",
+            Translation::Dynamic => "DYNAMIC-NAT44",
         }
     }
 }
@@ -204,7 +223,8 @@ pub struct NatRule {
     /// may reach a mapping's public endpoint, and a session to the private endpoint is
     /// made for it. Needs `eim`.
     pub eif: bool,
-    /// `deterministic-napt44`: the host-to-block mapping.
+    /// `deterministic-napt44`: the host-to-block mapping; `basic-nat44`: the host-to-address
+    /// mapping (a block of the whole port range per address).
     pub det: Option<Deterministic>,
     /// `address-pooling = "paired"` (APP, RFC 4787 REQ-2): every session of a private host
     /// leaves from one public address, [`NatPool::paired_address`].

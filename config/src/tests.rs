@@ -1164,13 +1164,30 @@ fn nat_errors_name_line_and_field() {
         "nat.rule[0].translation-type",
         "not a translation type",
     );
-    let mut unbuilt = rule("translation-type = \"basic-nat44\"");
-    unbuilt.push("pool = \"p1\"");
+    let mut basic = rule("translation-type = \"basic-nat44\"");
+    basic.push("pool = \"p1\"");
+    fails(&basic, 13, "nat.rule[0].source", "name them");
+    let mut basic_big = rule("translation-type = \"basic-nat44\"");
+    basic_big.extend(["pool = \"p1\"", "source = [\"10.1.0.0/29\"]"]);
     fails(
-        &unbuilt,
-        14,
-        "nat.rule[0].translation-type",
-        "not built yet",
+        &basic_big,
+        15,
+        "nat.rule[0].pool",
+        "6 hosts an address; pool 'p1' has 4",
+    );
+    let mut dyn_mixed = rule("translation-type = \"dynamic-nat44\"");
+    dyn_mixed.extend([
+        "pool = \"p1\"",
+        "[[nat.rule]]",
+        "name = \"r2\"",
+        "translation-type = \"napt-44\"",
+        "pool = \"p1\"",
+    ]);
+    fails(
+        &dyn_mixed,
+        19,
+        "nat.rule[1].pool",
+        "translates by dynamic-nat44",
     );
     let mut det = rule("translation-type = \"deterministic-napt44\"");
     det.extend(["pool = \"p1\"", "source = [\"10.1.0.0/24\"]"]);

@@ -408,29 +408,38 @@ fn nat_refuses_to_start_where_replies_cannot_be_steered() {
     let empty = dir.0.join("empty.pcap");
     svcard_perf::write_pcap(&empty, &[]).unwrap();
     let e = empty.display();
-    let text = format!(
-        "[workers]\ncount = 2\n[[port]]\nname = \"ge-0/0/0.0\"\npcap-rx = \"{e}\"\n\
-         peer = \"ge-0/0/1.0\"\n[[port]]\nname = \"ge-0/0/1.0\"\npcap-rx = \"{e}\"\n\
-         peer = \"ge-0/0/0.0\"\n{NAT}"
-    );
-    let config = std::sync::Arc::new(
-        svcard_config::Config::from_toml_str(&text, "t.toml".as_ref()).unwrap(),
-    );
+    let refused = |nat: &str, why: &str| {
+        let text = format!(
+            "[workers]\ncount = 2\n[[port]]\nname = \"ge-0/0/0.0\"\npcap-rx = \"{e}\"\n\
+             peer = \"ge-0/0/1.0\"\n[[port]]\nname = \"ge-0/0/1.0\"\npcap-rx = \"{e}\"\n\
+             peer = \"ge-0/0/0.0\"\n{nat}"
+        );
+        let config = std::sync::Arc::new(
+            svcard_config::Config::from_toml_str(&text, "t.toml".as_ref()).unwrap(),
+        );
+        let (q, c, _s) = svcard_dataplane::port::pcap::PcapBackend::for_config(
+            &config,
+            svcard_dataplane::port::pcap::PcapOptions {
+                pace: false,
+                repeat: 1,
+            },
+        )
+        .unwrap()
+        .into_parts();
+        match Engine::start(&config, q, c, Default::default()) {
+            Err(EngineError::Nat(m)) => assert!(m.contains(why), "{m}"),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("started"),
+        }
+    };
     // One address is of one class: with two workers half the replies would go astray.
-    let (q, c, _s) = svcard_dataplane::port::pcap::PcapBackend::for_config(
-        &config,
-        svcard_dataplane::port::pcap::PcapOptions {
-            pace: false,
-            repeat: 1,
-        },
-    )
-    .unwrap()
-    .into_parts();
-    match Engine::start(&config, q, c, Default::default()) {
-        Err(EngineError::Nat(m)) => assert!(m.contains("no address of RSS class"), "{m}"),
-        Err(e) => panic!("{e}"),
-        Ok(_) => panic!("started"),
-    }
+    refused(NAT, "no address of RSS class");
+    // basic-nat44's fixed addresses cannot follow the hosts' classes.
+    refused(
+        &NAT.replace("napt-44", "basic-nat44")
+            .replace("source = [\"10.0.0.0/8\"]", "source = [\"10.0.0.1/32\"]"),
+        "basic-nat44, which runs on one worker",
+    );
 }
 
 /// Endpoint-independent mapping and filtering (RFC 4787 REQ-1 and REQ-8): a private
@@ -890,4 +899,90 @@ fn hairpinned_hosts_reach_each_other_through_their_public_endpoints() {
         (v4(&outside[0].src), outside[0].sport),
         ("198.51.100.7".into(), 40000)
     );
+}
+
+/// dynamic-nat44 with two workers: each host's sessions leave from one pool address of the
+/// host's own RSS class (so every reply reaches its session's worker), with their ports
+/// unchanged; no two hosts share an address. basic-nat44 (one worker): host `h` of the
+/// source prefix leaves from the pool's address `h`, ports unchanged.
+#[test]
+fn address_only_translation_dynamic_and_basic() {
+    let ep = |a: &str, p: u16| Endpoint {
+        addr: ip(a),
+        port: p,
+    };
+    for basic in [false, true] {
+        let dir = Dir::new(if basic { "nat-basic" } else { "nat-dynamic" });
+        let mut client = Vec::new();
+        for h in 0..6u16 {
+            for f in 0..3u16 {
+                let (host, remote) = (format!("10.0.1.{}", h + 1), format!("192.0.2.{}", f + 1));
+                client.push(at(
+                    u64::from(h * 3 + f),
+                    udp(&host, 7000 + f, &remote, 53, true),
+                ));
+            }
+        }
+        let rest = NAT
+            .replace(
+                "address = \"198.51.100.7\"",
+                "address = \"198.51.100.0/28\"",
+            )
+            .replace("port-low = 40000\nport-high = 40000\n", "")
+            .replace("source = [\"10.0.0.0/8\"]", "source = [\"10.0.1.0/29\"]")
+            .replace(
+                "napt-44",
+                if basic {
+                    "basic-nat44"
+                } else {
+                    "dynamic-nat44"
+                },
+            );
+        let workers = if basic { 1 } else { 2 };
+        let (engine, sink) = two_ports(&dir, workers, &client, &[], &rest, true);
+        assert!(engine.wait_idle(Duration::from_secs(20)));
+        assert_eq!(engine.stats().card().get(Counter::NatSessions), 18);
+        drop(engine);
+        assert_eq!(sink.finish().unwrap(), vec![0, 18]);
+        let steer = Steering::new(2, 0).unwrap();
+        let mut by_host: std::collections::HashMap<String, String> = Default::default();
+        for r in read_file(&dir.0.join("out1.pcap")).unwrap() {
+            let Outcome::Ip(p) = parse(&r.data) else {
+                panic!("not IP");
+            };
+            assert!(verify_parsed(&r.data, &p));
+            let text =
+                String::from_utf8_lossy(&r.data[usize::from(p.payload_offset)..]).into_owned();
+            let (s, _) = text.split_once('>').unwrap();
+            let (host, sport) = s.rsplit_once(':').unwrap();
+            let sport: u16 = sport.parse().unwrap();
+            assert_eq!(p.sport, sport, "the port is the host's");
+            let public = v4(&p.src);
+            assert_eq!(
+                by_host
+                    .entry(host.to_string())
+                    .or_insert_with(|| public.clone()),
+                &public,
+                "{host} on two addresses"
+            );
+            if basic {
+                let h: u32 = host.rsplit('.').next().unwrap().parse().unwrap();
+                assert_eq!(public, format!("198.51.100.{}", h - 1), "host {host}");
+            } else {
+                let (hc, pc) = (
+                    steer.addr_class(u32::from(ip_v4(host))),
+                    steer.addr_class(u32::from(ip_v4(&public))),
+                );
+                assert_eq!(hc, pc, "{host} -> {public}: of the host's class");
+                let remote = v4(&p.dst);
+                let (k, d) = FlowKey::from_endpoints(17, ep(host, sport), ep(&remote, 53));
+                let (rk, rd) = FlowKey::from_endpoints(17, ep(&remote, 53), ep(&public, sport));
+                assert_eq!(rss_queue(&rk, rd, 2), rss_queue(&k, d, 2));
+            }
+        }
+        let mut addrs: Vec<&String> = by_host.values().collect();
+        addrs.sort();
+        addrs.dedup();
+        assert_eq!((by_host.len(), addrs.len()), (6, 6), "one address a host");
+    }
 }

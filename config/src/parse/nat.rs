@@ -269,13 +269,8 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
         let translation = match tt {
             "napt-44" => Translation::Napt44,
             "deterministic-napt44" => Translation::Deterministic,
-            "basic-nat44" | "dynamic-nat44" => {
-                return Err(r.err(
-                    &tspan,
-                    "translation-type",
-                    format!("'{tt}' is not built yet; napt-44 and deterministic-napt44 are"),
-                ))
-            }
+            "basic-nat44" => Translation::Basic,
+            "dynamic-nat44" => Translation::Dynamic,
             _ => {
                 return Err(r.err(
                     &tspan,
@@ -320,8 +315,8 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
         let paired = match r.word("address-pooling")? {
             None => false,
             Some(("paired", wspan)) => {
-                let why = if translation == Translation::Deterministic {
-                    Some("a deterministic rule's host keeps one address already")
+                let why = if translation != Translation::Napt44 {
+                    Some("only napt-44 pools its addresses (the other types keep a host's address already)")
                 } else if pools[pool].pba.is_some() {
                     Some("a pool with port blocks gives a host its blocks' addresses")
                 } else if eim {
@@ -342,18 +337,28 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 ))
             }
         };
-        if let Some(other) = rules
-            .iter()
-            .find(|o| usize::from(o.pool) == pool && o.det.is_none() && o.paired != paired)
-        {
+        if let Some(other) = rules.iter().find(|o| {
+            usize::from(o.pool) == pool && (o.translation, o.paired) != (translation, paired)
+        }) {
+            let how = |t: Translation, p: bool| {
+                format!(
+                    "{}{}",
+                    t.name(),
+                    if p {
+                        " with address pooling paired"
+                    } else {
+                        ""
+                    }
+                )
+            };
             return Err(r.err(
                 &pspan,
                 "pool",
                 format!(
-                    "pool '{pname}' is also rule '{}''s, which {} address pooling paired: a \
-                     pool's ports are handed out one way",
+                    "pool '{pname}' is also rule '{}''s, which translates by {}: a pool's \
+                     addresses and ports are handed out one way",
                     other.name,
-                    if other.paired { "uses" } else { "does not use" }
+                    how(other.translation, other.paired)
                 ),
             ));
         }
@@ -380,7 +385,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                     ),
                 ))
             }
-            (Translation::Napt44, Some(_)) => {
+            (Translation::Napt44 | Translation::Basic | Translation::Dynamic, Some(_)) => {
                 return Err(r.err(
                     &pspan,
                     "pool",
@@ -391,6 +396,56 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 ))
             }
             (Translation::Napt44, None) => None,
+            (Translation::Basic | Translation::Dynamic, None) => {
+                let what = translation.name();
+                let bad = if eim {
+                    Some((
+                        "mapping-type",
+                        format!("endpoint-independent mapping is napt-44's, not {what}'s"),
+                    ))
+                } else if det.pba.is_some() {
+                    Some((
+                        "pool",
+                        format!("pool '{pname}' gives port blocks: {what} keeps the ports"),
+                    ))
+                } else if translation == Translation::Basic && source.is_empty() {
+                    Some((
+                        "source",
+                        "basic-nat44 maps the hosts of its source prefixes: name them".into(),
+                    ))
+                } else {
+                    None
+                };
+                if let Some((field, why)) = bad {
+                    let at = r.get(field).map_or(span.clone(), V::span);
+                    return Err(r.err(&at, field, why));
+                }
+                if translation == Translation::Basic {
+                    let at = r.get("source").map_or(span.clone(), V::span);
+                    let hosts = det_hosts(&source, det.include_boundary)
+                        .map_err(|m| r.err(&at, "source", m))?;
+                    let n: u64 = hosts.iter().map(AddrRange::len).sum();
+                    if n > det.address_count() {
+                        return Err(r.err(
+                            &pspan,
+                            "pool",
+                            format!(
+                                "basic-nat44 gives each of {n} hosts an address; pool '{pname}' \
+                                 has {}",
+                                det.address_count()
+                            ),
+                        ));
+                    }
+                    // One "block" of the whole port range per address: host h, address h.
+                    let (low, high) = det.worker_ports();
+                    Some(
+                        Deterministic::new(det, hosts, high - low + 1)
+                            .map_err(|m| r.err(&pspan, "pool", m))?,
+                    )
+                } else {
+                    None
+                }
+            }
             (Translation::Deterministic, Some(block)) => {
                 let at = r.get("source").map_or(span.clone(), V::span);
                 if source.is_empty() {

@@ -144,8 +144,5 @@ pub fn show(ctx: &Context, level: PoolLevel, out: &mut Out<'_>) -> Outcome {
 
 /// The translation type as Junos prints it in this command.
 fn junos_type(t: svcard_config::nat::Translation) -> &'static str {
-    match t {
-        svcard_config::nat::Translation::Napt44 => "NAPT-44",
-        svcard_config::nat::Translation::Deterministic => "DETERMINISTIC-NAPT44",
-    }
+    t.junos_label()
 }

@@ -342,10 +342,7 @@ fn msp_session<'a>(ctx: &Context, names: &'a ConfigNames, v: &SessionView) -> Ms
             .rules
             .iter()
             .find(|r| r.pool == n.pool)
-            .map_or("NAPT-44", |r| match r.translation {
-                svcard_config::nat::Translation::Napt44 => "NAPT-44",
-                svcard_config::nat::Translation::Deterministic => "DETERMINISTIC-NAPT44",
-            });
+            .map_or("NAPT-44", |r| r.translation.junos_label());
         let (which, from, to) = if n.inbound {
             ("destination", n.public, n.private)
         } else {

@@ -260,6 +260,8 @@ impl Engine {
             });
         // Deterministic NAT: the ports its blocks hold, one bitmap the workers share.
         let det_ports = svcard_dataplane::nat::DetPorts::new(config).map(Arc::new);
+        // Dynamic NAT44: the addresses hosts hold, one table the workers share.
+        let addr_owners = svcard_dataplane::nat::AddrOwners::new(config).map(Arc::new);
         for (w, io) in queues.into_iter().enumerate() {
             let rings = WorkerRings::new(ring_sizes.unwrap_or_default());
             let stats = Arc::new(SharedStats::default());
@@ -284,6 +286,7 @@ impl Engine {
             let olink = Arc::clone(&offload_links[w]);
             let wbudget = budget.clone();
             let wdet = det_ports.clone();
+            let wown = addr_owners.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .spawn(move || {
@@ -304,6 +307,9 @@ impl Engine {
                     }
                     if let Some(d) = wdet {
                         worker = worker.with_det_ports(d);
+                    }
+                    if let Some(o) = wown {
+                        worker = worker.with_addr_owners(o);
                     }
                     worker.run();
                 })
@@ -672,6 +678,19 @@ fn check_nat(config: &Config, workers: usize) -> Result<(), EngineError> {
         )));
     };
     if workers > 1 {
+        if let Some(r) = config
+            .nat
+            .rules
+            .iter()
+            .find(|r| r.translation == svcard_config::nat::Translation::Basic)
+        {
+            return Err(EngineError::Nat(format!(
+                "rule '{}' is basic-nat44, which runs on one worker: a host's fixed public \
+                 address is of another RSS class than the host in general, so its replies would \
+                 reach another worker (no hand-off between workers yet)",
+                r.name
+            )));
+        }
         if let Some(r) = config.nat.rules.iter().find(|r| r.eim) {
             return Err(EngineError::Nat(format!(
                 "rule '{}' maps endpoint-independently, which runs on one worker: a mapping's \

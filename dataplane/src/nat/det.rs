@@ -12,6 +12,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use svcard_config::nat::Translation;
 use svcard_config::Config;
 
 use super::{Kind, Steering};
@@ -39,39 +40,24 @@ impl DetPorts {
     pub fn new(config: &Config) -> Option<Self> {
         // Deterministic pools, and the pools of address pooling paired (a host's address is
         // fixed there too, so its ports are claimed card-wide the same way).
-        let used: Vec<u16> = config
-            .nat
-            .rules
-            .iter()
-            .filter(|r| r.det.is_some() || r.paired)
-            .map(|r| r.pool)
-            .collect();
-        if used.is_empty() {
-            return None;
-        }
-        let pools = config
-            .nat
-            .pools
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if !used.iter().any(|&u| usize::from(u) == i) {
-                    return None;
-                }
+        let pools = super::per_used_pool(
+            config,
+            |r| r.translation == Translation::Deterministic || r.paired,
+            |p| {
                 let (low, high) = p.worker_ports();
                 let count = u32::from(high - low) + 1;
                 let words = (count as usize).div_ceil(64);
                 let addrs: Vec<u32> = p.addresses().map(u32::from).collect();
                 let n = addrs.len() * 3 * words;
-                Some(DetPool {
+                DetPool {
                     addrs,
                     low,
                     count,
                     words,
                     bits: (0..n).map(|_| AtomicU64::new(0)).collect(),
-                })
-            })
-            .collect();
+                }
+            },
+        )?;
         Some(DetPorts { pools })
     }
 

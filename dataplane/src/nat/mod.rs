@@ -7,17 +7,47 @@
 
 pub mod alloc;
 pub mod det;
+pub mod dynamic;
 pub mod mapping;
 pub mod pba;
 pub mod steer;
 
 pub use alloc::{Kind, PoolAlloc, MAX_POOL_ADDRESSES};
 pub use det::DetPorts;
+pub use dynamic::AddrOwners;
 pub use mapping::{Mapping, MappingTable};
 pub use pba::{BlockEvent, PoolBlocks};
 pub use steer::Steering;
 
 use crate::flow::FlowKey;
+
+/// Per pool of `config` (configuration order), what `make` builds for it when a rule that
+/// `uses` selects names it (`None` for the others); `None` when no rule is selected.
+pub(crate) fn per_used_pool<T>(
+    config: &svcard_config::Config,
+    uses: impl Fn(&svcard_config::nat::NatRule) -> bool,
+    make: impl Fn(&svcard_config::nat::NatPool) -> T,
+) -> Option<Vec<Option<T>>> {
+    let used: Vec<u16> = config
+        .nat
+        .rules
+        .iter()
+        .filter(|r| uses(r))
+        .map(|r| r.pool)
+        .collect();
+    if used.is_empty() {
+        return None;
+    }
+    Some(
+        config
+            .nat
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| used.iter().any(|&u| usize::from(u) == i).then(|| make(p)))
+            .collect(),
+    )
+}
 
 /// A translated session's second wing: the canonical key of its translated tuple (what its
 /// replies carry), and the public address and port its initiator was given. The session
@@ -90,6 +120,12 @@ pub mod wing {
     /// endpoint, [`Wing::public_addr`]); both ends of each packet are rewritten and it goes
     /// back out the port it came in on. The other host's mapping is held by the session.
     pub const HAIRPIN: u8 = 0x20;
+    /// The address only (basic-nat44, dynamic-nat44): the port is the private one and
+    /// nothing of a pool's ports is held.
+    pub const ADDR: u8 = 0x40;
+    /// A dynamic-nat44 address, held in the card-wide [`super::AddrOwners`] (one session
+    /// fewer on it when the session ends).
+    pub const DYN: u8 = 0x80;
 }
 
 const _: () = assert!(core::mem::size_of::<Wing>() == 64);

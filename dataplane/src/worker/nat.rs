@@ -14,7 +14,8 @@ use crate::handoff::HandoffNat;
 use std::sync::Arc;
 
 use crate::nat::{
-    wing, BlockEvent, DetPorts, Kind, Mapping, MappingTable, PoolAlloc, PoolBlocks, Steering, Wing,
+    wing, AddrOwners, BlockEvent, DetPorts, Kind, Mapping, MappingTable, PoolAlloc, PoolBlocks,
+    Steering, Wing,
 };
 use crate::port::{PacketBuf, PortIo, BURST};
 use crate::session::pinhole::PinholeNat;
@@ -42,6 +43,8 @@ pub struct NatShare {
     pub(super) eif_inbound: Vec<u64>,
     /// Deterministic blocks: the card-wide ports in use (shared with the other workers).
     pub(super) det: Option<Arc<DetPorts>>,
+    /// Dynamic NAT44: the card-wide addresses hosts hold (shared with the other workers).
+    pub(super) owners: Option<Arc<AddrOwners>>,
     /// Per pool, this worker's deterministic sessions: ports held now, the most at once,
     /// and sessions refused because the host's block had no free port of the class.
     pub(super) det_figures: Vec<[u64; 3]>,
@@ -76,6 +79,7 @@ impl NatShare {
             eif: cfg.nat.rules.iter().any(|r| r.eif),
             eif_inbound: vec![0; cfg.nat.pools.len()],
             det: None,
+            owners: None,
             det_figures: vec![[0; 3]; cfg.nat.pools.len()],
             pba: cfg
                 .nat
@@ -112,6 +116,14 @@ impl NatShare {
             lost += u64::from(q.push(e).is_err());
         }
         lost
+    }
+
+    /// One session fewer of `host` on dynamic address `addr`.
+    fn addr_release(&mut self, pool: u16, host: u32, addr: u32) {
+        if let Some(o) = self.owners.as_deref() {
+            o.release(pool, host, addr);
+            self.det_count(pool, false);
+        }
     }
 
     /// A hairpinned session lets go of the other host's mapping (its public port goes back
@@ -181,6 +193,13 @@ impl NatShare {
         let (public, pport) = (u32::from_be_bytes(w.public_addr), w.public_port);
         if w.flags & wing::ALG != 0 {
             // One of the pool's ALG ports: the control core's to give back.
+            return;
+        }
+        if w.flags & wing::ADDR != 0 {
+            if w.flags & wing::DYN != 0 {
+                let (host, _) = private_of(s, w);
+                self.addr_release(w.pool, u32::from_be_bytes(host), public);
+            }
             return;
         }
         if w.flags & wing::DET != 0 {
@@ -319,6 +338,30 @@ impl<P: PortIo> Worker<P> {
         };
         let private = u32::from_be_bytes(src);
         let mut flags = 0;
+        // The address only: the port (ICMP: identifier) stays the host's.
+        match r.translation {
+            svcard_config::nat::Translation::Basic => {
+                let Some((addr, _)) = r.det.as_ref().and_then(|d| d.block_of(private)) else {
+                    return Err(Counter::NatPoolExhausted);
+                };
+                return Ok(((addr, p.sport), wing::ADDR));
+            }
+            svcard_config::nat::Translation::Dynamic => {
+                let taken = share
+                    .owners
+                    .as_deref()
+                    .and_then(|o| o.take(pool, private, share.steer));
+                let Some(addr) = taken else {
+                    if let Some(f) = share.det_figures.get_mut(usize::from(pool)) {
+                        f[2] += 1;
+                    }
+                    return Err(Counter::NatPoolExhausted);
+                };
+                share.det_count(pool, true);
+                return Ok(((addr, p.sport), wing::ADDR | wing::DYN));
+            }
+            _ => {}
+        }
         // Deterministic: the host's address and block are computed. Address pooling
         // paired: the host's address is (the whole port range is its "block"). Either way a
         // port whose class steers the reply here is claimed card-wide.
@@ -495,6 +538,12 @@ impl<P: PortIo> Worker<P> {
             share.release_other(kind, w);
         }
         let public = (u32::from_be_bytes(w.public_addr), w.public_port);
+        if w.flags & wing::ADDR != 0 {
+            if w.flags & wing::DYN != 0 {
+                share.addr_release(w.pool, private, public.0);
+            }
+            return;
+        }
         if w.flags & wing::DET != 0 {
             share.det_release(w.pool, kind, public.0, public.1);
             return;

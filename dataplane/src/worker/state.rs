@@ -217,6 +217,16 @@ impl<P: PortIo> Worker<P> {
         self
     }
 
+    /// Shares the card-wide addresses dynamic NAT44 hosts hold (one
+    /// [`AddrOwners`](crate::nat::AddrOwners) for every worker).
+    #[must_use]
+    pub fn with_addr_owners(mut self, owners: Arc<crate::nat::AddrOwners>) -> Self {
+        if let Some(n) = self.nat.as_deref_mut() {
+            n.owners = Some(owners);
+        }
+        self
+    }
+
     /// Honours the marks a NIC's flow rules put on frames (`rte_flow` `MARK` with the
     /// session's ID: partial offload, where the device can classify but not forward): a
     /// marked frame goes to the session its mark names, compared on its key, without the
