@@ -101,6 +101,9 @@ pub struct NatPool {
     /// `[nat.pool.port-block-allocation]`: napt-44 hands each host blocks of ports, one
     /// log per block instead of one per session.
     pub pba: Option<PortBlocks>,
+    /// `max-sessions-per-host`: translated sessions a private host may have through the
+    /// pool (each worker holds a host to its share, [`NatPool::host_limit_per_worker`]).
+    pub max_sessions_per_host: Option<u32>,
 }
 
 /// Most blocks a host may hold (`maximum-blocks-per-host`; Junos allows 512, svcard keeps
@@ -193,6 +196,14 @@ impl NatPool {
         self.addresses()
             .nth(usize::try_from(h % n).ok()?)
             .map(u32::from)
+    }
+
+    /// The per-host limit each of `workers` workers enforces: the pool's limit divided
+    /// among them, rounded up (a host's sessions spread over the workers by RSS).
+    #[must_use]
+    pub fn host_limit_per_worker(&self, workers: u16) -> Option<u32> {
+        self.max_sessions_per_host
+            .map(|n| n.div_ceil(u32::from(workers.max(1))))
     }
 
     /// True when `a` is one of the pool's addresses.

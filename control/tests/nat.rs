@@ -986,3 +986,40 @@ fn address_only_translation_dynamic_and_basic() {
         assert_eq!((by_host.len(), addrs.len()), (6, 6), "one address a host");
     }
 }
+
+/// `max-sessions-per-host`: a host at the pool's limit has its next session refused
+/// (counted) while another host's go on; when its sessions end, it may make new ones.
+#[test]
+fn a_host_at_its_session_limit_is_refused_until_its_sessions_end() {
+    let dir = Dir::new("nat-hostlimit");
+    let mut client: Vec<Record> = (0..3u16)
+        .map(|i| {
+            at(
+                u64::from(i),
+                udp("10.0.0.1", 7000 + i, "192.0.2.1", 53, true),
+            )
+        })
+        .collect();
+    client.extend((0..2u16).map(|i| {
+        at(
+            10 + u64::from(i),
+            udp("10.0.0.2", 7000 + i, "192.0.2.1", 53, true),
+        )
+    }));
+    // After the first host's sessions idled out (1 s): a new one is allowed.
+    client.push(at(2500, udp("10.0.0.1", 7100, "192.0.2.1", 53, true)));
+    let rest = format!(
+        "[timeouts]\nudp = 1\n{}",
+        NAT.replace(
+            "port-high = 40000\n",
+            "port-high = 40099\nmax-sessions-per-host = 2\n"
+        )
+    );
+    let (engine, sink) = two_ports(&dir, 1, &client, &[], &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let card = engine.stats().card();
+    assert_eq!(card.get(Counter::NatHostLimitDrops), 1, "{card:?}");
+    assert_eq!(card.get(Counter::NatSessions), 5, "{card:?}");
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![0, 5]);
+}

@@ -178,6 +178,9 @@ registry! {
         /// Packets to a pool address that no session and no endpoint-independent mapping
         /// admits (address- and port-dependent filtering): dropped.
         NatFiltered => "nat_filtered_drops" in Packets,
+        /// First packets of sessions refused because their private host had the pool's
+        /// `max-sessions-per-host` (this worker's share of it).
+        NatHostLimitDrops => "nat_host_limit_drops" in Packets,
         /// Events lost because the event ring was full.
         EventRingFull => "event_ring_full" in Events,
         /// Port block allocations and releases whose log was lost: the NAT event ring was

@@ -37,6 +37,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
             "preserve-parity",
             "preserve-range",
             "port-block-allocation",
+            "max-sessions-per-host",
         ],
     )? {
         let (name, span) = p.req_word("name")?;
@@ -210,6 +211,7 @@ pub(super) fn nat(src: &Src<'_>, root: &Tab<'_, '_>) -> R<Nat> {
                 range: p.boolean("preserve-range")?.unwrap_or(false),
             },
             pba,
+            max_sessions_per_host: p.num::<u32>("max-sessions-per-host", 1, i64::from(u32::MAX))?,
         });
     }
     let mut rules: Vec<NatRule> = Vec::new();

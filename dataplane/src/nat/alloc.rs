@@ -292,6 +292,7 @@ mod tests {
             include_boundary: false,
             preserve: Preserve::default(),
             pba: None,
+            max_sessions_per_host: None,
         }
     }
 

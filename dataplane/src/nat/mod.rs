@@ -8,6 +8,7 @@
 pub mod alloc;
 pub mod det;
 pub mod dynamic;
+pub mod hosts;
 pub mod mapping;
 pub mod pba;
 pub mod steer;
@@ -15,6 +16,7 @@ pub mod steer;
 pub use alloc::{Kind, PoolAlloc, MAX_POOL_ADDRESSES};
 pub use det::DetPorts;
 pub use dynamic::AddrOwners;
+pub use hosts::HostCounts;
 pub use mapping::{Mapping, MappingTable};
 pub use pba::{BlockEvent, PoolBlocks};
 pub use steer::Steering;

@@ -414,6 +414,7 @@ mod tests {
             include_boundary: false,
             preserve: Default::default(),
             pba: Some(cfg),
+            max_sessions_per_host: None,
         }
     }
 

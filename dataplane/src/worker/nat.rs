@@ -14,8 +14,8 @@ use crate::handoff::HandoffNat;
 use std::sync::Arc;
 
 use crate::nat::{
-    wing, AddrOwners, BlockEvent, DetPorts, Kind, Mapping, MappingTable, PoolAlloc, PoolBlocks,
-    Steering, Wing,
+    wing, AddrOwners, BlockEvent, DetPorts, HostCounts, Kind, Mapping, MappingTable, PoolAlloc,
+    PoolBlocks, Steering, Wing,
 };
 use crate::port::{PacketBuf, PortIo, BURST};
 use crate::session::pinhole::PinholeNat;
@@ -45,6 +45,8 @@ pub struct NatShare {
     pub(super) det: Option<Arc<DetPorts>>,
     /// Dynamic NAT44: the card-wide addresses hosts hold (shared with the other workers).
     pub(super) owners: Option<Arc<AddrOwners>>,
+    /// Per pool with `max-sessions-per-host`: this worker's count of each host's sessions.
+    pub(super) hosts: Vec<Option<HostCounts>>,
     /// Per pool, this worker's deterministic sessions: ports held now, the most at once,
     /// and sessions refused because the host's block had no free port of the class.
     pub(super) det_figures: Vec<[u64; 3]>,
@@ -80,6 +82,15 @@ impl NatShare {
             eif_inbound: vec![0; cfg.nat.pools.len()],
             det: None,
             owners: None,
+            hosts: cfg
+                .nat
+                .pools
+                .iter()
+                .map(|p| {
+                    p.host_limit_per_worker(workers)
+                        .map(|l| HostCounts::new(capacity, l))
+                })
+                .collect(),
             det_figures: vec![[0; 3]; cfg.nat.pools.len()],
             pba: cfg
                 .nat
@@ -116,6 +127,13 @@ impl NatShare {
             lost += u64::from(q.push(e).is_err());
         }
         lost
+    }
+
+    /// One session fewer of private host `host` in `pool`'s per-host count.
+    fn host_gone(&mut self, pool: u16, host: u32) {
+        if let Some(Some(h)) = self.hosts.get_mut(usize::from(pool)) {
+            h.give(host);
+        }
     }
 
     /// One session fewer of `host` on dynamic address `addr`.
@@ -191,6 +209,10 @@ impl NatShare {
             return;
         };
         let (public, pport) = (u32::from_be_bytes(w.public_addr), w.public_port);
+        if w.flags & (wing::INBOUND | wing::ALG) == 0 {
+            let (host, _) = private_of(s, w);
+            self.host_gone(w.pool, u32::from_be_bytes(host));
+        }
         if w.flags & wing::ALG != 0 {
             // One of the pool's ALG ports: the control core's to give back.
             return;
@@ -312,9 +334,40 @@ impl<P: PortIo> Worker<P> {
     }
 
     /// The public endpoint NAT rule `rule` gives the source of new session `p` (its
-    /// endpoint-independent mapping's, a deterministic block's, a port block's or the
-    /// pool's), with the wing flags that say where it came from; `Err`: refused, counted so.
+    /// endpoint-independent mapping's, a deterministic block's, a port block's, an
+    /// address's or the pool's), with the wing flags that say where it came from; `Err`:
+    /// refused, counted so. A pool with `max-sessions-per-host` counts the host's session
+    /// first.
     fn nat_public(
+        &mut self,
+        rule: u16,
+        p: &Parsed,
+        now_ms: u32,
+        mac: [u8; 6],
+    ) -> Result<((u32, u16), u8), Counter> {
+        let host = u32::from_be_bytes(p.src_v4());
+        let pool = self.setup.config.nat.rules[usize::from(rule)].pool;
+        if let Some(Some(h)) = self
+            .nat
+            .as_deref_mut()
+            .and_then(|n| n.hosts.get_mut(usize::from(pool)))
+        {
+            if !h.take(host) {
+                return Err(Counter::NatHostLimitDrops);
+            }
+        }
+        let got = self.nat_public_of(rule, p, now_ms, mac);
+        if got.is_err() {
+            if let Some(n) = self.nat.as_deref_mut() {
+                n.host_gone(pool, host);
+            }
+        }
+        got
+    }
+
+    /// [`nat_public`](Self::nat_public) past the host's count: where the endpoint comes
+    /// from, by the rule's translation type.
+    fn nat_public_of(
         &mut self,
         rule: u16,
         p: &Parsed,
@@ -531,6 +584,9 @@ impl<P: PortIo> Worker<P> {
         let (Some(share), Some(kind)) = (self.nat.as_deref_mut(), Kind::of(proto)) else {
             return;
         };
+        if w.flags & (wing::INBOUND | wing::ALG) == 0 {
+            share.host_gone(w.pool, private);
+        }
         if w.flags & wing::ALG != 0 {
             return;
         }
