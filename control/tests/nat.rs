@@ -763,6 +763,32 @@ fn paired_pooling_keeps_a_host_on_one_address_across_workers() {
     assert!(engine.wait_idle(Duration::from_secs(20)));
     let cfg = engine.config();
     assert_eq!(engine.stats().card().get(Counter::NatSessions), 48);
+    // The paired mappings, per member interface: each host on its address, 48 sessions.
+    let maps = engine.query("show services nat mappings address-pooling-paired");
+    let mut sessions = 0;
+    let mut lines = maps.lines();
+    while let Some(l) = lines.next() {
+        if let Some(m) = l.strip_prefix("Mapping          : ") {
+            let (host, public) = m.split_once("-->").unwrap();
+            let want = cfg.nat.pools[0]
+                .paired_address(u32::from(ip_v4(host.trim())))
+                .unwrap();
+            assert_eq!(
+                public.trim(),
+                std::net::Ipv4Addr::from(want).to_string(),
+                "{maps}"
+            );
+            let count = lines.next().unwrap();
+            sessions += count
+                .split(':')
+                .nth(1)
+                .unwrap()
+                .trim()
+                .parse::<u64>()
+                .unwrap();
+        }
+    }
+    assert_eq!(sessions, 48, "{maps}");
     drop(engine);
     assert_eq!(sink.finish().unwrap(), vec![0, 48]);
     let mut seen = std::collections::HashSet::new();

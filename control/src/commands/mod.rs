@@ -69,6 +69,8 @@ pub enum Command {
     ClearServicesSessions(FlowSessionFilter),
     /// `show services nat mappings endpoint-independent`.
     ShowNatMappingsEim,
+    /// `show services nat mappings address-pooling-paired`.
+    ShowNatMappingsPaired,
     /// `clear services nat mappings`.
     ClearNatMappings,
     /// `show services nat deterministic-nat (internal-host | nat-port-block) …`.
@@ -132,7 +134,10 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowAlgConversations(s) => alg_conversations::show(ctx, s, out),
         Command::ShowAlgStatistics(p) => alg_statistics::show(ctx, *p, out),
         Command::ShowNatPool(l) => nat_pool::show(ctx, *l, out),
-        Command::ShowNatMappingsEim => nat_mappings::show(ctx, out),
+        Command::ShowNatMappingsEim => nat_mappings::show(ctx, nat_mappings::MappingKind::Eim, out),
+        Command::ShowNatMappingsPaired => {
+            nat_mappings::show(ctx, nat_mappings::MappingKind::Paired, out)
+        }
         Command::ClearNatMappings => nat_mappings::clear(ctx, out),
         Command::ShowNatDeterministic(q) => nat_deterministic::show(ctx, *q, out),
         Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
@@ -162,7 +167,8 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowAlgConversations(s) => alg_conversations::request(s),
         Command::ShowAlgStatistics(p) => alg_statistics::request(*p),
         Command::ShowNatPool(l) => nat_pool::request(*l),
-        Command::ShowNatMappingsEim => nat_mappings::request(),
+        Command::ShowNatMappingsEim => nat_mappings::request(nat_mappings::MappingKind::Eim),
+        Command::ShowNatMappingsPaired => nat_mappings::request(nat_mappings::MappingKind::Paired),
         Command::ClearNatMappings => nat_mappings::clear_request(),
         Command::ShowNatDeterministic(q) => nat_deterministic::request(*q),
         Command::ShowOffloadStatistics => offload_statistics::request(),
@@ -310,14 +316,24 @@ static SHOW: &[Node<Command>] = &[
                     Node {
                         word: "mappings",
                         help: "Show NAT address and port mappings",
-                        next: Next::Nodes(&[Node {
-                            word: "endpoint-independent",
-                            help: "Show endpoint-independent mappings",
-                            next: Next::Command(CommandDef {
-                                options: &[],
-                                build: |_| Ok(Command::ShowNatMappingsEim),
-                            }),
-                        }]),
+                        next: Next::Nodes(&[
+                            Node {
+                                word: "address-pooling-paired",
+                                help: "Show address pooling paired mappings",
+                                next: Next::Command(CommandDef {
+                                    options: &[],
+                                    build: |_| Ok(Command::ShowNatMappingsPaired),
+                                }),
+                            },
+                            Node {
+                                word: "endpoint-independent",
+                                help: "Show endpoint-independent mappings",
+                                next: Next::Command(CommandDef {
+                                    options: &[],
+                                    build: |_| Ok(Command::ShowNatMappingsEim),
+                                }),
+                            },
+                        ]),
                     },
                     Node {
                         word: "pool",

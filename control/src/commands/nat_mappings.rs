@@ -20,10 +20,22 @@ use crate::show::model::Elem;
 use svcard_dataplane::query::SessionFilter;
 use svcard_dataplane::ring::QueryKind;
 
+/// Which mappings a show lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingKind {
+    /// `endpoint-independent`: private endpoint to public endpoint.
+    Eim,
+    /// `address-pooling-paired`: private host to its public address.
+    Paired,
+}
+
 /// The request RPC.
 #[must_use]
-pub fn request() -> Elem {
-    Elem::new("get-service-nat-mapping-endpoint-independent")
+pub fn request(kind: MappingKind) -> Elem {
+    Elem::new(match kind {
+        MappingKind::Eim => "get-service-nat-mapping-endpoint-independent",
+        MappingKind::Paired => "get-service-nat-mapping-address-pooling-paired",
+    })
 }
 
 /// The request RPC of `clear services nat mappings`.
@@ -78,8 +90,9 @@ type Mappings = BTreeMap<(u16, u16, (IpAddr, u16), (IpAddr, u16)), u64>;
 ///
 /// # Errors
 /// The control core did not answer; the client went away.
-pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
+pub fn show(ctx: &Context, kind: MappingKind, out: &mut Out<'_>) -> Outcome {
     let cfg = ctx.config();
+    let paired = |pool: u16| cfg.nat.rules.iter().any(|r| r.pool == pool && r.paired);
     let workers = ctx.workers(&SessionFilter::default());
     let mut per_worker: Vec<Mappings> = vec![Mappings::new(); ctx.control.workers.len()];
     run_query(
@@ -89,14 +102,20 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
         workers,
         |m| {
             if let Relay::Session(v, _) = m {
-                if let Some(n) = v.nat.filter(|n| n.eim) {
+                let n = v.nat.filter(|n| match kind {
+                    MappingKind::Eim => n.eim,
+                    MappingKind::Paired => paired(n.pool),
+                });
+                if let Some(n) = n {
                     let w = v.worker.index();
                     if let Some(map) = per_worker.get_mut(w) {
+                        // A paired mapping is a host's address: no ports.
+                        let ports = kind == MappingKind::Eim;
                         let key = (
                             v.service_set,
                             n.pool,
-                            (n.private.addr, n.private.port),
-                            (n.public.addr, n.public.port),
+                            (n.private.addr, if ports { n.private.port } else { 0 }),
+                            (n.public.addr, if ports { n.public.port } else { 0 }),
                         );
                         *map.entry(key).or_insert(0) += 1;
                     }
@@ -107,7 +126,10 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
     )
     .map_err(|e| Failure::Message(format!("error: {e}")))?;
     if let Out::Tree(t) = out {
-        t.open(&Elem::new("service-nat-mapping-endpoint-independent"))?;
+        t.open(&Elem::new(match kind {
+            MappingKind::Eim => "service-nat-mapping-endpoint-independent",
+            MappingKind::Paired => "service-nat-mapping-address-pooling-paired",
+        }))?;
     }
     for (wi, map) in per_worker.iter().enumerate() {
         let wk = svcard_config::WorkerId(u16::try_from(wi).unwrap_or(u16::MAX));
@@ -132,11 +154,15 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
                     if current != Some((ss, pool)) {
                         writeln!(w, "NAT pool: {pool_name}")?;
                     }
-                    writeln!(
-                        w,
-                        "Mapping          : {:<16}: {:<6}--> {:<13}: {}",
-                        private.0, private.1, public.0, public.1
-                    )?;
+                    if kind == MappingKind::Eim {
+                        writeln!(
+                            w,
+                            "Mapping          : {:<16}: {:<6}--> {:<13}: {}",
+                            private.0, private.1, public.0, public.1
+                        )?;
+                    } else {
+                        writeln!(w, "Mapping          : {:<16}--> {}", private.0, public.0)?;
+                    }
                     writeln!(w, "Session Count    :{count:>6}")?;
                     writeln!(w, "Mapping State    : Active")?;
                     writeln!(w)?;
@@ -147,9 +173,13 @@ pub fn show(ctx: &Context, out: &mut Out<'_>) -> Outcome {
                     e.push(Elem::leaf("service-set-name", ss_name));
                     e.push(Elem::leaf("pool-name", pool_name));
                     e.push(Elem::leaf("private-address", private.0));
-                    e.push(Elem::leaf("private-port", private.1));
+                    if kind == MappingKind::Eim {
+                        e.push(Elem::leaf("private-port", private.1));
+                    }
                     e.push(Elem::leaf("public-address", public.0));
-                    e.push(Elem::leaf("public-port", public.1));
+                    if kind == MappingKind::Eim {
+                        e.push(Elem::leaf("public-port", public.1));
+                    }
                     e.push(Elem::leaf("session-count", count));
                     e.push(Elem::leaf("mapping-state", "Active"));
                     t.elem(&e)?;
