@@ -339,6 +339,17 @@ pub trait Attachment: Send {
     fn on_event(&mut self, worker: WorkerId, ev: &Event);
     /// One turn of its own work; true if it did anything.
     fn poll(&mut self) -> bool;
+    /// A walk of `worker`'s sessions (asked for at `began`, after the worker lost events)
+    /// found `live` (ID → start, key): what it holds of that worker's sessions that ended
+    /// unseen before the walk began goes.
+    fn forget_gone(
+        &mut self,
+        worker: WorkerId,
+        live: &std::collections::HashMap<u32, (u32, svcard_dataplane::flow::FlowKey)>,
+        began: std::time::Instant,
+    ) {
+        let _ = (worker, live, began);
+    }
 }
 
 /// Something else that sees every event after the books (the session logger's channel).

@@ -94,6 +94,7 @@ impl ControlCore {
             live: HashMap::new(),
             began_at_event: self.events,
             began_us: self.offload.as_ref().map_or(0, |o| o.now_us()),
+            began: Instant::now(),
         });
     }
 
@@ -163,6 +164,13 @@ impl ControlCore {
                 WorkerId::from_index(w).unwrap_or_default(),
                 &walk.live,
                 walk.began_us,
+            );
+        }
+        if let Some(a) = self.attachment.as_mut() {
+            a.forget_gone(
+                WorkerId::from_index(w).unwrap_or_default(),
+                &walk.live,
+                walk.began,
             );
         }
         self.reconciler.done += 1;

@@ -19,6 +19,8 @@ pub(super) struct Walk {
     pub(super) began_at_event: u64,
     /// The offload manager's clock then, microseconds.
     pub(super) began_us: u64,
+    /// When it was asked for.
+    pub(super) began: Instant,
 }
 
 /// The reconciler's state, kept by the control core.

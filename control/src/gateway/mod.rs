@@ -580,6 +580,16 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
         }
     }
 
+    fn forget_gone(
+        &mut self,
+        worker: WorkerId,
+        live: &std::collections::HashMap<u32, (u32, svcard_dataplane::flow::FlowKey)>,
+        began: std::time::Instant,
+    ) {
+        self.nat.forget_gone(worker, live, began);
+        self.rm.forget_gone(worker, live, began);
+    }
+
     fn on_event(&mut self, _worker: WorkerId, ev: &Event) {
         match ev.kind {
             EventKind::Matched(pinhole) => {

@@ -105,6 +105,8 @@ pub struct NatConv {
     /// The public endpoint taken for the last expectation translated (the rewrite that
     /// follows writes it).
     next: Option<([u8; 4], u16)>,
+    /// When the control core first saw the parent.
+    since: std::time::Instant,
 }
 
 impl NatConv {
@@ -180,7 +182,8 @@ pub struct AlgNat {
     pools: Vec<AlgPool>,
     convs: HashMap<u32, NatConv>,
     by_pinhole: HashMap<u32, Held>,
-    by_child: HashMap<u32, Held>,
+    /// Child session → its ALG port, and when the child was seen made.
+    by_child: HashMap<u32, (Held, std::time::Instant)>,
     /// Counters.
     pub stats: AlgNatStats,
 }
@@ -223,6 +226,7 @@ impl AlgNat {
             adj: [SeqAdj::default(); 2],
             made: Vec::new(),
             next: None,
+            since: std::time::Instant::now(),
         };
         let c = self.convs.entry(session).or_insert_with(|| fresh.clone());
         if c.key != *key {
@@ -321,18 +325,47 @@ impl AlgNat {
     /// Child session `child` used pinhole `id` (one-shot): the port is the child's now.
     pub fn child_matched(&mut self, id: u32, child: u32) {
         if let Some(h) = self.by_pinhole.remove(&id) {
-            self.by_child.insert(child, h);
+            self.by_child.insert(child, (h, std::time::Instant::now()));
         }
     }
 
     /// Session `id` (keyed `key`) closed: a child gives its port back, a parent's NAT goes.
     pub fn session_closed(&mut self, id: u32, key: &FlowKey) {
-        if let Some(h) = self.by_child.remove(&id) {
+        if let Some((h, _)) = self.by_child.remove(&id) {
             self.give_back(h);
         }
         if self.convs.get(&id).is_some_and(|c| c.key == *key) {
             self.convs.remove(&id);
         }
+    }
+
+    /// A reconcile walk of worker `worker` found `live`: children of that worker seen made
+    /// before the walk began and gone since (their close lost) give their ports back; the
+    /// NAT of parents gone goes. Returns the ALG ports given back.
+    pub fn forget_gone(
+        &mut self,
+        worker: svcard_config::WorkerId,
+        live: &HashMap<u32, (u32, FlowKey)>,
+        began: std::time::Instant,
+    ) -> usize {
+        let of = |id: u32| {
+            svcard_dataplane::session::split_session_id(id).is_some_and(|(w, _)| w == worker)
+        };
+        let gone: Vec<u32> = self
+            .by_child
+            .iter()
+            .filter(|(id, (_, at))| of(**id) && *at < began && !live.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &gone {
+            if let Some((h, _)) = self.by_child.remove(id) {
+                self.give_back(h);
+            }
+        }
+        self.convs.retain(|id, c| {
+            !of(*id) || c.since >= began || live.get(id).is_some_and(|(_, k)| *k == c.key)
+        });
+        gone.len()
     }
 }
 
@@ -452,6 +485,7 @@ mod tests {
             adj: [SeqAdj::default(); 2],
             made: Vec::new(),
             next: Some(([198, 51, 100, 7], 0xF00D)),
+            since: std::time::Instant::now(),
         }
     }
 
@@ -514,5 +548,23 @@ mod tests {
         assert_eq!(n.take(0, true, 0x0A00_0002, 40000), Some(got[0]));
         // UDP has its own ports.
         assert!(n.take(0, false, 0x0A00_0002, 40000).is_some());
+        // A child whose close was lost: a reconcile walk that does not find it gives its
+        // port back; one of another worker, or made after the walk began, keeps its own.
+        use svcard_dataplane::session::session_id;
+        let (w0, w1) = (
+            svcard_config::WorkerId::from_index(0).unwrap(),
+            svcard_config::WorkerId::from_index(1).unwrap(),
+        );
+        let before = n.in_use(0);
+        n.hold(21, 0, true, got[1]);
+        n.child_matched(21, session_id(w0, 5));
+        n.hold(22, 0, true, got[2]);
+        n.child_matched(22, session_id(w1, 5));
+        let began = std::time::Instant::now();
+        n.hold(23, 0, true, got[3]);
+        n.child_matched(23, session_id(w0, 6));
+        let live = HashMap::new();
+        assert_eq!(n.forget_gone(w0, &live, began), 1);
+        assert_eq!(n.in_use(0), before - 1);
     }
 }

@@ -268,6 +268,8 @@ pub struct Conv {
     resources: Vec<Resource>,
     /// The ALG instance.
     pub alg: AnyAlg,
+    /// When the conversation began.
+    since: std::time::Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -284,7 +286,8 @@ pub struct ResourceManager {
     convs: BTreeMap<u32, Conv>,
     by_parent: HashMap<u32, u32>,
     pinholes: HashMap<u32, PinholeRec>,
-    children: HashMap<u32, (u32, u32)>,
+    /// Child session → (group, pinhole, when it matched).
+    children: HashMap<u32, (u32, u32, std::time::Instant)>,
     /// Sessions the conversation cap refused (counted once; the worker forwards them).
     refused: HashSet<u32>,
     next_group: u32,
@@ -409,6 +412,7 @@ impl ResourceManager {
             policy,
             resources: Vec::new(),
             alg: AnyAlg::new(kind, alg_config(&self.config, kind), ctx)?,
+            since: std::time::Instant::now(),
         };
         self.rows[e].conversations_active += 1;
         self.rows[e].conversations_total += 1;
@@ -476,7 +480,8 @@ impl ResourceManager {
                 r.pinhole_live = false;
             }
         }
-        self.children.insert(view.id, (rec.group, pinhole));
+        self.children
+            .insert(view.id, (rec.group, pinhole, std::time::Instant::now()));
         self.dirty = true;
         if rec.one_shot {
             self.pinholes.remove(&pinhole);
@@ -504,20 +509,63 @@ impl ResourceManager {
     /// A session ended: a child leaves its resource, a parent leaves its conversation.
     pub fn session_closed(&mut self, v: &SessionView) {
         self.refused.remove(&v.id);
-        if let Some((g, r)) = self.children.remove(&v.id) {
-            if let Some(c) = self.convs.get_mut(&g) {
-                if let Some(res) = c.resources.iter_mut().find(|x| x.id == r) {
-                    res.children.retain(|s| s.id != v.id);
-                }
-            }
-            self.dirty = true;
-            self.maybe_end(g);
-        }
+        self.child_gone(v.id);
         if let Some(&g) = self.by_parent.get(&v.id) {
             if self.convs.get(&g).is_some_and(|c| c.key == v.key) {
                 self.parent_closed(g);
             }
         }
+    }
+
+    fn child_gone(&mut self, id: u32) {
+        if let Some((g, r, _)) = self.children.remove(&id) {
+            if let Some(c) = self.convs.get_mut(&g) {
+                if let Some(res) = c.resources.iter_mut().find(|x| x.id == r) {
+                    res.children.retain(|s| s.id != id);
+                }
+            }
+            self.dirty = true;
+            self.maybe_end(g);
+        }
+    }
+
+    /// A reconcile walk of `worker`'s sessions (asked for at `began`) found `live`: the
+    /// children and parents of that worker known before the walk began and gone since
+    /// (their closes lost) leave their conversations, as a close would have made them.
+    /// Returns how many went.
+    pub fn forget_gone(
+        &mut self,
+        worker: WorkerId,
+        live: &HashMap<u32, (u32, FlowKey)>,
+        began: std::time::Instant,
+    ) -> usize {
+        let of = |id: u32| {
+            svcard_dataplane::session::split_session_id(id).is_some_and(|(w, _)| w == worker)
+        };
+        let children: Vec<u32> = self
+            .children
+            .iter()
+            .filter(|(id, (_, _, at))| of(**id) && *at < began && !live.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &children {
+            self.child_gone(*id);
+        }
+        let parents: Vec<u32> = self
+            .by_parent
+            .iter()
+            .filter(|(id, g)| {
+                of(**id)
+                    && self.convs.get(g).is_some_and(|c| {
+                        c.since < began && live.get(id).is_none_or(|(_, k)| *k != c.key)
+                    })
+            })
+            .map(|(_, g)| *g)
+            .collect();
+        for g in &parents {
+            self.parent_closed(*g);
+        }
+        children.len() + parents.len()
     }
 
     fn parent_closed(&mut self, g: u32) {
@@ -719,5 +767,70 @@ pub fn slot_of(a: IpAddr) -> [u8; 16] {
             s
         }
         IpAddr::V6(v) => v.octets(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+    use svcard_alg::{AppHint, Proto};
+    use svcard_dataplane::session::session_id;
+
+    fn config() -> Arc<Config> {
+        let text = "[[port]]\nname = \"ge-0/0/0.0\"\npcap-rx = \"in.pcap\"\npeer = \"ge-0/0/1.0\"\n\
+                    [[port]]\nname = \"ge-0/0/1.0\"\npcap-tx = \"out.pcap\"\npeer = \"ge-0/0/0.0\"\n";
+        Arc::new(Config::from_toml_str(text, "t.toml".as_ref()).unwrap())
+    }
+
+    /// A parent and its child whose closes were lost: a reconcile walk that finds neither
+    /// ends the conversation; one made after the walk began stays.
+    #[test]
+    fn a_walk_ends_what_lost_closes_left() {
+        let mut rm = ResourceManager::new(config());
+        let w0 = WorkerId::from_index(0).unwrap();
+        let (parent, child) = (session_id(w0, 1), session_id(w0, 2));
+        let ctx = || {
+            FlowCtx::new(
+                Proto::TCP,
+                "10.0.0.1:40000".parse().unwrap(),
+                "192.0.2.1:21".parse().unwrap(),
+            )
+        };
+        let key = FlowKey::default();
+        assert!(rm
+            .conversation(w0, parent, &key, AlgKind::Ftp, ctx, (0, 0))
+            .is_some());
+        let e = Expectation {
+            proto: Proto::TCP,
+            src: None,
+            src_port: None,
+            dst: "10.0.0.1".parse().unwrap(),
+            dst_port: Some(5000),
+            timeout_ms: 60_000,
+            child_app: AppHint::FtpData,
+            one_shot: true,
+            quoted: None,
+        };
+        let spec = rm.open_pinhole(parent, &e, 0).unwrap();
+        let v = SessionView {
+            id: child,
+            ..SessionView::default()
+        };
+        rm.child_matched(spec.id, &v, 0);
+        let began = Instant::now();
+        // A conversation begun after the walk was asked for is not the walk's to judge.
+        let late = session_id(w0, 3);
+        let late_key = FlowKey {
+            port_a: 1,
+            ..FlowKey::default()
+        };
+        assert!(rm
+            .conversation(w0, late, &late_key, AlgKind::Ftp, ctx, (0, 0))
+            .is_some());
+        assert_eq!(rm.conversations(), 2);
+        assert_eq!(rm.forget_gone(w0, &HashMap::new(), began), 2);
+        assert_eq!(rm.conversations(), 1);
+        assert!(rm.holds_sessions(), "the late parent is still held");
     }
 }
