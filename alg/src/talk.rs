@@ -205,6 +205,12 @@ impl Alg for Talk {
                 if let Some(ctl) = m.ctl_addr {
                     let ip = IpAddr::V4(*ctl.ip());
                     let same = ip == src.ip() && ctl.port() == src.port();
+                    if same {
+                        // The request's own source: nothing to expect, but a NAT writes
+                        // the source it gives the request there.
+                        let kind = RewriteKind::TalkSockaddr;
+                        c.rewrite(out, side, 24..40, kind, Some(ip), ctl.port());
+                    }
                     if !same && c.check_addr(out, side, ip) {
                         if let Some(port) = c.check_port(out, u32::from(ctl.port())) {
                             let daemon = c.ctx.responder;

@@ -1049,3 +1049,76 @@ fn a_host_at_its_session_limit_is_refused_until_its_sessions_end() {
     drop(engine);
     assert_eq!(sink.finish().unwrap(), vec![0, 5]);
 }
+
+/// The talk ALG through NAT: a private caller's `ANNOUNCE` leaves with its `addr` (the
+/// caller's TCP listener) rewritten to the pool's address and an ALG port, and its
+/// `ctl_addr` (its own request source) to the request's public source; the invitee's
+/// connection to that ALG port comes in to the caller's private listener.
+#[test]
+fn talk_announce_through_nat_names_public_endpoints() {
+    let dir = Dir::new("nat-talk");
+    let osa = |ip: [u8; 4], port: u16| {
+        let mut s = vec![0, 2];
+        s.extend_from_slice(&port.to_be_bytes());
+        s.extend_from_slice(&ip);
+        s.extend_from_slice(&[0; 8]);
+        s
+    };
+    // CTL_MSG: version 1, ANNOUNCE (3), id 7, addr, ctl_addr, pid, names, tty.
+    let mut msg = vec![1, 3, 0, 0, 0, 0, 0, 7];
+    msg.extend(osa([10, 0, 0, 1], 40000));
+    msg.extend(osa([10, 0, 0, 1], 40001));
+    msg.extend_from_slice(&4242u32.to_be_bytes());
+    msg.extend_from_slice(b"alice\0\0\0\0\0\0\0bob\0\0\0\0\0\0\0\0\0");
+    msg.extend_from_slice(&[0; 16]);
+    assert_eq!(msg.len(), 84);
+    let client = vec![at(
+        0,
+        build(
+            ip("10.0.0.1"),
+            ip("192.0.2.1"),
+            &L4::Udp {
+                sport: 40001,
+                dport: 518,
+                payload: msg,
+            },
+            60,
+            true,
+        ),
+    )];
+    // The invitee's host connects to the announced address, as the daemon forwarded it:
+    // the pool address and the first ALG port (one worker: the top 1008 ports of 1024-65535
+    // are the ALG's, taken from the lowest).
+    let server = vec![at(
+        300,
+        tcp("192.0.2.1", 1234, "198.51.100.7", 64528, 0x02, false),
+    )];
+    let rest = NAT.replace("port-low = 40000\nport-high = 40000\n", "");
+    let (engine, sink) = two_ports(&dir, 1, &client, &server, &rest, true);
+    assert!(engine.wait_idle(Duration::from_secs(20)));
+    let out = engine.query("show security flow session");
+    assert!(
+        out.contains("In: 192.0.2.1/1234 --> 198.51.100.7/64528;tcp,")
+            && out.contains("Out: 10.0.0.1/40000 --> 192.0.2.1/1234;tcp,"),
+        "the invitee's connection in to the caller's listener: {out}"
+    );
+    drop(engine);
+    assert_eq!(sink.finish().unwrap(), vec![1, 1]);
+    let sent = read_file(&dir.0.join("out1.pcap")).unwrap();
+    let Outcome::Ip(p) = parse(&sent[0].data) else {
+        panic!("not IP");
+    };
+    assert!(verify_parsed(&sent[0].data, &p), "the UDP checksum holds");
+    let payload = &sent[0].data[usize::from(p.payload_offset)..];
+    assert_eq!(&payload[8..24], &osa([198, 51, 100, 7], 64528)[..], "addr");
+    assert_eq!(
+        &payload[24..40],
+        &osa([198, 51, 100, 7], p.sport)[..],
+        "ctl_addr: the request's own public source"
+    );
+    let to_caller = packets(&dir.0.join("out0.pcap"));
+    assert_eq!(
+        (v4(&to_caller[0].dst), to_caller[0].dport),
+        ("10.0.0.1".into(), 40000)
+    );
+}

@@ -35,7 +35,7 @@ use svcard_dataplane::ring::{Event, EventKind};
 use svcard_dataplane::session::pinhole::PinholeNat;
 use svcard_dataplane::session::{split_session_id, Action};
 use svcard_dataplane::stats::{AlgCounter, Counter, Figure, SharedStats};
-use svcard_dataplane::wire::splice::{shift_v4, splice_v4};
+use svcard_dataplane::wire::splice::{overwrite_udp_v4, shift_v4, splice_v4};
 use svcard_dataplane::wire::{self, Outcome, Parsed};
 
 /// Hand-offs taken from one worker per iteration.
@@ -60,6 +60,15 @@ pub fn links<T>(workers: usize, sizes: LinkSizes) -> Vec<Arc<AlgLink<T>>> {
         .map(|_| Arc::new(AlgLink::new(sizes, watch_mask())))
         .collect()
 }
+
+/// A rewrite an ALG asked for on the packet in hand: its side, its sequence (TCP) or payload
+/// (UDP) range, its notation, and the endpoint the text names.
+type Rewrite = (
+    Side,
+    core::ops::Range<u32>,
+    RewriteKind,
+    (Option<IpAddr>, u16),
+);
 
 struct Pending<T> {
     /// The last ALG command sequence number this packet waits for.
@@ -97,8 +106,9 @@ pub struct Gateway<P: PortIo> {
     generation: u64,
     /// The ALGs through source NAT: ALG ports, payload rewrites, sequence shifts.
     nat: AlgNat,
-    /// The rewrites the ALG asked for on the packet in hand: (side, sequence range, kind).
-    rewrites: Vec<(Side, core::ops::Range<u32>, RewriteKind)>,
+    /// The rewrites the ALG asked for on the packet in hand: (side, sequence range, kind,
+    /// the endpoint the text names).
+    rewrites: Vec<Rewrite>,
 }
 
 impl<P: PortIo> core::fmt::Debug for Gateway<P> {
@@ -306,11 +316,16 @@ impl<P: PortIo> Gateway<P> {
         }
         let mut need = self.apply_actions(worker, session, now_ms);
         let mut pkt = pkt;
+        if nat.is_some() && p.proto == wire::ip_proto::UDP {
+            self.nat_rewrite_udp(&mut pkt, &p, session, side);
+        }
         if nat.is_some() && tcp && self.nat_rewrite(&mut pkt, &p, session, side) {
             // The first shift: the worker's windows stop refusing before the segment (and
             // so the peer's shifted acknowledgements) can reach anyone.
             need = self.unicast(worker, |seq| AlgCommand::SequenceShifted { seq, session });
         }
+        // What the ALG asked to rewrite is this packet's only (kept when not translated).
+        self.rewrites.clear();
         if need == 0 || self.applied(need) {
             self.transmit(worker, egress, pkt);
         } else if self.pending.len() < PENDING_CAP {
@@ -339,8 +354,14 @@ impl<P: PortIo> Gateway<P> {
                     need = self.broadcast(|seq| AlgCommand::AddPinhole { seq, spec });
                 }
                 AlgAction::Rewrite {
-                    side, range, kind, ..
-                } => self.rewrites.push((*side, range.clone(), *kind)),
+                    side,
+                    range,
+                    kind,
+                    addr,
+                    port,
+                } => self
+                    .rewrites
+                    .push((*side, range.clone(), *kind, (*addr, *port))),
                 AlgAction::Close => {
                     self.rm.parent_done(session);
                     if let Some((w, _)) = split_session_id(session) {
@@ -438,7 +459,7 @@ impl<P: PortIo> Gateway<P> {
         };
         let again = edits.len();
         let mut failed = 0u64;
-        for (s, range, kind) in &rewrites {
+        for (s, range, kind, named) in &rewrites {
             if *s != side || side != c.private_side() {
                 continue;
             }
@@ -448,7 +469,7 @@ impl<P: PortIo> Gateway<P> {
                 failed += 1;
                 continue;
             };
-            match c.text(*kind, old) {
+            match c.text_naming(*kind, *named, old) {
                 Some(new) => {
                     c.record(side, range.start, old, &new);
                     edits.push((off, len, new));
@@ -492,6 +513,34 @@ impl<P: PortIo> Gateway<P> {
         self.rewrites = rewrites;
         self.rewrites.clear();
         !shifted_before && diff != 0
+    }
+
+    /// A translated conversation's datagram leaves: the rewrites its ALG asked for (offsets
+    /// into this datagram's payload) are made when the text keeps its length (a talk
+    /// `osockaddr`); others are counted as not made.
+    fn nat_rewrite_udp(&mut self, pkt: &mut P::Pkt, p: &Parsed, session: u32, side: Side) {
+        let rewrites = core::mem::take(&mut self.rewrites);
+        if let Some(c) = self.nat.get(session) {
+            let start = usize::from(p.payload_offset);
+            let mut made = 0u64;
+            let mut failed = 0u64;
+            for (s, range, kind, named) in &rewrites {
+                if *s != side || side != c.private_side() {
+                    continue;
+                }
+                let (off, end) = (range.start as usize, range.end as usize);
+                let old = pkt.data().get(start + off..start + end).map(<[u8]>::to_vec);
+                let new = old.as_deref().and_then(|o| c.text_naming(*kind, *named, o));
+                match new {
+                    Some(n) if overwrite_udp_v4(pkt.data_mut(), p, off, &n) => made += 1,
+                    _ => failed += 1,
+                }
+            }
+            self.nat.stats.rewrites += made;
+            self.nat.stats.rewrite_failed += failed;
+        }
+        self.rewrites = rewrites;
+        self.rewrites.clear();
     }
 
     /// Pinholes that lapsed leave every worker; ALG clocks advance.

@@ -22,6 +22,8 @@
 
 use std::collections::HashMap;
 
+use core::net::{IpAddr, Ipv4Addr};
+
 use svcard_alg::{RewriteKind, Side};
 use svcard_config::Config;
 use svcard_dataplane::flow::FlowKey;
@@ -375,12 +377,39 @@ impl NatConv {
         self.next = Some(public);
     }
 
+    /// The text to write for a rewrite of `kind` naming endpoint `named` over the original
+    /// bytes `old`: the parent's own public endpoint when the text names the private
+    /// endpoint itself (a talk request's `ctl_addr`), else the last expectation's
+    /// ([`text`](Self::text)).
+    #[must_use]
+    pub fn text_naming(
+        &self,
+        kind: RewriteKind,
+        named: (Option<IpAddr>, u16),
+        old: &[u8],
+    ) -> Option<Vec<u8>> {
+        let own = (
+            Some(IpAddr::V4(Ipv4Addr::from(self.nat.private.0))),
+            self.nat.private.1,
+        );
+        let ep = if named == own {
+            Some(self.nat.public)
+        } else {
+            self.next
+        };
+        Self::write(kind, ep?, old)
+    }
+
     /// The text to write for a rewrite of `kind` over the original bytes `old`: the public
     /// endpoint of the last expectation translated. `None`: nothing to write (no endpoint,
     /// or a notation that carries no IPv4 address of the private side).
     #[must_use]
     pub fn text(&self, kind: RewriteKind, old: &[u8]) -> Option<Vec<u8>> {
-        let (a, port) = self.next?;
+        Self::write(kind, self.next?, old)
+    }
+
+    /// Endpoint `(a, port)` in `kind`'s notation, over the original bytes `old`.
+    fn write(kind: RewriteKind, (a, port): ([u8; 4], u16), old: &[u8]) -> Option<Vec<u8>> {
         let [p1, p2] = port.to_be_bytes();
         match kind {
             RewriteKind::FtpCommaAddrPort => {
@@ -395,7 +424,16 @@ impl NatConv {
                 })
             }
             RewriteKind::FtpEpsvPort | RewriteKind::RshPort => Some(port.to_string().into_bytes()),
-            RewriteKind::TalkSockaddr | RewriteKind::RpcPort | RewriteKind::RpcUaddr => None,
+            RewriteKind::TalkSockaddr => {
+                // family (kept as the sender wrote it), port, address, 8 zero bytes.
+                let family = old.get(..2)?;
+                let mut t = family.to_vec();
+                t.extend_from_slice(&port.to_be_bytes());
+                t.extend_from_slice(&a);
+                t.extend_from_slice(&[0; 8]);
+                (old.len() == t.len()).then_some(t)
+            }
+            RewriteKind::RpcPort | RewriteKind::RpcUaddr => None,
         }
     }
 

@@ -126,6 +126,49 @@ fn shift_sack(opts: &mut [u8], ack: &impl Fn(u32) -> u32) {
     }
 }
 
+/// Writes `new` over payload bytes `start..start + new.len()` of IPv4 UDP datagram `frame`
+/// (parsed as `p`: a text of the same length, as a talk `osockaddr`) and recomputes its
+/// UDP checksum (a checksum of 0, none, stays 0). False, nothing written, when the range is
+/// not in the payload.
+pub fn overwrite_udp_v4(frame: &mut [u8], p: &Parsed, start: usize, new: &[u8]) -> bool {
+    if p.family != 4 || p.proto != ip_proto::UDP || p.fragment != 0 {
+        return false;
+    }
+    if start + new.len() > usize::from(p.payload_len) {
+        return false;
+    }
+    let at = usize::from(p.payload_offset) + start;
+    let Some(dst) = frame.get_mut(at..at + new.len()) else {
+        return false;
+    };
+    dst.copy_from_slice(new);
+    let (l3, l4) = (usize::from(p.l3_offset), usize::from(p.l4_offset));
+    let ip_end = l3 + usize::from(p.ip_len);
+    if ip_end > frame.len() || l4 + 8 > ip_end || (frame[l4 + 6] == 0 && frame[l4 + 7] == 0) {
+        return true;
+    }
+    let src = [
+        frame[l3 + 12],
+        frame[l3 + 13],
+        frame[l3 + 14],
+        frame[l3 + 15],
+    ];
+    let dst = [
+        frame[l3 + 16],
+        frame[l3 + 17],
+        frame[l3 + 18],
+        frame[l3 + 19],
+    ];
+    frame[l4 + 6] = 0;
+    frame[l4 + 7] = 0;
+    let mut sum = l4_checksum_v4(&src, &dst, ip_proto::UDP, &frame[l4..ip_end]);
+    if sum == 0 {
+        sum = 0xffff;
+    }
+    frame[l4 + 6..l4 + 8].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
 /// Recomputes the TCP checksum of IPv4 TCP segment `frame` (parsed as `p`, its IP total
 /// length read from the frame).
 pub fn finish_tcp_v4(frame: &mut [u8], p: &Parsed) {
