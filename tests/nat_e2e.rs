@@ -349,3 +349,67 @@ fn rig_nat_ftp_active_and_passive_through_the_alg() {
     drop(srv);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// rsh through NAT with its ALG: netkit rsh against in.rshd under inetd. rshd accepts a
+/// client only from a privileged port and connects its stderr back only to a privileged
+/// port, so the pool preserves the range below 1024 (`port-low = 512`, `preserve-range`):
+/// the control connection leaves from a privileged public port, and the stderr port the
+/// client announces is rewritten to one of the pool's privileged ALG ports, where rshd's
+/// connection comes in to the client. The command's stdout and stderr both arrive; the
+/// server sees only the pool's address.
+#[test]
+fn rig_nat_rsh_stderr_connection_through_the_alg() {
+    need(&["inetd", "in.rshd", "netkit-rsh"]);
+    let mut rig = Rig::new(75, "natrsh");
+    let (c4, s4) = (rig.client_ip(), rig.server_ip());
+    let policy = nat_policy(&c4.to_string()).replace(
+        "address = \"198.51.100.7/32\"\n",
+        "address = \"198.51.100.7/32\"\nport-low = 512\npreserve-range = true\n",
+    );
+    assert!(policy.contains("preserve-range"), "{policy}");
+    rig.start(&policy);
+    pool_reachable(&rig);
+    // rshd looks its client's address up by name: the pool's address, as the server's
+    // name service knows it.
+    let hosts = std::path::PathBuf::from("/etc/netns")
+        .join(&rig.server_ns)
+        .join("hosts");
+    let mut h = std::fs::read_to_string(&hosts).unwrap();
+    h.push_str(&format!("{POOL} e2e-pool\n"));
+    std::fs::write(&hosts, h).unwrap();
+    // root may log in from the pool's address (a ~/.rhosts of this mount namespace only).
+    let mut srv = rig.server(
+        "inetd",
+        &format!(
+            "mount -t tmpfs -o mode=0700 tmpfs /root\n\
+             printf '{POOL} root\\ne2e-pool root\\n' > /root/.rhosts\nchmod 600 /root/.rhosts\n\
+             printf 'shell stream tcp nowait root /usr/sbin/in.rshd in.rshd\\n' > /root/inetd.conf\n\
+             exec inetd -d /root/inetd.conf"
+        ),
+    );
+    rig.wait_listening(&mut srv, "tcp", 514, 1);
+    let o = rig.client(
+        &["netkit-rsh", &s4.to_string(), "echo out; echo err >&2"],
+        Duration::from_secs(20),
+    );
+    let mut failures = Vec::new();
+    if !(o.ok() && o.stdout.trim() == "out" && o.stderr.trim() == "err") {
+        failures.push(format!(
+            "rsh {s4} through NAT did not give out/err: {}\n{}\n{}\n{}",
+            o.report(),
+            tail(&srv.log_text(), 40),
+            rig.show("show security flow session"),
+            rig.show("show services alg statistics"),
+        ));
+    }
+    let out = rig.show("show security flow session extensive");
+    if !out.contains(&format!("--> {POOL}/")) {
+        failures.push(format!("no translated session:\n{out}"));
+    }
+    let stats = rig.show("show services alg statistics");
+    if last_number(&stats, "NAT payload rewrites") < 1 {
+        failures.push(format!("no NAT payload rewrite:\n{stats}"));
+    }
+    drop(srv);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

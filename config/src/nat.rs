@@ -173,6 +173,29 @@ impl NatPool {
         (self.alg_ports > 0).then(|| (self.port_high - self.alg_ports + 1, self.port_high))
     }
 
+    /// The ALG ports below 1024, for an ALG child announced on a privileged port (rsh's
+    /// stderr connection, which rshd accepts only on one): with `preserve-range` and a range
+    /// that reaches below 1024, the top eighth of the privileged part (at least one port).
+    /// The workers never hand these out either.
+    #[must_use]
+    pub fn alg_privileged_range(&self) -> Option<(u16, u16)> {
+        if !self.preserve.range || self.port_low >= 1024 || self.alg_ports == 0 {
+            return None;
+        }
+        let n = ((1024 - self.port_low) / 8).max(1);
+        Some((1024 - n, 1023))
+    }
+
+    /// True when `port` is one of the ALG ports (either share).
+    #[must_use]
+    pub fn is_alg_port(&self, port: u16) -> bool {
+        self.alg_port_range()
+            .is_some_and(|(lo, hi)| (lo..=hi).contains(&port))
+            || self
+                .alg_privileged_range()
+                .is_some_and(|(lo, hi)| (lo..=hi).contains(&port))
+    }
+
     /// The default `alg-ports` of a range `low..=high`: a 64th of it (none under 128 ports).
     #[must_use]
     pub fn default_alg_ports(low: u16, high: u16) -> u16 {

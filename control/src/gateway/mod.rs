@@ -109,6 +109,10 @@ pub struct Gateway<P: PortIo> {
     /// The rewrites the ALG asked for on the packet in hand: (side, sequence range, kind,
     /// the endpoint the text names).
     rewrites: Vec<Rewrite>,
+    /// The ALG of a translated conversation is done with the packet in hand: the worker may
+    /// forward the rest unless the connection's numbers are shifted (the control core must
+    /// then see every packet to shift it).
+    forward_after: bool,
 }
 
 impl<P: PortIo> core::fmt::Debug for Gateway<P> {
@@ -142,6 +146,7 @@ impl<P: PortIo> Gateway<P> {
         Gateway {
             nat: AlgNat::new(&config, workers),
             rewrites: Vec::new(),
+            forward_after: false,
             rm: ResourceManager::new(config),
             clock,
             links,
@@ -326,6 +331,19 @@ impl<P: PortIo> Gateway<P> {
         }
         // What the ALG asked to rewrite is this packet's only (kept when not translated).
         self.rewrites.clear();
+        if core::mem::take(&mut self.forward_after)
+            && self
+                .nat
+                .get(session)
+                .is_some_and(|c| c.adj.iter().all(nat::SeqAdj::is_zero))
+        {
+            let seq = self.unicast(worker, |seq| AlgCommand::SetAction {
+                seq,
+                session,
+                action: Action::Forward,
+            });
+            need = need.max(seq);
+        }
         if need == 0 || self.applied(need) {
             self.transmit(worker, egress, pkt);
         } else if self.pending.len() < PENDING_CAP {
@@ -369,12 +387,18 @@ impl<P: PortIo> Gateway<P> {
                     }
                 }
                 AlgAction::ParentState(svcard_alg::ParentState::Forward) => {
-                    // Negotiation over (or the ALG is off): the worker forwards the rest.
-                    self.unicast(worker, |seq| AlgCommand::SetAction {
-                        seq,
-                        session,
-                        action: Action::Forward,
-                    });
+                    // Negotiation over (or the ALG is off): the worker forwards the rest,
+                    // unless NAT shifts this connection's sequence numbers (decided once
+                    // this packet's rewrites are made: `forward_after`).
+                    if self.nat.get(session).is_some() {
+                        self.forward_after = true;
+                    } else {
+                        self.unicast(worker, |seq| AlgCommand::SetAction {
+                            seq,
+                            session,
+                            action: Action::Forward,
+                        });
+                    }
                 }
                 AlgAction::ParentState(svcard_alg::ParentState::Watch) => {}
                 AlgAction::ParseError(_) => {}

@@ -132,12 +132,14 @@ struct Held {
     port: u16,
 }
 
-/// One pool's ALG ports: per address and protocol (TCP, UDP), a bitmap of those in use.
+/// One pool's ALG ports: per address and protocol (TCP, UDP), a bitmap of those in use,
+/// over the privileged share (for a child announced on a privileged port, when the pool has
+/// one) and then the top of the range.
 #[derive(Debug)]
 struct AlgPool {
     addrs: Vec<u32>,
-    low: u16,
-    count: u16,
+    /// The privileged share's first port and size, then the top share's.
+    shares: [(u16, u16); 2],
     used: Vec<Vec<u64>>,
     in_use: u64,
 }
@@ -146,22 +148,43 @@ impl AlgPool {
     fn new(pool: &svcard_config::nat::NatPool) -> Self {
         let mut addrs: Vec<u32> = pool.addresses().map(u32::from).collect();
         addrs.sort_unstable();
-        let (low, count) = match pool.alg_port_range() {
-            Some((lo, hi)) => (lo, hi - lo + 1),
-            None => (0, 0),
-        };
-        let words = usize::from(count).div_ceil(64);
+        let share = |r: Option<(u16, u16)>| r.map_or((0, 0), |(lo, hi)| (lo, hi - lo + 1));
+        let shares = [
+            share(pool.alg_privileged_range()),
+            share(pool.alg_port_range()),
+        ];
+        let words = (usize::from(shares[0].1) + usize::from(shares[1].1)).div_ceil(64);
         AlgPool {
             used: vec![vec![0u64; words]; addrs.len() * 2],
             addrs,
-            low,
-            count,
+            shares,
             in_use: 0,
         }
     }
 
     fn row(&self, ai: usize, tcp: bool) -> usize {
         ai * 2 + usize::from(!tcp)
+    }
+
+    /// The bit index of `port`, if it is an ALG port.
+    fn index(&self, port: u16) -> Option<usize> {
+        let [(plo, pn), (lo, n)] = self.shares;
+        if port >= plo && port - plo < pn {
+            return Some(usize::from(port - plo));
+        }
+        (port >= lo && port - lo < n).then(|| usize::from(pn) + usize::from(port - lo))
+    }
+
+    /// The ports a child announced on `pport` may get: the privileged share for a
+    /// privileged port (when there is one), else the top one. (First port, count, first
+    /// bit index.)
+    fn share_for(&self, pport: u16) -> (u16, u16, usize) {
+        let [(plo, pn), (lo, n)] = self.shares;
+        if pport < 1024 && pn > 0 {
+            (plo, pn, 0)
+        } else {
+            (lo, n, usize::from(pn))
+        }
     }
 }
 
@@ -253,13 +276,15 @@ impl AlgNat {
         let found = self.pools.get_mut(usize::from(pool)).and_then(|p| {
             let start = (private.wrapping_mul(0x9E37_79B1) >> 8) as usize;
             let n = p.addrs.len();
+            let (first, count, base) = p.share_for(pport);
             for k in 0..n {
                 let ai = (start + k) % n;
                 let a = p.addrs[ai];
                 let row = p.row(ai, tcp);
-                for off in 0..p.count {
-                    let port = p.low + off;
-                    let (w, b) = (usize::from(off) / 64, u64::from(off) % 64);
+                for off in 0..count {
+                    let port = first + off;
+                    let i = base + usize::from(off);
+                    let (w, b) = (i / 64, i % 64);
                     if p.used[row][w] & (1 << b) == 0 && steer.pair_class(a, port) == want {
                         p.used[row][w] |= 1 << b;
                         p.in_use += 1;
@@ -293,11 +318,11 @@ impl AlgNat {
         let Ok(ai) = p.addrs.binary_search(&h.addr) else {
             return;
         };
-        let Some(off) = h.port.checked_sub(p.low).filter(|&o| o < p.count) else {
+        let Some(i) = p.index(h.port) else {
             return;
         };
         let row = p.row(ai, h.tcp);
-        let (w, b) = (usize::from(off) / 64, u64::from(off) % 64);
+        let (w, b) = (i / 64, i % 64);
         if p.used[row][w] & (1 << b) != 0 {
             p.used[row][w] &= !(1 << b);
             p.in_use -= 1;
@@ -509,6 +534,21 @@ mod tests {
         a.record(u32::MAX - 10, 5);
         assert_eq!(a.seq_delta(20), 5);
         assert_eq!(a.unshift_ack(25), 20);
+    }
+
+    #[test]
+    fn a_privileged_port_gets_a_privileged_alg_port_where_the_pool_preserves_the_range() {
+        let text = "[[port]]\nname = \"ge-0/0/0.0\"\npcap-rx = \"in.pcap\"\n\
+             peer = \"ge-0/0/1.0\"\n[[port]]\nname = \"ge-0/0/1.0\"\npcap-tx = \"out.pcap\"\n\
+             peer = \"ge-0/0/0.0\"\n[[nat.pool]]\nname = \"p\"\naddress = \"198.51.100.7\"\n\
+             port-low = 512\npreserve-range = true\n";
+        let cfg = Config::from_toml_str(text, "t.toml".as_ref()).unwrap();
+        assert_eq!(cfg.nat.pools[0].alg_privileged_range(), Some((960, 1023)));
+        let mut n = AlgNat::new(&cfg, 1);
+        let (_, p) = n.take(0, true, 0x0A00_0001, 1022).unwrap();
+        assert!((960..=1023).contains(&p), "{p}");
+        let (_, p) = n.take(0, true, 0x0A00_0001, 40000).unwrap();
+        assert!(p > 60000, "{p}");
     }
 
     fn conv() -> NatConv {

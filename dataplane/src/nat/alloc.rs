@@ -92,7 +92,7 @@ impl PoolAlloc {
         let mut owned = vec![0u64; words];
         let mut owned_count = 0u32;
         for p in low..=high {
-            if steer.owner(p) == steer.me() {
+            if steer.owner(p) == steer.me() && !pool.is_alg_port(p) {
                 let i = usize::from(p - low);
                 owned[i / 64] |= 1 << (i % 64);
                 owned_count += 1;
