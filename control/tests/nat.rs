@@ -209,6 +209,15 @@ fn napt44_translates_out_and_back_and_a_full_pool_refuses() {
         msp.contains("192.0.2.1:53    ->   198.51.100.7:40000"),
         "{msp}"
     );
+    let detail = engine.query("show services nat mappings detail");
+    assert!(
+        detail.contains("NAT pool: public\n")
+            && detail.contains(
+                "Mapping          : 10.0.0.1        : 5000  --> 198.51.100.7 : 40000\n\
+                 Session Count    :     1\n"
+            ),
+        "{detail}"
+    );
     let xml = engine.query("show services sessions source-port 5000 extensive | display xml");
     assert!(
         xml.contains("<nat-translated-address>198.51.100.7</nat-translated-address>"),

@@ -71,6 +71,8 @@ pub enum Command {
     ShowNatMappingsEim,
     /// `show services nat mappings address-pooling-paired`.
     ShowNatMappingsPaired,
+    /// `show services nat mappings detail`.
+    ShowNatMappingsDetail,
     /// `clear services nat mappings`.
     ClearNatMappings,
     /// `show services nat deterministic-nat (internal-host | nat-port-block) …`.
@@ -138,6 +140,9 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowNatMappingsPaired => {
             nat_mappings::show(ctx, nat_mappings::MappingKind::Paired, out)
         }
+        Command::ShowNatMappingsDetail => {
+            nat_mappings::show(ctx, nat_mappings::MappingKind::Detail, out)
+        }
         Command::ClearNatMappings => nat_mappings::clear(ctx, out),
         Command::ShowNatDeterministic(q) => nat_deterministic::show(ctx, *q, out),
         Command::ShowOffloadStatistics => offload_statistics::show(ctx, out),
@@ -169,6 +174,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowNatPool(l) => nat_pool::request(*l),
         Command::ShowNatMappingsEim => nat_mappings::request(nat_mappings::MappingKind::Eim),
         Command::ShowNatMappingsPaired => nat_mappings::request(nat_mappings::MappingKind::Paired),
+        Command::ShowNatMappingsDetail => nat_mappings::request(nat_mappings::MappingKind::Detail),
         Command::ClearNatMappings => nat_mappings::clear_request(),
         Command::ShowNatDeterministic(q) => nat_deterministic::request(*q),
         Command::ShowOffloadStatistics => offload_statistics::request(),
@@ -323,6 +329,14 @@ static SHOW: &[Node<Command>] = &[
                                 next: Next::Command(CommandDef {
                                     options: &[],
                                     build: |_| Ok(Command::ShowNatMappingsPaired),
+                                }),
+                            },
+                            Node {
+                                word: "detail",
+                                help: "Show every translation's mapping",
+                                next: Next::Command(CommandDef {
+                                    options: &[],
+                                    build: |_| Ok(Command::ShowNatMappingsDetail),
                                 }),
                             },
                             Node {

@@ -27,6 +27,9 @@ pub enum MappingKind {
     Eim,
     /// `address-pooling-paired`: private host to its public address.
     Paired,
+    /// `detail`: every translation out, private endpoint to public endpoint, whatever the
+    /// translation type (endpoint-independent or not).
+    Detail,
 }
 
 /// The request RPC.
@@ -35,6 +38,7 @@ pub fn request(kind: MappingKind) -> Elem {
     Elem::new(match kind {
         MappingKind::Eim => "get-service-nat-mapping-endpoint-independent",
         MappingKind::Paired => "get-service-nat-mapping-address-pooling-paired",
+        MappingKind::Detail => "get-service-nat-mapping-detail",
     })
 }
 
@@ -105,12 +109,13 @@ pub fn show(ctx: &Context, kind: MappingKind, out: &mut Out<'_>) -> Outcome {
                 let n = v.nat.filter(|n| match kind {
                     MappingKind::Eim => n.eim,
                     MappingKind::Paired => paired(n.pool),
+                    MappingKind::Detail => !n.inbound,
                 });
                 if let Some(n) = n {
                     let w = v.worker.index();
                     if let Some(map) = per_worker.get_mut(w) {
                         // A paired mapping is a host's address: no ports.
-                        let ports = kind == MappingKind::Eim;
+                        let ports = kind != MappingKind::Paired;
                         let key = (
                             v.service_set,
                             n.pool,
@@ -129,6 +134,7 @@ pub fn show(ctx: &Context, kind: MappingKind, out: &mut Out<'_>) -> Outcome {
         t.open(&Elem::new(match kind {
             MappingKind::Eim => "service-nat-mapping-endpoint-independent",
             MappingKind::Paired => "service-nat-mapping-address-pooling-paired",
+            MappingKind::Detail => "service-nat-mapping-detail",
         }))?;
     }
     for (wi, map) in per_worker.iter().enumerate() {
@@ -154,7 +160,7 @@ pub fn show(ctx: &Context, kind: MappingKind, out: &mut Out<'_>) -> Outcome {
                     if current != Some((ss, pool)) {
                         writeln!(w, "NAT pool: {pool_name}")?;
                     }
-                    if kind == MappingKind::Eim {
+                    if kind != MappingKind::Paired {
                         writeln!(
                             w,
                             "Mapping          : {:<16}: {:<6}--> {:<13}: {}",
@@ -173,11 +179,11 @@ pub fn show(ctx: &Context, kind: MappingKind, out: &mut Out<'_>) -> Outcome {
                     e.push(Elem::leaf("service-set-name", ss_name));
                     e.push(Elem::leaf("pool-name", pool_name));
                     e.push(Elem::leaf("private-address", private.0));
-                    if kind == MappingKind::Eim {
+                    if kind != MappingKind::Paired {
                         e.push(Elem::leaf("private-port", private.1));
                     }
                     e.push(Elem::leaf("public-address", public.0));
-                    if kind == MappingKind::Eim {
+                    if kind != MappingKind::Paired {
                         e.push(Elem::leaf("public-port", public.1));
                     }
                     e.push(Elem::leaf("session-count", count));
