@@ -171,6 +171,9 @@ impl Pending {
         let case = match self.sc {
             Scenario::SetupUdp => format!("{n} new UDP flows"),
             Scenario::SetupTcp => format!("{n} TCP exchanges"),
+            Scenario::Nat if matches!(self.what, Recipe::UdpChurn) => {
+                format!("{n} new UDP flows NAPT44")
+            }
             _ => self.case.clone(),
         };
         Pending {
@@ -241,17 +244,28 @@ pub(crate) fn pending(
         Scenario::AlgMix => one(Recipe::Ftp, format!("{n} FTP sessions")),
         // One direction, as the features' NAT case (a capture written ahead cannot know a
         // translated session's public endpoints for its replies).
-        Scenario::Nat => one(
-            Recipe::Flows(FlowSpec {
-                flows: n,
-                proto: Proto::Udp,
-                family: Family::V4,
-                vlan: None,
-                size,
-                both_directions: false,
-            }),
-            format!("{n} sessions NAPT44"),
-        ),
+        // And the set-up rate through NAT: every UDP flow new, as setup-udp.
+        Scenario::Nat => vec![
+            Pending {
+                sc,
+                n,
+                what: Recipe::Flows(FlowSpec {
+                    flows: n,
+                    proto: Proto::Udp,
+                    family: Family::V4,
+                    vlan: None,
+                    size,
+                    both_directions: false,
+                }),
+                case: format!("{n} sessions NAPT44"),
+            },
+            Pending {
+                sc,
+                n,
+                what: Recipe::UdpChurn,
+                case: format!("{n} new UDP flows NAPT44"),
+            },
+        ],
         // One direction: a translated session's replies would need the public endpoints,
         // which a capture written ahead cannot know.
         // Every feature in turn, `rounds` times over: each round has its own plain run, so
@@ -536,7 +550,13 @@ pub fn setup_for(sc: Scenario, n: u32, what: String) -> (SvcardSetup, Option<u32
             setup.max_sessions = n.saturating_mul(2).max(1024);
         }
         Scenario::Features => feature(&mut setup, &what_case, n),
-        Scenario::Nat => feature(&mut setup, "nat", n),
+        Scenario::Nat => {
+            feature(&mut setup, "nat", n);
+            if what_case.contains("new UDP flows") {
+                setup.timeouts = vec![("udp", 1)];
+                churn = Some(1);
+            }
+        }
         Scenario::Sessions | Scenario::Imix | Scenario::ShowUnderLoad | Scenario::ZeroLoss => {}
     }
     (setup, churn)
