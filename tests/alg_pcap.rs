@@ -296,14 +296,10 @@ fn the_pinhole_is_on_every_worker_before_the_reply_leaves() {
     }
 }
 
-#[test]
-fn an_unused_pinhole_lapses_after_the_alg_timeout() {
-    let mut cap = Capture::new();
-    cap.ftp_control(40000, 5001);
-    // The data connection comes 2.5 s later than the 1 s pinhole allows.
-    cap.pause(2500);
-    cap.data(40001, 5001);
-    let dir = setup("alg-lapse", &cap, 1, "[alg.ftp]\ntimeout = 1\n");
+/// Runs `cap` (whose data connection 40001 -> 5001 must be blocked) with `alg`'s settings;
+/// returns the FTP ALG's statistics (label -> value) and the conversations.
+fn run_blocked(tag: &str, cap: &Capture, alg: &str, why: &str) -> (Vec<(String, String)>, String) {
+    let dir = setup(tag, cap, 1, alg);
     let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
     sv.wait_for("show security flow session", 20, |o| {
         o.contains("/5001;tcp")
@@ -314,19 +310,63 @@ fn an_unused_pinhole_lapses_after_the_alg_timeout() {
     let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
     assert!(
         !to_server.contains(&(40001, 5001)),
-        "the lapsed pinhole let the data through: {to_server:?}\n{log}"
+        "{why} let the data through: {to_server:?}\n{stats}\n{log}"
     );
-    let line = |label: &str| {
-        stats
-            .lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .and_then(|l| l.split_whitespace().last())
-            .map(str::to_string)
-    };
-    assert_eq!(line("Pinholes expired").as_deref(), Some("1"), "{stats}");
-    assert_eq!(line("Pinholes matched").as_deref(), Some("0"), "{stats}");
+    let lines = stats
+        .lines()
+        .filter_map(|l| {
+            let (label, v) = l.trim().rsplit_once(char::is_whitespace)?;
+            Some((label.trim().to_string(), v.to_string()))
+        })
+        .collect();
+    (lines, conv)
+}
+
+fn line<'a>(stats: &'a [(String, String)], label: &str) -> Option<&'a str> {
+    stats
+        .iter()
+        .find(|(l, _)| l == label)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn an_unused_pinhole_lapses_after_the_alg_timeout() {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    // The data connection comes 2.5 s later than the 1 s pinhole allows.
+    cap.pause(2500);
+    cap.data(40001, 5001);
+    let (stats, conv) = run_blocked(
+        "alg-lapse",
+        &cap,
+        "[alg.ftp]\ntimeout = 1\n",
+        "the lapsed pinhole",
+    );
+    assert_eq!(line(&stats, "Pinholes expired"), Some("1"), "{stats:?}");
+    assert_eq!(line(&stats, "Pinholes matched"), Some("0"), "{stats:?}");
     // The conversation stays (its parent lives) with no resource left.
     assert!(conv.contains("Number of resources: 0"), "{conv}");
+}
+
+#[test]
+fn a_pinhole_goes_with_its_parent_when_the_control_connection_closes() {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    // The client resets the control connection; the data connection it negotiated comes
+    // 1.5 s later, well inside the 30 s pinhole timeout.
+    let c2 = 1000 + 1 + 6;
+    cap.client(tcp(C, 40000, S, 21, 0x04, c2, 0, &[]));
+    cap.pause(1500);
+    cap.data(40001, 5001);
+    let (stats, _) = run_blocked(
+        "alg-parent-close",
+        &cap,
+        "",
+        "the pinhole of a reset control connection",
+    );
+    assert_eq!(line(&stats, "Pinholes withdrawn"), Some("1"), "{stats:?}");
+    assert_eq!(line(&stats, "Pinholes expired"), Some("0"), "{stats:?}");
+    assert_eq!(line(&stats, "Pinholes active"), Some("0"), "{stats:?}");
 }
 
 #[test]

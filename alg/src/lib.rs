@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn actions_bounded() {
         let mut a = Actions::new();
-        for i in 0..20 {
+        for i in 0..ACTIONS_CAP + 12 {
             a.push(Action::ParseError(if i % 2 == 0 {
                 ParseErrorKind::Malformed
             } else {

@@ -308,6 +308,11 @@ pub enum Action {
     },
     /// Change the parent's processing state.
     ParentState(ParentState),
+    /// Take back what an earlier [`Action::Expect`] opened (matched by protocol,
+    /// destination address and destination port): the pinhole if it is still unused, and
+    /// the child sessions it let in, which are closed. A SIP dialog that ends or whose
+    /// media moved withdraws its media.
+    Withdraw(Expectation),
     /// The parent's exchange is complete: close the parent session (e.g. a DNS answer seen).
     Close,
     /// A message was refused or could not be parsed; counted, nothing opened for it.
@@ -315,7 +320,7 @@ pub enum Action {
 }
 
 /// How many actions one call may produce.
-pub const ACTIONS_CAP: usize = 8;
+pub const ACTIONS_CAP: usize = 16;
 
 /// A caller-supplied, fixed-capacity action buffer: no allocation per packet. Actions
 /// beyond [`ACTIONS_CAP`] are dropped and counted in [`Actions::overflow`].

@@ -320,6 +320,10 @@ impl<P: PortIo> Gateway<P> {
             self.nat.conv(session, &key, n);
         }
         let mut need = self.apply_actions(worker, session, now_ms);
+        if tcp && p.tcp_flags & 0x05 != 0 {
+            self.rm
+                .parent_tcp_end(session, side.index(), p.tcp_flags & 0x04 != 0);
+        }
         let mut pkt = pkt;
         if nat.is_some() && p.proto == wire::ip_proto::UDP {
             self.nat_rewrite_udp(&mut pkt, &p, session, side);
@@ -399,6 +403,9 @@ impl<P: PortIo> Gateway<P> {
                             action: Action::Forward,
                         });
                     }
+                }
+                AlgAction::Withdraw(e) => {
+                    self.rm.withdraw(session, e, now_ms);
                 }
                 AlgAction::ParentState(svcard_alg::ParentState::Watch) => {}
                 AlgAction::ParseError(_) => {}
@@ -575,11 +582,34 @@ impl<P: PortIo> Gateway<P> {
             self.nat.pinhole_gone(id);
             self.broadcast(|seq| AlgCommand::RemovePinhole { seq, id });
         }
-        let mut expects = Vec::new();
-        self.rm.alg_timers(now_ms, &mut expects);
-        for (session, e) in expects {
-            if let Some(spec) = self.rm.open_pinhole(session, &e, now_ms) {
-                self.broadcast(|seq| AlgCommand::AddPinhole { seq, spec });
+        let mut asked = Vec::new();
+        self.rm.alg_timers(now_ms, &mut asked);
+        for (session, a) in asked {
+            match a {
+                AlgAction::Expect(e) => {
+                    if let Some(spec) = self.rm.open_pinhole(session, &e, now_ms) {
+                        self.broadcast(|seq| AlgCommand::AddPinhole { seq, spec });
+                    }
+                }
+                AlgAction::Withdraw(e) => {
+                    self.rm.withdraw(session, &e, now_ms);
+                }
+                _ => {}
+            }
+        }
+        self.settle();
+    }
+
+    /// What the resource manager took back leaves the workers: withdrawn pinholes are
+    /// dropped everywhere, the children of withdrawn resources are closed.
+    fn settle(&mut self) {
+        for id in self.rm.take_withdrawn() {
+            self.nat.pinhole_gone(id);
+            self.broadcast(|seq| AlgCommand::RemovePinhole { seq, id });
+        }
+        for session in self.rm.take_to_close() {
+            if let Some((w, _)) = split_session_id(session) {
+                self.unicast(w, |seq| AlgCommand::CloseSession { seq, session });
             }
         }
     }
@@ -661,6 +691,7 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
     ) {
         self.nat.forget_gone(worker, live, began);
         self.rm.forget_gone(worker, live, began);
+        self.settle();
     }
 
     fn on_event(&mut self, _worker: WorkerId, ev: &Event) {
@@ -677,6 +708,7 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
             EventKind::Closed(_) => {
                 self.nat.session_closed(ev.view.id, &ev.view.key);
                 self.rm.session_closed(&ev.view);
+                self.settle();
             }
             EventKind::Created | EventKind::Changed => {}
         }
@@ -708,6 +740,7 @@ impl<P: PortIo + 'static> Attachment for Gateway<P> {
                 self.on_handoff(WorkerId::from_index(w).unwrap_or_default(), h, now_ms);
             }
         }
+        self.settle();
         self.flush();
         if now_ms.wrapping_sub(self.last_tick_ms) >= TIMER_TICK_MS {
             self.last_tick_ms = now_ms;

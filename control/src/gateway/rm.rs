@@ -210,6 +210,11 @@ pub struct AlgRow {
     pub pinholes_matched: u64,
     /// Pinholes that lapsed unused.
     pub pinholes_expired: u64,
+    /// Pinholes withdrawn unused: their parent closed, or the ALG took them back (a SIP
+    /// dialog ended, its media changed).
+    pub pinholes_withdrawn: u64,
+    /// Child sessions closed because the ALG ended what opened them (a SIP BYE).
+    pub children_closed: u64,
     /// Pinholes refused by the per-conversation cap.
     pub pinholes_refused: u64,
     /// Parent sessions the ALG closed (a DNS query answered).
@@ -252,6 +257,9 @@ struct Resource {
     id: u32,
     pinhole_live: bool,
     children: Vec<ConvSession>,
+    /// What the pinhole admits: protocol, destination, destination port (an ALG withdraws
+    /// a resource by it).
+    target: (u8, IpAddr, Option<u16>),
 }
 
 /// A conversation the manager keeps.
@@ -270,6 +278,8 @@ pub struct Conv {
     pub alg: AnyAlg,
     /// When the conversation began.
     since: std::time::Instant,
+    /// A TCP parent's FIN seen from the initiator, the responder.
+    fins: [bool; 2],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -297,6 +307,10 @@ pub struct ResourceManager {
     /// Gateway counters, kept here with the rest.
     pub stats: GatewayStats,
     dirty: bool,
+    /// Pinholes withdrawn here that the workers still hold (drained by the gateway).
+    withdrawn: Vec<u32>,
+    /// Child sessions to close (drained by the gateway).
+    to_close: Vec<u32>,
 }
 
 fn conv_session(v: &SessionView) -> ConvSession {
@@ -348,6 +362,8 @@ impl ResourceManager {
             rows: [AlgRow::default(); ENGINES],
             stats: GatewayStats::default(),
             dirty: false,
+            withdrawn: Vec::new(),
+            to_close: Vec::new(),
         }
     }
 
@@ -413,6 +429,7 @@ impl ResourceManager {
             resources: Vec::new(),
             alg: AnyAlg::new(kind, alg_config(&self.config, kind), ctx)?,
             since: std::time::Instant::now(),
+            fins: [false; 2],
         };
         self.rows[e].conversations_active += 1;
         self.rows[e].conversations_total += 1;
@@ -452,6 +469,7 @@ impl ResourceManager {
             id,
             pinhole_live: true,
             children: Vec::new(),
+            target: (e.proto.0, e.dst, e.dst_port),
         });
         row.pinholes_opened += 1;
         row.pinholes_active += 1;
@@ -568,13 +586,97 @@ impl ResourceManager {
         children.len() + parents.len()
     }
 
+    /// The parent is gone: its unused pinholes go with it (as Junos tears down the
+    /// resource group), its children run on.
     fn parent_closed(&mut self, g: u32) {
         if let Some(c) = self.convs.get_mut(&g) {
             c.parent_alive = false;
             self.by_parent.remove(&c.parent_id);
             self.dirty = true;
         }
+        self.withdraw_live(g);
         self.maybe_end(g);
+    }
+
+    /// Every unused pinhole of conversation `g` is withdrawn.
+    fn withdraw_live(&mut self, g: u32) {
+        let Some(c) = self.convs.get_mut(&g) else {
+            return;
+        };
+        let row = &mut self.rows[c.kind as usize];
+        for r in c.resources.iter_mut().filter(|r| r.pinhole_live) {
+            r.pinhole_live = false;
+            self.pinholes.remove(&r.id);
+            self.withdrawn.push(r.id);
+            row.pinholes_active = row.pinholes_active.saturating_sub(1);
+            row.pinholes_withdrawn += 1;
+            self.dirty = true;
+        }
+    }
+
+    /// A TCP parent's packet with FIN or RST went by (`side`: 0 the initiator's, 1 the
+    /// responder's). A reset, or a FIN from each side, ends the conversation's
+    /// negotiation: its unused pinholes are withdrawn then, before the worker's close
+    /// timer runs out.
+    pub fn parent_tcp_end(&mut self, session: u32, side: usize, rst: bool) {
+        let Some(&g) = self.by_parent.get(&session) else {
+            return;
+        };
+        let Some(c) = self.convs.get_mut(&g) else {
+            return;
+        };
+        if let Some(f) = c.fins.get_mut(side) {
+            *f = true;
+        }
+        if rst || c.fins.iter().all(|f| *f) {
+            self.withdraw_live(g);
+        }
+    }
+
+    /// The ALG of parent `session` takes back what it opened for `e` (matched by protocol,
+    /// destination and port): the pinhole, if still unused, and the child sessions it
+    /// opened (closed). Returns how many resources matched.
+    pub fn withdraw(&mut self, session: u32, e: &Expectation, now_ms: u32) -> usize {
+        let Some(&g) = self.by_parent.get(&session) else {
+            return 0;
+        };
+        let Some(c) = self.convs.get_mut(&g) else {
+            return 0;
+        };
+        let target = (e.proto.0, e.dst, e.dst_port);
+        let row = &mut self.rows[c.kind as usize];
+        let mut matched = 0;
+        for r in c.resources.iter_mut().filter(|r| r.target == target) {
+            matched += 1;
+            if r.pinhole_live {
+                r.pinhole_live = false;
+                self.pinholes.remove(&r.id);
+                self.withdrawn.push(r.id);
+                row.pinholes_active = row.pinholes_active.saturating_sub(1);
+                row.pinholes_withdrawn += 1;
+                c.alg.pinhole_resolved(u64::from(now_ms));
+            }
+            for s in r.children.drain(..) {
+                self.children.remove(&s.id);
+                self.to_close.push(s.id);
+                row.children_closed += 1;
+            }
+        }
+        if matched > 0 {
+            self.dirty = true;
+            self.maybe_end(g);
+        }
+        matched
+    }
+
+    /// Pinholes withdrawn since the last call (every worker must drop them).
+    pub fn take_withdrawn(&mut self) -> Vec<u32> {
+        core::mem::take(&mut self.withdrawn)
+    }
+
+    /// Child sessions to close since the last call.
+    pub fn take_to_close(&mut self) -> Vec<u32> {
+        core::mem::take(&mut self.to_close)
     }
 
     /// Ends a conversation whose parent is gone and that holds nothing any more; drops
@@ -622,9 +724,9 @@ impl ResourceManager {
         }
     }
 
-    /// Advances the clocks of ALGs that asked for it; expectations they produce are pushed
-    /// to `out` with their parent session.
-    pub fn alg_timers(&mut self, now_ms: u32, out: &mut Vec<(u32, Expectation)>) {
+    /// Advances the clocks of ALGs that asked for it; the expectations and withdrawals they
+    /// produce are pushed to `out` with their parent session.
+    pub fn alg_timers(&mut self, now_ms: u32, out: &mut Vec<(u32, svcard_alg::Action)>) {
         let now = u64::from(now_ms);
         let mut actions = Actions::new();
         for c in self.convs.values_mut() {
@@ -632,7 +734,17 @@ impl ResourceManager {
                 actions.clear();
                 c.alg.on_timeout(now, &mut actions);
                 if c.parent_alive {
-                    out.extend(actions.expectations().map(|e| (c.parent_id, *e)));
+                    out.extend(
+                        actions
+                            .iter()
+                            .filter(|a| {
+                                matches!(
+                                    a,
+                                    svcard_alg::Action::Expect(_) | svcard_alg::Action::Withdraw(_)
+                                )
+                            })
+                            .map(|a| (c.parent_id, a.clone())),
+                    );
                 }
             }
         }

@@ -62,6 +62,11 @@ fn lines(r: &AlgRow) -> Vec<(&'static str, &'static str, u64)> {
         ("Pinholes matched", "pinholes-matched", r.pinholes_matched),
         ("Pinholes expired", "pinholes-expired", r.pinholes_expired),
         (
+            "Pinholes withdrawn",
+            "pinholes-withdrawn",
+            r.pinholes_withdrawn,
+        ),
+        (
             "Pinholes refused by cap",
             "pinholes-refused",
             r.pinholes_refused.saturating_add(c.cap_refused),
@@ -70,6 +75,11 @@ fn lines(r: &AlgRow) -> Vec<(&'static str, &'static str, u64)> {
             "Sessions closed by the ALG",
             "sessions-closed",
             r.sessions_closed,
+        ),
+        (
+            "Child sessions closed by the ALG",
+            "children-closed",
+            r.children_closed,
         ),
         ("Parse errors", "parse-errors", c.parse_errors),
         (
