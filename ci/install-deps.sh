@@ -17,6 +17,9 @@ pkgs+=(rsyslog)
 pkgs+=(tcpreplay iperf3)
 # IPFIX's test (control/tests/ipfix.rs): nfdump's collector and reader.
 pkgs+=(nfdump)
+# The SIP ALG's test (tests/sip_e2e.rs): SIPp as client and server, dumpcap/tshark as the
+# oracle of the media that crossed.
+pkgs+=(sip-tester tshark)
 # The interactive shell's test (tests/show_commands.rs) types into a real terminal.
 pkgs+=(tmux)
 missing=()

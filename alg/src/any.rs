@@ -4,7 +4,7 @@
 use crate::common::Alg;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AlgCounters, FlowCtx, Side};
-use crate::{dns, ftp, rpc, rsh, talk, tftp, traceroute};
+use crate::{dns, ftp, rpc, rsh, sip, talk, tftp, traceroute};
 
 /// Any ALG of this crate, dispatched without allocation or trait objects.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub enum AnyAlg {
     Talk(talk::Talk),
     /// [`traceroute::Traceroute`].
     Traceroute(traceroute::Traceroute),
+    /// [`sip::Sip`] (boxed: its reassembly buffers are large).
+    Sip(Box<sip::Sip>),
 }
 
 impl AnyAlg {
@@ -40,6 +42,7 @@ impl AnyAlg {
             }
             AlgKind::Talk => AnyAlg::Talk(talk::Talk::new(cfg, ctx)),
             AlgKind::Traceroute => AnyAlg::Traceroute(traceroute::Traceroute::new(cfg, ctx)),
+            AlgKind::Sip => AnyAlg::Sip(Box::new(sip::Sip::new(cfg, ctx))),
             _ => return None,
         })
     }
@@ -53,6 +56,7 @@ impl AnyAlg {
             AnyAlg::Rsh(a) => a,
             AnyAlg::Talk(a) => a,
             AnyAlg::Traceroute(a) => a,
+            AnyAlg::Sip(a) => a.as_ref(),
         }
     }
 
@@ -65,6 +69,7 @@ impl AnyAlg {
             AnyAlg::Rsh(a) => a,
             AnyAlg::Talk(a) => a,
             AnyAlg::Traceroute(a) => a,
+            AnyAlg::Sip(a) => a.as_mut(),
         }
     }
 }

@@ -175,6 +175,7 @@ impl Core {
             child_app,
             one_shot,
             quoted: None,
+            tag: 0,
         }
     }
 
@@ -231,6 +232,14 @@ impl Core {
         self.counters.pinholes += 1;
         self.push(out, Action::Expect(e));
         true
+    }
+
+    /// Opens a pinhole the ALG tracks itself (a SIP dialog's media): counted, neither
+    /// de-duplicated nor held against `max_pinholes` here (the resource manager's
+    /// per-conversation cap still applies).
+    pub(crate) fn open(&mut self, out: &mut Actions, e: Expectation) {
+        self.counters.pinholes += 1;
+        self.push(out, Action::Expect(e));
     }
 
     pub(crate) fn rewrite(

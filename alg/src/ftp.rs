@@ -411,6 +411,7 @@ mod tests {
             child_app: AppHint::FtpData,
             one_shot: true,
             quoted: None,
+            tag: 0,
         }
     }
 

@@ -28,7 +28,7 @@ pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
     let flags = data.first().copied().unwrap_or(0);
     let tcp = match kind {
         AlgKind::Ftp | AlgKind::Rsh | AlgKind::Rexec | AlgKind::Rlogin => true,
-        AlgKind::Dns | AlgKind::RpcPortmap => flags & 1 != 0,
+        AlgKind::Dns | AlgKind::RpcPortmap | AlgKind::Sip => flags & 1 != 0,
         _ => false,
     };
     let mut cfg = AlgConfig::default_for(kind);
@@ -103,6 +103,9 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::talk::parse(data, false);
     let _ = crate::talk::parse(data, true);
     let _ = crate::parse::comma_addr_port(data);
+    let _ = crate::sip::msg::parse(data, true);
+    let _ = crate::sip::msg::parse(data, false);
+    let _ = crate::sip::sdp::parse(data);
 }
 
 /// Drives the traceroute entry points with TTLs and ICMP answers taken from `data`.

@@ -135,7 +135,7 @@ impl AlgKind {
 
     /// The ALGs this crate has an engine for ([`crate::AnyAlg`]); the others are known by
     /// name (the Junos catalogue) and their sessions are forwarded as plain traffic.
-    pub const ENGINES: [AlgKind; 9] = [
+    pub const ENGINES: [AlgKind; 10] = [
         AlgKind::Ftp,
         AlgKind::Tftp,
         AlgKind::Dns,
@@ -145,6 +145,7 @@ impl AlgKind {
         AlgKind::Rlogin,
         AlgKind::Talk,
         AlgKind::Traceroute,
+        AlgKind::Sip,
     ];
 
     /// Whether this crate runs an engine for the ALG.
@@ -167,6 +168,7 @@ impl AlgKind {
             AlgKind::Rlogin => (513, 1),
             AlgKind::Talk => (517, 2),
             AlgKind::Traceroute => (TRACEROUTE_BASE_PORT, 8),
+            AlgKind::Sip => (5060, 1),
             _ => (0, 0),
         }
     }
@@ -178,6 +180,8 @@ impl AlgKind {
             AlgKind::Dns => 5_000,
             AlgKind::Traceroute => 5_000,
             AlgKind::Tftp => 10_000,
+            // Junos's `inactive-media-timeout`: how long a call's media pinhole waits.
+            AlgKind::Sip => 120_000,
             _ => 30_000,
         }
     }

@@ -46,6 +46,7 @@ mod kind;
 pub mod parse;
 pub mod rpc;
 pub mod rsh;
+pub mod sip;
 pub mod stream;
 pub mod talk;
 pub mod tftp;
@@ -60,7 +61,7 @@ pub use kind::AlgKind;
 pub use parse::Parse;
 pub use types::{
     Action, Actions, AlgConfig, AlgCounters, AppHint, ConfigError, Expectation, FiveTuple, FlowCtx,
-    ParentState, ParseErrorKind, PortList, Proto, RewriteKind, Side, ACTIONS_CAP,
+    ParentState, ParseErrorKind, PortList, Proto, RewriteKind, Side, SipSettings, ACTIONS_CAP,
 };
 
 #[cfg(test)]
@@ -122,6 +123,7 @@ mod tests {
             child_app: AppHint::FtpData,
             one_shot,
             quoted: None,
+            tag: 0,
         }
     }
 
@@ -205,7 +207,7 @@ mod tests {
             let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
             assert_eq!(a.is_some(), k.has_engine(), "{k}");
         }
-        assert_eq!(AlgKind::ENGINES.len(), 9);
+        assert_eq!(AlgKind::ENGINES.len(), 10);
     }
 
     #[test]

@@ -500,6 +500,7 @@ mod tests {
             },
             one_shot: false,
             quoted: None,
+            tag: 0,
         }
     }
 

@@ -215,6 +215,7 @@ mod tests {
                 child_app: AppHint::RshStderr,
                 one_shot: true,
                 quoted: None,
+                tag: 0,
             }]
         );
         assert!(acts(&out).contains(&Action::Rewrite {

@@ -237,6 +237,7 @@ mod tests {
                 child_app: AppHint::TftpData,
                 one_shot: true,
                 quoted: None,
+                tag: 0,
             }]
         );
         // A retransmitted request opens nothing new.

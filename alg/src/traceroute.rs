@@ -102,6 +102,7 @@ impl Traceroute {
             child_app: AppHint::TracerouteIcmp,
             one_shot: false,
             quoted: Some(probe),
+            tag: 0,
         };
         self.core.expect(now_ms, out, e);
     }

@@ -154,11 +154,15 @@ pub enum AppHint {
     TalkControl,
     /// An ICMP error answering a traceroute probe.
     TracerouteIcmp,
+    /// A SIP call's RTP or RTCP stream.
+    SipMedia,
+    /// SIP signalling to a registered Contact (an incoming call).
+    SipSignalling,
 }
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 7] = [
+    pub const ALL: [AppHint; 9] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -166,6 +170,8 @@ impl AppHint {
         AppHint::TalkData,
         AppHint::TalkControl,
         AppHint::TracerouteIcmp,
+        AppHint::SipMedia,
+        AppHint::SipSignalling,
     ];
 
     /// The Junos-style application name of the child.
@@ -179,16 +185,18 @@ impl AppHint {
             AppHint::TalkData => "junos-talk-data",
             AppHint::TalkControl => "junos-talk",
             AppHint::TracerouteIcmp => "junos-traceroute",
+            AppHint::SipMedia => "junos-sip-media",
+            AppHint::SipSignalling => "junos-sip",
         }
     }
 
     /// Whether the child may be offloaded to the NIC (under its service set's policy): the
     /// ALG needs none of its packets, and it carries the bulk of the conversation's bytes.
-    /// FTP data is; the children an ALG must go on reading (a talk daemon's control
+    /// FTP data and a call's media are; the children an ALG must go on reading (a talk daemon's control
     /// answer, ICMP errors) or that are short (TFTP's, rsh's stderr) are not.
     #[must_use]
     pub fn offloadable(self) -> bool {
-        matches!(self, AppHint::FtpData)
+        matches!(self, AppHint::FtpData | AppHint::SipMedia)
     }
 }
 
@@ -218,6 +226,9 @@ pub struct Expectation {
     /// For ICMP expectations: the flow (as the prober sent it) the ICMP error must quote.
     /// `None` for transport expectations.
     pub quoted: Option<FiveTuple>,
+    /// Which of the conversation's negotiations opened it (0 for ALGs that hold one at a
+    /// time; a SIP dialog's number), so an [`Action::Withdraw`] takes back only its own.
+    pub tag: u32,
 }
 
 /// What an [`Action::Rewrite`] range holds, so a NAT can substitute its own address/port
@@ -238,6 +249,12 @@ pub enum RewriteKind {
     RpcUaddr,
     /// The rsh / rexec stderr port digits.
     RshPort,
+    /// A SIP header's `host[:port]` (Via sent-by, Contact URI).
+    SipHostPort,
+    /// An SDP `c=` (or `a=rtcp:`) address.
+    SdpAddr,
+    /// An SDP `m=` port.
+    SdpPort,
 }
 
 /// The parent session's new processing state.
@@ -279,6 +296,9 @@ pub enum ParseErrorKind {
     /// The per-conversation pinhole cap (`max_pinholes`) was reached.
     #[error("pinhole cap reached")]
     PinholeCap,
+    /// A new call found the conversation's dialog table full.
+    #[error("dialog table full")]
+    TooManyDialogs,
 }
 
 /// What an ALG asks the control core to do. Pushed into [`Actions`].
@@ -308,7 +328,7 @@ pub enum Action {
     },
     /// Change the parent's processing state.
     ParentState(ParentState),
-    /// Take back what an earlier [`Action::Expect`] opened (matched by protocol,
+    /// Take back what an earlier [`Action::Expect`] opened (matched by tag, protocol,
     /// destination address and destination port): the pinhole if it is still unused, and
     /// the child sessions it let in, which are closed. A SIP dialog that ends or whose
     /// media moved withdraws its media.
@@ -472,6 +492,31 @@ pub struct AlgConfig {
     /// Accept third-party addresses (FTP PORT/EPRT/227, rpcbind universal addresses, talk
     /// addresses) instead of refusing them.
     pub loose_ftp: bool,
+    /// The SIP ALG's timers and table (ignored by the others).
+    pub sip: SipSettings,
+}
+
+/// The SIP ALG's settings (Junos `security alg sip`: `t1-interval`,
+/// `maximum-call-duration`; the pinhole wait is the ALG's `timeout`, Junos's
+/// `inactive-media-timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SipSettings {
+    /// T1, the round-trip estimate: an INVITE unanswered for 64 × T1 is dropped.
+    pub t1_ms: u64,
+    /// The longest a call may last; then its media is withdrawn.
+    pub max_call_ms: u64,
+    /// The most calls one parent session tracks at once.
+    pub max_dialogs: u32,
+}
+
+impl Default for SipSettings {
+    fn default() -> Self {
+        SipSettings {
+            t1_ms: 500,
+            max_call_ms: 720 * 60_000,
+            max_dialogs: 4096,
+        }
+    }
 }
 
 impl AlgConfig {
@@ -485,8 +530,10 @@ impl AlgConfig {
                 PortList::range(first, n)
             },
             timeout_ms: kind.default_timeout_ms(),
-            max_pinholes: 16,
+            // SIP tracks its calls' pinholes per dialog (one parent carries many calls).
+            max_pinholes: if kind == AlgKind::Sip { 0 } else { 16 },
             loose_ftp: false,
+            sip: SipSettings::default(),
         }
     }
 
@@ -575,4 +622,12 @@ counters! {
     requests => "Requests",
     /// Replies paired with a request.
     replies => "Replies matched",
+    /// Calls (dialogs) begun.
+    dialogs => "Calls begun",
+    /// Calls ended (BYE, a refused or cancelled INVITE, a timeout).
+    dialogs_ended => "Calls ended",
+    /// Calls ended by a timer (no answer in time, `maximum-call-duration`).
+    dialogs_timed_out => "Calls timed out",
+    /// Calls not tracked because the dialog table was full.
+    dialogs_refused => "Calls refused, table full",
 }

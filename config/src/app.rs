@@ -206,6 +206,8 @@ const BUILTIN: &[(&str, u8, u16, u16, Option<AlgKind>)] = &[
     ("junos-h323", TCP, 1720, 1720, Some(AlgKind::H323)),
     ("junos-sqlnet-v2", TCP, 1521, 1521, Some(AlgKind::Sqlnet)),
     ("junos-ike", UDP, 500, 500, Some(AlgKind::IkeEspNat)),
+    // Junos's junos-sip has a TCP term too; svcard's entries have one protocol each.
+    ("junos-sip-tcp", TCP, 5060, 5060, Some(AlgKind::Sip)),
     ("junos-http", TCP, 80, 80, None),
     ("junos-https", TCP, 443, 443, None),
     ("junos-ssh", TCP, 22, 22, None),
@@ -229,6 +231,7 @@ const BUILTIN: &[(&str, u8, u16, u16, Option<AlgKind>)] = &[
     ("junos-sun-rpc", UDP, 1, 0, None),
     ("junos-rsh-stderr", TCP, 1, 0, None),
     ("junos-talk-data", TCP, 1, 0, None),
+    ("junos-sip-media", UDP, 1, 0, None),
 ];
 
 /// The built-in Junos application catalogue, in catalogue order.

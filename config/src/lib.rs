@@ -482,6 +482,13 @@ pub struct AlgSettings {
     /// FTP only: accept a PORT/EPRT address other than the client's own (third-party
     /// transfers; refused by default).
     pub loose: bool,
+    /// SIP only: T1 in milliseconds (`t1-interval`; an INVITE unanswered for 64 × T1 is
+    /// dropped).
+    pub sip_t1_ms: Option<u32>,
+    /// SIP only: the longest call, minutes (`maximum-call-duration`).
+    pub sip_max_call_min: Option<u32>,
+    /// SIP only: the most calls one signalling session tracks (`max-dialogs`).
+    pub sip_max_dialogs: Option<u32>,
 }
 
 impl Default for AlgSettings {
@@ -493,6 +500,9 @@ impl Default for AlgSettings {
             max_pinholes_per_conversation: None,
             max_conversations: None,
             loose: false,
+            sip_t1_ms: None,
+            sip_max_call_min: None,
+            sip_max_dialogs: None,
         }
     }
 }

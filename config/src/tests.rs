@@ -359,6 +359,36 @@ fn alg_switches_and_port_overrides() {
 }
 
 #[test]
+fn sip_call_timers() {
+    let c = parse(&[
+        "[alg.sip]",
+        "t1-interval = 1000",
+        "maximum-call-duration = 30",
+        "max-dialogs = 64",
+    ]);
+    let s = &c.algs[AlgKind::Sip];
+    assert_eq!(
+        (s.sip_t1_ms, s.sip_max_call_min, s.sip_max_dialogs),
+        (Some(1000), Some(30), Some(64))
+    );
+    let tcp = c.application_index("junos-sip-tcp").unwrap();
+    assert_eq!(c.lookup_application(6, 5060), tcp);
+    assert_eq!(c.alg_enabled(tcp), Some(AlgKind::Sip));
+    fails(
+        &["[alg.sip]", "t1-interval = 100"],
+        2,
+        "alg.sip.t1-interval",
+        "500",
+    );
+    fails(
+        &["[alg.ftp]", "max-dialogs = 10"],
+        2,
+        "alg.ftp.max-dialogs",
+        "only the sip ALG",
+    );
+}
+
+#[test]
 fn idle_timeout_precedence() {
     let c = parse(&with_ports(&[
         "[timeouts]",

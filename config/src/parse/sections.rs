@@ -315,6 +315,9 @@ pub(super) fn algs(src: &Src<'_>, root: &Tab<'_, '_>, applications: &[Applicatio
                     "max-pinholes-per-conversation",
                     "max-conversations",
                     "loose",
+                    "t1-interval",
+                    "maximum-call-duration",
+                    "max-dialogs",
                 ],
             )?
             else {
@@ -363,6 +366,19 @@ pub(super) fn algs(src: &Src<'_>, root: &Tab<'_, '_>, applications: &[Applicatio
                     ));
                 }
             }
+            for key in ["t1-interval", "maximum-call-duration", "max-dialogs"] {
+                if let (Some(v), false) = (t.get(key), kind == AlgKind::Sip) {
+                    return Err(t.err(
+                        &v.span(),
+                        key,
+                        "only the sip ALG has call timers and a dialog table".to_string(),
+                    ));
+                }
+            }
+            // Junos's ranges: t1-interval 500..5000 ms, maximum-call-duration 3..720 min.
+            s.sip_t1_ms = t.num("t1-interval", 500, 5000)?;
+            s.sip_max_call_min = t.num("maximum-call-duration", 3, 720)?;
+            s.sip_max_dialogs = t.num("max-dialogs", 1, 1 << 20)?;
             s.timeout = t.seconds("timeout", 1, MAX_IDLE)?;
             s.max_pinholes_per_conversation =
                 t.seconds("max-pinholes-per-conversation", 1, i64::from(u32::MAX))?;

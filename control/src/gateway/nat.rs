@@ -458,7 +458,13 @@ impl NatConv {
                 t.extend_from_slice(&[0; 8]);
                 (old.len() == t.len()).then_some(t)
             }
-            RewriteKind::RpcPort | RewriteKind::RpcUaddr => None,
+            // Not rewritten through NAT yet (SIP's headers and SDP: the ranges are
+            // reported, the translation of a call's media is still to be built).
+            RewriteKind::RpcPort
+            | RewriteKind::RpcUaddr
+            | RewriteKind::SipHostPort
+            | RewriteKind::SdpAddr
+            | RewriteKind::SdpPort => None,
         }
     }
 

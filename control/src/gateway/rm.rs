@@ -183,6 +183,9 @@ impl Conversations {
     }
 }
 
+/// How many times one tick lets an ALG's timer act.
+const TIMER_ROUNDS: usize = 64;
+
 /// Rows of the statistics: one per ALG ([`AlgKind::ALL`] order; those without an engine
 /// stay zero and are not shown).
 pub const ENGINES: usize = AlgKind::ALL.len();
@@ -257,9 +260,9 @@ struct Resource {
     id: u32,
     pinhole_live: bool,
     children: Vec<ConvSession>,
-    /// What the pinhole admits: protocol, destination, destination port (an ALG withdraws
-    /// a resource by it).
-    target: (u8, IpAddr, Option<u16>),
+    /// What the pinhole admits and for which negotiation: tag, protocol, destination,
+    /// destination port (an ALG withdraws a resource by it).
+    target: (u32, u8, IpAddr, Option<u16>),
 }
 
 /// A conversation the manager keeps.
@@ -469,7 +472,7 @@ impl ResourceManager {
             id,
             pinhole_live: true,
             children: Vec::new(),
-            target: (e.proto.0, e.dst, e.dst_port),
+            target: (e.tag, e.proto.0, e.dst, e.dst_port),
         });
         row.pinholes_opened += 1;
         row.pinholes_active += 1;
@@ -643,7 +646,7 @@ impl ResourceManager {
         let Some(c) = self.convs.get_mut(&g) else {
             return 0;
         };
-        let target = (e.proto.0, e.dst, e.dst_port);
+        let target = (e.tag, e.proto.0, e.dst, e.dst_port);
         let row = &mut self.rows[c.kind as usize];
         let mut matched = 0;
         for r in c.resources.iter_mut().filter(|r| r.target == target) {
@@ -730,7 +733,12 @@ impl ResourceManager {
         let now = u64::from(now_ms);
         let mut actions = Actions::new();
         for c in self.convs.values_mut() {
-            if c.alg.poll_timeout().is_some_and(|t| t <= now) {
+            // An ALG may take several calls to say all that is due (a SIP ALG ends one
+            // call per call); bounded so one conversation cannot hold the tick.
+            for _ in 0..TIMER_ROUNDS {
+                if c.alg.poll_timeout().is_none_or(|t| t > now) {
+                    break;
+                }
                 actions.clear();
                 c.alg.on_timeout(now, &mut actions);
                 if c.parent_alive {
@@ -745,6 +753,9 @@ impl ResourceManager {
                             })
                             .map(|a| (c.parent_id, a.clone())),
                     );
+                }
+                if actions.is_empty() {
+                    break;
                 }
             }
         }
@@ -823,6 +834,15 @@ pub fn alg_config(config: &Config, k: AlgKind) -> AlgConfig {
         c.max_pinholes = m;
     }
     c.loose_ftp = s.loose;
+    if let Some(t1) = s.sip_t1_ms {
+        c.sip.t1_ms = u64::from(t1);
+    }
+    if let Some(m) = s.sip_max_call_min {
+        c.sip.max_call_ms = u64::from(m) * 60_000;
+    }
+    if let Some(d) = s.sip_max_dialogs {
+        c.sip.max_dialogs = d;
+    }
     c
 }
 
@@ -923,6 +943,7 @@ mod tests {
             child_app: AppHint::FtpData,
             one_shot: true,
             quoted: None,
+            tag: 0,
         };
         let spec = rm.open_pinhole(parent, &e, 0).unwrap();
         let v = SessionView {

@@ -32,8 +32,27 @@ pub struct AlgBlock<'a> {
     pub row: &'a AlgRow,
 }
 
-/// (label, XML element, value) of every line, in display order.
-fn lines(r: &AlgRow) -> Vec<(&'static str, &'static str, u64)> {
+/// (label, XML element, value) of every line of `b`, in display order: the lines every
+/// ALG has, then those of its own (SIP's calls).
+fn lines(b: &AlgBlock<'_>) -> Vec<(&'static str, &'static str, u64)> {
+    let mut l = common_lines(b.row);
+    let c = &b.row.counters;
+    if b.protocol == "sip" {
+        l.extend([
+            ("Calls begun", "calls-begun", c.dialogs),
+            ("Calls ended", "calls-ended", c.dialogs_ended),
+            ("Calls timed out", "calls-timed-out", c.dialogs_timed_out),
+            (
+                "Calls refused, table full",
+                "calls-refused",
+                c.dialogs_refused,
+            ),
+        ]);
+    }
+    l
+}
+
+fn common_lines(r: &AlgRow) -> Vec<(&'static str, &'static str, u64)> {
     let c = &r.counters;
     vec![
         ("Packets handed off", "packets-handed-off", r.handed_off),
@@ -112,7 +131,7 @@ pub fn text<W: Write + ?Sized>(w: &mut W, b: &AlgBlock<'_>) -> fmt::Result {
         b.name,
         if b.enabled { "enabled" } else { "disabled" }
     )?;
-    for (label, _, v) in lines(b.row) {
+    for (label, _, v) in lines(b) {
         writeln!(w, "  {label:<LABEL$}{v:>12}")?;
     }
     Ok(())
@@ -178,7 +197,7 @@ pub fn elem(b: &AlgBlock<'_>) -> Elem {
         "alg-state",
         if b.enabled { "enabled" } else { "disabled" },
     ));
-    for (_, name, v) in lines(b.row) {
+    for (_, name, v) in lines(b) {
         e.push(Elem::leaf(name, v));
     }
     e
