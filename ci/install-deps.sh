@@ -20,6 +20,10 @@ pkgs+=(nfdump)
 # The SIP ALG's test (tests/sip_e2e.rs): SIPp as client and server, dumpcap/tshark as the
 # oracle of the media that crossed.
 pkgs+=(sip-tester tshark)
+# The RTSP ALG's test (tests/rtsp_e2e.rs): GStreamer's RTSP server library (driven from
+# Python) and its RTSP client.
+pkgs+=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good)
 # The interactive shell's test (tests/show_commands.rs) types into a real terminal.
 pkgs+=(tmux)
 missing=()

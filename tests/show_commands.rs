@@ -1516,8 +1516,8 @@ fn the_interactive_shell_in_a_real_terminal() {
     assert!(s.contains("svcard"), "{s}");
     // Tab completes what was given back, then the rest. The answer (over 100 lines) is
     // longer than the 60-row screen: the pager stops at `---(more)---`; space shows the
-    // next screen, which ends it. The last line of the answer:
-    let last = "alg_handoff_ring_full.traceroute";
+    // next screen, until the answer ends. The last line of the answer (the last ALG's):
+    let last = "alg_handoff_ring_full.rtsp";
     keys(&["Tab", "st", "Tab", "Enter"]);
     let s = wait_for("---(more)---", 1);
     assert!(
@@ -1525,8 +1525,29 @@ fn the_interactive_shell_in_a_real_terminal() {
         "{s}"
     );
     let prompts = s.matches("svcard>").count();
-    keys(&["Space"]);
-    let s = wait_for("svcard>", prompts + 1);
+    let mut pages = 1;
+    let mut before = s;
+    let s = loop {
+        keys(&["Space"]);
+        pages += 1;
+        // The pager erases its `---(more)---` line and shows the next screen, which ends
+        // with the next one or with the prompt.
+        let t0 = std::time::Instant::now();
+        let s = loop {
+            let s = screen();
+            let tail = s.trim_end().lines().last().unwrap_or("").to_string();
+            if s != before && (tail == "---(more)---" || tail.ends_with("svcard>")) {
+                break s;
+            }
+            assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{s}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        if s.matches("svcard>").count() > prompts {
+            break s;
+        }
+        assert!(pages < 10, "the pager never ends: {s}");
+        before = s;
+    };
     assert_eq!(s.matches(last).count(), 1, "{s}");
     // The up arrow recalls it; `q` at the pager ends the answer there.
     keys(&["Up", "Enter"]);

@@ -4,7 +4,7 @@
 use crate::common::Alg;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AlgCounters, FlowCtx, Side};
-use crate::{dns, ftp, rpc, rsh, sip, talk, tftp, traceroute};
+use crate::{dns, ftp, rpc, rsh, rtsp, sip, talk, tftp, traceroute};
 
 /// Any ALG of this crate, dispatched without allocation or trait objects.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub enum AnyAlg {
     Traceroute(traceroute::Traceroute),
     /// [`sip::Sip`] (boxed: its reassembly buffers are large).
     Sip(Box<sip::Sip>),
+    /// [`rtsp::Rtsp`] (boxed: its reassembly buffers are large).
+    Rtsp(Box<rtsp::Rtsp>),
 }
 
 impl AnyAlg {
@@ -43,6 +45,7 @@ impl AnyAlg {
             AlgKind::Talk => AnyAlg::Talk(talk::Talk::new(cfg, ctx)),
             AlgKind::Traceroute => AnyAlg::Traceroute(traceroute::Traceroute::new(cfg, ctx)),
             AlgKind::Sip => AnyAlg::Sip(Box::new(sip::Sip::new(cfg, ctx))),
+            AlgKind::Rtsp => AnyAlg::Rtsp(Box::new(rtsp::Rtsp::new(cfg, ctx))),
             _ => return None,
         })
     }
@@ -57,6 +60,7 @@ impl AnyAlg {
             AnyAlg::Talk(a) => a,
             AnyAlg::Traceroute(a) => a,
             AnyAlg::Sip(a) => a.as_ref(),
+            AnyAlg::Rtsp(a) => a.as_ref(),
         }
     }
 
@@ -70,6 +74,7 @@ impl AnyAlg {
             AnyAlg::Talk(a) => a,
             AnyAlg::Traceroute(a) => a,
             AnyAlg::Sip(a) => a.as_mut(),
+            AnyAlg::Rtsp(a) => a.as_mut(),
         }
     }
 }

@@ -290,6 +290,55 @@ impl Core {
     }
 }
 
+/// A text protocol framed by its head and a length (SIP over TCP, RTSP): what
+/// [`consume_text`] needs to take whole messages off a reassembly buffer.
+pub(crate) trait TextMessages {
+    /// A parsed message.
+    type Msg;
+    /// Parses one message at the start of `b` (its length, when found, is the range's end).
+    fn parse(b: &[u8]) -> crate::parse::Parse<Self::Msg>;
+    /// Acts on one whole message `m` (bytes `b`, the first at sequence `base`).
+    fn on_message(
+        &mut self,
+        now: u64,
+        side: Side,
+        b: &[u8],
+        base: u32,
+        m: &Self::Msg,
+        out: &mut Actions,
+    );
+    /// The connection's shared state (for the refusal of what is not a message).
+    fn core(&mut self) -> &mut Core;
+}
+
+/// A [`crate::stream::StreamBuf`] consumer for a [`TextMessages`] protocol: white space
+/// between messages (keep-alives) is skipped, a whole message is acted on, an incomplete
+/// one waited for, anything else refused and dropped. Returns the bytes consumed.
+pub(crate) fn consume_text<T: TextMessages>(
+    t: &mut T,
+    now: u64,
+    side: Side,
+    b: &[u8],
+    base: u32,
+    out: &mut Actions,
+) -> usize {
+    let ws = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    if ws > 0 {
+        return ws;
+    }
+    match T::parse(b) {
+        crate::parse::Parse::Partial => 0,
+        crate::parse::Parse::Found(m, r) => {
+            t.on_message(now, side, b, base, &m, out);
+            r.end
+        }
+        crate::parse::Parse::NoMatch => {
+            t.core().error(out, ParseErrorKind::Malformed);
+            b.len()
+        }
+    }
+}
+
 /// Converts a parser's byte range (relative to a message whose first byte is at `base`,
 /// a sequence number or a payload offset) into an [`Action::Rewrite`] range.
 pub(crate) fn abs_range(base: u32, r: &Range<usize>) -> Range<u32> {
@@ -298,17 +347,21 @@ pub(crate) fn abs_range(base: u32, r: &Range<usize>) -> Range<u32> {
     base.wrapping_add(s)..base.wrapping_add(e)
 }
 
-/// Implements the [`Alg`] methods every ALG delegates to its `core`.
+/// Implements the [`Alg`] methods every ALG delegates to its `core` (or to the [`Core`]
+/// at the field path given: `delegate_core!(st.core)`).
 macro_rules! delegate_core {
     () => {
+        $crate::common::delegate_core!(core);
+    };
+    ($($f:ident).+) => {
         fn pinhole_resolved(&mut self, now_ms: u64) {
-            self.core.resolved(now_ms);
+            self.$($f).+.resolved(now_ms);
         }
         fn counters(&self) -> &$crate::AlgCounters {
-            &self.core.counters
+            &self.$($f).+.counters
         }
         fn config(&self) -> &$crate::AlgConfig {
-            &self.core.cfg
+            &self.$($f).+.cfg
         }
     };
 }

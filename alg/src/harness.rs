@@ -27,7 +27,7 @@ use crate::types::{Action, Actions, AlgConfig, AlgCounters, FlowCtx, Proto, Side
 pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
     let flags = data.first().copied().unwrap_or(0);
     let tcp = match kind {
-        AlgKind::Ftp | AlgKind::Rsh | AlgKind::Rexec | AlgKind::Rlogin => true,
+        AlgKind::Ftp | AlgKind::Rsh | AlgKind::Rexec | AlgKind::Rlogin | AlgKind::Rtsp => true,
         AlgKind::Dns | AlgKind::RpcPortmap | AlgKind::Sip => flags & 1 != 0,
         _ => false,
     };
@@ -106,6 +106,8 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::sip::msg::parse(data, true);
     let _ = crate::sip::msg::parse(data, false);
     let _ = crate::sip::sdp::parse(data);
+    let _ = crate::rtsp::parse_message(data);
+    let _ = crate::rtsp::parse_transport(data, 0);
 }
 
 /// Drives the traceroute entry points with TTLs and ICMP answers taken from `data`.

@@ -135,7 +135,7 @@ impl AlgKind {
 
     /// The ALGs this crate has an engine for ([`crate::AnyAlg`]); the others are known by
     /// name (the Junos catalogue) and their sessions are forwarded as plain traffic.
-    pub const ENGINES: [AlgKind; 10] = [
+    pub const ENGINES: [AlgKind; 11] = [
         AlgKind::Ftp,
         AlgKind::Tftp,
         AlgKind::Dns,
@@ -146,6 +146,7 @@ impl AlgKind {
         AlgKind::Talk,
         AlgKind::Traceroute,
         AlgKind::Sip,
+        AlgKind::Rtsp,
     ];
 
     /// Whether this crate runs an engine for the ALG.
@@ -169,6 +170,7 @@ impl AlgKind {
             AlgKind::Talk => (517, 2),
             AlgKind::Traceroute => (TRACEROUTE_BASE_PORT, 8),
             AlgKind::Sip => (5060, 1),
+            AlgKind::Rtsp => (554, 1),
             _ => (0, 0),
         }
     }

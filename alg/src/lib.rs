@@ -46,6 +46,7 @@ mod kind;
 pub mod parse;
 pub mod rpc;
 pub mod rsh;
+pub mod rtsp;
 pub mod sip;
 pub mod stream;
 pub mod talk;
@@ -207,7 +208,7 @@ mod tests {
             let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
             assert_eq!(a.is_some(), k.has_engine(), "{k}");
         }
-        assert_eq!(AlgKind::ENGINES.len(), 10);
+        assert_eq!(AlgKind::ENGINES.len(), 11);
     }
 
     #[test]

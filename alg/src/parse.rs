@@ -113,6 +113,76 @@ pub fn be32(s: &[u8], off: usize) -> Option<u32> {
     ]))
 }
 
+/// Where the header section of a text message (SIP, RTSP) ends: the index just past the
+/// empty line (`CRLF CRLF`, or bare `LF LF`); `None` while it has not come.
+#[must_use]
+pub fn head_end(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(nl) = b.get(i..).and_then(|r| r.iter().position(|&x| x == b'\n')) {
+        let next = i + nl + 1;
+        match b.get(next) {
+            Some(b'\n') => return Some(next + 1),
+            Some(b'\r') if b.get(next + 1) == Some(&b'\n') => return Some(next + 2),
+            _ => i = next,
+        }
+    }
+    None
+}
+
+/// `r` without the ASCII white space at either end of `b[r]`.
+#[must_use]
+pub fn trim(b: &[u8], r: Range<usize>) -> Range<usize> {
+    let mut r = r;
+    while r.start < r.end && b.get(r.start).is_some_and(u8::is_ascii_whitespace) {
+        r.start += 1;
+    }
+    while r.end > r.start && b.get(r.end - 1).is_some_and(u8::is_ascii_whitespace) {
+        r.end -= 1;
+    }
+    r
+}
+
+/// The header lines of a text message whose head ends at `head` (from [`head_end`]),
+/// after the start line: `(name, value)` ranges, both trimmed. Lines without a colon
+/// (and folded continuation lines) are skipped.
+pub fn header_lines(
+    b: &[u8],
+    head: usize,
+) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + '_ {
+    let first = b.iter().position(|&c| c == b'\n').map_or(head, |n| n + 1);
+    let mut at = first;
+    core::iter::from_fn(move || {
+        while at < head {
+            let nl = b
+                .get(at..head)
+                .and_then(|r| r.iter().position(|&c| c == b'\n'))
+                .map_or(head, |n| at + n);
+            let l = at..nl;
+            at = nl + 1;
+            let folded = b.get(l.start).is_some_and(|c| *c == b' ' || *c == b'\t');
+            let colon = b
+                .get(l.clone())
+                .and_then(|r| r.iter().position(|&c| c == b':'));
+            if let (false, Some(colon)) = (folded, colon) {
+                return Some((
+                    trim(b, l.start..l.start + colon),
+                    trim(b, l.start + colon + 1..l.end),
+                ));
+            }
+        }
+        None
+    })
+}
+
+/// FNV-1a of `b`: a key for an identifier of arbitrary length (a Call-ID, an RTSP
+/// session) kept in a fixed-size table.
+#[must_use]
+pub fn fnv1a(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &c| {
+        (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Case-insensitive "starts with" for ASCII commands.
 #[must_use]
 pub fn starts_with_ci(s: &[u8], prefix: &[u8]) -> bool {

@@ -158,11 +158,13 @@ pub enum AppHint {
     SipMedia,
     /// SIP signalling to a registered Contact (an incoming call).
     SipSignalling,
+    /// An RTSP session's RTP or RTCP stream.
+    RtspMedia,
 }
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 9] = [
+    pub const ALL: [AppHint; 10] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -172,6 +174,7 @@ impl AppHint {
         AppHint::TracerouteIcmp,
         AppHint::SipMedia,
         AppHint::SipSignalling,
+        AppHint::RtspMedia,
     ];
 
     /// The Junos-style application name of the child.
@@ -187,6 +190,7 @@ impl AppHint {
             AppHint::TracerouteIcmp => "junos-traceroute",
             AppHint::SipMedia => "junos-sip-media",
             AppHint::SipSignalling => "junos-sip",
+            AppHint::RtspMedia => "junos-rtsp-media",
         }
     }
 
@@ -196,7 +200,10 @@ impl AppHint {
     /// answer, ICMP errors) or that are short (TFTP's, rsh's stderr) are not.
     #[must_use]
     pub fn offloadable(self) -> bool {
-        matches!(self, AppHint::FtpData | AppHint::SipMedia)
+        matches!(
+            self,
+            AppHint::FtpData | AppHint::SipMedia | AppHint::RtspMedia
+        )
     }
 }
 
@@ -255,6 +262,8 @@ pub enum RewriteKind {
     SdpAddr,
     /// An SDP `m=` port.
     SdpPort,
+    /// An RTSP `Transport` port pair "a[-b]" (`client_port=`, `server_port=`).
+    RtspPorts,
 }
 
 /// The parent session's new processing state.

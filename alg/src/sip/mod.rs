@@ -31,9 +31,9 @@ pub mod sdp;
 
 use core::net::IpAddr;
 
-use crate::common::{Alg, Core};
+use crate::common::{consume_text, delegate_core, Alg, Core, TextMessages};
 use crate::kind::AlgKind;
-use crate::parse::Parse;
+use crate::parse::{fnv1a, Parse};
 use crate::stream::{Framing, StreamBuf};
 use crate::types::{
     Action, Actions, AlgConfig, AppHint, Expectation, FlowCtx, ParseErrorKind, Proto, RewriteKind,
@@ -92,12 +92,6 @@ struct Calls {
     core: Core,
     dialogs: Vec<Dialog>,
     next_tag: u32,
-}
-
-fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &c| {
-        (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 impl Sip {
@@ -227,6 +221,44 @@ impl Calls {
         }
     }
 
+    /// A registrar accepted a binding: calls to the Contact may come from it.
+    fn registered(&mut self, now: u64, side: Side, m: &Message, out: &mut Actions) {
+        let Some(c) = &m.contact else { return };
+        let Some(addr) = c.addr else { return };
+        // The response travels from the registrar: the Contact is the other side's.
+        let phone = side.peer();
+        if !self.core.check_addr(out, phone, addr) {
+            return;
+        }
+        let secs = u64::from(m.expires.unwrap_or(3600).min(86_400));
+        if secs == 0 {
+            return;
+        }
+        let registrar = self.core.ctx.addr(side);
+        let mut e = self.core.expectation(
+            self.core.ctx.proto,
+            Some(registrar),
+            addr,
+            Some(c.port.unwrap_or(5060)),
+            AppHint::SipSignalling,
+            false,
+        );
+        e.timeout_ms = secs * 1000;
+        self.core.expect(now, out, e);
+    }
+}
+
+impl TextMessages for Calls {
+    type Msg = Message;
+
+    fn parse(b: &[u8]) -> Parse<Message> {
+        msg::parse(b, false)
+    }
+
+    fn core(&mut self) -> &mut Core {
+        &mut self.core
+    }
+
     /// Acts on one whole message `m` (bytes `b`, first byte at `base`: a sequence number
     /// or a datagram offset) sent by `side`.
     fn on_message(
@@ -249,7 +281,7 @@ impl Calls {
                 hp.port.unwrap_or(0),
             );
         }
-        let call = fnv(b.get(m.call_id.clone()).unwrap_or(&[]));
+        let call = fnv1a(b.get(m.call_id.clone()).unwrap_or(&[]));
         let body = b.get(m.body.clone()).unwrap_or(&[]);
         let body_base = base.wrapping_add(u32::try_from(m.body.start).unwrap_or(u32::MAX));
         let sdp = m.sdp && !body.is_empty();
@@ -320,32 +352,6 @@ impl Calls {
             }
         }
     }
-
-    /// A registrar accepted a binding: calls to the Contact may come from it.
-    fn registered(&mut self, now: u64, side: Side, m: &Message, out: &mut Actions) {
-        let Some(c) = &m.contact else { return };
-        let Some(addr) = c.addr else { return };
-        // The response travels from the registrar: the Contact is the other side's.
-        let phone = side.peer();
-        if !self.core.check_addr(out, phone, addr) {
-            return;
-        }
-        let secs = u64::from(m.expires.unwrap_or(3600).min(86_400));
-        if secs == 0 {
-            return;
-        }
-        let registrar = self.core.ctx.addr(side);
-        let mut e = self.core.expectation(
-            self.core.ctx.proto,
-            Some(registrar),
-            addr,
-            Some(c.port.unwrap_or(5060)),
-            AppHint::SipSignalling,
-            false,
-        );
-        e.timeout_ms = secs * 1000;
-        self.core.expect(now, out, e);
-    }
 }
 
 impl Alg for Sip {
@@ -379,23 +385,9 @@ impl Alg for Sip {
         let Some(buf) = bufs.get_mut(side.index()) else {
             return;
         };
+        // Keep-alive CRLFs between messages (RFC 5626) are skipped.
         let f = buf.feed(seq, payload, |b, base| {
-            // Keep-alive CRLFs between messages (RFC 5626).
-            let ws = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-            if ws > 0 {
-                return ws;
-            }
-            match msg::parse(b, false) {
-                Parse::Partial => 0,
-                Parse::Found(m, _) => {
-                    calls.on_message(now_ms, side, b, base, &m, out);
-                    m.len
-                }
-                Parse::NoMatch => {
-                    calls.core.error(out, ParseErrorKind::Malformed);
-                    b.len()
-                }
-            }
+            consume_text(calls, now_ms, side, b, base, out)
         });
         calls.core.account(&f, out);
     }
@@ -428,15 +420,7 @@ impl Alg for Sip {
         }
     }
 
-    fn pinhole_resolved(&mut self, now_ms: u64) {
-        self.calls.core.resolved(now_ms);
-    }
-    fn counters(&self) -> &crate::AlgCounters {
-        &self.calls.core.counters
-    }
-    fn config(&self) -> &AlgConfig {
-        &self.calls.core.cfg
-    }
+    delegate_core!(calls.core);
 }
 
 #[cfg(test)]

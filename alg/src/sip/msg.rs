@@ -10,7 +10,7 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
-use crate::parse::{dec, ip_text, Parse};
+use crate::parse::{dec, head_end, header_lines, ip_text, trim, Parse};
 
 /// The longest header section (start line and headers) accepted.
 pub const MAX_HEAD: usize = 8192;
@@ -92,31 +92,6 @@ pub struct Message {
     pub body: Range<usize>,
     /// The whole message's length (head and body).
     pub len: usize,
-}
-
-/// Where the header section ends: the index just past the empty line.
-fn head_end(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(nl) = b.get(i..).and_then(|r| r.iter().position(|&x| x == b'\n')) {
-        let next = i + nl + 1;
-        match b.get(next) {
-            Some(b'\n') => return Some(next + 1),
-            Some(b'\r') if b.get(next + 1) == Some(&b'\n') => return Some(next + 2),
-            _ => i = next,
-        }
-    }
-    None
-}
-
-fn trim(b: &[u8], r: Range<usize>) -> Range<usize> {
-    let mut r = r;
-    while r.start < r.end && b.get(r.start).is_some_and(|c| c.is_ascii_whitespace()) {
-        r.start += 1;
-    }
-    while r.end > r.start && b.get(r.end - 1).is_some_and(|c| c.is_ascii_whitespace()) {
-        r.end -= 1;
-    }
-    r
 }
 
 /// Which header a name is (long or compact form); `None` for those the ALG ignores.
@@ -247,22 +222,7 @@ pub fn parse(b: &[u8], datagram: bool) -> Parse<Message> {
     let mut via = None;
     let mut contact = None;
     let mut expires = None;
-    let mut at = first_nl + 1;
-    while at < head {
-        let nl = b
-            .get(at..head)
-            .and_then(|r| r.iter().position(|&c| c == b'\n'))
-            .map_or(head, |n| at + n);
-        let l = at..nl;
-        at = nl + 1;
-        let Some(colon) = b
-            .get(l.clone())
-            .and_then(|r| r.iter().position(|&c| c == b':'))
-        else {
-            continue;
-        };
-        let name = trim(b, l.start..l.start + colon);
-        let value = trim(b, l.start + colon + 1..l.end);
+    for (name, value) in header_lines(b, head) {
         let Some(h) = b.get(name).and_then(header) else {
             continue;
         };

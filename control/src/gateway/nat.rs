@@ -464,7 +464,8 @@ impl NatConv {
             | RewriteKind::RpcUaddr
             | RewriteKind::SipHostPort
             | RewriteKind::SdpAddr
-            | RewriteKind::SdpPort => None,
+            | RewriteKind::SdpPort
+            | RewriteKind::RtspPorts => None,
         }
     }
 

@@ -37,6 +37,16 @@ pub struct AlgBlock<'a> {
 fn lines(b: &AlgBlock<'_>) -> Vec<(&'static str, &'static str, u64)> {
     let mut l = common_lines(b.row);
     let c = &b.row.counters;
+    if b.protocol == "rtsp" {
+        l.extend([
+            ("Media sessions set up", "media-sessions-begun", c.dialogs),
+            (
+                "Media sessions torn down",
+                "media-sessions-ended",
+                c.dialogs_ended,
+            ),
+        ]);
+    }
     if b.protocol == "sip" {
         l.extend([
             ("Calls begun", "calls-begun", c.dialogs),
