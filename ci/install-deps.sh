@@ -24,6 +24,9 @@ pkgs+=(sip-tester tshark)
 # Python) and its RTSP client.
 pkgs+=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good)
+# The IKE ALG's test (tests/ike_e2e.rs): strongSwan's charon with userspace IPsec
+# (kernel-libipsec, in libcharon-extra-plugins) and swanctl.
+pkgs+=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins)
 # The interactive shell's test (tests/show_commands.rs) types into a real terminal.
 pkgs+=(tmux)
 missing=()

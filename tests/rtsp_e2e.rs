@@ -12,29 +12,13 @@
 
 mod common;
 
-use common::netns::{need, tail, Rig, PYTHON};
+use common::netns::{alg_stat, need, only_apps, tail, Rig, PYTHON};
 use std::time::{Duration, Instant};
 
 const SERVER: &str = include_str!("scripts/rtsp_server.py");
 
 fn policy(alg_on: bool) -> String {
-    let mut p = String::from(
-        "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
-         default-action = \"discard\"\n\
-         [[service-set.rule]]\nname = \"rtsp\"\napplication = [\"junos-rtsp\"]\naction = \"accept\"\n",
-    );
-    if !alg_on {
-        p.push_str("[alg.rtsp]\nenabled = false\n");
-    }
-    p
-}
-
-fn stat(stats: &str, label: &str) -> Option<u64> {
-    stats
-        .lines()
-        .find(|l| l.trim_start().starts_with(label))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse().ok())
+    only_apps(&["junos-rtsp"], (!alg_on).then_some("rtsp"))
 }
 
 fn rtsp(n: u8, alg_on: bool) {
@@ -79,24 +63,24 @@ fn rtsp(n: u8, alg_on: bool) {
         let mut stats;
         loop {
             stats = rig.show("show services alg statistics application-protocol rtsp");
-            if stat(&stats, "Media sessions torn down") == Some(1)
+            if alg_stat(&stats, "Media sessions torn down") == Some(1)
                 || t0.elapsed() > Duration::from_secs(10)
             {
                 break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let opened = stat(&stats, "Pinholes opened").unwrap_or(0);
-        let matched = stat(&stats, "Pinholes matched").unwrap_or(0);
-        let withdrawn = stat(&stats, "Pinholes withdrawn").unwrap_or(0);
+        let opened = alg_stat(&stats, "Pinholes opened").unwrap_or(0);
+        let matched = alg_stat(&stats, "Pinholes matched").unwrap_or(0);
+        let withdrawn = alg_stat(&stats, "Pinholes withdrawn").unwrap_or(0);
         let checks = [
             (
                 "one session set up",
-                stat(&stats, "Media sessions set up") == Some(1),
+                alg_stat(&stats, "Media sessions set up") == Some(1),
             ),
             (
                 "and torn down",
-                stat(&stats, "Media sessions torn down") == Some(1),
+                alg_stat(&stats, "Media sessions torn down") == Some(1),
             ),
             ("4 pinholes (RTP, RTCP, both ways)", opened == 4),
             ("the stream matched one", matched >= 1),
@@ -106,11 +90,11 @@ fn rtsp(n: u8, alg_on: bool) {
             ),
             (
                 "no pinhole left",
-                stat(&stats, "Pinholes active") == Some(0),
+                alg_stat(&stats, "Pinholes active") == Some(0),
             ),
             (
                 "the media sessions closed with the TEARDOWN",
-                stat(&stats, "Child sessions closed by the ALG") == Some(matched),
+                alg_stat(&stats, "Child sessions closed by the ALG") == Some(matched),
             ),
         ];
         for (what, good) in checks {

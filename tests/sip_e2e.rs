@@ -21,7 +21,7 @@
 
 mod common;
 
-use common::netns::{need, tail, Proc, Rig};
+use common::netns::{alg_stat, need, only_apps, tail, Proc, Rig};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -50,16 +50,7 @@ impl Transport {
 }
 
 fn policy(alg_on: bool) -> String {
-    let mut p = String::from(
-        "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
-         default-action = \"discard\"\n\
-         [[service-set.rule]]\nname = \"sip\"\napplication = [\"junos-sip\", \"junos-sip-tcp\"]\n\
-         action = \"accept\"\n",
-    );
-    if !alg_on {
-        p.push_str("[alg.sip]\nenabled = false\n");
-    }
-    p
+    only_apps(&["junos-sip", "junos-sip-tcp"], (!alg_on).then_some("sip"))
 }
 
 /// A `dumpcap` of the UDP (not SIP) frames on `iface`, stopped by a file.
@@ -205,15 +196,6 @@ fn call_totals(stdout: &str) -> (u64, u64) {
     (total("Successful call"), total("Failed call"))
 }
 
-/// The value after `label` in `show services alg statistics` output.
-fn stat(stats: &str, label: &str) -> Option<u64> {
-    stats
-        .lines()
-        .find(|l| l.trim_start().starts_with(label))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse().ok())
-}
-
 fn sip(n: u8, alg_on: bool, t: Transport, calls: u32, rate: u32) {
     need(&["sipp", "dumpcap", "tshark"]);
     assert!(
@@ -278,22 +260,28 @@ fn sip(n: u8, alg_on: bool, t: Transport, calls: u32, rate: u32) {
         // The books are empty again once every BYE is through.
         let t0 = Instant::now();
         let mut stats = stats;
-        while stat(&stats, "Calls ended") != Some(u64::from(calls))
+        while alg_stat(&stats, "Calls ended") != Some(u64::from(calls))
             && t0.elapsed() < Duration::from_secs(10)
         {
             std::thread::sleep(Duration::from_millis(200));
             stats = rig.show("show services alg statistics application-protocol sip");
         }
         let calls = u64::from(calls);
-        let opened = stat(&stats, "Pinholes opened").unwrap_or(0);
-        let matched = stat(&stats, "Pinholes matched").unwrap_or(0);
-        let withdrawn = stat(&stats, "Pinholes withdrawn").unwrap_or(0);
+        let opened = alg_stat(&stats, "Pinholes opened").unwrap_or(0);
+        let matched = alg_stat(&stats, "Pinholes matched").unwrap_or(0);
+        let withdrawn = alg_stat(&stats, "Pinholes withdrawn").unwrap_or(0);
         let checks = [
-            ("Calls begun", stat(&stats, "Calls begun") == Some(calls)),
-            ("Calls ended", stat(&stats, "Calls ended") == Some(calls)),
+            (
+                "Calls begun",
+                alg_stat(&stats, "Calls begun") == Some(calls),
+            ),
+            (
+                "Calls ended",
+                alg_stat(&stats, "Calls ended") == Some(calls),
+            ),
             (
                 "Pinholes active",
-                stat(&stats, "Pinholes active") == Some(0),
+                alg_stat(&stats, "Pinholes active") == Some(0),
             ),
             // RTP and RTCP of the offer and of the answer.
             ("Pinholes opened", opened == 4 * calls),
@@ -304,11 +292,11 @@ fn sip(n: u8, alg_on: bool, t: Transport, calls: u32, rate: u32) {
             ),
             (
                 "Child sessions closed by the ALG",
-                stat(&stats, "Child sessions closed by the ALG") == Some(matched),
+                alg_stat(&stats, "Child sessions closed by the ALG") == Some(matched),
             ),
             (
                 "Pinholes expired",
-                stat(&stats, "Pinholes expired") == Some(0),
+                alg_stat(&stats, "Pinholes expired") == Some(0),
             ),
         ];
         for (what, good) in checks {
@@ -387,7 +375,7 @@ fn sip_calls_per_second() {
     println!("rate/s  calls     ok  failed  handed-off  wall-s  calls/s");
     for rate in [100u32, 400, 1600, 3200, 6400, 12800] {
         let calls = rate * 5;
-        let before = stat(
+        let before = alg_stat(
             &rig.show("show services alg statistics application-protocol sip"),
             "Packets handed off",
         )
@@ -428,7 +416,7 @@ fn sip_calls_per_second() {
         );
         let wall = t0.elapsed().as_secs_f64();
         let (ok, failed) = call_totals(&out.stdout);
-        let after = stat(
+        let after = alg_stat(
             &rig.show("show services alg statistics application-protocol sip"),
             "Packets handed off",
         )

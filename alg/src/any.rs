@@ -4,7 +4,7 @@
 use crate::common::Alg;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AlgCounters, FlowCtx, Side};
-use crate::{dns, ftp, rpc, rsh, rtsp, sip, talk, tftp, traceroute};
+use crate::{dns, ftp, ike, rpc, rsh, rtsp, sip, talk, tftp, traceroute};
 
 /// Any ALG of this crate, dispatched without allocation or trait objects.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub enum AnyAlg {
     Sip(Box<sip::Sip>),
     /// [`rtsp::Rtsp`] (boxed: its reassembly buffers are large).
     Rtsp(Box<rtsp::Rtsp>),
+    /// [`ike::Ike`].
+    Ike(ike::Ike),
 }
 
 impl AnyAlg {
@@ -46,6 +48,7 @@ impl AnyAlg {
             AlgKind::Traceroute => AnyAlg::Traceroute(traceroute::Traceroute::new(cfg, ctx)),
             AlgKind::Sip => AnyAlg::Sip(Box::new(sip::Sip::new(cfg, ctx))),
             AlgKind::Rtsp => AnyAlg::Rtsp(Box::new(rtsp::Rtsp::new(cfg, ctx))),
+            AlgKind::IkeEspNat => AnyAlg::Ike(ike::Ike::new(cfg, ctx)),
             _ => return None,
         })
     }
@@ -61,6 +64,7 @@ impl AnyAlg {
             AnyAlg::Traceroute(a) => a,
             AnyAlg::Sip(a) => a.as_ref(),
             AnyAlg::Rtsp(a) => a.as_ref(),
+            AnyAlg::Ike(a) => a,
         }
     }
 
@@ -75,6 +79,7 @@ impl AnyAlg {
             AnyAlg::Traceroute(a) => a,
             AnyAlg::Sip(a) => a.as_mut(),
             AnyAlg::Rtsp(a) => a.as_mut(),
+            AnyAlg::Ike(a) => a,
         }
     }
 }

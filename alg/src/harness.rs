@@ -108,6 +108,7 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::sip::sdp::parse(data);
     let _ = crate::rtsp::parse_message(data);
     let _ = crate::rtsp::parse_transport(data, 0);
+    let _ = crate::ike::parse(data);
 }
 
 /// Drives the traceroute entry points with TTLs and ICMP answers taken from `data`.

@@ -135,7 +135,7 @@ impl AlgKind {
 
     /// The ALGs this crate has an engine for ([`crate::AnyAlg`]); the others are known by
     /// name (the Junos catalogue) and their sessions are forwarded as plain traffic.
-    pub const ENGINES: [AlgKind; 11] = [
+    pub const ENGINES: [AlgKind; 12] = [
         AlgKind::Ftp,
         AlgKind::Tftp,
         AlgKind::Dns,
@@ -147,6 +147,7 @@ impl AlgKind {
         AlgKind::Traceroute,
         AlgKind::Sip,
         AlgKind::Rtsp,
+        AlgKind::IkeEspNat,
     ];
 
     /// Whether this crate runs an engine for the ALG.
@@ -171,6 +172,7 @@ impl AlgKind {
             AlgKind::Traceroute => (TRACEROUTE_BASE_PORT, 8),
             AlgKind::Sip => (5060, 1),
             AlgKind::Rtsp => (554, 1),
+            AlgKind::IkeEspNat => (500, 1),
             _ => (0, 0),
         }
     }

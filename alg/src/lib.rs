@@ -42,6 +42,7 @@ pub mod dns;
 pub mod ftp;
 pub mod harness;
 pub mod icmp;
+pub mod ike;
 mod kind;
 pub mod parse;
 pub mod rpc;
@@ -81,6 +82,13 @@ pub(crate) mod testutil {
             cli.parse::<SocketAddr>().unwrap(),
             srv.parse::<SocketAddr>().unwrap(),
         )
+    }
+
+    /// Feeds one UDP datagram at time 0; its actions.
+    pub fn datagram(a: &mut impl Alg, side: Side, p: &[u8]) -> Actions {
+        let mut out = Actions::new();
+        a.on_data(0, side, None, p, &mut out);
+        out
     }
 
     /// The actions as a Vec.
@@ -208,7 +216,7 @@ mod tests {
             let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
             assert_eq!(a.is_some(), k.has_engine(), "{k}");
         }
-        assert_eq!(AlgKind::ENGINES.len(), 11);
+        assert_eq!(AlgKind::ENGINES.len(), 12);
     }
 
     #[test]

@@ -160,11 +160,15 @@ pub enum AppHint {
     SipSignalling,
     /// An RTSP session's RTP or RTCP stream.
     RtspMedia,
+    /// IKE and UDP-encapsulated ESP on the NAT-T port (4500).
+    IkeNatT,
+    /// ESP between two IKE peers.
+    Esp,
 }
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 10] = [
+    pub const ALL: [AppHint; 12] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -175,6 +179,8 @@ impl AppHint {
         AppHint::SipMedia,
         AppHint::SipSignalling,
         AppHint::RtspMedia,
+        AppHint::IkeNatT,
+        AppHint::Esp,
     ];
 
     /// The Junos-style application name of the child.
@@ -191,6 +197,8 @@ impl AppHint {
             AppHint::SipMedia => "junos-sip-media",
             AppHint::SipSignalling => "junos-sip",
             AppHint::RtspMedia => "junos-rtsp-media",
+            AppHint::IkeNatT => "junos-ike-nat",
+            AppHint::Esp => "junos-ipsec-esp",
         }
     }
 

@@ -224,6 +224,8 @@ const BUILTIN: &[(&str, u8, u16, u16, Option<AlgKind>)] = &[
     ("junos-radius", UDP, 1812, 1812, None),
     ("junos-bootps", UDP, 67, 67, None),
     ("junos-gre", 47, 0, u16::MAX, None),
+    ("junos-ike-nat", UDP, 4500, 4500, None),
+    ("junos-ipsec-esp", 50, 0, u16::MAX, None),
     // Child flows the ALGs open. Ports 1..0 (none): never chosen by port, only named by
     // the ALG that opened them (FTP data keeps its well-known port 20).
     ("junos-ftp-data", TCP, 20, 20, None),

@@ -677,3 +677,31 @@ pub fn compare(want: &[u8], got: &[u8]) -> Option<String> {
         None => format!("{} bytes received of {}", got.len(), want.len()),
     })
 }
+
+/// The service set of the ALG tests: both ports, everything discarded but the sessions of
+/// `apps` (catalogue names); `alg_off` switches that ALG off.
+#[allow(dead_code)] // not every test binary uses it
+pub fn only_apps(apps: &[&str], alg_off: Option<&str>) -> String {
+    let apps: Vec<String> = apps.iter().map(|a| format!("\"{a}\"")).collect();
+    let mut p = format!(
+        "[[service-set]]\nname = \"ss1\"\nports = [\"ge-0/0/0.0\", \"ge-0/0/1.0\"]\n\
+         default-action = \"discard\"\n\
+         [[service-set.rule]]\nname = \"control\"\napplication = [{}]\naction = \"accept\"\n",
+        apps.join(", ")
+    );
+    if let Some(a) = alg_off {
+        p.push_str(&format!("[alg.{a}]\nenabled = false\n"));
+    }
+    p
+}
+
+/// The number at the end of the line of `show services alg statistics` that starts with
+/// `label`.
+#[allow(dead_code)] // not every test binary uses it
+pub fn alg_stat(stats: &str, label: &str) -> Option<u64> {
+    stats
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+}

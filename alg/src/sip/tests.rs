@@ -52,6 +52,17 @@ fn udp(a: &mut Sip, now: u64, side: Side, p: &[u8]) -> Actions {
     out
 }
 
+#[test]
+fn a_datagram_at_time_zero() {
+    let mut a = alg(Proto::UDP);
+    let out = datagram(
+        &mut a,
+        Side::Initiator,
+        &request("INVITE", "z", 1, &sdp("192.0.2.10", 6000)),
+    );
+    assert_eq!(media(&out).len(), 2);
+}
+
 fn media(a: &Actions) -> Vec<(String, u16)> {
     exps(a)
         .iter()
