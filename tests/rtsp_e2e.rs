@@ -37,7 +37,6 @@ fn rtsp(n: u8, alg_on: bool) {
     let client = rig.client(
         &[
             "gst-launch-1.0",
-            "-q",
             "rtspsrc",
             &url,
             "protocols=udp",
@@ -52,7 +51,9 @@ fn rtsp(n: u8, alg_on: bool) {
     );
     let mut failures = Vec::new();
     if alg_on {
-        if !client.ok() {
+        // The 200 buffers arrived: the pipeline reached its end of stream. (Its shutdown,
+        // PAUSE then TEARDOWN, may race the server's close and exit 1 after that.)
+        if !client.stdout.contains("Got EOS from element") {
             failures.push(format!(
                 "the client did not play the stream through the ALG's pinholes: {}",
                 client.report()
@@ -102,7 +103,7 @@ fn rtsp(n: u8, alg_on: bool) {
                 failures.push(format!("{what}:\n{stats}"));
             }
         }
-    } else if client.ok() {
+    } else if client.ok() || client.stdout.contains("Got EOS from element") {
         failures.push("the client played the stream with the RTSP ALG off".to_string());
     }
     if !failures.is_empty() {
