@@ -4,7 +4,7 @@
 use crate::common::Alg;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AlgCounters, FlowCtx, Side};
-use crate::{dns, ftp, ike, rpc, rsh, rtsp, sip, talk, tftp, traceroute};
+use crate::{dns, ftp, ike, rpc, rsh, rtsp, sip, sqlnet, talk, tftp, traceroute};
 
 /// Any ALG of this crate, dispatched without allocation or trait objects.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub enum AnyAlg {
     Rtsp(Box<rtsp::Rtsp>),
     /// [`ike::Ike`].
     Ike(ike::Ike),
+    /// [`sqlnet::Sqlnet`].
+    Sqlnet(sqlnet::Sqlnet),
 }
 
 impl AnyAlg {
@@ -49,6 +51,7 @@ impl AnyAlg {
             AlgKind::Sip => AnyAlg::Sip(Box::new(sip::Sip::new(cfg, ctx))),
             AlgKind::Rtsp => AnyAlg::Rtsp(Box::new(rtsp::Rtsp::new(cfg, ctx))),
             AlgKind::IkeEspNat => AnyAlg::Ike(ike::Ike::new(cfg, ctx)),
+            AlgKind::Sqlnet => AnyAlg::Sqlnet(sqlnet::Sqlnet::new(cfg, ctx)),
             _ => return None,
         })
     }
@@ -65,6 +68,7 @@ impl AnyAlg {
             AnyAlg::Sip(a) => a.as_ref(),
             AnyAlg::Rtsp(a) => a.as_ref(),
             AnyAlg::Ike(a) => a,
+            AnyAlg::Sqlnet(a) => a,
         }
     }
 
@@ -80,6 +84,7 @@ impl AnyAlg {
             AnyAlg::Sip(a) => a.as_mut(),
             AnyAlg::Rtsp(a) => a.as_mut(),
             AnyAlg::Ike(a) => a,
+            AnyAlg::Sqlnet(a) => a,
         }
     }
 }

@@ -27,7 +27,12 @@ use crate::types::{Action, Actions, AlgConfig, AlgCounters, FlowCtx, Proto, Side
 pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
     let flags = data.first().copied().unwrap_or(0);
     let tcp = match kind {
-        AlgKind::Ftp | AlgKind::Rsh | AlgKind::Rexec | AlgKind::Rlogin | AlgKind::Rtsp => true,
+        AlgKind::Ftp
+        | AlgKind::Rsh
+        | AlgKind::Rexec
+        | AlgKind::Rlogin
+        | AlgKind::Rtsp
+        | AlgKind::Sqlnet => true,
         AlgKind::Dns | AlgKind::RpcPortmap | AlgKind::Sip => flags & 1 != 0,
         _ => false,
     };
@@ -109,6 +114,8 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::rtsp::parse_message(data);
     let _ = crate::rtsp::parse_transport(data, 0);
     let _ = crate::ike::parse(data);
+    let _ = crate::sqlnet::parse_packet(data);
+    let _ = crate::sqlnet::find_address(data);
 }
 
 /// Drives the traceroute entry points with TTLs and ICMP answers taken from `data`.

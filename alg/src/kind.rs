@@ -135,7 +135,7 @@ impl AlgKind {
 
     /// The ALGs this crate has an engine for ([`crate::AnyAlg`]); the others are known by
     /// name (the Junos catalogue) and their sessions are forwarded as plain traffic.
-    pub const ENGINES: [AlgKind; 12] = [
+    pub const ENGINES: [AlgKind; 13] = [
         AlgKind::Ftp,
         AlgKind::Tftp,
         AlgKind::Dns,
@@ -148,6 +148,7 @@ impl AlgKind {
         AlgKind::Sip,
         AlgKind::Rtsp,
         AlgKind::IkeEspNat,
+        AlgKind::Sqlnet,
     ];
 
     /// Whether this crate runs an engine for the ALG.
@@ -173,6 +174,7 @@ impl AlgKind {
             AlgKind::Sip => (5060, 1),
             AlgKind::Rtsp => (554, 1),
             AlgKind::IkeEspNat => (500, 1),
+            AlgKind::Sqlnet => (1521, 1),
             _ => (0, 0),
         }
     }

@@ -49,6 +49,7 @@ pub mod rpc;
 pub mod rsh;
 pub mod rtsp;
 pub mod sip;
+pub mod sqlnet;
 pub mod stream;
 pub mod talk;
 pub mod tftp;
@@ -216,7 +217,7 @@ mod tests {
             let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
             assert_eq!(a.is_some(), k.has_engine(), "{k}");
         }
-        assert_eq!(AlgKind::ENGINES.len(), 12);
+        assert_eq!(AlgKind::ENGINES.len(), 13);
     }
 
     #[test]

@@ -164,11 +164,13 @@ pub enum AppHint {
     IkeNatT,
     /// ESP between two IKE peers.
     Esp,
+    /// The connection an Oracle listener redirected its client to.
+    SqlnetData,
 }
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 12] = [
+    pub const ALL: [AppHint; 13] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -181,6 +183,7 @@ impl AppHint {
         AppHint::RtspMedia,
         AppHint::IkeNatT,
         AppHint::Esp,
+        AppHint::SqlnetData,
     ];
 
     /// The Junos-style application name of the child.
@@ -199,6 +202,7 @@ impl AppHint {
             AppHint::RtspMedia => "junos-rtsp-media",
             AppHint::IkeNatT => "junos-ike-nat",
             AppHint::Esp => "junos-ipsec-esp",
+            AppHint::SqlnetData => "junos-sqlnet-data",
         }
     }
 
@@ -272,6 +276,10 @@ pub enum RewriteKind {
     SdpPort,
     /// An RTSP `Transport` port pair "a[-b]" (`client_port=`, `server_port=`).
     RtspPorts,
+    /// A TNS connect descriptor's `HOST=` value.
+    TnsHost,
+    /// A TNS connect descriptor's `PORT=` value.
+    TnsPort,
 }
 
 /// The parent session's new processing state.

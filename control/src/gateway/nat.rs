@@ -465,7 +465,9 @@ impl NatConv {
             | RewriteKind::SipHostPort
             | RewriteKind::SdpAddr
             | RewriteKind::SdpPort
-            | RewriteKind::RtspPorts => None,
+            | RewriteKind::RtspPorts
+            | RewriteKind::TnsHost
+            | RewriteKind::TnsPort => None,
         }
     }
 
