@@ -10,6 +10,7 @@
 mod common;
 
 use common::{tcp, write_pcap, TempDir};
+use std::net::Ipv4Addr;
 use std::process::Command;
 
 fn tshark_present() -> bool {
@@ -82,4 +83,87 @@ fn sqlnet_redirect_and_connect_as_tshark_reads_them() {
     };
     let a = p.address.expect("an address");
     assert_eq!((a.host, a.port), (Some(S.parse().unwrap()), 49_152));
+}
+
+/// An Ethernet + IPv4 frame of protocol `proto` carrying `payload` (for what has no ports).
+fn ipv4(src: &str, dst: &str, proto: u8, payload: &[u8]) -> Vec<u8> {
+    let (s, d): (Ipv4Addr, Ipv4Addr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = u16::try_from(20 + payload.len()).unwrap();
+    let mut h = vec![0x45, 0];
+    h.extend_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+    h.extend_from_slice(&s.octets());
+    h.extend_from_slice(&d.octets());
+    let sum = h
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u32>();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = !u16::try_from((sum & 0xffff) + (sum >> 16)).unwrap();
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&h);
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn pptp_call_and_enhanced_gre_as_tshark_reads_them() {
+    if !tshark_present() {
+        eprintln!("tshark is not installed: the PPTP fixtures are not checked");
+        return;
+    }
+    use svcard_alg::pptp::fixtures::*;
+    let msgs = [
+        (true, outgoing_call_request(0x1111)),
+        (false, outgoing_call_reply(0x2222, 0x1111, 1)),
+        (true, call_clear_request(0x1111)),
+        (false, call_disconnect_notify(0x2222)),
+    ];
+    let (mut cs, mut ss) = (1u32, 1u32);
+    let mut frames = Vec::new();
+    for (from_client, m) in &msgs {
+        let n = u32::try_from(m.len()).unwrap();
+        if *from_client {
+            frames.push(tcp(C, 40000, S, 1723, 0x18, cs, ss, m));
+            cs += n;
+        } else {
+            frames.push(tcp(S, 1723, C, 40000, 0x18, ss, cs, m));
+            ss += n;
+        }
+    }
+    // GRE to the PAC carries the PAC's call ID, to the PNS the PNS's.
+    frames.insert(
+        2,
+        ipv4(C, S, 47, &gre(0x2222, 1, &[0xff, 0x03, 0xc0, 0x21])),
+    );
+    frames.insert(
+        3,
+        ipv4(S, C, 47, &gre(0x1111, 1, &[0xff, 0x03, 0xc0, 0x21])),
+    );
+    let v = dissect("pptp", &frames, None);
+    has(
+        &v,
+        &[
+            "Point-to-Point Tunnelling Protocol",
+            "Control Message Type: Outgoing-Call-Request (7)",
+            "Call ID: 4369",
+            "Control Message Type: Outgoing-Call-Reply (8)",
+            "Peer Call ID: 4369",
+            "Result Code: Connected (1)",
+            "Control Message Type: Call-Clear-Request (12)",
+            "Control Message Type: Call-Disconnect-Notify (13)",
+            "Generic Routing Encapsulation (PPP)",
+            "Version: Enhanced GRE (1)",
+            "Call ID: 8738",
+        ],
+    );
+    // What tshark read is what the ALG reads.
+    let svcard_alg::parse::Parse::Found(m, _) = svcard_alg::pptp::parse(&msgs[1].1) else {
+        panic!("the ALG does not read the reply")
+    };
+    assert_eq!(
+        (m.kind, m.call_id, m.peer_call_id, m.result),
+        (8, Some(0x2222), Some(0x1111), Some(1))
+    );
 }

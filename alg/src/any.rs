@@ -4,7 +4,7 @@
 use crate::common::Alg;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AlgCounters, FlowCtx, Side};
-use crate::{dns, ftp, ike, rpc, rsh, rtsp, sip, sqlnet, talk, tftp, traceroute};
+use crate::{dns, ftp, ike, pptp, rpc, rsh, rtsp, sip, sqlnet, talk, tftp, traceroute};
 
 /// Any ALG of this crate, dispatched without allocation or trait objects.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub enum AnyAlg {
     Ike(ike::Ike),
     /// [`sqlnet::Sqlnet`].
     Sqlnet(sqlnet::Sqlnet),
+    /// [`pptp::Pptp`].
+    Pptp(pptp::Pptp),
 }
 
 impl AnyAlg {
@@ -52,6 +54,7 @@ impl AnyAlg {
             AlgKind::Rtsp => AnyAlg::Rtsp(Box::new(rtsp::Rtsp::new(cfg, ctx))),
             AlgKind::IkeEspNat => AnyAlg::Ike(ike::Ike::new(cfg, ctx)),
             AlgKind::Sqlnet => AnyAlg::Sqlnet(sqlnet::Sqlnet::new(cfg, ctx)),
+            AlgKind::Pptp => AnyAlg::Pptp(pptp::Pptp::new(cfg, ctx)),
             _ => return None,
         })
     }
@@ -69,6 +72,7 @@ impl AnyAlg {
             AnyAlg::Rtsp(a) => a.as_ref(),
             AnyAlg::Ike(a) => a,
             AnyAlg::Sqlnet(a) => a,
+            AnyAlg::Pptp(a) => a,
         }
     }
 
@@ -85,6 +89,7 @@ impl AnyAlg {
             AnyAlg::Rtsp(a) => a.as_mut(),
             AnyAlg::Ike(a) => a,
             AnyAlg::Sqlnet(a) => a,
+            AnyAlg::Pptp(a) => a,
         }
     }
 }

@@ -366,3 +366,18 @@ macro_rules! delegate_core {
     };
 }
 pub(crate) use delegate_core;
+
+/// Implements [`Alg::on_timeout`] and [`Alg::poll_timeout`] for an ALG whose only clock is
+/// its `core`'s pinholes.
+macro_rules! core_timers {
+    () => {
+        fn on_timeout(&mut self, now_ms: u64, _out: &mut $crate::Actions) {
+            self.core.on_timeout(now_ms);
+        }
+
+        fn poll_timeout(&self) -> Option<u64> {
+            self.core.next_expiry()
+        }
+    };
+}
+pub(crate) use core_timers;

@@ -20,7 +20,7 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
-use crate::common::{abs_range, delegate_core, Alg, Core};
+use crate::common::{abs_range, core_timers, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{comma_addr_port, dec, ip_text, is_prefix_ci, starts_with_ci, Parse};
 use crate::stream::{for_each_line, Framing, StreamBuf};
@@ -358,13 +358,7 @@ impl Alg for Ftp {
         core.account(&f, out);
     }
 
-    fn on_timeout(&mut self, now_ms: u64, _out: &mut Actions) {
-        self.core.on_timeout(now_ms);
-    }
-
-    fn poll_timeout(&self) -> Option<u64> {
-        self.core.next_expiry()
-    }
+    core_timers!();
 
     fn sync_seq(&mut self, side: Side, next_seq: u32) {
         match side {

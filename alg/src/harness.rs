@@ -32,7 +32,8 @@ pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
         | AlgKind::Rexec
         | AlgKind::Rlogin
         | AlgKind::Rtsp
-        | AlgKind::Sqlnet => true,
+        | AlgKind::Sqlnet
+        | AlgKind::Pptp => true,
         AlgKind::Dns | AlgKind::RpcPortmap | AlgKind::Sip => flags & 1 != 0,
         _ => false,
     };
@@ -116,6 +117,7 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::ike::parse(data);
     let _ = crate::sqlnet::parse_packet(data);
     let _ = crate::sqlnet::find_address(data);
+    let _ = crate::pptp::parse(data);
 }
 
 /// Drives the traceroute entry points with TTLs and ICMP answers taken from `data`.

@@ -16,7 +16,7 @@
 //! Only the fixed IKE header (RFC 7296 §3.1) and, in IKE_SA_INIT, the unencrypted payload
 //! chain are read; anything else is counted as malformed and opens nothing.
 
-use crate::common::{delegate_core, Alg, Core};
+use crate::common::{core_timers, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, be32, Parse};
 use crate::types::{Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, Side};
@@ -217,13 +217,7 @@ impl Alg for Ike {
         }
     }
 
-    fn on_timeout(&mut self, now_ms: u64, _out: &mut Actions) {
-        self.core.on_timeout(now_ms);
-    }
-
-    fn poll_timeout(&self) -> Option<u64> {
-        self.core.next_expiry()
-    }
+    core_timers!();
 
     fn sync_seq(&mut self, _side: Side, _next_seq: u32) {}
 

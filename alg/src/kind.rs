@@ -135,7 +135,7 @@ impl AlgKind {
 
     /// The ALGs this crate has an engine for ([`crate::AnyAlg`]); the others are known by
     /// name (the Junos catalogue) and their sessions are forwarded as plain traffic.
-    pub const ENGINES: [AlgKind; 13] = [
+    pub const ENGINES: [AlgKind; 14] = [
         AlgKind::Ftp,
         AlgKind::Tftp,
         AlgKind::Dns,
@@ -149,6 +149,7 @@ impl AlgKind {
         AlgKind::Rtsp,
         AlgKind::IkeEspNat,
         AlgKind::Sqlnet,
+        AlgKind::Pptp,
     ];
 
     /// Whether this crate runs an engine for the ALG.
@@ -175,6 +176,7 @@ impl AlgKind {
             AlgKind::Rtsp => (554, 1),
             AlgKind::IkeEspNat => (500, 1),
             AlgKind::Sqlnet => (1521, 1),
+            AlgKind::Pptp => (1723, 1),
             _ => (0, 0),
         }
     }

@@ -45,6 +45,7 @@ pub mod icmp;
 pub mod ike;
 mod kind;
 pub mod parse;
+pub mod pptp;
 pub mod rpc;
 pub mod rsh;
 pub mod rtsp;
@@ -217,7 +218,7 @@ mod tests {
             let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
             assert_eq!(a.is_some(), k.has_engine(), "{k}");
         }
-        assert_eq!(AlgKind::ENGINES.len(), 13);
+        assert_eq!(AlgKind::ENGINES.len(), 14);
     }
 
     #[test]

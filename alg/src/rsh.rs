@@ -12,7 +12,7 @@
 //! rlogin sends "\0locuser\0remuser\0term/speed\0" and has no secondary connection: the
 //! ALG opens nothing and forwards the parent at once.
 
-use crate::common::{abs_range, delegate_core, Alg, Core};
+use crate::common::{abs_range, core_timers, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{dec, Parse};
 use crate::stream::{Framing, StreamBuf};
@@ -140,13 +140,7 @@ impl Alg for Rsh {
         }
     }
 
-    fn on_timeout(&mut self, now_ms: u64, _out: &mut Actions) {
-        self.core.on_timeout(now_ms);
-    }
-
-    fn poll_timeout(&self) -> Option<u64> {
-        self.core.next_expiry()
-    }
+    core_timers!();
 
     fn sync_seq(&mut self, side: Side, next_seq: u32) {
         if side == Side::Initiator {

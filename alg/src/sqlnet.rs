@@ -14,7 +14,7 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
-use crate::common::{abs_range, delegate_core, Alg, Core};
+use crate::common::{abs_range, core_timers, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, dec, ip_text, Parse};
 use crate::stream::{Framing, StreamBuf};
@@ -237,13 +237,7 @@ impl Alg for Sqlnet {
         core.account(&f, out);
     }
 
-    fn on_timeout(&mut self, now_ms: u64, _out: &mut Actions) {
-        self.core.on_timeout(now_ms);
-    }
-
-    fn poll_timeout(&self) -> Option<u64> {
-        self.core.next_expiry()
-    }
+    core_timers!();
 
     fn sync_seq(&mut self, side: Side, next_seq: u32) {
         if side == Side::Responder {

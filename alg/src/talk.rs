@@ -27,7 +27,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
-use crate::common::{delegate_core, Alg, Core};
+use crate::common::{core_timers, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
 use crate::types::{
@@ -242,13 +242,7 @@ impl Alg for Talk {
         }
     }
 
-    fn on_timeout(&mut self, now_ms: u64, _out: &mut Actions) {
-        self.core.on_timeout(now_ms);
-    }
-
-    fn poll_timeout(&self) -> Option<u64> {
-        self.core.next_expiry()
-    }
+    core_timers!();
 
     fn sync_seq(&mut self, _side: Side, _next_seq: u32) {}
 

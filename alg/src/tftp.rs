@@ -6,7 +6,7 @@
 //! source port, to the client's address and request port, one-shot. A retransmitted
 //! request while the pinhole is outstanding opens nothing new.
 
-use crate::common::{delegate_core, Alg, Core};
+use crate::common::{core_timers, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
 use crate::types::{Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, Side};
@@ -127,13 +127,7 @@ impl Alg for Tftp {
         }
     }
 
-    fn on_timeout(&mut self, now_ms: u64, _out: &mut Actions) {
-        self.core.on_timeout(now_ms);
-    }
-
-    fn poll_timeout(&self) -> Option<u64> {
-        self.core.next_expiry()
-    }
+    core_timers!();
 
     fn sync_seq(&mut self, _side: Side, _next_seq: u32) {}
 

@@ -16,7 +16,7 @@
 
 use core::net::IpAddr;
 
-use crate::common::{delegate_core, Alg, Core};
+use crate::common::{core_timers, delegate_core, Alg, Core};
 use crate::icmp::IcmpClass;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AppHint, Expectation, FiveTuple, FlowCtx, Proto, Side};
@@ -145,13 +145,7 @@ impl Alg for Traceroute {
         }
     }
 
-    fn on_timeout(&mut self, now_ms: u64, _out: &mut Actions) {
-        self.core.on_timeout(now_ms);
-    }
-
-    fn poll_timeout(&self) -> Option<u64> {
-        self.core.next_expiry()
-    }
+    core_timers!();
 
     fn sync_seq(&mut self, _side: Side, _next_seq: u32) {}
 

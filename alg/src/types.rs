@@ -166,11 +166,13 @@ pub enum AppHint {
     Esp,
     /// The connection an Oracle listener redirected its client to.
     SqlnetData,
+    /// A PPTP call's enhanced GRE.
+    PptpGre,
 }
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 13] = [
+    pub const ALL: [AppHint; 14] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -184,6 +186,7 @@ impl AppHint {
         AppHint::IkeNatT,
         AppHint::Esp,
         AppHint::SqlnetData,
+        AppHint::PptpGre,
     ];
 
     /// The Junos-style application name of the child.
@@ -203,6 +206,7 @@ impl AppHint {
             AppHint::IkeNatT => "junos-ike-nat",
             AppHint::Esp => "junos-ipsec-esp",
             AppHint::SqlnetData => "junos-sqlnet-data",
+            AppHint::PptpGre => "junos-gre",
         }
     }
 

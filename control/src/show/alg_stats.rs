@@ -37,6 +37,12 @@ pub struct AlgBlock<'a> {
 fn lines(b: &AlgBlock<'_>) -> Vec<(&'static str, &'static str, u64)> {
     let mut l = common_lines(b.row);
     let c = &b.row.counters;
+    if b.protocol == "pptp" {
+        l.extend([
+            ("Calls connected", "calls-connected", c.dialogs),
+            ("Calls ended", "calls-ended", c.dialogs_ended),
+        ]);
+    }
     if b.protocol == "rtsp" {
         l.extend([
             ("Media sessions set up", "media-sessions-begun", c.dialogs),
