@@ -167,3 +167,52 @@ fn pptp_call_and_enhanced_gre_as_tshark_reads_them() {
         (8, Some(0x2222), Some(0x1111), Some(1))
     );
 }
+
+#[test]
+fn msrpc_endpoint_mapper_map_as_tshark_reads_it() {
+    if !tshark_present() {
+        eprintln!("tshark is not installed: the MS-RPC fixtures are not checked");
+        return;
+    }
+    use svcard_alg::dcerpc::fixtures::*;
+    let msgs = [
+        (true, bind(1)),
+        (true, map_request(2, SAMR, 1)),
+        (false, map_response(2, SAMR, 1, 49_155, [198, 51, 100, 20])),
+    ];
+    let (mut cs, mut ss) = (1u32, 1u32);
+    let mut frames = Vec::new();
+    for (from_client, m) in &msgs {
+        let n = u32::try_from(m.len()).unwrap();
+        if *from_client {
+            frames.push(tcp(C, 40000, S, 135, 0x18, cs, ss, m));
+            cs += n;
+        } else {
+            frames.push(tcp(S, 135, C, 40000, 0x18, ss, cs, m));
+            ss += n;
+        }
+    }
+    let v = dissect("msrpc", &frames, None);
+    has(
+        &v,
+        &[
+            "Interface: EPMv4 UUID: e1af8308-5d1f-11c9-91a4-08002b14a0fa",
+            "DCE/RPC Endpoint Mapper, Map",
+            "Operation: Map (3)",
+            "Num Towers: 1",
+            "UUID: SAMR (12345778-1234-abcd-ef00-0123456789ac)",
+            "Floor 4 TCP Port:49155",
+            "Floor 5 IP:198.51.100.20",
+            "Return code: 0x00000000",
+        ],
+    );
+    assert!(!v.contains("Malformed"), "{v}");
+    // What tshark read is what the ALG reads.
+    let mut got = Vec::new();
+    assert!(svcard_alg::dcerpc::map_answer(&msgs[2].1, true, &mut |e| {
+        got.push(e)
+    }));
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].interface.0, got[0].port.0), (SAMR, 49_155));
+    assert_eq!(got[0].addr.0.to_string(), S);
+}

@@ -4,7 +4,7 @@
 use crate::common::Alg;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AlgCounters, FlowCtx, Side};
-use crate::{dns, ftp, ike, pptp, rpc, rsh, rtsp, sip, sqlnet, talk, tftp, traceroute};
+use crate::{dcerpc, dns, ftp, ike, pptp, rpc, rsh, rtsp, sip, sqlnet, talk, tftp, traceroute};
 
 /// Any ALG of this crate, dispatched without allocation or trait objects.
 #[derive(Debug, Clone)]
@@ -33,6 +33,8 @@ pub enum AnyAlg {
     Sqlnet(sqlnet::Sqlnet),
     /// [`pptp::Pptp`].
     Pptp(pptp::Pptp),
+    /// [`dcerpc::DceRpc`] (the endpoint mapper).
+    DceRpc(dcerpc::DceRpc),
 }
 
 impl AnyAlg {
@@ -55,6 +57,7 @@ impl AnyAlg {
             AlgKind::IkeEspNat => AnyAlg::Ike(ike::Ike::new(cfg, ctx)),
             AlgKind::Sqlnet => AnyAlg::Sqlnet(sqlnet::Sqlnet::new(cfg, ctx)),
             AlgKind::Pptp => AnyAlg::Pptp(pptp::Pptp::new(cfg, ctx)),
+            AlgKind::DceRpcPortmap => AnyAlg::DceRpc(dcerpc::DceRpc::new(cfg, ctx)),
             _ => return None,
         })
     }
@@ -73,6 +76,7 @@ impl AnyAlg {
             AnyAlg::Ike(a) => a,
             AnyAlg::Sqlnet(a) => a,
             AnyAlg::Pptp(a) => a,
+            AnyAlg::DceRpc(a) => a,
         }
     }
 
@@ -90,6 +94,7 @@ impl AnyAlg {
             AnyAlg::Ike(a) => a,
             AnyAlg::Sqlnet(a) => a,
             AnyAlg::Pptp(a) => a,
+            AnyAlg::DceRpc(a) => a,
         }
     }
 }

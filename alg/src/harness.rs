@@ -33,7 +33,8 @@ pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
         | AlgKind::Rlogin
         | AlgKind::Rtsp
         | AlgKind::Sqlnet
-        | AlgKind::Pptp => true,
+        | AlgKind::Pptp
+        | AlgKind::DceRpcPortmap => true,
         AlgKind::Dns | AlgKind::RpcPortmap | AlgKind::Sip => flags & 1 != 0,
         _ => false,
     };
@@ -118,6 +119,9 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::sqlnet::parse_packet(data);
     let _ = crate::sqlnet::find_address(data);
     let _ = crate::pptp::parse(data);
+    let _ = crate::dcerpc::parse_header(data);
+    let _ = crate::dcerpc::map_answer(data, true, &mut |_| {});
+    let _ = crate::dcerpc::map_answer(data, false, &mut |_| {});
 }
 
 /// Drives the traceroute entry points with TTLs and ICMP answers taken from `data`.

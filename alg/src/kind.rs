@@ -135,7 +135,7 @@ impl AlgKind {
 
     /// The ALGs this crate has an engine for ([`crate::AnyAlg`]); the others are known by
     /// name (the Junos catalogue) and their sessions are forwarded as plain traffic.
-    pub const ENGINES: [AlgKind; 14] = [
+    pub const ENGINES: [AlgKind; 15] = [
         AlgKind::Ftp,
         AlgKind::Tftp,
         AlgKind::Dns,
@@ -150,6 +150,7 @@ impl AlgKind {
         AlgKind::IkeEspNat,
         AlgKind::Sqlnet,
         AlgKind::Pptp,
+        AlgKind::DceRpcPortmap,
     ];
 
     /// Whether this crate runs an engine for the ALG.
@@ -177,6 +178,7 @@ impl AlgKind {
             AlgKind::IkeEspNat => (500, 1),
             AlgKind::Sqlnet => (1521, 1),
             AlgKind::Pptp => (1723, 1),
+            AlgKind::DceRpcPortmap => (135, 1),
             _ => (0, 0),
         }
     }

@@ -38,6 +38,7 @@
 
 mod any;
 mod common;
+pub mod dcerpc;
 pub mod dns;
 pub mod ftp;
 pub mod harness;
@@ -218,7 +219,7 @@ mod tests {
             let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
             assert_eq!(a.is_some(), k.has_engine(), "{k}");
         }
-        assert_eq!(AlgKind::ENGINES.len(), 14);
+        assert_eq!(AlgKind::ENGINES.len(), 15);
     }
 
     #[test]

@@ -168,11 +168,16 @@ pub enum AppHint {
     SqlnetData,
     /// A PPTP call's enhanced GRE.
     PptpGre,
+    /// An MS-RPC interface's port learnt from the endpoint mapper.
+    DceRpcProgram {
+        /// The interface's UUID (as it travels).
+        uuid: [u8; 16],
+    },
 }
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 14] = [
+    pub const ALL: [AppHint; 15] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -187,6 +192,7 @@ impl AppHint {
         AppHint::Esp,
         AppHint::SqlnetData,
         AppHint::PptpGre,
+        AppHint::DceRpcProgram { uuid: [0; 16] },
     ];
 
     /// The Junos-style application name of the child.
@@ -207,6 +213,7 @@ impl AppHint {
             AppHint::Esp => "junos-ipsec-esp",
             AppHint::SqlnetData => "junos-sqlnet-data",
             AppHint::PptpGre => "junos-gre",
+            AppHint::DceRpcProgram { .. } => "junos-ms-rpc",
         }
     }
 
@@ -284,6 +291,10 @@ pub enum RewriteKind {
     TnsHost,
     /// A TNS connect descriptor's `PORT=` value.
     TnsPort,
+    /// An endpoint mapper tower's IPv4 address (4 bytes, network order).
+    DceRpcAddr,
+    /// An endpoint mapper tower's TCP port (2 bytes, network order).
+    DceRpcPort,
 }
 
 /// The parent session's new processing state.

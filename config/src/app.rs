@@ -236,6 +236,7 @@ const BUILTIN: &[(&str, u8, u16, u16, Option<AlgKind>)] = &[
     ("junos-sip-media", UDP, 1, 0, None),
     ("junos-rtsp-media", UDP, 1, 0, None),
     ("junos-sqlnet-data", TCP, 1, 0, None),
+    ("junos-ms-rpc", TCP, 1, 0, None),
 ];
 
 /// The built-in Junos application catalogue, in catalogue order.

@@ -467,7 +467,9 @@ impl NatConv {
             | RewriteKind::SdpPort
             | RewriteKind::RtspPorts
             | RewriteKind::TnsHost
-            | RewriteKind::TnsPort => None,
+            | RewriteKind::TnsPort
+            | RewriteKind::DceRpcAddr
+            | RewriteKind::DceRpcPort => None,
         }
     }
 
