@@ -479,8 +479,9 @@ pub struct AlgSettings {
     pub max_pinholes_per_conversation: Option<u32>,
     /// Maximum conversations of this ALG on the card (unlimited when `None`).
     pub max_conversations: Option<u32>,
-    /// FTP only: accept a PORT/EPRT address other than the client's own (third-party
-    /// transfers; refused by default).
+    /// Accept an announced address other than the announcer's own (FTP's third-party
+    /// transfers, a redirect to another host; refused by default): ftp, rpc-portmap,
+    /// talk, sip, rtsp, sql, dce-rpc-portmap.
     pub loose: bool,
     /// SIP only: T1 in milliseconds (`t1-interval`; an INVITE unanswered for 64 × T1 is
     /// dropped).

@@ -380,6 +380,14 @@ fn sip_call_timers() {
         "alg.sip.t1-interval",
         "500",
     );
+    let c = parse(&["[alg.sql]", "loose = true"]);
+    assert!(c.algs[AlgKind::Sqlnet].loose);
+    fails(
+        &["[alg.dns]", "loose = true"],
+        2,
+        "alg.dns.loose",
+        "no loose mode",
+    );
     fails(
         &["[alg.ftp]", "max-dialogs = 10"],
         2,

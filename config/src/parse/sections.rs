@@ -328,12 +328,24 @@ pub(super) fn algs(src: &Src<'_>, root: &Tab<'_, '_>, applications: &[Applicatio
                 s.enabled = b;
             }
             if let Some(b) = t.boolean("loose")? {
-                if kind != AlgKind::Ftp {
+                // The ALGs that refuse an address other than the announcer's own.
+                let third_party = [
+                    AlgKind::Ftp,
+                    AlgKind::RpcPortmap,
+                    AlgKind::Talk,
+                    AlgKind::Sip,
+                    AlgKind::Rtsp,
+                    AlgKind::Sqlnet,
+                    AlgKind::DceRpcPortmap,
+                ];
+                if !third_party.contains(&kind) {
                     return Err(t.err(
                         &t.get("loose").map(|v| v.span()).unwrap_or_default(),
                         "loose",
-                        "only the ftp ALG has a loose mode (third-party PORT addresses)"
-                            .to_string(),
+                        format!(
+                            "the {} ALG has no loose mode (it refuses no third-party address)",
+                            kind.junos_name()
+                        ),
                     ));
                 }
                 s.loose = b;
