@@ -27,6 +27,9 @@ pkgs+=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools gstreamer1.0-plu
 # The IKE ALG's test (tests/ike_e2e.rs): strongSwan's charon with userspace IPsec
 # (kernel-libipsec, in libcharon-extra-plugins) and swanctl.
 pkgs+=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins)
+# The MS-RPC endpoint mapper ALG's test (tests/msrpc_e2e.rs): Samba's samba-dcerpcd and
+# rpcclient (smbclient).
+pkgs+=(samba smbclient)
 # The interactive shell's test (tests/show_commands.rs) types into a real terminal.
 pkgs+=(tmux)
 missing=()
