@@ -216,3 +216,65 @@ fn msrpc_endpoint_mapper_map_as_tshark_reads_it() {
     assert_eq!((got[0].interface.0, got[0].port.0), (SAMR, 49_155));
     assert_eq!(got[0].addr.0.to_string(), S);
 }
+
+#[test]
+fn h323_setup_connect_and_channel_ack_as_tshark_reads_them() {
+    if !tshark_present() {
+        eprintln!("tshark is not installed: the H.323 fixtures are not checked");
+        return;
+    }
+    use svcard_alg::h323::fixtures::*;
+    let caller = [192, 0, 2, 10];
+    let callee = [198, 51, 100, 20];
+    let s = setup(7, caller, 11_000);
+    let c = connect(7, callee, 12_000);
+    let frames = vec![
+        tcp(C, 40000, S, 1720, 0x18, 1, 1, &s),
+        tcp(S, 1720, C, 40000, 0x18, 1, 1 + s.len() as u32, &c),
+    ];
+    let v225 = dissect("h225", &frames, None);
+    has(
+        &v225,
+        &[
+            "Message type: SETUP (0x05)",
+            "Message type: CONNECT (0x07)",
+            "h323-message-body: setup (0)",
+            "h323-message-body: connect (2)",
+            "protocolIdentifier: 0.0.8.2250.0.4 (Version 4)",
+            "h245Address: ipAddress (0)",
+            "ip: 192.0.2.10",
+            "port: 11000",
+            "ip: 198.51.100.20",
+            "port: 12000",
+            "callType: pointToPoint (0)",
+        ],
+    );
+    let ack = open_logical_channel_ack(1, (callee, 5004), (callee, 5005));
+    let frames = vec![tcp(S, 12000, C, 40002, 0x18, 1, 1, &ack)];
+    let v = dissect("h245", &frames, Some("tcp.port==12000,h245"));
+    has(
+        &v,
+        &[
+            "response: openLogicalChannelAck (5)",
+            "forwardLogicalChannelNumber: 1",
+            "forwardMultiplexAckParameters: h2250LogicalChannelAckParameters (0)",
+            "sessionID: 1",
+            "mediaChannel: unicastAddress (0)",
+            "network: 198.51.100.20",
+            "tsapIdentifier: 5004",
+            "mediaControlChannel: unicastAddress (0)",
+            "tsapIdentifier: 5005",
+        ],
+    );
+    for v in [&v225, &v] {
+        assert!(!v.contains("Malformed"), "{v}");
+    }
+    // What tshark read is what the ALG reads.
+    use svcard_alg::h323::{parse_tpkt, Found};
+    let svcard_alg::parse::Parse::Found(Some(Found::H245Address { addr, port, .. }), _) =
+        parse_tpkt(&c)
+    else {
+        panic!("the ALG does not read the Connect")
+    };
+    assert_eq!((addr.octets(), port), (callee, 12_000));
+}

@@ -99,6 +99,10 @@ fn ftp_passive() -> Capture {
 }
 
 fn config(dir: &TempDir, workers: u16, alg: &str) -> std::path::PathBuf {
+    config_for(dir, workers, "junos-ftp", alg)
+}
+
+fn config_for(dir: &TempDir, workers: u16, app: &str, alg: &str) -> std::path::PathBuf {
     let text = format!(
         r#"
 [workers]
@@ -118,8 +122,8 @@ name = "ss1"
 ports = ["ge-0/0/0.0", "ge-0/0/1.0"]
 default-action = "discard"
 [[service-set.rule]]
-name = "ftp-control"
-application = ["junos-ftp"]
+name = "control"
+application = ["{app}"]
 action = "accept"
 {alg}
 "#
@@ -472,4 +476,66 @@ fn a_pinhole_refused_for_want_of_memory_flags_its_parent_0x3() {
         out.contains("Flags: 0x0000"),
         "the first is not flagged: {out}"
     );
+}
+
+/// H.323 through the gateway: the call signalling (accepted by the rule) names the H.245
+/// address, the H.245 connection (opened by the pinhole and watched by the same ALG)
+/// acknowledges a logical channel, and RTP to the acknowledged port passes; RTP to a port
+/// nobody acknowledged does not.
+#[test]
+fn h323_call_signalling_opens_h245_which_opens_the_media() {
+    use svcard_alg::h323::fixtures::{connect, open_logical_channel_ack, setup as q931_setup};
+    let mut cap = Capture::new();
+    let (c, s) = ([10, 1, 0, 1], [192, 0, 2, 21]);
+    // Call signalling, client 40000 -> server 1720.
+    cap.client(tcp(C, 40000, S, 1720, SYN, 100, 0, &[]));
+    cap.server(tcp(S, 1720, C, 40000, SYN_ACK, 900, 101, &[]));
+    cap.client(tcp(C, 40000, S, 1720, ACK, 101, 901, &[]));
+    let su = q931_setup(7, c, 11_000);
+    cap.client(tcp(C, 40000, S, 1720, PSH_ACK, 101, 901, &su));
+    let co = connect(7, s, 12_000);
+    let c2 = 101 + su.len() as u32;
+    cap.server(tcp(S, 1720, C, 40000, PSH_ACK, 901, c2, &co));
+    // H.245 from the client to the server's announced port.
+    cap.client(tcp(C, 40002, S, 12_000, SYN, 3000, 0, &[]));
+    cap.server(tcp(S, 12_000, C, 40002, SYN_ACK, 7000, 3001, &[]));
+    cap.client(tcp(C, 40002, S, 12_000, ACK, 3001, 7001, &[]));
+    let ack = open_logical_channel_ack(1, (s, 5004), (s, 5005));
+    cap.server(tcp(S, 12_000, C, 40002, PSH_ACK, 7001, 3001, &ack));
+    // RTP to the acknowledged port, then to one nobody acknowledged.
+    cap.client(udp(C, 6000, S, 5004, 1));
+    cap.client(udp(C, 6000, S, 5006, 2));
+    let dir = setup("alg-h323", &cap, 1, "");
+    config_for(&dir, 1, "junos-h323", "");
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
+    sv.wait_for("show security flow session", 20, |o| {
+        o.contains("/5006;udp")
+    });
+    let stats = sv.cli("show services alg statistics application-protocol h323");
+    let log = sv.stop();
+    let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
+    assert!(
+        to_server.contains(&(40002, 12_000)),
+        "the H.245 connection was not let through: {to_server:?}\n{stats}\n{log}"
+    );
+    assert!(
+        to_server.contains(&(6000, 5004)),
+        "the acknowledged channel's RTP did not pass: {to_server:?}\n{stats}\n{log}"
+    );
+    assert!(
+        !to_server.contains(&(6000, 5006)),
+        "RTP to a port nobody acknowledged passed: {to_server:?}"
+    );
+    let line = |l: &str| {
+        stats
+            .lines()
+            .find(|x| x.trim_start().starts_with(l))
+            .and_then(|x| x.split_whitespace().last())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    // Two H.245 pinholes (Setup, Connect), two media (RTP, RTCP); two conversations (the
+    // call signalling and the H.245 connection).
+    assert_eq!(line("Pinholes opened"), Some(4), "{stats}");
+    assert_eq!(line("Conversations total"), Some(2), "{stats}");
+    assert_eq!(line("Parse errors"), Some(0), "{stats}");
 }

@@ -4,7 +4,9 @@
 use crate::common::Alg;
 use crate::kind::AlgKind;
 use crate::types::{Actions, AlgConfig, AlgCounters, FlowCtx, Side};
-use crate::{dcerpc, dns, ftp, ike, pptp, rpc, rsh, rtsp, sip, sqlnet, talk, tftp, traceroute};
+use crate::{
+    dcerpc, dns, ftp, h323, ike, pptp, rpc, rsh, rtsp, sip, sqlnet, talk, tftp, traceroute,
+};
 
 /// Any ALG of this crate, dispatched without allocation or trait objects.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub enum AnyAlg {
     Pptp(pptp::Pptp),
     /// [`dcerpc::DceRpc`] (the endpoint mapper).
     DceRpc(dcerpc::DceRpc),
+    /// [`h323::H323`] (call signalling and H.245).
+    H323(h323::H323),
 }
 
 impl AnyAlg {
@@ -58,6 +62,7 @@ impl AnyAlg {
             AlgKind::Sqlnet => AnyAlg::Sqlnet(sqlnet::Sqlnet::new(cfg, ctx)),
             AlgKind::Pptp => AnyAlg::Pptp(pptp::Pptp::new(cfg, ctx)),
             AlgKind::DceRpcPortmap => AnyAlg::DceRpc(dcerpc::DceRpc::new(cfg, ctx)),
+            AlgKind::H323 => AnyAlg::H323(h323::H323::new(cfg, ctx)),
             _ => return None,
         })
     }
@@ -77,6 +82,7 @@ impl AnyAlg {
             AnyAlg::Sqlnet(a) => a,
             AnyAlg::Pptp(a) => a,
             AnyAlg::DceRpc(a) => a,
+            AnyAlg::H323(a) => a,
         }
     }
 
@@ -95,6 +101,7 @@ impl AnyAlg {
             AnyAlg::Sqlnet(a) => a,
             AnyAlg::Pptp(a) => a,
             AnyAlg::DceRpc(a) => a,
+            AnyAlg::H323(a) => a,
         }
     }
 }

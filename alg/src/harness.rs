@@ -34,7 +34,8 @@ pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
         | AlgKind::Rtsp
         | AlgKind::Sqlnet
         | AlgKind::Pptp
-        | AlgKind::DceRpcPortmap => true,
+        | AlgKind::DceRpcPortmap
+        | AlgKind::H323 => true,
         AlgKind::Dns | AlgKind::RpcPortmap | AlgKind::Sip => flags & 1 != 0,
         _ => false,
     };
@@ -120,6 +121,7 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::sqlnet::find_address(data);
     let _ = crate::pptp::parse(data);
     let _ = crate::dcerpc::parse_header(data);
+    let _ = crate::h323::parse_tpkt(data);
     let _ = crate::dcerpc::map_answer(data, true, &mut |_| {});
     let _ = crate::dcerpc::map_answer(data, false, &mut |_| {});
 }

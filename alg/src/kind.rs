@@ -135,7 +135,7 @@ impl AlgKind {
 
     /// The ALGs this crate has an engine for ([`crate::AnyAlg`]); the others are known by
     /// name (the Junos catalogue) and their sessions are forwarded as plain traffic.
-    pub const ENGINES: [AlgKind; 15] = [
+    pub const ENGINES: [AlgKind; 16] = [
         AlgKind::Ftp,
         AlgKind::Tftp,
         AlgKind::Dns,
@@ -151,6 +151,7 @@ impl AlgKind {
         AlgKind::Sqlnet,
         AlgKind::Pptp,
         AlgKind::DceRpcPortmap,
+        AlgKind::H323,
     ];
 
     /// Whether this crate runs an engine for the ALG.
@@ -179,6 +180,7 @@ impl AlgKind {
             AlgKind::Sqlnet => (1521, 1),
             AlgKind::Pptp => (1723, 1),
             AlgKind::DceRpcPortmap => (135, 1),
+            AlgKind::H323 => (1720, 1),
             _ => (0, 0),
         }
     }

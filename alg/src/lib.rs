@@ -41,6 +41,7 @@ mod common;
 pub mod dcerpc;
 pub mod dns;
 pub mod ftp;
+pub mod h323;
 pub mod harness;
 pub mod icmp;
 pub mod ike;
@@ -219,7 +220,7 @@ mod tests {
             let a = AnyAlg::new(k, cfg, ctx(Proto::TCP, "192.0.2.1:1000", "198.51.100.1:21"));
             assert_eq!(a.is_some(), k.has_engine(), "{k}");
         }
-        assert_eq!(AlgKind::ENGINES.len(), 15);
+        assert_eq!(AlgKind::ENGINES.len(), 16);
     }
 
     #[test]

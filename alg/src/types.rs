@@ -168,6 +168,10 @@ pub enum AppHint {
     SqlnetData,
     /// A PPTP call's enhanced GRE.
     PptpGre,
+    /// The H.245 connection an H.323 call's signalling names.
+    H245,
+    /// An H.323 logical channel's RTP or RTCP.
+    H323Media,
     /// An MS-RPC interface's port learnt from the endpoint mapper.
     DceRpcProgram {
         /// The interface's UUID (as it travels).
@@ -177,7 +181,7 @@ pub enum AppHint {
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 15] = [
+    pub const ALL: [AppHint; 17] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -193,6 +197,8 @@ impl AppHint {
         AppHint::SqlnetData,
         AppHint::PptpGre,
         AppHint::DceRpcProgram { uuid: [0; 16] },
+        AppHint::H245,
+        AppHint::H323Media,
     ];
 
     /// The Junos-style application name of the child.
@@ -214,6 +220,8 @@ impl AppHint {
             AppHint::SqlnetData => "junos-sqlnet-data",
             AppHint::PptpGre => "junos-gre",
             AppHint::DceRpcProgram { .. } => "junos-ms-rpc",
+            AppHint::H245 => "junos-h245",
+            AppHint::H323Media => "junos-h323-media",
         }
     }
 

@@ -237,6 +237,8 @@ const BUILTIN: &[(&str, u8, u16, u16, Option<AlgKind>)] = &[
     ("junos-rtsp-media", UDP, 1, 0, None),
     ("junos-sqlnet-data", TCP, 1, 0, None),
     ("junos-ms-rpc", TCP, 1, 0, None),
+    ("junos-h245", TCP, 1, 0, Some(AlgKind::H323)),
+    ("junos-h323-media", UDP, 1, 0, None),
 ];
 
 /// The built-in Junos application catalogue, in catalogue order.

@@ -1,0 +1,390 @@
+//! H.323 (`h323`): call signalling (Q.931 with H.225, TCP 1720) and the H.245 control
+//! connection it names, to the media H.245 opens.
+//!
+//! Both run over TPKT (RFC 1006: version 3, a 16-bit length) on TCP; one engine reads
+//! both, telling them apart by the first octet (Q.931's protocol discriminator, 8).
+//! * **Call signalling.** The Setup and Connect messages' User-user element carries the
+//!   H.225 `H323-UserInformation` in aligned PER: when its Setup-UUIE or Connect-UUIE holds
+//!   an `h245Address` (IPv4), the ALG opens a one-shot TCP pinhole from the other end to
+//!   that address and port: the H.245 connection, watched by this ALG too.
+//! * **H.245.** An `openLogicalChannelAck` names where its sender receives the channel's
+//!   media (`h2250LogicalChannelAckParameters`: `mediaChannel` for RTP,
+//!   `mediaControlChannel` for RTCP): the ALG opens a one-shot UDP pinhole to each, from
+//!   any source. Each side acknowledges the channels the other opens, so the media flows
+//!   both ways.
+//!
+//! The addresses must be their sender's own (third parties need `loose`). Not read (and
+//! counted as nothing opened): H.245 tunnelled in H.225 or Fast Start proposals, IPv6
+//! addresses, an `openLogicalChannelAck` that carries reverse-channel parameters or
+//! non-standard data before the addresses, H.225 RAS (UDP 1719).
+
+pub mod per;
+
+use core::net::{IpAddr, Ipv4Addr};
+
+use crate::common::{core_timers, delegate_core, Alg, Core};
+use crate::kind::AlgKind;
+use crate::parse::{be16, Parse};
+use crate::stream::{Framing, StreamBuf};
+use crate::types::{Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, Side};
+use per::Reader;
+
+/// The reassembly buffer of one direction (a TPKT longer than this is skipped past).
+const H323_BUF: usize = 2048;
+
+/// Q.931 message types the ALG reads.
+const Q931_SETUP: u8 = 0x05;
+const Q931_CONNECT: u8 = 0x07;
+
+/// What one TPKT carried that the ALG acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// A Q.931 Setup or Connect naming the H.245 address.
+    H245Address {
+        /// The Q.931 message type.
+        message: u8,
+        /// Where the sender listens for H.245.
+        addr: Ipv4Addr,
+        /// Its port.
+        port: u16,
+    },
+    /// An H.245 `openLogicalChannelAck` naming media addresses.
+    ChannelAck {
+        /// The forward logical channel acknowledged.
+        channel: u16,
+        /// RTP (`mediaChannel`).
+        media: Option<(Ipv4Addr, u16)>,
+        /// RTCP (`mediaControlChannel`).
+        control: Option<(Ipv4Addr, u16)>,
+    },
+    /// A Q.931 or H.245 message of another kind (or one the ALG does not read).
+    Other,
+}
+
+/// An H.225 TransportAddress's `ipAddress` alternative.
+fn h225_transport(r: &mut Reader<'_>) -> Option<(Ipv4Addr, u16)> {
+    // CHOICE { ipAddress, ipSourceRoute, ipxAddress, ip6Address, netBios, nsap,
+    // nonStandardAddress, ... }
+    if r.choice(7)?? != 0 {
+        return None;
+    }
+    let ip = r.octets(4)?;
+    let port = u16::try_from(r.constrained(65536)?).ok()?;
+    Some((
+        Ipv4Addr::new(*ip.first()?, *ip.get(1)?, *ip.get(2)?, *ip.get(3)?),
+        port,
+    ))
+}
+
+/// The `h245Address` of an H.225 `H323-UserInformation` holding a Setup or Connect.
+fn h225_h245_address(uu: &[u8]) -> Option<(u8, Ipv4Addr, u16)> {
+    let mut r = Reader::new(uu);
+    // H323-UserInformation: extension bit, user-data present.
+    r.bit()?;
+    r.bit()?;
+    // H323-UU-PDU: extension bit, nonStandardData present.
+    r.bit()?;
+    r.bit()?;
+    // h323-message-body: setup 0, callProceeding 1, connect 2, ... (7 root).
+    let body = r.choice(7)??;
+    match body {
+        0 => {
+            // Setup-UUIE: extension bit, 7 optional fields (h245Address first).
+            r.bit()?;
+            let opts = r.bits(7)?;
+            r.skip_oid()?;
+            if opts & 0x40 == 0 {
+                return None;
+            }
+            let (a, p) = h225_transport(&mut r)?;
+            Some((Q931_SETUP, a, p))
+        }
+        2 => {
+            // Connect-UUIE: extension bit, 1 optional field (h245Address).
+            r.bit()?;
+            let has = r.bit()?;
+            r.skip_oid()?;
+            if !has {
+                return None;
+            }
+            let (a, p) = h225_transport(&mut r)?;
+            Some((Q931_CONNECT, a, p))
+        }
+        _ => None,
+    }
+}
+
+/// The Q.931 message at `m` (after TPKT): its type and its User-user element's contents.
+fn q931(m: &[u8]) -> Option<(u8, Option<&[u8]>)> {
+    let crl = usize::from(*m.get(1)? & 0x0f);
+    let mtype = *m.get(2 + crl)?;
+    let mut at = 3 + crl;
+    while at < m.len() {
+        let id = *m.get(at)?;
+        if id & 0x80 != 0 {
+            at += 1;
+            continue;
+        }
+        if id == 0x7e {
+            let len = usize::from(be16(m, at + 1)?);
+            let v = m.get(at + 3..at + 3 + len)?;
+            // Protocol discriminator 5: X.208/X.209 coded user information.
+            return Some((mtype, (v.first() == Some(&5)).then(|| v.get(1..)).flatten()));
+        }
+        let len = usize::from(*m.get(at + 1)?);
+        at += 2 + len;
+    }
+    Some((mtype, None))
+}
+
+/// An H.245 TransportAddress's `unicastAddress` / `iPAddress`.
+fn h245_transport(r: &mut Reader<'_>) -> Option<(Ipv4Addr, u16)> {
+    // TransportAddress CHOICE { unicastAddress, multicastAddress, ... }
+    if r.choice(2)?? != 0 {
+        return None;
+    }
+    // UnicastAddress CHOICE { iPAddress, iPXAddress, iP6Address, netBios,
+    // iPSourceRouteAddress, ... }
+    if r.choice(5)?? != 0 {
+        return None;
+    }
+    // iPAddress SEQUENCE { network OCTET STRING (SIZE (4)), tsapIdentifier, ... }
+    r.bit()?;
+    let ip = r.octets(4)?;
+    let port = u16::try_from(r.constrained(65536)?).ok()?;
+    Some((
+        Ipv4Addr::new(*ip.first()?, *ip.get(1)?, *ip.get(2)?, *ip.get(3)?),
+        port,
+    ))
+}
+
+/// An H.245 `MultimediaSystemControlMessage`: an `openLogicalChannelAck`'s media
+/// addresses.
+fn h245(m: &[u8]) -> Option<Found> {
+    let mut r = Reader::new(m);
+    // CHOICE { request, response, command, indication, ... }: response.
+    if r.choice(4)? != Some(1) {
+        return Some(Found::Other);
+    }
+    // ResponseMessage (22 root alternatives): openLogicalChannelAck is 5.
+    if r.choice(22)? != Some(5) {
+        return Some(Found::Other);
+    }
+    // OpenLogicalChannelAck: extension bit, reverseLogicalChannelParameters present.
+    let ext = r.bit()?;
+    if r.bit()? {
+        return None;
+    }
+    let channel = u16::try_from(r.constrained(65535)? + 1).ok()?;
+    if !ext {
+        return Some(Found::ChannelAck {
+            channel,
+            media: None,
+            control: None,
+        });
+    }
+    // Extension additions: separateStack, forwardMultiplexAckParameters, ...
+    let n = r.small()? + 1;
+    let mut present = [false; 8];
+    for p in present.iter_mut().take(n.min(8) as usize) {
+        *p = r.bit()?;
+    }
+    for _ in 8..n {
+        r.bit()?;
+    }
+    let mut fmap = None;
+    for (i, p) in present.iter().enumerate().take(n.min(8) as usize) {
+        if *p {
+            let o = r.open()?;
+            if i == 1 {
+                fmap = Some(o);
+            }
+        }
+    }
+    let Some(f) = fmap else {
+        return Some(Found::ChannelAck {
+            channel,
+            media: None,
+            control: None,
+        });
+    };
+    let mut r = Reader::new(f);
+    // forwardMultiplexAckParameters CHOICE { h2250LogicalChannelAckParameters, ... }
+    r.choice(1)??;
+    // H2250LogicalChannelAckParameters: extension bit, nonStandard, sessionID,
+    // mediaChannel, mediaControlChannel, dynamicRTPPayloadType present.
+    r.bit()?;
+    let opts = r.bits(5)?;
+    if opts & 0x10 != 0 {
+        return None;
+    }
+    if opts & 0x08 != 0 {
+        r.constrained(255)?;
+    }
+    let media = if opts & 0x04 != 0 {
+        Some(h245_transport(&mut r)?)
+    } else {
+        None
+    };
+    let control = if opts & 0x02 != 0 {
+        Some(h245_transport(&mut r)?)
+    } else {
+        None
+    };
+    Some(Found::ChannelAck {
+        channel,
+        media,
+        control,
+    })
+}
+
+/// Parses the TPKT at the start of `b` and what it carries. [`Parse::Partial`] until it
+/// is all in; [`Parse::NoMatch`] for what is not TPKT; a message that does not decode is
+/// `Found(None)`.
+#[must_use]
+pub fn parse_tpkt(b: &[u8]) -> Parse<Option<Found>> {
+    let (Some(&v), Some(len)) = (b.first(), be16(b, 2)) else {
+        return Parse::Partial;
+    };
+    let len = usize::from(len);
+    if v != 3 || len < 5 {
+        return Parse::NoMatch;
+    }
+    let Some(pkt) = b.get(..len) else {
+        return if len > H323_BUF {
+            // Skipped past, unread.
+            Parse::Found(Some(Found::Other), 0..len)
+        } else {
+            Parse::Partial
+        };
+    };
+    let m = pkt.get(4..).unwrap_or(&[]);
+    let found = if m.first() == Some(&8) {
+        q931(m).map(|(t, uu)| match uu.and_then(h225_h245_address) {
+            Some((message, addr, port)) if message == t => Found::H245Address {
+                message,
+                addr,
+                port,
+            },
+            _ => Found::Other,
+        })
+    } else {
+        h245(m)
+    };
+    Parse::Found(found, 0..len)
+}
+
+/// The H.323 ALG for one call signalling or H.245 connection.
+#[derive(Debug, Clone)]
+pub struct H323 {
+    core: Core,
+    bufs: [Box<StreamBuf<H323_BUF>>; 2],
+}
+
+impl H323 {
+    /// An ALG for the connection `ctx`.
+    #[must_use]
+    pub fn new(cfg: AlgConfig, ctx: FlowCtx) -> H323 {
+        H323 {
+            core: Core::new(cfg, ctx),
+            bufs: [
+                Box::new(StreamBuf::new(Framing::Messages)),
+                Box::new(StreamBuf::new(Framing::Messages)),
+            ],
+        }
+    }
+}
+
+fn act(core: &mut Core, now: u64, side: Side, f: Found, out: &mut Actions) {
+    let peer = core.ctx.addr(side.peer());
+    match f {
+        Found::H245Address {
+            message,
+            addr,
+            port,
+        } => {
+            if message == Q931_SETUP {
+                core.counters.requests += 1;
+            } else {
+                core.counters.replies += 1;
+            }
+            let a = IpAddr::V4(addr);
+            if !core.check_addr(out, side, a) {
+                return;
+            }
+            let Some(port) = core.check_port(out, u32::from(port)) else {
+                return;
+            };
+            let e = core.expectation(Proto::TCP, Some(peer), a, Some(port), AppHint::H245, true);
+            core.expect(now, out, e);
+        }
+        Found::ChannelAck { media, control, .. } => {
+            core.counters.replies += 1;
+            for (addr, port) in [media, control].into_iter().flatten() {
+                let a = IpAddr::V4(addr);
+                if !core.check_addr(out, side, a) {
+                    continue;
+                }
+                let Some(port) = core.check_port(out, u32::from(port)) else {
+                    continue;
+                };
+                let e = core.expectation(Proto::UDP, None, a, Some(port), AppHint::H323Media, true);
+                core.expect(now, out, e);
+            }
+        }
+        Found::Other => {}
+    }
+}
+
+impl Alg for H323 {
+    fn kind(&self) -> AlgKind {
+        AlgKind::H323
+    }
+
+    fn on_data(
+        &mut self,
+        now_ms: u64,
+        side: Side,
+        seq: Option<u32>,
+        payload: &[u8],
+        out: &mut Actions,
+    ) {
+        let H323 { core, bufs } = self;
+        if !core.begin(seq, payload, out) {
+            return;
+        }
+        let (Some(seq), Some(buf)) = (seq, bufs.get_mut(side.index())) else {
+            return;
+        };
+        let f = buf.feed(seq, payload, |b, _base| match parse_tpkt(b) {
+            Parse::Partial => 0,
+            Parse::Found(found, r) => {
+                match found {
+                    Some(f) => act(core, now_ms, side, f, out),
+                    None => core.error(out, ParseErrorKind::Malformed),
+                }
+                r.end
+            }
+            Parse::NoMatch => {
+                core.error(out, ParseErrorKind::Malformed);
+                b.len()
+            }
+        });
+        core.account(&f, out);
+    }
+
+    core_timers!();
+
+    fn sync_seq(&mut self, side: Side, next_seq: u32) {
+        if let Some(b) = self.bufs.get_mut(side.index()) {
+            b.sync(next_seq);
+        }
+    }
+
+    delegate_core!();
+}
+
+pub mod fixtures;
+
+#[cfg(test)]
+mod tests;

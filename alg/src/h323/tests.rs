@@ -1,0 +1,156 @@
+use super::fixtures::*;
+use super::*;
+use crate::testutil::*;
+
+const CALLER: [u8; 4] = [192, 0, 2, 10];
+const CALLEE: [u8; 4] = [198, 51, 100, 20];
+
+struct Conn {
+    a: H323,
+    seq: [u32; 2],
+}
+
+impl Conn {
+    fn new(cli: &str, srv: &str) -> Conn {
+        let mut a = H323::new(
+            AlgConfig::default_for(AlgKind::H323),
+            ctx(Proto::TCP, cli, srv),
+        );
+        a.sync_seq(Side::Initiator, 100);
+        a.sync_seq(Side::Responder, 900);
+        Conn { a, seq: [100, 900] }
+    }
+    fn send(&mut self, side: Side, b: &[u8]) -> Actions {
+        let mut all = Actions::new();
+        let i = side.index();
+        for chunk in b.chunks(17) {
+            let mut out = Actions::new();
+            self.a.on_data(0, side, Some(self.seq[i]), chunk, &mut out);
+            for x in out.iter() {
+                all.push(x.clone());
+            }
+            self.seq[i] = self.seq[i].wrapping_add(u32::try_from(chunk.len()).unwrap());
+        }
+        all
+    }
+}
+
+#[test]
+fn per_fixtures_decode() {
+    let s = setup(7, CALLER, 11_000);
+    assert_eq!(
+        parse_tpkt(&s),
+        Parse::Found(
+            Some(Found::H245Address {
+                message: Q931_SETUP,
+                addr: Ipv4Addr::from(CALLER),
+                port: 11_000
+            }),
+            0..s.len()
+        )
+    );
+    let a = open_logical_channel_ack(1, (CALLEE, 5004), (CALLEE, 5005));
+    assert_eq!(
+        parse_tpkt(&a),
+        Parse::Found(
+            Some(Found::ChannelAck {
+                channel: 1,
+                media: Some((Ipv4Addr::from(CALLEE), 5004)),
+                control: Some((Ipv4Addr::from(CALLEE), 5005)),
+            }),
+            0..a.len()
+        )
+    );
+}
+
+#[test]
+fn a_call_opens_h245_then_the_acknowledged_channels() {
+    // Call signalling: the Setup names the caller's H.245 port, the Connect the callee's.
+    let mut q = Conn::new("192.0.2.10:40000", "198.51.100.20:1720");
+    let e = exps(&q.send(Side::Initiator, &setup(7, CALLER, 11_000)));
+    assert_eq!(
+        (
+            e[0].proto,
+            e[0].src,
+            e[0].dst,
+            e[0].dst_port,
+            e[0].child_app
+        ),
+        (
+            Proto::TCP,
+            Some(ip("198.51.100.20")),
+            ip("192.0.2.10"),
+            Some(11_000),
+            AppHint::H245
+        )
+    );
+    let e = exps(&q.send(Side::Responder, &connect(7, CALLEE, 12_000)));
+    assert_eq!(
+        (e[0].src, e[0].dst, e[0].dst_port),
+        (Some(ip("192.0.2.10")), ip("198.51.100.20"), Some(12_000))
+    );
+    // H.245 (the caller connected to the callee's port): each side acknowledges the
+    // other's channel with where it receives.
+    let mut h = Conn::new("192.0.2.10:40002", "198.51.100.20:12000");
+    let e = exps(&h.send(
+        Side::Responder,
+        &open_logical_channel_ack(1, (CALLEE, 5004), (CALLEE, 5005)),
+    ));
+    let got: Vec<_> = e
+        .iter()
+        .map(|e| (e.proto, e.src, e.dst, e.dst_port, e.child_app))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                Proto::UDP,
+                None,
+                ip("198.51.100.20"),
+                Some(5004),
+                AppHint::H323Media
+            ),
+            (
+                Proto::UDP,
+                None,
+                ip("198.51.100.20"),
+                Some(5005),
+                AppHint::H323Media
+            ),
+        ]
+    );
+    let e = exps(&h.send(
+        Side::Initiator,
+        &open_logical_channel_ack(2, (CALLER, 6004), (CALLER, 6005)),
+    ));
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[0].dst, ip("192.0.2.10"));
+    assert_eq!(h.a.counters().parse_errors, 0);
+}
+
+#[test]
+fn third_parties_and_garbage() {
+    let mut q = Conn::new("192.0.2.10:40000", "198.51.100.20:1720");
+    let out = q.send(Side::Initiator, &setup(7, [203, 0, 113, 9], 11_000));
+    assert_eq!(errs(&out), vec![ParseErrorKind::ThirdPartyAddress]);
+    let out = q.send(Side::Initiator, &[4, 0, 0, 8, 1, 2, 3, 4]);
+    assert_eq!(errs(&out), vec![ParseErrorKind::Malformed]);
+    // A truncated PER body decodes to nothing, counted.
+    let mut bad = open_logical_channel_ack(1, (CALLEE, 5004), (CALLEE, 5005));
+    let n = bad.len();
+    bad.truncate(n - 6);
+    bad[3] = u8::try_from(bad.len()).unwrap();
+    let mut h = Conn::new("192.0.2.10:40002", "198.51.100.20:12000");
+    let out = h.send(Side::Responder, &bad);
+    assert!(out.expectations().next().is_none());
+    assert_eq!(errs(&out), vec![ParseErrorKind::Malformed]);
+}
+
+#[test]
+fn the_fuzz_seed_call() {
+    let c = crate::harness::drive(AlgKind::H323, include_bytes!("../../fuzz/seeds/h323/call"));
+    assert_eq!(
+        (c.requests, c.replies, c.pinholes, c.parse_errors),
+        (1, 2, 4, 0)
+    );
+}
