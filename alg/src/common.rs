@@ -290,6 +290,57 @@ impl Core {
     }
 }
 
+/// A TCP parent's two reassembly buffers (boxed: they are large) and the loop every
+/// length-framed binary ALG runs over them.
+#[derive(Debug, Clone)]
+pub(crate) struct Duplex<const N: usize>([Box<stream::StreamBuf<N>>; 2]);
+
+impl<const N: usize> Duplex<N> {
+    pub(crate) fn new() -> Self {
+        let b = || Box::new(stream::StreamBuf::new(stream::Framing::Messages));
+        Duplex([b(), b()])
+    }
+
+    /// [`stream::StreamBuf::sync`] of `side`'s buffer.
+    pub(crate) fn sync(&mut self, side: Side, next_seq: u32) {
+        if let Some(b) = self.0.get_mut(side.index()) {
+            b.sync(next_seq);
+        }
+    }
+
+    /// Feeds one segment of `side` (after [`Core::begin`]): every record `parse` finds at
+    /// the head of the buffer goes to `on` (the record, the bytes from its start, the
+    /// sequence number of its first byte, its range), which returns the bytes consumed
+    /// (0: wait for more); what `parse` refuses is counted malformed and dropped.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn feed<T>(
+        &mut self,
+        core: &mut Core,
+        side: Side,
+        seq: Option<u32>,
+        payload: &[u8],
+        out: &mut Actions,
+        parse: impl Fn(&[u8]) -> crate::parse::Parse<T>,
+        mut on: impl FnMut(&mut Core, T, &[u8], u32, Range<usize>, &mut Actions) -> usize,
+    ) {
+        if !core.begin(seq, payload, out) {
+            return;
+        }
+        let (Some(seq), Some(buf)) = (seq, self.0.get_mut(side.index())) else {
+            return;
+        };
+        let f = buf.feed(seq, payload, |b, base| match parse(b) {
+            crate::parse::Parse::Partial => 0,
+            crate::parse::Parse::Found(t, r) => on(core, t, b, base, r, out),
+            crate::parse::Parse::NoMatch => {
+                core.error(out, ParseErrorKind::Malformed);
+                b.len()
+            }
+        });
+        core.account(&f, out);
+    }
+}
+
 /// A text protocol framed by its head and a length (SIP over TCP, RTSP): what
 /// [`consume_text`] needs to take whole messages off a reassembly buffer.
 pub(crate) trait TextMessages {

@@ -16,10 +16,9 @@
 use core::net::{IpAddr, Ipv4Addr};
 use core::ops::Range;
 
-use crate::common::{abs_range, core_timers, delegate_core, Alg, Core};
+use crate::common::{abs_range, core_timers, delegate_core, Alg, Core, Duplex};
 use crate::kind::AlgKind;
 use crate::parse::Parse;
-use crate::stream::{Framing, StreamBuf};
 use crate::types::{
     Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
@@ -203,7 +202,7 @@ struct Calls {
 #[derive(Debug, Clone)]
 pub struct DceRpc {
     core: Core,
-    bufs: [Box<StreamBuf<DCE_BUF>>; 2],
+    bufs: Duplex<DCE_BUF>,
     calls: Calls,
 }
 
@@ -213,10 +212,7 @@ impl DceRpc {
     pub fn new(cfg: AlgConfig, ctx: FlowCtx) -> DceRpc {
         DceRpc {
             core: Core::new(cfg, ctx),
-            bufs: [
-                Box::new(StreamBuf::new(Framing::Messages)),
-                Box::new(StreamBuf::new(Framing::Messages)),
-            ],
+            bufs: Duplex::new(),
             calls: Calls::default(),
         }
     }
@@ -346,16 +342,15 @@ impl Alg for DceRpc {
         payload: &[u8],
         out: &mut Actions,
     ) {
-        let DceRpc { core, bufs, calls } = self;
-        if !core.begin(seq, payload, out) {
-            return;
-        }
-        let (Some(seq), Some(buf)) = (seq, bufs.get_mut(side.index())) else {
-            return;
-        };
-        let f = buf.feed(seq, payload, |b, base| match parse_header(b) {
-            Parse::Partial => 0,
-            Parse::Found(h, _) => {
+        let calls = &mut self.calls;
+        self.bufs.feed(
+            &mut self.core,
+            side,
+            seq,
+            payload,
+            out,
+            parse_header,
+            |core, h, b, base, _, out| {
                 // A PDU longer than the buffer is skipped past (the consumer may ask).
                 if let Some(pdu) = b.get(..h.len) {
                     on_pdu(core, calls, now_ms, side, pdu, &h, base, out);
@@ -363,21 +358,14 @@ impl Alg for DceRpc {
                     return 0;
                 }
                 h.len
-            }
-            Parse::NoMatch => {
-                core.error(out, ParseErrorKind::Malformed);
-                b.len()
-            }
-        });
-        core.account(&f, out);
+            },
+        );
     }
 
     core_timers!();
 
     fn sync_seq(&mut self, side: Side, next_seq: u32) {
-        if let Some(b) = self.bufs.get_mut(side.index()) {
-            b.sync(next_seq);
-        }
+        self.bufs.sync(side, next_seq);
     }
 
     delegate_core!();

@@ -14,10 +14,9 @@
 use core::net::IpAddr;
 use core::ops::Range;
 
-use crate::common::{abs_range, core_timers, delegate_core, Alg, Core};
+use crate::common::{abs_range, core_timers, delegate_core, Alg, Core, Duplex};
 use crate::kind::AlgKind;
 use crate::parse::{be16, dec, ip_text, Parse};
-use crate::stream::{Framing, StreamBuf};
 use crate::types::{
     Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
@@ -137,7 +136,7 @@ pub fn parse_packet(b: &[u8]) -> Parse<Packet> {
 #[derive(Debug, Clone)]
 pub struct Sqlnet {
     core: Core,
-    buf: Box<StreamBuf<TNS_BUF>>,
+    buf: Duplex<TNS_BUF>,
 }
 
 impl Sqlnet {
@@ -146,7 +145,7 @@ impl Sqlnet {
     pub fn new(cfg: AlgConfig, ctx: FlowCtx) -> Sqlnet {
         Sqlnet {
             core: Core::new(cfg, ctx),
-            buf: Box::new(StreamBuf::new(Framing::Messages)),
+            buf: Duplex::new(),
         }
     }
 }
@@ -211,38 +210,31 @@ impl Alg for Sqlnet {
         payload: &[u8],
         out: &mut Actions,
     ) {
-        if !self.core.begin(seq, payload, out) {
-            return;
-        }
-        let Some(seq) = seq else { return };
         if side == Side::Initiator {
             // The client's Connect: counted; nothing in it opens anything.
-            if payload.get(4) == Some(&1) {
+            if self.core.begin(seq, payload, out) && payload.get(4) == Some(&1) {
                 self.core.counters.requests += 1;
             }
             return;
         }
-        let Sqlnet { core, buf } = self;
-        let f = buf.feed(seq, payload, |b, base| match parse_packet(b) {
-            Parse::Partial => 0,
-            Parse::Found(p, _) => {
+        self.buf.feed(
+            &mut self.core,
+            side,
+            seq,
+            payload,
+            out,
+            parse_packet,
+            |core, p, _, base, _, out| {
                 redirected(core, now_ms, &p, base, out);
                 p.len
-            }
-            Parse::NoMatch => {
-                core.error(out, ParseErrorKind::Malformed);
-                b.len()
-            }
-        });
-        core.account(&f, out);
+            },
+        );
     }
 
     core_timers!();
 
     fn sync_seq(&mut self, side: Side, next_seq: u32) {
-        if side == Side::Responder {
-            self.buf.sync(next_seq);
-        }
+        self.buf.sync(side, next_seq);
     }
 
     delegate_core!();

@@ -22,10 +22,9 @@ pub mod per;
 
 use core::net::{IpAddr, Ipv4Addr};
 
-use crate::common::{core_timers, delegate_core, Alg, Core};
+use crate::common::{core_timers, delegate_core, Alg, Core, Duplex};
 use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
-use crate::stream::{Framing, StreamBuf};
 use crate::types::{Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, Side};
 use per::Reader;
 
@@ -278,7 +277,7 @@ pub fn parse_tpkt(b: &[u8]) -> Parse<Option<Found>> {
 #[derive(Debug, Clone)]
 pub struct H323 {
     core: Core,
-    bufs: [Box<StreamBuf<H323_BUF>>; 2],
+    bufs: Duplex<H323_BUF>,
 }
 
 impl H323 {
@@ -287,10 +286,7 @@ impl H323 {
     pub fn new(cfg: AlgConfig, ctx: FlowCtx) -> H323 {
         H323 {
             core: Core::new(cfg, ctx),
-            bufs: [
-                Box::new(StreamBuf::new(Framing::Messages)),
-                Box::new(StreamBuf::new(Framing::Messages)),
-            ],
+            bufs: Duplex::new(),
         }
     }
 }
@@ -349,36 +345,27 @@ impl Alg for H323 {
         payload: &[u8],
         out: &mut Actions,
     ) {
-        let H323 { core, bufs } = self;
-        if !core.begin(seq, payload, out) {
-            return;
-        }
-        let (Some(seq), Some(buf)) = (seq, bufs.get_mut(side.index())) else {
-            return;
-        };
-        let f = buf.feed(seq, payload, |b, _base| match parse_tpkt(b) {
-            Parse::Partial => 0,
-            Parse::Found(found, r) => {
+        self.bufs.feed(
+            &mut self.core,
+            side,
+            seq,
+            payload,
+            out,
+            parse_tpkt,
+            |core, found, _, _, r, out| {
                 match found {
                     Some(f) => act(core, now_ms, side, f, out),
                     None => core.error(out, ParseErrorKind::Malformed),
                 }
                 r.end
-            }
-            Parse::NoMatch => {
-                core.error(out, ParseErrorKind::Malformed);
-                b.len()
-            }
-        });
-        core.account(&f, out);
+            },
+        );
     }
 
     core_timers!();
 
     fn sync_seq(&mut self, side: Side, next_seq: u32) {
-        if let Some(b) = self.bufs.get_mut(side.index()) {
-            b.sync(next_seq);
-        }
+        self.bufs.sync(side, next_seq);
     }
 
     delegate_core!();
