@@ -310,7 +310,9 @@ fn sip(n: u8, alg_on: bool, t: Transport, calls: u32, rate: u32) {
                 "the signalling conversation still holds resources after every BYE:\n{conv}"
             ));
         }
-        let sessions = rig.show("show security flow session");
+        // The calls' media sessions (not the discarded flows of RTP that came after its
+        // call's BYE, which are the policy's, not the ALG's).
+        let sessions = rig.show("show security flow session application junos-sip-media");
         let media: Vec<&str> = sessions
             .lines()
             .filter(|l| l.contains(&format!("/{ECHO};udp")))
