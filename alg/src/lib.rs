@@ -95,6 +95,27 @@ pub(crate) mod testutil {
         out
     }
 
+    /// The messages of a captured exchange (`alg/fixtures/*.txt`: `#` comments, then one
+    /// line per packet payload, `C` or `S` and its bytes in hex) with their senders.
+    pub fn exchange(text: &str) -> Vec<(Side, Vec<u8>)> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let (who, hex) = l.split_once(' ').expect("a side and hex");
+                let side = if who == "C" {
+                    Side::Initiator
+                } else {
+                    Side::Responder
+                };
+                let bytes = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                    .collect();
+                (side, bytes)
+            })
+            .collect()
+    }
+
     /// The actions as a Vec.
     pub fn acts(a: &Actions) -> Vec<Action> {
         a.iter().cloned().collect()

@@ -18,7 +18,9 @@ use crate::common::{core_timers, delegate_core, Alg, Core};
 use crate::kind::AlgKind;
 use crate::parse::{be16, be32, Parse};
 use crate::stream::{Framing, StreamBuf};
-use crate::types::{Action, Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, Side};
+use crate::types::{
+    Action, Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
+};
 
 /// GRE's protocol number.
 pub const GRE: Proto = Proto(47);
@@ -233,10 +235,28 @@ impl Alg for Pptp {
             &mut self.bufs[side.index()],
             StreamBuf::new(Framing::Messages),
         );
-        let f = buf.feed(seq, payload, |b, _base| match parse(b) {
+        let f = buf.feed(seq, payload, |b, base| match parse(b) {
             Parse::Partial => 0,
             Parse::Found(m, _) => {
                 self.on_message(now_ms, side, &m, out);
+                // The call IDs a NAT (PPTP port address translation) rewrites.
+                let ids = match m.kind {
+                    msg::OUT_REQUEST | msg::IN_REQUEST | msg::CLEAR | msg::DISCONNECT => 1,
+                    msg::OUT_REPLY | msg::IN_REPLY => 2,
+                    _ => 0,
+                };
+                for (i, id) in [m.call_id, m.peer_call_id]
+                    .into_iter()
+                    .take(ids)
+                    .enumerate()
+                {
+                    if let Some(id) = id {
+                        let at = 12 + 2 * i;
+                        let r = crate::common::abs_range(base, &(at..at + 2));
+                        self.core
+                            .rewrite(out, side, r, RewriteKind::PptpCallId, None, id);
+                    }
+                }
                 m.len
             }
             Parse::NoMatch => {
@@ -386,9 +406,7 @@ mod tests {
     #[test]
     fn a_connected_call_opens_gre_and_its_end_withdraws_it() {
         let mut c = Conn::new();
-        assert!(c
-            .send(Side::Initiator, &outgoing_call_request(0x1111))
-            .is_empty());
+        assert!(exps(&c.send(Side::Initiator, &outgoing_call_request(0x1111))).is_empty());
         let out = c.send(Side::Responder, &outgoing_call_reply(0x2222, 0x1111, 1));
         let e = exps(&out);
         assert_eq!(e.len(), 2);
@@ -434,6 +452,39 @@ mod tests {
             ),
             (1, 1, 1, 2, 0)
         );
+    }
+
+    #[test]
+    fn call_ids_are_reported_for_a_nat() {
+        let mut c = Conn::new();
+        let out = c.send(Side::Initiator, &outgoing_call_request(0x1111));
+        let ranges: Vec<_> = out
+            .iter()
+            .filter_map(|x| match x {
+                Action::Rewrite {
+                    kind: RewriteKind::PptpCallId,
+                    range,
+                    port,
+                    ..
+                } => Some((range.clone(), *port)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ranges, vec![(112..114, 0x1111)]);
+        let out = c.send(Side::Responder, &outgoing_call_reply(0x2222, 0x1111, 1));
+        let n = out
+            .iter()
+            .filter(|x| {
+                matches!(
+                    x,
+                    Action::Rewrite {
+                        kind: RewriteKind::PptpCallId,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(n, 2);
     }
 
     #[test]

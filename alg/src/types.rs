@@ -303,6 +303,12 @@ pub enum RewriteKind {
     DceRpcAddr,
     /// An endpoint mapper tower's TCP port (2 bytes, network order).
     DceRpcPort,
+    /// An H.225 / H.245 IPv4 address in aligned PER (4 octets).
+    H323Addr,
+    /// An H.225 / H.245 port in aligned PER (2 octets).
+    H323Port,
+    /// A PPTP call ID (2 bytes, network order).
+    PptpCallId,
 }
 
 /// The parent session's new processing state.

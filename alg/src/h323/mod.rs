@@ -22,10 +22,12 @@ pub mod per;
 
 use core::net::{IpAddr, Ipv4Addr};
 
-use crate::common::{core_timers, delegate_core, Alg, Core, Duplex};
+use crate::common::{abs_range, core_timers, delegate_core, Alg, Core, Duplex};
 use crate::kind::AlgKind;
 use crate::parse::{be16, Parse};
-use crate::types::{Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, Side};
+use crate::types::{
+    Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
+};
 use per::Reader;
 
 /// The reassembly buffer of one direction (a TPKT longer than this is skipped past).
@@ -46,37 +48,50 @@ pub enum Found {
         addr: Ipv4Addr,
         /// Its port.
         port: u16,
+        /// The address's and the port's bytes in the TPKT (a NAT rewrites them).
+        at: (usize, usize),
     },
     /// An H.245 `openLogicalChannelAck` naming media addresses.
     ChannelAck {
         /// The forward logical channel acknowledged.
         channel: u16,
-        /// RTP (`mediaChannel`).
-        media: Option<(Ipv4Addr, u16)>,
-        /// RTCP (`mediaControlChannel`).
-        control: Option<(Ipv4Addr, u16)>,
+        /// RTP (`mediaChannel`), with where its address and port bytes are in the TPKT.
+        media: Option<Located>,
+        /// RTCP (`mediaControlChannel`), likewise.
+        control: Option<Located>,
     },
     /// A Q.931 or H.245 message of another kind (or one the ALG does not read).
     Other,
 }
 
+/// A User-user element's contents and their offset in the Q.931 message.
+type UserUser<'a> = (usize, &'a [u8]);
+
+/// An address, a port and where their bytes start in the buffer read.
+type Located = (Ipv4Addr, u16, (usize, usize));
+
+/// An `ip` / `port` pair (4 octets, then a 16-bit constrained number, both aligned).
+fn ip_port(r: &mut Reader<'_>) -> Option<Located> {
+    let (ip_at, ip) = r.octets_at(4)?;
+    let port_at = r.byte_pos();
+    let port = u16::try_from(r.constrained(65536)?).ok()?;
+    let addr = Ipv4Addr::new(*ip.first()?, *ip.get(1)?, *ip.get(2)?, *ip.get(3)?);
+    Some((addr, port, (ip_at, port_at)))
+}
+
 /// An H.225 TransportAddress's `ipAddress` alternative.
-fn h225_transport(r: &mut Reader<'_>) -> Option<(Ipv4Addr, u16)> {
+fn h225_transport(r: &mut Reader<'_>) -> Option<Located> {
     // CHOICE { ipAddress, ipSourceRoute, ipxAddress, ip6Address, netBios, nsap,
     // nonStandardAddress, ... }
     if r.choice(7)?? != 0 {
         return None;
     }
-    let ip = r.octets(4)?;
-    let port = u16::try_from(r.constrained(65536)?).ok()?;
-    Some((
-        Ipv4Addr::new(*ip.first()?, *ip.get(1)?, *ip.get(2)?, *ip.get(3)?),
-        port,
-    ))
+    ip_port(r)
 }
 
-/// The `h245Address` of an H.225 `H323-UserInformation` holding a Setup or Connect.
-fn h225_h245_address(uu: &[u8]) -> Option<(u8, Ipv4Addr, u16)> {
+/// The `h245Address` of an H.225 `H323-UserInformation` holding a Setup or Connect
+/// (offsets relative to `uu`).
+fn h225_h245_address(uu: &[u8]) -> Option<(u8, Located)> {
     let mut r = Reader::new(uu);
     // H323-UserInformation: extension bit, user-data present.
     r.bit()?;
@@ -95,8 +110,7 @@ fn h225_h245_address(uu: &[u8]) -> Option<(u8, Ipv4Addr, u16)> {
             if opts & 0x40 == 0 {
                 return None;
             }
-            let (a, p) = h225_transport(&mut r)?;
-            Some((Q931_SETUP, a, p))
+            Some((Q931_SETUP, h225_transport(&mut r)?))
         }
         2 => {
             // Connect-UUIE: extension bit, 1 optional field (h245Address).
@@ -106,15 +120,15 @@ fn h225_h245_address(uu: &[u8]) -> Option<(u8, Ipv4Addr, u16)> {
             if !has {
                 return None;
             }
-            let (a, p) = h225_transport(&mut r)?;
-            Some((Q931_CONNECT, a, p))
+            Some((Q931_CONNECT, h225_transport(&mut r)?))
         }
         _ => None,
     }
 }
 
-/// The Q.931 message at `m` (after TPKT): its type and its User-user element's contents.
-fn q931(m: &[u8]) -> Option<(u8, Option<&[u8]>)> {
+/// The Q.931 message at `m` (after TPKT): its type and its User-user element's contents
+/// with their offset in `m`.
+fn q931(m: &[u8]) -> Option<(u8, Option<UserUser<'_>>)> {
     let crl = usize::from(*m.get(1)? & 0x0f);
     let mtype = *m.get(2 + crl)?;
     let mut at = 3 + crl;
@@ -128,7 +142,8 @@ fn q931(m: &[u8]) -> Option<(u8, Option<&[u8]>)> {
             let len = usize::from(be16(m, at + 1)?);
             let v = m.get(at + 3..at + 3 + len)?;
             // Protocol discriminator 5: X.208/X.209 coded user information.
-            return Some((mtype, (v.first() == Some(&5)).then(|| v.get(1..)).flatten()));
+            let uu = (v.first() == Some(&5)).then(|| v.get(1..)).flatten();
+            return Some((mtype, uu.map(|u| (at + 4, u))));
         }
         let len = usize::from(*m.get(at + 1)?);
         at += 2 + len;
@@ -137,7 +152,7 @@ fn q931(m: &[u8]) -> Option<(u8, Option<&[u8]>)> {
 }
 
 /// An H.245 TransportAddress's `unicastAddress` / `iPAddress`.
-fn h245_transport(r: &mut Reader<'_>) -> Option<(Ipv4Addr, u16)> {
+fn h245_transport(r: &mut Reader<'_>) -> Option<Located> {
     // TransportAddress CHOICE { unicastAddress, multicastAddress, ... }
     if r.choice(2)?? != 0 {
         return None;
@@ -149,12 +164,7 @@ fn h245_transport(r: &mut Reader<'_>) -> Option<(Ipv4Addr, u16)> {
     }
     // iPAddress SEQUENCE { network OCTET STRING (SIZE (4)), tsapIdentifier, ... }
     r.bit()?;
-    let ip = r.octets(4)?;
-    let port = u16::try_from(r.constrained(65536)?).ok()?;
-    Some((
-        Ipv4Addr::new(*ip.first()?, *ip.get(1)?, *ip.get(2)?, *ip.get(3)?),
-        port,
-    ))
+    ip_port(r)
 }
 
 /// An H.245 `MultimediaSystemControlMessage`: an `openLogicalChannelAck`'s media
@@ -207,6 +217,9 @@ fn h245(m: &[u8]) -> Option<Found> {
             control: None,
         });
     };
+    // Where the open type starts in the message (the ranges are the TPKT's).
+    let off = (f.as_ptr() as usize).wrapping_sub(m.as_ptr() as usize) + 4;
+    let shift = |x: Located| (x.0, x.1, (x.2 .0 + off, x.2 .1 + off));
     let mut r = Reader::new(f);
     // forwardMultiplexAckParameters CHOICE { h2250LogicalChannelAckParameters, ... }
     r.choice(1)??;
@@ -221,12 +234,12 @@ fn h245(m: &[u8]) -> Option<Found> {
         r.constrained(255)?;
     }
     let media = if opts & 0x04 != 0 {
-        Some(h245_transport(&mut r)?)
+        Some(shift(h245_transport(&mut r)?))
     } else {
         None
     };
     let control = if opts & 0x02 != 0 {
-        Some(h245_transport(&mut r)?)
+        Some(shift(h245_transport(&mut r)?))
     } else {
         None
     };
@@ -259,14 +272,19 @@ pub fn parse_tpkt(b: &[u8]) -> Parse<Option<Found>> {
     };
     let m = pkt.get(4..).unwrap_or(&[]);
     let found = if m.first() == Some(&8) {
-        q931(m).map(|(t, uu)| match uu.and_then(h225_h245_address) {
-            Some((message, addr, port)) if message == t => Found::H245Address {
-                message,
-                addr,
-                port,
+        q931(m).map(
+            |(t, uu)| match uu.and_then(|(off, u)| Some((off, h225_h245_address(u)?))) {
+                Some((off, (message, (addr, port, (a, p))))) if message == t => {
+                    Found::H245Address {
+                        message,
+                        addr,
+                        port,
+                        at: (4 + off + a, 4 + off + p),
+                    }
+                }
+                _ => Found::Other,
             },
-            _ => Found::Other,
-        })
+        )
     } else {
         h245(m)
     };
@@ -291,44 +309,62 @@ impl H323 {
     }
 }
 
-fn act(core: &mut Core, now: u64, side: Side, f: Found, out: &mut Actions) {
+/// Opens what `f` names (sent by `side` in the TPKT whose first byte is at sequence
+/// `base`) and reports the bytes a NAT would rewrite.
+fn act(core: &mut Core, now: u64, side: Side, base: u32, f: Found, out: &mut Actions) {
     let peer = core.ctx.addr(side.peer());
-    match f {
+    let (named, proto, src, hint): ([Option<Located>; 2], _, _, _) = match f {
         Found::H245Address {
             message,
             addr,
             port,
+            at,
         } => {
             if message == Q931_SETUP {
                 core.counters.requests += 1;
             } else {
                 core.counters.replies += 1;
             }
-            let a = IpAddr::V4(addr);
-            if !core.check_addr(out, side, a) {
-                return;
-            }
-            let Some(port) = core.check_port(out, u32::from(port)) else {
-                return;
-            };
-            let e = core.expectation(Proto::TCP, Some(peer), a, Some(port), AppHint::H245, true);
-            core.expect(now, out, e);
+            (
+                [Some((addr, port, at)), None],
+                Proto::TCP,
+                Some(peer),
+                AppHint::H245,
+            )
         }
         Found::ChannelAck { media, control, .. } => {
             core.counters.replies += 1;
-            for (addr, port) in [media, control].into_iter().flatten() {
-                let a = IpAddr::V4(addr);
-                if !core.check_addr(out, side, a) {
-                    continue;
-                }
-                let Some(port) = core.check_port(out, u32::from(port)) else {
-                    continue;
-                };
-                let e = core.expectation(Proto::UDP, None, a, Some(port), AppHint::H323Media, true);
-                core.expect(now, out, e);
-            }
+            ([media, control], Proto::UDP, None, AppHint::H323Media)
         }
-        Found::Other => {}
+        Found::Other => return,
+    };
+    for (addr, port, (a, p)) in named.into_iter().flatten() {
+        let ip = IpAddr::V4(addr);
+        if !core.check_addr(out, side, ip) {
+            continue;
+        }
+        let Some(port) = core.check_port(out, u32::from(port)) else {
+            continue;
+        };
+        let e = core.expectation(proto, src, ip, Some(port), hint, true);
+        if core.expect(now, out, e) {
+            core.rewrite(
+                out,
+                side,
+                abs_range(base, &(a..a + 4)),
+                RewriteKind::H323Addr,
+                Some(ip),
+                port,
+            );
+            core.rewrite(
+                out,
+                side,
+                abs_range(base, &(p..p + 2)),
+                RewriteKind::H323Port,
+                None,
+                port,
+            );
+        }
     }
 }
 
@@ -352,9 +388,9 @@ impl Alg for H323 {
             payload,
             out,
             parse_tpkt,
-            |core, found, _, _, r, out| {
+            |core, found, _, base, r, out| {
                 match found {
-                    Some(f) => act(core, now_ms, side, f, out),
+                    Some(f) => act(core, now_ms, side, base, f, out),
                     None => core.error(out, ParseErrorKind::Malformed),
                 }
                 r.end

@@ -53,6 +53,13 @@ impl<'a> Reader<'a> {
         Some(s)
     }
 
+    /// `n` whole octets after aligning, with the byte offset of the first.
+    pub fn octets_at(&mut self, n: usize) -> Option<(usize, &'a [u8])> {
+        self.align();
+        let at = self.bit / 8;
+        self.octets(n).map(|o| (at, o))
+    }
+
     /// A length determinant (X.691 §10.9, aligned, no fragmentation).
     pub fn length(&mut self) -> Option<usize> {
         let first = *self.octets(1)?.first()?;

@@ -36,31 +36,46 @@ impl Conn {
 }
 
 #[test]
-fn per_fixtures_decode() {
+fn per_fixtures_decode_with_the_bytes_a_nat_rewrites() {
     let s = setup(7, CALLER, 11_000);
+    let Parse::Found(
+        Some(Found::H245Address {
+            message,
+            addr,
+            port,
+            at,
+        }),
+        r,
+    ) = parse_tpkt(&s)
+    else {
+        panic!("not decoded")
+    };
     assert_eq!(
-        parse_tpkt(&s),
-        Parse::Found(
-            Some(Found::H245Address {
-                message: Q931_SETUP,
-                addr: Ipv4Addr::from(CALLER),
-                port: 11_000
-            }),
-            0..s.len()
-        )
+        (message, addr, port, r),
+        (Q931_SETUP, Ipv4Addr::from(CALLER), 11_000, 0..s.len())
     );
+    assert_eq!(&s[at.0..at.0 + 4], &CALLER);
+    assert_eq!(&s[at.1..at.1 + 2], &11_000u16.to_be_bytes());
     let a = open_logical_channel_ack(1, (CALLEE, 5004), (CALLEE, 5005));
+    let Parse::Found(
+        Some(Found::ChannelAck {
+            channel,
+            media: Some(m),
+            control: Some(c),
+        }),
+        _,
+    ) = parse_tpkt(&a)
+    else {
+        panic!("not decoded")
+    };
     assert_eq!(
-        parse_tpkt(&a),
-        Parse::Found(
-            Some(Found::ChannelAck {
-                channel: 1,
-                media: Some((Ipv4Addr::from(CALLEE), 5004)),
-                control: Some((Ipv4Addr::from(CALLEE), 5005)),
-            }),
-            0..a.len()
-        )
+        (channel, m.0, m.1, c.1),
+        (1, Ipv4Addr::from(CALLEE), 5004, 5005)
     );
+    for (x, port) in [(m, 5004u16), (c, 5005)] {
+        assert_eq!(&a[x.2 .0..x.2 .0 + 4], &CALLEE);
+        assert_eq!(&a[x.2 .1..x.2 .1 + 2], &port.to_be_bytes());
+    }
 }
 
 #[test]

@@ -397,3 +397,35 @@ fn the_fuzz_seed_call_over_tcp_in_255_byte_segments() {
     assert_eq!(c.parse_errors, 0);
     assert_eq!(c.requests, 3);
 }
+
+/// A real exchange: one SIPp call (INVITE with SDP, 180, 200 with SDP, ACK, BYE, 200),
+/// captured between the SIPp client and server of `tests/sip_e2e.rs`.
+#[test]
+fn a_real_sipp_call() {
+    let mut a = Sip::new(
+        AlgConfig::default_for(AlgKind::Sip),
+        ctx(Proto::UDP, "10.78.9.1:5060", "10.78.9.2:5060"),
+    );
+    let mut opened = Vec::new();
+    let mut taken = Vec::new();
+    for (side, m) in exchange(include_str!("../../fixtures/sipp-call-udp.txt")) {
+        let out = datagram(&mut a, side, &m);
+        assert!(errs(&out).is_empty(), "{:?}", errs(&out));
+        opened.extend(media(&out));
+        taken.extend(withdrawn(&out));
+    }
+    assert_eq!(
+        opened,
+        vec![
+            ep("10.78.9.1", 6000),
+            ep("10.78.9.1", 6001),
+            ep("10.78.9.2", 6000),
+            ep("10.78.9.2", 6001)
+        ]
+    );
+    taken.sort();
+    opened.sort();
+    assert_eq!(taken, opened, "the BYE withdraws all four");
+    let c = a.counters();
+    assert_eq!((c.requests, c.dialogs, c.dialogs_ended), (3, 1, 1));
+}

@@ -469,7 +469,10 @@ impl NatConv {
             | RewriteKind::TnsHost
             | RewriteKind::TnsPort
             | RewriteKind::DceRpcAddr
-            | RewriteKind::DceRpcPort => None,
+            | RewriteKind::DceRpcPort
+            | RewriteKind::H323Addr
+            | RewriteKind::H323Port
+            | RewriteKind::PptpCallId => None,
         }
     }
 
