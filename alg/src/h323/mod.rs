@@ -193,7 +193,8 @@ fn h245(m: &[u8]) -> Option<Found> {
         });
     }
     // Extension additions: separateStack, forwardMultiplexAckParameters, ...
-    let n = r.small()? + 1;
+    // An extension bitmap longer than 64 bits is not H.245's.
+    let n = r.small()?.checked_add(1).filter(|n| *n <= 64)?;
     let mut present = [false; 8];
     for p in present.iter_mut().take(n.min(8) as usize) {
         *p = r.bit()?;

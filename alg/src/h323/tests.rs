@@ -169,3 +169,11 @@ fn the_fuzz_seed_call() {
         (1, 2, 4, 0)
     );
 }
+
+/// Found by the fuzzer: an extension bitmap's length at u32::MAX overflowed.
+#[test]
+fn regression_extension_count() {
+    let data = include_bytes!("../../fuzz/seeds/h323/regress-extension-count");
+    crate::harness::drive(AlgKind::H323, data);
+    crate::harness::parsers(data);
+}

@@ -44,14 +44,16 @@ impl Media {
                 .is_some_and(|a| !a.is_unspecified() && !a.is_multicast())
     }
 
-    /// The RTCP port and address the medium uses.
+    /// The RTCP port and address the medium uses (`None` for port 0 or none).
     #[must_use]
     pub fn rtcp_endpoint(&self) -> Option<(IpAddr, u16)> {
         let (port, addr) = match self.rtcp {
             Some((p, a)) => (p, a.or(self.addr)),
             None => (self.port.checked_add(1)?, self.addr),
         };
-        Some((addr?, port))
+        (port != 0).then_some(())?;
+        let addr = addr.filter(|a| !a.is_unspecified() && !a.is_multicast())?;
+        Some((addr, port))
     }
 }
 

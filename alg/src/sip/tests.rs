@@ -429,3 +429,14 @@ fn a_real_sipp_call() {
     let c = a.counters();
     assert_eq!((c.requests, c.dialogs, c.dialogs_ended), (3, 1, 1));
 }
+
+/// Found by the fuzzer: `a=rtcp:0` named an RTCP pinhole to port 0.
+#[test]
+fn regression_rtcp_port_0() {
+    crate::harness::drive(
+        AlgKind::Sip,
+        include_bytes!("../../fuzz/seeds/sip/regress-rtcp-port-0"),
+    );
+    let s = sdp::parse(b"c=IN IP4 192.0.2.1\nm=audio 4000 RTP/AVP 0\na=rtcp:0\n");
+    assert_eq!(s.iter().next().unwrap().rtcp_endpoint(), None);
+}
