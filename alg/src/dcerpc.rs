@@ -584,6 +584,36 @@ mod tests {
         );
     }
 
+    /// A real exchange: Samba's endpoint mapper asked by `rpcclient ... -c srvinfo`
+    /// (`tests/msrpc_e2e.rs`'s) where srvsvc listens.
+    #[test]
+    fn a_real_samba_ept_map() {
+        let mut a = DceRpc::new(
+            AlgConfig::default_for(AlgKind::DceRpcPortmap),
+            ctx(Proto::TCP, "10.78.9.1:40000", "10.78.9.2:135"),
+        );
+        let all = replay_tcp(&mut a, include_str!("../fixtures/samba-epm-map.txt"));
+        let e: Vec<_> = all
+            .iter()
+            .filter_map(|x| match x {
+                crate::Action::Expect(e) => Some(*e),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(e.len(), 1, "{all:?}");
+        assert_eq!(
+            (e[0].src, e[0].dst),
+            (Some(ip("10.78.9.1")), ip("10.78.9.2"))
+        );
+        // srvsvc: 4b324fc8-1670-01d3-1278-5a47bf6ee188, as it travels.
+        assert!(matches!(
+            e[0].child_app,
+            AppHint::DceRpcProgram { uuid } if uuid[..4] == [0xc8, 0x4f, 0x32, 0x4b]
+        ));
+        assert!(e[0].dst_port.is_some_and(|p| p >= 1024));
+        assert_eq!(a.counters().parse_errors, 0);
+    }
+
     #[test]
     fn only_answers_to_map_requests_on_epm_contexts() {
         // No bind to the endpoint mapper: the request is not tracked.

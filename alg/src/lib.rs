@@ -116,6 +116,23 @@ pub(crate) mod testutil {
             .collect()
     }
 
+    /// Replays a captured TCP exchange ([`exchange`]) segment by segment, each side's
+    /// sequence numbers from 1000 and 9000; every segment's actions, in order.
+    pub fn replay_tcp(a: &mut impl Alg, text: &str) -> Vec<Action> {
+        let mut seq = [1000u32, 9000];
+        a.sync_seq(Side::Initiator, seq[0]);
+        a.sync_seq(Side::Responder, seq[1]);
+        let mut all = Vec::new();
+        for (side, m) in exchange(text) {
+            let mut out = Actions::new();
+            let i = side.index();
+            a.on_data(0, side, Some(seq[i]), &m, &mut out);
+            seq[i] = seq[i].wrapping_add(u32::try_from(m.len()).unwrap());
+            all.extend(out.iter().cloned());
+        }
+        all
+    }
+
     /// The actions as a Vec.
     pub fn acts(a: &Actions) -> Vec<Action> {
         a.iter().cloned().collect()

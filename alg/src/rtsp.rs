@@ -652,6 +652,40 @@ mod tests {
         );
     }
 
+    /// A real exchange: GStreamer's RTSP client and server (`tests/rtsp_e2e.rs`'s),
+    /// OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN.
+    #[test]
+    fn a_real_gstreamer_session() {
+        let mut a = Rtsp::new(
+            AlgConfig::default_for(AlgKind::Rtsp),
+            ctx(Proto::TCP, "10.78.9.1:40000", "10.78.9.2:8554"),
+        );
+        let all = replay_tcp(&mut a, include_str!("../fixtures/gst-rtsp-udp.txt"));
+        let opened: Vec<(Option<IpAddr>, IpAddr, Option<u16>)> = all
+            .iter()
+            .filter_map(|x| match x {
+                Action::Expect(e) => Some((e.src, e.dst, e.dst_port)),
+                _ => None,
+            })
+            .collect();
+        let (c, s) = (ip("10.78.9.1"), ip("10.78.9.2"));
+        assert_eq!(
+            opened,
+            vec![
+                (Some(s), c, Some(33_766)),
+                (Some(s), c, Some(33_767)),
+                (Some(c), s, Some(57_722)),
+                (Some(c), s, Some(57_723)),
+            ]
+        );
+        let withdrawn = all
+            .iter()
+            .filter(|x| matches!(x, Action::Withdraw(_)))
+            .count();
+        assert_eq!(withdrawn, 4, "TEARDOWN takes all four back");
+        assert_eq!(a.counters().parse_errors, 0);
+    }
+
     #[test]
     fn transport_ranges_for_nat() {
         let v = b"RTP/AVP;unicast;client_port=5000-5001;server_port=6970";
