@@ -14,10 +14,9 @@
 //! peers share one GRE session (a limit; keying GRE by call ID needs the flow key to read
 //! the GRE key).
 
-use crate::common::{core_timers, delegate_core, Alg, Core};
+use crate::common::{abs_range, core_timers, delegate_core, Alg, Core, Duplex};
 use crate::kind::AlgKind;
 use crate::parse::{be16, be32, Parse};
-use crate::stream::{Framing, StreamBuf};
 use crate::types::{
     Action, Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
@@ -104,7 +103,13 @@ pub fn parse(b: &[u8]) -> Parse<Control> {
 #[derive(Debug, Clone)]
 pub struct Pptp {
     core: Core,
-    bufs: [StreamBuf<256>; 2],
+    bufs: Duplex<256>,
+    st: Calls,
+}
+
+/// The calls of a control connection.
+#[derive(Debug, Clone, Default)]
+struct Calls {
     /// Connected calls: (the initiator's call ID, the responder's).
     calls: [Option<(u16, u16)>; CALLS],
     /// Incoming calls waiting for Connected: (the responder's ID, the initiator's).
@@ -118,47 +123,44 @@ impl Pptp {
     pub fn new(cfg: AlgConfig, ctx: FlowCtx) -> Pptp {
         Pptp {
             core: Core::new(cfg, ctx),
-            bufs: [
-                StreamBuf::new(Framing::Messages),
-                StreamBuf::new(Framing::Messages),
-            ],
-            calls: [None; CALLS],
-            waiting: None,
-            gre_open: false,
+            bufs: Duplex::new(),
+            st: Calls::default(),
         }
     }
 
     /// Calls connected now.
     #[must_use]
     pub fn calls(&self) -> usize {
-        self.calls.iter().flatten().count()
+        self.st.calls.iter().flatten().count()
     }
+}
 
-    fn gre(&self) -> [crate::Expectation; 2] {
-        let c = &self.core;
+impl Calls {
+    fn gre(core: &Core) -> [crate::Expectation; 2] {
+        let c = core;
         let (i, r) = (c.ctx.initiator.ip(), c.ctx.responder.ip());
         [(i, r), (r, i)]
             .map(|(src, dst)| c.expectation(GRE, Some(src), dst, None, AppHint::PptpGre, true))
     }
 
-    fn connected(&mut self, now: u64, ids: (u16, u16), out: &mut Actions) {
+    fn connected(&mut self, core: &mut Core, now: u64, ids: (u16, u16), out: &mut Actions) {
         let Some(slot) = self.calls.iter().position(Option::is_none) else {
-            self.core.error(out, ParseErrorKind::PinholeCap);
+            core.error(out, ParseErrorKind::PinholeCap);
             return;
         };
         if let Some(s) = self.calls.get_mut(slot) {
             *s = Some(ids);
         }
-        self.core.counters.dialogs += 1;
+        core.counters.dialogs += 1;
         if !self.gre_open {
             self.gre_open = true;
-            for e in self.gre() {
-                self.core.expect(now, out, e);
+            for e in Self::gre(core) {
+                core.expect(now, out, e);
             }
         }
     }
 
-    fn ended(&mut self, side: Side, id: u16, out: &mut Actions) {
+    fn ended(&mut self, core: &mut Core, side: Side, id: u16, out: &mut Actions) {
         let own = |c: &(u16, u16)| match side {
             Side::Initiator => c.0 == id,
             Side::Responder => c.1 == id,
@@ -169,28 +171,60 @@ impl Pptp {
         if let Some(s) = self.calls.get_mut(slot) {
             *s = None;
         }
-        self.core.counters.dialogs_ended += 1;
-        if self.gre_open && self.calls() == 0 {
+        core.counters.dialogs_ended += 1;
+        if self.gre_open && self.calls.iter().flatten().count() == 0 {
             self.gre_open = false;
-            for e in self.gre() {
-                self.core.push(out, Action::Withdraw(e));
+            for e in Self::gre(core) {
+                core.push(out, Action::Withdraw(e));
             }
         }
     }
 
-    fn on_message(&mut self, now: u64, side: Side, m: &Control, out: &mut Actions) {
+    /// Acts on one control message (its first byte at sequence `base`) and reports the
+    /// call IDs a NAT (PPTP port address translation) rewrites.
+    fn on_message(
+        &mut self,
+        core: &mut Core,
+        now: u64,
+        side: Side,
+        base: u32,
+        m: &Control,
+        out: &mut Actions,
+    ) {
+        let ids = match m.kind {
+            msg::OUT_REQUEST | msg::IN_REQUEST | msg::CLEAR | msg::DISCONNECT => 1,
+            msg::OUT_REPLY | msg::IN_REPLY => 2,
+            _ => 0,
+        };
+        for (i, id) in [m.call_id, m.peer_call_id]
+            .into_iter()
+            .take(ids)
+            .enumerate()
+        {
+            if let Some(id) = id {
+                let at = 12 + 2 * i;
+                core.rewrite(
+                    out,
+                    side,
+                    abs_range(base, &(at..at + 2)),
+                    RewriteKind::PptpCallId,
+                    None,
+                    id,
+                );
+            }
+        }
         match (m.kind, side) {
-            (msg::OUT_REQUEST | msg::IN_REQUEST, _) => self.core.counters.requests += 1,
+            (msg::OUT_REQUEST | msg::IN_REQUEST, _) => core.counters.requests += 1,
             // The PAC answers the PNS's outgoing call: (PNS's ID, PAC's ID).
             (msg::OUT_REPLY, Side::Responder) => {
-                self.core.counters.replies += 1;
+                core.counters.replies += 1;
                 if let (Some(pac), Some(pns), Some(1)) = (m.call_id, m.peer_call_id, m.result) {
-                    self.connected(now, (pns, pac), out);
+                    self.connected(core, now, (pns, pac), out);
                 }
             }
             // An incoming call (PAC → PNS) is answered by the PNS, then connected by the PAC.
             (msg::IN_REPLY, Side::Initiator) => {
-                self.core.counters.replies += 1;
+                core.counters.replies += 1;
                 if let (Some(pns), Some(pac), Some(1)) = (m.call_id, m.peer_call_id, m.result) {
                     self.waiting = Some((pns, pac));
                 }
@@ -198,7 +232,7 @@ impl Pptp {
             (msg::IN_CONNECTED, Side::Responder) => {
                 if let Some(ids) = self.waiting.take() {
                     if m.peer_call_id == Some(ids.0) {
-                        self.connected(now, ids, out);
+                        self.connected(core, now, ids, out);
                     }
                 }
             }
@@ -206,7 +240,7 @@ impl Pptp {
             // from the side that ends it, naming its own.
             (msg::CLEAR | msg::DISCONNECT, _) => {
                 if let Some(id) = m.call_id {
-                    self.ended(side, id, out);
+                    self.ended(core, side, id, out);
                 }
             }
             _ => {}
@@ -227,53 +261,25 @@ impl Alg for Pptp {
         payload: &[u8],
         out: &mut Actions,
     ) {
-        if !self.core.begin(seq, payload, out) {
-            return;
-        }
-        let Some(seq) = seq else { return };
-        let mut buf = core::mem::replace(
-            &mut self.bufs[side.index()],
-            StreamBuf::new(Framing::Messages),
-        );
-        let f = buf.feed(seq, payload, |b, base| match parse(b) {
-            Parse::Partial => 0,
-            Parse::Found(m, _) => {
-                self.on_message(now_ms, side, &m, out);
-                // The call IDs a NAT (PPTP port address translation) rewrites.
-                let ids = match m.kind {
-                    msg::OUT_REQUEST | msg::IN_REQUEST | msg::CLEAR | msg::DISCONNECT => 1,
-                    msg::OUT_REPLY | msg::IN_REPLY => 2,
-                    _ => 0,
-                };
-                for (i, id) in [m.call_id, m.peer_call_id]
-                    .into_iter()
-                    .take(ids)
-                    .enumerate()
-                {
-                    if let Some(id) = id {
-                        let at = 12 + 2 * i;
-                        let r = crate::common::abs_range(base, &(at..at + 2));
-                        self.core
-                            .rewrite(out, side, r, RewriteKind::PptpCallId, None, id);
-                    }
-                }
+        let st = &mut self.st;
+        self.bufs.feed(
+            &mut self.core,
+            side,
+            seq,
+            payload,
+            out,
+            parse,
+            |core, m, _, base, _, out| {
+                st.on_message(core, now_ms, side, base, &m, out);
                 m.len
-            }
-            Parse::NoMatch => {
-                self.core.error(out, ParseErrorKind::Malformed);
-                b.len()
-            }
-        });
-        self.bufs[side.index()] = buf;
-        self.core.account(&f, out);
+            },
+        );
     }
 
     core_timers!();
 
     fn sync_seq(&mut self, side: Side, next_seq: u32) {
-        if let Some(b) = self.bufs.get_mut(side.index()) {
-            b.sync(next_seq);
-        }
+        self.bufs.sync(side, next_seq);
     }
 
     delegate_core!();
