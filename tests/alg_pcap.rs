@@ -539,3 +539,184 @@ fn h323_call_signalling_opens_h245_which_opens_the_media() {
     assert_eq!(line("Conversations total"), Some(2), "{stats}");
     assert_eq!(line("Parse errors"), Some(0), "{stats}");
 }
+
+/// The views of what the card holds for the ALGs (issue 19, item 12): while the data
+/// connection a PASV announced has not come, `show security flow gate` lists its pinhole
+/// (text and XML, filtered) and the resource manager's books count its group and resource;
+/// once the child came through it the gate is gone and the resource holds the child.
+#[test]
+fn the_gate_and_resource_manager_views_follow_a_pinhole_until_its_child_comes() {
+    let mut cap = Capture::new();
+    cap.ftp_control(40000, 5001);
+    // The data connection comes 4 s later (the pinhole allows 30 s).
+    cap.pause(4000);
+    cap.data(40001, 5001);
+    let dir = setup("alg-gate-view", &cap, 1, "");
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
+    let gate = sv.wait_for("show security flow gate", 20, |o| {
+        o.contains("Total gates: 1")
+    });
+    let xml = sv.cli("show security flow gate | display xml");
+    let by_port = sv.cli("show security flow gate destination-port 5001");
+    let other_port = sv.cli("show security flow gate destination-port 5002");
+    let v6 = sv.cli("show security flow gate family inet6");
+    let from_client = sv.cli("show security flow gate source-prefix 10.1.0.0/16 protocol tcp");
+    let from_elsewhere = sv.cli("show security flow gate source-prefix 10.9.0.0/16");
+    let summary = sv.cli("show security flow gate summary");
+    let rm_summary = sv.cli("show security resource-manager summary");
+    let groups = sv.cli("show security resource-manager group active");
+    let resources = sv.cli("show security resource-manager resource active");
+    let rm_xml = sv.cli("show security resource-manager resource active | display xml");
+    let stats = sv.cli("show services alg statistics application-protocol ftp");
+    // The gate: from the client (any port) to the address and port the server announced,
+    // TCP, the FTP ALG's, one-shot, nothing through it yet.
+    assert!(gate.starts_with("Flow Gates on FPC0 PIC"), "{gate}");
+    assert!(
+        gate.contains("Hole: 10.1.0.1-10.1.0.1/0-0->192.0.2.21-192.0.2.21/5001-5001\n"),
+        "{gate}"
+    );
+    assert!(
+        gate.contains("  Translated: 10.1.0.1/0->192.0.2.21/5001\n"),
+        "{gate}"
+    );
+    assert!(gate.contains("  Protocol: tcp\n"), "{gate}");
+    assert!(gate.contains("  Application: FTP ALG/"), "{gate}");
+    assert!(gate.contains("  Flags: 0x0001\n"), "{gate}");
+    assert!(gate.contains("  Service set: ss1\n"), "{gate}");
+    assert!(gate.contains("  Reference count: 0\n"), "{gate}");
+    assert!(gate.contains("  Resource: "), "{gate}");
+    let age = field_values(&gate, "Age");
+    assert!(
+        age.len() == 1 && (20..=30).contains(&age[0]),
+        "the 30 s pinhole counts down: {gate}"
+    );
+    for (label, n) in [
+        ("Valid gates", 1),
+        ("Pending gates", 0),
+        ("Invalidated gates", 0),
+        ("Gates in other states", 0),
+        ("Total gates", 1),
+    ] {
+        assert_eq!(field_values(&gate, label), vec![n], "{label}: {gate}");
+    }
+    // The count is the one the ALG statistics give.
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.trim_start().starts_with("Pinholes active")
+                && l.split_whitespace().last() == Some("1")),
+        "{stats}"
+    );
+    // Junos's element names for the section and the counts.
+    for want in [
+        "<flow-gate-information xmlns=",
+        "<flow-gate-fpc-pic-id> on FPC0 PIC",
+        "<source-address>10.1.0.1</source-address>",
+        "<destination-address>192.0.2.21</destination-address>",
+        "<destination-port-low>5001</destination-port-low>",
+        "<protocol>tcp</protocol>",
+        "<displayed-gate-valid>1</displayed-gate-valid>",
+        "<displayed-gate-pending>0</displayed-gate-pending>",
+        "<displayed-gate-invalidated>0</displayed-gate-invalidated>",
+        "<displayed-gate-other>0</displayed-gate-other>",
+        "<displayed-gate-count>1</displayed-gate-count>",
+    ] {
+        assert!(xml.contains(want), "{want}: {xml}");
+    }
+    // A PyEZ-style reader (xml.etree, element names only) gets the gate and its counts.
+    let file = dir.path("gate.xml");
+    std::fs::write(&file, &xml).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts/pyez_style.py");
+    let o = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = String::from_utf8(o.stdout).unwrap();
+    for want in [
+        "gates displayed-gate-valid 1",
+        "gates displayed-gate-pending 0",
+        "gates displayed-gate-count 1",
+        "gate 10.1.0.1 0 192.0.2.21 5001 tcp FTP_ALG 0",
+    ] {
+        assert!(read.lines().any(|l| l == want), "{want}: {read}");
+    }
+    // Filters select it or not; summary gives the counts alone.
+    assert_eq!(field_values(&by_port, "Total gates"), vec![1], "{by_port}");
+    assert_eq!(
+        field_values(&other_port, "Total gates"),
+        vec![0],
+        "{other_port}"
+    );
+    assert!(!other_port.contains("Hole:"), "{other_port}");
+    assert_eq!(field_values(&v6, "Total gates"), vec![0], "{v6}");
+    assert_eq!(
+        field_values(&from_client, "Total gates"),
+        vec![1],
+        "{from_client}"
+    );
+    assert_eq!(
+        field_values(&from_elsewhere, "Total gates"),
+        vec![0],
+        "{from_elsewhere}"
+    );
+    assert!(!summary.contains("Hole:"), "{summary}");
+    assert_eq!(field_values(&summary, "Valid gates"), vec![1], "{summary}");
+    // The resource manager: one client (the FTP ALG), one group, one resource, one session
+    // (the control connection).
+    for (label, n) in [
+        ("Active clients", 1),
+        ("Active groups", 1),
+        ("Active resources", 1),
+        ("Active sessions", 1),
+    ] {
+        assert_eq!(
+            field_values(&rm_summary, label),
+            vec![n],
+            "{label}: {rm_summary}"
+        );
+    }
+    assert!(
+        groups.contains("Group ID 1: Application - FTP ALG\n"),
+        "{groups}"
+    );
+    assert!(groups.contains(", active groups 1\n"), "{groups}");
+    assert!(
+        resources.contains(": Group ID - 1, Application - FTP ALG\n"),
+        "{resources}"
+    );
+    assert!(resources.contains(", active resources 1\n"), "{resources}");
+    for want in [
+        "<resmgr-resource-active>",
+        "<resmgr-resource-active-data-grp-id>1</resmgr-resource-active-data-grp-id>",
+        "<resmgr-resource-active-data-client>FTP ALG</resmgr-resource-active-data-client>",
+        "<resmgr-resource-active-count>1</resmgr-resource-active-count>",
+    ] {
+        assert!(rm_xml.contains(want), "{want}: {rm_xml}");
+    }
+
+    // The child comes: the one-shot gate is used up, the resource holds the child.
+    sv.wait_for("show security flow session", 20, |o| {
+        o.contains("/5001;tcp")
+    });
+    let gate = sv.wait_for("show security flow gate", 20, |o| {
+        o.contains("Total gates: 0")
+    });
+    assert!(!gate.contains("Hole:"), "{gate}");
+    let rm_summary = sv.cli("show security resource-manager summary");
+    assert_eq!(
+        field_values(&rm_summary, "Active sessions"),
+        vec![2],
+        "the control connection and its data connection: {rm_summary}"
+    );
+    assert_eq!(
+        field_values(&rm_summary, "Active resources"),
+        vec![1],
+        "{rm_summary}"
+    );
+    let one = sv.cli("show security resource-manager group active group-number 2");
+    assert!(!one.contains("Group ID"), "no group 2: {one}");
+    assert!(one.contains(", active groups 1\n"), "{one}");
+    sv.stop();
+}

@@ -92,6 +92,7 @@ fn resource(id: u32, sessions: Vec<ConvSession>) -> ConvResource {
         id,
         state: ConvState::Active,
         sessions,
+        gate: None,
     }
 }
 

@@ -108,6 +108,22 @@ fn per_service_set_rule_counters_existing_packets_drops_and_clear() {
         xml.contains("<existing-flow-drops>6</existing-flow-drops>"),
         "{xml}"
     );
+    // The same refusal, as the service set's flow-limit drops.
+    let drops = engine.query("show services service-sets statistics packet-drops");
+    let row = drops_row(&drops, "ss1");
+    assert_eq!(row, [0, 0, 1], "{drops}");
+    let xml = engine.query("show services service-sets statistics packet-drops | display xml");
+    for want in [
+        "<service-set-packet-drop-statistics>",
+        "<service-set-name>ss1</service-set-name>",
+        "<cpulimit-drops>0</cpulimit-drops>",
+        "<memlimit-drops>0</memlimit-drops>",
+        "<flowlimit-drops>1</flowlimit-drops>",
+    ] {
+        assert!(xml.contains(want), "{want}: {xml}");
+    }
+    let bad = engine.query("show services service-sets statistics packet-drops interface nope");
+    assert!(bad.contains("nope"), "{bad}");
     let bad = engine.query("show services stateful-firewall statistics service-set nope");
     assert!(bad.contains("nope"), "{bad}");
 
@@ -137,4 +153,26 @@ fn per_service_set_rule_counters_existing_packets_drops_and_clear() {
         1,
         "live sessions are not a counter: {out}"
     );
+    // Each clear clears its own figures: the packet drops stay until theirs.
+    let drops = engine.query("show services service-sets statistics packet-drops");
+    assert_eq!(drops_row(&drops, "ss1"), [0, 0, 1], "{drops}");
+    let c = engine.query("clear services service-sets statistics packet-drops");
+    assert_eq!(c, "", "Junos answers this clear with nothing");
+    let drops = engine.query("show services service-sets statistics packet-drops");
+    assert_eq!(drops_row(&drops, "ss1"), [0, 0, 0], "{drops}");
+}
+
+/// The CPU, memory and flow limit drops on the row of service set `ss`.
+fn drops_row(out: &str, ss: &str) -> [u64; 3] {
+    assert!(out.contains("CPU limit"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(ss))
+        .unwrap_or_else(|| panic!("no row of {ss} in\n{out}"));
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .skip(2)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    [n[0], n[1], n[2]]
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Reads svcard's XML the way a PyEZ table or an Ansible playbook does: by Junos element
-names, with xml.etree, nothing svcard-specific. Arguments: the files of
-`show security flow session summary | display xml` and `show security flow session |
-display xml`. Prints one line per value: `summary NAME VALUE`, then per flow of each
-session `flow ID STATE DIRECTION SRC SPORT DST DPORT PROTOCOL INTERFACE PACKETS BYTES`.
+names, with xml.etree, nothing svcard-specific. Arguments: files of `show security flow
+session summary | display xml`, `show security flow session | display xml` or `show
+security flow gate | display xml`, each read for what it holds. Prints one line per value:
+`summary NAME VALUE`; per flow of each session `flow ID STATE DIRECTION SRC SPORT DST
+DPORT PROTOCOL INTERFACE PACKETS BYTES`; `gates NAME VALUE` (the gate counts) and per
+gate `gate SRC SPORT DST DPORT PROTOCOL APPLICATION REFERENCES`.
 """
 import sys
 import xml.etree.ElementTree as ET
@@ -24,8 +26,7 @@ def text(node, name):
     return None
 
 
-summary = ET.parse(sys.argv[1]).getroot()
-names = [
+SUMMARY = [
     "active-unicast-sessions",
     "active-multicast-sessions",
     "active-services-offload-sessions",
@@ -38,46 +39,52 @@ names = [
     "active-session-other",
     "max-sessions",
 ]
-out = {"summary": {}}
-for n in names:
-    values = [int((e.text or "0").strip()) for e in find_all(summary, n)]
-    out["summary"][n] = sum(values)
+GATE_COUNTS = [
+    "displayed-gate-valid",
+    "displayed-gate-pending",
+    "displayed-gate-invalidated",
+    "displayed-gate-other",
+    "displayed-gate-count",
+]
 
-sessions = ET.parse(sys.argv[2]).getroot()
-out["sessions"] = []
-for s in find_all(sessions, "flow-session"):
-    flows = []
-    for f in s:
-        if local(f.tag) != "flow-information":
-            continue
-        flows.append(
-            {
-                "direction": text(f, "direction"),
-                "source": text(f, "source-address"),
-                "source_port": text(f, "source-port"),
-                "destination": text(f, "destination-address"),
-                "destination_port": text(f, "destination-port"),
-                "protocol": text(f, "protocol"),
-                "interface": text(f, "interface-name"),
-                "packets": int(text(f, "pkt-cnt") or -1),
-                "bytes": int(text(f, "byte-cnt") or -1),
-            }
-        )
-    out["sessions"].append(
-        {
-            "id": int(text(s, "session-identifier")),
-            "state": text(s, "sess-state"),
-            "policy": text(s, "policy"),
-            "timeout": int(text(s, "timeout")),
-            "flows": flows,
-        }
-    )
-for n, v in out["summary"].items():
-    print("summary", n, v)
-for s in out["sessions"]:
-    for f in s["flows"]:
+
+def sums(root, names):
+    """Each count summed over the sections (one per SPU, or per worker)."""
+    return {n: sum(int((e.text or "0").strip()) for e in find_all(root, n)) for n in names}
+
+
+def sessions(root):
+    for s in find_all(root, "flow-session"):
+        for f in s:
+            if local(f.tag) != "flow-information":
+                continue
+            print(
+                "flow", int(text(s, "session-identifier")), text(s, "sess-state"),
+                text(f, "direction"), text(f, "source-address"), text(f, "source-port"),
+                text(f, "destination-address"), text(f, "destination-port"),
+                text(f, "protocol"), text(f, "interface-name"),
+                int(text(f, "pkt-cnt") or -1), int(text(f, "byte-cnt") or -1),
+            )
+
+
+def gates(root):
+    for g in find_all(root, "flow-gate"):
         print(
-            "flow", s["id"], s["state"], f["direction"], f["source"], f["source_port"],
-            f["destination"], f["destination_port"], f["protocol"], f["interface"],
-            f["packets"], f["bytes"],
+            "gate", text(g, "source-address"), text(g, "source-port-low"),
+            text(g, "destination-address"), text(g, "destination-port-low"),
+            text(g, "protocol"), text(g, "application-name").replace(" ", "_"),
+            int(text(g, "reference-count")),
         )
+
+
+for path in sys.argv[1:]:
+    root = ET.parse(path).getroot()
+    if find_all(root, "flow-gate-information"):
+        for n, v in sums(root, GATE_COUNTS).items():
+            print("gates", n, v)
+        gates(root)
+    elif any(find_all(root, n) for n in SUMMARY):
+        for n, v in sums(root, SUMMARY).items():
+            print("summary", n, v)
+    else:
+        sessions(root)

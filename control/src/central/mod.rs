@@ -135,6 +135,9 @@ pub struct ControlHandle {
     /// Per worker, the per-service-set figures at the last `clear services stateful-firewall
     /// statistics` (none: since start).
     pub sfw_cleared: Arc<Mutex<Vec<Option<SfwBaseline>>>>,
+    /// Per worker and service set, the flow-limit drops at the last `clear services
+    /// service-sets statistics packet-drops` (zeros: since start).
+    pub ss_drops_cleared: Arc<Mutex<Vec<Vec<u64>>>>,
     /// What `show interfaces` reads of the ports (the port backend's, when it keeps any).
     pub port_status: PortStatusHandle,
     /// The ports deterministic NAT blocks hold, card-wide (none: no deterministic rule).
@@ -382,6 +385,7 @@ impl ControlCore {
             ipfix: Arc::default(),
             runtime: Arc::clone(&runtime),
             sfw_cleared: Arc::new(Mutex::new(vec![None; workers.len()])),
+            ss_drops_cleared: Arc::new(Mutex::new(vec![Vec::new(); workers.len()])),
             port_status: PortStatusHandle::default(),
             det_ports: None,
             requests: tx,

@@ -184,6 +184,27 @@ impl Context {
         }
     }
 
+    /// The workers a member interface names (none: all; the bundle: all).
+    ///
+    /// # Errors
+    /// A name that is neither the bundle nor a member interface.
+    pub fn member_workers(
+        &self,
+        interface: Option<&String>,
+    ) -> Result<Vec<WorkerId>, super::selectors::ResolveError> {
+        let all = WorkerId::all(self.control.workers.len());
+        let cfg = self.config();
+        match interface {
+            None => Ok(all.collect()),
+            Some(i) if *i == cfg.card.bundle => Ok(all.collect()),
+            Some(i) => all
+                .into_iter()
+                .find(|&w| cfg.member_interface(w) == *i)
+                .map(|w| vec![w])
+                .ok_or_else(|| super::selectors::ResolveError::Interface(i.clone())),
+        }
+    }
+
     /// The workers a filter asks (all, or the one it names).
     #[must_use]
     pub fn workers(&self, filter: &SessionFilter) -> Vec<WorkerId> {

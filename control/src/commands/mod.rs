@@ -14,6 +14,7 @@ pub mod alg_conversations;
 pub mod alg_statistics;
 pub mod cli;
 pub mod context;
+pub mod flow_gate;
 pub mod flow_session;
 pub mod flow_statistics;
 pub mod grammar;
@@ -25,8 +26,10 @@ pub mod nat_pool;
 pub mod offload_statistics;
 pub mod out;
 pub mod reload;
+pub mod resource_manager;
 pub mod runtime;
 pub mod selectors;
+pub mod service_sets;
 pub mod services_sessions;
 pub mod sfw_statistics;
 pub mod svcard_statistics;
@@ -106,6 +109,14 @@ pub enum Command {
     SetCli(cli::SetCli),
     /// `show cli`: the interactive shell's settings.
     ShowCli,
+    /// `show security flow gate …`.
+    ShowFlowGate(flow_gate::ShowFlowGate),
+    /// `show security resource-manager summary | group active | resource active`.
+    ShowResourceManager(resource_manager::RmView),
+    /// `show services service-sets statistics packet-drops [interface I]`.
+    ShowServiceSetDrops(Option<String>),
+    /// `clear services service-sets statistics packet-drops [interface I]`.
+    ClearServiceSetDrops(Option<String>),
 }
 
 /// A parsed command line.
@@ -158,6 +169,10 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ClearSfwStatistics(i) => sfw_statistics::clear(ctx, i.as_ref(), out),
         Command::SetCli(s) => cli::set(*s, out),
         Command::ShowCli => cli::show(&cli::CliSettings::default(), out),
+        Command::ShowFlowGate(s) => flow_gate::show(ctx, s, out),
+        Command::ShowResourceManager(v) => resource_manager::show(ctx, *v, out),
+        Command::ShowServiceSetDrops(i) => service_sets::show(ctx, i.as_ref(), out),
+        Command::ClearServiceSetDrops(i) => service_sets::clear(ctx, i.as_ref(), out),
     }
 }
 
@@ -190,6 +205,10 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ClearSfwStatistics(i) => sfw_statistics::clear_request(i.as_ref()),
         Command::SetCli(s) => cli::set_request(*s),
         Command::ShowCli => cli::show_request(),
+        Command::ShowFlowGate(s) => flow_gate::request(s),
+        Command::ShowResourceManager(v) => resource_manager::request(*v),
+        Command::ShowServiceSetDrops(i) => service_sets::show_request(i.as_ref()),
+        Command::ClearServiceSetDrops(i) => service_sets::clear_request(i.as_ref()),
     }
 }
 
@@ -254,28 +273,86 @@ static SHOW: &[Node<Command>] = &[
     Node {
         word: "security",
         help: "Show security information",
-        next: Next::Nodes(&[Node {
-            word: "flow",
-            help: "Show flow information",
-            next: Next::Nodes(&[
-                Node {
-                    word: "session",
-                    help: "Show session information",
-                    next: Next::Command(CommandDef {
-                        options: flow_session::SHOW_OPTIONS,
-                        build: |o| flow_session::build_show(o).map(Command::ShowFlowSession),
-                    }),
-                },
-                Node {
-                    word: "statistics",
-                    help: "Show flow statistics",
-                    next: Next::Command(CommandDef {
-                        options: &[],
-                        build: |_| Ok(Command::ShowFlowStatistics),
-                    }),
-                },
-            ]),
-        }]),
+        next: Next::Nodes(&[
+            Node {
+                word: "flow",
+                help: "Show flow information",
+                next: Next::Nodes(&[
+                    Node {
+                        word: "gate",
+                        help: "Show flow gate information",
+                        next: Next::Command(CommandDef {
+                            options: flow_gate::OPTIONS,
+                            build: |o| flow_gate::build(o).map(Command::ShowFlowGate),
+                        }),
+                    },
+                    Node {
+                        word: "session",
+                        help: "Show session information",
+                        next: Next::Command(CommandDef {
+                            options: flow_session::SHOW_OPTIONS,
+                            build: |o| flow_session::build_show(o).map(Command::ShowFlowSession),
+                        }),
+                    },
+                    Node {
+                        word: "statistics",
+                        help: "Show flow statistics",
+                        next: Next::Command(CommandDef {
+                            options: &[],
+                            build: |_| Ok(Command::ShowFlowStatistics),
+                        }),
+                    },
+                ]),
+            },
+            Node {
+                word: "resource-manager",
+                help: "Show resource manager information",
+                next: Next::Nodes(&[
+                    Node {
+                        word: "group",
+                        help: "Show resource manager group information",
+                        next: Next::Nodes(&[Node {
+                            word: "active",
+                            help: "Show active groups",
+                            next: Next::Command(CommandDef {
+                                options: resource_manager::GROUP_OPTIONS,
+                                build: |o| {
+                                    resource_manager::build_groups(o)
+                                        .map(Command::ShowResourceManager)
+                                },
+                            }),
+                        }]),
+                    },
+                    Node {
+                        word: "resource",
+                        help: "Show resource manager resource information",
+                        next: Next::Nodes(&[Node {
+                            word: "active",
+                            help: "Show active resources",
+                            next: Next::Command(CommandDef {
+                                options: resource_manager::RESOURCE_OPTIONS,
+                                build: |o| {
+                                    resource_manager::build_resources(o)
+                                        .map(Command::ShowResourceManager)
+                                },
+                            }),
+                        }]),
+                    },
+                    Node {
+                        word: "summary",
+                        help: "Show resource manager summary information",
+                        next: Next::Command(CommandDef {
+                            options: &[],
+                            build: |_| {
+                                Ok(Command::ShowResourceManager(
+                                    resource_manager::RmView::Summary,
+                                ))
+                            },
+                        }),
+                    },
+                ]),
+            },
+        ]),
     },
     Node {
         word: "services",
@@ -369,6 +446,22 @@ static SHOW: &[Node<Command>] = &[
                         options: &[],
                         build: |_| Ok(Command::ShowOffloadStatistics),
                     }),
+                }]),
+            },
+            Node {
+                word: "service-sets",
+                help: "Show service set information",
+                next: Next::Nodes(&[Node {
+                    word: "statistics",
+                    help: "Show service set statistics",
+                    next: Next::Nodes(&[Node {
+                        word: "packet-drops",
+                        help: "Show packets dropped at the service sets' limits",
+                        next: Next::Command(CommandDef {
+                            options: service_sets::OPTIONS,
+                            build: |o| service_sets::build(o).map(Command::ShowServiceSetDrops),
+                        }),
+                    }]),
                 }]),
             },
             Node {
@@ -476,6 +569,22 @@ static CLEAR: &[Node<Command>] = &[
                         options: &[],
                         build: |_| Ok(Command::ClearOffloadStatistics),
                     }),
+                }]),
+            },
+            Node {
+                word: "service-sets",
+                help: "Clear service set information",
+                next: Next::Nodes(&[Node {
+                    word: "statistics",
+                    help: "Clear service set statistics",
+                    next: Next::Nodes(&[Node {
+                        word: "packet-drops",
+                        help: "Clear the packet drop counters",
+                        next: Next::Command(CommandDef {
+                            options: service_sets::OPTIONS,
+                            build: |o| service_sets::build(o).map(Command::ClearServiceSetDrops),
+                        }),
+                    }]),
                 }]),
             },
             Node {

@@ -104,21 +104,6 @@ pub fn clear_request(interface: Option<&String>) -> Elem {
     e
 }
 
-/// The workers an interface names (none: all; the bundle: all).
-fn workers_of(ctx: &Context, interface: Option<&String>) -> Result<Vec<WorkerId>, ResolveError> {
-    let all = WorkerId::all(ctx.control.workers.len());
-    let cfg = ctx.config();
-    match interface {
-        None => Ok(all.collect()),
-        Some(i) if *i == cfg.card.bundle => Ok(all.collect()),
-        Some(i) => all
-            .into_iter()
-            .find(|&w| cfg.member_interface(w) == *i)
-            .map(|w| vec![w])
-            .ok_or_else(|| ResolveError::Interface(i.clone())),
-    }
-}
-
 /// One worker's figures now, per service set: new-flow figures, existing packets by
 /// class, sessions closed, sessions live.
 struct Now {
@@ -190,7 +175,7 @@ fn sets_of(ctx: &Context, s: Option<&String>) -> Result<Vec<u16>, ResolveError> 
 /// # Errors
 /// An interface or service set the configuration does not know; the client went away.
 pub fn show(ctx: &Context, s: &ShowSfwStatistics, out: &mut Out<'_>) -> Outcome {
-    let workers = workers_of(ctx, s.interface.as_ref()).map_err(message)?;
+    let workers = ctx.member_workers(s.interface.as_ref()).map_err(message)?;
     let sets = sets_of(ctx, s.service_set.as_ref()).map_err(message)?;
     let cfg = ctx.config();
     let cleared = ctx
@@ -292,7 +277,7 @@ pub fn show(ctx: &Context, s: &ShowSfwStatistics, out: &mut Out<'_>) -> Outcome 
 /// # Errors
 /// An interface the configuration does not know; the client went away.
 pub fn clear(ctx: &Context, interface: Option<&String>, _out: &mut Out<'_>) -> Outcome {
-    let workers = workers_of(ctx, interface).map_err(message)?;
+    let workers = ctx.member_workers(interface).map_err(message)?;
     let all: Vec<u16> = (0..ctx.config().service_sets.len().min(MAX_SS_FIGURES))
         .filter_map(|i| u16::try_from(i).ok())
         .collect();

@@ -457,6 +457,8 @@ impl<P: PortIo> Gateway<P> {
             public,
             pool,
         });
+        self.rm
+            .translated(spec.id, (IpAddr::V4(Ipv4Addr::from(private)), pport));
         self.nat.hold(spec.id, pool, tcp, (a, q));
         if let Some(c) = self.nat.get(session) {
             c.set_next(public);
@@ -640,6 +642,7 @@ impl<P: PortIo> Gateway<P> {
             st.pinhole_table_full += figures.get(Counter::PinholeTableFull);
         }
         st.pending = self.pending.len() as u64;
+        st.pinhole_capacity = self.links.first().map_or(0, |l| l.pinhole_capacity);
         st.nat = self.nat.stats;
         st.nat_alg_ports = (0..self.live.current().nat.pools.len())
             .map(|i| self.nat.in_use(i))

@@ -76,6 +76,36 @@ pub struct ConvResource {
     pub state: ConvState,
     /// Child sessions.
     pub sessions: Vec<ConvSession>,
+    /// The gate (pinhole) while it waits for its child (`show security flow gate`).
+    pub gate: Option<Gate>,
+}
+
+/// A gate: what a pinhole admits, as `show security flow gate` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    /// IP protocol number.
+    pub protocol: u8,
+    /// The child's source address (`None`: any).
+    pub src: Option<IpAddr>,
+    /// The child's source port (`None`: any).
+    pub src_port: Option<u16>,
+    /// The child's destination address.
+    pub dst: IpAddr,
+    /// The child's destination port (`None`: any).
+    pub dst_port: Option<u16>,
+    /// Where source NAT sends the child (the private endpoint behind a pool's ALG port).
+    pub translated: Option<(IpAddr, u16)>,
+    /// When the gate lapses unused.
+    pub expires: std::time::Instant,
+    /// Used up by its first child (else it admits each child until it lapses).
+    pub one_shot: bool,
+    /// Its child is watched by an ALG in turn (an FTP data connection is not; an H.245
+    /// connection is).
+    pub watched: bool,
+    /// The child's application (index in the configuration's applications).
+    pub application: u16,
+    /// The service set of the conversation.
+    pub service_set: u16,
 }
 
 /// A conversation: a resource group, its parent session and its resources.
@@ -252,6 +282,8 @@ pub struct AlgStatistics {
     pub nat: super::nat::AlgNatStats,
     /// ALG ports in use, per pool (configuration order).
     pub nat_alg_ports: Vec<u64>,
+    /// Pinholes a worker's table holds at most (every worker holds every pinhole).
+    pub pinhole_capacity: u32,
 }
 
 /// A resource (pinhole) and the children it opened.
@@ -263,6 +295,8 @@ struct Resource {
     /// What the pinhole admits and for which negotiation: tag, protocol, destination,
     /// destination port (an ALG withdraws a resource by it).
     target: (u32, u8, IpAddr, Option<u16>),
+    /// The gate as shown while the pinhole is live.
+    gate: Gate,
 }
 
 /// A conversation the manager keeps.
@@ -468,11 +502,26 @@ impl ResourceManager {
         let id = self.next_resource;
         self.next_resource = self.next_resource.wrapping_add(1).max(1);
         let spec = pinhole_spec(&self.config, id, conv.parent_id, e, conv.policy, now_ms);
+        let gate = Gate {
+            protocol: e.proto.0,
+            src: e.src,
+            src_port: e.src_port,
+            dst: e.dst,
+            dst_port: e.dst_port,
+            translated: None,
+            expires: std::time::Instant::now()
+                + std::time::Duration::from_millis(u64::from(spec.expires_ms.wrapping_sub(now_ms))),
+            one_shot: spec.one_shot,
+            watched: spec.action == Action::Watch,
+            application: spec.application,
+            service_set: spec.service_set,
+        };
         conv.resources.push(Resource {
             id,
             pinhole_live: true,
             children: Vec::new(),
             target: (e.tag, e.proto.0, e.dst, e.dst_port),
+            gate,
         });
         row.pinholes_opened += 1;
         row.pinholes_active += 1;
@@ -486,6 +535,20 @@ impl ResourceManager {
         );
         self.dirty = true;
         Some(spec)
+    }
+
+    /// Source NAT sends the children of pinhole `pinhole` on to `to` (a private endpoint).
+    pub fn translated(&mut self, pinhole: u32, to: (IpAddr, u16)) {
+        let Some(rec) = self.pinholes.get(&pinhole) else {
+            return;
+        };
+        if let Some(r) = self
+            .convs
+            .get_mut(&rec.group)
+            .and_then(|c| c.resources.iter_mut().find(|r| r.id == pinhole))
+        {
+            r.gate.translated = Some(to);
+        }
     }
 
     /// A worker opened child session `view` through pinhole `pinhole`. Returns the pinhole
@@ -783,6 +846,7 @@ impl ResourceManager {
             pinhole_table_full: 0,
             nat: super::nat::AlgNatStats::default(),
             nat_alg_ports: Vec::new(),
+            pinhole_capacity: 0,
         }
     }
 
@@ -803,6 +867,7 @@ impl ResourceManager {
                         id: r.id,
                         state: ConvState::Active,
                         sessions: r.children.clone(),
+                        gate: r.pinhole_live.then_some(r.gate),
                     })
                     .collect(),
             };

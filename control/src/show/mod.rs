@@ -11,16 +11,22 @@
 //! * [`services`]: the layouts of `show services sessions` / `clear services sessions` (MS-MPC, AMS).
 //! * [`alg`]: the layouts of `show services alg conversations`; [`alg_stats`], [`counters`]:
 //!   of `show services alg statistics` and `show svcard statistics`.
+//! * [`gate`], [`resmgr`]: the pinholes (`show security flow gate`) and the resource
+//!   manager's books (`show security resource-manager …`); [`service_sets`]: `show services
+//!   service-sets statistics packet-drops`.
 //! * [`tree`]: the streaming XML and JSON renderers (`| display xml`, `| display json`).
 
 pub mod alg;
 pub mod alg_stats;
 pub mod counters;
+pub mod gate;
 pub mod model;
 pub mod names;
 pub mod nat;
 pub mod offload;
 pub mod pipe;
+pub mod resmgr;
+pub mod service_sets;
 pub mod services;
 pub mod sfw;
 pub mod text;
