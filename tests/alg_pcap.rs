@@ -543,7 +543,8 @@ fn h323_call_signalling_opens_h245_which_opens_the_media() {
 /// The views of what the card holds for the ALGs (issue 19, item 12): while the data
 /// connection a PASV announced has not come, `show security flow gate` lists its pinhole
 /// (text and XML, filtered) and the resource manager's books count its group and resource;
-/// once the child came through it the gate is gone and the resource holds the child.
+/// once the child came through it the gate is gone and the resource holds the child; `clear
+/// services alg statistics` starts the counts again.
 #[test]
 fn the_gate_and_resource_manager_views_follow_a_pinhole_until_its_child_comes() {
     let mut cap = Capture::new();
@@ -718,5 +719,30 @@ fn the_gate_and_resource_manager_views_follow_a_pinhole_until_its_child_comes() 
     let one = sv.cli("show security resource-manager group active group-number 2");
     assert!(!one.contains("Group ID"), "no group 2: {one}");
     assert!(one.contains(", active groups 1\n"), "{one}");
+
+    // clear services alg statistics: another ALG's clear leaves the FTP ALG's counts; its
+    // own starts them again, the figures of now (a conversation active) stay.
+    let count = |out: &str, label: &str| -> u64 {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {label} in {out}"))
+    };
+    let ftp = "show services alg statistics application-protocol ftp";
+    assert_eq!(
+        sv.cli("clear services alg statistics application-protocol sip"),
+        ""
+    );
+    let stats = sv.cli(ftp);
+    assert_eq!(count(&stats, "Pinholes opened"), 1, "{stats}");
+    assert_eq!(count(&stats, "Pinholes matched"), 1, "{stats}");
+    assert!(count(&stats, "Packets handed off") > 0, "{stats}");
+    assert_eq!(sv.cli("clear services alg statistics"), "");
+    let stats = sv.cli(ftp);
+    for label in ["Pinholes opened", "Pinholes matched", "Packets handed off"] {
+        assert_eq!(count(&stats, label), 0, "{label}: {stats}");
+    }
+    assert_eq!(count(&stats, "Conversations active"), 1, "{stats}");
     sv.stop();
 }

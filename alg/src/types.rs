@@ -647,6 +647,14 @@ macro_rules! counters {
             pub fn add(&mut self, other: &AlgCounters) {
                 $( self.$field = self.$field.saturating_add(other.$field); )*
             }
+
+            /// What was counted since `base` (a snapshot taken at a clear).
+            #[must_use]
+            pub fn since(&self, base: &AlgCounters) -> AlgCounters {
+                AlgCounters {
+                    $( $field: self.$field.saturating_sub(base.$field), )*
+                }
+            }
         }
     };
 }

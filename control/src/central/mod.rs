@@ -118,6 +118,8 @@ pub struct ControlHandle {
     pub conversations: Arc<Mutex<Conversations>>,
     /// Per-ALG statistics (`show services alg statistics`), published by the gateway.
     pub alg_statistics: Arc<Mutex<crate::gateway::rm::AlgStatistics>>,
+    /// The baselines of `clear services alg statistics`.
+    pub alg_cleared: Arc<Mutex<crate::gateway::rm::AlgCleared>>,
     /// Packets the gateway holds (handed off, not yet sent): the run loop waits for it to
     /// empty before stopping the workers.
     pub alg_backlog: Arc<AtomicU64>,
@@ -394,6 +396,7 @@ impl ControlCore {
             queries: Arc::clone(&queries),
             conversations: Arc::new(Mutex::new(Conversations::default())),
             alg_statistics: Arc::default(),
+            alg_cleared: Arc::default(),
             alg_backlog: Arc::default(),
             offload: Arc::default(),
             logs: Arc::default(),

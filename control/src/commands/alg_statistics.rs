@@ -1,5 +1,7 @@
 //! `show services alg statistics [application-protocol P]`: per ALG, what the gateway and
-//! the resource manager counted. Layout: [`crate::show::alg_stats`].
+//! the resource manager counted, and `clear services alg statistics [application-protocol
+//! P]`, which starts them again (the figures of now, conversations and pinholes active,
+//! stay). Layout: [`crate::show::alg_stats`].
 
 use super::context::Context;
 use super::grammar::{opt, Arg, CliError, OptSpec, Opts, Value};
@@ -40,18 +42,54 @@ pub fn request(protocol: Option<&'static str>) -> Elem {
     e
 }
 
+/// The clear's request RPC (Junos's `clear-services-alg-statistics`).
+#[must_use]
+pub fn clear_request(protocol: Option<&'static str>) -> Elem {
+    let mut e = Elem::new("clear-services-alg-statistics");
+    if let Some(a) = protocol {
+        e.push(Elem::leaf("application-protocol", a));
+    }
+    e
+}
+
+fn published(ctx: &Context) -> crate::gateway::rm::AlgStatistics {
+    ctx.control
+        .alg_statistics
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default()
+}
+
+/// Runs the clear: the counters of the ALG named (of every ALG and the control core's
+/// own when none is) start again from zero. Junos answers it with nothing.
+///
+/// # Errors
+/// The client went away.
+pub fn clear(ctx: &Context, protocol: Option<&'static str>, _out: &mut Out<'_>) -> Outcome {
+    let now = published(ctx);
+    let only = protocol.and_then(svcard_config::AlgKind::from_junos_name);
+    if protocol.is_some() && only.is_none() {
+        return Ok(());
+    }
+    if let Ok(mut c) = ctx.control.alg_cleared.lock() {
+        now.clear_into(&mut c, only);
+    }
+    Ok(())
+}
+
 /// Runs the command.
 ///
 /// # Errors
 /// The client went away.
 pub fn show(ctx: &Context, protocol: Option<&'static str>, out: &mut Out<'_>) -> Outcome {
     use crate::show::alg_stats::{self, AlgBlock};
-    let st = ctx
+    let cleared = ctx
         .control
-        .alg_statistics
+        .alg_cleared
         .lock()
-        .map(|s| s.clone())
+        .map(|c| c.clone())
         .unwrap_or_default();
+    let st = published(ctx).since(&cleared);
     if let Out::Tree(t) = out {
         t.open(&Elem::new("service-msp-alg-stats-information"))?;
     }

@@ -117,6 +117,8 @@ pub enum Command {
     ShowServiceSetDrops(Option<String>),
     /// `clear services service-sets statistics packet-drops [interface I]`.
     ClearServiceSetDrops(Option<String>),
+    /// `clear services alg statistics [application-protocol P]`.
+    ClearAlgStatistics(Option<&'static str>),
 }
 
 /// A parsed command line.
@@ -173,6 +175,7 @@ fn run(ctx: &Context, cmd: &Command, out: &mut Out<'_>) -> Outcome {
         Command::ShowResourceManager(v) => resource_manager::show(ctx, *v, out),
         Command::ShowServiceSetDrops(i) => service_sets::show(ctx, i.as_ref(), out),
         Command::ClearServiceSetDrops(i) => service_sets::clear(ctx, i.as_ref(), out),
+        Command::ClearAlgStatistics(p) => alg_statistics::clear(ctx, *p, out),
     }
 }
 
@@ -209,6 +212,7 @@ pub fn request(cmd: &Command) -> Elem {
         Command::ShowResourceManager(v) => resource_manager::request(*v),
         Command::ShowServiceSetDrops(i) => service_sets::show_request(i.as_ref()),
         Command::ClearServiceSetDrops(i) => service_sets::clear_request(i.as_ref()),
+        Command::ClearAlgStatistics(p) => alg_statistics::clear_request(*p),
     }
 }
 
@@ -547,6 +551,18 @@ static CLEAR: &[Node<Command>] = &[
         word: "services",
         help: "Clear services information",
         next: Next::Nodes(&[
+            Node {
+                word: "alg",
+                help: "Clear ALG information",
+                next: Next::Nodes(&[Node {
+                    word: "statistics",
+                    help: "Clear ALG statistics",
+                    next: Next::Command(CommandDef {
+                        options: alg_statistics::OPTIONS,
+                        build: |o| alg_statistics::build(o).map(Command::ClearAlgStatistics),
+                    }),
+                }]),
+            },
             Node {
                 word: "nat",
                 help: "Clear Network Address Translation information",

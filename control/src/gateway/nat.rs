@@ -200,6 +200,18 @@ pub struct AlgNatStats {
     pub ports_exhausted: u64,
 }
 
+impl AlgNatStats {
+    /// What was counted since `base`.
+    #[must_use]
+    pub fn since(&self, base: &AlgNatStats) -> AlgNatStats {
+        AlgNatStats {
+            rewrites: self.rewrites.saturating_sub(base.rewrites),
+            rewrite_failed: self.rewrite_failed.saturating_sub(base.rewrite_failed),
+            ports_exhausted: self.ports_exhausted.saturating_sub(base.ports_exhausted),
+        }
+    }
+}
+
 /// The control core's NAT for the ALGs.
 #[derive(Debug)]
 pub struct AlgNat {

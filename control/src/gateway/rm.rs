@@ -254,6 +254,31 @@ pub struct AlgRow {
     pub sessions_closed: u64,
 }
 
+impl AlgRow {
+    /// What was counted since `base` (the row at a clear); the figures of now
+    /// (conversations and pinholes active) stay as they are.
+    #[must_use]
+    pub fn since(&self, base: &AlgRow) -> AlgRow {
+        let d = |now: u64, then: u64| now.saturating_sub(then);
+        AlgRow {
+            counters: self.counters.since(&base.counters),
+            handed_off: d(self.handed_off, base.handed_off),
+            handoff_drops: d(self.handoff_drops, base.handoff_drops),
+            conversations_active: self.conversations_active,
+            conversations_total: d(self.conversations_total, base.conversations_total),
+            conversations_refused: d(self.conversations_refused, base.conversations_refused),
+            pinholes_active: self.pinholes_active,
+            pinholes_opened: d(self.pinholes_opened, base.pinholes_opened),
+            pinholes_matched: d(self.pinholes_matched, base.pinholes_matched),
+            pinholes_expired: d(self.pinholes_expired, base.pinholes_expired),
+            pinholes_withdrawn: d(self.pinholes_withdrawn, base.pinholes_withdrawn),
+            children_closed: d(self.children_closed, base.children_closed),
+            pinholes_refused: d(self.pinholes_refused, base.pinholes_refused),
+            sessions_closed: d(self.sessions_closed, base.sessions_closed),
+        }
+    }
+}
+
 /// The gateway's own counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GatewayStats {
@@ -265,6 +290,21 @@ pub struct GatewayStats {
     pub tx_dropped: u64,
     /// Packets dropped because too many waited for pinhole installation.
     pub pending_full: u64,
+}
+
+impl GatewayStats {
+    /// What was counted since `base`.
+    #[must_use]
+    pub fn since(&self, base: &GatewayStats) -> GatewayStats {
+        GatewayStats {
+            command_ring_full: self
+                .command_ring_full
+                .saturating_sub(base.command_ring_full),
+            tx_packets: self.tx_packets.saturating_sub(base.tx_packets),
+            tx_dropped: self.tx_dropped.saturating_sub(base.tx_dropped),
+            pending_full: self.pending_full.saturating_sub(base.pending_full),
+        }
+    }
 }
 
 /// What `show services alg statistics` shows.
@@ -284,6 +324,49 @@ pub struct AlgStatistics {
     pub nat_alg_ports: Vec<u64>,
     /// Pinholes a worker's table holds at most (every worker holds every pinhole).
     pub pinhole_capacity: u32,
+}
+
+/// The baseline of `clear services alg statistics`: per ALG, the row at its last clear;
+/// the control core's counters at the last clear of every ALG.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlgCleared {
+    /// Per ALG ([`AlgKind::ALL`] order): the row at its last clear, if any.
+    pub rows: [Option<AlgRow>; ENGINES],
+    /// The control core's counters, the pinhole-table-full count and the NAT counters at
+    /// the last clear of every ALG.
+    pub gateway: Option<(GatewayStats, u64, super::nat::AlgNatStats)>,
+}
+
+impl AlgStatistics {
+    /// The statistics counted since the clears of `cleared`.
+    #[must_use]
+    pub fn since(&self, cleared: &AlgCleared) -> AlgStatistics {
+        let mut s = self.clone();
+        for (row, base) in s.rows.iter_mut().zip(&cleared.rows) {
+            if let Some(b) = base {
+                *row = row.since(b);
+            }
+        }
+        if let Some((g, full, nat)) = &cleared.gateway {
+            s.gateway = s.gateway.since(g);
+            s.pinhole_table_full = s.pinhole_table_full.saturating_sub(*full);
+            s.nat = s.nat.since(nat);
+        }
+        s
+    }
+
+    /// Takes the clear of ALG `only` (every ALG and the control core's counters when
+    /// `None`) into `cleared`.
+    pub fn clear_into(&self, cleared: &mut AlgCleared, only: Option<AlgKind>) {
+        for k in AlgKind::ALL {
+            if only.is_none_or(|o| o == k) {
+                cleared.rows[k as usize] = Some(self.rows[k as usize]);
+            }
+        }
+        if only.is_none() {
+            cleared.gateway = Some((self.gateway, self.pinhole_table_full, self.nat));
+        }
+    }
 }
 
 /// A resource (pinhole) and the children it opened.
