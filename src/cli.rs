@@ -251,7 +251,13 @@ impl Settings {
 fn interactive(socket: &Path) -> Result<()> {
     let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
     let prompt = format!("{user}@{}> ", hostname(socket));
-    let mut rl: Editor<Grammar, rustyline::history::DefaultHistory> = Editor::new()?;
+    // Tab completes the longest prefix the candidates share and a second Tab lists them,
+    // as the Junos CLI does (rustyline's default cycles through them, so a second Tab
+    // took a completion back).
+    let config = rustyline::Config::builder()
+        .completion_type(rustyline::CompletionType::List)
+        .build();
+    let mut rl: Editor<Grammar, rustyline::history::DefaultHistory> = Editor::with_config(config)?;
     rl.set_helper(Some(Grammar));
     let pending = Arc::new(Mutex::new(None));
     rl.bind_sequence(

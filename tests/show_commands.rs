@@ -1422,7 +1422,8 @@ fn many_udp_sessions(dir: &TempDir, n: u16) -> Svcard {
 }
 
 /// The interactive shell through a real terminal (tmux): space completes a unique keyword
-/// prefix, `?` lists what may come next and gives the line back, Tab completes, the pager
+/// prefix, `?` lists what may come next and gives the line back, Tab completes (a second
+/// Tab on an ambiguous word lists the candidates), the pager
 /// stops a long answer (space, `q`), the up arrow recalls the last command, `| no-more`
 /// and `set cli screen-length 0` turn the pager off, `show cli` says so. The tmux server
 /// is ended by its PID.
@@ -1574,6 +1575,20 @@ fn the_interactive_shell_in_a_real_terminal() {
     assert!(!s.contains("---(more)---"), "{s}");
     keys(&["show cli", "Enter"]);
     wait_for("CLI screen-length set to 0", 1);
+    // Tab on an ambiguous word keeps it; a second Tab lists the words (Junos's way, not a
+    // cycle that takes the completion back); the line is still there to finish.
+    keys(&["show se", "Tab", "Tab"]);
+    let s = wait_for("services", 1);
+    assert!(
+        s.lines()
+            .any(|l| l.contains("security") && l.contains("services") && !l.contains('>')),
+        "the second Tab lists the candidates: {s}"
+    );
+    keys(&[
+        "c", "Tab", "fl", "Tab", "sess", "Tab", "sum", "Tab", "Enter",
+    ]);
+    let s = wait_for("Unicast-sessions: 1", 2);
+    assert!(s.contains("> show security flow session summary\n"), "{s}");
     keys(&["exit", "Enter"]);
     sv.stop();
 }

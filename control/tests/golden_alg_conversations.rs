@@ -594,7 +594,10 @@ fn interface_sample_and_filters() {
         &ctx,
         "show services alg conversations application-protocol bogus",
     );
-    assert!(err.contains("syntax error"), "{err}");
+    assert!(
+        err.contains("invalid application-protocol: 'bogus'"),
+        "{err}"
+    );
     // Removing a group removes its conversation (and the empty book).
     ctx.control.conversations.lock().unwrap().remove_group(7);
     assert!(!run(&ctx, "show services alg conversations").contains("FTP"));

@@ -20,7 +20,7 @@ use core::str::FromStr;
 use regex::Regex;
 use svcard_dataplane::query::Prefix;
 
-use crate::show::names::protocol_number;
+use crate::show::names::{protocol_number, PROTOCOLS};
 use crate::show::pipe::{DisplayFormat, Pipe, Pipes, LAST_MAX};
 
 /// A parsed command line: the command and its pipes.
@@ -474,7 +474,25 @@ pub enum Value {
     Number(u64),
 }
 
-pub(super) fn value(arg: Arg, tok: &Token) -> Result<Value, CliError> {
+/// One of a list of values (`application-protocol ftp`, `protocol tcp`): the word, or a
+/// prefix of exactly one (`ft`, `tc`), as the Junos CLI completes enumerated values; a
+/// prefix of several lists them; anything else is `invalid OPTION: 'word'`, the wording of
+/// every bad value.
+fn enumerated(tok: &Token, cands: &[Keyword], what: &'static str) -> Result<usize, CliError> {
+    resolve(tok, cands).map_err(|e| match e.kind {
+        CliErrorKind::Ambiguous { .. } => e,
+        _ => CliError {
+            column: tok.text_start(),
+            kind: CliErrorKind::Invalid {
+                what,
+                value: tok.text.clone(),
+            },
+        },
+    })
+}
+
+/// The value of option `what` (its word, for errors), of kind `arg`.
+pub(super) fn value(arg: Arg, what: &'static str, tok: &Token) -> Result<Value, CliError> {
     let s = tok.text.as_str();
     let invalid = |what: &'static str| CliError {
         column: tok.text_start(),
@@ -489,7 +507,10 @@ pub(super) fn value(arg: Arg, tok: &Token) -> Result<Value, CliError> {
             if s.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
                 Value::Protocol(number_as(tok, 0, 255)?)
             } else {
-                Value::Protocol(protocol_number(s).ok_or_else(|| invalid("protocol"))?)
+                let names: Vec<Keyword> =
+                    PROTOCOLS.iter().map(|(n, _)| (*n, "IP protocol")).collect();
+                let name = names[enumerated(tok, &names, what)?].0;
+                Value::Protocol(protocol_number(name).ok_or_else(|| invalid(what))?)
             }
         }
         Arg::Prefix => Value::Prefix(Prefix::from_str(s).map_err(|_| invalid("prefix"))?),
@@ -501,10 +522,7 @@ pub(super) fn value(arg: Arg, tok: &Token) -> Result<Value, CliError> {
             }
             Value::Name(s.to_string())
         }
-        Arg::Keyword(words) => {
-            let cands: Vec<Keyword> = words.to_vec();
-            Value::Keyword(words[resolve(tok, &cands)?].0)
-        }
+        Arg::Keyword(words) => Value::Keyword(words[enumerated(tok, words, what)?].0),
         Arg::Number(min, max) => Value::Number(number(tok, min, max)?),
     })
 }
@@ -537,7 +555,7 @@ fn options(toks: &[Token], specs: &[&'static OptSpec], line: &str) -> Result<Opt
                 )
             })?;
             i += 1;
-            value(spec.arg, t)?
+            value(spec.arg, spec.word, t)?
         };
         got.push((spec, v, at));
     }

@@ -152,7 +152,7 @@ fn command_help<C>(root: &'static [Node<C>], toks: &[Token]) -> Result<Vec<HelpI
             match rest.get(j) {
                 None => return Ok(arg_items(spec)),
                 Some(t) => {
-                    value(spec.arg, t)?;
+                    value(spec.arg, spec.word, t)?;
                     j += 1;
                 }
             }

@@ -366,6 +366,39 @@ fn services_sessions_every_option() {
     );
 }
 
+/// Values from a list take a unique prefix, whatever the option, as the Junos CLI
+/// completes them; a bad one gets the wording of every bad value (issue 19, item 9).
+#[test]
+fn enumerated_values_take_prefixes_and_fail_alike() {
+    let Command::ShowFlowSession(s) = cmd("sh sec fl sess protocol tc") else {
+        panic!("not a flow session command");
+    };
+    assert_eq!(s.filter.protocol, Some(6));
+    let Command::ShowServicesSessions(s) = cmd("show services sessions application-protocol ft")
+    else {
+        panic!("not a services sessions command");
+    };
+    assert_eq!(s.filter.application_protocol, Some("ftp"));
+    // A prefix of several lists them, for a protocol as for a keyword.
+    match err("sh sec fl sess protocol ic").kind {
+        CliErrorKind::Ambiguous { completions, .. } => {
+            let words: Vec<&str> = completions.iter().map(|c| c.word).collect();
+            assert_eq!(words, ["icmp", "icmp6"]);
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(
+        err("sh sec fl sess protocol foo").to_string(),
+        "invalid protocol: 'foo'"
+    );
+    let e = err("show services sessions application-protocol xyz");
+    assert_eq!(e.to_string(), "invalid application-protocol: 'xyz'");
+    assert_eq!(
+        err("show security flow gate family inet7").to_string(),
+        "invalid family: 'inet7'"
+    );
+}
+
 #[test]
 fn alg_conversations_options() {
     let Command::ShowAlgConversations(c) = cmd(
