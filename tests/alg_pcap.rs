@@ -746,3 +746,217 @@ fn the_gate_and_resource_manager_views_follow_a_pinhole_until_its_child_comes() 
     assert_eq!(count(&stats, "Conversations active"), 1, "{stats}");
     sv.stop();
 }
+
+/// PPTP through gateway and dataplane (no PPP in this kernel, so no pptpd): two calls on
+/// one control connection each get GRE of their own, keyed by the call ID each packet
+/// carries; clearing the first call takes its GRE away (its packets are then blocked by the
+/// default-deny rule set) while the second call's still passes; GRE naming a call nobody
+/// set up never passes.
+#[test]
+fn pptp_calls_have_gre_of_their_own_that_ends_with_the_call() {
+    use svcard_alg::pptp::fixtures::{
+        call_clear_request, gre, outgoing_call_reply, outgoing_call_request,
+    };
+    const PPP: [u8; 4] = [0xff, 0x03, 0xc0, 0x21];
+    // A control message (client's: true) or a GRE packet (to the server: true) with the
+    // call ID it names and its sequence number.
+    enum Step {
+        Control(bool, Vec<u8>),
+        Gre(bool, u16, u32),
+        Pause,
+    }
+    use Step::{Control, Gre, Pause};
+    // Call 1: the client's ID 0x1111, the server's 0x2222; call 2: 0x1112 and 0x2223.
+    // Each call's GRE both ways (a packet names its receiver's call ID), GRE to a call
+    // nobody set up; the client clears call 1; both calls' GRE comes again.
+    let steps = [
+        Control(true, outgoing_call_request(0x1111)),
+        Control(false, outgoing_call_reply(0x2222, 0x1111, 1)),
+        Control(true, outgoing_call_request(0x1112)),
+        Control(false, outgoing_call_reply(0x2223, 0x1112, 1)),
+        Gre(true, 0x2222, 1),
+        Gre(false, 0x1111, 1),
+        Gre(true, 0x2223, 1),
+        Gre(false, 0x1112, 1),
+        Gre(true, 0x2999, 1),
+        Control(true, call_clear_request(0x1111)),
+        Pause,
+        Gre(true, 0x2222, 2),
+        Gre(false, 0x1111, 2),
+        Gre(true, 0x2223, 2),
+        Gre(false, 0x1112, 2),
+    ];
+    let mut cap = Capture::new();
+    cap.client(tcp(C, 40000, S, 1723, SYN, 100, 0, &[]));
+    cap.server(tcp(S, 1723, C, 40000, SYN_ACK, 900, 101, &[]));
+    cap.client(tcp(C, 40000, S, 1723, ACK, 101, 901, &[]));
+    let (mut cs, mut ss) = (101u32, 901u32);
+    for step in steps {
+        match step {
+            Control(true, m) => {
+                cap.client(tcp(C, 40000, S, 1723, PSH_ACK, cs, ss, &m));
+                cs += m.len() as u32;
+            }
+            Control(false, m) => {
+                cap.server(tcp(S, 1723, C, 40000, PSH_ACK, ss, cs, &m));
+                ss += m.len() as u32;
+            }
+            Gre(true, id, seq) => cap.client(ipv4(C, S, 47, &gre(id, seq, &PPP))),
+            Gre(false, id, seq) => cap.server(ipv4(S, C, 47, &gre(id, seq, &PPP))),
+            Pause => cap.pause(300),
+        }
+    }
+    let dir = setup("alg-pptp", &cap, 1, "");
+    config_for(&dir, 1, "junos-pptp", "");
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
+    sv.wait_for(
+        "show services alg statistics application-protocol pptp",
+        20,
+        |o| {
+            o.lines()
+                .any(|l| l.trim_start().starts_with("Calls ended") && l.trim_end().ends_with(" 1"))
+        },
+    );
+    // The last frames of the capture have gone by once call 2's second GRE shows.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sessions = sv.cli("show security flow session protocol gre");
+    let stats = sv.cli("show services alg statistics application-protocol pptp");
+    let log = sv.stop();
+    // GRE frames by (direction, call ID, sequence), as they left.
+    let gre_of = |path: &str| -> Vec<(u16, u32)> {
+        read_pcap(&dir.path(path))
+            .iter()
+            .filter(|f| f.len() > 34 + 12 && f[23] == 47)
+            .map(|f| {
+                let g = &f[34..];
+                (
+                    u16::from_be_bytes([g[6], g[7]]),
+                    u32::from_be_bytes([g[8], g[9], g[10], g[11]]),
+                )
+            })
+            .collect()
+    };
+    let to_server = gre_of("out1.pcap");
+    let to_client = gre_of("out0.pcap");
+    let why = format!("{to_server:x?} {to_client:x?}\n{sessions}\n{stats}\n{log}");
+    // Before the clear: both calls' GRE each way; never the unknown call's.
+    assert!(
+        to_server.contains(&(0x2222, 1)) && to_server.contains(&(0x2223, 1)),
+        "{why}"
+    );
+    assert!(
+        to_client.contains(&(0x1111, 1)) && to_client.contains(&(0x1112, 1)),
+        "{why}"
+    );
+    assert!(!to_server.iter().any(|g| g.0 == 0x2999), "{why}");
+    // After it: call 2's GRE passes, call 1's is blocked.
+    assert!(
+        to_server.contains(&(0x2223, 2)) && to_client.contains(&(0x1112, 2)),
+        "{why}"
+    );
+    assert!(
+        !to_server.contains(&(0x2222, 2)) && !to_client.contains(&(0x1111, 2)),
+        "{why}"
+    );
+    // Call 2's two sessions remain, keyed by its call IDs.
+    // Call 2's two sessions, one each way, keyed by the call ID their packets carry
+    // (0x2223 = 8739, 0x1112 = 4370), with the rule that let the control connection in.
+    for wing in [
+        "In: 10.1.0.1/0 --> 192.0.2.21/8739;gre",
+        "In: 192.0.2.21/0 --> 10.1.0.1/4370;gre",
+    ] {
+        let at = sessions
+            .find(wing)
+            .unwrap_or_else(|| panic!("{wing}: {why}"));
+        let head = sessions[..at].rsplit("Session ID").next().unwrap_or("");
+        assert!(head.contains("Policy name: control/"), "{wing}: {why}");
+    }
+}
+
+/// IKE and ESP through gateway and dataplane (this kernel has no ESP transform, so
+/// strongSwan cannot send plain ESP here): the IKE_AUTH answer opens ESP each way, each SA
+/// becomes a session of its own keyed by its SPI, so an SA nobody set up is blocked (its
+/// packets make a discard session of that SPI); a rekey's answer (CREATE_CHILD_SA) lets
+/// the new SAs in.
+#[test]
+fn esp_sessions_are_keyed_by_spi_and_a_rekey_opens_the_new_sas() {
+    use svcard_alg::ike::fixtures::message;
+    const IKE_SA_INIT: u8 = 34;
+    const IKE_AUTH: u8 = 35;
+    const CREATE_CHILD_SA: u8 = 36;
+    let ike = |from_client: bool, m: Vec<u8>| {
+        let (s, d) = if from_client { (C, S) } else { (S, C) };
+        svcard_perf::frames::udp(ip(s), 500, ip(d), 500, &m, true)
+    };
+    let esp = |from_client: bool, spi: u32, seq: u32| {
+        let mut p = spi.to_be_bytes().to_vec();
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0x5a; 24]);
+        let (s, d) = if from_client { (C, S) } else { (S, C) };
+        ipv4(s, d, 50, &p)
+    };
+    let sa = (33u8, vec![0u8; 8]);
+    let sk = (46u8, vec![0x55u8; 40]);
+    let mut cap = Capture::new();
+    cap.client(ike(
+        true,
+        message(2, IKE_SA_INIT, 0x08, 0, std::slice::from_ref(&sa)),
+    ));
+    cap.server(ike(false, message(2, IKE_SA_INIT, 0x20, 0, &[sa])));
+    cap.client(ike(
+        true,
+        message(2, IKE_AUTH, 0x08, 1, std::slice::from_ref(&sk)),
+    ));
+    cap.server(ike(
+        false,
+        message(2, IKE_AUTH, 0x20, 1, std::slice::from_ref(&sk)),
+    ));
+    cap.client(esp(true, 0xc001_0001, 1));
+    cap.server(esp(false, 0xc002_0002, 1));
+    cap.client(esp(true, 0xc001_0001, 2));
+    cap.client(esp(true, 0xc003_0003, 1));
+    cap.client(ike(
+        true,
+        message(2, CREATE_CHILD_SA, 0x08, 2, std::slice::from_ref(&sk)),
+    ));
+    cap.server(ike(false, message(2, CREATE_CHILD_SA, 0x20, 2, &[sk])));
+    cap.client(esp(true, 0xc005_0005, 1));
+    cap.server(esp(false, 0xc004_0004, 1));
+    let dir = setup("alg-esp", &cap, 1, "");
+    config_for(&dir, 1, "junos-ike", "");
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
+    sv.wait_for("show security flow session protocol esp", 20, |o| {
+        o.contains(&format!("/{};esp", 0x0004))
+    });
+    let sessions = sv.cli("show security flow session protocol esp");
+    let log = sv.stop();
+    let esp_of = |path: &str| -> Vec<(u32, u32)> {
+        read_pcap(&dir.path(path))
+            .iter()
+            .filter(|f| f.len() >= 42 && f[23] == 50)
+            .map(|f| {
+                let e = &f[34..];
+                (
+                    u32::from_be_bytes([e[0], e[1], e[2], e[3]]),
+                    u32::from_be_bytes([e[4], e[5], e[6], e[7]]),
+                )
+            })
+            .collect()
+    };
+    let (to_server, to_client) = (esp_of("out1.pcap"), esp_of("out0.pcap"));
+    let why = format!("{to_server:x?} {to_client:x?}\n{sessions}\n{log}");
+    assert_eq!(
+        to_server,
+        [(0xc001_0001, 1), (0xc001_0001, 2), (0xc005_0005, 1)],
+        "the first SA's packets, not those of an SA nobody set up, the rekey's: {why}"
+    );
+    assert_eq!(to_client, [(0xc002_0002, 1), (0xc004_0004, 1)], "{why}");
+    // Each SA a session, keyed by its SPI (high and low halves in the port slots).
+    for spi in [0xc001_0001u32, 0xc002_0002, 0xc004_0004, 0xc005_0005] {
+        let (hi, lo) = (spi >> 16, spi & 0xffff);
+        assert!(
+            sessions.contains(&format!("/{hi} --> ")) && sessions.contains(&format!("/{lo};esp")),
+            "{spi:x}: {why}"
+        );
+    }
+}

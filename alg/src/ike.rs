@@ -7,11 +7,12 @@
 //!   the responder's port 4500. That flow then carries the rest of IKE and the
 //!   UDP-encapsulated ESP; it is forwarded by the workers (not watched: the ESP in it is
 //!   the bulk).
-//! * **ESP.** When the SA is up (the responder's IKE_AUTH or CREATE_CHILD_SA answer, an
-//!   IKEv1 Quick Mode's third message), the ALG opens ESP (protocol 50) between the two
-//!   peers, one pinhole each way; the first ESP packet makes the session both directions
-//!   share. The Child SAs' SPIs travel encrypted (IKE_AUTH's SK payload): they are not
-//!   learnt, so the session is the peers' pair, not an SPI.
+//! * **ESP.** When Child SAs are up (the responder's IKE_AUTH or CREATE_CHILD_SA answer,
+//!   an IKEv1 Quick Mode's third message), the ALG opens ESP (protocol 50) between the two
+//!   peers, one one-shot pinhole each way. The dataplane keys ESP by its SPI, so each SA
+//!   (one direction) is a session of its own, made by its first packet; a rekey's answer
+//!   opens pinholes for the new pair. The SPIs travel encrypted (IKE_AUTH's SK payload):
+//!   they are not learnt, so the pinholes admit any SPI between the peers.
 //!
 //! Only the fixed IKE header (RFC 7296 §3.1) and, in IKE_SA_INIT, the unencrypted payload
 //! chain are read; anything else is counted as malformed and opens nothing.
@@ -46,6 +47,8 @@ pub struct Header {
     pub nat_t: bool,
     /// IKEv1: the payloads are encrypted (flag E).
     pub encrypted: bool,
+    /// The message ID (a retransmission repeats it).
+    pub message_id: u32,
     /// The message's length from its header.
     pub len: usize,
 }
@@ -75,6 +78,7 @@ pub fn parse(b: &[u8]) -> Parse<Header> {
         response: version == 2 && flags & 0x20 != 0,
         nat_t: false,
         encrypted: version == 1 && flags & 0x01 != 0,
+        message_id: be32(b, 20).unwrap_or(0),
         len,
     };
     // Walk the unencrypted payloads: generic header (next, flags, length).
@@ -116,9 +120,10 @@ pub struct Ike {
     core: Core,
     /// NAT-T pinhole opened.
     nat_t: bool,
-    /// ESP pinholes opened.
-    esp: bool,
-    /// IKEv1 Quick Mode messages seen (the third completes it).
+    /// The message ID of the last answer that set up Child SAs (its retransmission opens
+    /// nothing again).
+    last_sa: Option<u32>,
+    /// IKEv1 Quick Mode messages seen of the exchange under way (the third completes it).
     quick: u8,
 }
 
@@ -129,7 +134,7 @@ impl Ike {
         Ike {
             core: Core::new(cfg, ctx),
             nat_t: false,
-            esp: false,
+            last_sa: None,
             quick: 0,
         }
     }
@@ -152,11 +157,15 @@ impl Ike {
         c.expect(now, out, e);
     }
 
-    fn open_esp(&mut self, now: u64, out: &mut Actions) {
-        if self.esp {
+    /// A Child SA pair is up (the answer of message `id`): ESP each way, one-shot. The
+    /// dataplane keys ESP by SPI, so each SA's first packet makes a session of its own
+    /// (the SPIs travel encrypted: the pinholes admit any); a rekey's new SAs need pinholes
+    /// of their own.
+    fn open_esp(&mut self, now: u64, id: u32, out: &mut Actions) {
+        if self.last_sa == Some(id) {
             return;
         }
-        self.esp = true;
+        self.last_sa = Some(id);
         let c = &mut self.core;
         let (i, r) = (c.ctx.initiator.ip(), c.ctx.responder.ip());
         for (src, dst) in [(i, r), (r, i)] {
@@ -204,13 +213,15 @@ impl Alg for Ike {
         }
         match (h.version, h.exchange) {
             (2, IKE_AUTH | CREATE_CHILD_SA) if h.response && side == Side::Responder => {
-                self.open_esp(now_ms, out);
+                self.open_esp(now_ms, h.message_id, out);
             }
             (2, IKE_SA_INIT) => {}
+            // Each Quick Mode (three messages under one message ID) sets up an SA pair.
             (1, V1_QUICK_MODE) => {
                 self.quick = self.quick.saturating_add(1);
                 if self.quick >= 3 {
-                    self.open_esp(now_ms, out);
+                    self.quick = 0;
+                    self.open_esp(now_ms, h.message_id, out);
                 }
             }
             _ => {}
@@ -224,32 +235,50 @@ impl Alg for Ike {
     delegate_core!();
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testutil::*;
+/// Byte fixtures of IKE messages, shared by the unit tests and the dataplane tests.
+pub mod fixtures {
+    /// An IKE message: header (SPIs, next payload, version, exchange, flags, message ID 1)
+    /// and payloads given as (type, body).
+    #[must_use]
+    pub fn ike(version: u8, exchange: u8, flags: u8, payloads: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        message(version, exchange, flags, 1, payloads)
+    }
 
-    /// An IKE message: header (SPIs, next payload, version, exchange, flags, id) and
-    /// payloads given as (type, body).
-    pub(crate) fn ike(version: u8, exchange: u8, flags: u8, payloads: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    /// [`ike`] with message ID `id`.
+    #[must_use]
+    pub fn message(
+        version: u8,
+        exchange: u8,
+        flags: u8,
+        id: u32,
+        payloads: &[(u8, Vec<u8>)],
+    ) -> Vec<u8> {
         let mut b = vec![0x11; 8];
         b.extend_from_slice(&[0x22; 8]);
         b.push(payloads.first().map_or(0, |p| p.0));
         b.push(version << 4);
         b.push(exchange);
         b.push(flags);
-        b.extend_from_slice(&[0, 0, 0, 1]);
+        b.extend_from_slice(&id.to_be_bytes());
         b.extend_from_slice(&[0; 4]);
         for (i, (_, body)) in payloads.iter().enumerate() {
             b.push(payloads.get(i + 1).map_or(0, |p| p.0));
             b.push(0);
-            b.extend_from_slice(&u16::try_from(body.len() + 4).unwrap().to_be_bytes());
+            b.extend_from_slice(&u16::try_from(body.len() + 4).unwrap_or(0).to_be_bytes());
             b.extend_from_slice(body);
         }
-        let len = u32::try_from(b.len()).unwrap().to_be_bytes();
+        let len = u32::try_from(b.len()).unwrap_or(0).to_be_bytes();
         b[24..28].copy_from_slice(&len);
         b
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+
+    use super::fixtures::ike;
 
     pub(crate) fn notify(t: u16) -> (u8, Vec<u8>) {
         let mut n = vec![0, 0];
@@ -323,6 +352,17 @@ mod tests {
                 (ESP, ip("198.51.100.20"), ip("192.0.2.10"), None),
             ]
         );
+        // The answer again (a retransmission, same message ID) opens nothing more.
+        let sk = (46, vec![0x55; 40]);
+        let again = ike(2, IKE_AUTH, 0x20, std::slice::from_ref(&sk));
+        assert!(exps(&run(&mut a, Side::Responder, &again)).is_empty());
+        // The NAT-T flow and both SAs' first packets came (their pinholes used); a rekey
+        // (CREATE_CHILD_SA, message 2) makes new SAs: ESP both ways again.
+        for _ in 0..3 {
+            a.pinhole_resolved(0);
+        }
+        let rekey = super::fixtures::message(2, CREATE_CHILD_SA, 0x20, 2, &[sk]);
+        assert_eq!(exps(&run(&mut a, Side::Responder, &rekey)).len(), 2);
         assert_eq!(a.counters().parse_errors, 0);
     }
 

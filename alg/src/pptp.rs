@@ -4,15 +4,12 @@
 //! magic cookie 0x1A2B3C4D, control message type, reserved. A call is set up by an
 //! Outgoing-Call-Request (7) and its Reply (8), or an Incoming-Call-Request (9), Reply
 //! (10) and Connected (11); each side names its call ID, and GRE packets carry the
-//! *receiver's* call ID in their key field. When a call is connected (a Reply with result
-//! 1), the ALG opens GRE (protocol 47) between the two peers, one pinhole each way; the
-//! first GRE packet makes the session both directions share. The call ends with a
-//! Call-Clear-Request (12) or a Call-Disconnect-Notify (13); when the peers' last call
-//! ends, what was opened is withdrawn (the GRE session closed).
-//!
-//! The dataplane keys GRE by the peers' addresses, not by call ID: all calls between two
-//! peers share one GRE session (a limit; keying GRE by call ID needs the flow key to read
-//! the GRE key).
+//! *receiver's* call ID in their key field, which the dataplane keys as the destination
+//! port. When a call is connected (a Reply with result 1), the ALG opens that call's GRE
+//! (protocol 47): one pinhole each way, each for the call ID its packets carry, so each
+//! direction of each call is a session of its own. The call ends with a Call-Clear-Request
+//! (12) or a Call-Disconnect-Notify (13): its GRE is withdrawn (its sessions closed), the
+//! other calls' stays.
 
 use crate::common::{abs_range, core_timers, delegate_core, Alg, Core, Duplex};
 use crate::kind::AlgKind;
@@ -114,7 +111,6 @@ struct Calls {
     calls: [Option<(u16, u16)>; CALLS],
     /// Incoming calls waiting for Connected: (the responder's ID, the initiator's).
     waiting: Option<(u16, u16)>,
-    gre_open: bool,
 }
 
 impl Pptp {
@@ -136,14 +132,21 @@ impl Pptp {
 }
 
 impl Calls {
-    fn gre(core: &Core) -> [crate::Expectation; 2] {
+    /// The GRE of call `ids` (the initiator's call ID, the responder's), one pinhole each
+    /// way. A GRE packet carries its receiver's call ID, which the dataplane keys as the
+    /// destination port: the initiator's packets name the responder's ID, and back.
+    fn gre(core: &Core, (initiator_id, responder_id): (u16, u16)) -> [crate::Expectation; 2] {
         let c = core;
         let (i, r) = (c.ctx.initiator.ip(), c.ctx.responder.ip());
-        [(i, r), (r, i)]
-            .map(|(src, dst)| c.expectation(GRE, Some(src), dst, None, AppHint::PptpGre, true))
+        [(i, r, responder_id), (r, i, initiator_id)].map(|(src, dst, id)| {
+            c.expectation(GRE, Some(src), dst, Some(id), AppHint::PptpGre, true)
+        })
     }
 
     fn connected(&mut self, core: &mut Core, now: u64, ids: (u16, u16), out: &mut Actions) {
+        if self.calls.contains(&Some(ids)) {
+            return;
+        }
         let Some(slot) = self.calls.iter().position(Option::is_none) else {
             core.error(out, ParseErrorKind::PinholeCap);
             return;
@@ -152,11 +155,8 @@ impl Calls {
             *s = Some(ids);
         }
         core.counters.dialogs += 1;
-        if !self.gre_open {
-            self.gre_open = true;
-            for e in Self::gre(core) {
-                core.expect(now, out, e);
-            }
+        for e in Self::gre(core, ids) {
+            core.expect(now, out, e);
         }
     }
 
@@ -168,15 +168,13 @@ impl Calls {
         let Some(slot) = self.calls.iter().position(|c| c.as_ref().is_some_and(own)) else {
             return;
         };
-        if let Some(s) = self.calls.get_mut(slot) {
-            *s = None;
-        }
+        let Some(ids) = self.calls.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
         core.counters.dialogs_ended += 1;
-        if self.gre_open && self.calls.iter().flatten().count() == 0 {
-            self.gre_open = false;
-            for e in Self::gre(core) {
-                core.push(out, Action::Withdraw(e));
-            }
+        // The call's GRE goes (its sessions closed); the other calls' stays.
+        for e in Self::gre(core, ids) {
+            core.push(out, Action::Withdraw(e));
         }
     }
 
@@ -418,25 +416,45 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert!(e
             .iter()
-            .all(|e| e.proto == GRE && e.dst_port.is_none() && e.child_app == AppHint::PptpGre));
+            .all(|e| e.proto == GRE && e.child_app == AppHint::PptpGre));
+        // Each way, keyed by the call ID its packets carry: the receiver's.
         assert_eq!(
-            (e[0].src, e[0].dst, e[1].src, e[1].dst),
+            (
+                e[0].src,
+                e[0].dst,
+                e[0].dst_port,
+                e[1].src,
+                e[1].dst,
+                e[1].dst_port
+            ),
             (
                 Some(ip("192.0.2.10")),
                 ip("198.51.100.20"),
+                Some(0x2222),
                 Some(ip("198.51.100.20")),
-                ip("192.0.2.10")
+                ip("192.0.2.10"),
+                Some(0x1111)
             )
         );
-        // A second call shares the GRE; clearing one keeps it.
+        // A second call between the same peers has GRE of its own.
         c.send(Side::Initiator, &outgoing_call_request(0x1112));
-        assert!(exps(&c.send(Side::Responder, &outgoing_call_reply(0x2223, 0x1112, 1))).is_empty());
-        assert_eq!(c.a.calls(), 2);
+        let e = exps(&c.send(Side::Responder, &outgoing_call_reply(0x2223, 0x1112, 1)));
         assert_eq!(
-            withdrawn(&c.send(Side::Initiator, &call_clear_request(0x1111))),
-            0
+            e.iter().map(|e| e.dst_port).collect::<Vec<_>>(),
+            [Some(0x2223), Some(0x1112)]
         );
-        // The PAC's disconnect of the other call (its own ID) ends the last: GRE withdrawn.
+        assert_eq!(c.a.calls(), 2);
+        // Clearing the first withdraws its GRE only.
+        let out = c.send(Side::Initiator, &call_clear_request(0x1111));
+        let gone: Vec<_> = out
+            .iter()
+            .filter_map(|x| match x {
+                Action::Withdraw(e) => Some(e.dst_port),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(gone, [Some(0x2222), Some(0x1111)]);
+        // The PAC's disconnect of the other call (its own ID) ends it.
         assert_eq!(
             withdrawn(&c.send(Side::Responder, &call_disconnect_notify(0x2223))),
             2

@@ -32,6 +32,29 @@ pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, tag: u8) -> Vec<u8> {
     svcard_perf::frames::udp(ip(src), sport, ip(dst), dport, &[tag; 18], true)
 }
 
+/// An Ethernet + IPv4 frame of protocol `proto` carrying `payload` (for what has no ports).
+pub fn ipv4(src: &str, dst: &str, proto: u8, payload: &[u8]) -> Vec<u8> {
+    let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
+    let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = u16::try_from(20 + payload.len()).unwrap();
+    let mut h = vec![0x45, 0];
+    h.extend_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+    h.extend_from_slice(&s.octets());
+    h.extend_from_slice(&d.octets());
+    let sum = h
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u32>();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = !u16::try_from((sum & 0xffff) + (sum >> 16)).unwrap();
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&h);
+    f.extend_from_slice(payload);
+    f
+}
+
 /// An address written in a test.
 pub fn ip(s: &str) -> std::net::IpAddr {
     s.parse()

@@ -176,6 +176,12 @@ pub fn specs(
                 src: src.port,
                 dst: dst.port,
             }),
+            // A session keyed by an SPI (ESP, AH) or a PPTP call ID (GRE) shares its
+            // addresses with the peers' other SAs and calls: a rule on addresses would take
+            // their packets too, and count them as this session's.
+            ip_proto::ESP | ip_proto::AH | ip_proto::GRE if k.port_a != 0 || k.port_b != 0 => {
+                return Err(FailReason::Unsupported);
+            }
             _ => {}
         }
         let mut actions = Vec::new();
@@ -367,9 +373,20 @@ mod tests {
             specs(&r, &Capabilities::default(), 0, 60, None),
             Err(FailReason::Unsupported)
         );
-        // Another protocol: addresses and protocol only.
-        let r = rule(ip_proto::GRE, RuleAction::Forward, "10.0.0.1", "192.0.2.9");
+        // Another protocol (GRE without a call ID): addresses and protocol only.
+        let mut r = rule(ip_proto::GRE, RuleAction::Forward, "10.0.0.1", "192.0.2.9");
+        (r.key.port_a, r.key.port_b) = (0, 0);
         let [a, _] = specs(&r, &caps(true, false, false), 0, 60, None).unwrap();
         assert_eq!(a.pattern.len(), 2);
+        // A PPTP call's GRE (keyed by its call ID) or an ESP SA (by its SPI) is not: a rule
+        // on the addresses would take the peers' other calls and SAs.
+        for proto in [ip_proto::GRE, ip_proto::ESP] {
+            let mut r = rule(proto, RuleAction::Forward, "10.0.0.1", "192.0.2.9");
+            r.key.port_b = 0x4001;
+            assert_eq!(
+                specs(&r, &caps(true, false, false), 0, 60, None),
+                Err(FailReason::Unsupported)
+            );
+        }
     }
 }

@@ -611,6 +611,26 @@ fn read_esp(ip: &[u8], l4: usize, p: &mut Parsed) -> Result<(), DropReason> {
     Ok(())
 }
 
+/// The GRE header at `l4`: its length. PPTP's enhanced GRE (version 1, key present) keys
+/// the packet by its call ID, which names the receiver's end of the call: the destination
+/// port slot takes it, so each call's GRE is a session of its own in each direction.
+#[inline(always)]
+fn read_gre(ip: &[u8], l4: usize, p: &mut Parsed) -> Result<usize, DropReason> {
+    let Some(g) = chunk::<4>(ip, l4) else {
+        return Err(DropReason::TruncatedGre);
+    };
+    let fv = be16(g[0], g[1]);
+    let hl = gre::header_len(fv);
+    if fv & 7 == 1 && fv & gre::FLAG_K != 0 {
+        // Version 1 has no checksum word: the key (payload length, call ID) follows.
+        let Some(k) = chunk::<8>(ip, l4) else {
+            return Err(DropReason::TruncatedGre);
+        };
+        p.dport = be16(k[6], k[7]);
+    }
+    Ok(hl)
+}
+
 /// The transport header at `l4` of the IP packet `ip` (which ends where the IP header says).
 #[inline(always)]
 fn parse_l4(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropReason> {
@@ -667,10 +687,7 @@ fn parse_l4(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropReason> {
             set_payload(&mut p, ip, l4, 12);
         }
         ip_proto::GRE => {
-            let Some(g) = chunk::<4>(ip, l4) else {
-                return Err(DropReason::TruncatedGre);
-            };
-            let hl = gre::header_len(be16(g[0], g[1]));
+            let hl = read_gre(ip, l4, &mut p)?;
             if hl > rem {
                 return Err(DropReason::TruncatedGre);
             }
@@ -755,10 +772,7 @@ fn parse_l4_quoted(ip: &[u8], l4: usize, mut p: Parsed) -> Result<Parsed, DropRe
             p.dport = be16(a[6], a[7]);
             (usize::from(a[1]) + 2) * 4
         }
-        ip_proto::GRE => match chunk::<4>(ip, l4) {
-            Some(g) => gre::header_len(be16(g[0], g[1])),
-            None => return Err(DropReason::TruncatedGre),
-        },
+        ip_proto::GRE => read_gre(ip, l4, &mut p)?,
         _ => 0,
     };
     let start = (l4 + hl).min(ip.len());
@@ -1168,6 +1182,18 @@ mod tests {
         let p = ip(&GRE_KEY_V4);
         assert_eq!((p.proto, p.sport, p.dport), (47, 0, 0));
         assert_eq!((p.l4_offset, p.payload_offset, p.payload_len), (34, 42, 28));
+        // PPTP's enhanced GRE (version 1, protocol 0x880b): the key's low half is the
+        // receiver's call ID, keyed as the destination port.
+        let mut v1 = GRE_KEY_V4;
+        v1[35] = 0x01;
+        v1[36..38].copy_from_slice(&[0x88, 0x0b]);
+        v1[38..42].copy_from_slice(&[0x00, 0x1c, 0x40, 0x01]);
+        let p = ip(&v1);
+        assert_eq!((p.proto, p.sport, p.dport), (47, 0, 0x4001));
+        assert_eq!((p.l4_offset, p.payload_offset, p.payload_len), (34, 42, 28));
+        // Version 1 without a key is keyed by its addresses only.
+        v1[34] = 0x00;
+        assert_eq!(ip(&v1).dport, 0);
         // The GRE payload is an IPv4 packet.
         assert_eq!(GRE_KEY_V4[42], 0x45);
 
