@@ -255,3 +255,66 @@ fn h323_setup_connect_and_channel_ack_as_tshark_reads_them() {
     };
     assert_eq!((addr.octets(), port), (callee, 12_000));
 }
+
+#[test]
+fn h225_ras_registration_and_admission_as_tshark_reads_them() {
+    if !tshark_present() {
+        eprintln!("tshark is not installed: the H.225 RAS fixtures are not checked");
+        return;
+    }
+    use svcard_alg::h323::fixtures::*;
+    use svcard_alg::h323::ras::{parse, Ras};
+    let (endpoint, gatekeeper, callee) = ([192, 0, 2, 10], [198, 51, 100, 20], [203, 0, 113, 7]);
+    let rrq = registration_request(1, (endpoint, 1720), (endpoint, 1719));
+    let rcf = registration_confirm(1, (gatekeeper, 1720), "EP1");
+    let acf = admission_confirm(2, (callee, 11720));
+    let lcf = location_confirm(3, (callee, 1720), (callee, 1719));
+    let udp = |from_endpoint: bool, m: &[u8]| {
+        let (s, d) = if from_endpoint { (C, S) } else { (S, C) };
+        svcard_perf::frames::udp(s.parse().unwrap(), 1719, d.parse().unwrap(), 1719, m, true)
+    };
+    let frames = vec![
+        udp(true, &rrq),
+        udp(false, &rcf),
+        udp(false, &acf),
+        udp(false, &lcf),
+    ];
+    let v = dissect("ras", &frames, None);
+    has(
+        &v,
+        &[
+            "RasMessage: registrationRequest (3)",
+            "RasMessage: registrationConfirm (4)",
+            "RasMessage: admissionConfirm (10)",
+            "RasMessage: locationConfirm (19)",
+            "requestSeqNum: 1",
+            "requestSeqNum: 2",
+            "protocolIdentifier: 0.0.8.2250.0.4 (Version 4)",
+            "callSignalAddress: 1 item",
+            "ip: 192.0.2.10",
+            "port: 1720",
+            "endpointIdentifier: EP1",
+            "bandWidth: 640",
+            "callModel: direct (0)",
+            "destCallSignalAddress: ipAddress (0)",
+            "ip: 203.0.113.7",
+            "port: 11720",
+        ],
+    );
+    assert!(!v.contains("Malformed"), "{v}");
+    // What tshark read is what the ALG reads.
+    let addr = |l: (core::net::Ipv4Addr, u16, (usize, usize))| (l.0.octets(), l.1);
+    match parse(&rrq) {
+        Some(Ras::RegistrationRequest(Some(l))) => assert_eq!(addr(l), (endpoint, 1720)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(parse(&rcf), Some(Ras::RegistrationConfirm));
+    match parse(&acf) {
+        Some(Ras::AdmissionConfirm(l)) => assert_eq!(addr(l), (callee, 11720)),
+        other => panic!("{other:?}"),
+    }
+    match parse(&lcf) {
+        Some(Ras::LocationConfirm(l)) => assert_eq!(addr(l), (callee, 1720)),
+        other => panic!("{other:?}"),
+    }
+}

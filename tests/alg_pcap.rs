@@ -960,3 +960,52 @@ fn esp_sessions_are_keyed_by_spi_and_a_rekey_opens_the_new_sas() {
         );
     }
 }
+
+/// H.225 RAS through gateway and dataplane, under a rule set that accepts RAS only: the
+/// gatekeeper's RegistrationConfirm lets calls in to the endpoint's call signalling
+/// address (from any caller), its AdmissionConfirm lets the endpoint's call out to the
+/// admitted address, and nothing else gets through.
+#[test]
+fn h225_ras_registration_and_admission_let_call_signalling_through() {
+    use svcard_alg::h323::fixtures::{
+        admission_confirm, registration_confirm, registration_request,
+    };
+    let (c, s) = ([10, 1, 0, 1], [192, 0, 2, 21]);
+    let ras = |from_endpoint: bool, m: &[u8]| {
+        let (a, b) = if from_endpoint { (C, S) } else { (S, C) };
+        svcard_perf::frames::udp(ip(a), 1719, ip(b), 1719, m, true)
+    };
+    let mut cap = Capture::new();
+    cap.client(ras(true, &registration_request(1, (c, 1720), (c, 1719))));
+    cap.server(ras(false, &registration_confirm(1, (s, 1720), "EP1")));
+    cap.server(ras(false, &admission_confirm(2, ([192, 0, 2, 77], 11_720))));
+    // Incoming calls from two callers, the admitted call out, a call nobody admitted.
+    cap.server(tcp("192.0.2.98", 40010, C, 1720, SYN, 10, 0, &[]));
+    cap.server(tcp("192.0.2.99", 40011, C, 1720, SYN, 20, 0, &[]));
+    cap.client(tcp(C, 40012, "192.0.2.77", 11_720, SYN, 30, 0, &[]));
+    cap.client(tcp(C, 40013, "192.0.2.78", 11_720, SYN, 40, 0, &[]));
+    cap.server(tcp("192.0.2.98", 40014, C, 1721, SYN, 50, 0, &[]));
+    let dir = setup("alg-ras", &cap, 1, "");
+    config_for(&dir, 1, "junos-h323-ras", "");
+    let sv = InProcess::start_with(&dir.path("svcard.toml"), true);
+    sv.wait_for("show security flow session", 20, |o| {
+        o.contains("/1721;tcp")
+    });
+    let gates = sv.cli("show security flow gate");
+    let stats = sv.cli("show services alg statistics application-protocol h323");
+    let log = sv.stop();
+    let to_server = ports_of(&read_pcap(&dir.path("out1.pcap")));
+    let to_client = ports_of(&read_pcap(&dir.path("out0.pcap")));
+    let why = format!("{to_server:?} {to_client:?}\n{gates}\n{stats}\n{log}");
+    assert!(to_client.contains(&(40010, 1720)), "{why}");
+    assert!(to_client.contains(&(40011, 1720)), "{why}");
+    assert!(!to_client.contains(&(40014, 1721)), "{why}");
+    assert!(to_server.contains(&(40012, 11_720)), "{why}");
+    assert!(!to_server.contains(&(40013, 11_720)), "{why}");
+    // The registration's gate stays for the next caller (the admission's was used up).
+    assert!(
+        gates.contains("Hole: 0.0.0.0-0.0.0.0/0-0->10.1.0.1-10.1.0.1/1720-1720"),
+        "{why}"
+    );
+    assert!(gates.contains("Total gates: 1"), "{why}");
+}

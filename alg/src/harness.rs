@@ -3,7 +3,7 @@
 //! the fuzz targets (`alg/fuzz`) and the crate's property tests. Not for the packet path.
 //!
 //! Input layout: byte 0 selects the parent's transport (bit 0: TCP when the ALG allows
-//! both) and configuration (bit 1: loose); bytes 1-4 the initial sequence number; then
+//! both; bit 2: H.323's RAS over UDP) and configuration (bit 1: loose); bytes 1-4 the initial sequence number; then
 //! records of `[ctl, len, len bytes of payload]`: `ctl` bit 0 = side, bits 1-2 = sequence
 //! mode (0 in order, 1 retransmit from 8 bytes back, 2 skip 16 bytes ahead, 3 in order),
 //! bit 3 = advance the clock by a second and run the timeout.
@@ -34,9 +34,10 @@ pub fn drive(kind: AlgKind, data: &[u8]) -> AlgCounters {
         | AlgKind::Rtsp
         | AlgKind::Sqlnet
         | AlgKind::Pptp
-        | AlgKind::DceRpcPortmap
-        | AlgKind::H323 => true,
+        | AlgKind::DceRpcPortmap => true,
         AlgKind::Dns | AlgKind::RpcPortmap | AlgKind::Sip => flags & 1 != 0,
+        // Flag 4: H.225 RAS over UDP instead of TPKT over TCP.
+        AlgKind::H323 => flags & 4 == 0,
         _ => false,
     };
     let mut cfg = AlgConfig::default_for(kind);
@@ -122,6 +123,7 @@ pub fn parsers(data: &[u8]) {
     let _ = crate::pptp::parse(data);
     let _ = crate::dcerpc::parse_header(data);
     let _ = crate::h323::parse_tpkt(data);
+    let _ = crate::h323::ras::parse(data);
     let _ = crate::dcerpc::map_answer(data, true, &mut |_| {});
     let _ = crate::dcerpc::map_answer(data, false, &mut |_| {});
 }

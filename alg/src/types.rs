@@ -170,6 +170,9 @@ pub enum AppHint {
     PptpGre,
     /// The H.245 connection an H.323 call's signalling names.
     H245,
+    /// H.323 call signalling (Q.931 / H.225) RAS admitted: to a registered endpoint, or to
+    /// where an admitted call goes.
+    H225Signalling,
     /// An H.323 logical channel's RTP or RTCP.
     H323Media,
     /// An MS-RPC interface's port learnt from the endpoint mapper.
@@ -181,7 +184,7 @@ pub enum AppHint {
 
 impl AppHint {
     /// Every kind of child, one of each (an RPC program's numbers do not change its name).
-    pub const ALL: [AppHint; 17] = [
+    pub const ALL: [AppHint; 18] = [
         AppHint::FtpData,
         AppHint::TftpData,
         AppHint::RpcProgram { prog: 0, vers: 0 },
@@ -198,6 +201,7 @@ impl AppHint {
         AppHint::PptpGre,
         AppHint::DceRpcProgram { uuid: [0; 16] },
         AppHint::H245,
+        AppHint::H225Signalling,
         AppHint::H323Media,
     ];
 
@@ -221,6 +225,7 @@ impl AppHint {
             AppHint::PptpGre => "junos-gre",
             AppHint::DceRpcProgram { .. } => "junos-ms-rpc",
             AppHint::H245 => "junos-h245",
+            AppHint::H225Signalling => "junos-h323",
             AppHint::H323Media => "junos-h323-media",
         }
     }

@@ -204,6 +204,9 @@ const BUILTIN: &[(&str, u8, u16, u16, Option<AlgKind>)] = &[
         Some(AlgKind::Traceroute),
     ),
     ("junos-h323", TCP, 1720, 1720, Some(AlgKind::H323)),
+    // Junos's junos-h323 has a RAS term (UDP 1719) too; svcard's entries have one
+    // protocol each.
+    ("junos-h323-ras", UDP, 1719, 1719, Some(AlgKind::H323)),
     ("junos-sqlnet-v2", TCP, 1521, 1521, Some(AlgKind::Sqlnet)),
     ("junos-ike", UDP, 500, 500, Some(AlgKind::IkeEspNat)),
     // Junos's junos-sip has a TCP term too; svcard's entries have one protocol each.

@@ -138,3 +138,89 @@ pub fn open_logical_channel_ack(
     w.open(&f);
     tpkt(&w.out)
 }
+
+/// The head of a RAS message: the `RasMessage` alternative (no extension).
+fn ras_head(w: &mut Writer, kind: u32) {
+    w.bit(false);
+    w.constrained(kind, 25);
+}
+
+/// A VendorIdentifier (H.221 country 181, manufacturer 0x5356; no product or version).
+fn vendor(w: &mut Writer) {
+    w.bit(false); // extension
+    w.bits(0, 2); // productId, versionId absent
+    w.bit(false); // H221NonStandard extension
+    w.constrained(181, 256);
+    w.constrained(0, 256);
+    w.constrained(0x5356, 65536);
+}
+
+/// A RAS RegistrationRequest (sequence number `seq`) from an endpoint that takes calls on
+/// `call` and RAS on `ras`.
+#[must_use]
+pub fn registration_request(seq: u16, call: ([u8; 4], u16), ras: ([u8; 4], u16)) -> Vec<u8> {
+    let mut w = Writer::new();
+    ras_head(&mut w, super::ras::RRQ);
+    w.bit(false); // extension
+    w.bits(0, 3); // nonStandardData, terminalAlias, gatekeeperIdentifier absent
+    w.constrained(u32::from(seq.max(1)) - 1, 65535);
+    w.length(H225_V4.len());
+    w.octets(&H225_V4);
+    w.bit(false); // discoveryComplete
+    w.length(1);
+    transport(&mut w, call.0, call.1); // callSignalAddress
+    w.length(1);
+    transport(&mut w, ras.0, ras.1); // rasAddress
+    terminal(&mut w); // terminalType
+    vendor(&mut w); // endpointVendor
+    w.out
+}
+
+/// A RAS RegistrationConfirm answering `seq` from a gatekeeper taking calls on `call`,
+/// naming the endpoint `id`.
+#[must_use]
+pub fn registration_confirm(seq: u16, call: ([u8; 4], u16), id: &str) -> Vec<u8> {
+    let mut w = Writer::new();
+    ras_head(&mut w, super::ras::RCF);
+    w.bit(false); // extension
+    w.bits(0, 3); // nonStandardData, terminalAlias, gatekeeperIdentifier absent
+    w.constrained(u32::from(seq.max(1)) - 1, 65535);
+    w.length(H225_V4.len());
+    w.octets(&H225_V4);
+    w.length(1);
+    transport(&mut w, call.0, call.1); // callSignalAddress
+    let units: Vec<u16> = id.encode_utf16().take(128).collect();
+    w.constrained(u32::try_from(units.len().max(1) - 1).unwrap_or(0), 128);
+    let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+    w.octets(&bytes); // endpointIdentifier
+    w.out
+}
+
+/// A RAS AdmissionConfirm answering `seq`: the call's signalling goes to `dest`
+/// (direct call model, 64 kbit/s).
+#[must_use]
+pub fn admission_confirm(seq: u16, dest: ([u8; 4], u16)) -> Vec<u8> {
+    let mut w = Writer::new();
+    ras_head(&mut w, super::ras::ACF);
+    w.bit(false); // extension
+    w.bits(0, 2); // irrFrequency, nonStandardData absent
+    w.constrained(u32::from(seq.max(1)) - 1, 65535);
+    w.whole_u32(640); // bandWidth, in 100 bit/s
+    w.bit(false);
+    w.constrained(0, 2); // callModel: direct
+    transport(&mut w, dest.0, dest.1); // destCallSignalAddress
+    w.out
+}
+
+/// A RAS LocationConfirm answering `seq`: the endpoint takes calls on `call`, RAS on `ras`.
+#[must_use]
+pub fn location_confirm(seq: u16, call: ([u8; 4], u16), ras: ([u8; 4], u16)) -> Vec<u8> {
+    let mut w = Writer::new();
+    ras_head(&mut w, super::ras::LCF);
+    w.bit(false); // extension
+    w.bit(false); // nonStandardData absent
+    w.constrained(u32::from(seq.max(1)) - 1, 65535);
+    transport(&mut w, call.0, call.1);
+    transport(&mut w, ras.0, ras.1);
+    w.out
+}

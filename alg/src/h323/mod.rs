@@ -13,12 +13,21 @@
 //!   any source. Each side acknowledges the channels the other opens, so the media flows
 //!   both ways.
 //!
-//! The addresses must be their sender's own (third parties need `loose`). Not read (and
-//! counted as nothing opened): H.245 tunnelled in H.225 or Fast Start proposals, IPv6
-//! addresses, an `openLogicalChannelAck` that carries reverse-channel parameters or
-//! non-standard data before the addresses, H.225 RAS (UDP 1719).
+//! * **RAS** (UDP 1719, [`ras`]): an endpoint's RegistrationRequest names where it takes
+//!   calls; the gatekeeper's RegistrationConfirm opens TCP to that address and port from
+//!   any source while the pinhole lasts (incoming Setups). An AdmissionConfirm (or a
+//!   LocationConfirm) names where the endpoint's call goes: a one-shot TCP pinhole from the
+//!   endpoint to it. Both children are call signalling, watched by this ALG in turn.
+//!
+//! The addresses must be their sender's own (third parties need `loose`; an
+//! AdmissionConfirm's is the called party's by design). Not read (and counted as nothing
+//! opened): H.245 tunnelled in H.225 or Fast Start proposals, IPv6 addresses, an
+//! `openLogicalChannelAck` that carries reverse-channel parameters or non-standard data
+//! before the addresses, a RegistrationRequest with non-standard data.
 
 pub mod per;
+pub mod ras;
+pub mod transport;
 
 use core::net::{IpAddr, Ipv4Addr};
 
@@ -29,6 +38,8 @@ use crate::types::{
     Actions, AlgConfig, AppHint, FlowCtx, ParseErrorKind, Proto, RewriteKind, Side,
 };
 use per::Reader;
+pub use transport::Located;
+use transport::{h225_transport, ip_port};
 
 /// The reassembly buffer of one direction (a TPKT longer than this is skipped past).
 const H323_BUF: usize = 2048;
@@ -66,28 +77,6 @@ pub enum Found {
 
 /// A User-user element's contents and their offset in the Q.931 message.
 type UserUser<'a> = (usize, &'a [u8]);
-
-/// An address, a port and where their bytes start in the buffer read.
-type Located = (Ipv4Addr, u16, (usize, usize));
-
-/// An `ip` / `port` pair (4 octets, then a 16-bit constrained number, both aligned).
-fn ip_port(r: &mut Reader<'_>) -> Option<Located> {
-    let (ip_at, ip) = r.octets_at(4)?;
-    let port_at = r.byte_pos();
-    let port = u16::try_from(r.constrained(65536)?).ok()?;
-    let addr = Ipv4Addr::new(*ip.first()?, *ip.get(1)?, *ip.get(2)?, *ip.get(3)?);
-    Some((addr, port, (ip_at, port_at)))
-}
-
-/// An H.225 TransportAddress's `ipAddress` alternative.
-fn h225_transport(r: &mut Reader<'_>) -> Option<Located> {
-    // CHOICE { ipAddress, ipSourceRoute, ipxAddress, ip6Address, netBios, nsap,
-    // nonStandardAddress, ... }
-    if r.choice(7)?? != 0 {
-        return None;
-    }
-    ip_port(r)
-}
 
 /// The `h245Address` of an H.225 `H323-UserInformation` holding a Setup or Connect
 /// (offsets relative to `uu`).
@@ -292,11 +281,14 @@ pub fn parse_tpkt(b: &[u8]) -> Parse<Option<Found>> {
     Parse::Found(found, 0..len)
 }
 
-/// The H.323 ALG for one call signalling or H.245 connection.
+/// The H.323 ALG for one call signalling or H.245 connection, or one endpoint's RAS flow
+/// with its gatekeeper.
 #[derive(Debug, Clone)]
 pub struct H323 {
     core: Core,
     bufs: Duplex<H323_BUF>,
+    /// RAS: the call signalling address a RegistrationRequest named, until confirmed.
+    registering: Option<(Ipv4Addr, u16)>,
 }
 
 impl H323 {
@@ -306,8 +298,98 @@ impl H323 {
         H323 {
             core: Core::new(cfg, ctx),
             bufs: Duplex::new(),
+            registering: None,
         }
     }
+
+    /// One RAS datagram from `side` (the initiator is the endpoint, the responder its
+    /// gatekeeper).
+    fn ras(&mut self, now: u64, side: Side, payload: &[u8], out: &mut Actions) {
+        let core = &mut self.core;
+        if !core.begin(None, payload, out) {
+            return;
+        }
+        let Some(m) = ras::parse(payload) else {
+            core.error(out, ParseErrorKind::Malformed);
+            return;
+        };
+        let (to, src, one_shot) = match (m, side) {
+            (ras::Ras::RegistrationRequest(named), Side::Initiator) => {
+                core.counters.requests += 1;
+                // The endpoint's own address only (a third party needs `loose`).
+                self.registering = named
+                    .filter(|(a, _, _)| core.check_addr(out, side, IpAddr::V4(*a)))
+                    .map(|(a, p, (aa, pa))| {
+                        report(core, out, side, (a, p, (aa, pa)));
+                        (a, p)
+                    });
+                return;
+            }
+            (ras::Ras::AdmissionRequest, Side::Initiator) => {
+                core.counters.requests += 1;
+                return;
+            }
+            // Registered: calls may come to the endpoint (from its gatekeeper, or from any
+            // endpoint in the direct model) while the pinhole lasts.
+            (ras::Ras::RegistrationConfirm, Side::Responder) => {
+                core.counters.replies += 1;
+                let Some((a, p)) = self.registering.take() else {
+                    return;
+                };
+                ((a, p, None), None, false)
+            }
+            // Admitted (or located): the endpoint sends its Setup there.
+            (ras::Ras::AdmissionConfirm(l) | ras::Ras::LocationConfirm(l), Side::Responder) => {
+                core.counters.replies += 1;
+                let endpoint = core.ctx.addr(Side::Initiator);
+                ((l.0, l.1, Some(l.2)), Some(endpoint), true)
+            }
+            _ => return,
+        };
+        let (addr, port, at) = to;
+        let ip = IpAddr::V4(addr);
+        if ip.is_unspecified() || ip.is_multicast() || addr.is_broadcast() {
+            core.error(out, ParseErrorKind::BadAddress);
+            return;
+        }
+        let Some(port) = core.check_port(out, u32::from(port)) else {
+            return;
+        };
+        let e = core.expectation(
+            Proto::TCP,
+            src,
+            ip,
+            Some(port),
+            AppHint::H225Signalling,
+            one_shot,
+        );
+        if core.expect(now, out, e) {
+            if let Some(at) = at {
+                report(core, out, side, (addr, port, at));
+            }
+        }
+    }
+}
+
+/// Reports the bytes of an address and port a RAS datagram named (payload offsets), for a
+/// NAT.
+fn report(core: &mut Core, out: &mut Actions, side: Side, (addr, port, (a, p)): Located) {
+    core.rewrite(
+        out,
+        side,
+        abs_range(0, &(a..a + 4)),
+        RewriteKind::H323Addr,
+        Some(IpAddr::V4(addr)),
+        port,
+    );
+    core.rewrite(
+        out,
+        side,
+        abs_range(0, &(p..p + 2)),
+        RewriteKind::H323Port,
+        None,
+        port,
+    );
 }
 
 /// Opens what `f` names (sent by `side` in the TPKT whose first byte is at sequence
@@ -382,6 +464,10 @@ impl Alg for H323 {
         payload: &[u8],
         out: &mut Actions,
     ) {
+        if !self.core.ctx.is_tcp() {
+            self.ras(now_ms, side, payload, out);
+            return;
+        }
         self.bufs.feed(
             &mut self.core,
             side,

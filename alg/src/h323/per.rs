@@ -87,6 +87,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A whole number in `0..=u32::MAX` (X.691 §10.5.7.4, the range above 64K): its octet
+    /// count less one in 2 bits, then that many octets, aligned.
+    pub fn whole_u32(&mut self) -> Option<u32> {
+        let n = usize::try_from(self.bits(2)?).ok()? + 1;
+        let o = self.octets(n)?;
+        Some(o.iter().fold(0, |v, &b| v << 8 | u32::from(b)))
+    }
+
     /// A CHOICE index among `root` alternatives with an extension marker; `None` for an
     /// extension alternative (the caller skips what it does not know).
     pub fn choice(&mut self, root: u32) -> Option<Option<u32>> {
@@ -187,6 +195,14 @@ impl Writer {
         }
     }
 
+    /// A whole number in `0..=u32::MAX` ([`Reader::whole_u32`]).
+    pub fn whole_u32(&mut self, v: u32) {
+        let n = (4 - v.leading_zeros() / 8).max(1);
+        self.bits(n - 1, 2);
+        let b = v.to_be_bytes();
+        self.octets(&b[(4 - n as usize)..]);
+    }
+
     /// An open type holding `inner`'s encoding.
     pub fn open(&mut self, inner: &Writer) {
         self.length(inner.out.len());
@@ -209,6 +225,8 @@ mod tests {
         w.length(3);
         w.octets(&[1, 2, 3]);
         w.bits(0b101, 3);
+        w.whole_u32(640);
+        w.whole_u32(0);
         let mut r = Reader::new(&w.out);
         assert_eq!(r.bit(), Some(true));
         assert_eq!(r.constrained(7), Some(5));
@@ -217,6 +235,8 @@ mod tests {
         assert_eq!(r.length(), Some(3));
         assert_eq!(r.octets(3), Some(&[1u8, 2, 3][..]));
         assert_eq!(r.bits(3), Some(0b101));
+        assert_eq!(r.whole_u32(), Some(640));
+        assert_eq!(r.whole_u32(), Some(0));
         assert_eq!(r.octets(1), None);
         let mut r = Reader::new(&[0xff]);
         assert_eq!(r.length(), None);

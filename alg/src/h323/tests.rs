@@ -177,3 +177,121 @@ fn regression_extension_count() {
     crate::harness::drive(AlgKind::H323, data);
     crate::harness::parsers(data);
 }
+
+/// RAS on UDP 1719: a confirmed registration opens the endpoint's call signalling address
+/// to any caller (not one-shot), an admission confirm opens the called party's from the
+/// endpoint (one-shot); both children are call signalling, watched in turn.
+#[test]
+fn ras_registration_and_admission_open_call_signalling() {
+    let gk = [198, 51, 100, 20];
+    let callee = [203, 0, 113, 7];
+    let mut a = H323::new(
+        AlgConfig::default_for(AlgKind::H323),
+        ctx(Proto::UDP, "192.0.2.10:1719", "198.51.100.20:1719"),
+    );
+    let rrq = registration_request(1, (CALLER, 1720), (CALLER, 1719));
+    let out = datagram(&mut a, Side::Initiator, &rrq);
+    assert!(exps(&out).is_empty(), "the request alone opens nothing");
+    // The address and port a NAT would rewrite, at their payload offsets.
+    let ranges: Vec<_> = out
+        .iter()
+        .filter_map(|x| match x {
+            crate::Action::Rewrite { range, .. } => Some(range.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ranges.len(), 2);
+    let at = ranges[0].start as usize;
+    assert_eq!(&rrq[at..at + 4], &CALLER);
+    let e = exps(&datagram(
+        &mut a,
+        Side::Responder,
+        &registration_confirm(1, (gk, 1720), "EP1"),
+    ));
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        (
+            e[0].proto,
+            e[0].src,
+            e[0].dst,
+            e[0].dst_port,
+            e[0].one_shot,
+            e[0].child_app
+        ),
+        (
+            Proto::TCP,
+            None,
+            ip("192.0.2.10"),
+            Some(1720),
+            false,
+            AppHint::H225Signalling
+        )
+    );
+    let e = exps(&datagram(
+        &mut a,
+        Side::Responder,
+        &admission_confirm(2, (callee, 11_720)),
+    ));
+    assert_eq!(
+        e.iter()
+            .map(|e| (e.src, e.dst, e.dst_port, e.one_shot))
+            .collect::<Vec<_>>(),
+        [(
+            Some(ip("192.0.2.10")),
+            ip("203.0.113.7"),
+            Some(11_720),
+            true
+        )]
+    );
+    let e = exps(&datagram(
+        &mut a,
+        Side::Responder,
+        &location_confirm(3, (callee, 1720), (callee, 1719)),
+    ));
+    assert_eq!(e.len(), 1);
+    assert_eq!(a.counters().requests, 1);
+    assert_eq!(a.counters().replies, 3);
+    // A registration naming another host's address is a third party's: refused.
+    let out = datagram(
+        &mut a,
+        Side::Initiator,
+        &registration_request(4, (callee, 1720), (CALLER, 1719)),
+    );
+    assert_eq!(errs(&out), vec![ParseErrorKind::ThirdPartyAddress]);
+    assert!(exps(&datagram(
+        &mut a,
+        Side::Responder,
+        &registration_confirm(4, (gk, 1720), "EP1")
+    ))
+    .is_empty());
+    // Not RAS.
+    let out = datagram(&mut a, Side::Initiator, &[0xff; 3]);
+    assert_eq!(errs(&out), vec![ParseErrorKind::Malformed]);
+}
+
+/// The RAS seed of the fuzz target (`alg/fuzz/seeds/h323/ras`): registration and admission
+/// through the harness, as the fuzzer starts from them. Writes the seed when it is missing.
+#[test]
+fn the_fuzz_seed_ras() {
+    let gk = [198, 51, 100, 20];
+    let mut seed = vec![4, 0, 0, 0, 0];
+    for (ctl, m) in [
+        (0u8, registration_request(1, (CALLER, 1720), (CALLER, 1719))),
+        (1, registration_confirm(1, (gk, 1720), "EP1")),
+        (1, admission_confirm(2, ([203, 0, 113, 7], 11_720))),
+    ] {
+        seed.push(ctl);
+        seed.push(u8::try_from(m.len()).unwrap());
+        seed.extend_from_slice(&m);
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/h323/ras");
+    match std::fs::read(path) {
+        Ok(on_disk) => assert_eq!(on_disk, seed, "the seed file is the fixtures' bytes"),
+        Err(_) => std::fs::write(path, &seed).unwrap(),
+    }
+    let c = crate::harness::drive(AlgKind::H323, &seed);
+    assert_eq!(
+        (c.requests, c.replies, c.pinholes, c.parse_errors),
+        (1, 2, 2, 0)
+    );
+}
