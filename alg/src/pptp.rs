@@ -147,6 +147,12 @@ impl Calls {
         if self.calls.contains(&Some(ids)) {
             return;
         }
+        // A call ID keys its GRE: 0 would key nothing (the dataplane's "no key").
+        if core.check_port(out, u32::from(ids.0)).is_none()
+            || core.check_port(out, u32::from(ids.1)).is_none()
+        {
+            return;
+        }
         let Some(slot) = self.calls.iter().position(Option::is_none) else {
             core.error(out, ParseErrorKind::PinholeCap);
             return;
@@ -461,6 +467,21 @@ mod tests {
         );
         assert_eq!(c.a.calls(), 0);
         assert_eq!(c.a.counters().dialogs_ended, 2);
+    }
+
+    /// Found by the fuzzer: a call connected with call ID 0 opened GRE keyed by port 0.
+    #[test]
+    fn regression_call_id_0_is_refused() {
+        crate::harness::drive(
+            AlgKind::Pptp,
+            include_bytes!("../fuzz/seeds/pptp/regress-call-id-0"),
+        );
+        let mut c = Conn::new();
+        c.send(Side::Initiator, &outgoing_call_request(0));
+        let out = c.send(Side::Responder, &outgoing_call_reply(0x2222, 0, 1));
+        assert!(exps(&out).is_empty());
+        assert_eq!(errs(&out), vec![ParseErrorKind::BadPort]);
+        assert_eq!(c.a.calls(), 0);
     }
 
     #[test]
