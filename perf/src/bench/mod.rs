@@ -20,6 +20,7 @@ pub mod json;
 pub mod model;
 pub mod offload;
 pub mod options;
+pub mod ovs;
 pub mod parse;
 pub mod process;
 pub mod report;

@@ -1,0 +1,487 @@
+//! OVS-DPDK's userspace datapath as a peer (`--peer ovs-ct`): Debian's
+//! `openvswitch-switch-dpdk`, started privately (its own database, run directory, sockets
+//! and PID files under the case's directory, never the system service), a `netdev` bridge
+//! with `ct(commit)` on every IP packet, on the same capture and forwarding core as
+//! testpmd and svcard. Its rate is read from the sink port's counters, its connection
+//! count from its conntrack.
+//!
+//! OVS's mempool holds at most [`OVS_PORT_FRAMES`] frames of one `net_pcap` port, so a
+//! capture larger than that is split over several ports, as a lab would spread a
+//! generator's flows over several links.
+//!
+//! The pieces that need no running OVS (the commands, the counter parsing, ending by PID)
+//! are plain functions; [`Ovs`] starts the daemons and ends each by the PID its PID file
+//! names when it drops, whatever happened.
+
+use anyhow::{bail, Context as _, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The vswitchd Debian installs for DPDK (an alternative of `ovs-vswitchd`).
+pub const VSWITCHD_DPDK: &str = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk";
+/// The database schema.
+pub const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
+/// Most frames one `net_pcap` port of OVS holds (its shared mempool is 256 Ki mbufs, of
+/// which the queues and the other ports need some).
+pub const OVS_PORT_FRAMES: u64 = 200_000;
+/// What the bench tells the user when OVS is missing.
+pub const OVS_MISSING: &str = "OVS-DPDK is not installed (Debian: apt-get install \
+     openvswitch-switch-dpdk; svcard's CI installs it with its packages)";
+
+/// Where a private OVS keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OvsPaths {
+    /// The directory (the run directory, the database and the logs).
+    pub dir: PathBuf,
+}
+
+impl OvsPaths {
+    /// The files under `dir`.
+    #[must_use]
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+    /// The database file.
+    #[must_use]
+    pub fn db(&self) -> PathBuf {
+        self.file("conf.db")
+    }
+    /// The database server's socket.
+    #[must_use]
+    pub fn db_sock(&self) -> PathBuf {
+        self.file("db.sock")
+    }
+    /// The PID files of ovsdb-server and ovs-vswitchd.
+    #[must_use]
+    pub fn pidfiles(&self) -> [PathBuf; 2] {
+        [self.file("ovsdb-server.pid"), self.file("ovs-vswitchd.pid")]
+    }
+    /// ovs-vswitchd's control socket (for `ovs-appctl -t`).
+    #[must_use]
+    pub fn vswitchd_ctl(&self) -> PathBuf {
+        self.file("ovs-vswitchd.ctl")
+    }
+    /// The logs of ovsdb-server and ovs-vswitchd.
+    #[must_use]
+    pub fn logs(&self) -> [PathBuf; 2] {
+        [self.file("ovsdb-server.log"), self.file("ovs-vswitchd.log")]
+    }
+}
+
+/// What the peer forwards: its input ports (each a `net_pcap` replaying a capture) into one
+/// sink, on which cores, in how much memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OvsSetup {
+    /// The captures, one input port each.
+    pub captures: Vec<PathBuf>,
+    /// The PMD (forwarding) core.
+    pub pmd_core: u32,
+    /// The core of OVS's other threads.
+    pub main_core: u32,
+    /// EAL memory in MB on 4 KiB pages (`--no-huge -m`); `None`: hugepages.
+    pub no_huge_mb: Option<u64>,
+}
+
+/// One program and its arguments.
+pub type Step = (String, Vec<String>);
+
+fn step(prog: &str, args: &[&str]) -> Step {
+    (
+        prog.to_string(),
+        args.iter().map(|a| (*a).to_string()).collect(),
+    )
+}
+
+/// The commands that bring the peer up, in order: create the database, start its server,
+/// configure DPDK (cores, memory), start ovs-vswitchd, make the bridge and its ports, and
+/// the flows (`ct(commit)` then out to the sink, for every IP packet of every input port).
+#[must_use]
+pub fn start_steps(p: &OvsPaths, s: &OvsSetup) -> Vec<Step> {
+    let db = p.db().display().to_string();
+    let remote = format!("unix:{}", p.db_sock().display());
+    let punix = format!("--remote=punix:{}", p.db_sock().display());
+    let [dbpid, vspid] = p.pidfiles().map(|f| f.display().to_string());
+    let [dblog, vslog] = p.logs().map(|f| f.display().to_string());
+    let ctl = p.vswitchd_ctl().display().to_string();
+    let db_ctl = p.file("ovsdb-server.ctl").display().to_string();
+    let vsctl = |args: &[&str]| -> Step {
+        let mut a = vec![format!("--db={remote}")];
+        a.extend(args.iter().map(|x| (*x).to_string()));
+        ("ovs-vsctl".to_string(), a)
+    };
+    let iface = |name: &str, devargs: &str| {
+        vsctl(&[
+            "add-port",
+            "br0",
+            name,
+            "--",
+            "set",
+            "Interface",
+            name,
+            "type=dpdk",
+            &format!("options:dpdk-devargs={devargs}"),
+        ])
+    };
+    let extra = match s.no_huge_mb {
+        Some(mb) => format!("--no-huge -m {mb} --no-pci"),
+        None => "--no-pci".to_string(),
+    };
+    let mut v = vec![
+        step("ovsdb-tool", &["create", &db, SCHEMA]),
+        step(
+            "ovsdb-server",
+            &[
+                &db,
+                &punix,
+                &format!("--pidfile={dbpid}"),
+                &format!("--log-file={dblog}"),
+                &format!("--unixctl={db_ctl}"),
+                "--detach",
+            ],
+        ),
+        vsctl(&["--no-wait", "init"]),
+        vsctl(&[
+            "--no-wait",
+            "set",
+            "Open_vSwitch",
+            ".",
+            "other_config:dpdk-init=true",
+            &format!("other_config:dpdk-lcore-mask={:#x}", 1u64 << s.main_core),
+            &format!("other_config:pmd-cpu-mask={:#x}", 1u64 << s.pmd_core),
+            &format!("other_config:dpdk-extra=\"{extra}\""),
+        ]),
+        step(
+            VSWITCHD_DPDK,
+            &[
+                &remote,
+                &format!("--pidfile={vspid}"),
+                &format!("--log-file={vslog}"),
+                &format!("--unixctl={ctl}"),
+                "--detach",
+            ],
+        ),
+        vsctl(&[
+            "add-br",
+            "br0",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "datapath_type=netdev",
+        ]),
+    ];
+    for (i, cap) in s.captures.iter().enumerate() {
+        v.push(iface(
+            &format!("in{i}"),
+            &format!("net_pcap{i},rx_pcap={},infinite_rx=1", cap.display()),
+        ));
+    }
+    v.push(iface("sink", "net_null0,no-rx=1"));
+    v.push(step("ovs-ofctl", &["del-flows", "br0"]));
+    for i in 0..s.captures.len() {
+        v.push(step(
+            "ovs-ofctl",
+            &[
+                "add-flow",
+                "br0",
+                &format!("in_port=in{i},ip,actions=ct(commit),output:sink"),
+            ],
+        ));
+    }
+    v
+}
+
+/// A map `ovs-vsctl get Interface X statistics` prints: `{rx_bytes=0, tx_packets=12}`.
+#[must_use]
+pub fn parse_stats(s: &str) -> BTreeMap<String, u64> {
+    s.trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .split(',')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((
+                k.trim().trim_matches('"').to_string(),
+                v.trim().parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// The connections `ovs-appctl dpctl/ct-stats-show` counts (its `Total:` line).
+#[must_use]
+pub fn parse_ct_total(s: &str) -> Option<u64> {
+    s.lines()
+        .find_map(|l| l.trim().strip_prefix("Total:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The PID a PID file names.
+#[must_use]
+pub fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Whether process `pid` is alive (a zombie counts as gone).
+#[must_use]
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let state = s.rsplit_once(')')?.1.split_whitespace().next()?.to_string();
+            Some(state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Ends process `pid`: SIGTERM, then SIGKILL if it is still there after `grace`.
+pub fn end_pid(pid: u32, grace: Duration) {
+    let kill = |sig: &str| {
+        let _ = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    };
+    kill("-TERM");
+    let t0 = Instant::now();
+    while alive(pid) && t0.elapsed() < grace {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive(pid) {
+        kill("-KILL");
+    }
+}
+
+/// A private OVS, up: its daemons end (by the PIDs their PID files name) when it drops.
+#[derive(Debug)]
+pub struct Ovs {
+    /// Its files.
+    pub paths: OvsPaths,
+    pids: Vec<u32>,
+}
+
+impl Ovs {
+    /// Runs the [`start_steps`]; on a failure what was started is ended.
+    ///
+    /// # Errors
+    /// OVS is not installed; a step failed (its output, and the tail of the vswitchd log).
+    pub fn start(paths: OvsPaths, setup: &OvsSetup) -> Result<Self> {
+        if !Path::new(VSWITCHD_DPDK).is_file() {
+            bail!("{OVS_MISSING}");
+        }
+        std::fs::create_dir_all(&paths.dir).with_context(|| paths.dir.display().to_string())?;
+        let mut ovs = Ovs {
+            paths,
+            pids: Vec::new(),
+        };
+        for (prog, args) in start_steps(&ovs.paths, setup) {
+            let o = Command::new(&prog)
+                .args(&args)
+                .env("OVS_RUNDIR", &ovs.paths.dir)
+                .env("OVS_LOGDIR", &ovs.paths.dir)
+                .env("OVS_DBDIR", &ovs.paths.dir)
+                .output()
+                .with_context(|| prog.clone())?;
+            // A daemon that detached: its PID from its file at once.
+            for f in ovs.paths.pidfiles() {
+                if let Some(pid) = read_pid(&f) {
+                    if !ovs.pids.contains(&pid) {
+                        ovs.pids.push(pid);
+                    }
+                }
+            }
+            if !o.status.success() {
+                let log = std::fs::read_to_string(&ovs.paths.logs()[1]).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                bail!(
+                    "{prog} {}: {}{}\n{}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&o.stderr),
+                    String::from_utf8_lossy(&o.stdout),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+        }
+        Ok(ovs)
+    }
+
+    /// The daemons' PIDs (ovsdb-server first).
+    #[must_use]
+    pub fn pids(&self) -> &[u32] {
+        &self.pids
+    }
+
+    fn vsctl(&self, args: &[&str]) -> Result<String> {
+        let o = Command::new("ovs-vsctl")
+            .arg(format!("--db=unix:{}", self.paths.db_sock().display()))
+            .args(args)
+            .output()
+            .context("ovs-vsctl")?;
+        if !o.status.success() {
+            bail!(
+                "ovs-vsctl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
+    /// An interface's counters.
+    ///
+    /// # Errors
+    /// `ovs-vsctl` failed.
+    pub fn stats(&self, iface: &str) -> Result<BTreeMap<String, u64>> {
+        Ok(parse_stats(&self.vsctl(&[
+            "get",
+            "Interface",
+            iface,
+            "statistics",
+        ])?))
+    }
+
+    /// The connections in the datapath's conntrack.
+    ///
+    /// # Errors
+    /// `ovs-appctl` failed or printed no total.
+    pub fn conntrack(&self) -> Result<u64> {
+        let o = Command::new("ovs-appctl")
+            .arg("-t")
+            .arg(self.paths.vswitchd_ctl())
+            .arg("dpctl/ct-stats-show")
+            .output()
+            .context("ovs-appctl")?;
+        let s = String::from_utf8_lossy(&o.stdout);
+        parse_ct_total(&s).with_context(|| format!("no conntrack total in: {s}"))
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        // vswitchd first (it holds the database open), then the database server.
+        for pid in self.pids.iter().rev() {
+            end_pid(*pid, Duration::from_secs(10));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(n: usize) -> (OvsPaths, OvsSetup) {
+        (
+            OvsPaths::new(Path::new("/run/x")),
+            OvsSetup {
+                captures: (0..n)
+                    .map(|i| PathBuf::from(format!("/c/p{i}.pcap")))
+                    .collect(),
+                pmd_core: 1,
+                main_core: 0,
+                no_huge_mb: Some(2048),
+            },
+        )
+    }
+
+    /// The daemons run from the case's directory (database, socket, PID files, logs),
+    /// DPDK on the given cores and memory, one input port per capture, `ct(commit)` on
+    /// each input's IP packets into the sink.
+    #[test]
+    fn the_steps_keep_everything_private_and_commit_every_ip_packet() {
+        let (p, s) = setup(2);
+        let steps = start_steps(&p, &s);
+        let line = |i: usize| format!("{} {}", steps[i].0, steps[i].1.join(" "));
+        assert_eq!(
+            line(0),
+            format!("ovsdb-tool create /run/x/conf.db {SCHEMA}")
+        );
+        assert!(line(1).starts_with("ovsdb-server /run/x/conf.db --remote=punix:/run/x/db.sock --pidfile=/run/x/ovsdb-server.pid"), "{}", line(1));
+        assert!(line(1).ends_with("--detach"));
+        let all: Vec<String> = (0..steps.len()).map(line).collect();
+        let text = all.join("\n");
+        for want in [
+            "other_config:dpdk-init=true",
+            "other_config:pmd-cpu-mask=0x2",
+            "other_config:dpdk-lcore-mask=0x1",
+            "other_config:dpdk-extra=\"--no-huge -m 2048 --no-pci\"",
+            "--pidfile=/run/x/ovs-vswitchd.pid",
+            "--unixctl=/run/x/ovs-vswitchd.ctl",
+            "datapath_type=netdev",
+            "options:dpdk-devargs=net_pcap0,rx_pcap=/c/p0.pcap,infinite_rx=1",
+            "options:dpdk-devargs=net_pcap1,rx_pcap=/c/p1.pcap,infinite_rx=1",
+            "options:dpdk-devargs=net_null0,no-rx=1",
+            "add-flow br0 in_port=in0,ip,actions=ct(commit),output:sink",
+            "add-flow br0 in_port=in1,ip,actions=ct(commit),output:sink",
+        ] {
+            assert!(text.contains(want), "{want}:\n{text}");
+        }
+        // Every ovs-vsctl talks to the private database, never the system's.
+        for l in all.iter().filter(|l| l.starts_with("ovs-vsctl")) {
+            assert!(l.starts_with("ovs-vsctl --db=unix:/run/x/db.sock "), "{l}");
+        }
+        assert!(!text.contains("/var/run/openvswitch"), "{text}");
+        // Hugepages: no --no-huge.
+        let (p, mut s) = setup(1);
+        s.no_huge_mb = None;
+        let text: Vec<String> = start_steps(&p, &s)
+            .iter()
+            .map(|(a, b)| format!("{a} {}", b.join(" ")))
+            .collect();
+        assert!(!text.join("\n").contains("--no-huge"));
+    }
+
+    #[test]
+    fn counters_and_conntrack_totals_parse() {
+        let m = parse_stats(
+            "{collisions=0, rx_bytes=0, rx_dropped=0, rx_packets=0, tx_bytes=9600, \
+             tx_dropped=3, tx_packets=160, \"rx_1_to_64_packets\"=5}\n",
+        );
+        assert_eq!(m.get("tx_packets"), Some(&160));
+        assert_eq!(m.get("tx_dropped"), Some(&3));
+        assert_eq!(m.get("rx_1_to_64_packets"), Some(&5));
+        assert!(parse_stats("{}").is_empty());
+        assert_eq!(
+            parse_ct_total("Connections Stats:\n    Total: 1000\n      UDP: 1000\n"),
+            Some(1000)
+        );
+        assert_eq!(parse_ct_total("nothing"), None);
+    }
+
+    /// A process ended by the PID its PID file names: SIGTERM, then SIGKILL for one that
+    /// ignores it.
+    #[test]
+    fn cleanup_ends_processes_by_their_pid_files() {
+        let dir = std::env::temp_dir().join(format!("ovs-pid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut stubborn = Command::new("sh")
+            .args(["-c", "trap '' TERM; while :; do sleep 0.1; done"])
+            .spawn()
+            .unwrap();
+        let pidfile = dir.join("x.pid");
+        std::fs::write(&pidfile, format!("{}\n", stubborn.id())).unwrap();
+        let pid = read_pid(&pidfile).unwrap();
+        assert!(alive(pid));
+        std::thread::sleep(Duration::from_millis(200)); // the trap is set
+        end_pid(pid, Duration::from_millis(300));
+        let _ = stubborn.wait();
+        assert!(!alive(pid));
+        // An Ovs that drops ends what it holds.
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let ovs = Ovs {
+            paths: OvsPaths::new(&dir),
+            pids: vec![child.id()],
+        };
+        let pid = child.id();
+        drop(ovs);
+        let _ = child.wait();
+        assert!(!alive(pid));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
