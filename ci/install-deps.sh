@@ -32,6 +32,9 @@ pkgs+=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswa
 pkgs+=(samba smbclient)
 # The interactive shell's test (tests/show_commands.rs) types into a real terminal.
 pkgs+=(tmux)
+# The bench's OVS-DPDK peer (svcard bench --peer ovs-ct; perf/tests/ovs_peer.rs starts a
+# private one for a few seconds).
+pkgs+=(openvswitch-switch-dpdk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,10 @@ fn parse_hugepages(s: &str) -> Result<Hugepages, String> {
     Hugepages::parse(s).ok_or_else(|| format!("'{s}': --hugepages takes {}", Hugepages::NAMES))
 }
 
+fn parse_peer(s: &str) -> Result<Mode, String> {
+    Mode::parse_peer(s).ok_or_else(|| format!("'{s}': the peers are ovs-ct"))
+}
+
 fn parse_mode(s: &str) -> Result<Mode, String> {
     Mode::parse(s).ok_or_else(|| format!("'{s}': the baseline modes are io and 5tswap"))
 }
@@ -38,6 +42,11 @@ pub struct BenchArgs {
     /// dpdk-testpmd forwarding modes to compare against: io, 5tswap, or a list.
     #[arg(long, value_delimiter = ',', default_value = "5tswap", value_parser = parse_mode)]
     pub baseline: Vec<Mode>,
+    /// Peers to run beside testpmd and svcard in each round, on the same capture and
+    /// forwarding core: ovs-ct (OVS-DPDK's userspace datapath, Debian
+    /// openvswitch-switch-dpdk, started privately, ct(commit) on every packet).
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peer: Vec<Mode>,
     /// One-second periods discarded at the start of each phase.
     #[arg(long, default_value_t = bench::DEFAULT_WARMUP)]
     pub warmup: usize,
@@ -177,7 +186,7 @@ pub fn bench(mut a: BenchArgs) -> Result<()> {
         flows: a.flows,
         size: a.size,
         seconds: a.seconds,
-        baselines: a.baseline,
+        baselines: a.baseline.iter().chain(&a.peer).copied().collect(),
         keep: a.keep,
         svcard: std::env::current_exe().context("finding the svcard executable")?,
         testpmd: a.testpmd,

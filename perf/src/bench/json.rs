@@ -205,7 +205,13 @@ fn case(r: &RunReport) -> Value {
     o.insert("eal_memory".into(), json!(r.memory.tag()));
     let baselines = r.baselines.iter().enumerate().map(|(bi, b)| {
         let mut bo = Map::new();
-        bo.insert("tool".into(), json!("dpdk-testpmd"));
+        bo.insert("tool".into(), json!(b.mode.tool()));
+        if let Some(c) = b.connections {
+            bo.insert("connections".into(), json!(c));
+        }
+        if let Some(n) = &b.note {
+            bo.insert("note".into(), json!(n));
+        }
         bo.insert("mode".into(), json!(b.mode.name()));
         bo.insert("command".into(), json!(b.command));
         rate_fields(&mut bo, &b.rate, mean, r.cpu_mhz);

@@ -56,8 +56,11 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
     if !opts.scenarios.is_empty() {
         return scenario::run_all(opts, results);
     }
-    if !opts.baselines.is_empty() && find_program(&opts.testpmd).is_none() {
+    if opts.baselines.iter().any(|m| m.is_testpmd()) && find_program(&opts.testpmd).is_none() {
         bail!("{TESTPMD_MISSING}");
+    }
+    if opts.baselines.contains(&Mode::OvsCt) && !ovs::installed() {
+        bail!("{}", ovs::OVS_MISSING);
     }
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mut progress = Progress::new();

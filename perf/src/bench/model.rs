@@ -62,6 +62,10 @@ pub struct BaselineRun {
     pub command: String,
     /// The sink port's Tx-pps.
     pub rate: Rate,
+    /// A peer's connection count at the end of the run (OVS's conntrack).
+    pub connections: Option<u64>,
+    /// Why it did not run, or what to know of it (the split of its capture).
+    pub note: Option<String>,
 }
 
 impl BaselineRun {
@@ -81,6 +85,8 @@ impl BaselineRun {
             mode: before.mode,
             command: before.command.clone(),
             rate: Rate::of(&samples, 0),
+            connections: after.connections.or(before.connections),
+            note: before.note.clone().or_else(|| after.note.clone()),
         }
     }
 }

@@ -25,24 +25,47 @@ pub enum Mode {
     Io,
     /// `5tswap`: swaps L2-L4 source and destination (reads and writes the headers).
     FiveTupleSwap,
+    /// A peer, not testpmd: OVS-DPDK's userspace datapath with `ct(commit)` on every
+    /// packet ([`super::ovs`]).
+    OvsCt,
 }
 
 impl Mode {
-    /// The testpmd name of the mode.
+    /// The testpmd name of the mode (the peer's name for a peer).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::Io => "io",
             Self::FiveTupleSwap => "5tswap",
+            Self::OvsCt => "ovs-ct",
         }
     }
-    /// Parses `io` or `5tswap`.
+    /// Parses a testpmd mode: `io` or `5tswap`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim() {
             "io" => Some(Self::Io),
             "5tswap" => Some(Self::FiveTupleSwap),
             _ => None,
+        }
+    }
+    /// Parses a peer: `ovs-ct`.
+    #[must_use]
+    pub fn parse_peer(s: &str) -> Option<Self> {
+        (s.trim() == "ovs-ct").then_some(Self::OvsCt)
+    }
+    /// Whether dpdk-testpmd runs it.
+    #[must_use]
+    pub fn is_testpmd(self) -> bool {
+        !matches!(self, Self::OvsCt)
+    }
+    /// The program that runs it (reports and JSON).
+    #[must_use]
+    pub fn tool(self) -> &'static str {
+        if self.is_testpmd() {
+            "dpdk-testpmd"
+        } else {
+            "ovs-vswitchd (OVS-DPDK)"
         }
     }
 }

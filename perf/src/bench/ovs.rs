@@ -30,6 +30,12 @@ pub const OVS_PORT_FRAMES: u64 = 200_000;
 pub const OVS_MISSING: &str = "OVS-DPDK is not installed (Debian: apt-get install \
      openvswitch-switch-dpdk; svcard's CI installs it with its packages)";
 
+/// Whether Debian's OVS-DPDK is installed.
+#[must_use]
+pub fn installed() -> bool {
+    Path::new(VSWITCHD_DPDK).is_file()
+}
+
 /// Where a private OVS keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OvsPaths {
@@ -129,9 +135,21 @@ pub fn start_steps(p: &OvsPaths, s: &OvsSetup) -> Vec<Step> {
             &format!("options:dpdk-devargs={devargs}"),
         ])
     };
+    // A file prefix of its own, so that it never meets another DPDK program's files. On 4
+    // KiB pages `--legacy-mem` too: OVS adds `--in-memory` unless it is given, and the EAL
+    // refuses `--in-memory` with `--no-huge` (which is legacy memory).
+    let prefix = format!(
+        "--file-prefix=ovs{}",
+        p.dir
+            .file_name()
+            .map(|n| n
+                .to_string_lossy()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), ""))
+            .unwrap_or_default()
+    );
     let extra = match s.no_huge_mb {
-        Some(mb) => format!("--no-huge -m {mb} --no-pci"),
-        None => "--no-pci".to_string(),
+        Some(mb) => format!("--no-huge --legacy-mem -m {mb} --no-pci {prefix}"),
+        None => format!("--no-pci {prefix}"),
     };
     let mut v = vec![
         step("ovsdb-tool", &["create", &db, SCHEMA]),
@@ -215,6 +233,15 @@ pub fn parse_stats(s: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// The packets a port sent, from `ovs-ofctl dump-ports BRIDGE PORT` (read from the datapath
+/// when asked: the database's statistics are refreshed only every 5 s):
+/// `port  "sink": rx pkts=0, … \n tx pkts=123, bytes=…`.
+#[must_use]
+pub fn parse_dump_ports_tx(s: &str) -> Option<u64> {
+    let tx = s.lines().find_map(|l| l.trim().strip_prefix("tx pkts="))?;
+    tx.split(',').next()?.trim().parse().ok()
+}
+
 /// The connections `ovs-appctl dpctl/ct-stats-show` counts (its `Total:` line).
 #[must_use]
 pub fn parse_ct_total(s: &str) -> Option<u64> {
@@ -273,7 +300,7 @@ impl Ovs {
     /// # Errors
     /// OVS is not installed; a step failed (its output, and the tail of the vswitchd log).
     pub fn start(paths: OvsPaths, setup: &OvsSetup) -> Result<Self> {
-        if !Path::new(VSWITCHD_DPDK).is_file() {
+        if !installed() {
             bail!("{OVS_MISSING}");
         }
         std::fs::create_dir_all(&paths.dir).with_context(|| paths.dir.display().to_string())?;
@@ -347,6 +374,20 @@ impl Ovs {
         ])?))
     }
 
+    /// The packets port `port` of the bridge sent, now.
+    ///
+    /// # Errors
+    /// `ovs-ofctl` failed or printed no count.
+    pub fn tx_packets(&self, port: &str) -> Result<u64> {
+        let o = Command::new("ovs-ofctl")
+            .env("OVS_RUNDIR", &self.paths.dir)
+            .args(["dump-ports", "br0", port])
+            .output()
+            .context("ovs-ofctl")?;
+        let s = String::from_utf8_lossy(&o.stdout);
+        parse_dump_ports_tx(&s).with_context(|| format!("no tx count in: {s}"))
+    }
+
     /// The connections in the datapath's conntrack.
     ///
     /// # Errors
@@ -410,7 +451,7 @@ mod tests {
             "other_config:dpdk-init=true",
             "other_config:pmd-cpu-mask=0x2",
             "other_config:dpdk-lcore-mask=0x1",
-            "other_config:dpdk-extra=\"--no-huge -m 2048 --no-pci\"",
+            "other_config:dpdk-extra=\"--no-huge --legacy-mem -m 2048 --no-pci --file-prefix=ovsx\"",
             "--pidfile=/run/x/ovs-vswitchd.pid",
             "--unixctl=/run/x/ovs-vswitchd.ctl",
             "datapath_type=netdev",
@@ -452,6 +493,9 @@ mod tests {
             Some(1000)
         );
         assert_eq!(parse_ct_total("nothing"), None);
+        let dump = "OFPST_PORT reply (xid=0x2): 1 ports\n  port  \"sink\": rx pkts=0, bytes=0, drop=0, errs=0, frame=0, over=0, crc=0\n           tx pkts=22033600, bytes=1322016000, drop=0, errs=0, coll=0\n";
+        assert_eq!(parse_dump_ports_tx(dump), Some(22_033_600));
+        assert_eq!(parse_dump_ports_tx("OFPST_PORT reply"), None);
     }
 
     /// A process ended by the PID its PID file names: SIGTERM, then SIGKILL for one that

@@ -23,14 +23,14 @@ pub fn render_table(reports: &[RunReport]) -> String {
         "flows",
         "frame",
         "baseline",
-        "testpmd Mpps",
+        "baseline Mpps",
         "svcard Mpps",
         "ratio",
         "sessions",
         "B/session",
         "svcard Gbps",
         "svcard cyc/pkt",
-        "testpmd cyc/pkt",
+        "baseline cyc/pkt",
         "drops",
     ];
     if with_scenario {
@@ -79,6 +79,15 @@ pub fn render_table(reports: &[RunReport]) -> String {
             } else {
                 "-".into()
             };
+            if b.rate.periods == 0 {
+                rows.push(common(
+                    b.mode.name(),
+                    "not run".into(),
+                    "-".into(),
+                    "-".into(),
+                ));
+                continue;
+            }
             rows.push(common(
                 b.mode.name(),
                 format!(
@@ -121,8 +130,9 @@ pub fn render_table(reports: &[RunReport]) -> String {
     if let Some(r) = reports.first() {
         let ratio = if reports.iter().any(|r| !r.baselines.is_empty()) {
             format!(
-                "ratio: median (min-max) over {} rounds of testpmd, svcard, testpmd back to back \
-                 (testpmd's Mpps over the periods of both its runs)",
+                "ratio: median (min-max) over {} rounds of baseline, svcard, baseline back to back \
+                 (each baseline's Mpps over the periods of both its runs; ovs-ct: OVS-DPDK with \
+                 ct(commit) on every packet, its sink port's count read once a second)",
                 r.round_ratios.first().map_or(1, Vec::len)
             )
         } else {
@@ -332,7 +342,15 @@ pub fn render_report(results: &Results) -> String {
             for (b, v) in r.baselines.iter().zip(&r.baseline_intervals) {
                 hist_line(
                     &mut out,
-                    &format!("testpmd {}", b.mode.name()),
+                    &format!(
+                        "{} {}",
+                        if b.mode.is_testpmd() {
+                            "testpmd"
+                        } else {
+                            "peer"
+                        },
+                        b.mode.name()
+                    ),
                     v,
                     r.cpu_mhz,
                 );
@@ -341,6 +359,23 @@ pub fn render_report(results: &Results) -> String {
     }
     for n in &results.notes {
         let _ = writeln!(out, "{} {}: {}", n.scenario, n.case, n.text);
+    }
+    for r in &results.reports {
+        for b in &r.baselines {
+            if let Some(n) = &b.note {
+                let _ = writeln!(out, "{} {} {}: {n}", r.scenario, r.case, b.mode.name());
+            }
+            if let Some(c) = b.connections {
+                let _ = writeln!(
+                    out,
+                    "{} {} {}: {c} connections in its conntrack ({} flows in the capture)",
+                    r.scenario,
+                    r.case,
+                    b.mode.name(),
+                    r.flows
+                );
+            }
+        }
     }
     out
 }

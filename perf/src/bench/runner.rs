@@ -107,7 +107,7 @@ pub(crate) fn run_case(
         let mut baselines = Vec::new();
         for &mode in modes {
             opts.check_interrupted()?;
-            baselines.push(run_testpmd(opts, dir, case, mode, memory, "", progress)?);
+            baselines.push(run_baseline(opts, dir, case, mode, memory, "", progress)?);
         }
         opts.check_interrupted()?;
         let svcard = match run_svcard(opts, dir, case, room, memory, progress) {
@@ -127,7 +127,7 @@ pub(crate) fn run_case(
         // The baselines again: each is taken over its runs on both sides of svcard's.
         for (b, &mode) in baselines.iter_mut().zip(modes) {
             opts.check_interrupted()?;
-            let after = run_testpmd(opts, dir, case, mode, memory, "-after", progress)?;
+            let after = run_baseline(opts, dir, case, mode, memory, "-after", progress)?;
             *b = BaselineRun::around(b, &after);
         }
         rounds.push((baselines, svcard));
@@ -325,6 +325,135 @@ pub(crate) fn run_testpmd(
         mode,
         command,
         rate,
+        connections: None,
+        note: None,
+    })
+}
+
+/// Runs baseline `mode`: testpmd, or the peer.
+pub(crate) fn run_baseline(
+    opts: &Options,
+    dir: &Path,
+    case: &Case,
+    mode: Mode,
+    memory: EalMemory,
+    log_suffix: &str,
+    progress: &mut Progress,
+) -> Result<BaselineRun> {
+    match mode {
+        Mode::OvsCt => run_ovs(opts, case, memory, progress),
+        _ => run_testpmd(opts, dir, case, mode, memory, log_suffix, progress),
+    }
+}
+
+/// The peer OVS-DPDK with `ct(commit)` on the case's capture, on testpmd's cores (lcore 1
+/// forwards): one sample of its sink's packets a second, after it starts forwarding. A
+/// capture larger than OVS's mempool holds is not run (noted). Its daemons run from a
+/// directory of their own (short: their sockets' paths are bounded) and are ended by PID.
+pub(crate) fn run_ovs(
+    opts: &Options,
+    case: &Case,
+    memory: EalMemory,
+    progress: &mut Progress,
+) -> Result<BaselineRun> {
+    use super::ovs::{Ovs, OvsPaths, OvsSetup, OVS_PORT_FRAMES};
+    let label = format!("[ovs-ct {} {}]", case.scenario, case.case);
+    let frames = u64::from(case.frames());
+    let skipped = |note: String| BaselineRun {
+        mode: Mode::OvsCt,
+        command: String::new(),
+        rate: Rate::default(),
+        connections: None,
+        note: Some(note),
+    };
+    if frames > OVS_PORT_FRAMES {
+        let note = format!(
+            "not run: the capture has {frames} frames and OVS's shared mempool holds about              {OVS_PORT_FRAMES} (splitting the capture over ports is not built yet)"
+        );
+        progress.end();
+        eprintln!("svcard bench: {label} {note}");
+        return Ok(skipped(note));
+    }
+    let dir = std::env::temp_dir().join(format!("svovs-{}", unique_prefix()));
+    let no_huge_mb = match memory {
+        EalMemory::NoHuge => Some(
+            eal_memory_mb(
+                case.frames().saturating_add(SPARE_MBUFS),
+                mbuf_data_room(case.stats.max_len),
+            )
+            .max(1024)
+                + 1024,
+        ),
+        EalMemory::Huge { .. } => None,
+    };
+    let setup = OvsSetup {
+        captures: vec![case.capture.clone()],
+        pmd_core: 1,
+        main_core: 0,
+        no_huge_mb,
+    };
+    progress.show(&format!("{label} starting"));
+    let ovs = Ovs::start(OvsPaths::new(&dir), &setup)?;
+    let command = format!(
+        "ovs-vswitchd-dpdk (private, {}): in_port=in0,ip,actions=ct(commit),output:sink",
+        dir.display()
+    );
+    // Forwarding starts once the port is up: wait for the sink's count to move.
+    let t0 = Instant::now();
+    let mut last = ovs.tx_packets("sink").unwrap_or(0);
+    loop {
+        opts.check_interrupted()?;
+        std::thread::sleep(Duration::from_millis(200));
+        let now = ovs.tx_packets("sink").unwrap_or(0);
+        if now > last {
+            last = now;
+            break;
+        }
+        if t0.elapsed() > STARTUP_TIMEOUT {
+            bail!(
+                "{label} forwarded nothing in {} s",
+                STARTUP_TIMEOUT.as_secs()
+            );
+        }
+    }
+    progress.show(&format!("{label} forwarding"));
+    let mut samples = Vec::new();
+    let mut at = Instant::now();
+    while (samples.len() as u64) < case.seconds {
+        opts.check_interrupted()?;
+        std::thread::sleep(Duration::from_secs(1).saturating_sub(at.elapsed()));
+        let now = ovs.tx_packets("sink")?;
+        let t = Instant::now();
+        let pps = now.saturating_sub(last) as f64 / t.duration_since(at).as_secs_f64();
+        samples.push(pps);
+        progress.show(&format!(
+            "{label} t={}s {:.2} Mpps",
+            samples.len(),
+            pps / 1e6
+        ));
+        (last, at) = (now, t);
+    }
+    let connections = ovs.conntrack().ok();
+    progress.end();
+    drop(ovs);
+    let _ = std::fs::remove_dir_all(&dir);
+    let note = connections
+        .filter(|&c| c != u64::from(case.flows))
+        .map(|c| {
+            format!(
+                "conntrack held {c} connections, the capture has {} flows",
+                case.flows
+            )
+        });
+    if let Some(n) = &note {
+        eprintln!("svcard bench: {label} {n}");
+    }
+    Ok(BaselineRun {
+        mode: Mode::OvsCt,
+        command,
+        rate: Rate::of(&samples, opts.warmup),
+        connections,
+        note,
     })
 }
 

@@ -57,8 +57,14 @@ pub(crate) fn memory_note(frames: u64, max_len: usize, sessions: u32) -> Option<
 /// As [`crate::bench::run`].
 pub fn run_all(opts: &Options, results: &mut Results) -> Result<()> {
     let baselines = opts.scenarios.iter().any(|s| s.has_baselines());
-    if baselines && !opts.baselines.is_empty() && find_program(&opts.testpmd).is_none() {
+    if baselines
+        && opts.baselines.iter().any(|m| m.is_testpmd())
+        && find_program(&opts.testpmd).is_none()
+    {
         bail!("{TESTPMD_MISSING}");
+    }
+    if opts.baselines.contains(&Mode::OvsCt) && !super::ovs::installed() {
+        bail!("{}", super::ovs::OVS_MISSING);
     }
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mut progress = Progress::new();

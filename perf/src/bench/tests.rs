@@ -42,6 +42,8 @@ pub(crate) fn fake_report(
             mode: Mode::FiveTupleSwap,
             command: "dpdk-testpmd …".into(),
             rate: Rate::of(testpmd_pps, 1),
+            connections: None,
+            note: None,
         }],
         svcard: SvcardRun {
             rate: Rate::of(svcard_pps, 1),
@@ -92,7 +94,7 @@ fn the_table_footer_says_how_the_ratio_was_taken() {
     );
     let t = render_table(std::slice::from_ref(&with));
     assert!(
-        t.contains("over 1 rounds of testpmd, svcard, testpmd back to back"),
+        t.contains("over 1 rounds of baseline, svcard, baseline back to back"),
         "{t}"
     );
     let mut without = with;
@@ -157,6 +159,8 @@ fn a_rounds_baseline_spans_its_runs_before_and_after_svcard() {
         mode: Mode::FiveTupleSwap,
         command: "dpdk-testpmd".into(),
         rate: Rate::of(samples, 2),
+        connections: None,
+        note: None,
     };
     // Warm-up periods (the first two of each run) are left out; the host slowed down
     // between the runs: the round's baseline sits between them.
@@ -486,4 +490,42 @@ fn the_features_table_prices_each_feature_against_its_round_s_plain_run() {
     for f in FEATURES_NOT_BUILT {
         assert!(line(f).ends_with("skipped: not built yet"), "{}", note.text);
     }
+}
+
+/// A peer's row beside testpmd's: its rate and ratio, its conntrack count after the table;
+/// a peer that did not run says so and why, with no ratio.
+#[test]
+fn a_peer_has_a_row_its_connections_and_a_not_run_note() {
+    let mut r = fake_report("flows", 1000, FrameSize::Fixed(60), &[20e6; 4], &[10e6; 4]);
+    let mut peer = r.baselines[0].clone();
+    peer.mode = Mode::OvsCt;
+    peer.rate = Rate::of(&[2e6, 2e6, 2e6, 2e6], 1);
+    peer.connections = Some(1000);
+    r.baselines.push(peer);
+    r.round_ratios.push(vec![5.0]);
+    let mut skipped = r.clone();
+    skipped.flows = 1_000_000;
+    skipped.baselines[1].rate = Rate::default();
+    skipped.baselines[1].connections = None;
+    skipped.baselines[1].note = Some("not run: too many frames".into());
+    skipped.round_ratios[1] = vec![f64::NAN];
+    let results = Results {
+        reports: vec![r, skipped],
+        ..Results::default()
+    };
+    let text = render_report(&results);
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("ovs-ct")).collect();
+    assert!(rows[0].contains(" 2.00 ("), "{text}");
+    assert!(rows[0].contains("10.000"), "{text}");
+    assert!(rows[1].contains("not run"), "{text}");
+    assert!(
+        text.contains("ovs-ct: 1000 connections in its conntrack (1000 flows in the capture)"),
+        "{text}"
+    );
+    assert!(text.contains("ovs-ct: not run: too many frames"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&results_json(&results)).unwrap();
+    let b = &json[0]["baselines"][1];
+    assert_eq!(b["tool"], "ovs-vswitchd (OVS-DPDK)");
+    assert_eq!(b["connections"], 1000);
+    assert_eq!(json[1]["baselines"][1]["note"], "not run: too many frames");
 }
