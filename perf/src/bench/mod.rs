@@ -65,10 +65,14 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mut progress = Progress::new();
     let passes = opts.passes.clamp(1, crate::recipes::MAX_PASSES);
-    let (file_tag, name_tag) = if passes == 1 {
-        (String::new(), String::new())
-    } else {
-        (format!("-{passes}-passes"), format!(", {passes} passes"))
+    let replies = opts.replies && passes > 1;
+    let (file_tag, name_tag) = match (passes, replies) {
+        (1, _) => (String::new(), String::new()),
+        (_, false) => (format!("-{passes}-passes"), format!(", {passes} passes")),
+        (_, true) => (
+            format!("-{passes}-passes-both-ways"),
+            format!(", {passes} passes, both ways"),
+        ),
     };
     for &n in &opts.flows {
         let cap = dir
@@ -76,7 +80,7 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
             .join(format!("udp-{n}-{}{file_tag}.pcap", opts.size));
         let name = format!("{n} flows{name_tag}");
         progress.show(&format!("[capture {name}] writing {}", cap.display()));
-        let recs = crate::recipes::udp_flows_passes(n, opts.size, passes);
+        let recs = crate::recipes::udp_flows_both_ways(n, opts.size, passes, replies);
         crate::write_pcap(&cap, &recs).with_context(|| cap.display().to_string())?;
         drop(recs);
         progress.end();
@@ -88,7 +92,7 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
             capture: cap.clone(),
             stats: CaptureStats {
                 frames,
-                client_frames: frames,
+                client_frames: crate::recipes::client_frames_both_ways(n, passes, replies),
                 bytes: frames * opts.size as u64,
                 max_len: opts.size,
             },

@@ -109,6 +109,8 @@ pub struct Options {
     /// [`MAX_PASSES`](recipes::MAX_PASSES)): the first in the order the sessions are
     /// made, each later one in another order ([`udp_flows_passes`](recipes::udp_flows_passes)).
     pub passes: u32,
+    /// The later passes carry half the flows' replies ([`udp_flows_both_ways`](recipes::udp_flows_both_ways)).
+    pub replies: bool,
     /// Hugepages or 4 KiB pages for the DPDK programs ([`crate::hugepages`]).
     pub hugepages: Hugepages,
     /// Keep a setup scenario's flow count even when the source comes round the capture

@@ -796,6 +796,7 @@ mod tests {
             flows_override: vec![],
             cli_core: 0,
             passes: 1,
+            replies: false,
             hugepages: crate::hugepages::Hugepages::No,
             churn_fixed: false,
         };

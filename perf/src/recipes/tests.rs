@@ -486,3 +486,54 @@ fn capture_writer_splits_and_counts() {
     assert_eq!(st.frames, 96);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With replies, later passes carry half the flows' replies (the other half the next pass),
+/// so every flow is seen both ways; pass 0 stays the requests in creation order; the
+/// client-side count is exact.
+#[test]
+fn later_passes_carry_the_replies_in_no_creation_order() {
+    for n in [1u32, 7, 1000] {
+        for passes in [2u32, 4] {
+            let r = udp_flows_both_ways(n, 60, passes, true);
+            assert_eq!(r.len(), (n * passes) as usize);
+            let base = udp_flows(n, 60);
+            for (a, b) in r[..n as usize].iter().zip(&base) {
+                assert_eq!(a.data, b.data);
+            }
+            let replies: HashSet<Vec<u8>> = (0..n).map(|i| udp_flow_frame(i, 60, true)).collect();
+            let requests: HashSet<&[u8]> = base.iter().map(|b| b.data.as_slice()).collect();
+            let mut both = HashSet::new();
+            let mut from_client = 0u64;
+            for f in &r {
+                let req = requests.contains(f.data.as_slice());
+                let rep = replies.contains(&f.data);
+                assert!(req ^ rep, "every frame is one flow's request or reply");
+                from_client += u64::from(req);
+                if rep {
+                    both.insert(f.data.clone());
+                }
+            }
+            assert_eq!(from_client, client_frames_both_ways(n, passes, true));
+            if passes == 4 && n > 1 {
+                assert_eq!(both.len(), n as usize, "n {n}: every flow's reply");
+            }
+        }
+    }
+    // A reply is the request with addresses and ports swapped, from the server's side.
+    let q = ip(&udp_flow_frame(5, 60, false));
+    let a = ip(&udp_flow_frame(5, 60, true));
+    assert_eq!(
+        (q.src, q.sport, q.dst, q.dport),
+        (a.dst, a.dport, a.src, a.sport)
+    );
+    // Without replies, or with one pass, the requests only.
+    assert_eq!(
+        udp_flows_both_ways(100, 60, 4, false)
+            .iter()
+            .zip(udp_flows_passes(100, 60, 4))
+            .filter(|(a, b)| a.data != b.data)
+            .count(),
+        0
+    );
+    assert_eq!(client_frames_both_ways(100, 1, true), 100);
+}

@@ -1,4 +1,6 @@
-//! The plain benchmark's capture: N UDP flows from the client side, one frame each per pass, later passes reordered.
+//! The plain benchmark's capture: N UDP flows, one frame each per pass: the first pass the
+//! clients' requests in creation order, later passes reordered and (by default) half of
+//! them the servers' replies.
 
 use crate::frames::{build, L4};
 use std::net::{IpAddr, Ipv4Addr};
@@ -19,24 +21,33 @@ pub const UDP_FLOW_PORTS: [u16; 6] = [5353, 123, 443, 4500, 5004, 8080];
 /// stays on the workers; DNS on 53 would go to the control core).
 #[must_use]
 pub fn udp_flows(n: u32, frame_len: usize) -> Vec<Record> {
-    let payload = frame_len.saturating_sub(14 + 20 + 8);
     (0..n)
-        .map(|i| {
-            let src = IpAddr::V4(client_v4(i.wrapping_mul(2_654_435_761) >> 8));
-            let dst = IpAddr::V4(Ipv4Addr::new(192, 0, 2, (i % 200) as u8 + 1));
-            let sport = 1024 + (i % 64_000) as u16;
-            let dport = UDP_FLOW_PORTS[(i % 6) as usize];
-            let l4 = L4::Udp {
-                sport,
-                dport,
-                payload: vec![0x5a; payload.min(1472)],
-            };
-            Record {
-                ts_ns: u64::from(i) * 1000,
-                data: build(src, dst, &l4, frame_len.max(60), true),
-            }
+        .map(|i| Record {
+            ts_ns: u64::from(i) * 1000,
+            data: udp_flow_frame(i, frame_len, false),
         })
         .collect()
+}
+
+/// The frame of flow `i` of [`udp_flows`]: the client's datagram, or (`reply`) the
+/// server's answer on the same flow (addresses and ports swapped).
+#[must_use]
+pub fn udp_flow_frame(i: u32, frame_len: usize, reply: bool) -> Vec<u8> {
+    let payload = frame_len.saturating_sub(14 + 20 + 8);
+    let client = IpAddr::V4(client_v4(i.wrapping_mul(2_654_435_761) >> 8));
+    let server = IpAddr::V4(Ipv4Addr::new(192, 0, 2, (i % 200) as u8 + 1));
+    let (cport, sport) = (1024 + (i % 64_000) as u16, UDP_FLOW_PORTS[(i % 6) as usize]);
+    let (src, dst, sp, dp) = if reply {
+        (server, client, sport, cport)
+    } else {
+        (client, server, cport, sport)
+    };
+    let l4 = L4::Udp {
+        sport: sp,
+        dport: dp,
+        payload: vec![0x5a; payload.min(1472)],
+    };
+    build(src, dst, &l4, frame_len.max(60), !reply)
 }
 
 /// Most passes [`udp_flows_passes`] writes.
@@ -95,8 +106,18 @@ pub fn pass_order(pass: u32, j: u32, n: u32) -> u32 {
 /// that order. With `passes` passes, only one frame in `passes` comes in creation order.
 #[must_use]
 pub fn udp_flows_passes(n: u32, frame_len: usize, passes: u32) -> Vec<Record> {
-    let base = udp_flows(n, frame_len);
+    udp_flows_both_ways(n, frame_len, passes, false)
+}
+
+/// [`udp_flows_passes`], and with `replies` every later pass carries the reply in place of
+/// the request for half the flows (those whose index and pass number differ in parity, so
+/// from the third pass on every flow has been seen both ways):
+/// traffic as it arrives, both directions, in no order related to the sessions' creation.
+/// The first pass is the requests in creation order (it makes the sessions).
+#[must_use]
+pub fn udp_flows_both_ways(n: u32, frame_len: usize, passes: u32, replies: bool) -> Vec<Record> {
     let passes = passes.clamp(1, MAX_PASSES);
+    let base = udp_flows(n, frame_len);
     if passes == 1 {
         return base;
     }
@@ -104,11 +125,34 @@ pub fn udp_flows_passes(n: u32, frame_len: usize, passes: u32) -> Vec<Record> {
     for pass in 0..passes {
         for j in 0..n {
             let k = out.len() as u64;
+            let f = pass_order(pass, j, n);
+            let data = if replies && pass > 0 && (f + pass) % 2 == 1 {
+                udp_flow_frame(f, frame_len, true)
+            } else {
+                base[f as usize].data.clone()
+            };
             out.push(Record {
                 ts_ns: k * 1000,
-                data: base[pass_order(pass, j, n) as usize].data.clone(),
+                data,
             });
         }
     }
     out
+}
+
+/// Frames of [`udp_flows_both_ways`] that come from the client side.
+#[must_use]
+pub fn client_frames_both_ways(n: u32, passes: u32, replies: bool) -> u64 {
+    let passes = passes.clamp(1, MAX_PASSES);
+    let all = u64::from(n) * u64::from(passes);
+    if !replies || passes == 1 {
+        return all;
+    }
+    // Pass p replies for the flows f with f + p odd: n/2 of them for an even p, the rest
+    // for an odd one.
+    let n = u64::from(n);
+    let replies: u64 = (1..passes)
+        .map(|p| if p % 2 == 0 { n / 2 } else { n - n / 2 })
+        .sum();
+    all - replies
 }
