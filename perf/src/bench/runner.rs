@@ -375,6 +375,15 @@ pub(crate) fn run_ovs(
         return Ok(skipped(note));
     }
     let dir = std::env::temp_dir().join(format!("svovs-{}", unique_prefix()));
+    // Removed when the run ends, however it ends (declared before the daemons, so that
+    // they are ended first).
+    struct RemoveDir(std::path::PathBuf);
+    impl Drop for RemoveDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = RemoveDir(dir.clone());
     let no_huge_mb = match memory {
         EalMemory::NoHuge => Some(
             eal_memory_mb(
@@ -436,7 +445,6 @@ pub(crate) fn run_ovs(
     let connections = ovs.conntrack().ok();
     progress.end();
     drop(ovs);
-    let _ = std::fs::remove_dir_all(&dir);
     let note = connections
         .filter(|&c| c != u64::from(case.flows))
         .map(|c| {
