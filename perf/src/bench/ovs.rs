@@ -14,7 +14,6 @@
 //! names when it drops, whatever happened.
 
 use anyhow::{bail, Context as _, Result};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -216,23 +215,6 @@ pub fn start_steps(p: &OvsPaths, s: &OvsSetup) -> Vec<Step> {
     v
 }
 
-/// A map `ovs-vsctl get Interface X statistics` prints: `{rx_bytes=0, tx_packets=12}`.
-#[must_use]
-pub fn parse_stats(s: &str) -> BTreeMap<String, u64> {
-    s.trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .split(',')
-        .filter_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            Some((
-                k.trim().trim_matches('"').to_string(),
-                v.trim().parse().ok()?,
-            ))
-        })
-        .collect()
-}
-
 /// The packets a port sent, from `ovs-ofctl dump-ports BRIDGE PORT` (read from the datapath
 /// when asked: the database's statistics are refreshed only every 5 s):
 /// `port  "sink": rx pkts=0, … \n tx pkts=123, bytes=…`.
@@ -345,35 +327,6 @@ impl Ovs {
         &self.pids
     }
 
-    fn vsctl(&self, args: &[&str]) -> Result<String> {
-        let o = Command::new("ovs-vsctl")
-            .arg(format!("--db=unix:{}", self.paths.db_sock().display()))
-            .args(args)
-            .output()
-            .context("ovs-vsctl")?;
-        if !o.status.success() {
-            bail!(
-                "ovs-vsctl {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-    }
-
-    /// An interface's counters.
-    ///
-    /// # Errors
-    /// `ovs-vsctl` failed.
-    pub fn stats(&self, iface: &str) -> Result<BTreeMap<String, u64>> {
-        Ok(parse_stats(&self.vsctl(&[
-            "get",
-            "Interface",
-            iface,
-            "statistics",
-        ])?))
-    }
-
     /// The packets port `port` of the bridge sent, now.
     ///
     /// # Errors
@@ -479,15 +432,7 @@ mod tests {
     }
 
     #[test]
-    fn counters_and_conntrack_totals_parse() {
-        let m = parse_stats(
-            "{collisions=0, rx_bytes=0, rx_dropped=0, rx_packets=0, tx_bytes=9600, \
-             tx_dropped=3, tx_packets=160, \"rx_1_to_64_packets\"=5}\n",
-        );
-        assert_eq!(m.get("tx_packets"), Some(&160));
-        assert_eq!(m.get("tx_dropped"), Some(&3));
-        assert_eq!(m.get("rx_1_to_64_packets"), Some(&5));
-        assert!(parse_stats("{}").is_empty());
+    fn port_counts_and_conntrack_totals_parse() {
         assert_eq!(
             parse_ct_total("Connections Stats:\n    Total: 1000\n      UDP: 1000\n"),
             Some(1000)
