@@ -35,6 +35,9 @@ pkgs+=(tmux)
 # The bench's OVS-DPDK peer (svcard bench --peer ovs-ct; perf/tests/ovs_peer.rs starts a
 # private one for a few seconds).
 pkgs+=(openvswitch-switch-dpdk)
+# The bench's kernel peer (svcard bench --peer nft-ct; perf/tests/nft_peer.rs builds its
+# path in namespaces of its own for a few seconds).
+pkgs+=(nftables)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

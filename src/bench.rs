@@ -19,7 +19,7 @@ fn parse_hugepages(s: &str) -> Result<Hugepages, String> {
 }
 
 fn parse_peer(s: &str) -> Result<Mode, String> {
-    Mode::parse_peer(s).ok_or_else(|| format!("'{s}': the peers are ovs-ct"))
+    Mode::parse_peer(s).ok_or_else(|| format!("'{s}': the peers are ovs-ct and nft-ct"))
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -44,7 +44,9 @@ pub struct BenchArgs {
     pub baseline: Vec<Mode>,
     /// Peers to run beside testpmd and svcard in each round, on the same capture and
     /// forwarding core: ovs-ct (OVS-DPDK's userspace datapath, Debian
-    /// openvswitch-switch-dpdk, started privately, ct(commit) on every packet).
+    /// openvswitch-switch-dpdk, started privately, ct(commit) on every packet), nft-ct
+    /// (the Linux kernel forwarding between network namespaces of the run, nftables
+    /// accepting conntrack's new and established, testpmd replaying the capture into it).
     #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
     pub peer: Vec<Mode>,
     /// One-second periods discarded at the start of each phase.
@@ -67,8 +69,9 @@ pub struct BenchArgs {
     /// Scenarios instead of the plain run over --flows (repeat the option or give a
     /// list): sessions, imix, setup-udp, setup-tcp, show-under-load, alg-mix, zero-loss,
     /// features (the established capture with each feature on in turn: plain, rules,
-    /// algs, nat, offload-armed, logs-metrics; a table of each one's rate and cycles per
-    /// packet against plain). `all` runs every one. `offload` runs the offload experiment (in-process on the NIC
+    /// algs, nat, offload-armed, logs-metrics, tcp-window-checks; a table of each one's
+    /// rate and cycles per packet against plain), nat, mix (70% TCP, 25% IPv6, 20% on a
+    /// VLAN, both ways, in --passes passes, against testpmd). `all` runs every one. `offload` runs the offload experiment (in-process on the NIC
     /// model, any build: policies and insertion budgets over a heavy-tailed mix, --seconds
     /// of replay each, --flows-override flows, default 2000).
     #[arg(long, value_delimiter = ',', value_name = "NAME")]

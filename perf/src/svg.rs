@@ -131,8 +131,8 @@ fn sessions_panel(out: &mut String, x0: f64, reports: &[&RunReport]) {
         series[i]
             .points
             .push((x, s.median / 1e6, s.min / 1e6, s.max / 1e6));
-        for b in &r.baselines {
-            let i = get(&mut series, format!("testpmd {}", b.mode.name()));
+        for b in r.baselines.iter().filter(|b| b.rate.periods > 0) {
+            let i = get(&mut series, b.mode.series_name());
             let q = &b.rate;
             series[i]
                 .points
@@ -233,7 +233,7 @@ fn frames_panel(out: &mut String, x0: f64, reports: &[&RunReport]) {
     }
     let mut names = vec!["svcard".to_string()];
     for b in &reports[0].baselines {
-        names.push(format!("testpmd {}", b.mode.name()));
+        names.push(b.mode.series_name());
     }
     let ymax = nice_max(
         reports

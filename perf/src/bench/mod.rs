@@ -18,6 +18,7 @@
 
 pub mod json;
 pub mod model;
+pub mod nft;
 pub mod offload;
 pub mod options;
 pub mod ovs;
@@ -41,10 +42,10 @@ pub use report::{render_report, render_table};
 pub use runner::Case;
 pub use setup::*;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 
 use crate::recipes::{CaptureStats, FrameSize};
-use process::{find_program, Progress, WorkDir};
+use process::{Progress, WorkDir};
 use runner::run_case;
 
 /// Runs every scale (or the scenarios of `opts`); each finished case is pushed to
@@ -56,12 +57,7 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
     if !opts.scenarios.is_empty() {
         return scenario::run_all(opts, results);
     }
-    if opts.baselines.iter().any(|m| m.is_testpmd()) && find_program(&opts.testpmd).is_none() {
-        bail!("{TESTPMD_MISSING}");
-    }
-    if opts.baselines.contains(&Mode::OvsCt) && !ovs::installed() {
-        bail!("{}", ovs::OVS_MISSING);
-    }
+    runner::check_programs(opts)?;
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mut progress = Progress::new();
     let passes = opts.passes.clamp(1, crate::recipes::MAX_PASSES);

@@ -28,6 +28,9 @@ pub enum Mode {
     /// A peer, not testpmd: OVS-DPDK's userspace datapath with `ct(commit)` on every
     /// packet ([`super::ovs`]).
     OvsCt,
+    /// A peer, not testpmd: the Linux kernel's forwarding with nftables conntrack
+    /// ([`super::nft`]).
+    NftCt,
 }
 
 impl Mode {
@@ -38,6 +41,16 @@ impl Mode {
             Self::Io => "io",
             Self::FiveTupleSwap => "5tswap",
             Self::OvsCt => "ovs-ct",
+            Self::NftCt => "nft-ct",
+        }
+    }
+    /// How plots name it: `testpmd 5tswap`, `OVS-DPDK ct`.
+    #[must_use]
+    pub fn series_name(self) -> String {
+        match self {
+            Self::OvsCt => "OVS-DPDK ct".into(),
+            Self::NftCt => "Linux nftables ct".into(),
+            m => format!("testpmd {}", m.name()),
         }
     }
     /// Parses a testpmd mode: `io` or `5tswap`.
@@ -49,23 +62,27 @@ impl Mode {
             _ => None,
         }
     }
-    /// Parses a peer: `ovs-ct`.
+    /// Parses a peer: `ovs-ct` or `nft-ct`.
     #[must_use]
     pub fn parse_peer(s: &str) -> Option<Self> {
-        (s.trim() == "ovs-ct").then_some(Self::OvsCt)
+        match s.trim() {
+            "ovs-ct" => Some(Self::OvsCt),
+            "nft-ct" => Some(Self::NftCt),
+            _ => None,
+        }
     }
     /// Whether dpdk-testpmd runs it.
     #[must_use]
     pub fn is_testpmd(self) -> bool {
-        !matches!(self, Self::OvsCt)
+        !matches!(self, Self::OvsCt | Self::NftCt)
     }
     /// The program that runs it (reports and JSON).
     #[must_use]
     pub fn tool(self) -> &'static str {
-        if self.is_testpmd() {
-            "dpdk-testpmd"
-        } else {
-            "ovs-vswitchd (OVS-DPDK)"
+        match self {
+            Self::OvsCt => "ovs-vswitchd (OVS-DPDK)",
+            Self::NftCt => "Linux kernel forwarding, nftables conntrack",
+            _ => "dpdk-testpmd",
         }
     }
 }
@@ -150,11 +167,14 @@ pub enum Scenario {
     /// Established UDP through source NAT (napt-44 of every session), one direction, with
     /// the testpmd baselines on the same capture in the same run.
     Nat,
+    /// Traffic as a mix ([`recipes::mix`]): TCP and UDP, IPv4 and IPv6, a share on a
+    /// VLAN, both directions, in the plain run's passes, against testpmd.
+    Mix,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Sessions,
         Self::Imix,
         Self::SetupUdp,
@@ -164,6 +184,7 @@ impl Scenario {
         Self::ZeroLoss,
         Self::Features,
         Self::Nat,
+        Self::Mix,
     ];
 
     /// The name on the command line.
@@ -179,6 +200,7 @@ impl Scenario {
             Self::ZeroLoss => "zero-loss",
             Self::Features => "features",
             Self::Nat => "nat",
+            Self::Mix => "mix",
         }
     }
 
@@ -204,13 +226,16 @@ impl Scenario {
             Self::SetupTcp => vec![1 << 20],
             Self::ShowUnderLoad => vec![1 << 20],
             Self::AlgMix => vec![10_000],
-            Self::Features | Self::Nat => vec![1 << 20],
+            Self::Features | Self::Nat | Self::Mix => vec![1 << 20],
         }
     }
 
     /// Whether its cases run the testpmd baselines.
     #[must_use]
     pub fn has_baselines(self) -> bool {
-        matches!(self, Self::Sessions | Self::Imix | Self::AlgMix | Self::Nat)
+        matches!(
+            self,
+            Self::Sessions | Self::Imix | Self::AlgMix | Self::Nat | Self::Mix
+        )
     }
 }

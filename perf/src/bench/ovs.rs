@@ -5,9 +5,13 @@
 //! testpmd and svcard. Its rate is read from the sink port's counters, its connection
 //! count from its conntrack.
 //!
-//! OVS's mempool holds at most [`OVS_PORT_FRAMES`] frames of one `net_pcap` port, so a
-//! capture larger than that is split over several ports, as a lab would spread a
-//! generator's flows over several links.
+//! A `net_pcap` port replaying its capture (`infinite_rx`) must hold the whole capture in
+//! its mempool. OVS's shared pool is 256 Ki mbufs at most; with per-port pools
+//! (`per-port-memory`) OVS sizes a port's pool from the receive queues *requested*
+//! (`n_rxq` × `n_rxq_desc`, plus 16 Ki), while the port opens only the one queue the
+//! device has. So the input port asks for as many queues of 4,096 descriptors as its
+//! capture needs ([`pool_rxqs`]) and holds it whole, like testpmd's and svcard's pools:
+//! the same capture on the same single port, not a split.
 //!
 //! The pieces that need no running OVS (the commands, the counter parsing, ending by PID)
 //! are plain functions; [`Ovs`] starts the daemons and ends each by the PID its PID file
@@ -22,9 +26,51 @@ use std::time::{Duration, Instant};
 pub const VSWITCHD_DPDK: &str = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk";
 /// The database schema.
 pub const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
-/// Most frames one `net_pcap` port of OVS holds (its shared mempool is 256 Ki mbufs, of
-/// which the queues and the other ports need some).
-pub const OVS_PORT_FRAMES: u64 = 200_000;
+/// Receive descriptors OVS is asked for per (requested) queue: its largest
+/// (`NIC_PORT_MAX_Q_SIZE`).
+pub const RXQ_DESC: u64 = 4096;
+/// Transmit descriptors of an input port (it never transmits, and OVS counts every
+/// transmit ring into the port's pool).
+pub const INPUT_TXQ_DESC: u64 = 64;
+/// OVS's reserve in every per-port pool (`MIN_NB_MBUF`).
+pub const POOL_RESERVE: u64 = 16_384;
+/// The largest pool OVS can name (its pool names carry the count in 7 digits).
+pub const MAX_POOL_MBUFS: u64 = 9_999_999;
+/// Bytes of one of OVS's mbufs in memory: its buffer (2,176 bytes at the default MTU), the
+/// `dp_packet` around the mbuf and the pool's header take more than half a 4 KiB page, and
+/// the pool does not let an object cross a page, so each takes a page of its own (measured:
+/// 9.2 GB resident for a pool of 2.15 M). On 2 MiB pages about 2.5 KiB.
+pub const OVS_MBUF_BYTES_4K: u64 = 4096;
+/// The same on hugepages.
+pub const OVS_MBUF_BYTES_HUGE: u64 = 2560;
+
+/// The receive queues to request of an input port so that its pool holds `frames` (OVS's
+/// reserve is left for the frames in flight).
+#[must_use]
+pub fn pool_rxqs(frames: u64) -> u64 {
+    frames.div_ceil(RXQ_DESC).max(1)
+}
+
+/// The mbufs of the pools of one input port holding `frames` and of the sink, as OVS
+/// computes them (`dpdk_calculate_mbufs`: receive rings, a transmit ring per core and one
+/// more, a burst per requested queue up to 128, the reserve), on a host of `cores`
+/// logical cores: (input port, sink).
+#[must_use]
+pub fn pool_mbufs(frames: u64, cores: u64) -> (u64, u64) {
+    let txqs = cores + 1;
+    let rxqs = pool_rxqs(frames);
+    let input = rxqs * RXQ_DESC + txqs * INPUT_TXQ_DESC + rxqs.min(128) * 32 + POOL_RESERVE;
+    let sink = 2048 + txqs * 2048 + 32 + POOL_RESERVE;
+    (input, sink)
+}
+
+/// EAL memory (MB) OVS needs for an input port holding `frames` and the sink, with
+/// `mbuf_bytes` a mbuf, and 1 GB for the rest (the capture's ring, tables, heap).
+#[must_use]
+pub fn memory_mb(frames: u64, cores: u64, mbuf_bytes: u64) -> u64 {
+    let (input, sink) = pool_mbufs(frames, cores);
+    ((input + sink) * mbuf_bytes).div_ceil(1 << 20) + 1024
+}
 /// What the bench tells the user when OVS is missing.
 pub const OVS_MISSING: &str = "OVS-DPDK is not installed (Debian: apt-get install \
      openvswitch-switch-dpdk; svcard's CI installs it with its packages)";
@@ -86,6 +132,9 @@ impl OvsPaths {
 pub struct OvsSetup {
     /// The captures, one input port each.
     pub captures: Vec<PathBuf>,
+    /// Frames the largest capture holds: each input port's pool is sized to hold them
+    /// ([`pool_rxqs`]).
+    pub frames: u64,
     /// The PMD (forwarding) core.
     pub pmd_core: u32,
     /// The core of OVS's other threads.
@@ -121,19 +170,29 @@ pub fn start_steps(p: &OvsPaths, s: &OvsSetup) -> Vec<Step> {
         a.extend(args.iter().map(|x| (*x).to_string()));
         ("ovs-vsctl".to_string(), a)
     };
-    let iface = |name: &str, devargs: &str| {
-        vsctl(&[
-            "add-port",
-            "br0",
-            name,
-            "--",
-            "set",
-            "Interface",
-            name,
-            "type=dpdk",
-            &format!("options:dpdk-devargs={devargs}"),
-        ])
+    let iface = |name: &str, devargs: &str, options: &[String]| {
+        let mut a = vec![
+            "add-port".to_string(),
+            "br0".into(),
+            name.into(),
+            "--".into(),
+            "set".into(),
+            "Interface".into(),
+            name.into(),
+            "type=dpdk".into(),
+            format!("options:dpdk-devargs={devargs}"),
+        ];
+        a.extend_from_slice(options);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        vsctl(&a)
     };
+    // The input ports' pools hold their capture: as many queues requested as that needs
+    // (the device opens its one), the largest rings, short transmit rings.
+    let input_options = [
+        format!("options:n_rxq={}", pool_rxqs(s.frames)),
+        format!("options:n_rxq_desc={RXQ_DESC}"),
+        format!("options:n_txq_desc={INPUT_TXQ_DESC}"),
+    ];
     // A file prefix of its own, so that it never meets another DPDK program's files. On 4
     // KiB pages `--legacy-mem` too: OVS adds `--in-memory` unless it is given, and the EAL
     // refuses `--in-memory` with `--no-huge` (which is legacy memory).
@@ -173,6 +232,7 @@ pub fn start_steps(p: &OvsPaths, s: &OvsSetup) -> Vec<Step> {
             &format!("other_config:dpdk-lcore-mask={:#x}", 1u64 << s.main_core),
             &format!("other_config:pmd-cpu-mask={:#x}", 1u64 << s.pmd_core),
             &format!("other_config:dpdk-extra=\"{extra}\""),
+            "other_config:per-port-memory=true",
         ]),
         step(
             VSWITCHD_DPDK,
@@ -198,9 +258,10 @@ pub fn start_steps(p: &OvsPaths, s: &OvsSetup) -> Vec<Step> {
         v.push(iface(
             &format!("in{i}"),
             &format!("net_pcap{i},rx_pcap={},infinite_rx=1", cap.display()),
+            &input_options,
         ));
     }
-    v.push(iface("sink", "net_null0,no-rx=1"));
+    v.push(iface("sink", "net_null0,no-rx=1", &[]));
     v.push(step("ovs-ofctl", &["del-flows", "br0"]));
     for i in 0..s.captures.len() {
         v.push(step(
@@ -377,6 +438,7 @@ mod tests {
                 captures: (0..n)
                     .map(|i| PathBuf::from(format!("/c/p{i}.pcap")))
                     .collect(),
+                frames: 2_000_000,
                 pmd_core: 1,
                 main_core: 0,
                 no_huge_mb: Some(2048),
@@ -408,9 +470,10 @@ mod tests {
             "--pidfile=/run/x/ovs-vswitchd.pid",
             "--unixctl=/run/x/ovs-vswitchd.ctl",
             "datapath_type=netdev",
-            "options:dpdk-devargs=net_pcap0,rx_pcap=/c/p0.pcap,infinite_rx=1",
-            "options:dpdk-devargs=net_pcap1,rx_pcap=/c/p1.pcap,infinite_rx=1",
-            "options:dpdk-devargs=net_null0,no-rx=1",
+            "other_config:per-port-memory=true",
+            // 2 M frames: 489 queues of 4,096 requested, so the port's pool holds them.
+            "options:dpdk-devargs=net_pcap0,rx_pcap=/c/p0.pcap,infinite_rx=1 options:n_rxq=489 options:n_rxq_desc=4096 options:n_txq_desc=64",
+            "options:dpdk-devargs=net_pcap1,rx_pcap=/c/p1.pcap,infinite_rx=1 options:n_rxq=489",
             "add-flow br0 in_port=in0,ip,actions=ct(commit),output:sink",
             "add-flow br0 in_port=in1,ip,actions=ct(commit),output:sink",
         ] {
@@ -429,6 +492,28 @@ mod tests {
             .map(|(a, b)| format!("{a} {}", b.join(" ")))
             .collect();
         assert!(!text.join("\n").contains("--no-huge"));
+        // The sink keeps OVS's defaults.
+        assert!(text
+            .iter()
+            .any(|l| l.ends_with("options:dpdk-devargs=net_null0,no-rx=1")));
+    }
+
+    /// A port's pool holds its capture and OVS's reserve; the memory follows (one 4 KiB page
+    /// a mbuf without hugepages: the 2 M-frame pool measured 9.2 GB resident).
+    #[test]
+    fn pools_are_sized_to_hold_the_capture() {
+        assert_eq!(pool_rxqs(1), 1);
+        assert_eq!(pool_rxqs(4096), 1);
+        assert_eq!(pool_rxqs(4097), 2);
+        for frames in [1_000, 200_000, 2_000_000, 4_000_000] {
+            let (input, _) = pool_mbufs(frames, 2);
+            assert!(input >= frames + POOL_RESERVE, "{frames}: {input}");
+            assert!(input < frames + POOL_RESERVE + 2 * RXQ_DESC + 128 * 32 + 1000);
+        }
+        let mb = memory_mb(2_000_000, 2, OVS_MBUF_BYTES_4K);
+        assert!((8_500..10_500).contains(&mb), "{mb}");
+        assert!(memory_mb(4_000_000, 2, OVS_MBUF_BYTES_4K) > 16_000);
+        assert!(memory_mb(2_000_000, 2, OVS_MBUF_BYTES_HUGE) < mb);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use svcard_dataplane::stats::LoopTimes;
 
 use super::model::*;
+use super::options::Mode;
 use crate::hist::IntervalHistogram;
 
 pub(crate) fn mpps(pps: f64) -> String {
@@ -129,10 +130,28 @@ pub fn render_table(reports: &[RunReport]) -> String {
     }
     if let Some(r) = reports.first() {
         let ratio = if reports.iter().any(|r| !r.baselines.is_empty()) {
+            let has = |m: Mode| {
+                reports
+                    .iter()
+                    .any(|r| r.baselines.iter().any(|b| b.mode == m))
+            };
+            let mut peers = String::new();
+            if has(Mode::OvsCt) {
+                peers.push_str(
+                    "; ovs-ct: OVS-DPDK with ct(commit) on every packet, its sink port's count \
+                     read once a second",
+                );
+            }
+            if has(Mode::NftCt) {
+                peers.push_str(
+                    "; nft-ct: the Linux kernel forwarding through conntrack and nftables \
+                     (ct state new,established accept), its sink's received packets read once \
+                     a second",
+                );
+            }
             format!(
                 "ratio: median (min-max) over {} rounds of baseline, svcard, baseline back to back \
-                 (each baseline's Mpps over the periods of both its runs; ovs-ct: OVS-DPDK with \
-                 ct(commit) on every packet, its sink port's count read once a second)",
+                 (each baseline's Mpps over the periods of both its runs{peers})",
                 r.round_ratios.first().map_or(1, Vec::len)
             )
         } else {

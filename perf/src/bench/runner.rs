@@ -330,6 +330,25 @@ pub(crate) fn run_testpmd(
     })
 }
 
+/// That the programs of the baselines and peers asked for are installed (the nft peer's
+/// generator is testpmd).
+pub(crate) fn check_programs(opts: &Options) -> Result<()> {
+    let testpmd = opts
+        .baselines
+        .iter()
+        .any(|m| m.is_testpmd() || *m == Mode::NftCt);
+    if testpmd && super::process::find_program(&opts.testpmd).is_none() {
+        bail!("{TESTPMD_MISSING}");
+    }
+    if opts.baselines.contains(&Mode::OvsCt) && !super::ovs::installed() {
+        bail!("{}", super::ovs::OVS_MISSING);
+    }
+    if opts.baselines.contains(&Mode::NftCt) && !super::nft::installed() {
+        bail!("{}", super::nft::NFT_MISSING);
+    }
+    Ok(())
+}
+
 /// Runs baseline `mode`: testpmd, or the peer.
 pub(crate) fn run_baseline(
     opts: &Options,
@@ -342,21 +361,26 @@ pub(crate) fn run_baseline(
 ) -> Result<BaselineRun> {
     match mode {
         Mode::OvsCt => run_ovs(opts, case, memory, progress),
+        Mode::NftCt => run_nft(opts, dir, case, memory, log_suffix, progress),
         _ => run_testpmd(opts, dir, case, mode, memory, log_suffix, progress),
     }
 }
 
 /// The peer OVS-DPDK with `ct(commit)` on the case's capture, on testpmd's cores (lcore 1
-/// forwards): one sample of its sink's packets a second, after it starts forwarding. A
-/// capture larger than OVS's mempool holds is not run (noted). Its daemons run from a
-/// directory of their own (short: their sockets' paths are bounded) and are ended by PID.
+/// forwards): one sample of its sink's packets a second, after it starts forwarding. Its
+/// input port's pool is sized to hold the capture ([`super::ovs::pool_rxqs`]); a capture
+/// that needs more memory than the host has, or a larger pool than OVS can name, is not
+/// run (noted). Its daemons run from a directory of their own (short: their sockets' paths
+/// are bounded) and are ended by PID.
 pub(crate) fn run_ovs(
     opts: &Options,
     case: &Case,
     memory: EalMemory,
     progress: &mut Progress,
 ) -> Result<BaselineRun> {
-    use super::ovs::{Ovs, OvsPaths, OvsSetup, OVS_PORT_FRAMES};
+    use super::ovs::{
+        memory_mb, pool_mbufs, Ovs, OvsPaths, OvsSetup, MAX_POOL_MBUFS, OVS_MBUF_BYTES_4K,
+    };
     let label = format!("[ovs-ct {} {}]", case.scenario, case.case);
     let frames = u64::from(case.frames());
     let skipped = |note: String| BaselineRun {
@@ -366,10 +390,24 @@ pub(crate) fn run_ovs(
         connections: None,
         note: Some(note),
     };
-    if frames > OVS_PORT_FRAMES {
-        let note = format!(
-            "not run: the capture has {frames} frames and OVS's shared mempool holds about              {OVS_PORT_FRAMES} (splitting the capture over ports is not built yet)"
-        );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let (pool, _) = pool_mbufs(frames, cores);
+    let no_huge_mb = match memory {
+        EalMemory::NoHuge => Some(memory_mb(frames, cores, OVS_MBUF_BYTES_4K)),
+        EalMemory::Huge { .. } => None,
+    };
+    let refused = if pool > MAX_POOL_MBUFS {
+        Some(format!(
+            "not run: the capture has {frames} frames and OVS names no pool above {MAX_POOL_MBUFS} mbufs"
+        ))
+    } else {
+        no_huge_mb.and_then(|mb| {
+            check_memory(mb, memory, "OVS-DPDK")
+                .err()
+                .map(|e| format!("not run: {e:#}"))
+        })
+    };
+    if let Some(note) = refused {
         progress.end();
         eprintln!("svcard bench: {label} {note}");
         return Ok(skipped(note));
@@ -384,19 +422,9 @@ pub(crate) fn run_ovs(
         }
     }
     let _cleanup = RemoveDir(dir.clone());
-    let no_huge_mb = match memory {
-        EalMemory::NoHuge => Some(
-            eal_memory_mb(
-                case.frames().saturating_add(SPARE_MBUFS),
-                mbuf_data_room(case.stats.max_len),
-            )
-            .max(1024)
-                + 1024,
-        ),
-        EalMemory::Huge { .. } => None,
-    };
     let setup = OvsSetup {
         captures: vec![case.capture.clone()],
+        frames,
         pmd_core: 1,
         main_core: 0,
         no_huge_mb,
@@ -404,44 +432,18 @@ pub(crate) fn run_ovs(
     progress.show(&format!("{label} starting"));
     let ovs = Ovs::start(OvsPaths::new(&dir), &setup)?;
     let command = format!(
-        "ovs-vswitchd-dpdk (private, {}): in_port=in0,ip,actions=ct(commit),output:sink",
+        "ovs-vswitchd-dpdk (private, {}; the input port's pool {pool} mbufs): \
+         in_port=in0,ip,actions=ct(commit),output:sink",
         dir.display()
     );
-    // Forwarding starts once the port is up: wait for the sink's count to move.
-    let t0 = Instant::now();
-    let mut last = ovs.tx_packets("sink").unwrap_or(0);
-    loop {
-        opts.check_interrupted()?;
-        std::thread::sleep(Duration::from_millis(200));
-        let now = ovs.tx_packets("sink").unwrap_or(0);
-        if now > last {
-            last = now;
-            break;
-        }
-        if t0.elapsed() > STARTUP_TIMEOUT {
-            bail!(
-                "{label} forwarded nothing in {} s",
-                STARTUP_TIMEOUT.as_secs()
-            );
-        }
-    }
-    progress.show(&format!("{label} forwarding"));
-    let mut samples = Vec::new();
-    let mut at = Instant::now();
-    while (samples.len() as u64) < case.seconds {
-        opts.check_interrupted()?;
-        std::thread::sleep(Duration::from_secs(1).saturating_sub(at.elapsed()));
-        let now = ovs.tx_packets("sink")?;
-        let t = Instant::now();
-        let pps = now.saturating_sub(last) as f64 / t.duration_since(at).as_secs_f64();
-        samples.push(pps);
-        progress.show(&format!(
-            "{label} t={}s {:.2} Mpps",
-            samples.len(),
-            pps / 1e6
-        ));
-        (last, at) = (now, t);
-    }
+    let samples = sample_peer(
+        opts,
+        &label,
+        case.seconds,
+        progress,
+        &mut || ovs.tx_packets("sink"),
+        &mut || Ok(()),
+    )?;
     let connections = ovs.conntrack().ok();
     progress.end();
     drop(ovs);
@@ -462,6 +464,178 @@ pub(crate) fn run_ovs(
         rate: Rate::of(&samples, opts.warmup),
         connections,
         note,
+    })
+}
+
+/// A peer's rate from its sink's packet `count`: waits (up to [`STARTUP_TIMEOUT`]) for
+/// the count to move, calling `check` meanwhile (an error ends the wait), then one sample
+/// a second for `seconds` seconds (`check` after each).
+fn sample_peer(
+    opts: &Options,
+    label: &str,
+    seconds: u64,
+    progress: &mut Progress,
+    count: &mut dyn FnMut() -> Result<u64>,
+    check: &mut dyn FnMut() -> Result<()>,
+) -> Result<Vec<f64>> {
+    let t0 = Instant::now();
+    let mut last = count().unwrap_or(0);
+    loop {
+        opts.check_interrupted()?;
+        std::thread::sleep(Duration::from_millis(200));
+        if let Err(e) = check() {
+            progress.end();
+            return Err(e.context(label.to_string()));
+        }
+        let now = count().unwrap_or(0);
+        if now > last {
+            last = now;
+            break;
+        }
+        if t0.elapsed() > STARTUP_TIMEOUT {
+            progress.end();
+            bail!(
+                "{label} forwarded nothing in {} s",
+                STARTUP_TIMEOUT.as_secs()
+            );
+        }
+    }
+    progress.show(&format!("{label} forwarding"));
+    let mut samples = Vec::new();
+    let mut at = Instant::now();
+    while (samples.len() as u64) < seconds {
+        opts.check_interrupted()?;
+        std::thread::sleep(Duration::from_secs(1).saturating_sub(at.elapsed()));
+        let now = count()?;
+        let t = Instant::now();
+        samples.push(now.saturating_sub(last) as f64 / t.duration_since(at).as_secs_f64());
+        check()?;
+        progress.show(&format!(
+            "{label} t={}s {:.2} Mpps",
+            samples.len(),
+            samples.last().copied().unwrap_or(0.0) / 1e6
+        ));
+        (last, at) = (now, t);
+    }
+    Ok(samples)
+}
+
+/// The peer Linux nftables conntrack ([`super::nft`]): its path built in namespaces of
+/// the run, the generator (testpmd replaying the capture) started in the generator's
+/// namespace on CPU 0 while the kernel forwards on lcore 1's CPU; one sample of the sink's
+/// received packets a second once packets arrive, the generator's offered rate beside it,
+/// the router's conntrack count at the end. Namespaces, generator and settings are gone
+/// when it returns, however it returns.
+pub(crate) fn run_nft(
+    opts: &Options,
+    dir: &Path,
+    case: &Case,
+    memory: EalMemory,
+    log_suffix: &str,
+    progress: &mut Progress,
+) -> Result<BaselineRun> {
+    use super::nft::{af_packet_frame, generator_args, Nft, NftNames};
+    let label = format!("[nft-ct {} {}]", case.scenario, case.case);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (gen_cpu, fwd_cpu) = if cores > 1 { (0, 1) } else { (0, 0) };
+    let (framesz, af_room) = af_packet_frame(case.stats.max_len);
+    let room = mbuf_data_room(case.stats.max_len).max(af_room);
+    let mbufs = case.frames().saturating_add(SPARE_MBUFS);
+    let mb = eal_memory_mb(mbufs, room);
+    check_memory(mb, memory, "the nft-ct generator (dpdk-testpmd)")?;
+    let tag = unique_prefix();
+    progress.show(&format!("{label} starting"));
+    let nft = Nft::start(NftNames::new(&tag), fwd_cpu, u64::from(case.flows))?;
+    let eal = [
+        memory.eal_flag().to_string(),
+        "-m".into(),
+        mb.to_string(),
+        "--file-prefix".into(),
+        tag.clone(),
+    ];
+    let pool = [
+        format!("--mbuf-size={room}"),
+        format!("--total-num-mbufs={mbufs}"),
+    ];
+    let args = generator_args(
+        &opts.testpmd,
+        &nft.names.gen,
+        &case.capture,
+        gen_cpu,
+        framesz,
+        &eal,
+        &pool,
+    );
+    let command = format!(
+        "kernel forwarding on CPU {fwd_cpu}, nftables ct state new,established accept; generator: {}",
+        command_line(Path::new("ip"), &args)
+    );
+    let log = dir.join(format!("nft-generator-{}{log_suffix}.log", case.slug()));
+    let errf = std::fs::File::create(&log).with_context(|| log.display().to_string())?;
+    let mut child = Command::new("ip")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(errf)
+        .spawn()
+        .context("ip netns exec dpdk-testpmd")?;
+    let rx = line_reader(&mut child)?;
+    let mut p = Proc {
+        child,
+        name: "dpdk-testpmd (the nft-ct generator)".into(),
+    };
+    let mut parser = TestpmdParser::new(1);
+    let mut offered = Vec::new();
+    let mut drain = |offered: &mut Vec<f64>| {
+        while let Ok(line) = rx.try_recv() {
+            if let Some(pps) = parser.line(&line) {
+                offered.push(pps);
+            }
+        }
+    };
+    // Until the sink's count moves, the generator must be running.
+    let samples = sample_peer(
+        opts,
+        &label,
+        case.seconds,
+        progress,
+        &mut || nft.sink_packets(),
+        &mut || {
+            drain(&mut offered);
+            if p.running() {
+                return Ok(());
+            }
+            bail!(
+                "the generator ended early; its log ({}):\n{}",
+                log.display(),
+                tail(&log, 15)
+            )
+        },
+    )?;
+    let connections = nft.conntrack().ok();
+    progress.end();
+    let _ = p.stop(EXIT_GRACE);
+    drop(nft);
+    let rate = Rate::of(&samples, opts.warmup);
+    let offered = Rate::of(&offered, opts.warmup).median;
+    let mut notes = vec![format!("the generator offered {:.2} Mpps", offered / 1e6)];
+    if offered > 0.0 && rate.median >= offered * 0.98 {
+        notes.push("the kernel kept up with it: the generator was the limit".into());
+    }
+    if let Some(c) = connections.filter(|&c| c != u64::from(case.flows)) {
+        notes.push(format!(
+            "conntrack held {c} connections, the capture has {} flows",
+            case.flows
+        ));
+    }
+    let note = notes.join("; ");
+    eprintln!("svcard bench: {label} {note}");
+    Ok(BaselineRun {
+        mode: Mode::NftCt,
+        command,
+        rate,
+        connections,
+        note: Some(note),
     })
 }
 

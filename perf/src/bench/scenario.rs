@@ -1,6 +1,6 @@
 //! The scenarios (`--scenario`): session scales, IMIX, connection setup, show under load, the FTP mix, zero loss; each makes its captures and cases and calls the runner.
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use std::path::{Path, PathBuf};
 
 use super::model::*;
@@ -56,15 +56,8 @@ pub(crate) fn memory_note(frames: u64, max_len: usize, sessions: u32) -> Option<
 /// # Errors
 /// As [`crate::bench::run`].
 pub fn run_all(opts: &Options, results: &mut Results) -> Result<()> {
-    let baselines = opts.scenarios.iter().any(|s| s.has_baselines());
-    if baselines
-        && opts.baselines.iter().any(|m| m.is_testpmd())
-        && find_program(&opts.testpmd).is_none()
-    {
-        bail!("{TESTPMD_MISSING}");
-    }
-    if opts.baselines.contains(&Mode::OvsCt) && !super::ovs::installed() {
-        bail!("{}", super::ovs::OVS_MISSING);
+    if opts.scenarios.iter().any(|s| s.has_baselines()) {
+        super::runner::check_programs(opts)?;
     }
     let dir = WorkDir::new(opts.keep.as_deref())?;
     let mut progress = Progress::new();
@@ -149,6 +142,10 @@ pub(crate) enum Recipe {
     UdpChurn,
     TcpChurn,
     Ftp,
+    /// The mix ([`recipes::mixed_flows`]) over this many passes.
+    Mix {
+        passes: u32,
+    },
 }
 
 /// A case before its capture is written.
@@ -201,12 +198,15 @@ impl Pending {
                 n * recipes::FTP_SESSION_FRAMES as u64,
                 self.n.saturating_mul(2),
             ),
+            Recipe::Mix { passes } => (n * u64::from(passes), self.n),
         }
     }
     pub(crate) fn max_len(&self, size: usize) -> usize {
         match self.what {
             Recipe::Flows(spec) => spec.size.max_len(),
             Recipe::Ftp => 1514,
+            // IPv6 + TCP + a tag is 78 bytes.
+            Recipe::Mix { .. } => size.max(78),
             Recipe::UdpChurn | Recipe::TcpChurn => size,
         }
     }
@@ -248,6 +248,22 @@ pub(crate) fn pending(
             one(established(n, size), format!("{n} sessions"))
         }
         Scenario::AlgMix => one(Recipe::Ftp, format!("{n} FTP sessions")),
+        Scenario::Mix => one(
+            Recipe::Mix {
+                // As the plain run's passes, fewer where the capture would pass its cap.
+                passes: opts
+                    .passes
+                    .clamp(1, recipes::MAX_PASSES)
+                    .min(u32::try_from(recipes::MAX_PASS_FRAMES / u64::from(n)).unwrap_or(u32::MAX))
+                    .max(1),
+            },
+            format!(
+                "{n} flows: {}% TCP, {}% IPv6, {}% VLAN, both ways",
+                recipes::TCP_PERCENT,
+                recipes::V6_PERCENT,
+                recipes::VLAN_PERCENT
+            ),
+        ),
         // One direction, as the features' NAT case (a capture written ahead cannot know a
         // translated session's public endpoints for its replies).
         // And the set-up rate through NAT: every UDP flow new, as setup-udp.
@@ -563,7 +579,11 @@ pub fn setup_for(sc: Scenario, n: u32, what: String) -> (SvcardSetup, Option<u32
                 churn = Some(1);
             }
         }
-        Scenario::Sessions | Scenario::Imix | Scenario::ShowUnderLoad | Scenario::ZeroLoss => {}
+        Scenario::Sessions
+        | Scenario::Imix
+        | Scenario::ShowUnderLoad
+        | Scenario::ZeroLoss
+        | Scenario::Mix => {}
     }
     (setup, churn)
 }
@@ -612,9 +632,20 @@ pub(crate) fn make_case(
             let r = capture(dir, &slug, progress, recipes::ftp_mix(n, Family::V4, None))?;
             (FrameSize::Fixed(r.1.max_len), r)
         }
+        Recipe::Mix { passes } => {
+            let r = capture(
+                dir,
+                &slug,
+                progress,
+                recipes::mixed_flows(n, opts.size, passes),
+            )?;
+            (FrameSize::Fixed(r.1.max_len), r)
+        }
     };
     let frame_label = match p.what {
-        Recipe::Ftp => format!("mixed, mean {:.0} B", stats.mean_len() + 4.0),
+        Recipe::Ftp | Recipe::Mix { .. } => {
+            format!("mixed, mean {:.0} B", stats.mean_len() + 4.0)
+        }
         _ => frame.label(),
     };
     Ok(Case {
@@ -810,6 +841,29 @@ mod tests {
         assert_eq!(p[0].size(), (8000, 1000));
         let p = pending(&opts, Scenario::AlgMix, &[10], &mut r);
         assert_eq!(p[0].size(), (270, 20));
+        // The mix: the plain run's passes (one here), frames up to IPv6 + TCP + a tag.
+        let p = pending(&opts, Scenario::Mix, &[1000], &mut r);
+        assert_eq!(p[0].size(), (1000, 1000));
+        assert_eq!(p[0].max_len(60), 78);
+        assert_eq!(
+            p[0].case,
+            "1000 flows: 70% TCP, 25% IPv6, 20% VLAN, both ways"
+        );
+        let four = Options {
+            passes: 4,
+            ..opts.clone()
+        };
+        assert_eq!(
+            pending(&four, Scenario::Mix, &[1000], &mut r)[0].size(),
+            (4000, 1000)
+        );
+        // Fewer passes where 4 would pass the capture's cap.
+        assert_eq!(
+            pending(&four, Scenario::Mix, &[8 << 20], &mut r)
+                .first()
+                .map_or((16 << 20, 8 << 20), Pending::size),
+            (16 << 20, 8 << 20)
+        );
         // A scale far beyond any memory is skipped with a note, not attempted.
         let p = pending(&opts, Scenario::Sessions, &[1000, MAX_TEST_FLOWS], &mut r);
         if mem_available().is_some() {

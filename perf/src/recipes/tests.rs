@@ -537,3 +537,68 @@ fn later_passes_carry_the_replies_in_no_creation_order() {
     );
     assert_eq!(client_frames_both_ways(100, 1, true), 100);
 }
+
+/// The mix: every frame parses; its shares of TCP, IPv6 and VLAN flows are those asked for
+/// (within 2 points over 20,000 flows); every flow is seen both ways with one 5-tuple
+/// (one session); each frame's family, protocol and tag are its flow's; TCP replies
+/// acknowledge the request's payload; checksums verify; sizes are the size asked for, or
+/// the headers where they are longer.
+#[test]
+fn the_mix_holds_its_shares_and_every_flow_both_ways() {
+    use super::mix::*;
+    let n = 20_000u32;
+    let kinds: Vec<FlowKind> = (0..n).map(kind_of).collect();
+    let share = |f: &dyn Fn(&FlowKind) -> bool| {
+        kinds.iter().filter(|k| f(k)).count() as f64 * 100.0 / f64::from(n)
+    };
+    let tcp = share(&|k| k.proto == Proto::Tcp);
+    let v6 = share(&|k| k.family == Family::V6);
+    let vlan = share(&|k| k.vlan == Some(MIX_VLAN));
+    assert!((tcp - f64::from(TCP_PERCENT)).abs() < 2.0, "{tcp}");
+    assert!((v6 - f64::from(V6_PERCENT)).abs() < 2.0, "{v6}");
+    assert!((vlan - f64::from(VLAN_PERCENT)).abs() < 2.0, "{vlan}");
+    // Independent: IPv6 TCP on a VLAN exists.
+    assert!(kinds
+        .iter()
+        .any(|k| k.proto == Proto::Tcp && k.family == Family::V6 && k.vlan.is_some()));
+    let frames: Vec<(bool, Vec<u8>)> = mixed_flows(n, 60, 4).collect();
+    assert_eq!(frames.len(), 4 * n as usize);
+    // The first pass is the requests in flow order.
+    assert!(frames[..n as usize].iter().all(|(c, _)| *c));
+    let mut dirs: HashMap<_, (bool, bool)> = HashMap::new();
+    for (from_client, f) in &frames {
+        let p = ip(f);
+        assert!(l4_checksum_ok(f, &p));
+        let k = key(&p);
+        let e = dirs.entry(k).or_default();
+        if *from_client {
+            e.0 = true;
+        } else {
+            e.1 = true;
+        }
+    }
+    assert_eq!(dirs.len(), n as usize, "one 5-tuple per flow");
+    assert!(dirs.values().all(|&(c, s)| c && s), "every flow both ways");
+    for i in [0u32, 1, 2, 7, 99, 1234] {
+        let k = kind_of(i);
+        let (req, rep) = (
+            mixed_flow_frame(i, 60, false),
+            mixed_flow_frame(i, 60, true),
+        );
+        let (a, b) = (ip(&req), ip(&rep));
+        assert_eq!(key(&a), key(&b));
+        assert_eq!(a.family, if k.family == Family::V6 { 6 } else { 4 });
+        let want_proto = if k.proto == Proto::Tcp { 6 } else { 17 };
+        assert_eq!(a.proto, want_proto);
+        assert_eq!(
+            req.len(),
+            60.max(header_len(k.family, k.proto, k.vlan.is_some()))
+        );
+        let tagged = u16::from_be_bytes([req[12], req[13]]) == 0x8100;
+        assert_eq!(tagged, k.vlan.is_some(), "flow {i}");
+        if k.proto == Proto::Tcp {
+            let data = u32::from(a.ip_len) - u32::from(a.l4_offset - a.l3_offset) - 20;
+            assert_eq!(b.tcp_ack, a.tcp_seq.wrapping_add(data), "flow {i}");
+        }
+    }
+}

@@ -121,23 +121,31 @@ pub fn udp_flows_both_ways(n: u32, frame_len: usize, passes: u32, replies: bool)
     if passes == 1 {
         return base;
     }
-    let mut out = Vec::with_capacity(base.len() * passes as usize);
-    for pass in 0..passes {
-        for j in 0..n {
-            let k = out.len() as u64;
-            let f = pass_order(pass, j, n);
-            let data = if replies && pass > 0 && (f + pass) % 2 == 1 {
+    pass_sequence(n, passes, replies)
+        .enumerate()
+        .map(|(k, (f, reply))| Record {
+            ts_ns: k as u64 * 1000,
+            data: if reply {
                 udp_flow_frame(f, frame_len, true)
             } else {
                 base[f as usize].data.clone()
-            };
-            out.push(Record {
-                ts_ns: k * 1000,
-                data,
-            });
-        }
-    }
-    out
+            },
+        })
+        .collect()
+}
+
+/// The frames of `passes` passes over `n` flows, as `(flow, reply)`: the first pass the
+/// requests in flow order, each later one in its own order ([`pass_order`]) and, with
+/// `replies`, the reply for the flows whose index and pass number differ in parity
+/// ([`udp_flows_both_ways`] and the mixed traffic walk it alike).
+pub fn pass_sequence(n: u32, passes: u32, replies: bool) -> impl Iterator<Item = (u32, bool)> {
+    let passes = passes.clamp(1, MAX_PASSES);
+    (0..passes).flat_map(move |pass| {
+        (0..n).map(move |j| {
+            let f = pass_order(pass, j, n);
+            (f, replies && pass > 0 && (f + pass) % 2 == 1)
+        })
+    })
 }
 
 /// Frames of [`udp_flows_both_ways`] that come from the client side.
