@@ -44,8 +44,27 @@ pub const ROUTER_ADDR: &str = "192.168.250.1/30";
 pub const SINK_ADDR: &str = "192.168.250.2";
 /// The destinations the capture's frames go to (clients and servers): routed to the sink.
 pub const ROUTES: [&str; 2] = ["10.0.0.0/8", "198.18.0.0/15"];
+/// The router's and the sink's IPv6 addresses on their link.
+pub const ROUTER_ADDR6: &str = "fd00:250::1/64";
+/// The sink's IPv6 address: the next hop of the IPv6 route.
+pub const SINK_ADDR6: &str = "fd00:250::2";
+/// The IPv6 clients and servers of the recipes (2001:db8:1::/64, 2001:db8:2::/64).
+pub const ROUTE6: &str = "2001:db8::/32";
+/// The VLAN of the tagged frames of the mix ([`crate::recipes::MIX_VLAN`]): a unit of its
+/// own on the router's receiving port.
+pub const VLAN: u16 = crate::recipes::MIX_VLAN;
 /// The nftables table the peer adds in its router namespace.
 pub const TABLE: &str = "svbench";
+
+/// Whether the kernel has 802.1Q VLANs (built in or loaded: `/proc/net/vlan`).
+#[must_use]
+pub fn kernel_has_vlan() -> bool {
+    Path::new("/proc/net/vlan").exists()
+}
+
+/// What the peer's note says where the kernel has no 802.1Q.
+pub const NO_VLAN: &str = "this kernel has no 802.1Q VLANs, so the kernel drops the \
+     capture's tagged frames";
 
 /// Whether nftables is installed.
 #[must_use]
@@ -97,10 +116,13 @@ fn exec_in(ns: &str, args: &[&str]) -> Step {
 }
 
 /// The commands that build the path, in order: the namespaces, the two veth pairs, the
-/// router's forwarding (RPS of `r0` to CPU `fwd_cpu`, no reverse-path filter, routes to the
-/// sink through a permanent neighbour) and its nftables forward chain.
+/// router's forwarding of IPv4 and IPv6, untagged and on the mix's VLAN (RPS of `r0` to
+/// CPU `fwd_cpu`, no reverse-path filter, routes to the sink through permanent
+/// neighbours) and its nftables forward chain.
+/// Without `vlan` (a kernel without 802.1Q) there is no VLAN unit, and tagged frames are
+/// dropped before IP.
 #[must_use]
-pub fn setup_steps(n: &NftNames, fwd_cpu: u32) -> Vec<Step> {
+pub fn setup_steps(n: &NftNames, fwd_cpu: u32, vlan: bool) -> Vec<Step> {
     let (g, r, s) = (n.gen.as_str(), n.router.as_str(), n.sink.as_str());
     let mut v: Vec<Step> = n
         .all()
@@ -129,8 +151,31 @@ pub fn setup_steps(n: &NftNames, fwd_cpu: u32) -> Vec<Step> {
         ip_in(s, &["link", "set", "s0", "address", SINK_MAC]),
         ip_in(r, &["addr", "add", ROUTER_ADDR, "dev", "r1"]),
         ip_in(s, &["addr", "add", &format!("{SINK_ADDR}/30"), "dev", "s0"]),
+        ip_in(r, &["addr", "add", ROUTER_ADDR6, "dev", "r1", "nodad"]),
+        ip_in(
+            s,
+            &[
+                "addr",
+                "add",
+                &format!("{SINK_ADDR6}/64"),
+                "dev",
+                "s0",
+                "nodad",
+            ],
+        ),
     ]);
-    for (ns, dev) in [(g, "g0"), (r, "lo"), (r, "r0"), (r, "r1"), (s, "s0")] {
+    let mut up = vec![(g, "g0"), (r, "lo"), (r, "r0"), (r, "r1"), (s, "s0")];
+    if vlan {
+        let id = VLAN.to_string();
+        v.push(ip_in(
+            r,
+            &[
+                "link", "add", "link", "r0", "name", "r0.v", "type", "vlan", "id", &id,
+            ],
+        ));
+        up.push((r, "r0.v"));
+    }
+    for (ns, dev) in up {
         v.push(ip_in(ns, &["link", "set", dev, "up"]));
     }
     v.push(exec_in(
@@ -142,8 +187,15 @@ pub fn setup_steps(n: &NftNames, fwd_cpu: u32) -> Vec<Step> {
             "net.ipv4.conf.all.rp_filter=0",
             "net.ipv4.conf.r0.rp_filter=0",
             "net.ipv4.conf.r1.rp_filter=0",
+            "net.ipv6.conf.all.forwarding=1",
         ],
     ));
+    if vlan {
+        v.push(exec_in(
+            r,
+            &["sysctl", "-qw", "net.ipv4.conf.r0/v.rp_filter=0"],
+        ));
+    }
     v.push(exec_in(
         r,
         &[
@@ -169,12 +221,31 @@ pub fn setup_steps(n: &NftNames, fwd_cpu: u32) -> Vec<Step> {
             "permanent",
         ],
     ));
+    v.push(ip_in(
+        r,
+        &[
+            "-6",
+            "neigh",
+            "replace",
+            SINK_ADDR6,
+            "lladdr",
+            SINK_MAC,
+            "dev",
+            "r1",
+            "nud",
+            "permanent",
+        ],
+    ));
     for dst in ROUTES {
         v.push(ip_in(
             r,
             &["route", "add", dst, "via", SINK_ADDR, "dev", "r1"],
         ));
     }
+    v.push(ip_in(
+        r,
+        &["-6", "route", "add", ROUTE6, "via", SINK_ADDR6, "dev", "r1"],
+    ));
     let nft = |args: &[&str]| {
         let mut a = vec![NFT];
         a.extend_from_slice(args);
@@ -324,7 +395,7 @@ impl Nft {
             "/sys/module/nf_conntrack/parameters/hashsize",
             connections.next_power_of_two().max(16_384),
         )?;
-        for step in setup_steps(&nft.names, fwd_cpu) {
+        for step in setup_steps(&nft.names, fwd_cpu, kernel_has_vlan()) {
             run_step(&step)?;
         }
         Ok(nft)
@@ -404,7 +475,7 @@ mod tests {
     #[test]
     fn the_steps_build_a_private_routed_path_with_conntrack() {
         let n = NftNames::new("svb9");
-        let l = lines(&setup_steps(&n, 1));
+        let l = lines(&setup_steps(&n, 1, true));
         let text = l.join("\n");
         assert_eq!(
             &l[..3],
@@ -423,6 +494,9 @@ mod tests {
             "ip -n svb9-r neigh replace 192.168.250.2 lladdr 02:00:00:00:00:fd dev r1 nud permanent",
             "ip -n svb9-r route add 10.0.0.0/8 via 192.168.250.2 dev r1",
             "ip -n svb9-r route add 198.18.0.0/15 via 192.168.250.2 dev r1",
+            "ip -n svb9-r -6 route add 2001:db8::/32 via fd00:250::2 dev r1",
+            "ip -n svb9-r link add link r0 name r0.v type vlan id 100",
+            "net.ipv6.conf.all.forwarding=1",
             "ip netns exec svb9-r /usr/sbin/nft add chain inet svbench forward { type filter hook forward priority 0 ; policy drop ; }",
             "ip netns exec svb9-r /usr/sbin/nft add rule inet svbench forward ct state new,established accept",
         ] {
@@ -432,7 +506,12 @@ mod tests {
         for s in &l {
             assert!(s.contains("svb9-"), "{s}");
         }
-        assert!(lines(&setup_steps(&n, 0)).join("\n").contains("echo 1 > "));
+        assert!(lines(&setup_steps(&n, 0, true))
+            .join("\n")
+            .contains("echo 1 > "));
+        // Without 802.1Q: no unit.
+        let text = lines(&setup_steps(&n, 1, false)).join("\n");
+        assert!(!text.contains("vlan") && !text.contains("r0/v"), "{text}");
     }
 
     #[test]
