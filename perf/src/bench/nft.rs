@@ -207,35 +207,24 @@ pub fn setup_steps(n: &NftNames, fwd_cpu: u32, vlan: bool) -> Vec<Step> {
             ),
         ],
     ));
-    v.push(ip_in(
-        r,
-        &[
-            "neigh",
-            "replace",
-            SINK_ADDR,
-            "lladdr",
-            SINK_MAC,
-            "dev",
-            "r1",
-            "nud",
-            "permanent",
-        ],
-    ));
-    v.push(ip_in(
-        r,
-        &[
-            "-6",
-            "neigh",
-            "replace",
-            SINK_ADDR6,
-            "lladdr",
-            SINK_MAC,
-            "dev",
-            "r1",
-            "nud",
-            "permanent",
-        ],
-    ));
+    // The sink is a permanent neighbour for each family: no ARP or ND in the way.
+    for (family, addr) in [("-4", SINK_ADDR), ("-6", SINK_ADDR6)] {
+        v.push(ip_in(
+            r,
+            &[
+                family,
+                "neigh",
+                "replace",
+                addr,
+                "lladdr",
+                SINK_MAC,
+                "dev",
+                "r1",
+                "nud",
+                "permanent",
+            ],
+        ));
+    }
     for dst in ROUTES {
         v.push(ip_in(
             r,
@@ -491,7 +480,8 @@ mod tests {
             "ip -n svb9-r link set r0 address 02:00:00:00:00:fe",
             "ip netns exec svb9-r sysctl -qw net.ipv4.ip_forward=1",
             "echo 2 > /sys/class/net/r0/queues/rx-0/rps_cpus",
-            "ip -n svb9-r neigh replace 192.168.250.2 lladdr 02:00:00:00:00:fd dev r1 nud permanent",
+            "ip -n svb9-r -4 neigh replace 192.168.250.2 lladdr 02:00:00:00:00:fd dev r1 nud permanent",
+            "ip -n svb9-r -6 neigh replace fd00:250::2 lladdr 02:00:00:00:00:fd dev r1 nud permanent",
             "ip -n svb9-r route add 10.0.0.0/8 via 192.168.250.2 dev r1",
             "ip -n svb9-r route add 198.18.0.0/15 via 192.168.250.2 dev r1",
             "ip -n svb9-r -6 route add 2001:db8::/32 via fd00:250::2 dev r1",
