@@ -137,6 +137,30 @@ pub struct Options {
 }
 
 impl Options {
+    /// Options for unit tests: nothing to run, one round, one pass, short phases.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            flows: vec![],
+            size: 60,
+            seconds: 3,
+            baselines: vec![],
+            keep: None,
+            svcard: "svcard".into(),
+            testpmd: "dpdk-testpmd".into(),
+            warmup: 1,
+            rounds: 1,
+            interrupted: Arc::default(),
+            scenarios: vec![],
+            flows_override: vec![],
+            cli_core: 0,
+            passes: 1,
+            replies: false,
+            hugepages: crate::hugepages::Hugepages::No,
+            churn_fixed: false,
+        }
+    }
+
     pub(crate) fn check_interrupted(&self) -> Result<()> {
         if self.interrupted.load(Ordering::Relaxed) {
             bail!("interrupted");

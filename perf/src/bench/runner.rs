@@ -467,10 +467,15 @@ pub(crate) fn run_ovs(
     })
 }
 
+/// Packets a sink must count within a 200 ms look for a peer to be forwarding: more than
+/// the few a link sends by itself (IPv6 neighbour discovery, MLD reports on the nft-ct
+/// peer's veths), fewer than any forwarding path passes.
+const PEER_STARTED: u64 = 1000;
+
 /// A peer's rate from its sink's packet `count`: waits (up to [`STARTUP_TIMEOUT`]) for
-/// the count to move, calling `check` meanwhile (an error ends the wait), then one sample
-/// a second for `seconds` seconds (`check` after each).
-fn sample_peer(
+/// the count to grow by [`PEER_STARTED`] in one look, calling `check` meanwhile (an error
+/// ends the wait), then one sample a second for `seconds` seconds (`check` after each).
+pub(crate) fn sample_peer(
     opts: &Options,
     label: &str,
     seconds: u64,
@@ -488,10 +493,11 @@ fn sample_peer(
             return Err(e.context(label.to_string()));
         }
         let now = count().unwrap_or(0);
-        if now > last {
+        if now >= last + PEER_STARTED {
             last = now;
             break;
         }
+        last = last.max(now);
         if t0.elapsed() > STARTUP_TIMEOUT {
             progress.end();
             bail!(

@@ -812,25 +812,7 @@ mod tests {
 
     #[test]
     fn pending_cases() {
-        let opts = Options {
-            flows: vec![],
-            size: 60,
-            seconds: 3,
-            baselines: vec![],
-            keep: None,
-            svcard: "svcard".into(),
-            testpmd: "dpdk-testpmd".into(),
-            warmup: 1,
-            rounds: 1,
-            interrupted: std::sync::Arc::default(),
-            scenarios: vec![],
-            flows_override: vec![],
-            cli_core: 0,
-            passes: 1,
-            replies: false,
-            hugepages: crate::hugepages::Hugepages::No,
-            churn_fixed: false,
-        };
+        let opts = Options::for_tests();
         let mut r = Results::default();
         let p = pending(&opts, Scenario::Imix, &[1000], &mut r);
         assert_eq!(p.len(), 2);

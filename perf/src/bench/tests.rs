@@ -529,3 +529,45 @@ fn a_peer_has_a_row_its_connections_and_a_not_run_note() {
     assert_eq!(b["connections"], 1000);
     assert_eq!(json[1]["baselines"][1]["note"], "not run: too many frames");
 }
+
+/// A peer starts forwarding when its sink counts a burst of packets, not the few a link
+/// sends by itself; then a sample a second, each the count's growth over its second.
+#[test]
+fn a_peer_is_sampled_once_it_forwards_and_not_on_link_noise() {
+    use super::runner::sample_peer;
+    let mut opts = Options::for_tests();
+    opts.seconds = 2;
+    let mut progress = super::process::Progress::new();
+    let t0 = std::time::Instant::now();
+    // A few packets of noise for the first 0.7 s, then 100,000 packets a second.
+    let mut count = || -> anyhow::Result<u64> {
+        let t = t0.elapsed().as_secs_f64();
+        Ok(if t < 0.7 {
+            (t * 20.0) as u64
+        } else {
+            14 + ((t - 0.7) * 100_000.0) as u64
+        })
+    };
+    let mut checks = 0;
+    let samples = sample_peer(&opts, "[t]", 2, &mut progress, &mut count, &mut || {
+        checks += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert!(t0.elapsed().as_secs_f64() > 2.7, "{:?}", t0.elapsed());
+    assert_eq!(samples.len(), 2);
+    for s in &samples {
+        assert!((90_000.0..110_000.0).contains(s), "{samples:?}");
+    }
+    assert!(checks >= 5);
+    // A check that fails ends the wait with its error.
+    let mut never = || -> anyhow::Result<u64> { Ok(0) };
+    let e = sample_peer(&opts, "[t]", 2, &mut progress, &mut never, &mut || {
+        anyhow::bail!("the generator ended early")
+    })
+    .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("the generator ended early"),
+        "{e:#}"
+    );
+}
