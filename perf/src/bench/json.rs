@@ -125,6 +125,8 @@ fn svcard(r: &RunReport) -> Value {
     o.insert("command".into(), json!(s.command));
     o.insert("eal_memory_mb".into(), json!(s.eal_mb));
     rate_fields(&mut o, &s.rate, mean, r.cpu_mhz);
+    // The first period (from 0) with every session made, before which no period counts.
+    o.insert("steady_from_period".into(), json!(s.loaded_at));
     o.insert("live_sessions".into(), json!(s.sessions));
     o.insert("maximum_sessions".into(), json!(s.max_sessions));
     o.insert("summary_command".into(), json!(s.summary_command));

@@ -34,8 +34,16 @@ impl Rate {
     /// least one period is kept).
     #[must_use]
     pub fn of(samples: &[f64], warmup: usize) -> Self {
+        Self::after(samples, 0, warmup)
+    }
+    /// [`Rate::of`], and never a period before `from` (the first of the steady state, as
+    /// the caller knows it).
+    #[must_use]
+    pub fn after(samples: &[f64], from: usize, warmup: usize) -> Self {
         let first = samples.iter().position(|&x| x > 0.0).unwrap_or(0);
-        let skip = (first + warmup).min(samples.len().saturating_sub(1));
+        let skip = (first + warmup)
+            .max(from)
+            .min(samples.len().saturating_sub(1));
         let mut v: Vec<f64> = samples[skip..].to_vec();
         v.sort_by(f64::total_cmp);
         let median = match v.len() {
@@ -123,6 +131,9 @@ pub struct SvcardRun {
     pub loops_kept: LoopTimes,
     /// Index in `lines` of the first line measured while the show load ran.
     pub load_from: Option<usize>,
+    /// Index in `lines` of the first period with every session made (established traffic;
+    /// the rate is taken from there on at the earliest): 0 where it does not apply.
+    pub loaded_at: usize,
     /// The show walks run during the load.
     pub walks: Vec<Walk>,
     /// Frames received and not forwarded, from the exit summary.
@@ -404,7 +415,7 @@ pub fn cycles_per_packet(mhz: Option<f64>, pps: f64) -> Option<f64> {
 }
 
 /// A `rate:` line of `svcard run --rate`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RateLine {
     /// Seconds since the start.
     pub t: f64,

@@ -472,6 +472,20 @@ pub(crate) fn run_ovs(
 /// peer's veths), fewer than any forwarding path passes.
 const PEER_STARTED: u64 = 1000;
 
+/// The first period of established traffic's steady state: the first second that made no
+/// session after some were made (every flow has its session), so that a feature that
+/// slows set-up (a long rule walk) is not priced on its set-up; 0 for a churn (whose
+/// set-up is what it measures) or where sessions never stop being made.
+pub(crate) fn loaded_at(lines: &[RateLine], established: bool) -> usize {
+    if !established {
+        return 0;
+    }
+    lines
+        .windows(2)
+        .position(|w| w[0].created > 0 && w[1].created == w[0].created)
+        .map_or(0, |i| i + 1)
+}
+
 /// A peer's rate from its sink's packet `count`: waits (up to [`STARTUP_TIMEOUT`]) for
 /// the count to grow by [`PEER_STARTED`] in one look, calling `check` meanwhile (an error
 /// ends the wait), then one sample a second for `seconds` seconds (`check` after each).
@@ -886,7 +900,8 @@ pub(crate) fn run_svcard(
     }
     let until = run.load_from.unwrap_or(run.lines.len());
     let tx: Vec<f64> = run.lines[..until].iter().map(|l| l.tx_pps).collect();
-    run.rate = Rate::of(&tx, opts.warmup);
+    run.loaded_at = loaded_at(&run.lines, case.churn_timeout.is_none());
+    run.rate = Rate::after(&tx, run.loaded_at, opts.warmup);
     // The same periods as the rate's (a `loops:` line follows each rate line).
     let kept = run.rate.periods.min(until);
     for l in run
