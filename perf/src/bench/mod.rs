@@ -91,6 +91,7 @@ pub fn run(opts: &Options, results: &mut Results) -> Result<()> {
                 client_frames: crate::recipes::client_frames_both_ways(n, passes, replies),
                 bytes: frames * opts.size as u64,
                 max_len: opts.size,
+                tagged: 0,
             },
             frame: FrameSize::Fixed(opts.size),
             frame_label: FrameSize::Fixed(opts.size).label(),

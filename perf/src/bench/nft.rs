@@ -62,7 +62,8 @@ pub fn kernel_has_vlan() -> bool {
     Path::new("/proc/net/vlan").exists()
 }
 
-/// What the peer's note says where the kernel has no 802.1Q.
+/// What the peer's note says where the kernel has no 802.1Q and the capture has tagged
+/// frames.
 pub const NO_VLAN: &str = "this kernel has no 802.1Q VLANs, so the kernel drops the \
      capture's tagged frames";
 

@@ -642,8 +642,7 @@ pub(crate) fn run_nft(
     if offered > 0.0 && rate.median >= offered * 0.98 {
         notes.push("the kernel kept up with it: the generator was the limit".into());
     }
-    // The mix carries tagged frames (runner knows no scenario, but its name).
-    if case.scenario == "mix" && !super::nft::kernel_has_vlan() {
+    if case.stats.tagged > 0 && !super::nft::kernel_has_vlan() {
         notes.push(super::nft::NO_VLAN.into());
     }
     if let Some(c) = connections.filter(|&c| c != u64::from(case.flows)) {

@@ -67,6 +67,7 @@ pub(crate) fn fake_report(
             client_frames: 500,
             bytes: (1000.0 * mean) as u64,
             max_len: frame.max_len(),
+            tagged: 0,
         },
         svcard_intervals: Rate::of(svcard_pps, 1).kept().to_vec(),
         svcard_loops: LoopTimes::from_fields(

@@ -15,6 +15,8 @@ pub struct CaptureStats {
     pub bytes: u64,
     /// The longest frame.
     pub max_len: usize,
+    /// Frames with an 802.1Q or 802.1ad tag.
+    pub tagged: u64,
 }
 
 impl CaptureStats {
@@ -27,6 +29,12 @@ impl CaptureStats {
             self.bytes as f64 / self.frames as f64
         }
     }
+}
+
+/// Whether `frame` carries a VLAN tag (EtherType 0x8100 or 0x88a8 after the addresses).
+#[must_use]
+pub fn is_tagged(frame: &[u8]) -> bool {
+    matches!(frame.get(12..14), Some([0x81, 0x00] | [0x88, 0xa8]))
 }
 
 /// Writes `frames` as they come (nothing holds the whole capture) to `out`, one microsecond
@@ -59,6 +67,7 @@ pub fn write_capture(
         st.client_frames += u64::from(from_client);
         st.bytes += f.len() as u64;
         st.max_len = st.max_len.max(f.len());
+        st.tagged += u64::from(is_tagged(&f));
     }
     c.finish()?.flush()?;
     if let Some(w) = s {

@@ -483,7 +483,14 @@ fn capture_writer_splits_and_counts() {
     assert!((st.mean_len() + 4.0 - IMIX_MEAN_WIRE_BYTES).abs() < 1e-9);
     let st = write_capture(&a, None, flows(spec)).unwrap();
     assert_eq!(svcard_dataplane::pcapfile::read_file(&a).unwrap().len(), 96);
-    assert_eq!(st.frames, 96);
+    assert_eq!((st.frames, st.tagged), (96, 0));
+    // Tagged frames are counted (the mix tags a fifth of its flows).
+    let st = write_capture(&a, None, super::mix::mixed_flows(1000, 60, 1)).unwrap();
+    let want = (0..1000)
+        .filter(|&i| super::mix::kind_of(i).vlan.is_some())
+        .count() as u64;
+    assert!(want > 0);
+    assert_eq!(st.tagged, want);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
