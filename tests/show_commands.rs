@@ -1391,8 +1391,10 @@ fn a_count_goes_ahead_of_walks_whose_clients_stopped_reading() {
     let waited = t0.elapsed();
     assert!(out.contains("ss1"), "{out}");
     assert!(
-        // Behind the ten walks taking turns it waited 1.0 s; ahead of them, 20 ms.
-        waited < std::time::Duration::from_millis(300),
+        // Behind the ten walks taking turns it waited 1.0 s; ahead of them, 20 ms, and
+        // 422 ms once in a CI run with the other tests of this file beside it on 2 cores:
+        // 600 ms still tells ahead from behind.
+        waited < std::time::Duration::from_millis(600),
         "the count waited {waited:?} behind the stalled walks"
     );
     drop(slow);
