@@ -101,8 +101,7 @@ impl NftNames {
     }
 }
 
-/// One program and its arguments.
-pub type Step = (String, Vec<String>);
+pub use super::process::Step;
 
 fn ip_in(ns: &str, args: &[&str]) -> Step {
     let mut a = vec!["-n".to_string(), ns.to_string()];

@@ -143,8 +143,7 @@ pub struct OvsSetup {
     pub no_huge_mb: Option<u64>,
 }
 
-/// One program and its arguments.
-pub type Step = (String, Vec<String>);
+pub use super::process::Step;
 
 fn step(prog: &str, args: &[&str]) -> Step {
     (

@@ -80,6 +80,9 @@ pub(crate) fn command_line(prog: &Path, args: &[String]) -> String {
     v.join(" ")
 }
 
+/// One program and its arguments (the peers' set-up steps).
+pub type Step = (String, Vec<String>);
+
 pub(crate) fn unique_prefix() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
